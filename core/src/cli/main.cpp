@@ -1,0 +1,205 @@
+// tamis — the command line. See docs/ and `tamis --help`.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/op_docs.hpp"
+#include "common/log.hpp"
+#include "common/version.hpp"
+#include "engine/runner.hpp"
+#include "io/atomic_writer.hpp"
+#include "pipeline/pipeline.hpp"
+#include "plugin/registry.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRunFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;
+
+const char* kUsage = R"(tamis — sieve large JSONL prompt pools into clean RL training sets
+
+usage:
+  tamis run PIPELINE.yaml [--threads N] [--set stage.param=value ...] [--plugin-path DIR ...]
+                          [--dry-run] [--quiet] [--verbose]
+  tamis validate PIPELINE.yaml [--set ...] [--plugin-path DIR ...]
+  tamis plugins list [--plugin-path DIR ...]
+  tamis plugins info OP [--plugin-path DIR ...]
+  tamis plugins docs [--plugin-path DIR ...]     # the op reference (docs/ops.md) as Markdown
+  tamis --version
+
+exit codes: 0 success, 1 the run failed (data or plugin error), 2 usage or pipeline-file error,
+130 interrupted (no output written)
+)";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::vector<std::string> plugin_dirs;
+  std::vector<tamis::Override> overrides;
+  int threads = 0;
+  bool dry_run = false, quiet = false, verbose = false;
+};
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "tamis: %s\n\n%s", message.c_str(), kUsage);
+  return kExitUsage;
+}
+
+// Parses options after the command; returns an exit code, or -1 to go on.
+int parse_args(int argc, char** argv, int first, Args& a) {
+  for (int i = first; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      if (i + 1 >= argc) return nullptr;
+      (void)name;
+      return argv[++i];
+    };
+    if (arg == "--threads" || arg == "-j") {
+      const char* v = value("--threads");
+      if (!v) return usage_error("--threads needs a number");
+      char* end = nullptr;
+      const long n = std::strtol(v, &end, 10);
+      if (*end || n < 1 || n > 1024) return usage_error(std::string("--threads wants a positive integer, got '") + v + "'");
+      a.threads = static_cast<int>(n);
+    } else if (arg == "--set") {
+      const char* v = value("--set");
+      tamis::Override o;
+      if (!v || !tamis::parse_override(v, o))
+        return usage_error(std::string("--set wants stage.param=value, got '") + (v ? v : "") + "'");
+      a.overrides.push_back(o);
+    } else if (arg == "--plugin-path") {
+      const char* v = value("--plugin-path");
+      if (!v) return usage_error("--plugin-path needs a directory");
+      a.plugin_dirs.emplace_back(v);
+    } else if (arg == "--dry-run") {
+      a.dry_run = true;
+    } else if (arg == "--quiet" || arg == "-q") {
+      a.quiet = true;
+    } else if (arg == "--verbose" || arg == "-v") {
+      a.verbose = true;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      return usage_error("unknown option '" + arg + "'");
+    } else {
+      a.positional.push_back(arg);
+    }
+  }
+  return -1;
+}
+
+// Loads plugins; prints problems. Returns false when any plugin was refused.
+bool load_plugins(const Args& a, tamis::Registry& registry) {
+  registry.load_directories(tamis::Registry::default_search_path(a.plugin_dirs));
+  for (const auto& problem : registry.problems()) std::fprintf(stderr, "tamis: error: %s\n", problem.c_str());
+  return registry.problems().empty();
+}
+
+void on_signal(int) {
+  if (tamis::g_interrupted.exchange(true)) {
+    // Second signal: stop now, still leaving no partial output.
+    tamis::io::remove_all_temporaries();
+    _exit(kExitInterrupted);
+  }
+}
+
+int cmd_run(const Args& a, bool validate_only) {
+  if (a.positional.size() != 2) return usage_error(std::string(validate_only ? "validate" : "run") + " needs one pipeline file");
+  tamis::Registry registry;
+  const bool plugins_ok = load_plugins(a, registry);
+  tamis::Diagnostics diags;
+  tamis::LoadOptions lo;
+  lo.overrides = a.overrides;
+  const tamis::Pipeline p = tamis::load_pipeline(a.positional[1], registry, lo, diags);
+  if (!diags.empty()) {
+    std::fputs(diags.format().c_str(), stderr);
+    std::fprintf(stderr, "tamis: %zu error%s in %s\n", diags.size(), diags.size() == 1 ? "" : "s", a.positional[1].c_str());
+    return kExitUsage;
+  }
+  if (!plugins_ok) return kExitUsage;
+  if (validate_only) {
+    std::printf("%s: ok (%zu source%s, %zu stage%s, %zu sink%s)\n", a.positional[1].c_str(), p.sources.size(),
+                p.sources.size() == 1 ? "" : "s", p.stages.size(), p.stages.size() == 1 ? "" : "s", p.sinks.size(),
+                p.sinks.size() == 1 ? "" : "s");
+    return kExitOk;
+  }
+  if (a.dry_run) {
+    std::fputs(tamis::describe_pipeline(p).c_str(), stdout);
+    return kExitOk;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  tamis::RunOptions ro;
+  ro.threads = a.threads;
+  ro.progress = !a.quiet && isatty(STDERR_FILENO);
+  try {
+    const tamis::RunTotals t = tamis::run_pipeline(p, ro);
+    if (!a.quiet) std::fputs(tamis::format_summary(t).c_str(), stdout);
+    return kExitOk;
+  } catch (const tamis::RunError& e) {
+    std::fprintf(stderr, "tamis: error: %s\n", e.what());
+    if (tamis::g_interrupted) return kExitInterrupted;
+    std::fprintf(stderr, "tamis: the run failed; no output file was written or changed\n");
+    return kExitRunFailed;
+  }
+}
+
+int cmd_plugins(const Args& a) {
+  if (a.positional.size() < 2) return usage_error("plugins needs 'list', 'info OP' or 'docs'");
+  tamis::Registry registry;
+  const bool ok = load_plugins(a, registry);
+  const std::string& sub = a.positional[1];
+  if (sub == "list") {
+    std::fputs(tamis::format_op_list(registry).c_str(), stdout);
+    return ok ? kExitOk : kExitUsage;
+  }
+  if (sub == "info") {
+    if (a.positional.size() != 3) return usage_error("plugins info needs one op name");
+    const auto* op = registry.find(a.positional[2]);
+    if (!op) {
+      std::string hint = tamis::did_you_mean(a.positional[2], registry.op_names());
+      std::fprintf(stderr, "tamis: error: no op named '%s'%s%s\n", a.positional[2].c_str(), hint.empty() ? "" : "; ",
+                   hint.c_str());
+      return kExitUsage;
+    }
+    std::fputs(tamis::format_op_info(*op).c_str(), stdout);
+    return kExitOk;
+  }
+  if (sub == "docs") {
+    std::fputs(tamis::format_op_reference(registry).c_str(), stdout);
+    return ok ? kExitOk : kExitUsage;
+  }
+  return usage_error("unknown plugins command '" + sub + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage_error("no command given");
+  const std::string cmd = argv[1];
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("tamis %s (plugin ABI %u)\n", tamis::kVersion, TAMIS_ABI_VERSION);
+    return kExitOk;
+  }
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  Args a;
+  if (int rc = parse_args(argc, argv, 1, a); rc >= 0) return rc;
+  if (a.verbose) tamis::log::set_level(tamis::log::Level::debug);
+  if (a.quiet) tamis::log::set_level(tamis::log::Level::warn);
+  try {
+    if (cmd == "run") return cmd_run(a, false);
+    if (cmd == "validate") return cmd_run(a, true);
+    if (cmd == "plugins") return cmd_plugins(a);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tamis: error: %s\n", e.what());
+    return kExitRunFailed;
+  }
+  return usage_error("unknown command '" + cmd + "'");
+}

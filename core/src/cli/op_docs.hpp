@@ -1,0 +1,18 @@
+// Op descriptions generated from the plugins' parameter tables: `tamis plugins list|info|docs`.
+#pragma once
+
+#include <string>
+
+#include "plugin/registry.hpp"
+
+namespace tamis {
+
+std::string format_op_list(const Registry& registry);
+std::string format_op_info(const OpHandle& op);
+// docs/ops.md: every op with its summary and parameter table, in Markdown, sorted by name.
+std::string format_op_reference(const Registry& registry);
+
+const char* op_kind_name(tamis_op_kind kind);
+const char* param_type_name(tamis_param_type type);
+
+}  // namespace tamis

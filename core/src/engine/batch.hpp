@@ -1,0 +1,103 @@
+// Records and batches: the unit of work of the engine.
+//
+// A Batch is a run of consecutive lines of one input file (a few MiB). It travels through every
+// filter of the TBB pipeline (read → parse → each stage → render → write) as one token, and carries
+// everything that happens to its records: each node's output, rejections, counters, rendered sink
+// bytes. Because every descendant of a record stays in the batch of that record, the fate of each
+// input line is known when its batch reaches the writer, and no state is shared between batches
+// except inside ordered ops (which see batches in order).
+#pragma once
+
+#include <tamis/abi.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/jsonl_reader.hpp"
+
+namespace tamis {
+
+struct Annotation {
+  std::string key;
+  std::string value_json;
+};
+
+struct Record {
+  std::string_view text;  // the current JSON object; kPadding readable bytes follow it
+  std::string owned;      // storage of `text` once replaced or emitted (else text points into the batch buffer)
+  std::string id;
+  uint32_t origin = 0;    // index of the input line (Batch::inputs) this record descends from
+  bool has_annotation_field = false;  // the text has a top-level annotations field (replaced on output)
+  std::vector<Annotation> annotations;
+  int rejected_by = -1;   // stage index, or -1
+  std::string reason;
+  std::string detail;
+
+  void set_text(std::string_view t) {
+    owned.reserve(t.size() + io::kPadding);
+    owned.assign(t.data(), t.size());
+    text = owned;
+  }
+  // A copy that owns what must not be shared.
+  Record clone() const {
+    Record r = *this;
+    if (!owned.empty()) r.set_text(owned);
+    return r;
+  }
+  void annotate(std::string_view key, std::string_view value) {
+    for (auto& a : annotations)
+      if (a.key == key) return void(a.value_json.assign(value));
+    annotations.push_back({std::string(key), std::string(value)});
+  }
+};
+
+enum class Fate : uint8_t { pending, kept, rejected, error };
+
+// One non-blank input line and what became of it.
+struct InputEntry {
+  uint64_t line = 0;
+  uint32_t offset = 0, size = 0;  // the line in the chunk buffer
+  Fate fate = Fate::pending;
+  std::string id;
+  std::string error;             // parse error message, when fate == error
+  uint64_t sink_mask = 0;        // records sinks a descendant reached
+  const Record* rejection = nullptr;  // first rejection of a descendant, when fate == rejected
+};
+
+// Per-stage figures of one batch, merged into the run totals by the writer, in order.
+struct StageBatchStats {
+  uint64_t in = 0, out = 0, emitted = 0;
+  std::map<std::string, uint64_t> rejected;  // by reason
+  std::map<std::string, int64_t> counters;
+  uint64_t nanos = 0;
+};
+
+struct StageCall;
+
+struct Batch {
+  uint64_t number = 0;
+  int source = -1;  // source index
+  int file = -1;    // file index within the source
+  io::LineChunk chunk;
+  std::vector<InputEntry> inputs;
+  std::deque<Record> records;                   // owns every record of the batch
+  std::vector<std::vector<Record*>> node_out;   // sources first, then stages (by stage index)
+  std::vector<Record*> rejected;                // in rejection order
+  std::vector<std::unique_ptr<StageCall>> calls;  // per stage, alive between an ordered op's two parts
+  std::vector<StageBatchStats> stage_stats;
+  std::vector<std::string> rendered;            // per sink
+  std::vector<uint64_t> rendered_lines;         // per sink
+  uint64_t parse_nanos = 0, render_nanos = 0;
+  uint64_t errors = 0;
+  std::string fatal;  // first error of an on_error: fail source, formatted; the writer stops the run
+
+  std::string_view line_text(const InputEntry& e) const {
+    return {chunk.buffer.data.get() + e.offset, e.size};
+  }
+};
+
+}  // namespace tamis

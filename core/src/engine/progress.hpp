@@ -1,0 +1,24 @@
+// The progress line drawn on a terminal during `tamis run`: records, MB/s, elapsed, ETA.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace tamis {
+
+class Progress {
+ public:
+  Progress();
+  ~Progress();
+  // Redraws at most four times a second. `file_bytes`/`total_file_bytes` (compressed sizes for
+  // compressed files) give the ETA.
+  void update(uint64_t records, uint64_t bytes, uint64_t file_bytes, uint64_t total_file_bytes);
+  // Clears the line.
+  void finish();
+
+ private:
+  std::chrono::steady_clock::time_point start_, last_;
+  bool drawn_ = false;
+};
+
+}  // namespace tamis

@@ -1,0 +1,759 @@
+#include "engine/runner.hpp"
+
+#include <simdjson.h>
+#include <tamis/json.hpp>
+#include <tbb/parallel_pipeline.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <unistd.h>
+
+#include "common/log.hpp"
+#include "common/version.hpp"
+#include "engine/progress.hpp"
+#include "engine/stage_call.hpp"
+#include "io/atomic_writer.hpp"
+#include "io/jsonl_reader.hpp"
+#include "sinks/render.hpp"
+
+namespace tamis {
+
+std::atomic<bool> g_interrupted{false};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t nanos_since(Clock::time_point t0) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+}
+
+// A short, printable excerpt of a bad line for error messages.
+std::string excerpt(std::string_view line) {
+  std::string out;
+  for (unsigned char c : line.substr(0, 120)) {
+    if (c >= 0x20 && c < 0x7f) out.push_back(static_cast<char>(c));
+    else if (c >= 0x80) out.push_back('?');
+    else out += ' ';
+  }
+  if (line.size() > 120) out += " ...";
+  return out;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += k[v >> 18];
+    out += k[(v >> 12) & 63];
+    out += k[(v >> 6) & 63];
+    out += k[v & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
+    out += k[v >> 18];
+    out += k[(v >> 12) & 63];
+    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+const char* sink_kind_name(SinkKind k) {
+  switch (k) {
+    case SinkKind::records: return "records";
+    case SinkKind::rejected: return "rejected";
+    case SinkKind::errors: return "errors";
+    case SinkKind::ledger: return "ledger";
+    case SinkKind::report: return "report";
+  }
+  return "?";
+}
+
+// A stage while the run lasts: its op, its plugin (kept loaded), its state.
+struct StageRuntime {
+  const StageSpec* spec = nullptr;
+  int index = -1;
+  const tamis_op_desc* op = nullptr;
+  std::shared_ptr<const LoadedPlugin> plugin;
+  void* state = nullptr;
+  StageContext ctx;
+  std::vector<bool> clone_input;  // per input: the input is read by others too, so work on copies
+
+  ~StageRuntime() {
+    if (state && op->destroy) op->destroy(state);
+  }
+};
+
+class Runner {
+ public:
+  Runner(const Pipeline& p, const RunOptions& o) : p_(p), o_(o), pool_(o.chunk_bytes) {}
+
+  RunTotals run();
+
+ private:
+  int node_of(const InputRef& in) const {
+    return in.node.kind == NodeRef::source ? in.node.index : static_cast<int>(p_.sources.size()) + in.node.index;
+  }
+  Batch* read_next();
+  void parse(Batch& b);
+  void stage_parallel(Batch& b, StageRuntime& st);
+  void stage_ordered(Batch& b, StageRuntime& st);
+  void finalize(Batch& b, StageRuntime& st, StageCall& call);
+  void check_call(StageRuntime& st, StageCall& call, tamis_status rc, const tamis_error& err, const char* hook);
+  std::vector<Record*> gather(Batch& b, const std::vector<InputRef>& inputs, const std::vector<bool>* clone);
+  void render(Batch& b);
+  void write(Batch* b);
+  std::string display_file(int source, int file) const { return file_names_[source][file]; }
+
+  const Pipeline& p_;
+  RunOptions o_;
+  io::BufferPool pool_;
+  std::vector<std::unique_ptr<StageRuntime>> stages_;  // by stage index
+  std::vector<std::unique_ptr<io::AtomicWriter>> writers_;  // by sink index (null for the report)
+  std::vector<std::string> source_names_;
+  std::vector<std::vector<std::string>> file_names_;
+  std::vector<std::vector<bool>> rejected_sink_stages_;  // per sink: which stages' rejections it takes
+  std::vector<int> records_sink_bit_;                     // per sink: its bit in InputEntry::sink_mask
+
+  // Reader state (serial filter).
+  size_t source_pos_ = 0;
+  int file_ = -1;
+  std::unique_ptr<io::JsonlFileReader> reader_;
+  uint64_t batch_number_ = 0;
+  uint64_t file_bytes_done_ = 0;  // bytes of files already finished
+  std::atomic<uint64_t> file_bytes_read_{0};
+  uint64_t total_file_bytes_ = 0;
+
+  RunTotals totals_;
+  std::vector<StageBatchStats> stage_totals_;
+  std::vector<uint64_t> sink_lines_;
+  std::unique_ptr<Progress> progress_;
+  Clock::time_point start_;
+};
+
+Batch* Runner::read_next() {
+  if (g_interrupted) throw RunError("interrupted: the run was stopped before the end; no output was written");
+  while (source_pos_ < p_.source_order.size()) {
+    const int s = p_.source_order[source_pos_];
+    const SourceSpec& src = p_.sources[s];
+    if (!reader_) {
+      ++file_;
+      if (file_ >= static_cast<int>(src.files.size())) {
+        ++source_pos_;
+        file_ = -1;
+        continue;
+      }
+      try {
+        reader_ = std::make_unique<io::JsonlFileReader>(src.files[file_], o_.chunk_bytes, pool_);
+      } catch (const io::ReadError& e) {
+        throw RunError(std::string(e.what()) + " (source '" + src.name + "')");
+      }
+      totals_.sources[s].files++;
+    }
+    auto b = std::make_unique<Batch>();
+    bool got = false;
+    try {
+      got = reader_->next(b->chunk);
+    } catch (const io::ReadError& e) {
+      throw RunError(std::string(e.what()) + " (source '" + src.name + "')");
+    }
+    file_bytes_read_ = file_bytes_done_ + reader_->file_bytes_consumed();
+    if (!got) {
+      pool_.put(std::move(b->chunk.buffer));
+      file_bytes_done_ += reader_->file_bytes_consumed();
+      reader_.reset();
+      continue;
+    }
+    b->number = batch_number_++;
+    b->source = s;
+    b->file = file_;
+    return b.release();
+  }
+  return nullptr;
+}
+
+void Runner::parse(Batch& b) {
+  const auto t0 = Clock::now();
+  const SourceSpec& src = p_.sources[b.source];
+  const size_t nodes = p_.sources.size() + p_.stages.size();
+  b.node_out.resize(nodes);
+  b.calls.resize(p_.stages.size());
+  b.stage_stats.resize(p_.stages.size());
+  b.rendered.resize(p_.sinks.size());
+  b.rendered_lines.resize(p_.sinks.size());
+  auto& out = b.node_out[b.source];
+  const auto& chunk = b.chunk;
+  b.inputs.reserve(chunk.lines.size() + 1);
+  out.reserve(chunk.lines.size());
+  thread_local simdjson::dom::parser parser;
+  const std::string& file = file_names_[b.source][b.file];
+  const std::string_view field = p_.annotation_field;
+
+  auto fail_line = [&](InputEntry& e, std::string message) {
+    e.fate = Fate::error;
+    if (e.id.empty()) e.id = file + ":" + std::to_string(e.line);
+    e.error = std::move(message);
+    ++b.errors;
+    if (src.on_error == OnError::fail && b.fatal.empty()) {
+      b.fatal = file + ":" + std::to_string(e.line) + ": " + e.error + "\n  | " + excerpt(b.line_text(e)) +
+                "\n  hint: fix or remove the line, or set `on_error: skip` on source '" + src.name +
+                "' to send unreadable lines to an errors sink and go on";
+    }
+  };
+
+  for (size_t i = 0; i < chunk.lines.size(); ++i) {
+    const io::Line& line = chunk.lines[i];
+    InputEntry& e = b.inputs.emplace_back();
+    e.line = line.number;
+    e.offset = line.offset;
+    e.size = line.size;
+    if (chunk.truncated && chunk.last_line_partial && i + 1 == chunk.lines.size()) {
+      fail_line(e, "incomplete last line: " + *chunk.truncated);
+      continue;
+    }
+    const char* text = chunk.buffer.data.get() + line.offset;
+    simdjson::dom::element doc;
+    if (auto err = parser.parse(text, line.size, false).get(doc)) {
+      fail_line(e, err == simdjson::UTF8_ERROR ? std::string("invalid UTF-8 in the line")
+                                               : std::string("invalid JSON: ") + simdjson::error_message(err));
+      continue;
+    }
+    simdjson::dom::object obj;
+    if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+      fail_line(e, "the line is JSON but not an object (each line must be one JSON object)");
+      continue;
+    }
+    if (!src.id_field.empty()) {
+      simdjson::dom::element idv;
+      std::string_view sv;
+      int64_t iv;
+      uint64_t uv;
+      if (obj.at_key(src.id_field).get(idv) != simdjson::SUCCESS) {
+        fail_line(e, "missing id field '" + src.id_field + "' (source '" + src.name + "' has `id: " + src.id_field + "`)");
+        continue;
+      }
+      if (idv.get_string().get(sv) == simdjson::SUCCESS) e.id.assign(sv);
+      else if (idv.get_int64().get(iv) == simdjson::SUCCESS) e.id = std::to_string(iv);
+      else if (idv.get_uint64().get(uv) == simdjson::SUCCESS) e.id = std::to_string(uv);
+      else {
+        fail_line(e, "id field '" + src.id_field + "' is neither a string nor an integer");
+        continue;
+      }
+    } else {
+      e.id = file + ":" + std::to_string(line.number);
+    }
+    Record& r = b.records.emplace_back();
+    r.text = std::string_view(text, line.size);
+    r.id = e.id;
+    r.origin = static_cast<uint32_t>(b.inputs.size() - 1);
+    simdjson::dom::element existing;
+    r.has_annotation_field = obj.at_key(field).get(existing) == simdjson::SUCCESS;
+    out.push_back(&r);
+  }
+  if (chunk.truncated && !chunk.last_line_partial) {
+    InputEntry& e = b.inputs.emplace_back();
+    e.line = chunk.truncated_line;
+    fail_line(e, *chunk.truncated);
+  }
+  b.parse_nanos = nanos_since(t0);
+}
+
+std::vector<Record*> Runner::gather(Batch& b, const std::vector<InputRef>& inputs, const std::vector<bool>* clone) {
+  if (inputs.size() == 1 && (!clone || !(*clone)[0])) return b.node_out[node_of(inputs[0])];
+  std::vector<Record*> out;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    for (Record* r : b.node_out[node_of(inputs[k])]) {
+      out.push_back(clone && (*clone)[k] ? &b.records.emplace_back(r->clone()) : r);
+    }
+  }
+  // Each input is in input-line order; merge them so, ties in the order the inputs are listed.
+  if (inputs.size() > 1)
+    std::stable_sort(out.begin(), out.end(), [](const Record* a, const Record* c) { return a->origin < c->origin; });
+  return out;
+}
+
+void Runner::check_call(StageRuntime& st, StageCall& call, tamis_status rc, const tamis_error& err, const char* hook) {
+  if (rc == TAMIS_OK && call.error.empty()) return;
+  const int64_t idx = rc != TAMIS_OK ? err.record_index : call.error_index;
+  std::string where;
+  if (idx >= 0 && static_cast<size_t>(idx) < call.records.size()) {
+    const Record* r = call.records[idx];
+    where = " on record " + r->id + " (" + display_file(call.batch->source, call.batch->file) + ":" +
+            std::to_string(call.batch->inputs[r->origin].line) + ")";
+  }
+  const std::string message = rc != TAMIS_OK ? std::string(err.message) : call.error;
+  throw RunError("stage '" + st.spec->name + "' (" + st.spec->op_name + ") failed in " + hook + where + ": " + message);
+}
+
+void Runner::stage_parallel(Batch& b, StageRuntime& st) {
+  if (!b.fatal.empty()) return;
+  const auto t0 = Clock::now();
+  auto call = std::make_unique<StageCall>();
+  call->stage = &st.ctx;
+  call->stage_index = st.index;
+  call->kind = st.op->kind;
+  call->batch = &b;
+  call->records = gather(b, st.spec->inputs, &st.clone_input);
+  StageBatchStats& stats = b.stage_stats[st.index];
+  stats.in = call->records.size();
+  if (!call->records.empty()) {
+    call->build_views(source_names_, file_names_);
+    tamis_error err{};
+    const tamis_status rc = st.op->process(st.state, &call->cbatch, &err);
+    check_call(st, *call, rc, err, "process");
+  }
+  if (st.op->kind == TAMIS_OP_ORDERED) {
+    b.calls[st.index] = std::move(call);
+  } else {
+    finalize(b, st, *call);
+  }
+  stats.nanos += nanos_since(t0);
+}
+
+void Runner::stage_ordered(Batch& b, StageRuntime& st) {
+  if (!b.fatal.empty()) return;
+  const auto t0 = Clock::now();
+  std::unique_ptr<StageCall> call = std::move(b.calls[st.index]);
+  if (!call->records.empty()) {
+    call->build_views(source_names_, file_names_);  // annotations may have changed in the parallel part
+    tamis_error err{};
+    const tamis_status rc = st.op->process_ordered(st.state, &call->cbatch, &err);
+    if (call->cbatch.op_scratch && st.op->release_scratch) st.op->release_scratch(st.state, call->cbatch.op_scratch);
+    call->cbatch.op_scratch = nullptr;
+    check_call(st, *call, rc, err, "process_ordered");
+  }
+  finalize(b, st, *call);
+  b.stage_stats[st.index].nanos += nanos_since(t0);
+}
+
+void Runner::finalize(Batch& b, StageRuntime& st, StageCall& call) {
+  StageBatchStats& stats = b.stage_stats[st.index];
+  std::vector<Record*> out;
+  out.reserve(call.records.size());
+  for (size_t i = 0; i < call.records.size(); ++i) {
+    Record* r = call.records[i];
+    if (r->rejected_by == st.index) {
+      b.rejected.push_back(r);
+      stats.rejected[r->reason]++;
+    } else {
+      out.push_back(r);
+    }
+    if (i < call.emitted.size()) {
+      for (Record* e : call.emitted[i]) out.push_back(e);
+      stats.emitted += i < call.emitted.size() ? call.emitted[i].size() : 0;
+    }
+  }
+  stats.out = out.size();
+  b.node_out[p_.sources.size() + st.index] = std::move(out);
+}
+
+void Runner::render(Batch& b) {
+  const auto t0 = Clock::now();
+  const std::string_view field = p_.annotation_field;
+  if (!b.fatal.empty()) return;  // the writer stops the run at this batch
+  {
+    // Records sinks, and which input lines reached one.
+    for (size_t k = 0; k < p_.sinks.size(); ++k) {
+      const SinkSpec& sink = p_.sinks[k];
+      if (sink.kind != SinkKind::records) continue;
+      const uint64_t bit = uint64_t{1} << records_sink_bit_[k];
+      std::string& out = b.rendered[k];
+      for (const Record* r : gather(b, sink.inputs, nullptr)) {
+        b.inputs[r->origin].sink_mask |= bit;
+        render_record(out, *r, field, nullptr);
+        ++b.rendered_lines[k];
+      }
+    }
+    for (const Record* r : b.rejected) {
+      InputEntry& e = b.inputs[r->origin];
+      if (!e.rejection) e.rejection = r;
+    }
+    for (InputEntry& e : b.inputs) {
+      if (e.fate == Fate::error) continue;
+      if (e.sink_mask) e.fate = Fate::kept;
+      else if (e.rejection) e.fate = Fate::rejected;
+      else throw RunError("internal error: record " + e.id + " was neither kept nor rejected");
+    }
+  }
+  std::vector<const Record*> rejected(b.rejected.begin(), b.rejected.end());
+  std::stable_sort(rejected.begin(), rejected.end(), [](const Record* a, const Record* c) { return a->origin < c->origin; });
+  const std::string& source = source_names_[b.source];
+  const std::string& file = file_names_[b.source][b.file];
+  for (size_t k = 0; k < p_.sinks.size(); ++k) {
+    const SinkSpec& sink = p_.sinks[k];
+    std::string& out = b.rendered[k];
+    switch (sink.kind) {
+      case SinkKind::rejected:
+        for (const Record* r : rejected) {
+          if (!rejected_sink_stages_[k][r->rejected_by]) continue;
+          const RejectionText why{p_.stages[r->rejected_by].name, r->reason, r->detail};
+          render_record(out, *r, field, &why);
+          ++b.rendered_lines[k];
+        }
+        break;
+      case SinkKind::errors:
+        for (const InputEntry& e : b.inputs) {
+          if (e.fate != Fate::error) continue;
+          const std::string_view text = b.line_text(e);
+          out += "{\"source\":";
+          json::append_quoted(out, source);
+          out += ",\"file\":";
+          json::append_quoted(out, file);
+          out += ",\"line\":" + std::to_string(e.line) + ",\"error\":";
+          json::append_quoted(out, e.error);
+          if (simdjson::validate_utf8(text.data(), text.size())) {
+            out += ",\"text\":";
+            json::append_quoted(out, text);
+          } else {
+            out += ",\"text_base64\":\"" + base64(text) + "\"";
+          }
+          out += "}\n";
+          ++b.rendered_lines[k];
+        }
+        break;
+      case SinkKind::ledger:
+        b.rendered_lines[k] = b.inputs.size();
+        for (const InputEntry& e : b.inputs) {
+          out += "{\"id\":";
+          json::append_quoted(out, e.id);
+          out += ",\"source\":";
+          json::append_quoted(out, source);
+          out += ",\"file\":";
+          json::append_quoted(out, file);
+          out += ",\"line\":" + std::to_string(e.line);
+          if (e.fate == Fate::kept) {
+            out += ",\"fate\":\"kept\",\"sinks\":[";
+            bool first = true;
+            for (size_t s = 0; s < p_.sinks.size(); ++s) {
+              if (p_.sinks[s].kind != SinkKind::records || !(e.sink_mask >> records_sink_bit_[s] & 1)) continue;
+              if (!first) out += ",";
+              first = false;
+              json::append_quoted(out, p_.sinks[s].name);
+            }
+            out += "]}\n";
+          } else if (e.fate == Fate::rejected) {
+            out += ",\"fate\":\"rejected\",\"stage\":";
+            json::append_quoted(out, p_.stages[e.rejection->rejected_by].name);
+            out += ",\"reason\":";
+            json::append_quoted(out, e.rejection->reason);
+            out += ",\"detail\":";
+            json::append_quoted(out, e.rejection->detail);
+            out += "}\n";
+          } else {
+            out += ",\"fate\":\"error\",\"reason\":\"unreadable\",\"detail\":";
+            json::append_quoted(out, e.error);
+            out += "}\n";
+          }
+        }
+        break;
+      default: break;
+    }
+  }
+  b.render_nanos = nanos_since(t0);
+}
+
+void Runner::write(Batch* raw) {
+  std::unique_ptr<Batch> b(raw);
+  if (!b->fatal.empty()) throw RunError(b->fatal);
+  for (size_t k = 0; k < p_.sinks.size(); ++k) {
+    if (!writers_[k] || b->rendered[k].empty()) continue;
+    try {
+      writers_[k]->write(b->rendered[k]);
+    } catch (const io::WriteError& e) {
+      throw RunError(std::string(e.what()) + " (sink '" + p_.sinks[k].name + "')");
+    }
+    sink_lines_[k] += b->rendered_lines[k];
+  }
+  SourceTotals& src = totals_.sources[b->source];
+  const uint64_t records = b->inputs.size() - b->errors;
+  src.records += records;
+  src.errors += b->errors;
+  src.blank += b->chunk.blank_lines;
+  src.bytes += b->chunk.bytes;
+  src.lines += b->inputs.size() + b->chunk.blank_lines;
+  totals_.read += b->inputs.size();
+  totals_.errors += b->errors;
+  for (const InputEntry& e : b->inputs) {
+    if (e.fate == Fate::kept) ++totals_.kept;
+    else if (e.fate == Fate::rejected) ++totals_.rejected;
+  }
+  totals_.input_bytes += b->chunk.bytes;
+  totals_.parse_seconds += static_cast<double>(b->parse_nanos) * 1e-9;
+  totals_.render_seconds += static_cast<double>(b->render_nanos) * 1e-9;
+  for (size_t s = 0; s < stage_totals_.size(); ++s) {
+    StageBatchStats& t = stage_totals_[s];
+    const StageBatchStats& x = b->stage_stats[s];
+    t.in += x.in;
+    t.out += x.out;
+    t.emitted += x.emitted;
+    t.nanos += x.nanos;
+    for (const auto& [k, v] : x.rejected) t.rejected[k] += v;
+    for (const auto& [k, v] : x.counters) t.counters[k] += v;
+  }
+  if (progress_) progress_->update(totals_.read, totals_.input_bytes, file_bytes_read_.load(), total_file_bytes_);
+  pool_.put(std::move(b->chunk.buffer));
+}
+
+RunTotals Runner::run() {
+  start_ = Clock::now();
+  const size_t nsrc = p_.sources.size();
+  // Names shown to plugins and in outputs.
+  for (const auto& s : p_.sources) {
+    source_names_.push_back(s.name);
+    file_names_.push_back(s.display_files);
+    totals_.sources.push_back(SourceTotals{s.name});
+    std::error_code ec;
+    for (const auto& f : s.files) total_file_bytes_ += std::filesystem::file_size(f, ec);
+  }
+  // How many stages and record sinks read each node: shared inputs are copied before a stage changes them.
+  std::vector<int> consumers(nsrc + p_.stages.size(), 0);
+  for (const auto& st : p_.stages)
+    for (const auto& in : st.inputs) ++consumers[node_of(in)];
+  int records_sinks = 0;
+  for (const auto& s : p_.sinks) {
+    records_sink_bit_.push_back(s.kind == SinkKind::records ? records_sinks : -1);
+    if (s.kind == SinkKind::records) {
+      ++records_sinks;
+      for (const auto& in : s.inputs) ++consumers[node_of(in)];
+    }
+    std::vector<bool> take(p_.stages.size(), s.inputs.empty());
+    if (s.kind == SinkKind::rejected)
+      for (const auto& in : s.inputs) take[in.node.index] = true;
+    rejected_sink_stages_.push_back(std::move(take));
+  }
+  if (records_sinks > 64) throw RunError("a pipeline may have at most 64 record sinks");
+
+  // Open every sink (as temporaries), then start every stage.
+  for (const auto& s : p_.sinks) {
+    if (s.kind == SinkKind::report) {
+      writers_.emplace_back();
+      continue;
+    }
+    try {
+      writers_.push_back(std::make_unique<io::AtomicWriter>(s.path, s.level));
+    } catch (const io::WriteError& e) {
+      throw RunError(std::string(e.what()) + " (sink '" + s.name + "')");
+    }
+  }
+  stages_.resize(p_.stages.size());
+  const int threads = o_.threads > 0 ? o_.threads : static_cast<int>(tbb::this_task_arena::max_concurrency());
+  totals_.threads = threads;
+  for (int idx : p_.stage_order) {
+    const StageSpec& spec = p_.stages[idx];
+    auto st = std::make_unique<StageRuntime>();
+    st->spec = &spec;
+    st->index = idx;
+    st->op = spec.op->desc;
+    st->plugin = spec.op->plugin;
+    st->ctx.name = spec.name;
+    for (const auto& in : spec.inputs) st->clone_input.push_back(consumers[node_of(in)] > 1);
+    tamis_stage_info info{sizeof(tamis_stage_info),
+                          {spec.name.data(), spec.name.size()},
+                          {spec.params_json.data(), spec.params_json.size()},
+                          {p_.dir.data(), p_.dir.size()},
+                          static_cast<uint32_t>(threads),
+                          st->ctx.as_void()};
+    tamis_error err{};
+    if (st->op->create(host_api(), &info, &st->state, &err) != TAMIS_OK) {
+      st->state = nullptr;
+      throw RunError("stage '" + spec.name + "' (" + spec.op_name + ") could not start: " + err.message);
+    }
+    stages_[idx] = std::move(st);
+  }
+  stage_totals_.resize(p_.stages.size());
+  sink_lines_.resize(p_.sinks.size());
+  if (o_.progress) progress_ = std::make_unique<Progress>();
+
+  // The TBB pipeline: read → parse → stages → render → write.
+  using tbb::filter_mode;
+  tbb::filter<void, Batch*> chain = tbb::make_filter<void, Batch*>(filter_mode::serial_in_order, [this](tbb::flow_control& fc) -> Batch* {
+    Batch* b = read_next();
+    if (!b) fc.stop();
+    return b;
+  });
+  chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this](Batch* b) {
+    parse(*b);
+    return b;
+  });
+  for (int idx : p_.stage_order) {
+    StageRuntime* st = stages_[idx].get();
+    chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this, st](Batch* b) {
+      stage_parallel(*b, *st);
+      return b;
+    });
+    if (st->op->kind == TAMIS_OP_ORDERED) {
+      chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::serial_in_order, [this, st](Batch* b) {
+        stage_ordered(*b, *st);
+        return b;
+      });
+    }
+  }
+  chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this](Batch* b) {
+    render(*b);
+    return b;
+  });
+  const tbb::filter<void, void> whole = chain & tbb::make_filter<Batch*, void>(filter_mode::serial_in_order, [this](Batch* b) { write(b); });
+
+  tbb::task_arena arena(threads);
+  arena.execute([&] { tbb::parallel_pipeline(static_cast<size_t>(threads) * 4, whole); });
+  if (progress_) progress_->finish();
+
+  // End of input: let ordered ops finish (write index files, report), then totals and the report.
+  for (int idx : p_.stage_order) {
+    StageRuntime& st = *stages_[idx];
+    tamis_error err{};
+    if (st.op->finish && st.op->finish(st.state, &err) != TAMIS_OK)
+      throw RunError("stage '" + st.spec->name + "' (" + st.spec->op_name + ") failed in finish: " + err.message);
+  }
+  totals_.seconds = static_cast<double>(nanos_since(start_)) * 1e-9;
+  for (int idx : p_.stage_order) {
+    StageRuntime& st = *stages_[idx];
+    const StageBatchStats& t = stage_totals_[idx];
+    StageTotals out{st.spec->name, st.spec->op_name, t.in, t.out, t.emitted, t.rejected, t.counters,
+                    static_cast<double>(t.nanos) * 1e-9, st.ctx.report_json};
+    for (const auto& [k, v] : st.ctx.counters) out.counters[k] += v;
+    totals_.stages.push_back(std::move(out));
+  }
+  for (size_t k = 0; k < p_.sinks.size(); ++k) {
+    totals_.sinks.push_back({p_.sinks[k].name, p_.sinks[k].path, sink_kind_name(p_.sinks[k].kind), sink_lines_[k],
+                             writers_[k] ? writers_[k]->bytes_in() : 0});
+  }
+  if (!totals_.balanced())
+    throw RunError("internal error: counts do not add up (read " + std::to_string(totals_.read) + " != kept " +
+                   std::to_string(totals_.kept) + " + rejected " + std::to_string(totals_.rejected) + " + errors " +
+                   std::to_string(totals_.errors) + ")");
+  try {
+    for (size_t k = 0; k < p_.sinks.size(); ++k) {
+      if (p_.sinks[k].kind != SinkKind::report) continue;
+      io::AtomicWriter w(p_.sinks[k].path);
+      w.write(format_report(p_, totals_));
+      w.commit();
+    }
+    for (auto& w : writers_)
+      if (w) w->commit();
+  } catch (const io::WriteError& e) {
+    throw RunError(e.what());
+  }
+  return totals_;
+}
+
+std::string with_commas(uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string pad(std::string s, size_t width, bool right) {
+  if (s.size() >= width) return s;
+  return right ? std::string(width - s.size(), ' ') + s : s + std::string(width - s.size(), ' ');
+}
+
+}  // namespace
+
+RunTotals run_pipeline(const Pipeline& p, const RunOptions& options) {
+  Runner runner(p, options);
+  return runner.run();
+}
+
+std::string format_summary(const RunTotals& t) {
+  double work = t.parse_seconds + t.render_seconds;
+  for (const auto& s : t.stages) work += s.seconds;
+  auto share = [&](double sec) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", work > 0 ? 100.0 * sec / work : 0.0);
+    return std::string(buf);
+  };
+  size_t w = 12;
+  for (const auto& s : t.stages) w = std::max(w, s.name.size() + 2);
+  for (const auto& s : t.stages)
+    for (const auto& [reason, n] : s.rejected) w = std::max(w, reason.size() + 4);
+  std::string out;
+  out += pad("stage", w, false) + pad("op", 18, false) + pad("in", 12, true) + pad("kept", 12, true) +
+         pad("rejected", 12, true) + pad("time", 8, true) + "\n";
+  out += pad("(parse)", w, false) + pad("", 18, false) + pad(with_commas(t.read), 12, true) +
+         pad(with_commas(t.read - t.errors), 12, true) + pad(with_commas(0), 12, true) + pad(share(t.parse_seconds), 8, true) + "\n";
+  for (const auto& s : t.stages) {
+    uint64_t rej = 0;
+    for (const auto& [_, n] : s.rejected) rej += n;
+    out += pad(s.name, w, false) + pad(s.op, 18, false) + pad(with_commas(s.in), 12, true) + pad(with_commas(s.out), 12, true) +
+           pad(with_commas(rej), 12, true) + pad(share(s.seconds), 8, true) + "\n";
+    for (const auto& [reason, n] : s.rejected)
+      out += pad("  - " + reason, w, false) + pad("", 18 + 24, false) + pad(with_commas(n), 12, true) + "\n";
+    if (s.emitted) out += pad("  + emitted", w, false) + pad("", 18, false) + pad("", 12, true) + pad(with_commas(s.emitted), 12, true) + "\n";
+  }
+  out += pad("(render)", w, false) + pad("", 18 + 36, false) + pad(share(t.render_seconds), 8, true) + "\n";
+  out += "\nsinks:\n";
+  for (const auto& s : t.sinks) out += "  " + pad(s.name, w, false) + pad(s.kind, 10, false) + pad(with_commas(s.lines), 12, true) + " lines  " + s.path + "\n";
+  char rate[128];
+  const double mb = static_cast<double>(t.input_bytes) / 1e6;
+  std::snprintf(rate, sizeof rate, "%.2f s, %.1f MB/s, %s records/s, %d thread%s", t.seconds, t.seconds > 0 ? mb / t.seconds : 0.0,
+                with_commas(static_cast<uint64_t>(t.seconds > 0 ? static_cast<double>(t.read) / t.seconds : 0)).c_str(), t.threads,
+                t.threads == 1 ? "" : "s");
+  out += "\nread " + with_commas(t.read) + " = kept " + with_commas(t.kept) + " + rejected " + with_commas(t.rejected) +
+         " + errors " + with_commas(t.errors) + (t.balanced() ? "  (balanced)" : "  (NOT BALANCED)") + "\n";
+  out += std::string(rate) + "\n";
+  return out;
+}
+
+std::string format_report(const Pipeline& p, const RunTotals& t) {
+  auto num = [](double v) { return json::number(v); };
+  std::string o = "{\n  \"tamis_version\": " + json::quote(kVersion) + ",\n";
+  o += "  \"pipeline\": " + json::quote(p.file) + ",\n";
+  o += "  \"threads\": " + std::to_string(t.threads) + ",\n";
+  o += "  \"seconds\": " + num(t.seconds) + ",\n";
+  o += "  \"input_bytes\": " + std::to_string(t.input_bytes) + ",\n";
+  o += "  \"records_per_second\": " + num(t.seconds > 0 ? static_cast<double>(t.read) / t.seconds : 0) + ",\n";
+  o += "  \"mb_per_second\": " + num(t.seconds > 0 ? static_cast<double>(t.input_bytes) / 1e6 / t.seconds : 0) + ",\n";
+  o += "  \"totals\": {\"read\": " + std::to_string(t.read) + ", \"kept\": " + std::to_string(t.kept) +
+       ", \"rejected\": " + std::to_string(t.rejected) + ", \"errors\": " + std::to_string(t.errors) +
+       ", \"balanced\": " + (t.balanced() ? "true" : "false") + "},\n";
+  o += "  \"inputs\": [";
+  for (size_t i = 0; i < t.sources.size(); ++i) {
+    const auto& s = t.sources[i];
+    const auto& spec = p.sources[i];
+    o += std::string(i ? "," : "") + "\n    {\"source\": " + json::quote(s.name) + ", \"files\": [";
+    for (size_t f = 0; f < spec.display_files.size(); ++f) o += (f ? ", " : "") + json::quote(spec.display_files[f]);
+    o += "], \"lines\": " + std::to_string(s.lines) + ", \"blank_lines\": " + std::to_string(s.blank) +
+         ", \"records\": " + std::to_string(s.records) + ", \"errors\": " + std::to_string(s.errors) +
+         ", \"bytes\": " + std::to_string(s.bytes) + "}";
+  }
+  o += "\n  ],\n  \"stages\": [";
+  double work = t.parse_seconds + t.render_seconds;
+  for (const auto& s : t.stages) work += s.seconds;
+  for (size_t i = 0; i < t.stages.size(); ++i) {
+    const auto& s = t.stages[i];
+    uint64_t rej = 0;
+    std::string reasons;
+    for (const auto& [k, v] : s.rejected) {
+      rej += v;
+      reasons += (reasons.empty() ? "" : ", ") + json::quote(k) + ": " + std::to_string(v);
+    }
+    std::string counters;
+    for (const auto& [k, v] : s.counters) counters += (counters.empty() ? "" : ", ") + json::quote(k) + ": " + std::to_string(v);
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + json::quote(s.name) + ", \"op\": " + json::quote(s.op) +
+         ", \"in\": " + std::to_string(s.in) + ", \"kept\": " + std::to_string(s.out) + ", \"emitted\": " + std::to_string(s.emitted) +
+         ", \"rejected\": " + std::to_string(rej) + ", \"rejected_by_reason\": {" + reasons + "}, \"counters\": {" + counters +
+         "}, \"seconds\": " + num(s.seconds) + ", \"time_share\": " + num(work > 0 ? s.seconds / work : 0);
+    if (!s.report_json.empty()) o += ", \"report\": " + s.report_json;
+    o += "}";
+  }
+  o += "\n  ],\n  \"sinks\": [";
+  for (size_t i = 0; i < t.sinks.size(); ++i) {
+    const auto& s = t.sinks[i];
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + json::quote(s.name) + ", \"kind\": " + json::quote(s.kind) +
+         ", \"path\": " + json::quote(s.path) + ", \"lines\": " + std::to_string(s.lines) + ", \"bytes\": " + std::to_string(s.bytes) + "}";
+  }
+  o += "\n  ]\n}\n";
+  return o;
+}
+
+}  // namespace tamis

@@ -1,0 +1,80 @@
+// Running a validated pipeline: the TBB pipeline over batches, the sinks, the totals.
+//
+// The stage graph is executed as one oneTBB parallel_pipeline whose tokens are batches:
+//
+//   read (serial, in order) → parse (parallel) → stage filters in topological order → render
+//   (parallel) → write (serial, in order)
+//
+// where a record or expanding op is one parallel filter and an ordered op is a parallel filter (its
+// process hook) followed by a serial in-order filter (its process_ordered hook). Within a batch each
+// stage reads the outputs of its inputs (fan-in merges them by input line, ties in the order the
+// inputs are listed), so the graph's semantics do not depend on which thread runs what: outputs are
+// byte-identical for any thread count. At most `tokens` batches are in flight, so memory is bounded
+// by the batch size, not the input size.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pipeline/pipeline.hpp"
+
+namespace tamis {
+
+struct RunOptions {
+  int threads = 0;              // 0: all cores
+  size_t chunk_bytes = 4 << 20;  // bytes of input per batch
+  bool progress = false;        // draw a progress line on stderr
+};
+
+struct StageTotals {
+  std::string name, op;
+  uint64_t in = 0, out = 0, emitted = 0;
+  std::map<std::string, uint64_t> rejected;
+  std::map<std::string, int64_t> counters;
+  double seconds = 0;
+  std::string report_json;
+};
+
+struct SourceTotals {
+  std::string name;
+  uint64_t files = 0, lines = 0, blank = 0, records = 0, errors = 0, bytes = 0;
+};
+
+struct SinkTotals {
+  std::string name, path, kind;
+  uint64_t lines = 0, bytes = 0;
+};
+
+struct RunTotals {
+  uint64_t read = 0, kept = 0, rejected = 0, errors = 0;
+  std::vector<SourceTotals> sources;
+  std::vector<StageTotals> stages;  // in execution order
+  std::vector<SinkTotals> sinks;
+  double seconds = 0, parse_seconds = 0, render_seconds = 0;
+  uint64_t input_bytes = 0;
+  int threads = 0;
+  bool balanced() const { return read == kept + rejected + errors; }
+};
+
+// A run that stopped: a data error with on_error: fail, a stage failure, an interrupt, an I/O error.
+class RunError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Set by the SIGINT/SIGTERM handler; the reader stops at the next batch.
+extern std::atomic<bool> g_interrupted;
+
+// Runs `p`; on success every sink is in place and the totals are returned. On failure throws
+// RunError and leaves no output file behind (every sink is written to a temporary first).
+RunTotals run_pipeline(const Pipeline& p, const RunOptions& options);
+
+// The end-of-run table: per stage in, kept, rejected by reason, time share; and the totals.
+std::string format_summary(const RunTotals& t);
+// The JSON run report.
+std::string format_report(const Pipeline& p, const RunTotals& t);
+
+}  // namespace tamis

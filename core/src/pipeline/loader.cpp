@@ -1,0 +1,744 @@
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <glob.h>
+#include <set>
+#include <tamis/json.hpp>
+
+#include "pipeline/pipeline.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tamis {
+namespace {
+
+struct Ctx {
+  std::string file;  // as displayed in messages
+  std::string dir;
+  Diagnostics& diags;
+  SourcePos at(const YAML::Node& n) const {
+    const auto m = n.Mark();
+    if (m.is_null()) return {file, 0, 0};
+    return {file, m.line + 1, m.column + 1};
+  }
+};
+
+// ${VAR} and ${VAR:-default}; "$$" is a literal "$".
+std::string expand_env(const std::string& s, const SourcePos& pos, Diagnostics& diags) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    if (s[i] != '$' || i + 1 >= s.size() || s[i + 1] != '{') {
+      out += s[i];
+      continue;
+    }
+    const size_t close = s.find('}', i + 2);
+    if (close == std::string::npos) {
+      diags.error(pos, "unclosed '${' in \"" + s + "\"", "write ${NAME} or ${NAME:-default}");
+      return s;
+    }
+    const std::string body = s.substr(i + 2, close - i - 2);
+    const size_t dflt = body.find(":-");
+    const std::string name = body.substr(0, dflt);
+    const char* value = std::getenv(name.c_str());
+    if (value && *value) out += value;
+    else if (dflt != std::string::npos) out += body.substr(dflt + 2);
+    else if (value) out += "";
+    else diags.error(pos, "environment variable " + name + " is not set", "set it, or write ${" + name + ":-default}");
+    i = close;
+  }
+  return out;
+}
+
+std::string resolve_path(const std::string& dir, const std::string& p) {
+  if (p.empty()) return p;
+  fs::path path(p);
+  if (p.size() >= 2 && p[0] == '~' && p[1] == '/') {
+    if (const char* home = std::getenv("HOME")) path = fs::path(home) / p.substr(2);
+  }
+  if (path.is_relative()) path = fs::path(dir) / path;
+  return path.lexically_normal().string();
+}
+
+std::string display_path(const std::string& dir, const std::string& abs) {
+  const std::string prefix = dir + "/";
+  if (abs.compare(0, prefix.size(), prefix) == 0) return abs.substr(prefix.size());
+  return abs;
+}
+
+bool is_scalar(const YAML::Node& n) { return n.IsDefined() && n.IsScalar(); }
+
+std::string scalar(const Ctx& c, const YAML::Node& n) { return expand_env(n.Scalar(), c.at(n), c.diags); }
+
+bool parse_bool(const std::string& s, bool& out) {
+  std::string l = s;
+  std::transform(l.begin(), l.end(), l.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  if (l == "true" || l == "yes" || l == "on") return out = true, true;
+  if (l == "false" || l == "no" || l == "off") return out = false, true;
+  return false;
+}
+
+bool parse_int(const std::string& s, int64_t& out) {
+  const char* b = s.data();
+  const char* e = s.data() + s.size();
+  if (b != e && *b == '+') ++b;
+  auto [p, ec] = std::from_chars(b, e, out);
+  return ec == std::errc() && p == e && b != e;
+}
+
+bool parse_float(const std::string& s, double& out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && std::isfinite(out);
+}
+
+// A YAML value as JSON: scalars typed as YAML's core schema would (int, float, bool, null, string).
+std::string yaml_to_json(const Ctx& c, const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return "null";
+  if (n.IsScalar()) {
+    const std::string s = scalar(c, n);
+    if (n.Tag() == "!") return json::quote(s);  // quoted in the file: a string
+    int64_t i;
+    double d;
+    bool b;
+    if (parse_int(s, i)) return std::to_string(i);
+    if (parse_float(s, d)) return json::number(d);
+    if (parse_bool(s, b)) return b ? "true" : "false";
+    if (s == "null" || s == "~") return "null";
+    return json::quote(s);
+  }
+  std::string out;
+  if (n.IsSequence()) {
+    out = "[";
+    for (size_t i = 0; i < n.size(); ++i) {
+      if (i) out += ",";
+      out += yaml_to_json(c, n[i]);
+    }
+    return out + "]";
+  }
+  out = "{";
+  bool first = true;
+  for (const auto& kv : n) {
+    if (!first) out += ",";
+    first = false;
+    json::append_quoted(out, kv.first.Scalar());
+    out += ":" + yaml_to_json(c, kv.second);
+  }
+  return out + "}";
+}
+
+const char* type_name(tamis_param_type t) {
+  switch (t) {
+    case TAMIS_PARAM_BOOL: return "bool";
+    case TAMIS_PARAM_INT: return "int";
+    case TAMIS_PARAM_FLOAT: return "float";
+    case TAMIS_PARAM_STRING: return "string";
+    case TAMIS_PARAM_PATH: return "path";
+    case TAMIS_PARAM_STRING_LIST: return "list of strings";
+    case TAMIS_PARAM_PATH_LIST: return "list of paths";
+    case TAMIS_PARAM_STRING_MAP: return "map of strings";
+    case TAMIS_PARAM_JSON: return "any";
+  }
+  return "?";
+}
+
+std::string choices_text(const char* const* choices) {
+  std::string out;
+  for (auto p = choices; *p; ++p) out += (out.empty() ? "" : ", ") + std::string(*p);
+  return out;
+}
+
+bool in_choices(const char* const* choices, const std::string& v) {
+  if (!choices) return true;
+  for (auto p = choices; *p; ++p)
+    if (v == *p) return true;
+  return false;
+}
+
+// Checks a value against its row and returns it as JSON; records a diagnostic and returns "" if bad.
+std::string type_param(const Ctx& c, const std::string& stage, const tamis_param_desc& row, const YAML::Node& n) {
+  const SourcePos pos = c.at(n);
+  const std::string where = "stage '" + stage + "': parameter '" + std::string(row.name) + "'";
+  auto bad = [&](const std::string& what) {
+    c.diags.error(pos, where + " " + what, std::string("expected ") + type_name(row.type) + ": " + (row.help ? row.help : ""));
+    return std::string();
+  };
+  auto string_list = [&](bool paths) -> std::string {
+    std::vector<YAML::Node> items;
+    if (n.IsScalar()) items.push_back(n);
+    else if (n.IsSequence()) for (const auto& item : n) items.push_back(item);
+    else return bad("must be a list of strings");
+    std::string out = "[";
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!items[i].IsScalar()) return bad("must be a list of strings, item " + std::to_string(i + 1) + " is not");
+      std::string v = scalar(c, items[i]);
+      if (!in_choices(row.choices, v)) {
+        c.diags.error(c.at(items[i]), where + " has value '" + v + "'", "allowed values: " + choices_text(row.choices));
+        return "";
+      }
+      if (paths) v = resolve_path(c.dir, v);
+      out += (i ? "," : "") + json::quote(v);
+    }
+    return out + "]";
+  };
+  switch (row.type) {
+    case TAMIS_PARAM_BOOL: {
+      bool b;
+      if (!n.IsScalar() || !parse_bool(scalar(c, n), b)) return bad("must be true or false, got '" + (n.IsScalar() ? n.Scalar() : std::string("a collection")) + "'");
+      return b ? "true" : "false";
+    }
+    case TAMIS_PARAM_INT: {
+      int64_t i;
+      if (!n.IsScalar() || !parse_int(scalar(c, n), i)) return bad("must be an integer, got '" + (n.IsScalar() ? n.Scalar() : std::string("a collection")) + "'");
+      return std::to_string(i);
+    }
+    case TAMIS_PARAM_FLOAT: {
+      double d;
+      if (!n.IsScalar() || !parse_float(scalar(c, n), d)) return bad("must be a number, got '" + (n.IsScalar() ? n.Scalar() : std::string("a collection")) + "'");
+      return json::number(d);
+    }
+    case TAMIS_PARAM_STRING:
+    case TAMIS_PARAM_PATH: {
+      if (!n.IsScalar()) return bad("must be a single string");
+      const std::string v = scalar(c, n);
+      if (!in_choices(row.choices, v)) {
+        c.diags.error(pos, where + " has value '" + v + "'", "allowed values: " + choices_text(row.choices));
+        return "";
+      }
+      return json::quote(row.type == TAMIS_PARAM_PATH ? resolve_path(c.dir, v) : v);
+    }
+    case TAMIS_PARAM_STRING_LIST: return string_list(false);
+    case TAMIS_PARAM_PATH_LIST: return string_list(true);
+    case TAMIS_PARAM_STRING_MAP: {
+      if (!n.IsMap()) return bad("must be a mapping of strings to strings");
+      std::string out = "{";
+      bool first = true;
+      for (const auto& kv : n) {
+        if (!kv.second.IsScalar()) return bad("must map strings to strings; '" + kv.first.Scalar() + "' does not");
+        out += (first ? "" : ",") + json::quote(kv.first.Scalar()) + ":" + json::quote(scalar(c, kv.second));
+        first = false;
+      }
+      return out + "}";
+    }
+    case TAMIS_PARAM_JSON: return yaml_to_json(c, n);
+  }
+  return bad("has an unknown type");
+}
+
+void check_keys(const Ctx& c, const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) {
+  for (const auto& kv : map) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string hint = did_you_mean(key, allowed);
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      c.diags.error(c.at(kv.first), "unknown key '" + key + "' in " + what, hint.empty() ? "allowed keys: " + list : hint);
+    }
+  }
+}
+
+std::vector<std::string> expand_glob(const std::string& pattern) {
+  std::vector<std::string> out;
+  if (pattern.find_first_of("*?[") == std::string::npos) {
+    std::error_code ec;
+    if (fs::is_regular_file(pattern, ec)) out.push_back(pattern);
+    return out;
+  }
+  glob_t g{};
+  if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+    for (size_t i = 0; i < g.gl_pathc; ++i) {
+      std::error_code ec;
+      if (fs::is_regular_file(g.gl_pathv[i], ec)) out.emplace_back(g.gl_pathv[i]);
+    }
+  }
+  globfree(&g);
+  std::sort(out.begin(), out.end());  // byte order, whatever the locale
+  return out;
+}
+
+std::vector<InputRef> read_inputs(const Ctx& c, const YAML::Node& n, const std::string& owner) {
+  std::vector<InputRef> out;
+  if (!n.IsDefined()) return out;
+  if (n.IsScalar()) {
+    out.push_back({n.Scalar(), c.at(n), {}});
+  } else if (n.IsSequence()) {
+    for (const auto& item : n) {
+      if (!item.IsScalar()) c.diags.error(c.at(item), owner + ": inputs must be names of sources or stages");
+      else out.push_back({item.Scalar(), c.at(item), {}});
+    }
+  } else {
+    c.diags.error(c.at(n), owner + ": inputs must be a list of source or stage names");
+  }
+  return out;
+}
+
+}  // namespace
+
+bool parse_override(const std::string& text, Override& out) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos) return false;
+  const std::string lhs = text.substr(0, eq);
+  const size_t dot = lhs.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == lhs.size()) return false;
+  out = {lhs.substr(0, dot), lhs.substr(dot + 1), text.substr(eq + 1)};
+  return true;
+}
+
+Pipeline load_pipeline(const std::string& path, const Registry& registry, const LoadOptions& options,
+                       Diagnostics& diags) {
+  Pipeline p;
+  p.file = path;
+  std::error_code ec;
+  p.dir = fs::absolute(fs::path(path), ec).parent_path().lexically_normal().string();
+  Ctx c{path, p.dir, diags};
+
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    diags.error({path, 0, 0}, "cannot read the pipeline file", "check the path and permissions");
+    return p;
+  } catch (const YAML::ParserException& e) {
+    diags.error({path, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
+    return p;
+  }
+  if (!root.IsMap()) {
+    diags.error({path, 1, 1}, "a pipeline file is a YAML mapping with sources, stages and sinks");
+    return p;
+  }
+  check_keys(c, root, {"version", "sources", "stages", "sinks", "annotations"}, "the pipeline file");
+
+  if (const auto v = root["version"]; !v.IsDefined()) {
+    diags.error({path, 1, 1}, "missing 'version'", "start the file with `version: 1`");
+  } else if (!v.IsScalar() || v.Scalar() != "1") {
+    diags.error(c.at(v), "unsupported pipeline version '" + (v.IsScalar() ? v.Scalar() : std::string("?")) + "'",
+                "this tamis reads version 1");
+  }
+  if (const auto a = root["annotations"]; a.IsDefined()) {
+    if (!a.IsMap()) {
+      diags.error(c.at(a), "'annotations' must be a mapping like {field: tamis}");
+    } else {
+      check_keys(c, a, {"field"}, "annotations");
+      if (a["field"].IsDefined()) {
+        if (!a["field"].IsScalar() || a["field"].Scalar().empty()) diags.error(c.at(a["field"]), "annotations.field must be a field name");
+        else p.annotation_field = a["field"].Scalar();
+      }
+    }
+  }
+
+  std::set<std::string> names;
+  auto claim_name = [&](const std::string& name, const SourcePos& pos, const char* what) {
+    if (!names.insert(name).second)
+      diags.error(pos, std::string(what) + " name '" + name + "' is already used", "sources, stages and sinks need distinct names");
+  };
+
+  // ---- sources
+  const YAML::Node sources = root["sources"];
+  if (!sources.IsDefined() || !sources.IsMap() || sources.size() == 0) {
+    diags.error(sources.IsDefined() ? c.at(sources) : SourcePos{path, 1, 1}, "the pipeline needs at least one source",
+                "sources: { NAME: { path: data/*.jsonl } }");
+  } else {
+    for (const auto& kv : sources) {
+      SourceSpec s;
+      s.name = kv.first.Scalar();
+      s.pos = c.at(kv.first);
+      claim_name(s.name, s.pos, "source");
+      YAML::Node body = kv.second;
+      if (body.IsScalar()) {
+        YAML::Node m;
+        m["path"] = body;
+        body = m;
+      }
+      if (!body.IsMap()) {
+        diags.error(c.at(kv.second), "source '" + s.name + "' must be a path or a mapping with 'path'");
+        continue;
+      }
+      check_keys(c, body, {"path", "id", "on_error"}, "source '" + s.name + "'");
+      if (!is_scalar(body["path"])) {
+        diags.error(s.pos, "source '" + s.name + "' has no 'path'", "path: data/train.jsonl (globs and .gz/.zst allowed)");
+      } else {
+        s.pattern = resolve_path(p.dir, scalar(c, body["path"]));
+        if (options.check_files) {
+          s.files = expand_glob(s.pattern);
+          if (s.files.empty())
+            diags.error(c.at(body["path"]), "source '" + s.name + "': no file matches '" + s.pattern + "'",
+                        "check the path; relative paths are relative to the pipeline file");
+        }
+        for (const auto& f : s.files) s.display_files.push_back(display_path(p.dir, f));
+      }
+      if (body["id"].IsDefined()) {
+        if (!is_scalar(body["id"])) diags.error(c.at(body["id"]), "source '" + s.name + "': 'id' must be a field name");
+        else s.id_field = scalar(c, body["id"]);
+      }
+      if (body["on_error"].IsDefined()) {
+        const std::string v = body["on_error"].IsScalar() ? body["on_error"].Scalar() : "";
+        if (v == "fail") s.on_error = OnError::fail;
+        else if (v == "skip") s.on_error = OnError::skip;
+        else diags.error(c.at(body["on_error"]), "source '" + s.name + "': on_error must be 'fail' or 'skip'");
+      }
+      p.sources.push_back(std::move(s));
+    }
+  }
+
+  // ---- stages
+  const YAML::Node stages = root["stages"];
+  if (stages.IsDefined() && !stages.IsNull() && !stages.IsMap()) {
+    diags.error(c.at(stages), "'stages' must be a mapping of stage names to stages");
+  } else if (stages.IsDefined() && stages.IsMap()) {
+    for (const auto& kv : stages) {
+      StageSpec st;
+      st.name = kv.first.Scalar();
+      st.pos = c.at(kv.first);
+      claim_name(st.name, st.pos, "stage");
+      const YAML::Node body = kv.second;
+      if (!body.IsMap()) {
+        diags.error(c.at(body), "stage '" + st.name + "' must be a mapping with 'uses'");
+        p.stages.push_back(std::move(st));
+        continue;
+      }
+      check_keys(c, body, {"uses", "inputs", "with"}, "stage '" + st.name + "'");
+      st.inputs = read_inputs(c, body["inputs"], "stage '" + st.name + "'");
+      if (!is_scalar(body["uses"])) {
+        diags.error(st.pos, "stage '" + st.name + "' has no 'uses'", "uses: OP (see `tamis plugins list`)");
+        p.stages.push_back(std::move(st));
+        continue;
+      }
+      st.op_name = body["uses"].Scalar();
+      st.op = registry.find(st.op_name);
+      if (!st.op) {
+        std::string hint = did_you_mean(st.op_name, registry.op_names());
+        if (hint.empty()) hint = "`tamis plugins list` shows the ops found; add a directory with --plugin-path";
+        diags.error(c.at(body["uses"]), "stage '" + st.name + "': unknown op '" + st.op_name + "'", hint);
+        p.stages.push_back(std::move(st));
+        continue;
+      }
+      // Parameters: the file's `with`, then --set overrides, checked against the op's table.
+      YAML::Node with = body["with"].IsDefined() ? YAML::Clone(body["with"]) : YAML::Node(YAML::NodeType::Map);
+      if (!with.IsMap() && !with.IsNull()) {
+        diags.error(c.at(body["with"]), "stage '" + st.name + "': 'with' must be a mapping of parameters");
+        with = YAML::Node(YAML::NodeType::Map);
+      }
+      std::set<std::string> from_set;
+      for (const auto& o : options.overrides) {
+        if (o.stage != st.name) continue;
+        YAML::Node v;
+        try {
+          v = YAML::Load(o.value);
+        } catch (const YAML::Exception&) {
+          v = YAML::Node(o.value);
+        }
+        if (!v.IsDefined() || v.IsNull()) v = YAML::Node(o.value);
+        with[o.param] = v;
+        from_set.insert(o.param);
+      }
+      const tamis_op_desc& op = *st.op->desc;
+      const tamis_param_desc* star = nullptr;
+      std::vector<std::string> known;
+      for (size_t i = 0; i < op.param_count; ++i) {
+        if (std::string(op.params[i].name) == "*") star = &op.params[i];
+        else known.push_back(op.params[i].name);
+      }
+      std::string pj = "{";
+      auto add = [&](const std::string& name, const std::string& json, bool is_default, const std::string& origin) {
+        st.params.push_back({name, json, is_default, origin});
+        if (pj.size() > 1) pj += ",";
+        json::append_quoted(pj, name);
+        pj += ":" + json;
+      };
+      bool params_ok = true;
+      for (size_t i = 0; i < op.param_count; ++i) {
+        const tamis_param_desc& row = op.params[i];
+        if (std::string(row.name) == "*") continue;
+        const YAML::Node v = with.IsMap() ? with[row.name] : YAML::Node();
+        if (v.IsDefined() && !v.IsNull()) {
+          const std::string j = type_param(c, st.name, row, v);
+          if (j.empty()) params_ok = false;
+          else add(row.name, j, false, from_set.count(row.name) ? "--set" : "file");
+        } else if (row.default_json) {
+          add(row.name, row.default_json, true, "default");
+        } else if (row.required) {
+          diags.error(st.pos, "stage '" + st.name + "': missing required parameter '" + std::string(row.name) + "'",
+                      std::string(row.name) + " (" + type_name(row.type) + "): " + (row.help ? row.help : ""));
+          params_ok = false;
+        }
+      }
+      std::string star_json = "{";
+      for (const auto& pkv : with) {
+        const std::string key = pkv.first.Scalar();
+        if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+        if (star) {
+          const std::string j = type_param(c, st.name, *star, pkv.second);
+          if (j.empty()) params_ok = false;
+          else star_json += (star_json.size() > 1 ? "," : "") + json::quote(key) + ":" + j;
+          continue;
+        }
+        const bool overridden = from_set.count(key) > 0;
+        std::string hint = did_you_mean(key, known);
+        if (hint.empty()) hint = "`tamis plugins info " + st.op_name + "` lists its parameters";
+        diags.error(overridden ? SourcePos{"--set", 0, 0} : c.at(pkv.first),
+                    "stage '" + st.name + "': op '" + st.op_name + "' has no parameter '" + key + "'", hint);
+        params_ok = false;
+      }
+      if (star) add("*", star_json + "}", false, "file");
+      st.params_json = pj + "}";
+      if (params_ok && op.check) {
+        tamis_error err{};
+        if (op.check({st.params_json.data(), st.params_json.size()}, &err) != TAMIS_OK)
+          diags.error(c.at(body["with"].IsDefined() ? body["with"] : body["uses"]), "stage '" + st.name + "': " + err.message);
+      }
+      p.stages.push_back(std::move(st));
+    }
+  }
+  for (const auto& o : options.overrides) {
+    const bool found = std::any_of(p.stages.begin(), p.stages.end(), [&](const StageSpec& s) { return s.name == o.stage; });
+    if (!found) diags.error({"--set", 0, 0}, "no stage named '" + o.stage + "' (in --set " + o.stage + "." + o.param + ")");
+  }
+
+  // ---- sinks
+  const YAML::Node sinks = root["sinks"];
+  if (!sinks.IsDefined() || !sinks.IsMap() || sinks.size() == 0) {
+    diags.error(sinks.IsDefined() ? c.at(sinks) : SourcePos{path, 1, 1}, "the pipeline needs at least one sink",
+                "sinks: { kept: { path: out/kept.jsonl } }");
+  } else {
+    std::map<std::string, std::string> paths;
+    for (const auto& kv : sinks) {
+      SinkSpec s;
+      s.name = kv.first.Scalar();
+      s.pos = c.at(kv.first);
+      claim_name(s.name, s.pos, "sink");
+      const YAML::Node body = kv.second;
+      if (!body.IsMap()) {
+        diags.error(c.at(body), "sink '" + s.name + "' must be a mapping with 'path'");
+        continue;
+      }
+      check_keys(c, body, {"path", "inputs", "rejected", "errors", "ledger", "report", "level"}, "sink '" + s.name + "'");
+      int kinds = 0;
+      for (const auto& [key, kind] : {std::pair{"rejected", SinkKind::rejected}, {"errors", SinkKind::errors},
+                                      {"ledger", SinkKind::ledger}, {"report", SinkKind::report}}) {
+        bool b = false;
+        if (body[key].IsDefined()) {
+          if (!body[key].IsScalar() || !parse_bool(body[key].Scalar(), b))
+            diags.error(c.at(body[key]), "sink '" + s.name + "': '" + key + "' must be true or false");
+          if (b) {
+            s.kind = kind;
+            ++kinds;
+          }
+        }
+      }
+      if (kinds > 1) diags.error(s.pos, "sink '" + s.name + "' can be only one of rejected, errors, ledger, report");
+      if (!is_scalar(body["path"])) {
+        diags.error(s.pos, "sink '" + s.name + "' has no 'path'");
+      } else {
+        s.path = resolve_path(p.dir, scalar(c, body["path"]));
+        if (auto [it, fresh] = paths.emplace(s.path, s.name); !fresh)
+          diags.error(c.at(body["path"]), "sinks '" + it->second + "' and '" + s.name + "' write the same file " + s.path);
+      }
+      if (body["level"].IsDefined()) {
+        int64_t lvl;
+        if (!body["level"].IsScalar() || !parse_int(body["level"].Scalar(), lvl) || lvl < 0 || lvl > 19)
+          diags.error(c.at(body["level"]), "sink '" + s.name + "': level must be an integer compression level (gzip 1-9, zstd 1-19)");
+        else s.level = static_cast<int>(lvl);
+      }
+      s.inputs = read_inputs(c, body["inputs"], "sink '" + s.name + "'");
+      if (!s.inputs.empty() && (s.kind == SinkKind::errors || s.kind == SinkKind::ledger || s.kind == SinkKind::report))
+        diags.error(c.at(body["inputs"]), "sink '" + s.name + "': only record and rejected sinks take inputs");
+      p.sinks.push_back(std::move(s));
+    }
+  }
+
+  // ---- graph: resolve names, defaults, cycles, order
+  auto lookup = [&](InputRef& in) {
+    for (size_t i = 0; i < p.sources.size(); ++i)
+      if (p.sources[i].name == in.name) return in.node = {NodeRef::source, static_cast<int>(i)}, true;
+    for (size_t i = 0; i < p.stages.size(); ++i)
+      if (p.stages[i].name == in.name) return in.node = {NodeRef::stage, static_cast<int>(i)}, true;
+    return false;
+  };
+  std::vector<std::string> node_names;
+  for (const auto& s : p.sources) node_names.push_back(s.name);
+  for (const auto& s : p.stages) node_names.push_back(s.name);
+  auto all_sources = [&](const SourcePos& pos) {
+    std::vector<InputRef> v;
+    for (size_t i = 0; i < p.sources.size(); ++i) v.push_back({p.sources[i].name, pos, {NodeRef::source, static_cast<int>(i)}});
+    return v;
+  };
+  for (size_t i = 0; i < p.stages.size(); ++i) {
+    auto& st = p.stages[i];
+    if (st.inputs.empty()) {
+      if (i == 0) st.inputs = all_sources(st.pos);
+      else st.inputs.push_back({p.stages[i - 1].name, st.pos, {NodeRef::stage, static_cast<int>(i - 1)}});
+      continue;
+    }
+    for (auto& in : st.inputs) {
+      if (lookup(in)) {
+        if (in.node.kind == NodeRef::stage && in.node.index == static_cast<int>(i))
+          diags.error(in.pos, "stage '" + st.name + "' lists itself as an input");
+        continue;
+      }
+      std::string hint = did_you_mean(in.name, node_names);
+      diags.error(in.pos, "stage '" + st.name + "': unknown input '" + in.name + "'",
+                  hint.empty() ? "inputs name sources or stages of this file" : hint);
+    }
+  }
+  for (auto& s : p.sinks) {
+    if (s.kind == SinkKind::records && s.inputs.empty()) {
+      if (p.stages.empty()) s.inputs = all_sources(s.pos);
+      else s.inputs.push_back({p.stages.back().name, s.pos, {NodeRef::stage, static_cast<int>(p.stages.size() - 1)}});
+      continue;
+    }
+    for (auto& in : s.inputs) {
+      if (!lookup(in)) {
+        std::string hint = did_you_mean(in.name, node_names);
+        diags.error(in.pos, "sink '" + s.name + "': unknown input '" + in.name + "'", hint.empty() ? "inputs name sources or stages of this file" : hint);
+      } else if (s.kind == SinkKind::rejected && in.node.kind != NodeRef::stage) {
+        diags.error(in.pos, "sink '" + s.name + "': a rejected sink's inputs are stages (whose rejections it takes)");
+      }
+    }
+  }
+  if (!diags.empty()) return p;
+
+  // Cycles, and the execution order: Kahn's algorithm, file order on ties.
+  const size_t n = p.stages.size();
+  std::vector<std::vector<int>> succ(n);
+  std::vector<int> indeg(n, 0);
+  for (size_t i = 0; i < n; ++i)
+    for (const auto& in : p.stages[i].inputs)
+      if (in.node.kind == NodeRef::stage) {
+        succ[in.node.index].push_back(static_cast<int>(i));
+        ++indeg[i];
+      }
+  std::set<int> ready;
+  for (size_t i = 0; i < n; ++i)
+    if (indeg[i] == 0) ready.insert(static_cast<int>(i));
+  while (!ready.empty()) {
+    const int s = *ready.begin();
+    ready.erase(ready.begin());
+    p.stage_order.push_back(s);
+    for (int t : succ[s])
+      if (--indeg[t] == 0) ready.insert(t);
+  }
+  if (p.stage_order.size() != n) {
+    for (size_t i = 0; i < n; ++i)
+      if (indeg[i] > 0)
+        diags.error(p.stages[i].pos, "stage '" + p.stages[i].name + "' is part of a cycle",
+                    "stages form a directed acyclic graph: follow its inputs and break the loop");
+    return p;
+  }
+
+  // Every source and stage must feed something: a record that goes nowhere would be lost.
+  std::vector<bool> src_used(p.sources.size()), stage_used(n);
+  auto mark = [&](const InputRef& in) {
+    (in.node.kind == NodeRef::source ? src_used[in.node.index] : stage_used[in.node.index]) = true;
+  };
+  for (const auto& st : p.stages) for (const auto& in : st.inputs) mark(in);
+  for (const auto& s : p.sinks) if (s.kind == SinkKind::records) for (const auto& in : s.inputs) mark(in);
+  for (size_t i = 0; i < p.sources.size(); ++i)
+    if (!src_used[i]) diags.error(p.sources[i].pos, "source '" + p.sources[i].name + "' is read by no stage or sink", "list it in some inputs, or remove it");
+  for (size_t i = 0; i < n; ++i)
+    if (!stage_used[i]) diags.error(p.stages[i].pos, "stage '" + p.stages[i].name + "' feeds no stage or sink: its records would be lost",
+                                    "add it to a sink's inputs: sinks: { out: { path: out.jsonl, inputs: [" + p.stages[i].name + "] } }");
+
+  // Reading order of sources: wherever an input list names A before B, sources reaching only A are read
+  // before those reaching only B (so fan-in sees records in the order inputs are listed).
+  const size_t ns = p.sources.size();
+  std::vector<std::vector<bool>> reach(n, std::vector<bool>(ns));
+  auto reach_of = [&](const InputRef& in) {
+    std::vector<bool> r(ns);
+    if (in.node.kind == NodeRef::source) r[in.node.index] = true;
+    else r = reach[in.node.index];
+    return r;
+  };
+  for (int s : p.stage_order)
+    for (const auto& in : p.stages[s].inputs) {
+      auto r = reach_of(in);
+      for (size_t k = 0; k < ns; ++k) if (r[k]) reach[s][k] = true;
+    }
+  std::vector<std::set<size_t>> before(ns);  // before[b] = sources that must be read before b
+  std::vector<SourcePos> constraint_pos(ns);
+  auto constrain = [&](const std::vector<InputRef>& inputs) {
+    for (size_t i = 0; i < inputs.size(); ++i)
+      for (size_t j = i + 1; j < inputs.size(); ++j) {
+        auto ri = reach_of(inputs[i]), rj = reach_of(inputs[j]);
+        for (size_t a = 0; a < ns; ++a)
+          for (size_t b = 0; b < ns; ++b)
+            if (ri[a] && !rj[a] && rj[b] && !ri[b]) {
+              before[b].insert(a);
+              constraint_pos[b] = inputs[j].pos;
+            }
+      }
+  };
+  for (const auto& st : p.stages) constrain(st.inputs);
+  for (const auto& s : p.sinks) if (s.kind == SinkKind::records) constrain(s.inputs);
+  std::vector<bool> placed(ns);
+  while (p.source_order.size() < ns) {
+    bool progress = false;
+    for (size_t b = 0; b < ns; ++b) {
+      if (placed[b]) continue;
+      if (std::all_of(before[b].begin(), before[b].end(), [&](size_t a) { return placed[a]; })) {
+        placed[b] = true;
+        p.source_order.push_back(static_cast<int>(b));
+        progress = true;
+        break;
+      }
+    }
+    if (!progress) {
+      for (size_t b = 0; b < ns; ++b)
+        if (!placed[b]) {
+          diags.error(constraint_pos[b], "inputs are listed in conflicting orders: source '" + p.sources[b].name +
+                                             "' must be read both before and after another source",
+                      "list fan-in inputs in the same order everywhere");
+          break;
+        }
+      break;
+    }
+  }
+  return p;
+}
+
+std::string describe_pipeline(const Pipeline& p) {
+  std::string out = "pipeline " + p.file + "\n";
+  out += "sources (reading order):\n";
+  for (int i : p.source_order) {
+    const auto& s = p.sources[i];
+    out += "  " + s.name + ": " + std::to_string(s.files.size()) + " file(s) matching " + s.pattern;
+    out += ", id: " + (s.id_field.empty() ? std::string("file:line") : s.id_field);
+    out += std::string(", on_error: ") + (s.on_error == OnError::fail ? "fail" : "skip") + "\n";
+    for (const auto& f : s.display_files) out += "    " + f + "\n";
+  }
+  out += "stages (execution order):\n";
+  for (int i : p.stage_order) {
+    const auto& st = p.stages[i];
+    out += "  " + st.name + " (" + st.op_name;
+    if (st.op) {
+      const char* kind = st.op->desc->kind == TAMIS_OP_ORDERED ? "ordered" : st.op->desc->kind == TAMIS_OP_EXPANDING ? "expanding" : "record";
+      out += std::string(", ") + kind + " op from " + st.op->plugin->file;
+    }
+    out += ")\n    inputs: ";
+    for (size_t k = 0; k < st.inputs.size(); ++k) out += (k ? ", " : "") + st.inputs[k].name;
+    out += "\n";
+    for (const auto& prm : st.params)
+      out += "    " + prm.name + " = " + prm.json + (prm.is_default ? "  (default)" : prm.origin == "--set" ? "  (--set)" : "") + "\n";
+  }
+  out += "sinks:\n";
+  for (const auto& s : p.sinks) {
+    static const char* kinds[] = {"records", "rejected", "errors", "ledger", "report"};
+    out += "  " + s.name + " [" + kinds[static_cast<int>(s.kind)] + "] -> " + s.path;
+    if (!s.inputs.empty()) {
+      out += "  from ";
+      for (size_t k = 0; k < s.inputs.size(); ++k) out += (k ? ", " : "") + s.inputs[k].name;
+    }
+    out += "\n";
+  }
+  out += "annotations field: " + p.annotation_field + "\n";
+  return out;
+}
+
+}  // namespace tamis

@@ -1,0 +1,101 @@
+// The pipeline: what a pipeline file describes, validated and resolved.
+//
+// load_pipeline() reads the YAML file, expands ${VAR}, applies --set overrides, checks every name,
+// op, parameter and input against the plugin registry, orders the graph, and collects every problem
+// with its file:line:column. A Pipeline with no diagnostics can be printed (--dry-run) or run.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/diagnostics.hpp"
+#include "plugin/registry.hpp"
+
+namespace tamis {
+
+enum class OnError { fail, skip };
+
+struct SourceSpec {
+  std::string name;
+  SourcePos pos;
+  std::string pattern;             // as written, after ${VAR} expansion
+  std::vector<std::string> files;  // resolved, sorted
+  std::vector<std::string> display_files;  // as shown to users (relative to the pipeline file when inside it)
+  std::string id_field;            // empty: ids are "file:line"
+  OnError on_error = OnError::fail;
+};
+
+// A node of the graph: a source or a stage, by index.
+struct NodeRef {
+  enum Kind { source, stage } kind = source;
+  int index = -1;
+  bool operator==(const NodeRef&) const = default;
+};
+
+struct InputRef {
+  std::string name;
+  SourcePos pos;
+  NodeRef node;
+};
+
+struct ParamValue {
+  std::string name;
+  std::string json;     // typed value as JSON text
+  bool is_default = false;
+  std::string origin;   // "file", "default", "--set"
+};
+
+struct StageSpec {
+  std::string name;
+  SourcePos pos;
+  std::string op_name;
+  const OpHandle* op = nullptr;
+  std::vector<InputRef> inputs;
+  std::vector<ParamValue> params;  // in table order, then "*" keys
+  std::string params_json;         // the JSON object handed to the plugin
+};
+
+enum class SinkKind { records, rejected, errors, ledger, report };
+
+struct SinkSpec {
+  std::string name;
+  SourcePos pos;
+  SinkKind kind = SinkKind::records;
+  std::string path;               // resolved
+  std::vector<InputRef> inputs;   // records: nodes; rejected: stages whose rejections to take (empty: all)
+  int level = -1;                 // compression level
+};
+
+struct Pipeline {
+  std::string file;  // the pipeline file as given
+  std::string dir;   // its directory, absolute
+  std::string annotation_field = "tamis";
+  std::vector<SourceSpec> sources;      // in file order
+  std::vector<StageSpec> stages;        // in file order
+  std::vector<SinkSpec> sinks;          // in file order
+  std::vector<int> stage_order;         // stages in execution order (topological, file order on ties)
+  std::vector<int> source_order;        // sources in reading order
+};
+
+struct Override {
+  std::string stage;
+  std::string param;
+  std::string value;  // YAML text
+};
+
+struct LoadOptions {
+  std::vector<Override> overrides;
+  bool check_files = true;  // sources must match files
+};
+
+// Parses "stage.param=value"; false when malformed.
+bool parse_override(const std::string& text, Override& out);
+
+Pipeline load_pipeline(const std::string& path, const Registry& registry, const LoadOptions& options,
+                       Diagnostics& diags);
+
+// Human-readable resolved graph, for --dry-run.
+std::string describe_pipeline(const Pipeline& p);
+
+}  // namespace tamis

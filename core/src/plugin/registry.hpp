@@ -1,0 +1,65 @@
+// Plugin loading: finds plugin libraries on the search path, checks their ABI version, and indexes
+// their ops by name.
+//
+// Search order (DESIGN.md): --plugin-path directories, then $TAMIS_PLUGIN_PATH (':'-separated), then
+// the directory the built-in plugins were installed to; a tamis run from its build tree uses the
+// build's plugin directory instead of the installed one. Every `.so` in those directories that
+// exports tamis_plugin_abi_version is a plugin; others are skipped.
+//
+// Lifetime: each OpHandle holds a shared_ptr to its library, and so does every stage made from it,
+// so a library stays loaded while any of its objects lives, whatever happens to the Registry.
+#pragma once
+
+#include <tamis/abi.h>
+
+#include <boost/dll/shared_library.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tamis {
+
+struct LoadedPlugin {
+  std::shared_ptr<boost::dll::shared_library> library;
+  std::string file;
+  std::string name;
+  std::string version;
+  const tamis_plugin_desc* desc = nullptr;
+};
+
+struct OpHandle {
+  std::shared_ptr<const LoadedPlugin> plugin;
+  const tamis_op_desc* desc = nullptr;
+
+  std::string name() const { return desc->name; }
+};
+
+class Registry {
+ public:
+  // Loads every plugin found in `dirs`, in order. Problems (ABI mismatch, duplicate op names,
+  // libraries that fail to load) are collected in problems().
+  void load_directories(const std::vector<std::string>& dirs);
+  // Loads one library; returns false (and records a problem) when it is not a usable plugin.
+  bool load_file(const std::string& path);
+
+  const OpHandle* find(const std::string& op) const;
+  std::vector<std::string> op_names() const;
+  const std::vector<std::shared_ptr<const LoadedPlugin>>& plugins() const { return plugins_; }
+  const std::vector<std::string>& problems() const { return problems_; }
+  const std::vector<std::string>& searched() const { return searched_; }
+
+  // The directories searched by default after `--plugin-path`: $TAMIS_PLUGIN_PATH, then the built-in one.
+  static std::vector<std::string> default_search_path(const std::vector<std::string>& cli_dirs);
+
+ private:
+  std::vector<std::shared_ptr<const LoadedPlugin>> plugins_;
+  std::map<std::string, OpHandle> ops_;
+  std::vector<std::string> problems_;
+  std::vector<std::string> searched_;
+};
+
+// The host's callback table handed to every plugin (defined in engine/host_api.cpp).
+const tamis_host_api* host_api();
+
+}  // namespace tamis

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs tamis's build and test dependencies from Debian 12 packages. Idempotent: packages already
+# present are left alone, and apt is only called when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libboost-dev libboost-filesystem-dev   # Boost.DLL is header-only inside libboost-dev
+  libsimdjson-dev libxxhash-dev libtbb-dev libyaml-cpp-dev
+  libgtest-dev zlib1g-dev libzstd-dev
+  libcld2-dev                            # language identification (plugin family lang)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+echo "install-deps: installing ${missing[*]}"
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,551 @@
+// tamis/sdk.hpp — the C++ SDK for tamis filter plugins (header-only, over tamis/abi.h).
+//
+// A plugin is a few classes, each with a parameter table, and one macro:
+//
+//     #include <tamis/sdk.hpp>
+//
+//     class MinWords {
+//      public:
+//       static constexpr const char* name = "example.min_words";
+//       static constexpr const char* summary = "Rejects records whose field has too few words.";
+//       static constexpr tamis::OpKind kind = tamis::OpKind::record;
+//       static inline const tamis::ParamTable params = {
+//           {.name = "field", .type = tamis::ParamType::string, .required = true, .help = "field to count"},
+//           {.name = "min", .type = tamis::ParamType::integer, .default_json = "3", .help = "fewest words"},
+//       };
+//       explicit MinWords(const tamis::Params& p) : field_(p.get_string("field")), min_(p.get_int("min")) {}
+//       void process(tamis::Record& r) const {          // const: runs on many batches at once
+//         auto text = r.string_field(field_);
+//         if (!text) return r.reject("missing_field", field_);
+//         ...
+//       }
+//      private:
+//       std::string field_; int64_t min_;
+//     };
+//
+//     TAMIS_PLUGIN("example", "1.0.0", MinWords)
+//
+// Op kinds (tamis::OpKind), checked at compile time against the members the class has:
+//   record     void process(tamis::Record&) const;
+//   expanding  void process(tamis::Record&) const;        may call r.emit(json, id)
+//   ordered    Prepared prepare(tamis::Record&) const;    parallel part, any movable Prepared type
+//              void ordered(tamis::Record&, Prepared&);  in input order, one batch at a time
+// Optional members:
+//   static void check(const tamis::Params&);   throws tamis::Error for cross-parameter problems
+//   void finish(tamis::Stage&);                after the last record (write index files, report)
+// The constructor takes (const tamis::Params&) or (const tamis::Params&, tamis::Stage&).
+// Exceptions thrown by any of these become error messages at the ABI; they never cross it.
+#ifndef TAMIS_SDK_HPP
+#define TAMIS_SDK_HPP
+
+#include <simdjson.h>
+#include <tamis/abi.h>
+#include <tamis/json.hpp>
+
+#include <concepts>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace tamis {
+
+// Thrown by plugin code for any failure; the SDK turns it into a tamis_error.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class OpKind { record = TAMIS_OP_RECORD, ordered = TAMIS_OP_ORDERED, expanding = TAMIS_OP_EXPANDING };
+
+enum class ParamType {
+  boolean = TAMIS_PARAM_BOOL,
+  integer = TAMIS_PARAM_INT,
+  number = TAMIS_PARAM_FLOAT,
+  string = TAMIS_PARAM_STRING,
+  path = TAMIS_PARAM_PATH,
+  string_list = TAMIS_PARAM_STRING_LIST,
+  path_list = TAMIS_PARAM_PATH_LIST,
+  string_map = TAMIS_PARAM_STRING_MAP,
+  json = TAMIS_PARAM_JSON,
+};
+
+// One row of a parameter table; mirrors tamis_param_desc with C++ defaults.
+struct Param {
+  const char* name = nullptr;
+  ParamType type = ParamType::string;
+  const char* default_json = nullptr;  // JSON text, or nullptr (then required or optional-absent)
+  bool required = false;
+  const char* help = "";
+  const char* const* choices = nullptr;  // nullptr-terminated, for string and string_list
+};
+using ParamTable = std::vector<Param>;
+
+inline std::string_view to_view(tamis_str s) { return {s.data, s.size}; }
+inline tamis_str to_str(std::string_view s) { return {s.data(), s.size()}; }
+
+namespace detail {
+
+// The host's callback table, set when the host calls tamis_plugin_entry().
+inline const tamis_host_api*& host_slot() {
+  static const tamis_host_api* host = nullptr;
+  return host;
+}
+inline const tamis_host_api& host() { return *host_slot(); }
+
+// One simdjson parser per thread, reused across records (simdjson parsers are not thread-safe).
+inline simdjson::dom::parser& thread_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+// Follows a field path: "a.b.c" (object keys split on dots) or a JSON pointer "/a/b/0".
+inline std::optional<simdjson::dom::element> follow_path(simdjson::dom::element root,
+                                                         std::string_view path) {
+  if (!path.empty() && path.front() == '/') {
+    simdjson::dom::element out;
+    if (root.at_pointer(path).get(out) != simdjson::SUCCESS) return std::nullopt;
+    return out;
+  }
+  simdjson::dom::element cur = root;
+  while (true) {
+    const size_t dot = path.find('.');
+    const std::string_view key = path.substr(0, dot);
+    simdjson::dom::object obj;
+    if (cur.get_object().get(obj) != simdjson::SUCCESS) return std::nullopt;
+    simdjson::dom::element next;
+    if (obj.at_key(key).get(next) != simdjson::SUCCESS) {
+      // A key that itself contains dots ("meta.v2") is found whole before giving up.
+      if (dot != std::string_view::npos && obj.at_key(path).get(next) == simdjson::SUCCESS) return next;
+      return std::nullopt;
+    }
+    if (dot == std::string_view::npos) return next;
+    cur = next;
+    path.remove_prefix(dot + 1);
+  }
+}
+
+}  // namespace detail
+
+// Typed, read-only access to a stage's parameters, as validated by the host (types checked, defaults
+// filled in, paths absolute). Getters throw tamis::Error for a name the table does not have.
+class Params {
+ public:
+  explicit Params(std::string_view json) : text_(json) {
+    if (parser_.parse(text_).get(root_) != simdjson::SUCCESS) throw Error("parameters are not valid JSON");
+  }
+  Params(const Params&) = delete;
+  Params& operator=(const Params&) = delete;
+
+  // True when the parameter has a value (set by the stage or by a default).
+  bool has(std::string_view name) const {
+    auto e = lookup(name);
+    return e && !e->is_null();
+  }
+  bool get_bool(std::string_view name) const { return as<bool>(name, "a boolean"); }
+  int64_t get_int(std::string_view name) const { return as<int64_t>(name, "an integer"); }
+  double get_double(std::string_view name) const {
+    auto e = need(name);
+    double d;
+    if (e.get_double().get(d) == simdjson::SUCCESS) return d;
+    int64_t i;
+    if (e.get_int64().get(i) == simdjson::SUCCESS) return static_cast<double>(i);
+    throw Error("parameter '" + std::string(name) + "' is not a number");
+  }
+  std::string get_string(std::string_view name) const {
+    return std::string(as<std::string_view>(name, "a string"));
+  }
+  std::vector<std::string> get_strings(std::string_view name) const {
+    std::vector<std::string> out;
+    simdjson::dom::array arr;
+    if (need(name).get_array().get(arr) != simdjson::SUCCESS)
+      throw Error("parameter '" + std::string(name) + "' is not a list");
+    for (auto v : arr) {
+      std::string_view s;
+      if (v.get_string().get(s) != simdjson::SUCCESS)
+        throw Error("parameter '" + std::string(name) + "' holds a non-string");
+      out.emplace_back(s);
+    }
+    return out;
+  }
+  // A string map (or the "*" catch-all row), in the order written in the pipeline file.
+  std::vector<std::pair<std::string, std::string>> get_map(std::string_view name) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    simdjson::dom::object obj;
+    if (need(name).get_object().get(obj) != simdjson::SUCCESS)
+      throw Error("parameter '" + std::string(name) + "' is not a mapping");
+    for (auto field : obj) {
+      std::string_view v;
+      if (field.value.get_string().get(v) != simdjson::SUCCESS)
+        throw Error("parameter '" + std::string(name) + "' holds a non-string value");
+      out.emplace_back(std::string(field.key), std::string(v));
+    }
+    return out;
+  }
+  // The raw value, for JSON parameters.
+  simdjson::dom::element get_json(std::string_view name) const { return need(name); }
+  std::string_view text() const { return text_; }
+
+ private:
+  std::optional<simdjson::dom::element> lookup(std::string_view name) const {
+    simdjson::dom::element e;
+    if (root_.at_key(name).get(e) != simdjson::SUCCESS) return std::nullopt;
+    return e;
+  }
+  simdjson::dom::element need(std::string_view name) const {
+    auto e = lookup(name);
+    if (!e || e->is_null()) throw Error("parameter '" + std::string(name) + "' has no value");
+    return *e;
+  }
+  template <class T>
+  T as(std::string_view name, const char* what) const {
+    T v;
+    if (need(name).get<T>().get(v) != simdjson::SUCCESS)
+      throw Error("parameter '" + std::string(name) + "' is not " + what);
+    return v;
+  }
+
+  simdjson::padded_string text_;
+  simdjson::dom::parser parser_;
+  simdjson::dom::element root_;
+};
+
+// The stage an op instance serves: its name, counters, log and report, outside of batches.
+class Stage {
+ public:
+  explicit Stage(const tamis_stage_info& info)
+      : name_(to_view(info.stage_name)), pipeline_dir_(to_view(info.pipeline_dir)),
+        threads_(info.threads), ctx_(info.stage_ctx) {}
+
+  const std::string& name() const { return name_; }
+  const std::string& pipeline_dir() const { return pipeline_dir_; }
+  uint32_t threads() const { return threads_; }
+
+  void count(std::string_view counter, int64_t delta = 1) const {
+    detail::host().callback_count(ctx_, to_str(counter), delta);
+  }
+  void log(tamis_log_level level, std::string_view message) const {
+    detail::host().callback_log(ctx_, level, to_str(message));
+  }
+  void info(std::string_view message) const { log(TAMIS_LOG_INFO, message); }
+  void warn(std::string_view message) const { log(TAMIS_LOG_WARN, message); }
+  // Attach a JSON object to this stage's entry in the run report (finish() only).
+  void report(std::string_view json_object) const {
+    detail::host().callback_report(ctx_, to_str(json_object));
+  }
+
+ private:
+  std::string name_;
+  std::string pipeline_dir_;
+  uint32_t threads_;
+  void* ctx_;
+};
+
+// One record during a hook call: read its text, id, fields and annotations; give a verdict.
+//
+// Field access parses the record once, lazily, with this thread's simdjson parser. The elements and
+// string views it returns stay valid until another record's fields are read on the same thread.
+class Record {
+ public:
+  Record(tamis_batch* batch, size_t index) : batch_(batch), index_(index), view_(&batch->records[index]) {}
+
+  std::string_view json() const { return replaced_ ? std::string_view(*replaced_) : to_view(view_->json); }
+  std::string_view id() const { return to_view(view_->id); }
+  std::string_view source() const { return to_view(view_->source); }
+  std::string_view file() const { return to_view(view_->file); }
+  uint64_t line() const { return view_->line; }
+  size_t index() const { return index_; }
+
+  // The parsed record (a JSON object).
+  simdjson::dom::element root() const {
+    if (!parsed_) {
+      auto& parser = detail::thread_parser();
+      const std::string_view text = json();
+      // The host pads record text; replaced text lives in a std::string and is copied to be padded.
+      auto result = replaced_ ? parser.parse(text.data(), text.size(), true)
+                              : parser.parse(text.data(), text.size(), false);
+      if (result.get(root_) != simdjson::SUCCESS) throw Error("record is not valid JSON");
+      parsed_ = true;
+    }
+    return root_;
+  }
+  // A field by path ("problem", "meta.level", or a JSON pointer "/meta/level"), if present.
+  std::optional<simdjson::dom::element> field(std::string_view path) const {
+    return detail::follow_path(root(), path);
+  }
+  // A string field, if present and a string.
+  std::optional<std::string_view> string_field(std::string_view path) const {
+    auto e = field(path);
+    std::string_view s;
+    if (!e || e->get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+    return s;
+  }
+
+  // An annotation set by an earlier stage, as JSON text.
+  std::optional<std::string_view> annotation(std::string_view key) const {
+    for (size_t i = view_->annotation_count; i-- > 0;) {
+      if (to_view(view_->annotations[i].key) == key) return to_view(view_->annotations[i].value_json);
+    }
+    return std::nullopt;
+  }
+  // An annotation that is a JSON string, unescaped.
+  std::optional<std::string> annotation_string(std::string_view key) const {
+    auto raw = annotation(key);
+    if (!raw) return std::nullopt;
+    simdjson::padded_string padded(*raw);
+    simdjson::dom::parser parser;
+    std::string_view s;
+    if (parser.parse(padded).get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+    return std::string(s);
+  }
+  // An annotation that is a JSON number.
+  std::optional<double> annotation_number(std::string_view key) const {
+    auto raw = annotation(key);
+    if (!raw) return std::nullopt;
+    simdjson::padded_string padded(*raw);
+    simdjson::dom::parser parser;
+    double d;
+    if (parser.parse(padded).get_double().get(d) != simdjson::SUCCESS) return std::nullopt;
+    return d;
+  }
+
+  // Attach an annotation whose value is JSON text (see tamis::json for builders).
+  void annotate_json(std::string_view key, std::string_view value_json) {
+    detail::host().callback_annotate(batch_->host_ctx, index_, to_str(key), to_str(value_json));
+  }
+  void annotate(std::string_view key, std::string_view text) { annotate_json(key, json::quote(text)); }
+  void annotate(std::string_view key, const char* text) { annotate(key, std::string_view(text)); }
+  void annotate(std::string_view key, const std::string& text) { annotate(key, std::string_view(text)); }
+  void annotate(std::string_view key, bool v) { annotate_json(key, json::boolean(v)); }
+  void annotate(std::string_view key, double v) { annotate_json(key, json::number(v)); }
+  template <std::integral T>
+    requires(!std::same_as<T, bool>)
+  void annotate(std::string_view key, T v) {
+    annotate_json(key, std::to_string(v));
+  }
+
+  // Reject the record: `reason` is a short code (e.g. "too_short"), `detail` a sentence for people.
+  void reject(std::string_view reason, std::string_view detail = {}) {
+    rejected_ = true;
+    detail::host().callback_reject(batch_->host_ctx, index_, to_str(reason), to_str(detail));
+  }
+  bool rejected() const { return rejected_; }
+
+  // Replace the record's text (one JSON object). Later field reads see the new text.
+  void replace(std::string json_object) {
+    detail::host().callback_replace(batch_->host_ctx, index_, to_str(json_object));
+    replaced_ = std::make_shared<std::string>(std::move(json_object));
+    parsed_ = false;
+  }
+  // Expanding ops: emit a new record after this one.
+  void emit(std::string_view json_object, std::string_view id) {
+    detail::host().callback_emit(batch_->host_ctx, index_, to_str(json_object), to_str(id));
+  }
+
+  void count(std::string_view counter, int64_t delta = 1) const {
+    detail::host().callback_count(batch_->host_ctx, to_str(counter), delta);
+  }
+  void log(tamis_log_level level, std::string_view message) const {
+    detail::host().callback_log(batch_->host_ctx, level, to_str(message));
+  }
+
+ private:
+  tamis_batch* batch_;
+  size_t index_;
+  const tamis_record* view_;
+  std::shared_ptr<std::string> replaced_;
+  mutable simdjson::dom::element root_;
+  mutable bool parsed_ = false;
+  bool rejected_ = false;
+};
+
+namespace detail {
+
+template <class Op>
+concept HasCheck = requires(const Params& p) { Op::check(p); };
+template <class Op>
+concept HasFinish = requires(Op& op, Stage& s) { op.finish(s); };
+template <class Op>
+concept HasConstProcess = requires(const Op& op, Record& r) { op.process(r); };
+template <class Op>
+concept HasOrderedParts = requires(const Op& cop, Op& op, Record& r) {
+  { cop.prepare(r) };
+  op.ordered(r, std::declval<std::add_lvalue_reference_t<decltype(cop.prepare(r))>>());
+};
+
+inline void set_error(tamis_error* err, std::string_view message, int64_t index) {
+  const size_t n = std::min(message.size(), sizeof(err->message) - 1);
+  std::memcpy(err->message, message.data(), n);
+  err->message[n] = '\0';
+  err->record_index = index;
+}
+
+// Runs `body`, turning any exception into a tamis_error.
+template <class F>
+tamis_status guarded(tamis_error* err, const int64_t* index, F&& body) {
+  try {
+    body();
+    return TAMIS_OK;
+  } catch (const std::exception& e) {
+    set_error(err, e.what(), index ? *index : -1);
+  } catch (...) {
+    set_error(err, "unknown exception", index ? *index : -1);
+  }
+  return TAMIS_FAILED;
+}
+
+template <class Op>
+struct OpAdapter {
+  struct State {
+    Stage stage;
+    std::unique_ptr<Op> op;
+  };
+
+  static_assert(Op::kind != OpKind::ordered || HasOrderedParts<Op>,
+                "an ordered op needs `Prepared prepare(tamis::Record&) const` and "
+                "`void ordered(tamis::Record&, Prepared&)`");
+  static_assert(Op::kind == OpKind::ordered || HasConstProcess<Op>,
+                "a record or expanding op needs `void process(tamis::Record&) const` (const: it runs "
+                "on several batches at once)");
+
+  static tamis_status check(tamis_str params_json, tamis_error* err) {
+    return guarded(err, nullptr, [&] {
+      if constexpr (HasCheck<Op>) {
+        Params p(to_view(params_json));
+        Op::check(p);
+      }
+    });
+  }
+
+  static tamis_status create(const tamis_host_api*, const tamis_stage_info* info, void** state,
+                             tamis_error* err) {
+    return guarded(err, nullptr, [&] {
+      auto s = std::make_unique<State>(State{Stage(*info), nullptr});
+      Params p(to_view(info->params_json));
+      if constexpr (std::is_constructible_v<Op, const Params&, Stage&>) {
+        s->op = std::make_unique<Op>(p, s->stage);
+      } else {
+        static_assert(std::is_constructible_v<Op, const Params&>,
+                      "an op's constructor takes (const tamis::Params&) or (const tamis::Params&, tamis::Stage&)");
+        s->op = std::make_unique<Op>(p);
+      }
+      *state = s.release();
+    });
+  }
+
+  static void destroy(void* state) { delete static_cast<State*>(state); }
+
+  struct Scratch {
+    using Prepared = std::remove_cvref_t<decltype(std::declval<const Op&>().prepare(std::declval<Record&>()))>;
+    std::vector<std::optional<Prepared>> prepared;  // nullopt: rejected in the parallel part
+  };
+
+  static tamis_status process(void* state, tamis_batch* batch, tamis_error* err) {
+    auto* s = static_cast<State*>(state);
+    int64_t i = 0;
+    return guarded(err, &i, [&] {
+      const Op& op = *s->op;
+      if constexpr (Op::kind == OpKind::ordered) {
+        auto scratch = std::make_unique<Scratch>();
+        scratch->prepared.reserve(batch->count);
+        for (; i < static_cast<int64_t>(batch->count); ++i) {
+          Record r(batch, static_cast<size_t>(i));
+          auto p = op.prepare(r);
+          if (r.rejected()) scratch->prepared.emplace_back(std::nullopt);
+          else scratch->prepared.emplace_back(std::move(p));
+        }
+        batch->op_scratch = scratch.release();
+      } else {
+        for (; i < static_cast<int64_t>(batch->count); ++i) {
+          Record r(batch, static_cast<size_t>(i));
+          op.process(r);
+        }
+      }
+    });
+  }
+
+  static tamis_status process_ordered(void* state, tamis_batch* batch, tamis_error* err) {
+    auto* s = static_cast<State*>(state);
+    int64_t i = 0;
+    return guarded(err, &i, [&] {
+      if constexpr (Op::kind == OpKind::ordered) {
+        auto* scratch = static_cast<Scratch*>(batch->op_scratch);
+        for (; i < static_cast<int64_t>(batch->count); ++i) {
+          auto& p = scratch->prepared[static_cast<size_t>(i)];
+          if (!p) continue;
+          Record r(batch, static_cast<size_t>(i));
+          s->op->ordered(r, *p);
+        }
+      }
+    });
+  }
+
+  static void release_scratch(void*, void* scratch) {
+    if constexpr (Op::kind == OpKind::ordered) delete static_cast<Scratch*>(scratch);
+  }
+
+  static tamis_status finish(void* state, tamis_error* err) {
+    auto* s = static_cast<State*>(state);
+    return guarded(err, nullptr, [&] {
+      if constexpr (HasFinish<Op>) s->op->finish(s->stage);
+    });
+  }
+
+  static const std::vector<tamis_param_desc>& param_descs() {
+    static const std::vector<tamis_param_desc> descs = [] {
+      std::vector<tamis_param_desc> out;
+      for (const Param& p : Op::params) {
+        out.push_back(tamis_param_desc{p.name, static_cast<tamis_param_type>(p.type), p.default_json,
+                                       p.required ? 1 : 0, p.help, p.choices});
+      }
+      return out;
+    }();
+    return descs;
+  }
+
+  static tamis_op_desc describe() {
+    const auto& params = param_descs();
+    tamis_op_desc d{};
+    d.struct_size = sizeof(tamis_op_desc);
+    d.name = Op::name;
+    d.summary = Op::summary;
+    d.kind = static_cast<tamis_op_kind>(Op::kind);
+    d.params = params.data();
+    d.param_count = params.size();
+    d.check = &check;
+    d.create = &create;
+    d.destroy = &destroy;
+    d.process = &process;
+    d.process_ordered = Op::kind == OpKind::ordered ? &process_ordered : nullptr;
+    d.release_scratch = Op::kind == OpKind::ordered ? &release_scratch : nullptr;
+    d.finish = &finish;
+    return d;
+  }
+};
+
+template <class... Ops>
+const tamis_plugin_desc* make_plugin(const char* name, const char* version, const tamis_host_api* host) {
+  host_slot() = host;
+  static const std::vector<tamis_op_desc> ops = {OpAdapter<Ops>::describe()...};
+  static const tamis_plugin_desc desc{sizeof(tamis_plugin_desc), TAMIS_ABI_VERSION, name, version,
+                                      ops.data(), ops.size()};
+  return &desc;
+}
+
+}  // namespace detail
+}  // namespace tamis
+
+// Declares the plugin: its name, its version and the op classes it offers.
+#define TAMIS_PLUGIN(NAME, VERSION, ...)                                                             \
+  extern "C" TAMIS_EXPORT uint32_t tamis_plugin_abi_version(void) { return TAMIS_ABI_VERSION; }     \
+  extern "C" TAMIS_EXPORT const tamis_plugin_desc* tamis_plugin_entry(const tamis_host_api* host) { \
+    return ::tamis::detail::make_plugin<__VA_ARGS__>(NAME, VERSION, host);                          \
+  }
+
+#endif  // TAMIS_SDK_HPP
