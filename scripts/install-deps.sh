@@ -8,6 +8,7 @@ packages=(
   libboost-dev libboost-filesystem-dev   # Boost.DLL is header-only inside libboost-dev
   libsimdjson-dev libxxhash-dev libtbb-dev libyaml-cpp-dev
   libgtest-dev zlib1g-dev libzstd-dev
+  gzip zstd                              # the tests make .gz/.zst inputs with the command-line tools
   libcld2-dev                            # language identification (plugin family lang)
 )
 
