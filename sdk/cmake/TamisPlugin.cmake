@@ -13,6 +13,9 @@ function(tamis_add_plugin name)
     target_link_libraries(${name} PRIVATE tamis_sdk)
   endif()
   target_compile_features(${name} PRIVATE cxx_std_20)
+  # GCC marks the SDK's function-local statics as unique symbols, which makes glibc refuse to unload
+  # the library; plugins are loaded RTLD_LOCAL and need no such sharing.
+  target_compile_options(${name} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-fno-gnu-unique>)
   set_target_properties(${name} PROPERTIES
     PREFIX "lib"
     CXX_VISIBILITY_PRESET hidden

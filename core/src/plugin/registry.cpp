@@ -31,7 +31,14 @@ std::vector<std::string> Registry::default_search_path(const std::vector<std::st
   const fs::path build_dir = fs::weakly_canonical(kBuildDir, ec);
   const std::string exe_s = exe.string(), build_s = build_dir.string();
   const bool in_build_tree = !build_s.empty() && exe_s.compare(0, build_s.size() + 1, build_s + "/") == 0;
-  dirs.push_back(in_build_tree ? kBuildPluginDir : kInstalledPluginDir);
+  if (in_build_tree) {
+    dirs.push_back(kBuildPluginDir);
+  } else {
+    // An installed tamis finds its plugins beside it (PREFIX/bin/tamis → PREFIX/lib*/tamis/plugins),
+    // so an installation can be moved; else where it was configured to install them.
+    const fs::path relocated = exe.parent_path().parent_path() / kInstalledPluginSubdir;
+    dirs.push_back(fs::is_directory(relocated, ec) ? relocated.string() : std::string(kInstalledPluginDir));
+  }
   return dirs;
 }
 

@@ -1,0 +1,168 @@
+// The plugin boundary: ABI version checks, duplicate ops, library lifetime, and the three op kinds
+// (ordered, expanding, record) with their failure paths, through fixture plugins built with the SDK.
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+
+#include <tamis/abi.h>
+
+#include "plugin/registry.hpp"
+#include "test_support.hpp"
+
+namespace tamis::test {
+namespace {
+
+const fs::path kFixtures = FIXTURE_PLUGINS;
+
+std::string pipeline_with(const std::string& stages, const std::string& sinks_extra = "") {
+  return "version: 1\nsources:\n  in: { path: in.jsonl, id: id }\nstages:\n" + stages +
+         "sinks:\n  kept: { path: out/kept.jsonl }\n  rejected: { path: out/rejected.jsonl, rejected: true }\n"
+         "  ledger: { path: out/ledger.jsonl, ledger: true }\n  report: { path: out/report.json, report: true }\n" +
+         sinks_extra;
+}
+
+TEST(Abi, PluginBuiltForAnotherAbiIsRefusedNamingFileAndBothVersions) {
+  const auto r = run_tamis({"plugins", "list", "--plugin-path", (kFixtures / "abi").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find((kFixtures / "abi" / "libfixture_abi_mismatch.so").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ABI version 999"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ABI version " + std::to_string(TAMIS_ABI_VERSION)), std::string::npos) << r.err;
+}
+
+TEST(Abi, RunRefusesToStartWithARefusedPlugin) {
+  TempDir d;
+  write_file(d / "in.jsonl", "{\"id\": \"a\", \"p\": \"x\"}\n");
+  write_file(d / "p.yaml", pipeline_with("  s:\n    uses: filter.length\n    with: { field: p }\n"));
+  const auto r = run_tamis({"run", (d / "p.yaml").string(), "--plugin-path", (kFixtures / "abi").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("ABI version 999"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d / "out" / "kept.jsonl"));
+}
+
+TEST(Abi, HeaderIsPinned) {
+  // Changing tamis/abi.h changes what plugins were compiled against. When you change it on purpose,
+  // bump TAMIS_ABI_VERSION if an old plugin would misread the new layout, then update this hash.
+  const std::string text = read_file(source_dir() / "sdk/include/tamis/abi.h");
+  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  EXPECT_EQ(h, ABI_HEADER_HASH) << "sdk/include/tamis/abi.h changed: new hash " << h;
+}
+
+TEST(Plugins, TwoPluginsOfferingOneOpNameIsAnErrorNamingBothFiles) {
+  const auto r = run_tamis({"plugins", "list", "--plugin-path", (kFixtures / "dup").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("'filter.length' is offered by two plugins"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("libfixture_duplicate.so"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("libtamis_basic.so"), std::string::npos) << r.err;
+}
+
+TEST(Plugins, InfoShowsTheParameterTable) {
+  const auto r = run_tamis({"plugins", "info", "test.first_seen", "--plugin-path", (kFixtures / "ops").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("test.first_seen (ordered op)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("field"), std::string::npos);
+  EXPECT_NE(r.out.find("required"), std::string::npos);
+  const auto missing = run_tamis({"plugins", "info", "filter.lenght"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("did you mean 'filter.length'?"), std::string::npos) << missing.err;
+}
+
+TEST(Lifetime, LibraryStaysLoadedWhileAnOpHandleLives) {
+  const std::string path = (fs::path(TAMIS_PLUGIN_BUILD_DIR) / "libtamis_basic.so").string();
+  ASSERT_EQ(dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD), nullptr) << "the plugin is loaded before the test";
+  std::optional<OpHandle> handle;
+  {
+    Registry registry;
+    ASSERT_TRUE(registry.load_file(path));
+    const OpHandle* op = registry.find("filter.length");
+    ASSERT_NE(op, nullptr);
+    handle = *op;
+  }  // the registry is gone
+  void* probe = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(probe, nullptr) << "the library was unloaded while an OpHandle still refers to it";
+  dlclose(probe);
+  EXPECT_STREQ(handle->desc->name, "filter.length");  // its static data is still readable
+  handle.reset();
+  EXPECT_EQ(dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD), nullptr) << "the library outlived its last handle";
+}
+
+TEST(OrderedOp, KeepsTheFirstOccurrenceInInputOrderForAnyThreadCount) {
+  TempDir d;
+  std::string in;
+  for (int i = 0; i < 30000; ++i) in += "{\"id\": \"r" + std::to_string(i) + "\", \"k\": \"key" + std::to_string((i * 7919) % 1000) + "\"}\n";
+  write_file(d / "in.jsonl", in);
+  write_file(d / "p.yaml", pipeline_with("  firsts:\n    uses: test.first_seen\n    with: { field: k }\n"));
+  std::string previous;
+  for (const char* threads : {"1", "2", "8"}) {
+    const auto r = run_tamis({"run", (d / "p.yaml").string(), "--threads", threads, "--quiet", "--plugin-path", (kFixtures / "ops").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto kept = read_lines(d / "out" / "kept.jsonl");
+    ASSERT_EQ(kept.size(), 1000u);
+    // The first record with each key is r0..r999 (7919 is prime to 1000), ranks in order.
+    EXPECT_EQ(kept[0], "{\"id\": \"r0\", \"k\": \"key0\",\"tamis\":{\"seen_rank\":1}}");
+    EXPECT_EQ(kept[999], "{\"id\": \"r999\", \"k\": \"key" + std::to_string((999 * 7919) % 1000) + "\",\"tamis\":{\"seen_rank\":1000}}");
+    const auto rejected = read_lines(d / "out" / "rejected.jsonl");
+    ASSERT_EQ(rejected.size(), 29000u);
+    EXPECT_NE(rejected[0].find("\"id\": \"r1000\""), std::string::npos);
+    EXPECT_NE(rejected[0].find("\"reason\":\"duplicate\",\"detail\":\"dup_of r0\""), std::string::npos) << rejected[0];
+    const std::string all = read_file(d / "out" / "kept.jsonl") + read_file(d / "out" / "rejected.jsonl") + read_file(d / "out" / "ledger.jsonl");
+    if (!previous.empty()) {
+      EXPECT_EQ(all, previous) << "outputs differ with --threads " << threads;
+    }
+    previous = all;
+    const std::string report = read_file(d / "out" / "report.json");
+    EXPECT_NE(report.find("\"report\": {\"distinct\": 1000}"), std::string::npos) << report;
+    EXPECT_NE(report.find("\"distinct\": 1000"), std::string::npos);
+  }
+}
+
+TEST(ExpandingOp, CopiesFollowTheirOriginalAndTheLedgerCountsInputsOnce) {
+  TempDir d;
+  write_file(d / "in.jsonl", "{\"id\":\"a\"}\n{\"id\":\"b\"}\n");
+  write_file(d / "p.yaml", pipeline_with("  copies:\n    uses: test.copy\n    with: { copies: 2 }\n"));
+  const auto r = run_tamis({"run", (d / "p.yaml").string(), "--plugin-path", (kFixtures / "ops").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> expected = {
+      "{\"id\":\"a\"}", "{\"id\":\"a\",\"copy\":1}", "{\"id\":\"a\",\"copy\":2}",
+      "{\"id\":\"b\"}", "{\"id\":\"b\",\"copy\":1}", "{\"id\":\"b\",\"copy\":2}"};
+  EXPECT_EQ(read_lines(d / "out" / "kept.jsonl"), expected);
+  EXPECT_EQ(read_lines(d / "out" / "ledger.jsonl").size(), 2u);
+  EXPECT_NE(r.out.find("read 2 = kept 2 + rejected 0 + errors 0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("+ emitted"), std::string::npos) << r.out;
+}
+
+TEST(RecordOp, AFailingOpStopsTheRunNamingStageRecordAndMessage) {
+  TempDir d;
+  std::string in;
+  for (int i = 1; i <= 20; ++i) in += "{\"id\": \"r" + std::to_string(i) + "\"}\n";
+  write_file(d / "in.jsonl", in);
+  write_file(d / "p.yaml", pipeline_with("  boom:\n    uses: test.fail_on\n    with: { id: r7 }\n"));
+  const auto r = run_tamis({"run", (d / "p.yaml").string(), "--plugin-path", (kFixtures / "ops").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("stage 'boom' (test.fail_on) failed in process on record r7 (in.jsonl:7): boom on purpose"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(d / "out" / "kept.jsonl"));
+  EXPECT_FALSE(fs::exists(d / "out" / "ledger.jsonl"));
+}
+
+TEST(RecordOp, InvalidAnnotationJsonFailsTheStage) {
+  TempDir d;
+  write_file(d / "in.jsonl", "{\"id\": \"x\"}\n");
+  write_file(d / "p.yaml", pipeline_with("  bad:\n    uses: test.fail_on\n    with: { id: x, bad_json: true }\n"));
+  const auto r = run_tamis({"run", (d / "p.yaml").string(), "--plugin-path", (kFixtures / "ops").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the value of 'broken' is not valid JSON"), std::string::npos) << r.err;
+}
+
+TEST(Params, CheckHookErrorsAreReportedByValidateWithTheStage) {
+  TempDir d;
+  write_file(d / "in.jsonl", "{\"id\": \"x\"}\n");
+  write_file(d / "p.yaml", pipeline_with("  len:\n    uses: filter.length\n    with: { field: p, min: 10, max: 5 }\n"));
+  const auto r = run_tamis({"validate", (d / "p.yaml").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("p.yaml:7:11: error: stage 'len'"), std::string::npos) << r.err;  // at `with`
+  EXPECT_NE(r.err.find("stage 'len': max (5) is below min (10)"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace tamis::test
