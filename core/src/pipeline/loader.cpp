@@ -164,8 +164,8 @@ bool in_choices(const char* const* choices, const std::string& v) {
 }
 
 // Checks a value against its row and returns it as JSON; records a diagnostic and returns "" if bad.
-std::string type_param(const Ctx& c, const std::string& stage, const tamis_param_desc& row, const YAML::Node& n) {
-  const SourcePos pos = c.at(n);
+std::string type_param(const Ctx& c, const SourcePos& pos, const std::string& stage, const tamis_param_desc& row,
+                       const YAML::Node& n) {
   const std::string where = "stage '" + stage + "': parameter '" + std::string(row.name) + "'";
   auto bad = [&](const std::string& what) {
     c.diags.error(pos, where + " " + what, std::string("expected ") + type_name(row.type) + ": " + (row.help ? row.help : ""));
@@ -420,12 +420,15 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         p.stages.push_back(std::move(st));
         continue;
       }
-      // Parameters: the file's `with`, then --set overrides, checked against the op's table.
-      YAML::Node with = body["with"].IsDefined() ? YAML::Clone(body["with"]) : YAML::Node(YAML::NodeType::Map);
-      if (!with.IsMap() && !with.IsNull()) {
-        diags.error(c.at(body["with"]), "stage '" + st.name + "': 'with' must be a mapping of parameters");
-        with = YAML::Node(YAML::NodeType::Map);
+      // Parameters: the file's `with`, then --set overrides, checked against the op's table. The
+      // file's nodes keep their marks, so each problem is reported where it is written.
+      YAML::Node with = body["with"];
+      if (with.IsDefined() && !with.IsMap() && !with.IsNull()) {
+        diags.error(c.at(with), "stage '" + st.name + "': 'with' must be a mapping of parameters");
       }
+      std::vector<std::pair<std::string, YAML::Node>> given;  // in file order, overrides replacing
+      if (with.IsMap())
+        for (const auto& wkv : with) given.emplace_back(wkv.first.Scalar(), wkv.second);
       std::set<std::string> from_set;
       for (const auto& o : options.overrides) {
         if (o.stage != st.name) continue;
@@ -436,9 +439,20 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
           v = YAML::Node(o.value);
         }
         if (!v.IsDefined() || v.IsNull()) v = YAML::Node(o.value);
-        with[o.param] = v;
+        auto it = std::find_if(given.begin(), given.end(), [&](const auto& g) { return g.first == o.param; });
+        if (it != given.end()) it->second = v;
+        else given.emplace_back(o.param, v);
         from_set.insert(o.param);
       }
+      auto given_value = [&](const std::string& name) -> YAML::Node {
+        for (const auto& [k, v] : given)
+          if (k == name) return v;
+        return YAML::Node();
+      };
+      // Where a value came from: its place in the file, or the --set option.
+      auto pos_of = [&](const std::string& name, const YAML::Node& v) {
+        return from_set.count(name) ? SourcePos{"--set " + st.name + "." + name, 0, 0} : c.at(v);
+      };
       const tamis_op_desc& op = *st.op->desc;
       const tamis_param_desc* star = nullptr;
       std::vector<std::string> known;
@@ -457,9 +471,9 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       for (size_t i = 0; i < op.param_count; ++i) {
         const tamis_param_desc& row = op.params[i];
         if (std::string(row.name) == "*") continue;
-        const YAML::Node v = with.IsMap() ? with[row.name] : YAML::Node();
+        const YAML::Node v = given_value(row.name);
         if (v.IsDefined() && !v.IsNull()) {
-          const std::string j = type_param(c, st.name, row, v);
+          const std::string j = type_param(c, pos_of(row.name, v), st.name, row, v);
           if (j.empty()) params_ok = false;
           else add(row.name, j, false, from_set.count(row.name) ? "--set" : "file");
         } else if (row.default_json) {
@@ -471,19 +485,21 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         }
       }
       std::string star_json = "{";
-      for (const auto& pkv : with) {
-        const std::string key = pkv.first.Scalar();
+      for (const auto& [key, value] : given) {
         if (std::find(known.begin(), known.end(), key) != known.end()) continue;
         if (star) {
-          const std::string j = type_param(c, st.name, *star, pkv.second);
+          const std::string j = type_param(c, pos_of(key, value), st.name, *star, value);
           if (j.empty()) params_ok = false;
           else star_json += (star_json.size() > 1 ? "," : "") + json::quote(key) + ":" + j;
           continue;
         }
-        const bool overridden = from_set.count(key) > 0;
         std::string hint = did_you_mean(key, known);
         if (hint.empty()) hint = "`tamis plugins info " + st.op_name + "` lists its parameters";
-        diags.error(overridden ? SourcePos{"--set", 0, 0} : c.at(pkv.first),
+        SourcePos where = pos_of(key, value);
+        if (with.IsMap() && !from_set.count(key))
+          for (const auto& wkv : with)
+            if (wkv.first.Scalar() == key) where = c.at(wkv.first);
+        diags.error(where,
                     "stage '" + st.name + "': op '" + st.op_name + "' has no parameter '" + key + "'", hint);
         params_ok = false;
       }
@@ -603,15 +619,16 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       }
     }
   }
-  if (!diags.empty()) return p;
+  const bool names_ok = diags.empty();
 
-  // Cycles, and the execution order: Kahn's algorithm, file order on ties.
+  // Cycles, and the execution order: Kahn's algorithm, file order on ties. Inputs that did not
+  // resolve are left out, so that a cycle is still reported beside other errors.
   const size_t n = p.stages.size();
   std::vector<std::vector<int>> succ(n);
   std::vector<int> indeg(n, 0);
   for (size_t i = 0; i < n; ++i)
     for (const auto& in : p.stages[i].inputs)
-      if (in.node.kind == NodeRef::stage) {
+      if (in.node.kind == NodeRef::stage && in.node.index >= 0) {
         succ[in.node.index].push_back(static_cast<int>(i));
         ++indeg[i];
       }
@@ -632,6 +649,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
                     "stages form a directed acyclic graph: follow its inputs and break the loop");
     return p;
   }
+  if (!names_ok) return p;
 
   // Every source and stage must feed something: a record that goes nowhere would be lost.
   std::vector<bool> src_used(p.sources.size()), stage_used(n);
