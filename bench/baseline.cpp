@@ -12,9 +12,9 @@
 // next chunk. A line longer than the buffer makes the buffer grow until the line fits.
 //
 // Errors: like any on-demand reader, the fast path validates what it reads. When iterate_many reports an
-// error, or a document does not look like exactly one line, the line at that point is re-read on its
-// own with the fully validating DOM parser (kept if valid, counted and dropped if not) and the fast path
-// resumes after it. Every step advances by at least one line, so a bad line cannot stall the loop.
+// error, or a document is not exactly one object on one line, that line is re-read on its own with the
+// fully validating DOM parser (kept if it is a valid object, counted and dropped if not) and the fast
+// path resumes after it. Every step advances by at least one line, so a bad line cannot stall the loop.
 // Counts of missing fields and dropped lines go to stderr.
 
 #include <simdjson.h>
@@ -38,7 +38,9 @@ namespace {
 constexpr std::size_t kChunkSize = std::size_t{4} << 20;  // bytes read per read() round
 constexpr std::size_t kBatchSize = std::size_t{1} << 20;  // iterate_many batch (stage 1 granularity)
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 // source() can include whitespace next to the document at batch boundaries.
 std::string_view trim(std::string_view s) {
@@ -50,6 +52,15 @@ std::string_view trim(std::string_view s) {
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "baseline: %s: %s\n", what.c_str(), std::strerror(errno));
   std::exit(1);
+}
+
+// True when only spaces, tabs or "\r" separate the end of `doc` from the next "\n" or from `end`.
+bool ends_line(std::string_view doc, const char* end) {
+  for (const char* p = doc.data() + doc.size(); p < end; ++p) {
+    if (*p == '\n') return true;
+    if (*p != ' ' && *p != '\t' && *p != '\r') return false;
+  }
+  return true;
 }
 
 // Buffered writer on a file descriptor.
@@ -128,7 +139,9 @@ class Baseline {
 #endif
   }
 
-  const Counters& counters() const { return counters_; }
+  const Counters& counters() const {
+    return counters_;
+  }
 
   // Processes `size` bytes of complete lines (the last may lack its "\n" at end of input). At least
   // SIMDJSON_PADDING readable bytes must follow data + size.
@@ -154,8 +167,13 @@ class Baseline {
       if ((*it).get(doc) != simdjson::SUCCESS) return done;
       // source() must be taken before the document is read: it walks the structure from the root.
       const std::string_view line = trim(it.source());
-      // A document spanning lines means unbalanced brackets earlier on: let the slow path sort it out.
-      if (line.empty() || std::memchr(line.data(), '\n', line.size()) != nullptr) return done;
+      // A record is one object on one line. Anything else goes to the slow path: a scalar or array
+      // document (iterate_many reads "not json" as two documents), a document spanning lines (unbalanced
+      // brackets earlier on), a document sharing its line with another one.
+      if (line.empty() || line.front() != '{' || std::memchr(line.data(), '\n', line.size()) != nullptr ||
+          !ends_line(line, data + size)) {
+        return done;
+      }
 
       std::string_view value;
       const simdjson::error_code error = doc.find_field_unordered(field_).get_string().get(value);
@@ -186,7 +204,7 @@ class Baseline {
       if (line.empty()) continue;
 
       simdjson::dom::element doc;
-      if (dom_parser_.parse(line.data(), line.size(), true).get(doc) != simdjson::SUCCESS) {
+      if (dom_parser_.parse(line.data(), line.size(), true).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
         ++counters_.dropped;
         return pos;
       }
@@ -299,8 +317,7 @@ int main(int argc, char** argv) {
               seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0);
   if (c.missing > 0 || c.dropped > 0) {
     std::fprintf(stderr, "baseline: field '%s' missing or not a string in %llu records; %llu invalid lines dropped\n",
-                 field.c_str(), static_cast<unsigned long long>(c.missing),
-                 static_cast<unsigned long long>(c.dropped));
+                 field.c_str(), static_cast<unsigned long long>(c.missing), static_cast<unsigned long long>(c.dropped));
   }
   return 0;
 }

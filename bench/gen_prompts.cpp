@@ -71,9 +71,7 @@ class Rng {
   std::uint64_t below(std::uint64_t n) { return next() % n; }
 
   // Uniform in [lo, hi], both inclusive.
-  long range(long lo, long hi) {
-    return lo + static_cast<long>(below(static_cast<std::uint64_t>(hi - lo) + 1));
-  }
+  long range(long lo, long hi) { return lo + static_cast<long>(below(static_cast<std::uint64_t>(hi - lo) + 1)); }
 
   double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
@@ -98,10 +96,14 @@ class Rng {
 // Small text helpers
 // ------------------------------------------------------------------------------------------------
 
-std::string num(long v) { return std::to_string(v); }
+std::string num(long v) {
+  return std::to_string(v);
+}
 
 // "+ 5" / "- 5" for writing "3x + 5" and "3x - 5".
-std::string signed_term(long v) { return v < 0 ? "- " + num(-v) : "+ " + num(v); }
+std::string signed_term(long v) {
+  return v < 0 ? "- " + num(-v) : "+ " + num(v);
+}
 
 // A reduced fraction as LaTeX: "\frac{3}{4}", "-\frac{1}{2}" or an integer.
 std::string frac_tex(long n, long d) {
@@ -179,25 +181,25 @@ Slots draw_numbers(Formula formula, Rng& rng) {
       s.r = s.t + s.c;
       break;
     case Formula::share:
-      s.a = rng.range(3, 60);
-      s.b = rng.range(2, 15);
+      s.a = rng.range(3, 120);
+      s.b = rng.range(2, 25);
       s.t = s.a * s.b;
       s.r = s.a;
       break;
     case Formula::rect_area:
-      s.a = rng.range(3, 90);
-      s.b = rng.range(2, 60);
+      s.a = rng.range(3, 250);
+      s.b = rng.range(2, 180);
       s.r = s.a * s.b;
       break;
     case Formula::rect_perim:
-      s.a = rng.range(3, 150);
-      s.b = rng.range(2, 120);
+      s.a = rng.range(3, 400);
+      s.b = rng.range(2, 300);
       s.u = s.a + s.b;
       s.r = 2 * s.u;
       break;
     case Formula::speed:
-      s.a = rng.range(25, 140);
-      s.b = rng.range(2, 11);
+      s.a = rng.range(25, 160);
+      s.b = rng.range(2, 15);
       s.r = s.a * s.b;
       break;
     case Formula::change: {
@@ -217,7 +219,7 @@ Slots draw_numbers(Formula formula, Rng& rng) {
     case Formula::percent: {
       const long percents[] = {5, 10, 15, 20, 25, 30, 40, 45, 50, 60, 75, 80};
       s.a = rng.pick(percents);
-      s.b = 20 * rng.range(1, 30);
+      s.b = 20 * rng.range(1, 100);
       s.r = s.b * s.a / 100;
       break;
     }
@@ -242,16 +244,26 @@ Slots draw_numbers(Formula formula, Rng& rng) {
 // The computation as it appears in a solution, language-independent.
 std::string_view formula_steps(Formula formula) {
   switch (formula) {
-    case Formula::add_sub: return "$@A + @B = @U$, and then $@U - @C = @R$.";
-    case Formula::mul_add: return "$@A \\times @B = @T$\n$@T + @C = @R$";
-    case Formula::share: return "$$@T \\div @B = @R$$";
-    case Formula::rect_area: return "$$A = @A \\times @B = @R$$";
-    case Formula::rect_perim: return "$$P = 2(@A + @B) = 2 \\cdot @U = @R$$";
-    case Formula::speed: return "$$d = v \\cdot t = @A \\cdot @B = @R$$";
-    case Formula::change: return "$@A \\times @B = @T$\n$@S - @T = @R$";
-    case Formula::percent: return "$$\\frac{@A}{100} \\times @B = @R$$";
-    case Formula::age: return "$@A + @B = @U$\n$@U + @C = @R$";
-    case Formula::savings: return "\\begin{align*}\n@A \\times @B &= @T \\\\\n@T - @C &= @R\n\\end{align*}";
+    case Formula::add_sub:
+      return "$@A + @B = @U$, and then $@U - @C = @R$.";
+    case Formula::mul_add:
+      return "$@A \\times @B = @T$\n$@T + @C = @R$";
+    case Formula::share:
+      return "$$@T \\div @B = @R$$";
+    case Formula::rect_area:
+      return "$$A = @A \\times @B = @R$$";
+    case Formula::rect_perim:
+      return "$$P = 2(@A + @B) = 2 \\cdot @U = @R$$";
+    case Formula::speed:
+      return "$$d = v \\cdot t = @A \\cdot @B = @R$$";
+    case Formula::change:
+      return "$@A \\times @B = @T$\n$@S - @T = @R$";
+    case Formula::percent:
+      return "$$\\frac{@A}{100} \\times @B = @R$$";
+    case Formula::age:
+      return "$@A + @B = @U$\n$@U + @C = @R$";
+    case Formula::savings:
+      return "\\begin{align*}\n@A \\times @B &= @T \\\\\n@T - @C &= @R\n\\end{align*}";
   }
   return "";
 }
@@ -276,14 +288,14 @@ struct Lang {
 };
 
 // --- English ---
-constexpr std::string_view kNamesEn[] = {"Alice", "Ben", "Carla", "David", "Emma", "Farid", "Grace", "Hiro",
-                                         "Isabel", "Jamal", "Kate", "Liam", "Maya", "Noah", "Olivia", "Priya",
-                                         "Quinn", "Rosa", "Sam", "Tariq", "Uma", "Victor", "Wen", "Zoe"};
-constexpr std::string_view kItemsEn[] = {"apples", "marbles", "pencils", "stickers", "cookies", "books",
-                                         "cupcakes", "oranges", "stamps", "trading cards", "seashells",
-                                         "balloons", "notebooks", "muffins", "crayons", "tennis balls"};
-constexpr std::string_view kPlacesEn[] = {"market", "bakery", "school fair", "bookstore", "farm stand",
-                                          "grocery store", "toy shop", "garage sale"};
+constexpr std::string_view kNamesEn[] = {"Alice",  "Ben",   "Carla", "David", "Emma", "Farid",  "Grace",  "Hiro",
+                                         "Isabel", "Jamal", "Kate",  "Liam",  "Maya", "Noah",   "Olivia", "Priya",
+                                         "Quinn",  "Rosa",  "Sam",   "Tariq", "Uma",  "Victor", "Wen",    "Zoe"};
+constexpr std::string_view kItemsEn[] = {"apples",    "marbles", "pencils", "stickers",      "cookies",   "books",
+                                         "cupcakes",  "oranges", "stamps",  "trading cards", "seashells", "balloons",
+                                         "notebooks", "muffins", "crayons", "tennis balls"};
+constexpr std::string_view kPlacesEn[] = {"market",     "bakery",        "school fair", "bookstore",
+                                          "farm stand", "grocery store", "toy shop",    "garage sale"};
 constexpr WordTemplate kTemplatesEn[] = {
     {Formula::add_sub,
      "@N has @A @I. @N buys @B more @I at the @P and then gives @C @I to @M. How many @I does @N have now?"},
@@ -300,33 +312,39 @@ constexpr WordTemplate kTemplatesEn[] = {
      "receive in total?"},
     {Formula::share,
      "@N has @T @I and wants to share them equally among @B friends. How many @I does each friend get?"},
-    {Formula::share, "A teacher divides @T @I evenly into @B groups. How many @I are in each group?"},
+    {Formula::share, "@N, a teacher, divides @T @I evenly into @B groups. How many @I are in each group?"},
     {Formula::rect_area,
-     "A rectangular garden is @A meters long and @B meters wide. What is the area of the garden in square "
+     "@N's rectangular garden is @A meters long and @B meters wide. What is the area of the garden in square "
      "meters?"},
-    {Formula::rect_area, "@N is tiling a floor that measures @A feet by @B feet. How many square feet of tile "
-                         "are needed to cover the floor?"},
+    {Formula::rect_area,
+     "@N is tiling a floor that measures @A feet by @B feet. How many square feet of tile "
+     "are needed to cover the floor?"},
     {Formula::rect_perim,
      "A rectangular field is @A meters long and @B meters wide. @N wants to build a fence around the whole "
      "field. How many meters of fencing are needed?"},
-    {Formula::speed, "A train travels at a constant speed of @A kilometers per hour. How far does it travel in "
-                     "@B hours?"},
-    {Formula::speed, "@N drives for @B hours at an average speed of @A miles per hour. How many miles does @N "
-                     "drive?"},
-    {Formula::change, "@N buys @A @I at the @P for $@B each and pays with a $@S bill. How much change, in "
-                      "dollars, should @N receive?"},
-    {Formula::percent, "A store has @B @I. If @A% of them are sold on Saturday, how many @I were sold?"},
-    {Formula::percent, "@N answered @A% of the @B questions on a test correctly. How many questions did @N "
-                       "answer correctly?"},
+    {Formula::speed,
+     "@N takes a train that travels at a constant speed of @A kilometers per hour. How far does "
+     "the train travel in @B hours?"},
+    {Formula::speed,
+     "@N drives for @B hours at an average speed of @A miles per hour. How many miles does @N "
+     "drive?"},
+    {Formula::change,
+     "@N buys @A @I at the @P for $@B each and pays with a $@S bill. How much change, in "
+     "dollars, should @N receive?"},
+    {Formula::percent, "The @P has @B @I for sale. If @A% of them are sold on Saturday, how many @I were sold?"},
+    {Formula::percent,
+     "@N answered @A% of the @B questions on a test correctly. How many questions did @N "
+     "answer correctly?"},
     {Formula::age, "@N is @A years old. @M is @B years older than @N. How old will @M be in @C years?"},
-    {Formula::savings, "@N saves $@A every week for @B weeks, then spends $@C on a new bike. How much money "
-                       "does @N have left?"},
+    {Formula::savings,
+     "@N saves $@A every week for @B weeks, then spends $@C on a new bike. How much money "
+     "does @N have left?"},
 };
 constexpr std::string_view kVerbsEn[] = {"Compute", "Evaluate", "Find", "Calculate", "What is"};
-constexpr std::string_view kOpenersEn[] = {
-    "We solve this step by step.", "Let's work through the problem carefully.",
-    "First, we identify what is being asked.", "We set up the computation directly.",
-    "Let us restate the given information before computing anything."};
+constexpr std::string_view kOpenersEn[] = {"We solve this step by step.", "Let's work through the problem carefully.",
+                                           "First, we identify what is being asked.",
+                                           "We set up the computation directly.",
+                                           "Let us restate the given information before computing anything."};
 constexpr std::string_view kFillersEn[] = {
     "Notice that every quantity here is a positive integer, so no rounding is needed.",
     "It helps to write down each intermediate result before moving on.",
@@ -340,79 +358,98 @@ constexpr std::string_view kFillersEn[] = {
     "Since the problem asks for an exact value, we keep fractions instead of decimals.",
 };
 constexpr std::string_view kAnswerLinesEn[] = {"Therefore, the answer is $\\boxed{@R}$.",
-                                               "So the final answer is \\boxed{@R}.",
-                                               "**Answer:** $\\boxed{@R}$", "Hence the result is $\\boxed{@R}$."};
+                                               "So the final answer is \\boxed{@R}.", "**Answer:** $\\boxed{@R}$",
+                                               "Hence the result is $\\boxed{@R}$."};
 
 // --- French (non-breaking space before "?" as French typography wants) ---
-constexpr std::string_view kNamesFr[] = {"Léa", "Hugo", "Chloé", "Théo", "Zoé", "Benoît", "Anaïs", "Jérôme"};
+constexpr std::string_view kNamesFr[] = {"Léa",   "Hugo",   "Chloé",  "Théo", "Zoé",    "Benoît",
+                                         "Anaïs", "Jérôme", "Hélène", "Loïc", "Maëlle", "François"};
 constexpr std::string_view kItemsFr[] = {"pommes", "billes", "crayons", "livres", "gâteaux", "œufs", "bonbons"};
 constexpr std::string_view kPlacesFr[] = {"marché", "supermarché", "salon du livre"};
 constexpr WordTemplate kTemplatesFr[] = {
-    {Formula::add_sub, "@N a @A @I. @N en achète @B de plus au @P, puis en donne @C à @M. Combien de @I "
-                       "@N a-t-il maintenant\u00a0?"},
-    {Formula::share, "@N possède @T @I et veut les partager équitablement entre @B amis. Combien de @I chaque "
-                     "ami reçoit-il\u00a0?"},
-    {Formula::speed, "Un train roule à une vitesse constante de @A km/h. Quelle distance parcourt-il en @B "
-                     "heures\u00a0?"},
-    {Formula::rect_area, "Un jardin rectangulaire mesure @A mètres de long et @B mètres de large. Quelle est "
-                         "son aire en mètres carrés\u00a0?"},
-    {Formula::percent, "Un magasin a @B @I. Si @A\u00a0% d'entre eux sont vendus samedi, combien de @I ont été "
-                       "vendus\u00a0?"},
-    {Formula::savings, "@N économise @A\u00a0€ par semaine pendant @B semaines, puis dépense @C\u00a0€ pour un "
-                       "vélo. Combien d'argent lui reste-t-il\u00a0?"},
+    {Formula::add_sub,
+     "@N a @A @I. @N en achète @B de plus au @P, puis en donne @C à @M. Combien de @I "
+     "@N a-t-il maintenant\u00a0?"},
+    {Formula::share,
+     "@N possède @T @I et veut les partager équitablement entre @B amis. Combien de @I chaque "
+     "ami reçoit-il\u00a0?"},
+    {Formula::speed,
+     "@N prend un train qui roule à une vitesse constante de @A km/h. Quelle distance le train "
+     "parcourt-il en @B heures\u00a0?"},
+    {Formula::rect_area,
+     "Le jardin rectangulaire de @N mesure @A mètres de long et @B mètres de large. Quelle "
+     "est son aire en mètres carrés\u00a0?"},
+    {Formula::percent,
+     "@N a @B @I à vendre au @P. Si @A\u00a0% d'entre eux sont vendus samedi, combien de @I "
+     "ont été vendus\u00a0?"},
+    {Formula::savings,
+     "@N économise @A\u00a0€ par semaine pendant @B semaines, puis dépense @C\u00a0€ pour un "
+     "vélo. Combien d'argent lui reste-t-il\u00a0?"},
 };
 constexpr std::string_view kVerbsFr[] = {"Calculer", "Calculez", "Déterminer la valeur de"};
 constexpr std::string_view kOpenersFr[] = {"Résolvons le problème étape par étape.",
                                            "Commençons par traduire l'énoncé en calcul."};
-constexpr std::string_view kFillersFr[] = {"On vérifie que le résultat est cohérent avec l'énoncé.",
-                                           "Il suffit d'appliquer la définition.",
-                                           "Remarquons que toutes les quantités sont des entiers positifs.",
-                                           "L'ordre des opérations est ici très important."};
+constexpr std::string_view kFillersFr[] = {
+    "On vérifie que le résultat est cohérent avec l'énoncé.", "Il suffit d'appliquer la définition.",
+    "Remarquons que toutes les quantités sont des entiers positifs.", "L'ordre des opérations est ici très important."};
 constexpr std::string_view kAnswerLinesFr[] = {"Donc la réponse est $\\boxed{@R}$.",
                                                "La réponse finale est \\boxed{@R}."};
 
 // --- German ---
-constexpr std::string_view kNamesDe[] = {"Jürgen", "Sören", "Lena", "Björn", "Käthe", "Max", "Günther", "Jörg"};
+constexpr std::string_view kNamesDe[] = {"Jürgen",  "Sören", "Lena", "Björn", "Käthe", "Max",
+                                         "Günther", "Jörg",  "Anna", "Felix", "Lukas", "Mia"};
 constexpr std::string_view kItemsDe[] = {"Äpfel", "Murmeln", "Bleistifte", "Bücher", "Brötchen", "Eier"};
 constexpr std::string_view kPlacesDe[] = {"Supermarkt", "Laden", "Bioladen"};
 constexpr WordTemplate kTemplatesDe[] = {
-    {Formula::add_sub, "@N hat @A @I. @N kauft im @P noch @B @I dazu und gibt dann @C @I an @M ab. Wie viele "
-                       "@I hat @N jetzt?"},
-    {Formula::share, "@N hat @T @I und möchte sie gleichmäßig an @B Freunde verteilen. Wie viele @I bekommt "
-                     "jeder Freund?"},
-    {Formula::speed, "Ein Zug fährt mit einer konstanten Geschwindigkeit von @A km/h. Welche Strecke legt er "
-                     "in @B Stunden zurück?"},
-    {Formula::rect_area, "Ein rechteckiger Garten ist @A Meter lang und @B Meter breit. Wie groß ist die "
-                         "Fläche des Gartens in Quadratmetern?"},
-    {Formula::savings, "@N spart @B Wochen lang jede Woche @A Euro und gibt dann @C Euro für ein Fahrrad aus. "
-                       "Wie viel Geld bleibt übrig?"},
-    {Formula::rect_perim, "Ein rechteckiges Grundstück ist @A m lang und @B m breit. Wie viele Meter Zaun "
-                          "braucht man, um es ganz einzuzäunen?"},
+    {Formula::add_sub,
+     "@N hat @A @I. @N kauft im @P noch @B @I dazu und gibt dann @C @I an @M ab. Wie viele "
+     "@I hat @N jetzt?"},
+    {Formula::share,
+     "@N hat @T @I und möchte sie gleichmäßig an @B Freunde verteilen. Wie viele @I bekommt "
+     "jeder Freund?"},
+    {Formula::speed,
+     "@N fährt mit einem Zug, der eine konstante Geschwindigkeit von @A km/h hat. Welche "
+     "Strecke legt der Zug in @B Stunden zurück?"},
+    {Formula::rect_area,
+     "Der rechteckige Garten von @N ist @A Meter lang und @B Meter breit. Wie groß ist die "
+     "Fläche des Gartens in Quadratmetern?"},
+    {Formula::savings,
+     "@N spart @B Wochen lang jede Woche @A Euro und gibt dann @C Euro für ein Fahrrad aus. "
+     "Wie viel Geld bleibt übrig?"},
+    {Formula::rect_perim,
+     "Das rechteckige Grundstück von @N ist @A m lang und @B m breit. Wie viele Meter "
+     "Zaun braucht @N, um es ganz einzuzäunen?"},
 };
 constexpr std::string_view kVerbsDe[] = {"Berechne", "Berechnen Sie", "Bestimme"};
 constexpr std::string_view kOpenersDe[] = {"Wir lösen die Aufgabe Schritt für Schritt.",
                                            "Zuerst übersetzen wir den Text in eine Rechnung."};
-constexpr std::string_view kFillersDe[] = {
-    "Man überprüft das Ergebnis, indem man es in die Aufgabenstellung einsetzt.",
-    "Alle Größen sind positive ganze Zahlen.", "Hier ist die Reihenfolge der Rechenschritte wichtig.",
-    "Die Einheiten müssen dabei übereinstimmen."};
-constexpr std::string_view kAnswerLinesDe[] = {"Also lautet die Antwort $\\boxed{@R}$.",
-                                               "Ergebnis: \\boxed{@R}."};
+constexpr std::string_view kFillersDe[] = {"Man überprüft das Ergebnis, indem man es in die Aufgabenstellung einsetzt.",
+                                           "Alle Größen sind positive ganze Zahlen.",
+                                           "Hier ist die Reihenfolge der Rechenschritte wichtig.",
+                                           "Die Einheiten müssen dabei übereinstimmen."};
+constexpr std::string_view kAnswerLinesDe[] = {"Also lautet die Antwort $\\boxed{@R}$.", "Ergebnis: \\boxed{@R}."};
 
 // --- Spanish ---
-constexpr std::string_view kNamesEs[] = {"José", "María", "Sofía", "Martín", "Lucía", "Andrés", "Iñaki", "Begoña"};
+constexpr std::string_view kNamesEs[] = {"José",  "María",  "Sofía", "Martín", "Lucía",  "Andrés",
+                                         "Iñaki", "Begoña", "Raúl",  "Inés",   "Álvaro", "Nuria"};
 constexpr std::string_view kItemsEs[] = {"lápices", "libros", "caramelos", "huevos", "pasteles", "cuadernos"};
 constexpr std::string_view kPlacesEs[] = {"mercado", "supermercado", "quiosco"};
 constexpr WordTemplate kTemplatesEs[] = {
-    {Formula::add_sub, "@N tiene @A @I. Compra @B @I más en el @P y luego le da @C a @M. ¿Cuántos @I tiene @N "
-                       "ahora?"},
-    {Formula::share, "@N tiene @T @I y quiere repartirlos en partes iguales entre @B amigos. ¿Cuántos @I recibe "
-                     "cada amigo?"},
-    {Formula::speed, "Un tren viaja a una velocidad constante de @A km/h. ¿Qué distancia recorre en @B horas?"},
-    {Formula::rect_area, "Un jardín rectangular mide @A metros de largo y @B metros de ancho. ¿Cuál es su área "
-                         "en metros cuadrados?"},
-    {Formula::percent, "Una tienda tiene @B @I. Si el sábado se vende el @A\u00a0% de ellos, ¿cuántos @I se "
-                       "vendieron?"},
+    {Formula::add_sub,
+     "@N tiene @A @I. Compra @B @I más en el @P y luego le da @C a @M. ¿Cuántos @I tiene @N "
+     "ahora?"},
+    {Formula::share,
+     "@N tiene @T @I y quiere repartirlos en partes iguales entre @B amigos. ¿Cuántos @I recibe "
+     "cada amigo?"},
+    {Formula::speed,
+     "@N viaja en un tren que va a una velocidad constante de @A km/h. ¿Qué distancia recorre "
+     "el tren en @B horas?"},
+    {Formula::rect_area,
+     "El jardín rectangular de @N mide @A metros de largo y @B metros de ancho. ¿Cuál es su "
+     "área en metros cuadrados?"},
+    {Formula::percent,
+     "La tienda de @N tiene @B @I. Si el sábado se vende el @A\u00a0% de ellos, ¿cuántos @I "
+     "se vendieron?"},
     {Formula::age, "@N tiene @A años. @M tiene @B años más que @N. ¿Cuántos años tendrá @M dentro de @C años?"},
 };
 constexpr std::string_view kVerbsEs[] = {"Calcula", "Calcule", "Halla el valor de"};
@@ -425,16 +462,17 @@ constexpr std::string_view kAnswerLinesEs[] = {"Por lo tanto, la respuesta es $\
                                                "¡La respuesta final es \\boxed{@R}!"};
 
 // --- Chinese (items carry their measure word: 个苹果, 支铅笔) ---
-constexpr std::string_view kNamesZh[] = {"小明", "小红", "李华", "王芳", "张伟", "刘洋", "陈静"};
+constexpr std::string_view kNamesZh[] = {"小明", "小红", "李华", "王芳", "张伟", "刘洋",
+                                         "陈静", "赵磊", "孙丽", "周杰", "吴敏", "郑浩"};
 constexpr std::string_view kItemsZh[] = {"个苹果", "支铅笔", "本书", "颗糖", "个鸡蛋", "张邮票"};
 constexpr std::string_view kPlacesZh[] = {"超市", "商店", "书店"};
 constexpr WordTemplate kTemplatesZh[] = {
     {Formula::add_sub, "@N有@A@I，在@P又买了@B@I，然后送给@M@C@I。@N现在有多少@I？"},
     {Formula::share, "@N有@T@I，要平均分给@B个朋友，每个朋友能分到多少@I？"},
-    {Formula::speed, "一列火车以每小时@A千米的速度匀速行驶，@B小时行驶多少千米？"},
-    {Formula::rect_area, "一个长方形花园长@A米，宽@B米。这个花园的面积是多少平方米？"},
-    {Formula::percent, "商店里有@B@I，星期六卖出了其中的@A%，卖出了多少@I？"},
-    {Formula::rect_perim, "一块长方形菜地长@A米，宽@B米。围这块菜地一周的篱笆长多少米？"},
+    {Formula::speed, "@N乘坐的火车以每小时@A千米的速度匀速行驶，@B小时行驶多少千米？"},
+    {Formula::rect_area, "@N家的长方形花园长@A米，宽@B米。这个花园的面积是多少平方米？"},
+    {Formula::percent, "@N的商店里有@B@I，星期六卖出了其中的@A%，卖出了多少@I？"},
+    {Formula::rect_perim, "@N家有一块长方形菜地，长@A米，宽@B米。围这块菜地一周的篱笆长多少米？"},
 };
 constexpr std::string_view kVerbsZh[] = {"计算", "求", "求值："};
 constexpr std::string_view kOpenersZh[] = {"我们一步一步地解这道题。", "先把题目中的数量关系列出来。"};
@@ -443,18 +481,24 @@ constexpr std::string_view kFillersZh[] = {"所有的量都是正整数，所以
 constexpr std::string_view kAnswerLinesZh[] = {"所以答案是 $\\boxed{@R}$。", "答：\\boxed{@R}。"};
 
 // --- Russian (names only in the nominative, to keep the templates grammatical) ---
-constexpr std::string_view kNamesRu[] = {"Иван", "Пётр", "Алексей", "Дмитрий", "Сергей", "Фёдор", "Артём"};
+constexpr std::string_view kNamesRu[] = {"Иван",  "Пётр",   "Алексей", "Дмитрий", "Сергей",   "Фёдор",
+                                         "Артём", "Михаил", "Олег",    "Николай", "Григорий", "Юрий"};
 constexpr std::string_view kItemsRu[] = {"яблок", "карандашей", "конфет", "книг", "орехов", "марок"};
 constexpr std::string_view kPlacesRu[] = {"магазине", "киоске", "на рынке"};
 constexpr WordTemplate kTemplatesRu[] = {
-    {Formula::add_sub, "Ученик @N собрал @A @I, затем нашёл ещё @B, а @C отдал другу по имени @M. Сколько @I у "
-                       "него теперь?"},
-    {Formula::share, "Нужно разделить @T @I поровну между @B детьми. Сколько @I получит каждый ребёнок?"},
-    {Formula::speed, "Поезд движется с постоянной скоростью @A км/ч. Какое расстояние он пройдёт за @B часов?"},
-    {Formula::rect_area, "Прямоугольный сад имеет длину @A м и ширину @B м. Найдите площадь сада в квадратных "
-                         "метрах."},
-    {Formula::savings, "Каждую неделю @N откладывает @A рублей. Через @B недель он потратил @C рублей на "
-                       "велосипед. Сколько денег у него осталось?"},
+    {Formula::add_sub,
+     "Ученик @N собрал @A @I, затем нашёл ещё @B, а @C отдал другу по имени @M. Сколько @I у "
+     "него теперь?"},
+    {Formula::share, "@N должен разделить @T @I поровну между @B детьми. Сколько @I получит каждый ребёнок?"},
+    {Formula::speed,
+     "@N едет на поезде, который движется с постоянной скоростью @A км/ч. Какое расстояние "
+     "проедет поезд за @B часов?"},
+    {Formula::rect_area,
+     "Сад, который посадил @N, имеет форму прямоугольника: длина @A м, ширина @B м. Найдите "
+     "площадь сада в квадратных метрах."},
+    {Formula::savings,
+     "Каждую неделю @N откладывает @A рублей. Через @B недель он потратил @C рублей на "
+     "велосипед. Сколько денег у него осталось?"},
 };
 constexpr std::string_view kVerbsRu[] = {"Вычислите", "Найдите значение выражения", "Вычислить"};
 constexpr std::string_view kOpenersRu[] = {"Решим задачу по шагам.", "Сначала запишем условие в виде выражения."};
@@ -491,17 +535,39 @@ void fill(std::string& out, std::string_view tmpl, const Slots& s) {
       continue;
     }
     switch (tmpl[++i]) {
-      case 'N': out += s.name; break;
-      case 'M': out += s.name2; break;
-      case 'I': out += s.item; break;
-      case 'P': out += s.place; break;
-      case 'A': out += num(s.a); break;
-      case 'B': out += num(s.b); break;
-      case 'C': out += num(s.c); break;
-      case 'T': out += num(s.t); break;
-      case 'U': out += num(s.u); break;
-      case 'S': out += num(s.s); break;
-      case 'R': out += num(s.r); break;
+      case 'N':
+        out += s.name;
+        break;
+      case 'M':
+        out += s.name2;
+        break;
+      case 'I':
+        out += s.item;
+        break;
+      case 'P':
+        out += s.place;
+        break;
+      case 'A':
+        out += num(s.a);
+        break;
+      case 'B':
+        out += num(s.b);
+        break;
+      case 'C':
+        out += num(s.c);
+        break;
+      case 'T':
+        out += num(s.t);
+        break;
+      case 'U':
+        out += num(s.u);
+        break;
+      case 'S':
+        out += num(s.s);
+        break;
+      case 'R':
+        out += num(s.r);
+        break;
       default:
         out += '@';
         out += tmpl[i];
@@ -571,9 +637,9 @@ MathItem frac_sum(Rng& rng) {
   while (std::gcd(a, b) != 1) --a;
   const long n = a * d + c * b, den = b * d;
   std::string expr = "\\frac{" + num(a) + "}{" + num(b) + "} + \\frac{" + num(c) + "}{" + num(d) + "}";
-  std::string steps = "Bring both fractions to the common denominator $" + num(den) + "$:\n$$" + expr +
-                      " = \\frac{" + num(a * d) + " + " + num(c * b) + "}{" + num(den) + "} = \\frac{" + num(n) +
-                      "}{" + num(den) + "} = " + frac_tex(n, den) + "$$";
+  std::string steps = "Bring both fractions to the common denominator $" + num(den) + "$:\n$$" + expr + " = \\frac{" +
+                      num(a * d) + " + " + num(c * b) + "}{" + num(den) + "} = \\frac{" + num(n) + "}{" + num(den) +
+                      "} = " + frac_tex(n, den) + "$$";
   return {expr, frac_tex(n, den), steps, "arithmetic"};
 }
 
@@ -583,8 +649,8 @@ MathItem sqrt_sum(Rng& rng) {
   const long n1 = k1 * k1 * m, n2 = k2 * k2 * m;
   std::string expr = "\\sqrt{" + num(n1) + "} + \\sqrt{" + num(n2) + "}";
   std::string steps = "Factor out perfect squares: $\\sqrt{" + num(n1) + "} = " + radical_tex(n1) + "$ and $\\sqrt{" +
-                      num(n2) + "} = " + radical_tex(n2) + "$, so the sum is $" + radical_tex((k1 + k2) * (k1 + k2) * m) +
-                      "$.";
+                      num(n2) + "} = " + radical_tex(n2) + "$, so the sum is $" +
+                      radical_tex((k1 + k2) * (k1 + k2) * m) + "$.";
   return {expr, radical_tex((k1 + k2) * (k1 + k2) * m), steps, "algebra"};
 }
 
@@ -621,10 +687,10 @@ MathItem integral(Rng& rng) {
 
 MathItem determinant(Rng& rng) {
   const long a = rng.range(-12, 15), b = rng.range(-12, 15), c = rng.range(-12, 15), d = rng.range(-12, 15);
-  std::string expr = "\\det\\begin{pmatrix} " + num(a) + " & " + num(b) + " \\\\ " + num(c) + " & " + num(d) +
-                     " \\end{pmatrix}";
-  std::string steps = "$$ad - bc = (" + num(a) + ")(" + num(d) + ") - (" + num(b) + ")(" + num(c) + ") = " +
-                      num(a * d - b * c) + "$$";
+  std::string expr =
+      "\\det\\begin{pmatrix} " + num(a) + " & " + num(b) + " \\\\ " + num(c) + " & " + num(d) + " \\end{pmatrix}";
+  std::string steps =
+      "$$ad - bc = (" + num(a) + ")(" + num(d) + ") - (" + num(b) + ")(" + num(c) + ") = " + num(a * d - b * c) + "$$";
   return {expr, num(a * d - b * c), steps, "linear_algebra"};
 }
 
@@ -635,11 +701,12 @@ MathItem fraction_square(Rng& rng) {
   b /= g;
   if (b == 1) b = a + 1;
   const long c = rng.range(1, 30), d = rng.range(2, 30);
-  std::string expr = "\\left(\\frac{" + num(a) + "}{" + num(b) + "}\\right)^{2} - \\frac{" + num(c) + "}{" + num(d) + "}";
+  std::string expr =
+      "\\left(\\frac{" + num(a) + "}{" + num(b) + "}\\right)^{2} - \\frac{" + num(c) + "}{" + num(d) + "}";
   const long n = a * a * d - c * b * b, den = b * b * d;
   std::string steps = "First $\\left(\\frac{" + num(a) + "}{" + num(b) + "}\\right)^2 = \\frac{" + num(a * a) + "}{" +
-                      num(b * b) + "}$, then $\\frac{" + num(a * a) + "}{" + num(b * b) + "} - \\frac{" + num(c) + "}{" +
-                      num(d) + "} = " + frac_tex(n, den) + "$.";
+                      num(b * b) + "}$, then $\\frac{" + num(a * a) + "}{" + num(b * b) + "} - \\frac{" + num(c) +
+                      "}{" + num(d) + "} = " + frac_tex(n, den) + "$.";
   return {expr, frac_tex(n, den), steps, "arithmetic"};
 }
 
@@ -668,7 +735,7 @@ long mod_pow(long base, long exp, long mod) {
 }
 
 MathItem mod_power(Rng& rng) {
-  const long a = rng.range(2, 99), e = rng.range(10, 2024), m = rng.range(5, 13);
+  const long a = rng.range(2, 999), e = rng.range(10, 2024), m = rng.range(5, 40);
   const long r = mod_pow(a, e, m);
   std::string text = "Find the remainder when $" + num(a) + "^{" + num(e) + "}$ is divided by $" + num(m) + "$.";
   std::string steps = "We work modulo $" + num(m) + "$. Since $" + num(a) + " \\equiv " + num(a % m) + " \\pmod{" +
@@ -693,9 +760,10 @@ MathItem quadratic_value(Rng& rng) {
   const std::string f(rng.pick(kFunctions));
   std::string poly = (a == 1 ? "" : num(a)) + "x^2 " + signed_term(b) + "x " + signed_term(c);
   std::string text = "Let $" + f + "(x) = " + poly + "$. What is the value of $" + f + "(" + num(k) + ")$?";
-  std::string steps = "Substitute $x = " + num(k) + "$:\n\\[ " + f + "(" + num(k) + ") = " + num(a) + "\\left(" + num(k) +
-                      "\\right)^2 " + signed_term(b) + "\\left(" + num(k) + "\\right) " + signed_term(c) + " = " +
-                      num(a * k * k) + " " + signed_term(b * k) + " " + signed_term(c) + " = " + num(r) + ". \\]";
+  std::string steps = "Substitute $x = " + num(k) + "$:\n\\[ " + f + "(" + num(k) + ") = " + num(a) + "\\left(" +
+                      num(k) + "\\right)^2 " + signed_term(b) + "\\left(" + num(k) + "\\right) " + signed_term(c) +
+                      " = " + num(a * k * k) + " " + signed_term(b * k) + " " + signed_term(c) + " = " + num(r) +
+                      ". \\]";
   return {text, num(r), steps, "algebra"};
 }
 
@@ -731,7 +799,7 @@ MathItem divisor_count(Rng& rng) {
 }
 
 MathItem gcd_lcm(Rng& rng) {
-  const long a = rng.range(4, 999), b = rng.range(4, 999);
+  const long a = rng.range(4, 9999), b = rng.range(4, 9999);
   const long g = std::gcd(a, b), l = a / g * b;
   const bool ask_gcd = rng.chance(0.5);
   std::string text = ask_gcd ? "What is the greatest common divisor of $" + num(a) + "$ and $" + num(b) + "$?"
@@ -752,9 +820,10 @@ MathItem right_triangle(Rng& rng) {
   std::string text = "In right triangle $" + std::string(t) + "$ with $\\angle " + C + " = 90^\\circ$, we have $" + A +
                      C + " = " + num(a) + "$ and $" + B + C + " = " + num(b) + "$. Find $" + A + B +
                      "$. Express your answer in simplest radical form.";
-  std::string steps = "By the Pythagorean theorem, $" + A + B + "^2 = " + A + C + "^2 + " + B + C + "^2 = " + num(a * a) +
-                      " + " + num(b * b) + " = " + num(c2) + "$, so $" + A + B + " = \\sqrt{" + num(c2) + "}" +
-                      (radical_tex(c2) == "\\sqrt{" + num(c2) + "}" ? "" : " = " + radical_tex(c2)) + "$.";
+  std::string steps = "By the Pythagorean theorem, $" + A + B + "^2 = " + A + C + "^2 + " + B + C +
+                      "^2 = " + num(a * a) + " + " + num(b * b) + " = " + num(c2) + "$, so $" + A + B + " = \\sqrt{" +
+                      num(c2) + "}" + (radical_tex(c2) == "\\sqrt{" + num(c2) + "}" ? "" : " = " + radical_tex(c2)) +
+                      "$.";
   return {text, radical_tex(c2), steps, "geometry"};
 }
 
@@ -773,17 +842,19 @@ MathItem marbles(Rng& rng) {
   std::string text = "A bag contains " + num(first) + " " + color + " marbles and " + num(second) + " " +
                      std::string(kColors[j]) + " marbles. " + (draws == 2 ? "Two" : "Three") +
                      " marbles are drawn at random without replacement. What is the probability that all of them "
-                     "are " + color + "? Express your answer as a common fraction.";
+                     "are " +
+                     color + "? Express your answer as a common fraction.";
   std::string steps = "There are $\\binom{" + num(total) + "}{" + num(draws) + "} = " + num(binomial(total, draws)) +
-                      "$ equally likely draws, of which $\\binom{" + num(first) + "}{" + num(draws) + "} = " +
-                      num(binomial(first, draws)) + "$ are all " + color + ".\nThe probability is $" +
+                      "$ equally likely draws, of which $\\binom{" + num(first) + "}{" + num(draws) +
+                      "} = " + num(binomial(first, draws)) + "$ are all " + color + ".\nThe probability is $" +
                       frac_tex(good, all) + "$.";
   return {text, frac_tex(good, all), steps, "probability"};
 }
 
 MathItem committee(Rng& rng) {
   constexpr std::string_view kGroups[] = {"club", "class", "team", "department", "choir"};
-  const long n = rng.range(8, 40), seniors = rng.range(2, n - 2), k = rng.range(2, 8);
+  // C(seniors, j) * C(others, k - j) <= C(n, k) <= C(60, 10): no overflow.
+  const long n = rng.range(8, 60), seniors = rng.range(2, n - 2), k = rng.range(2, 10);
   const long j = rng.range(1, k - 1);
   const long others = n - seniors;
   const long ways = binomial(seniors, j) * binomial(others, k - j);
@@ -802,29 +873,29 @@ MathItem reciprocal_power(Rng& rng) {
   const long r = p == 2 ? a * a - 2 : a * a * a - 3 * a;
   std::string text = "Suppose $" + v + " + \\frac{1}{" + v + "} = " + num(a) + "$. Find the value of $" + v + "^" +
                      num(p) + " + \\frac{1}{" + v + "^" + num(p) + "}$.";
-  std::string steps = p == 2 ? "Square both sides: $\\left(" + v + " + \\frac{1}{" + v + "}\\right)^2 = " + v +
-                                   "^2 + 2 + \\frac{1}{" + v + "^2} = " + num(a * a) + "$, hence the value is $" +
-                                   num(a * a) + " - 2 = " + num(r) + "$."
-                             : "Cube both sides: $\\left(" + v + " + \\frac{1}{" + v + "}\\right)^3 = " + v + "^3 + \\frac{1}{" +
-                                   v + "^3} + 3\\left(" + v + " + \\frac{1}{" + v + "}\\right)$, so the value is $" +
-                                   num(a * a * a) + " - 3 \\cdot " + num(a) + " = " + num(r) + "$.";
+  std::string steps =
+      p == 2 ? "Square both sides: $\\left(" + v + " + \\frac{1}{" + v + "}\\right)^2 = " + v + "^2 + 2 + \\frac{1}{" +
+                   v + "^2} = " + num(a * a) + "$, hence the value is $" + num(a * a) + " - 2 = " + num(r) + "$."
+             : "Cube both sides: $\\left(" + v + " + \\frac{1}{" + v + "}\\right)^3 = " + v + "^3 + \\frac{1}{" + v +
+                   "^3} + 3\\left(" + v + " + \\frac{1}{" + v + "}\\right)$, so the value is $" + num(a * a * a) +
+                   " - 3 \\cdot " + num(a) + " = " + num(r) + "$.";
   return {text, num(r), steps, "algebra"};
 }
 
 MathItem arithmetic_sequence(Rng& rng) {
-  const long a = rng.range(-50, 80), d = nonzero(rng, -15, 25), n = rng.range(10, 300);
+  const long a = rng.range(-200, 300), d = nonzero(rng, -40, 60), n = rng.range(10, 1000);
   if (rng.chance(0.5)) {
     std::string text = "The first term of an arithmetic sequence is $" + num(a) + "$ and the common difference is $" +
                        num(d) + "$. What is the $" + num(n) + "^{\\text{th}}$ term of the sequence?";
-    std::string steps = "The $n^{\\text{th}}$ term is $a_n = a_1 + (n-1)d = " + num(a) + " + " + num(n - 1) + " \\cdot (" +
-                        num(d) + ") = " + num(a + (n - 1) * d) + "$.";
+    std::string steps = "The $n^{\\text{th}}$ term is $a_n = a_1 + (n-1)d = " + num(a) + " + " + num(n - 1) +
+                        " \\cdot (" + num(d) + ") = " + num(a + (n - 1) * d) + "$.";
     return {text, num(a + (n - 1) * d), steps, "algebra"};
   }
   const long sum = n * (2 * a + (n - 1) * d) / 2;
   std::string text = "An arithmetic sequence has first term $" + num(a) + "$ and common difference $" + num(d) +
                      "$. Find the sum of its first $" + num(n) + "$ terms.";
-  std::string steps = "$$S_n = \\frac{n}{2}\\left(2a_1 + (n-1)d\\right) = \\frac{" + num(n) + "}{2}\\left(" + num(2 * a) +
-                      " + " + num(n - 1) + " \\cdot (" + num(d) + ")\\right) = " + num(sum) + "$$";
+  std::string steps = "$$S_n = \\frac{n}{2}\\left(2a_1 + (n-1)d\\right) = \\frac{" + num(n) + "}{2}\\left(" +
+                      num(2 * a) + " + " + num(n - 1) + " \\cdot (" + num(d) + ")\\right) = " + num(sum) + "$$";
   return {text, num(sum), steps, "algebra"};
 }
 
@@ -833,16 +904,18 @@ MathItem sum_difference(Rng& rng) {
   const bool product = rng.chance(0.5);
   std::string text = "If $x + y = " + num(x + y) + "$ and $x - y = " + num(x - y) + "$, what is the value of $" +
                      (product ? "xy" : "x^2 - y^2") + "$?";
-  std::string steps = product ? "Adding the equations gives $2x = " + num(2 * x) + "$, so $x = " + num(x) + "$ and $y = " +
-                                    num(y) + "$. Therefore $xy = " + num(x * y) + "$."
-                              : "Factor: $x^2 - y^2 = (x + y)(x - y) = (" + num(x + y) + ")(" + num(x - y) + ") = " +
-                                    num(x * x - y * y) + "$.";
+  std::string steps = product ? "Adding the equations gives $2x = " + num(2 * x) + "$, so $x = " + num(x) +
+                                    "$ and $y = " + num(y) + "$. Therefore $xy = " + num(x * y) + "$."
+                              : "Factor: $x^2 - y^2 = (x + y)(x - y) = (" + num(x + y) + ")(" + num(x - y) +
+                                    ") = " + num(x * x - y * y) + "$.";
   return {text, num(product ? x * y : x * x - y * y), steps, "algebra"};
 }
 
 MathItem cylinder(Rng& rng) {
-  const long r = rng.range(2, 80), h = rng.range(2, 150);
-  std::string text = "A cylindrical water tank has a radius of " + num(r) + " cm and a height of " + num(h) +
+  constexpr std::string_view kObjects[] = {"water tank", "grain silo", "tin can", "candle", "concrete pillar"};
+  const long r = rng.range(2, 200), h = rng.range(2, 500);
+  std::string text = "A cylindrical " + std::string(rng.pick(kObjects)) + " has a radius of " + num(r) +
+                     " cm and a height of " + num(h) +
                      " cm. What is its volume in cubic centimeters? Express your answer in terms of $\\pi$.";
   std::string steps = "The volume of a cylinder is $V = \\pi r^2 h = \\pi \\cdot " + num(r) + "^2 \\cdot " + num(h) +
                       " = " + num(r * r * h) + "\\pi$.";
@@ -856,8 +929,8 @@ MathItem integer_count(Rng& rng) {
   for (long n = -200; n <= 200; ++n) {
     if (a < k * n + b && k * n + b <= c) ++count;
   }
-  std::string text = "How many integers $n$ satisfy $" + num(a) + " < " + num(k) + "n " + signed_term(b) + " \\le " +
-                     num(c) + "$?";
+  std::string text =
+      "How many integers $n$ satisfy $" + num(a) + " < " + num(k) + "n " + signed_term(b) + " \\le " + num(c) + "$?";
   std::string steps = "Subtracting $" + num(b) + "$ and dividing by $" + num(k) + "$ gives $" + frac_tex(a - b, k) +
                       " < n \\le " + frac_tex(c - b, k) + "$, an interval that contains $" + num(count) + "$ integers.";
   return {text, num(count), steps, "algebra"};
@@ -870,20 +943,22 @@ MathItem vieta(Rng& rng) {
   const std::string target = cubes ? "r_1^3 + r_2^3" : "r_1^2 + r_2^2";
   std::string text = "Let $r_1$ and $r_2$ be the roots of $x^2 " + signed_term(-s) + "x " + signed_term(p) +
                      " = 0$. Find $" + target + "$.";
-  std::string steps = "By Vieta's formulas, $r_1 + r_2 = " + num(s) + "$ and $r_1 r_2 = " + num(p) + "$.\n\\begin{align*}\n" +
-                      target + " &= " + (cubes ? "(r_1 + r_2)^3 - 3 r_1 r_2 (r_1 + r_2)" : "(r_1 + r_2)^2 - 2 r_1 r_2") +
+  std::string steps = "By Vieta's formulas, $r_1 + r_2 = " + num(s) + "$ and $r_1 r_2 = " + num(p) +
+                      "$.\n\\begin{align*}\n" + target +
+                      " &= " + (cubes ? "(r_1 + r_2)^3 - 3 r_1 r_2 (r_1 + r_2)" : "(r_1 + r_2)^2 - 2 r_1 r_2") +
                       " \\\\\n&= " + num(r) + "\n\\end{align*}";
   return {text, num(r), steps, "algebra"};
 }
 
 MathItem trailing_zeros(Rng& rng) {
-  const long n = rng.range(20, 100000);
+  const long n = rng.range(20, 1000000);
   long zeros = 0;
   for (long p = 5; p <= n; p *= 5) zeros += n / p;
   std::string text = "How many zeros are at the end of the decimal representation of $" + num(n) + "!$?";
-  std::string steps = "Each trailing zero needs a factor $10 = 2 \\cdot 5$, and factors of $5$ are the scarce ones. "
-                      "By Legendre's formula, $\\sum_{k \\ge 1} \\left\\lfloor \\frac{" + num(n) +
-                      "}{5^k} \\right\\rfloor = " + num(zeros) + "$.";
+  std::string steps =
+      "Each trailing zero needs a factor $10 = 2 \\cdot 5$, and factors of $5$ are the scarce ones. "
+      "By Legendre's formula, $\\sum_{k \\ge 1} \\left\\lfloor \\frac{" +
+      num(n) + "}{5^k} \\right\\rfloor = " + num(zeros) + "$.";
   return {text, num(zeros), steps, "number_theory"};
 }
 
@@ -904,8 +979,8 @@ MathItem logarithm_equation(Rng& rng) {
   long power = 1;
   for (long i = 0; i < k; ++i) power *= base;
   const std::string v(rng.pick(kVariables));
-  std::string text = "Find $" + v + "$ if $\\log_{" + num(base) + "}\\left(" + v + " " + signed_term(-c) + "\\right) = " +
-                     num(k) + "$.";
+  std::string text = "Find $" + v + "$ if $\\log_{" + num(base) + "}\\left(" + v + " " + signed_term(-c) +
+                     "\\right) = " + num(k) + "$.";
   std::string steps = "Rewrite in exponential form: $" + v + " " + signed_term(-c) + " = " + num(base) + "^{" + num(k) +
                       "} = " + num(power) + "$, so $" + v + " = " + num(power + c) + "$.";
   return {text, num(power + c), steps, "precalculus"};
@@ -913,18 +988,31 @@ MathItem logarithm_equation(Rng& rng) {
 
 using MathGenerator = MathItem (*)(Rng&);
 
-constexpr MathGenerator kFormulaGenerators[] = {frac_sum,        sqrt_sum,          sum_of_powers, integral,
-                                                determinant,     fraction_square,   complex_product};
+constexpr MathGenerator kFormulaGenerators[] = {frac_sum,    sqrt_sum,        sum_of_powers,  integral,
+                                                determinant, fraction_square, complex_product};
 
 struct WeightedGenerator {
   MathGenerator generate;
   double weight;  // roughly the log of the number of distinct problems it can produce
 };
 constexpr WeightedGenerator kTextGenerators[] = {
-    {mod_power, 3},     {linear_equation, 3}, {quadratic_value, 3},    {divisor_count, 2},  {gcd_lcm, 3},
-    {right_triangle, 2}, {marbles, 2},        {committee, 2},          {reciprocal_power, 0.3}, {arithmetic_sequence, 3},
-    {sum_difference, 2}, {cylinder, 1},       {integer_count, 2},      {vieta, 0.5},        {trailing_zeros, 1},
-    {limit, 0.6},        {logarithm_equation, 1},
+    {mod_power, 3},
+    {linear_equation, 3},
+    {quadratic_value, 3},
+    {divisor_count, 2},
+    {gcd_lcm, 3},
+    {right_triangle, 2},
+    {marbles, 2},
+    {committee, 2},
+    {reciprocal_power, 0.3},
+    {arithmetic_sequence, 3},
+    {sum_difference, 2},
+    {cylinder, 1},
+    {integer_count, 2},
+    {vieta, 0.5},
+    {trailing_zeros, 1},
+    {limit, 0.6},
+    {logarithm_equation, 1},
 };
 
 MathItem text_item(Rng& rng) {
@@ -938,16 +1026,22 @@ MathItem text_item(Rng& rng) {
   return kTextGenerators[0].generate(rng);
 }
 
-MathItem formula_item(Rng& rng) { return rng.pick(kFormulaGenerators)(rng); }
+MathItem formula_item(Rng& rng) {
+  return rng.pick(kFormulaGenerators)(rng);
+}
 
-constexpr std::string_view kPrefixesEn[] = {"Problem: ", "Question: ", "Solve the following problem. ",
-                                            "**Problem.** ", "Q: ", "Exercise. ", "Math problem: "};
-constexpr std::string_view kSuffixesEn[] = {
-    " Show your work.", " Simplify your answer as much as possible.", " Explain your reasoning.",
-    " Put your final answer in \\boxed{}.",
-    " Please reason step by step, and put your final answer within \\boxed{}.", " (5 points)",
-    " Justify each step of your answer.", " \U0001F642", " \u2014 good luck!",
-    " Let's think step by step and output the final answer within \\boxed{}."};
+constexpr std::string_view kPrefixesEn[] = {
+    "Problem: ", "Question: ", "Solve the following problem. ", "**Problem.** ", "Q: ", "Exercise. ", "Math problem: "};
+constexpr std::string_view kSuffixesEn[] = {" Show your work.",
+                                            " Simplify your answer as much as possible.",
+                                            " Explain your reasoning.",
+                                            " Put your final answer in \\boxed{}.",
+                                            " Please reason step by step, and put your final answer within \\boxed{}.",
+                                            " (5 points)",
+                                            " Justify each step of your answer.",
+                                            " \U0001F642",
+                                            " \u2014 good luck!",
+                                            " Let's think step by step and output the final answer within \\boxed{}."};
 
 // Scene-setting sentences that real word problems carry before the question.
 constexpr std::string_view kContextEn[] = {
@@ -971,7 +1065,9 @@ Exercise english_exercise(Rng& rng) {
     if (rng.chance(0.45)) {
       Slots s;
       s.name = rng.pick(en.names);
-      s.name2 = rng.pick(en.names);
+      do {
+        s.name2 = rng.pick(en.names);
+      } while (s.name2 == s.name);
       s.place = rng.pick(en.places);
       std::string context = fill(rng.pick(kContextEn), s);
       if (rng.chance(0.4)) context += " " + fill(rng.pick(kContextEn), s);
@@ -992,8 +1088,8 @@ Exercise english_exercise(Rng& rng) {
     ex.steps = std::move(item.steps);
     ex.tag = item.tag;
   }
-  if (rng.chance(0.25)) ex.problem.insert(0, rng.pick(kPrefixesEn));
-  if (rng.chance(0.35)) ex.problem += rng.pick(kSuffixesEn);
+  if (rng.chance(0.2)) ex.problem.insert(0, rng.pick(kPrefixesEn));
+  if (rng.chance(0.3)) ex.problem += rng.pick(kSuffixesEn);
   return ex;
 }
 
@@ -1008,14 +1104,19 @@ Exercise foreign_exercise(const Lang& lang, Rng& rng) {
 Exercise tiny_exercise(Rng& rng) {
   const long a = rng.range(2, 99), b = rng.range(2, 99);
   switch (rng.below(4)) {
-    case 0: return {"What is " + num(a) + "+" + num(b) + "?", num(a + b), "$" + num(a) + "+" + num(b) + "=" + num(a + b) + "$", "arithmetic"};
+    case 0:
+      return {"What is " + num(a) + "+" + num(b) + "?", num(a + b),
+              "$" + num(a) + "+" + num(b) + "=" + num(a + b) + "$", "arithmetic"};
     case 1: {
       const long x = a % 13, y = b % 13;
       return {"Compute $" + num(x) + "\\cdot " + num(y) + "$.", num(x * y),
               "$" + num(x) + " \\cdot " + num(y) + " = " + num(x * y) + "$", "arithmetic"};
     }
-    case 2: return {"Solve x+" + num(a) + "=" + num(a + b) + ".", num(b), "$x=" + num(a + b) + "-" + num(a) + "=" + num(b) + "$", "algebra"};
-    default: return {"$" + num(a) + "^2=?$", num(a * a), "$" + num(a) + "^2 = " + num(a * a) + "$", "arithmetic"};
+    case 2:
+      return {"Solve x+" + num(a) + "=" + num(a + b) + ".", num(b),
+              "$x=" + num(a + b) + "-" + num(a) + "=" + num(b) + "$", "algebra"};
+    default:
+      return {"$" + num(a) + "^2=?$", num(a * a), "$" + num(a) + "^2 = " + num(a * a) + "$", "arithmetic"};
   }
 }
 
@@ -1072,10 +1173,22 @@ Exercise long_exercise(Rng& rng) {
 // ------------------------------------------------------------------------------------------------
 
 constexpr std::pair<std::string_view, std::string_view> kSynonymsEn[] = {
-    {"How many", "What number of"}, {"Find", "Determine"}, {"Compute", "Calculate"}, {"buys", "purchases"},
-    {"gives", "hands"},             {"total", "overall"},  {"each", "every"},         {"wants", "would like"},
-    {"store", "shop"},              {"What is", "Find"},   {"equally", "evenly"},     {"meters", "metres"},
-    {"value", "number"},            {"random", "chance"},  {"the", "a"},              {"has", "owns"},
+    {"How many", "What number of"},
+    {"Find", "Determine"},
+    {"Compute", "Calculate"},
+    {"buys", "purchases"},
+    {"gives", "hands"},
+    {"total", "overall"},
+    {"each", "every"},
+    {"wants", "would like"},
+    {"store", "shop"},
+    {"What is", "Find"},
+    {"equally", "evenly"},
+    {"meters", "metres"},
+    {"value", "number"},
+    {"random", "chance"},
+    {"the", "a"},
+    {"has", "owns"},
 };
 
 bool change_number(std::string& text, Rng& rng) {
@@ -1123,11 +1236,21 @@ void change_whitespace(std::string& text, Rng& rng) {
   }
   const std::uint64_t kind = spaces.empty() ? 3 : rng.below(5);
   switch (kind) {
-    case 0: text.insert(spaces[rng.below(spaces.size())], " "); break;
-    case 1: text[spaces[rng.below(spaces.size())]] = '\n'; break;
-    case 2: text.insert(0, " "); break;
-    case 3: text += rng.chance(0.5) ? " " : "\n"; break;
-    default: text[spaces[rng.below(spaces.size())]] = '\t'; break;
+    case 0:
+      text.insert(spaces[rng.below(spaces.size())], " ");
+      break;
+    case 1:
+      text[spaces[rng.below(spaces.size())]] = '\n';
+      break;
+    case 2:
+      text.insert(0, " ");
+      break;
+    case 3:
+      text += rng.chance(0.5) ? " " : "\n";
+      break;
+    default:
+      text[spaces[rng.below(spaces.size())]] = '\t';
+      break;
   }
 }
 
@@ -1154,7 +1277,7 @@ std::string make_solution(const Lang& lang, std::string_view steps, std::string_
   out += "\n\n";
   out += steps;
   // Some explanatory prose after the computation: none, one sentence, or now and then a paragraph.
-  const long fillers = rng.chance(0.4) ? 1 : (rng.chance(0.1) ? 3 : 0);
+  const long fillers = rng.chance(0.3) ? 1 : (rng.chance(0.1) ? 3 : 0);
   for (long i = 0; i < fillers; ++i) {
     out += (i == 0 ? "\n\n" : " ");
     out += rng.pick(lang.fillers);
@@ -1193,17 +1316,32 @@ void append_json_string(std::string& out, std::string_view text, const Style& st
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     switch (c) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\f': out += "\\f"; continue;
-      case '\b': out += "\\b"; continue;
+      case '"':
+        out += "\\\"";
+        continue;
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      case '\f':
+        out += "\\f";
+        continue;
+      case '\b':
+        out += "\\b";
+        continue;
       case '/':
         out += style.escape_slash ? "\\/" : "/";
         continue;
-      default: break;
+      default:
+        break;
     }
     if (c < 0x20) {
       append_hex4(out, c, style.upper_hex);
@@ -1297,17 +1435,29 @@ struct Source {
 
 using F = Field;
 const Source kSources[] = {
-    {"numina_synth", 0.28, {false, false, false, false},
+    {"numina_synth",
+     0.28,
+     {false, false, false, false},
      {F::id, F::source, F::problem, F::answer, F::solution, F::level, F::meta}},
-    {"gsm_like", 0.20, {true, true, false, false},
+    {"gsm_like",
+     0.20,
+     {true, true, false, false},
      {F::id, F::source, F::problem, F::answer, F::solution, F::level, F::meta}},
-    {"olympiad_crawl", 0.14, {false, false, false, false},
+    {"olympiad_crawl",
+     0.14,
+     {false, false, false, false},
      {F::id, F::problem, F::solution, F::answer, F::level, F::source, F::meta}},
-    {"aops_scrape", 0.10, {false, false, false, true},
+    {"aops_scrape",
+     0.10,
+     {false, false, false, true},
      {F::id, F::source, F::problem, F::solution, F::answer, F::level, F::meta}},
-    {"textbook_ocr", 0.14, {true, false, false, false},
+    {"textbook_ocr",
+     0.14,
+     {true, false, false, false},
      {F::source, F::id, F::level, F::problem, F::solution, F::answer, F::meta}},
-    {"contest_archive", 0.14, {false, true, true, false},
+    {"contest_archive",
+     0.14,
+     {false, true, true, false},
      {F::id, F::source, F::level, F::problem, F::answer, F::solution, F::meta}},
 };
 
@@ -1488,17 +1638,17 @@ class Reservoir {
 Record fresh_record(Rng& rng) {
   Record record;
   record.lang = pick_lang(rng);
-  const Lang& lang = kLangs[record.lang];
   Exercise ex;
   const double u = rng.unit();
   if (u < 0.001) {
+    record.lang = kEnglish;
     ex = tiny_exercise(rng);
   } else if (u < 0.007 && record.lang == kEnglish) {
     ex = long_exercise(rng);
   } else if (record.lang == kEnglish) {
     ex = english_exercise(rng);
   } else {
-    ex = foreign_exercise(lang, rng);
+    ex = foreign_exercise(kLangs[record.lang], rng);
   }
   record.problem = std::move(ex.problem);
   record.answer = ex.answer;
@@ -1506,7 +1656,7 @@ Record fresh_record(Rng& rng) {
   record.level = rng.range(1, 5);
   record.has_solution = rng.chance(0.8);
   if (record.has_solution) {
-    record.solution = make_solution(lang, ex.steps, ex.answer, rng);
+    record.solution = make_solution(kLangs[record.lang], ex.steps, ex.answer, rng);
   }
   return record;
 }
