@@ -121,6 +121,8 @@ log "baseline"
 mkdir -p "$out/baseline"
 measure baseline "$baseline" --in "$input" --out "$out/baseline/baseline.jsonl"
 [[ ${state[baseline]} == ok ]] || { log "the baseline must run"; exit 1; }
+# The same without writing: how much of the baseline is output (page allocation and copy in the kernel).
+measure baseline-null "$baseline" --in "$input" --out /dev/null
 
 have_tamis=0
 [[ -x $tamis ]] && have_tamis=1
@@ -192,6 +194,7 @@ report=$results/latest.md
   echo "| run | threads | wall s | CPU s | MB/s | vs baseline | 2t / 1t | peak RSS MiB | 1t = 2t output |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
   row baseline "baseline (simdjson iterate_many, reads \`problem\`)" 1
+  row baseline-null "baseline, output to /dev/null" 1
   row passthrough-t1 "tamis passthrough.yaml" 1
   row passthrough-t2 "tamis passthrough.yaml" 2
   row filters-t1 "tamis filters.yaml (require + length)" 1
