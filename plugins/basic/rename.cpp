@@ -32,8 +32,10 @@ size_t skip_value(std::string_view s, size_t i) {
 }
 
 struct Member {
-  std::string_view key;    // as written, without quotes
-  std::string_view value;  // the value's text, byte for byte
+  size_t key_start;    // the key's opening quote
+  size_t key_end;      // just past its closing quote
+  size_t value_end;    // just past the value
+  std::string_view key;  // as written (escaped), without quotes
 };
 
 // The top-level members of a valid JSON object, in order.
@@ -44,12 +46,12 @@ std::vector<Member> members(std::string_view s) {
     while (i < s.size() && (is_ws(s[i]) || s[i] == ',')) ++i;
     if (i >= s.size() || s[i] != '"') break;
     const size_t k_end = skip_string(s, i);
-    const std::string_view key = s.substr(i + 1, k_end - i - 2);
+    Member m{i, k_end, 0, s.substr(i + 1, k_end - i - 2)};
     i = k_end;
     while (i < s.size() && (is_ws(s[i]) || s[i] == ':')) ++i;
-    const size_t v_end = skip_value(s, i);
-    out.push_back({key, s.substr(i, v_end - i)});
-    i = v_end;
+    m.value_end = skip_value(s, i);
+    i = m.value_end;
+    out.push_back(m);
   }
   return out;
 }
@@ -77,35 +79,45 @@ void Rename::check(const Params& p) {
 }
 
 void Rename::process(Record& r) const {
+  // Splices the original text: kept members keep their bytes and the separators before them; a
+  // renamed member gets a new key and keeps the rest (": " and the value) as written.
   const std::string_view text = r.json();
   const std::vector<Member> in = members(text);
-  // The names after renaming, to know which original fields a rename replaces.
-  auto renamed = [&](std::string_view key) -> std::string_view {
-    for (const auto& [from, to] : renames_)
-      if (key == from) return to;
-    return key;
+  if (in.empty()) return;
+  auto renamed = [&](std::string_view key) -> const std::string* {
+    for (const auto& rn : renames_)
+      if (key == rn.first) return &rn.second;
+    return nullptr;
   };
   std::vector<std::string_view> targets;
   for (const auto& m : in)
-    if (renamed(m.key) != m.key) targets.push_back(renamed(m.key));
-  std::string out = "{";
+    if (const std::string* to = renamed(m.key)) targets.push_back(*to);
+  std::string out(text.substr(0, in.front().key_start));
   bool changed = false;
-  for (const auto& m : in) {
-    const std::string_view name = renamed(m.key);
-    const bool is_renamed = name != m.key;
-    const bool replaced = !is_renamed && std::find(targets.begin(), targets.end(), m.key) != targets.end();
+  bool any_kept = false;
+  for (size_t k = 0; k < in.size(); ++k) {
+    const Member& m = in[k];
+    const std::string* to = renamed(m.key);
+    const std::string_view name = to ? std::string_view(*to) : m.key;
+    const bool replaced = !to && std::find(targets.begin(), targets.end(), m.key) != targets.end();
     if (replaced || contains(drop_, name) || (has_keep_ && !contains(keep_, name))) {
       changed = true;
       continue;
     }
-    if (out.size() > 1) out += ',';
-    out += '"';
-    out += name;
-    out += "\":";
-    out += m.value;
-    changed |= is_renamed;
+    if (any_kept) {
+      // The separator that stood before this member (", " or ",\n  "), or a bare comma for the first.
+      out.append(k > 0 ? text.substr(in[k - 1].value_end, m.key_start - in[k - 1].value_end) : std::string_view(","));
+    }
+    any_kept = true;
+    if (to) {
+      json::append_quoted(out, *to);
+      out.append(text.substr(m.key_end, m.value_end - m.key_end));
+      changed = true;
+    } else {
+      out.append(text.substr(m.key_start, m.value_end - m.key_start));
+    }
   }
-  out += '}';
+  out.append(text.substr(in.back().value_end));
   if (changed) r.replace(std::move(out));
 }
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include "ops.hpp"
 
@@ -16,7 +17,11 @@ const char* type_of(simdjson::dom::element e) {
     case simdjson::dom::element_type::STRING: return "string";
     case simdjson::dom::element_type::INT64:
     case simdjson::dom::element_type::UINT64: return "integer";
-    case simdjson::dom::element_type::DOUBLE: return "number";
+    case simdjson::dom::element_type::DOUBLE: {
+      // As in JSON Schema, a number with a zero fractional part (3.0, 1e3) is an integer.
+      const double d = e.get_double().value_unsafe();
+      return std::isfinite(d) && std::floor(d) == d ? "integer" : "number";
+    }
     case simdjson::dom::element_type::BOOL: return "boolean";
     case simdjson::dom::element_type::ARRAY: return "array";
     case simdjson::dom::element_type::OBJECT: return "object";
@@ -32,7 +37,7 @@ const ParamTable Require::params = {
     {.name = "non_empty", .type = ParamType::boolean, .default_json = "true",
      .help = "also reject empty values: blank strings, [], {} (null always counts as missing)"},
     {.name = "type", .type = ParamType::string, .default_json = "\"any\"",
-     .help = "required JSON type of every listed field (integer is a number without fraction)", .choices = kTypes},
+     .help = "required JSON type of every listed field; as in JSON Schema, integer is a number whose fractional part is zero (3, 3.0, 1e3)", .choices = kTypes},
 };
 
 Require::Require(const Params& p)

@@ -422,7 +422,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       }
       // Parameters: the file's `with`, then --set overrides, checked against the op's table. The
       // file's nodes keep their marks, so each problem is reported where it is written.
-      YAML::Node with = body["with"];
+      const YAML::Node with = body["with"].IsDefined() ? body["with"] : YAML::Node();
       if (with.IsDefined() && !with.IsMap() && !with.IsNull()) {
         diags.error(c.at(with), "stage '" + st.name + "': 'with' must be a mapping of parameters");
       }
@@ -488,7 +488,9 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       for (const auto& [key, value] : given) {
         if (std::find(known.begin(), known.end(), key) != known.end()) continue;
         if (star) {
-          const std::string j = type_param(c, pos_of(key, value), st.name, *star, value);
+          tamis_param_desc row = *star;  // reported under the key's own name, not "*"
+          row.name = key.c_str();
+          const std::string j = type_param(c, pos_of(key, value), st.name, row, value);
           if (j.empty()) params_ok = false;
           else star_json += (star_json.size() > 1 ? "," : "") + json::quote(key) + ":" + j;
           continue;
