@@ -78,6 +78,46 @@ struct StageBatchStats {
 
 struct StageCall;
 
+// One sink's output for one batch: pieces in order, each either a range of the batch's input buffer
+// (a record written unchanged, with its newline: no copy) or a range of `owned` (rendered text).
+struct RenderedOutput {
+  struct Piece {
+    const char* ref;  // into the input buffer, or nullptr: `offset` into owned
+    size_t offset;
+    size_t size;
+  };
+  std::string owned;
+  std::vector<Piece> pieces;
+  uint64_t size = 0;
+  uint64_t lines = 0;
+
+  bool empty() const { return size == 0; }
+  // Appends input bytes [p, p+n); joins the previous piece when contiguous.
+  void append_ref(const char* p, size_t n) {
+    if (!pieces.empty() && pieces.back().ref && pieces.back().ref + pieces.back().size == p) pieces.back().size += n;
+    else pieces.push_back({p, 0, n});
+    size += n;
+  }
+  // Records that owned grew from `start` to its current size.
+  void commit_owned(size_t start) {
+    const size_t n = owned.size() - start;
+    if (n == 0) return;
+    if (!pieces.empty() && !pieces.back().ref && pieces.back().offset + pieces.back().size == start) pieces.back().size += n;
+    else pieces.push_back({nullptr, start, n});
+    size += n;
+  }
+  std::string_view piece(const Piece& pc) const {
+    return pc.ref ? std::string_view(pc.ref, pc.size) : std::string_view(owned).substr(pc.offset, pc.size);
+  }
+  // All pieces as one string (for compression).
+  std::string flatten() const {
+    std::string out;
+    out.reserve(size);
+    for (const auto& pc : pieces) out.append(piece(pc));
+    return out;
+  }
+};
+
 struct Batch {
   uint64_t number = 0;
   int source = -1;  // source index
@@ -89,8 +129,9 @@ struct Batch {
   std::vector<Record*> rejected;                // in rejection order
   std::vector<std::unique_ptr<StageCall>> calls;  // per stage, alive between an ordered op's two parts
   std::vector<StageBatchStats> stage_stats;
-  std::vector<std::string> rendered;            // per sink
-  std::vector<uint64_t> rendered_lines;         // per sink
+  std::vector<RenderedOutput> rendered;         // per sink: output lines
+  std::vector<std::string> encoded;             // per compressed sink: the gzip member / zstd frame
+  std::vector<uint64_t> offsets;                // per sink: where the bytes go in the file
   uint64_t parse_nanos = 0, render_nanos = 0;
   uint64_t errors = 0;
   std::string fatal;  // first error of an on_error: fail source, formatted; the writer stops the run

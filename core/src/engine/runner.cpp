@@ -111,6 +111,7 @@ class Runner {
   void check_call(StageRuntime& st, StageCall& call, tamis_status rc, const tamis_error& err, const char* hook);
   std::vector<Record*> gather(Batch& b, const std::vector<InputRef>& inputs, const std::vector<bool>* clone);
   void render(Batch& b);
+  void account(Batch& b);
   void write(Batch* b);
   std::string display_file(int source, int file) const { return file_names_[source][file]; }
 
@@ -189,7 +190,7 @@ void Runner::parse(Batch& b) {
   b.calls.resize(p_.stages.size());
   b.stage_stats.resize(p_.stages.size());
   b.rendered.resize(p_.sinks.size());
-  b.rendered_lines.resize(p_.sinks.size());
+  b.encoded.resize(p_.sinks.size());
   auto& out = b.node_out[b.source];
   const auto& chunk = b.chunk;
   b.inputs.reserve(chunk.lines.size() + 1);
@@ -366,11 +367,19 @@ void Runner::render(Batch& b) {
       const SinkSpec& sink = p_.sinks[k];
       if (sink.kind != SinkKind::records) continue;
       const uint64_t bit = uint64_t{1} << records_sink_bit_[k];
-      std::string& out = b.rendered[k];
+      RenderedOutput& out = b.rendered[k];
+      const char* buffer_end = b.chunk.buffer.data.get() + b.chunk.bytes;
       for (const Record* r : gather(b, sink.inputs, nullptr)) {
         b.inputs[r->origin].sink_mask |= bit;
-        render_record(out, *r, field, nullptr);
-        ++b.rendered_lines[k];
+        ++out.lines;
+        const char* end = r->text.data() + r->text.size();
+        if (r->annotations.empty() && !r->has_annotation_field && r->owned.empty() && end < buffer_end && *end == '\n') {
+          out.append_ref(r->text.data(), r->text.size() + 1);  // unchanged: its input bytes, newline included
+          continue;
+        }
+        const size_t start = out.owned.size();
+        render_record(out.owned, *r, field, nullptr);
+        out.commit_owned(start);
       }
     }
     for (const Record* r : b.rejected) {
@@ -390,14 +399,16 @@ void Runner::render(Batch& b) {
   const std::string& file = file_names_[b.source][b.file];
   for (size_t k = 0; k < p_.sinks.size(); ++k) {
     const SinkSpec& sink = p_.sinks[k];
-    std::string& out = b.rendered[k];
+    RenderedOutput& rendered = b.rendered[k];
+    std::string& out = rendered.owned;
+    const size_t start = out.size();
     switch (sink.kind) {
       case SinkKind::rejected:
         for (const Record* r : rejected) {
           if (!rejected_sink_stages_[k][r->rejected_by]) continue;
           const RejectionText why{p_.stages[r->rejected_by].name, r->reason, r->detail};
           render_record(out, *r, field, &why);
-          ++b.rendered_lines[k];
+          ++rendered.lines;
         }
         break;
       case SinkKind::errors:
@@ -417,11 +428,11 @@ void Runner::render(Batch& b) {
             out += ",\"text_base64\":\"" + base64(text) + "\"";
           }
           out += "}\n";
-          ++b.rendered_lines[k];
+          ++rendered.lines;
         }
         break;
       case SinkKind::ledger:
-        b.rendered_lines[k] = b.inputs.size();
+        rendered.lines = b.inputs.size();
         for (const InputEntry& e : b.inputs) {
           out += "{\"id\":";
           json::append_quoted(out, e.id);
@@ -457,21 +468,27 @@ void Runner::render(Batch& b) {
         break;
       default: break;
     }
+    if (sink.kind != SinkKind::records) rendered.commit_owned(start);
+  }
+  // Compress here, in parallel: each batch becomes one gzip member / zstd frame.
+  for (size_t k = 0; k < p_.sinks.size(); ++k) {
+    if (!writers_[k] || writers_[k]->compression() == io::Compression::none || b.rendered[k].empty()) continue;
+    writers_[k]->encode(b.rendered[k].flatten(), b.encoded[k]);
   }
   b.render_nanos = nanos_since(t0);
 }
 
-void Runner::write(Batch* raw) {
-  std::unique_ptr<Batch> b(raw);
+// Serial, in input order: stop at a fatal error, give each sink's bytes their file offset, add up.
+void Runner::account(Batch& bref) {
+  Batch* b = &bref;
   if (!b->fatal.empty()) throw RunError(b->fatal);
+  b->offsets.assign(p_.sinks.size(), 0);
   for (size_t k = 0; k < p_.sinks.size(); ++k) {
-    if (!writers_[k] || b->rendered[k].empty()) continue;
-    try {
-      writers_[k]->write(b->rendered[k]);
-    } catch (const io::WriteError& e) {
-      throw RunError(std::string(e.what()) + " (sink '" + p_.sinks[k].name + "')");
-    }
-    sink_lines_[k] += b->rendered_lines[k];
+    const RenderedOutput& out = b->rendered[k];
+    if (!writers_[k] || out.empty()) continue;
+    const bool compressed = writers_[k]->compression() != io::Compression::none;
+    b->offsets[k] = writers_[k]->reserve(compressed ? b->encoded[k].size() : out.size, out.size);
+    sink_lines_[k] += out.lines;
   }
   SourceTotals& src = totals_.sources[b->source];
   const uint64_t records = b->inputs.size() - b->errors;
@@ -500,6 +517,27 @@ void Runner::write(Batch* raw) {
     for (const auto& [k, v] : x.counters) t.counters[k] += v;
   }
   if (progress_) progress_->update(totals_.read, totals_.input_bytes, file_bytes_read_.load(), total_file_bytes_);
+}
+
+// Parallel: the bytes go to their reserved offsets; the batch is done.
+void Runner::write(Batch* raw) {
+  std::unique_ptr<Batch> b(raw);
+  for (size_t k = 0; k < p_.sinks.size(); ++k) {
+    const RenderedOutput& out = b->rendered[k];
+    if (!writers_[k] || out.empty()) continue;
+    try {
+      if (writers_[k]->compression() != io::Compression::none) {
+        writers_[k]->write_at(b->offsets[k], b->encoded[k]);
+      } else {
+        std::vector<std::string_view> pieces;
+        pieces.reserve(out.pieces.size());
+        for (const auto& pc : out.pieces) pieces.push_back(out.piece(pc));
+        writers_[k]->write_at(b->offsets[k], pieces);
+      }
+    } catch (const io::WriteError& e) {
+      throw RunError(std::string(e.what()) + " (sink '" + p_.sinks[k].name + "')");
+    }
+  }
   pool_.put(std::move(b->chunk.buffer));
 }
 
@@ -601,7 +639,11 @@ RunTotals Runner::run() {
     render(*b);
     return b;
   });
-  const tbb::filter<void, void> whole = chain & tbb::make_filter<Batch*, void>(filter_mode::serial_in_order, [this](Batch* b) { write(b); });
+  chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::serial_in_order, [this](Batch* b) {
+    account(*b);
+    return b;
+  });
+  const tbb::filter<void, void> whole = chain & tbb::make_filter<Batch*, void>(filter_mode::parallel, [this](Batch* b) { write(b); });
 
   tbb::task_arena arena(threads);
   arena.execute([&] { tbb::parallel_pipeline(static_cast<size_t>(threads) * 4, whole); });
