@@ -35,7 +35,7 @@ usage:
   tamis --version
 
 exit codes: 0 success, 1 the run failed (data or plugin error), 2 usage or pipeline-file error,
-130 interrupted (no output written)
+130 / 143 interrupted by SIGINT / SIGTERM (no output written)
 )";
 
 struct Args {
@@ -99,11 +99,14 @@ bool load_plugins(const Args& a, tamis::Registry& registry) {
   return registry.problems().empty();
 }
 
-void on_signal(int) {
+volatile std::sig_atomic_t g_signal = 0;
+
+void on_signal(int sig) {
+  g_signal = sig;
   if (tamis::g_interrupted.exchange(true)) {
     // Second signal: stop now, still leaving no partial output.
     tamis::io::remove_all_temporaries();
-    _exit(kExitInterrupted);
+    _exit(128 + sig);
   }
 }
 
@@ -142,7 +145,7 @@ int cmd_run(const Args& a, bool validate_only) {
     return kExitOk;
   } catch (const tamis::RunError& e) {
     std::fprintf(stderr, "tamis: error: %s\n", e.what());
-    if (tamis::g_interrupted) return kExitInterrupted;
+    if (tamis::g_interrupted) return g_signal ? 128 + g_signal : kExitInterrupted;  // 130 SIGINT, 143 SIGTERM
     std::fprintf(stderr, "tamis: the run failed; no output file was written or changed\n");
     return kExitRunFailed;
   }

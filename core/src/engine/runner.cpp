@@ -3,6 +3,7 @@
 #include <simdjson.h>
 #include <tamis/json.hpp>
 #include <tbb/parallel_pipeline.h>
+#include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -34,13 +35,17 @@ uint64_t nanos_since(Clock::time_point t0) {
 
 // A short, printable excerpt of a bad line for error messages.
 std::string excerpt(std::string_view line) {
+  std::string_view head = line.substr(0, 120);
+  while (!head.empty() && head.size() < line.size() && (static_cast<unsigned char>(line[head.size()]) & 0xC0) == 0x80)
+    head.remove_suffix(1);  // do not cut a UTF-8 character
+  const bool utf8 = simdjson::validate_utf8(head.data(), head.size());
   std::string out;
-  for (unsigned char c : line.substr(0, 120)) {
+  for (unsigned char c : head) {
     if (c >= 0x20 && c < 0x7f) out.push_back(static_cast<char>(c));
-    else if (c >= 0x80) out.push_back('?');
+    else if (c >= 0x80) out.push_back(utf8 ? static_cast<char>(c) : '?');
     else out += ' ';
   }
-  if (line.size() > 120) out += " ...";
+  if (line.size() > head.size()) out += " ...";
   return out;
 }
 
@@ -196,6 +201,7 @@ void Runner::parse(Batch& b) {
   b.inputs.reserve(chunk.lines.size() + 1);
   out.reserve(chunk.lines.size());
   thread_local simdjson::dom::parser parser;
+  std::string sanitized;
   const std::string& file = file_names_[b.source][b.file];
   const std::string_view field = p_.annotation_field;
 
@@ -223,7 +229,11 @@ void Runner::parse(Batch& b) {
     }
     const char* text = chunk.buffer.data.get() + line.offset;
     simdjson::dom::element doc;
-    if (auto err = parser.parse(text, line.size, false).get(doc)) {
+    auto err = parser.parse(text, line.size, false).get(doc);
+    if (err == simdjson::NUMBER_ERROR && json::quote_big_numbers(std::string_view(text, line.size), sanitized)) {
+      err = parser.parse(sanitized).get(doc);  // valid JSON with numbers beyond 64 bits: kept as written
+    }
+    if (err) {
       fail_line(e, err == simdjson::UTF8_ERROR ? std::string("invalid UTF-8 in the line")
                                                : std::string("invalid JSON: ") + simdjson::error_message(err));
       continue;
@@ -645,6 +655,8 @@ RunTotals Runner::run() {
   });
   const tbb::filter<void, void> whole = chain & tbb::make_filter<Batch*, void>(filter_mode::parallel, [this](Batch* b) { write(b); });
 
+  // Exactly `threads` threads, even beyond the core count (TBB caps its workers at cores - 1 otherwise).
+  tbb::global_control workers(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
   tbb::task_arena arena(threads);
   arena.execute([&] { tbb::parallel_pipeline(static_cast<size_t>(threads) * 4, whole); });
   if (progress_) progress_->finish();

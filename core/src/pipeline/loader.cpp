@@ -329,7 +329,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       check_keys(c, a, {"field"}, "annotations");
       if (a["field"].IsDefined()) {
         if (!a["field"].IsScalar() || a["field"].Scalar().empty()) diags.error(c.at(a["field"]), "annotations.field must be a field name");
-        else p.annotation_field = a["field"].Scalar();
+        else p.annotation_field = scalar(c, a["field"]);
       }
     }
   }
@@ -379,7 +379,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         else s.id_field = scalar(c, body["id"]);
       }
       if (body["on_error"].IsDefined()) {
-        const std::string v = body["on_error"].IsScalar() ? body["on_error"].Scalar() : "";
+        const std::string v = body["on_error"].IsScalar() ? scalar(c, body["on_error"]) : "";
         if (v == "fail") s.on_error = OnError::fail;
         else if (v == "skip") s.on_error = OnError::skip;
         else diags.error(c.at(body["on_error"]), "source '" + s.name + "': on_error must be 'fail' or 'skip'");
@@ -411,7 +411,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         p.stages.push_back(std::move(st));
         continue;
       }
-      st.op_name = body["uses"].Scalar();
+      st.op_name = scalar(c, body["uses"]);
       st.op = registry.find(st.op_name);
       if (!st.op) {
         std::string hint = did_you_mean(st.op_name, registry.op_names());
@@ -543,7 +543,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
                                       {"ledger", SinkKind::ledger}, {"report", SinkKind::report}}) {
         bool b = false;
         if (body[key].IsDefined()) {
-          if (!body[key].IsScalar() || !parse_bool(body[key].Scalar(), b))
+          if (!body[key].IsScalar() || !parse_bool(scalar(c, body[key]), b))
             diags.error(c.at(body[key]), "sink '" + s.name + "': '" + key + "' must be true or false");
           if (b) {
             s.kind = kind;
@@ -558,10 +558,18 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         s.path = resolve_path(p.dir, scalar(c, body["path"]));
         if (auto [it, fresh] = paths.emplace(s.path, s.name); !fresh)
           diags.error(c.at(body["path"]), "sinks '" + it->second + "' and '" + s.name + "' write the same file " + s.path);
+        // A sink must not replace a file the run reads (the input would be lost when it is renamed over).
+        std::error_code pec;
+        const fs::path sink_file = fs::weakly_canonical(s.path, pec);
+        for (const auto& src : p.sources)
+          for (const auto& f : src.files)
+            if (fs::weakly_canonical(f, pec) == sink_file)
+              diags.error(c.at(body["path"]), "sink '" + s.name + "' would overwrite " + f + ", an input of source '" + src.name + "'",
+                          "write outputs to another file");
       }
       if (body["level"].IsDefined()) {
         int64_t lvl;
-        if (!body["level"].IsScalar() || !parse_int(body["level"].Scalar(), lvl) || lvl < 0 || lvl > 19)
+        if (!body["level"].IsScalar() || !parse_int(scalar(c, body["level"]), lvl) || lvl < 0 || lvl > 19)
           diags.error(c.at(body["level"]), "sink '" + s.name + "': level must be an integer compression level (gzip 1-9, zstd 1-19)");
         else s.level = static_cast<int>(lvl);
       }

@@ -11,7 +11,7 @@ namespace tamis {
 
 // The byte range of the top-level member `key` of a valid JSON object text (from the key's opening
 // quote to the end of its value, plus one neighbouring comma), or {npos, 0} when absent. Keys are
-// compared as written (escaped).
+// compared after unescaping ("\u0074amis" is the key tamis).
 std::pair<size_t, size_t> find_member(std::string_view object_text, std::string_view key);
 
 struct RejectionText {

@@ -8,6 +8,7 @@
 #ifndef TAMIS_JSON_HPP
 #define TAMIS_JSON_HPP
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -64,6 +65,81 @@ inline std::string number(int64_t v) { return std::to_string(v); }
 inline std::string number(uint64_t v) { return std::to_string(v); }
 inline std::string number(int v) { return std::to_string(v); }
 inline std::string boolean(bool v) { return v ? "true" : "false"; }
+
+// JSON allows numbers of any size; simdjson refuses integers beyond 64 bits and doubles beyond
+// ±1.8e308 (NUMBER_ERROR). This copies `text` to `out` with each such number, when it is well formed,
+// turned into a string of its digits ("123456789012345678901234567890"), so that the record can still
+// be parsed and its other fields read. Returns false when no number needed quoting (then `out` is
+// unspecified). Malformed numbers are left alone, so invalid JSON stays invalid.
+inline bool quote_big_numbers(std::string_view text, std::string& out) {
+  out.clear();
+  out.reserve(text.size() + 16);
+  bool changed = false;
+  size_t i = 0;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '"') {  // copy a string whole
+      size_t j = i + 1;
+      while (j < text.size() && text[j] != '"') j += text[j] == '\\' ? 2 : 1;
+      j = std::min(j + 1, text.size());
+      out.append(text.substr(i, j - i));
+      i = j;
+      continue;
+    }
+    if (c != '-' && !digit(c)) {
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    // A number token: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+    size_t j = i;
+    if (text[j] == '-') ++j;
+    const size_t int_start = j;
+    while (j < text.size() && digit(text[j])) ++j;
+    bool ok = j > int_start && !(text[int_start] == '0' && j - int_start > 1);
+    bool integer = true;
+    if (ok && j < text.size() && text[j] == '.') {
+      integer = false;
+      const size_t f = ++j;
+      while (j < text.size() && digit(text[j])) ++j;
+      ok = j > f;
+    }
+    if (ok && j < text.size() && (text[j] == 'e' || text[j] == 'E')) {
+      integer = false;
+      ++j;
+      if (j < text.size() && (text[j] == '+' || text[j] == '-')) ++j;
+      const size_t e = j;
+      while (j < text.size() && digit(text[j])) ++j;
+      ok = j > e;
+    }
+    const std::string_view token = text.substr(i, j - i);
+    bool fits = true;
+    if (ok) {
+      if (integer) {
+        int64_t v;
+        uint64_t u;
+        fits = std::from_chars(token.data(), token.data() + token.size(), v).ec == std::errc() ||
+               std::from_chars(token.data(), token.data() + token.size(), u).ec == std::errc();
+      } else {
+        double d;
+        const auto r = std::from_chars(token.data(), token.data() + token.size(), d);
+        fits = r.ec == std::errc() && std::isfinite(d);
+        if (r.ec == std::errc::result_out_of_range && std::fabs(d) < 1.0) fits = true;  // underflow to 0 is fine
+      }
+    }
+    if (ok && !fits) {
+      out.push_back('"');
+      out.append(token);
+      out.push_back('"');
+      changed = true;
+    } else {
+      out.append(token);
+    }
+    i = j == i ? i + 1 : j;
+  }
+  return changed;
+}
 
 }  // namespace tamis::json
 

@@ -268,9 +268,14 @@ class Record {
       auto& parser = detail::thread_parser();
       const std::string_view text = json();
       // The host pads record text; replaced text lives in a std::string and is copied to be padded.
-      auto result = replaced_ ? parser.parse(text.data(), text.size(), true)
-                              : parser.parse(text.data(), text.size(), false);
-      if (result.get(root_) != simdjson::SUCCESS) throw Error("record is not valid JSON");
+      auto err = (replaced_ ? parser.parse(text.data(), text.size(), true)
+                            : parser.parse(text.data(), text.size(), false)).get(root_);
+      if (err == simdjson::NUMBER_ERROR) {
+        // Numbers beyond 64 bits (valid JSON): read them as strings of their digits.
+        sanitized_ = std::make_shared<std::string>();
+        if (json::quote_big_numbers(text, *sanitized_)) err = parser.parse(*sanitized_).get(root_);
+      }
+      if (err != simdjson::SUCCESS) throw Error(std::string("record is not valid JSON: ") + simdjson::error_message(err));
       parsed_ = true;
     }
     return root_;
@@ -360,6 +365,7 @@ class Record {
   size_t index_;
   const tamis_record* view_;
   std::shared_ptr<std::string> replaced_;
+  mutable std::shared_ptr<std::string> sanitized_;
   mutable simdjson::dom::element root_;
   mutable bool parsed_ = false;
   bool rejected_ = false;
