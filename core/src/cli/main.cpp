@@ -1,4 +1,5 @@
 // tamis — the command line. See docs/ and `tamis --help`.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -182,6 +183,12 @@ int cmd_plugins(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Batches allocate a few large buffers (record tables, views, rendered output) that glibc would
+  // otherwise mmap and munmap every time: with two threads that doubled the page faults and cost ~20%
+  // CPU in TLB shootdowns (bench/run.sh). Keep them in the heap; memory stays bounded by the batches
+  // in flight.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (argc < 2) return usage_error("no command given");
   const std::string cmd = argv[1];
   if (cmd == "--version" || cmd == "version") {
