@@ -48,4 +48,11 @@ grep -q '"id": "a".*"rejected_by":"words","reason":"banned_phrase"' "$work/out/r
   || { echo "record a was not rejected by the example op"; cat "$work/out/rejected.jsonl"; exit 1; }
 grep -q '"id": "c".*"rejected_by":"long_enough","reason":"too_short"' "$work/out/rejected.jsonl" \
   || { echo "record c was not rejected by the installed filter.length"; cat "$work/out/rejected.jsonl"; exit 1; }
-echo "out-of-tree plugin: built against the installed SDK and ran in a pipeline"
+# Installed into ${TAMIS_PLUGIN_DIR} (inside the scratch prefix), the installed tamis finds it by itself.
+cmake --install "$work/example" > "$work/install-example.log"
+test -f "$work/prefix/lib/tamis/plugins/libexample_keywords.so" || test -n "$(find "$work/prefix" -name libexample_keywords.so)" \
+  || { echo "the example plugin was not installed into the prefix"; exit 1; }
+rm -rf "$work/out"
+"$tamis" run "$work/pipeline.yaml" --quiet
+[ "$(cat "$work/out/kept.jsonl")" = "$expected_kept" ] || { echo "the installed example plugin was not found by default"; exit 1; }
+echo "out-of-tree plugin: built against the installed SDK, ran with --plugin-path, then installed and found by default"

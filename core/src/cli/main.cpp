@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -77,6 +78,8 @@ int parse_args(int argc, char** argv, int first, Args& a) {
     } else if (arg == "--plugin-path") {
       const char* v = value("--plugin-path");
       if (!v) return usage_error("--plugin-path needs a directory");
+      std::error_code ec;
+      if (!std::filesystem::is_directory(v, ec)) return usage_error(std::string("--plugin-path ") + v + ": no such directory");
       a.plugin_dirs.emplace_back(v);
     } else if (arg == "--dry-run") {
       a.dry_run = true;
@@ -171,7 +174,7 @@ int cmd_plugins(const Args& a) {
       return kExitUsage;
     }
     std::fputs(tamis::format_op_info(*op).c_str(), stdout);
-    return kExitOk;
+    return ok ? kExitOk : kExitUsage;
   }
   if (sub == "docs") {
     std::fputs(tamis::format_op_reference(registry).c_str(), stdout);

@@ -483,7 +483,11 @@ void Runner::render(Batch& b) {
   // Compress here, in parallel: each batch becomes one gzip member / zstd frame.
   for (size_t k = 0; k < p_.sinks.size(); ++k) {
     if (!writers_[k] || writers_[k]->compression() == io::Compression::none || b.rendered[k].empty()) continue;
-    writers_[k]->encode(b.rendered[k].flatten(), b.encoded[k]);
+    try {
+      writers_[k]->encode(b.rendered[k].flatten(), b.encoded[k]);
+    } catch (const io::WriteError& e) {
+      throw RunError(std::string(e.what()) + " (sink '" + p_.sinks[k].name + "')");
+    }
   }
   b.render_nanos = nanos_since(t0);
 }
@@ -579,6 +583,11 @@ RunTotals Runner::run() {
     rejected_sink_stages_.push_back(std::move(take));
   }
   if (records_sinks > 64) throw RunError("a pipeline may have at most 64 record sinks");
+  const bool has_errors_sink = std::any_of(p_.sinks.begin(), p_.sinks.end(), [](const SinkSpec& s) { return s.kind == SinkKind::errors; });
+  for (const auto& s : p_.sources)
+    if (s.on_error == OnError::skip && !has_errors_sink)
+      log::warn("", "source '" + s.name + "' has on_error: skip but the pipeline has no errors sink: unreadable lines will be "
+                    "counted (and listed in a ledger) but their text is not kept; add `errors: { path: ..., errors: true }`");
 
   // Open every sink (as temporaries), then start every stage.
   for (const auto& s : p_.sinks) {
@@ -726,25 +735,26 @@ std::string format_summary(const RunTotals& t) {
     std::snprintf(buf, sizeof buf, "%.1f%%", work > 0 ? 100.0 * sec / work : 0.0);
     return std::string(buf);
   };
-  size_t w = 12;
+  size_t w = 12, wo = 18;
   for (const auto& s : t.stages) w = std::max(w, s.name.size() + 2);
+  for (const auto& s : t.stages) wo = std::max(wo, s.op.size() + 2);
   for (const auto& s : t.stages)
     for (const auto& [reason, n] : s.rejected) w = std::max(w, reason.size() + 4);
   std::string out;
-  out += pad("stage", w, false) + pad("op", 18, false) + pad("in", 12, true) + pad("kept", 12, true) +
+  out += pad("stage", w, false) + pad("op", wo, false) + pad("in", 12, true) + pad("kept", 12, true) +
          pad("rejected", 12, true) + pad("time", 8, true) + "\n";
-  out += pad("(parse)", w, false) + pad("", 18, false) + pad(with_commas(t.read), 12, true) +
+  out += pad("(parse)", w, false) + pad("", wo, false) + pad(with_commas(t.read), 12, true) +
          pad(with_commas(t.read - t.errors), 12, true) + pad(with_commas(0), 12, true) + pad(share(t.parse_seconds), 8, true) + "\n";
   for (const auto& s : t.stages) {
     uint64_t rej = 0;
     for (const auto& [_, n] : s.rejected) rej += n;
-    out += pad(s.name, w, false) + pad(s.op, 18, false) + pad(with_commas(s.in), 12, true) + pad(with_commas(s.out), 12, true) +
+    out += pad(s.name, w, false) + pad(s.op, wo, false) + pad(with_commas(s.in), 12, true) + pad(with_commas(s.out), 12, true) +
            pad(with_commas(rej), 12, true) + pad(share(s.seconds), 8, true) + "\n";
     for (const auto& [reason, n] : s.rejected)
-      out += pad("  - " + reason, w, false) + pad("", 18 + 24, false) + pad(with_commas(n), 12, true) + "\n";
-    if (s.emitted) out += pad("  + emitted", w, false) + pad("", 18, false) + pad("", 12, true) + pad(with_commas(s.emitted), 12, true) + "\n";
+      out += pad("  - " + reason, w, false) + pad("", wo + 24, false) + pad(with_commas(n), 12, true) + "\n";
+    if (s.emitted) out += pad("  + emitted", w, false) + pad("", wo, false) + pad("", 12, true) + pad(with_commas(s.emitted), 12, true) + "\n";
   }
-  out += pad("(render)", w, false) + pad("", 18 + 36, false) + pad(share(t.render_seconds), 8, true) + "\n";
+  out += pad("(render)", w, false) + pad("", wo + 36, false) + pad(share(t.render_seconds), 8, true) + "\n";
   out += "\nsinks:\n";
   for (const auto& s : t.sinks) out += "  " + pad(s.name, w, false) + pad(s.kind, 10, false) + pad(with_commas(s.lines), 12, true) + " lines  " + s.path + "\n";
   char rate[128];

@@ -168,7 +168,8 @@ std::string type_param(const Ctx& c, const SourcePos& pos, const std::string& st
                        const YAML::Node& n) {
   const std::string where = "stage '" + stage + "': parameter '" + std::string(row.name) + "'";
   auto bad = [&](const std::string& what) {
-    c.diags.error(pos, where + " " + what, std::string("expected ") + type_name(row.type) + ": " + (row.help ? row.help : ""));
+    const std::string help = row.help && *row.help ? std::string(": ") + row.help : std::string();
+    c.diags.error(pos, where + " " + what, std::string("expected ") + type_name(row.type) + help);
     return std::string();
   };
   auto string_list = [&](bool paths) -> std::string {
@@ -438,8 +439,11 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         } catch (const YAML::Exception&) {
           v = YAML::Node(o.value);
         }
-        if (!v.IsDefined() || v.IsNull()) v = YAML::Node(o.value);
         auto it = std::find_if(given.begin(), given.end(), [&](const auto& g) { return g.first == o.param; });
+        if (!v.IsDefined() || v.IsNull()) {  // --set stage.param=null: back to the default
+          if (it != given.end()) given.erase(it);
+          continue;
+        }
         if (it != given.end()) it->second = v;
         else given.emplace_back(o.param, v);
         from_set.insert(o.param);
@@ -569,8 +573,11 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       }
       if (body["level"].IsDefined()) {
         int64_t lvl;
-        if (!body["level"].IsScalar() || !parse_int(scalar(c, body["level"]), lvl) || lvl < 0 || lvl > 19)
-          diags.error(c.at(body["level"]), "sink '" + s.name + "': level must be an integer compression level (gzip 1-9, zstd 1-19)");
+        const bool gz = s.path.size() > 3 && s.path.compare(s.path.size() - 3, 3, ".gz") == 0;
+        const int64_t top = gz ? 9 : 19;
+        if (!body["level"].IsScalar() || !parse_int(scalar(c, body["level"]), lvl) || lvl < 0 || lvl > top)
+          diags.error(c.at(body["level"]), "sink '" + s.name + "': level must be a compression level from 0 to " + std::to_string(top),
+                      "gzip (.gz) takes 0-9 (0: stored), zstd (.zst) 0-19 (0: zstd's default); plain files ignore it");
         else s.level = static_cast<int>(lvl);
       }
       s.inputs = read_inputs(c, body["inputs"], "sink '" + s.name + "'");
@@ -638,7 +645,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
   std::vector<int> indeg(n, 0);
   for (size_t i = 0; i < n; ++i)
     for (const auto& in : p.stages[i].inputs)
-      if (in.node.kind == NodeRef::stage && in.node.index >= 0) {
+      if (in.node.kind == NodeRef::stage && in.node.index >= 0 && in.node.index != static_cast<int>(i)) {  // self: reported above
         succ[in.node.index].push_back(static_cast<int>(i));
         ++indeg[i];
       }
@@ -653,10 +660,25 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       if (--indeg[t] == 0) ready.insert(t);
   }
   if (p.stage_order.size() != n) {
-    for (size_t i = 0; i < n; ++i)
-      if (indeg[i] > 0)
+    // Of the stages left, those on a cycle are the ones that reach themselves (others only sit downstream).
+    for (size_t i = 0; i < n; ++i) {
+      if (indeg[i] == 0) continue;
+      std::vector<bool> seen(n);
+      std::vector<int> todo(succ[i].begin(), succ[i].end());
+      bool on_cycle = false;
+      while (!todo.empty() && !on_cycle) {
+        const int t = todo.back();
+        todo.pop_back();
+        if (t == static_cast<int>(i)) on_cycle = true;
+        else if (!seen[t]) {
+          seen[t] = true;
+          todo.insert(todo.end(), succ[t].begin(), succ[t].end());
+        }
+      }
+      if (on_cycle)
         diags.error(p.stages[i].pos, "stage '" + p.stages[i].name + "' is part of a cycle",
                     "stages form a directed acyclic graph: follow its inputs and break the loop");
+    }
     return p;
   }
   if (!names_ok) return p;
