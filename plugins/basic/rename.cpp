@@ -6,55 +6,8 @@ namespace tamis::basic {
 
 namespace {
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-size_t skip_string(std::string_view s, size_t i) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') ++i;
-    else if (s[i] == '"') return i + 1;
-  }
-  return s.size();
-}
-
-size_t skip_value(std::string_view s, size_t i) {
-  if (s[i] == '"') return skip_string(s, i);
-  if (s[i] == '{' || s[i] == '[') {
-    int depth = 0;
-    for (; i < s.size(); ++i) {
-      if (s[i] == '"') i = skip_string(s, i) - 1;
-      else if (s[i] == '{' || s[i] == '[') ++depth;
-      else if ((s[i] == '}' || s[i] == ']') && --depth == 0) return i + 1;
-    }
-    return s.size();
-  }
-  while (i < s.size() && s[i] != ',' && s[i] != '}' && !is_ws(s[i])) ++i;
-  return i;
-}
-
-struct Member {
-  size_t key_start;    // the key's opening quote
-  size_t key_end;      // just past its closing quote
-  size_t value_end;    // just past the value
-  std::string_view key;  // as written (escaped), without quotes
-};
-
-// The top-level members of a valid JSON object, in order.
-std::vector<Member> members(std::string_view s) {
-  std::vector<Member> out;
-  size_t i = s.find('{') + 1;
-  while (i < s.size()) {
-    while (i < s.size() && (is_ws(s[i]) || s[i] == ',')) ++i;
-    if (i >= s.size() || s[i] != '"') break;
-    const size_t k_end = skip_string(s, i);
-    Member m{i, k_end, 0, s.substr(i + 1, k_end - i - 2)};
-    i = k_end;
-    while (i < s.size() && (is_ws(s[i]) || s[i] == ':')) ++i;
-    m.value_end = skip_value(s, i);
-    i = m.value_end;
-    out.push_back(m);
-  }
-  return out;
-}
+using json::Member;
+using json::members;
 
 bool contains(const std::vector<std::string>& v, std::string_view x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 

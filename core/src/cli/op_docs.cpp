@@ -5,30 +5,6 @@
 
 namespace tamis {
 
-const char* op_kind_name(tamis_op_kind kind) {
-  switch (kind) {
-    case TAMIS_OP_RECORD: return "record";
-    case TAMIS_OP_ORDERED: return "ordered";
-    case TAMIS_OP_EXPANDING: return "expanding";
-  }
-  return "?";
-}
-
-const char* param_type_name(tamis_param_type type) {
-  switch (type) {
-    case TAMIS_PARAM_BOOL: return "bool";
-    case TAMIS_PARAM_INT: return "int";
-    case TAMIS_PARAM_FLOAT: return "float";
-    case TAMIS_PARAM_STRING: return "string";
-    case TAMIS_PARAM_PATH: return "path";
-    case TAMIS_PARAM_STRING_LIST: return "list<string>";
-    case TAMIS_PARAM_PATH_LIST: return "list<path>";
-    case TAMIS_PARAM_STRING_MAP: return "map<string,string>";
-    case TAMIS_PARAM_JSON: return "json";
-  }
-  return "?";
-}
-
 namespace {
 
 std::string default_text(const tamis_param_desc& p) {

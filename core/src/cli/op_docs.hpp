@@ -12,7 +12,4 @@ std::string format_op_info(const OpHandle& op);
 // docs/ops.md: every op with its summary and parameter table, in Markdown, sorted by name.
 std::string format_op_reference(const Registry& registry);
 
-const char* op_kind_name(tamis_op_kind kind);
-const char* param_type_name(tamis_param_type type);
-
 }  // namespace tamis

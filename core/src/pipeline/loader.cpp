@@ -135,21 +135,6 @@ std::string yaml_to_json(const Ctx& c, const YAML::Node& n) {
   return out + "}";
 }
 
-const char* type_name(tamis_param_type t) {
-  switch (t) {
-    case TAMIS_PARAM_BOOL: return "bool";
-    case TAMIS_PARAM_INT: return "int";
-    case TAMIS_PARAM_FLOAT: return "float";
-    case TAMIS_PARAM_STRING: return "string";
-    case TAMIS_PARAM_PATH: return "path";
-    case TAMIS_PARAM_STRING_LIST: return "list of strings";
-    case TAMIS_PARAM_PATH_LIST: return "list of paths";
-    case TAMIS_PARAM_STRING_MAP: return "map of strings";
-    case TAMIS_PARAM_JSON: return "any";
-  }
-  return "?";
-}
-
 std::string choices_text(const char* const* choices) {
   std::string out;
   for (auto p = choices; *p; ++p) out += (out.empty() ? "" : ", ") + std::string(*p);
@@ -169,7 +154,7 @@ std::string type_param(const Ctx& c, const SourcePos& pos, const std::string& st
   const std::string where = "stage '" + stage + "': parameter '" + std::string(row.name) + "'";
   auto bad = [&](const std::string& what) {
     const std::string help = row.help && *row.help ? std::string(": ") + row.help : std::string();
-    c.diags.error(pos, where + " " + what, std::string("expected ") + type_name(row.type) + help);
+    c.diags.error(pos, where + " " + what, std::string("expected ") + param_type_name(row.type) + help);
     return std::string();
   };
   auto string_list = [&](bool paths) -> std::string {
@@ -484,7 +469,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
           add(row.name, row.default_json, true, "default");
         } else if (row.required) {
           diags.error(st.pos, "stage '" + st.name + "': missing required parameter '" + std::string(row.name) + "'",
-                      std::string(row.name) + " (" + type_name(row.type) + "): " + (row.help ? row.help : ""));
+                      std::string(row.name) + " (" + param_type_name(row.type) + "): " + (row.help ? row.help : ""));
           params_ok = false;
         }
       }
@@ -768,8 +753,7 @@ std::string describe_pipeline(const Pipeline& p) {
     const auto& st = p.stages[i];
     out += "  " + st.name + " (" + st.op_name;
     if (st.op) {
-      const char* kind = st.op->desc->kind == TAMIS_OP_ORDERED ? "ordered" : st.op->desc->kind == TAMIS_OP_EXPANDING ? "expanding" : "record";
-      out += std::string(", ") + kind + " op from " + st.op->plugin->file;
+      out += std::string(", ") + op_kind_name(st.op->desc->kind) + " op from " + st.op->plugin->file;
     }
     out += ")\n    inputs: ";
     for (size_t k = 0; k < st.inputs.size(); ++k) out += (k ? ", " : "") + st.inputs[k].name;

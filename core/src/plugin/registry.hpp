@@ -59,6 +59,10 @@ class Registry {
   std::vector<std::string> searched_;
 };
 
+// Names used in messages and docs: "record" / "ordered" / "expanding"; "int", "list<string>", ...
+const char* op_kind_name(tamis_op_kind kind);
+const char* param_type_name(tamis_param_type type);
+
 // The host's callback table handed to every plugin (defined in engine/host_api.cpp).
 const tamis_host_api* host_api();
 

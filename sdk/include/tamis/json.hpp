@@ -5,6 +5,7 @@
 //     std::string v = tamis::json::quote("naïve \"quote\"");   // "\"naïve \\\"quote\\\"\""
 //     tamis::json::append_quoted(out, text);
 //     std::string n = tamis::json::number(0.25);                // "0.25"
+//     for (const auto& m : tamis::json::members(record_text)) ...  // top-level members, as byte ranges
 #ifndef TAMIS_JSON_HPP
 #define TAMIS_JSON_HPP
 
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tamis::json {
 
@@ -65,6 +67,128 @@ inline std::string number(int64_t v) { return std::to_string(v); }
 inline std::string number(uint64_t v) { return std::to_string(v); }
 inline std::string number(int v) { return std::to_string(v); }
 inline std::string boolean(bool v) { return v ? "true" : "false"; }
+
+namespace detail {
+
+inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Index just past the JSON string starting at `i` (which holds '"').
+inline size_t skip_string(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') ++i;
+    else if (s[i] == '"') return i + 1;
+  }
+  return s.size();
+}
+
+// Index just past the JSON value starting at `i`.
+inline size_t skip_value(std::string_view s, size_t i) {
+  if (i >= s.size()) return s.size();
+  if (s[i] == '"') return skip_string(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    for (; i < s.size(); ++i) {
+      const char c = s[i];
+      if (c == '"') i = skip_string(s, i) - 1;
+      else if (c == '{' || c == '[') ++depth;
+      else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+    }
+    return s.size();
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_ws(s[i])) ++i;
+  return i;
+}
+
+inline void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+inline uint32_t hex4(std::string_view s, size_t i) {
+  uint32_t v = 0;
+  for (size_t k = i; k < i + 4 && k < s.size(); ++k) {
+    const char c = s[k];
+    v = v * 16 + static_cast<uint32_t>(c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c - 'A' + 10);
+  }
+  return v;
+}
+
+}  // namespace detail
+
+// One top-level member of a JSON object text, as byte offsets into that text.
+struct Member {
+  size_t key_start;    // the key's opening quote
+  size_t key_end;      // just past its closing quote
+  size_t value_end;    // just past the value
+  std::string_view key;  // as written (escapes kept), without the quotes
+};
+
+// The top-level members of a JSON object text, in order. The text must be valid JSON (as every
+// record is): this only finds boundaries, it does not validate.
+inline std::vector<Member> members(std::string_view s) {
+  std::vector<Member> out;
+  size_t i = s.find('{');
+  if (i == std::string_view::npos) return out;
+  ++i;
+  while (i < s.size()) {
+    while (i < s.size() && (detail::is_ws(s[i]) || s[i] == ',')) ++i;
+    if (i >= s.size() || s[i] != '"') break;
+    const size_t key_end = detail::skip_string(s, i);
+    Member m{i, key_end, 0, s.substr(i + 1, key_end - i - 2)};
+    i = key_end;
+    while (i < s.size() && (detail::is_ws(s[i]) || s[i] == ':')) ++i;
+    m.value_end = detail::skip_value(s, i);
+    i = m.value_end;
+    out.push_back(m);
+  }
+  return out;
+}
+
+// The text of a JSON string body (valid JSON, without the quotes), unescaped to UTF-8.
+inline std::string unescape(std::string_view k) {
+  if (k.find('\\') == std::string_view::npos) return std::string(k);
+  std::string out;
+  for (size_t i = 0; i < k.size(); ++i) {
+    if (k[i] != '\\' || i + 1 >= k.size()) {
+      out.push_back(k[i]);
+      continue;
+    }
+    const char e = k[++i];
+    switch (e) {
+      case 'n': out.push_back('\n'); break;
+      case 't': out.push_back('\t'); break;
+      case 'r': out.push_back('\r'); break;
+      case 'b': out.push_back('\b'); break;
+      case 'f': out.push_back('\f'); break;
+      case 'u': {
+        uint32_t cp = detail::hex4(k, i + 1);
+        i += 4;
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < k.size() && k[i + 1] == '\\' && k[i + 2] == 'u') {
+          const uint32_t lo = detail::hex4(k, i + 3);
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          i += 6;
+        }
+        detail::append_utf8(out, cp);
+        break;
+      }
+      default: out.push_back(e);  // \" \\ \/
+    }
+  }
+  return out;
+}
 
 // JSON allows numbers of any size; simdjson refuses integers beyond 64 bits and doubles beyond
 // ±1.8e308 (NUMBER_ERROR). This copies `text` to `out` with each such number, when it is well formed,
