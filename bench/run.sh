@@ -4,7 +4,7 @@
 #
 #   bench/run.sh                       1,000,000 records (~520 MB), bench/data/prompts-1m.jsonl
 #   RECORDS=100000 bench/run.sh        a smaller pool for a quick run: bench/data/prompts-100000.jsonl
-#   REPEAT=5 bench/run.sh              best of 5 runs per row instead of best of 3
+#   REPEAT=5 bench/run.sh              5 rounds instead of 3 (each row: its best run)
 #   BENCH_OUT_DIR=DIR bench/run.sh     where run outputs go (default: a fresh directory under /dev/shm,
 #                                      or bench/out when /dev/shm is missing)
 #   KEEP_OUTPUTS=1 bench/run.sh        keep the outputs after the comparisons (default: delete them)
@@ -90,55 +90,71 @@ cat "$input" >/dev/null  # warm the page cache: every run reads from memory
 # --- measurements -------------------------------------------------------------------------------------------
 declare -A wall rss cpu state
 
-# measure KEY CMD...: runs CMD $repeat times and keeps the fastest run's wall time, peak RSS and CPU time.
-# Wall time comes from $EPOCHREALTIME (microseconds; /usr/bin/time's %e has only centiseconds).
-measure() {
+# measure_once KEY CMD...: runs CMD once and keeps its wall time, peak RSS and CPU time when it is the
+# fastest run of KEY so far. Wall time comes from $EPOCHREALTIME (microseconds; /usr/bin/time's %e has
+# only centiseconds).
+measure_once() {
   local key=$1
   shift
-  local i w m u s start
-  for ((i = 1; i <= repeat; i++)); do
-    start=$EPOCHREALTIME
-    if ! /usr/bin/time -f '%M %U %S' -o "$logs/$key.time" "$@" >"$logs/$key.log" 2>&1; then
-      state[$key]="failed (exit $(grep -o 'status [0-9]*' "$logs/$key.time" | cut -d' ' -f2); see ${logs#"$root"/}/$key.log)"
-      log "$key failed:"
-      tail -n 5 "$logs/$key.log" >&2
-      return 0
-    fi
-    w=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
-    read -r m u s <"$logs/$key.time"
-    if [[ -z ${wall[$key]:-} ]] || awk -v a="$w" -v b="${wall[$key]}" 'BEGIN { exit !(a < b) }'; then
-      wall[$key]=$w
-      rss[$key]=$m
-      cpu[$key]=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
-    fi
-  done
+  local w m u s start
+  [[ ${state[$key]:-ok} == ok ]] || return 0
+  start=$EPOCHREALTIME
+  if ! /usr/bin/time -f '%M %U %S' -o "$logs/$key.time" "$@" >"$logs/$key.log" 2>&1; then
+    state[$key]="failed (exit $(grep -o 'status [0-9]*' "$logs/$key.time" | cut -d' ' -f2); see ${logs#"$root"/}/$key.log)"
+    log "$key failed:"
+    tail -n 5 "$logs/$key.log" >&2
+    return 0
+  fi
+  w=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+  read -r m u s <"$logs/$key.time"
+  if [[ -z ${wall[$key]:-} ]] || awk -v a="$w" -v b="${wall[$key]}" 'BEGIN { exit !(a < b) }'; then
+    wall[$key]=$w
+    rss[$key]=$m
+    cpu[$key]=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+  fi
   state[$key]=ok
 }
 
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-log "baseline"
-mkdir -p "$out/baseline"
-measure baseline "$baseline" --in "$input" --out "$out/baseline/baseline.jsonl"
-[[ ${state[baseline]} == ok ]] || { log "the baseline must run"; exit 1; }
-# The same without writing: how much of the baseline is output (page allocation and copy in the kernel).
-measure baseline-null "$baseline" --in "$input" --out /dev/null
-
 have_tamis=0
 [[ -x $tamis ]] && have_tamis=1
+keys=(baseline baseline-null)
 for pipeline in passthrough filters; do
   for threads in 1 2; do
     key=$pipeline-t$threads
-    if ((!have_tamis)); then
+    if ((have_tamis)); then
+      keys+=("$key")
+      mkdir -p "$out/$key"
+    else
       state[$key]="not run: ${tamis#"$root"/} was not built"
-      continue
     fi
-    log "tamis $pipeline, $threads thread(s)"
-    mkdir -p "$out/$key"
-    measure "$key" env BENCH_INPUT="$input" BENCH_OUT="$out/$key" \
-      "$tamis" run "$root/bench/pipelines/$pipeline.yaml" --threads "$threads"
   done
 done
+mkdir -p "$out/baseline"
+
+# run_key KEY: one run of that configuration.
+run_key() {
+  case $1 in
+    baseline) measure_once baseline "$baseline" --in "$input" --out "$out/baseline/baseline.jsonl" ;;
+    # The same without writing: how much of the baseline is output (page allocation and copy in the kernel).
+    baseline-null) measure_once baseline-null "$baseline" --in "$input" --out /dev/null ;;
+    *)
+      local pipeline=${1%-t*} threads=${1##*-t}
+      rm -rf "${out:?}/$1" && mkdir -p "$out/$1"  # a fresh output dir: no old file to free on rename
+      measure_once "$1" env BENCH_INPUT="$input" BENCH_OUT="$out/$1" \
+        "$tamis" run "$root/bench/pipelines/$pipeline.yaml" --threads "$threads"
+      ;;
+  esac
+}
+
+# Rounds: every configuration once per round, so that a slow phase of the machine (these are shared
+# VMs) hits all rows alike instead of the rows that happened to run then.
+for ((round = 1; round <= repeat; round++)); do
+  log "round $round of $repeat"
+  for key in "${keys[@]}"; do run_key "$key"; done
+done
+[[ ${state[baseline]:-} == ok ]] || { log "the baseline must run"; exit 1; }
 
 # same_files DIR1 DIR2 FILE...: "identical" when every FILE is byte-identical in both directories.
 same_files() {
@@ -188,7 +204,7 @@ report=$results/latest.md
   echo "- input: \`bench/data/$name\`: $records records, $bytes bytes (gen_prompts, seed $seed)"
   echo "- machine: $cpu_model, $(nproc) CPUs; load average at start: $load_at_start"
   echo "- build: Release (\`$build_dir\`), commit $commit"
-  echo "- each row: best of $repeat run(s) by wall time; MB/s = input bytes / wall seconds (MB = 10^6 bytes);"
+  echo "- each row: best of $repeat run(s) by wall time, runs interleaved in rounds; MB/s = input bytes / wall seconds (MB = 10^6 bytes);"
   echo "  CPU s = user + system; outputs written to ${out#"$root"/}"
   echo
   echo "| run | threads | wall s | CPU s | MB/s | vs baseline | 2t / 1t | peak RSS MiB | 1t = 2t output |"
