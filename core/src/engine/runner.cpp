@@ -493,36 +493,35 @@ void Runner::render(Batch& b) {
 }
 
 // Serial, in input order: stop at a fatal error, give each sink's bytes their file offset, add up.
-void Runner::account(Batch& bref) {
-  Batch* b = &bref;
-  if (!b->fatal.empty()) throw RunError(b->fatal);
-  b->offsets.assign(p_.sinks.size(), 0);
+void Runner::account(Batch& b) {
+  if (!b.fatal.empty()) throw RunError(b.fatal);
+  b.offsets.assign(p_.sinks.size(), 0);
   for (size_t k = 0; k < p_.sinks.size(); ++k) {
-    const RenderedOutput& out = b->rendered[k];
+    const RenderedOutput& out = b.rendered[k];
     if (!writers_[k] || out.empty()) continue;
     const bool compressed = writers_[k]->compression() != io::Compression::none;
-    b->offsets[k] = writers_[k]->reserve(compressed ? b->encoded[k].size() : out.size, out.size);
+    b.offsets[k] = writers_[k]->reserve(compressed ? b.encoded[k].size() : out.size, out.size);
     sink_lines_[k] += out.lines;
   }
-  SourceTotals& src = totals_.sources[b->source];
-  const uint64_t records = b->inputs.size() - b->errors;
+  SourceTotals& src = totals_.sources[b.source];
+  const uint64_t records = b.inputs.size() - b.errors;
   src.records += records;
-  src.errors += b->errors;
-  src.blank += b->chunk.blank_lines;
-  src.bytes += b->chunk.bytes;
-  src.lines += b->inputs.size() + b->chunk.blank_lines;
-  totals_.read += b->inputs.size();
-  totals_.errors += b->errors;
-  for (const InputEntry& e : b->inputs) {
+  src.errors += b.errors;
+  src.blank += b.chunk.blank_lines;
+  src.bytes += b.chunk.bytes;
+  src.lines += b.inputs.size() + b.chunk.blank_lines;
+  totals_.read += b.inputs.size();
+  totals_.errors += b.errors;
+  for (const InputEntry& e : b.inputs) {
     if (e.fate == Fate::kept) ++totals_.kept;
     else if (e.fate == Fate::rejected) ++totals_.rejected;
   }
-  totals_.input_bytes += b->chunk.bytes;
-  totals_.parse_seconds += static_cast<double>(b->parse_nanos) * 1e-9;
-  totals_.render_seconds += static_cast<double>(b->render_nanos) * 1e-9;
+  totals_.input_bytes += b.chunk.bytes;
+  totals_.parse_seconds += static_cast<double>(b.parse_nanos) * 1e-9;
+  totals_.render_seconds += static_cast<double>(b.render_nanos) * 1e-9;
   for (size_t s = 0; s < stage_totals_.size(); ++s) {
     StageBatchStats& t = stage_totals_[s];
-    const StageBatchStats& x = b->stage_stats[s];
+    const StageBatchStats& x = b.stage_stats[s];
     t.in += x.in;
     t.out += x.out;
     t.emitted += x.emitted;

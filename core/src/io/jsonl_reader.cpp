@@ -1,5 +1,6 @@
 #include "io/jsonl_reader.hpp"
 
+#include <cstdint>
 #include <cstring>
 
 namespace tamis::io {
@@ -49,6 +50,9 @@ void JsonlFileReader::split(LineChunk& chunk, size_t limit) {
     }
     while (a < b && is_space(buf[a])) ++a;
     while (b > a && is_space(buf[b - 1])) --b;
+    if (b > UINT32_MAX) {
+      throw ReadError(path_ + ":" + std::to_string(line_number_) + ": line longer than 4 GiB; split the file into records");
+    }
     if (a == b) {
       ++chunk.blank_lines;
     } else {
