@@ -1,0 +1,164 @@
+#include <xxhash.h>
+
+#include "ops.hpp"
+
+namespace tamis::dedup {
+
+namespace {
+const char* const kConflictChoices[] = {"tag", "reject_later", "reject_both", nullptr};
+constexpr char kFieldSeparator = '\x1f';  // unit separator: normalised text never holds it as a key joint
+constexpr size_t kListedConflicts = 1000;  // reject_both: earlier ids listed in the report
+}  // namespace
+
+void add_normalize_params(ParamTable& t) {
+  t.push_back({.name = "whitespace", .type = ParamType::boolean, .default_json = "true",
+               .help = "collapse runs of Unicode whitespace to one space and trim the ends"});
+  t.push_back({.name = "lowercase", .type = ParamType::boolean, .default_json = "true",
+               .help = "lowercase (ASCII, Latin-1, Latin Extended-A and Additional, Greek, Cyrillic)"});
+  t.push_back({.name = "nfkc", .type = ParamType::boolean, .default_json = "true",
+               .help = "NFKC subset: fullwidth ASCII, compatibility spaces, ligatures, super/subscript digits"});
+  t.push_back({.name = "latex", .type = ParamType::boolean, .default_json = "true",
+               .help = "drop \\, \\; \\! \\quad \\left \\right and $ delimiters, \\dfrac/\\tfrac -> \\frac, unwrap \\text{}"});
+  t.push_back({.name = "punctuation", .type = ParamType::boolean, .default_json = "false",
+               .help = "remove ASCII punctuation"});
+  t.push_back({.name = "digits", .type = ParamType::boolean, .default_json = "false",
+               .help = "remove ASCII digits (merges problems differing only in numbers: for decontamination, not dedup)"});
+}
+
+NormalizeOptions read_normalize_params(const Params& p) {
+  NormalizeOptions o;
+  o.whitespace = p.get_bool("whitespace");
+  o.lowercase = p.get_bool("lowercase");
+  o.nfkc = p.get_bool("nfkc");
+  o.latex = p.get_bool("latex");
+  o.punctuation = p.get_bool("punctuation");
+  o.digits = p.get_bool("digits");
+  return o;
+}
+
+const ParamTable Exact::params = [] {
+  ParamTable t = {
+      {.name = "fields", .type = ParamType::string_list, .default_json = "[\"problem\"]",
+       .help = "the key: one or more fields, normalised each and joined (a record missing one is rejected `missing_field`)"},
+      {.name = "answer_field", .type = ParamType::string,
+       .help = "optional: records with the same key but a different normalised answer are answer conflicts"},
+      {.name = "on_answer_conflict", .type = ParamType::string, .default_json = "\"tag\"",
+       .help = "tag: keep the later record, annotated `answer_conflict`; reject_later: reject it; "
+               "reject_both: reject it and every later record of that key (see docs/dedup.md)",
+       .choices = kConflictChoices},
+      {.name = "load_index", .type = ParamType::path,
+       .help = "an index file saved by an earlier run: its keys count as already seen (their ids in `dup_of`)"},
+      {.name = "save_index", .type = ParamType::path,
+       .help = "write the index (loaded keys and this run's survivors) here at the end, atomically"},
+  };
+  add_normalize_params(t);
+  return t;
+}();
+
+void Exact::check(const Params& p) {
+  const auto fields = p.get_strings("fields");
+  if (fields.empty()) throw Error("fields must name at least one field");
+  for (const auto& f : fields)
+    if (f.empty()) throw Error("fields holds an empty field name");
+  if (p.has("answer_field") && p.get_string("answer_field").empty()) throw Error("answer_field is empty");
+  if (!p.has("answer_field") && p.get_string("on_answer_conflict") != "tag")
+    throw Error("on_answer_conflict needs answer_field");
+}
+
+Exact::Exact(const Params& p, Stage& stage)
+    : fields_(p.get_strings("fields")), norm_(read_normalize_params(p)),
+      answer_field_(p.has("answer_field") ? p.get_string("answer_field") : std::string()),
+      index_(!answer_field_.empty()) {
+  const std::string mode = p.get_string("on_answer_conflict");
+  on_conflict_ = mode == "reject_later" ? Conflict::reject_later : mode == "reject_both" ? Conflict::reject_both : Conflict::tag;
+  if (p.has("save_index")) save_path_ = p.get_string("save_index");
+  if (p.has("load_index")) {
+    load_path_ = p.get_string("load_index");
+    index_.load(load_path_, norm_.describe());
+    loaded_ = index_.size();
+    stage.info("loaded " + std::to_string(loaded_) + " keys from " + load_path_);
+  }
+}
+
+Exact::Prepared Exact::prepare(Record& r) const {
+  Prepared out;
+  std::string key;
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const auto e = r.field(fields_[i]);
+    if (!e) {
+      r.reject("missing_field", "no field '" + fields_[i] + "'");
+      return out;
+    }
+    if (i > 0) key += kFieldSeparator;
+    std::string_view s;
+    if (e->get_string().get(s) == simdjson::SUCCESS) key += normalize(s, norm_);
+    else key += simdjson::minify(*e);  // numbers, objects...: their compact JSON text
+  }
+  const XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
+  out.key = {h.low64, h.high64};
+  if (!answer_field_.empty()) {
+    if (const auto e = r.field(answer_field_)) {
+      std::string_view s;
+      const std::string a = e->get_string().get(s) == simdjson::SUCCESS ? normalize(s, norm_) : simdjson::minify(*e);
+      out.answer = answer_value(XXH3_64bits(a.data(), a.size()));
+    }
+  }
+  return out;
+}
+
+void Exact::ordered(Record& r, Prepared& p) {
+  const uint32_t n = index_.find(p.key);
+  if (n == ExactIndex::npos) {
+    index_.insert(p.key, r.id(), p.answer);
+    return;
+  }
+  const uint64_t first = index_.answer(n);
+  const bool conflict = first == kConflicted || (p.answer != kNoAnswer && first != kNoAnswer && p.answer != first);
+  const std::string survivor = index_.id(n);
+  if (!conflict) {
+    ++duplicates_;
+    r.annotate("dup_of", survivor);
+    return r.reject("duplicate", "duplicate of " + survivor);
+  }
+  ++conflicts_;
+  r.annotate("answer_conflict", survivor);
+  switch (on_conflict_) {
+    case Conflict::tag:
+      return;  // kept: a different answer to the same problem is not a plain duplicate
+    case Conflict::reject_later:
+      return r.reject("answer_conflict", "same problem as " + survivor + " with a different answer");
+    case Conflict::reject_both:
+      if (first != kConflicted) {
+        index_.set_answer(n, kConflicted);
+        if (conflicted_survivors_.size() < kListedConflicts) conflicted_survivors_.push_back(survivor);
+      }
+      return r.reject("answer_conflict", "same problem as " + survivor + " with conflicting answers");
+  }
+}
+
+void Exact::finish(Stage& stage) {
+  const size_t distinct = index_.size();
+  stage.count("distinct", static_cast<int64_t>(distinct));
+  stage.count("duplicates", duplicates_);
+  if (!answer_field_.empty()) stage.count("answer_conflicts", conflicts_);
+  std::string rep = "{\"distinct\":" + std::to_string(distinct) + ",\"loaded\":" + std::to_string(loaded_) +
+                    ",\"duplicates\":" + std::to_string(duplicates_) + ",\"index_bytes\":" +
+                    std::to_string(index_.structure_bytes()) + ",\"index_id_bytes\":" + std::to_string(index_.id_bytes()) +
+                    ",\"normalization\":" + json::quote(norm_.describe());
+  if (!answer_field_.empty()) {
+    rep += ",\"answer_conflicts\":" + std::to_string(conflicts_);
+    if (on_conflict_ == Conflict::reject_both) {
+      rep += ",\"conflicted_survivors\":[";
+      for (size_t i = 0; i < conflicted_survivors_.size(); ++i) rep += (i ? "," : "") + json::quote(conflicted_survivors_[i]);
+      rep += "]";
+    }
+  }
+  rep += "}";
+  stage.report(rep);
+  if (!save_path_.empty()) {
+    index_.save(save_path_, norm_.describe());
+    stage.info("saved " + std::to_string(distinct) + " keys to " + save_path_);
+  }
+}
+
+}  // namespace tamis::dedup

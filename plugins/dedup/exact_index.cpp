@@ -1,0 +1,209 @@
+#include "exact_index.hpp"
+
+#include <tamis/sdk.hpp>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <bit>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace tamis::dedup {
+
+namespace {
+
+// Index file layout, all integers little-endian:
+//   "TAMISIDX"               8 bytes magic
+//   u32 version (1)          u32 kind (1 = dedup.exact)
+//   u32 settings length      settings bytes (normalisation description + ";answers=0|1")
+//   u64 count                u64 total id bytes
+//   count x 16 bytes key (lo, hi)
+//   count x 8 bytes answer hash          (only when answers=1)
+//   count x u32 id length
+//   id bytes, back to back
+//   u64 XXH3-64 of every byte above
+constexpr char kMagic[8] = {'T', 'A', 'M', 'I', 'S', 'I', 'D', 'X'};
+constexpr uint32_t kVersion = 1;
+constexpr uint32_t kKindExact = 1;
+
+static_assert(std::endian::native == std::endian::little, "index files are written little-endian");
+
+template <class T>
+void put(std::string& out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  out.append(b, sizeof(T));
+}
+
+struct Reader {
+  const std::string& buf;
+  size_t pos;
+  const std::string& path;
+  template <class T>
+  T get() {
+    if (pos + sizeof(T) > buf.size()) throw Error("index file '" + path + "' is truncated");
+    T v;
+    std::memcpy(&v, buf.data() + pos, sizeof(T));
+    pos += sizeof(T);
+    return v;
+  }
+  std::string_view bytes(size_t n) {
+    if (n > buf.size() - pos) throw Error("index file '" + path + "' is truncated");
+    std::string_view v(buf.data() + pos, n);
+    pos += n;
+    return v;
+  }
+};
+
+std::string with_answers_setting(const std::string& settings, bool answers) {
+  return settings + ";answers=" + (answers ? "1" : "0");
+}
+
+}  // namespace
+
+ExactIndex::ExactIndex(bool with_answers) : with_answers_(with_answers), slots_(1024, npos), mask_(1023) {}
+
+uint32_t ExactIndex::find(const Key128& key) const {
+  for (size_t i = key.lo & mask_;; i = (i + 1) & mask_) {
+    const uint32_t n = slots_[i];
+    if (n == npos) return npos;
+    if (keys_[n] == key) return n;
+  }
+}
+
+void ExactIndex::grow() {
+  std::vector<uint32_t> bigger(slots_.size() * 2, npos);
+  const size_t mask = bigger.size() - 1;
+  for (uint32_t n = 0; n < keys_.size(); ++n) {
+    size_t i = keys_[n].lo & mask;
+    while (bigger[i] != npos) i = (i + 1) & mask;
+    bigger[i] = n;
+  }
+  slots_.swap(bigger);
+  mask_ = mask;
+}
+
+uint32_t ExactIndex::insert(const Key128& key, std::string_view id, uint64_t answer) {
+  if (keys_.size() >= npos - 1) throw Error("dedup index full: more than 2^32 - 2 distinct keys");
+  if ((keys_.size() + 1) * 4 > slots_.size() * 3) grow();
+  const auto n = static_cast<uint32_t>(keys_.size());
+  size_t i = key.lo & mask_;
+  while (slots_[i] != npos) i = (i + 1) & mask_;
+  slots_[i] = n;
+  keys_.push_back(key);
+  if (with_answers_) answers_.push_back(answer);
+  if (n % 64 == 0) id_base_.push_back(arena_.size());
+  const uint64_t rel = arena_.size() - id_base_.back();
+  if (rel > UINT32_MAX) throw Error("dedup index: ids too long (more than 4 GiB within 64 ids)");
+  id_rel_.push_back(static_cast<uint32_t>(rel));
+  arena_.insert(arena_.end(), id.begin(), id.end());
+  return n;
+}
+
+std::string ExactIndex::id(uint32_t n) const {
+  const size_t b = id_begin(n);
+  const size_t e = n + 1 < keys_.size() ? id_begin(n + 1) : arena_.size();
+  return std::string(arena_.begin() + static_cast<std::ptrdiff_t>(b), arena_.begin() + static_cast<std::ptrdiff_t>(e));
+}
+
+size_t ExactIndex::structure_bytes() const {
+  return slots_.capacity() * sizeof(uint32_t) + keys_.size() * sizeof(Key128) + answers_.size() * sizeof(uint64_t) +
+         id_rel_.size() * sizeof(uint32_t) + id_base_.capacity() * sizeof(uint64_t);
+}
+
+void ExactIndex::save(const std::string& path, const std::string& settings) const {
+  const std::string s = with_answers_setting(settings, with_answers_);
+  std::string out;
+  out.reserve(40 + s.size() + keys_.size() * (16 + 8 + 4) + arena_.size());
+  out.append(kMagic, sizeof(kMagic));
+  put(out, kVersion);
+  put(out, kKindExact);
+  put(out, static_cast<uint32_t>(s.size()));
+  out += s;
+  put(out, static_cast<uint64_t>(keys_.size()));
+  put(out, static_cast<uint64_t>(arena_.size()));
+  for (const Key128& k : keys_) {
+    put(out, k.lo);
+    put(out, k.hi);
+  }
+  if (with_answers_)
+    for (uint64_t a : answers_) put(out, a);
+  for (uint32_t n = 0; n < keys_.size(); ++n) {
+    const size_t e = n + 1 < keys_.size() ? id_begin(n + 1) : arena_.size();
+    put(out, static_cast<uint32_t>(e - id_begin(n)));
+  }
+  out.append(arena_.begin(), arena_.end());
+  put(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
+
+  // Atomic replace: write a temporary file beside the target, then rename over it.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw Error("cannot write index file '" + tmp + "': " + std::strerror(errno));
+    f.write(out.data(), static_cast<std::streamsize>(out.size()));
+    f.flush();
+    if (!f) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw Error("cannot write index file '" + tmp + "' (disk full?)");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw Error("cannot rename '" + tmp + "' to index file '" + path + "': " + ec.message());
+  }
+}
+
+void ExactIndex::load(const std::string& path, const std::string& settings) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error("cannot open index file '" + path + "': " + std::strerror(errno));
+  std::string buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (buf.size() < sizeof(kMagic) || std::memcmp(buf.data(), kMagic, sizeof(kMagic)) != 0)
+    throw Error("'" + path + "' is not a tamis dedup index (bad magic)");
+  Reader r{buf, sizeof(kMagic), path};
+  const auto version = r.get<uint32_t>();
+  if (version != kVersion)
+    throw Error("index file '" + path + "' has format version " + std::to_string(version) + "; this tamis reads version " +
+                std::to_string(kVersion));
+  const auto kind = r.get<uint32_t>();
+  if (kind != kKindExact) throw Error("index file '" + path + "' is not a dedup.exact index (kind " + std::to_string(kind) + ")");
+  const auto slen = r.get<uint32_t>();
+  const std::string file_settings(r.bytes(slen));
+  const auto count = r.get<uint64_t>();
+  const auto idbytes = r.get<uint64_t>();
+  const uint64_t per = 16 + 4 + (file_settings.ends_with(";answers=1") ? 8 : 0);
+  const uint64_t expect = r.pos + count * per + idbytes + 8;
+  if (count > UINT32_MAX - 2 || idbytes > (uint64_t{1} << 48) || buf.size() < expect)
+    throw Error("index file '" + path + "' is truncated: " + std::to_string(buf.size()) + " bytes, the header announces " +
+                std::to_string(expect));
+  if (buf.size() != expect) throw Error("index file '" + path + "' has " + std::to_string(buf.size() - expect) + " trailing bytes");
+  uint64_t stored;
+  std::memcpy(&stored, buf.data() + buf.size() - 8, 8);
+  if (stored != XXH3_64bits(buf.data(), buf.size() - 8)) throw Error("index file '" + path + "' is corrupt (checksum mismatch)");
+  const std::string mine = with_answers_setting(settings, with_answers_);
+  if (file_settings != mine)
+    throw Error("index file '" + path + "' was built with other settings (" + file_settings + ") than this stage (" + mine +
+                "); rebuild it or match the normalisation and answer_field parameters");
+
+  std::vector<Key128> keys(count);
+  for (auto& k : keys) {
+    k.lo = r.get<uint64_t>();
+    k.hi = r.get<uint64_t>();
+  }
+  std::vector<uint64_t> answers(with_answers_ ? count : 0);
+  for (auto& a : answers) a = r.get<uint64_t>();
+  std::vector<uint32_t> lens(count);
+  uint64_t total = 0;
+  for (auto& l : lens) total += (l = r.get<uint32_t>());
+  if (total != idbytes) throw Error("index file '" + path + "' is corrupt (id lengths do not add up)");
+  for (uint64_t n = 0; n < count; ++n) {
+    const std::string_view id = r.bytes(lens[n]);
+    if (find(keys[n]) == npos) insert(keys[n], id, with_answers_ ? answers[n] : kNoAnswer);
+  }
+}
+
+}  // namespace tamis::dedup

@@ -1,0 +1,51 @@
+// Text normalisation for dedup keys. Each step is switchable; they run in a fixed order:
+//   nfkc -> latex -> case -> punctuation -> digits -> whitespace
+// (NFKC first so fullwidth "ＡＢＣ" becomes ASCII before case folding and punctuation removal; LaTeX
+// before punctuation, which would otherwise eat the backslashes; whitespace last so every earlier
+// removal leaves no double spaces behind.)
+//
+// Honest scope (see docs/dedup.md):
+//  - `nfkc` is a practical SUBSET of Unicode NFKC, written by hand: fullwidth ASCII U+FF01-FF5E,
+//    compatibility spaces, the Latin ligatures U+FB00-FB06, superscript/subscript digits and signs,
+//    a few others (U+2026 ellipsis, U+00B5 micro sign, U+2212 minus). No decomposition or composition
+//    of accented letters: "é" precomposed and "e"+U+0301 stay different.
+//  - `lowercase` is a simple one-to-one code point mapping for ASCII, Latin-1, Latin Extended-A,
+//    Latin Extended Additional (Vietnamese), Greek and Cyrillic (incl. Cyrillic Supplement
+//    U+0500-052F). Other scripts are left alone. No special casing (İ maps to plain i).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tamis::dedup {
+
+struct NormalizeOptions {
+  bool whitespace = true;   // collapse every run of (Unicode) whitespace to one space, trim both ends
+  bool lowercase = true;    // Unicode-aware lowercase (ranges above)
+  bool nfkc = true;         // the NFKC subset above
+  bool latex = true;        // drop spacing commands, \left/\right, $ and \( \) \[ \] delimiters; unwrap \text{}
+  bool punctuation = false; // remove ASCII punctuation
+  bool digits = false;      // remove ASCII digits
+
+  // A canonical description, e.g. "v1;ws=1;case=1;nfkc=1;latex=1;punct=0;digits=0". Stored in index
+  // files: an index is only reused with the same settings. Bump the "v" when any step's behaviour
+  // changes, so old index files are refused rather than silently mismatched.
+  std::string describe() const;
+};
+
+// Lowercase of one code point (identity outside the covered ranges).
+char32_t lower(char32_t c);
+
+// The individual steps (exposed for tests). Input is UTF-8; invalid bytes pass through unchanged.
+std::string nfkc_subset(std::string_view s);
+std::string latex_normalize(std::string_view s);
+std::string lowercase(std::string_view s);
+std::string strip_punctuation(std::string_view s);
+std::string strip_digits(std::string_view s);
+std::string collapse_whitespace(std::string_view s);
+
+// All enabled steps, in order.
+std::string normalize(std::string_view s, const NormalizeOptions& o);
+
+}  // namespace tamis::dedup

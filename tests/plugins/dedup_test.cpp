@@ -1,0 +1,344 @@
+// Tests of the `dedup` plugin family: the normalisation module (directly) and dedup.exact (through the
+// real tamis binary, harness.hpp).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <tamis/json.hpp>
+
+#include "harness.hpp"
+#include "normalize.hpp"
+
+namespace {
+
+using namespace tamis::test;
+using namespace tamis::dedup;
+using Strings = std::vector<std::string>;
+
+std::string rec(const std::string& id, const std::string& problem) {
+  return R"({"id":")" + id + R"(","problem":)" + tamis::json::quote(problem) + "}";
+}
+std::string rec(const std::string& id, const std::string& problem, const std::string& answer) {
+  return R"({"id":")" + id + R"(","problem":)" + tamis::json::quote(problem) + R"(,"answer":)" + tamis::json::quote(answer) + "}";
+}
+
+NormalizeOptions only(bool ws, bool lc, bool nfkc, bool latex, bool punct, bool digits) {
+  NormalizeOptions o;
+  o.whitespace = ws; o.lowercase = lc; o.nfkc = nfkc; o.latex = latex; o.punctuation = punct; o.digits = digits;
+  return o;
+}
+
+// ============================================================================================
+// Normalisation
+// ============================================================================================
+
+TEST(plugins_dedup_normalize, Whitespace) {
+  EXPECT_EQ(collapse_whitespace("  a \t\n b  "), "a b");
+  EXPECT_EQ(collapse_whitespace("a\u00A0\u3000\u2003b"), "a b");  // NBSP, ideographic and em space
+  EXPECT_EQ(collapse_whitespace(""), "");
+  EXPECT_EQ(collapse_whitespace(" \n "), "");
+  EXPECT_EQ(collapse_whitespace("é  ü"), "é ü");
+}
+
+TEST(plugins_dedup_normalize, Lowercase) {
+  EXPECT_EQ(lowercase("ABC xyz"), "abc xyz");
+  EXPECT_EQ(lowercase("ÀÉÎÕÜÞ×"), "àéîõüþ×");                  // Latin-1, × untouched
+  EXPECT_EQ(lowercase("ĀĂĄĆČĎĘĞĪİŁŃŇŐŒŘŠŤŮŰŸŹŻŽ"), "āăąćčďęğīiłńňőœřšťůűÿźżž");  // Latin Extended-A
+  EXPECT_EQ(lowercase("ΑΒΓΔΩ ΆΈΉΊΌΎΏ Ϊ"), "αβγδω άέήίόύώ ϊ");   // Greek
+  EXPECT_EQ(lowercase("ПРИВЕТ МИР ЁЖЇЎЂ"), "привет мир ёжїўђ");  // Cyrillic incl. U+0400-040F
+  EXPECT_EQ(lowercase("ѢӀӁӐ"), "ѣӏӂӑ");
+  EXPECT_EQ(lowercase("ẠẾỆ ẞ"), "ạếệ ß");                          // Latin Extended Additional
+  EXPECT_EQ(lowercase("中文 ١٢٣"), "中文 ١٢٣");                      // other scripts untouched
+  EXPECT_EQ(lowercase(std::string("a\xff" "B")), std::string("a\xff" "b"));  // invalid byte kept
+  // Every covered upper case letter maps into a lowercase letter that maps to itself.
+  for (char32_t c = 0; c < 0x2000; ++c) EXPECT_EQ(lower(lower(c)), lower(c)) << std::hex << static_cast<uint32_t>(c);
+}
+
+TEST(plugins_dedup_normalize, NfkcSubset) {
+  EXPECT_EQ(nfkc_subset("ＡＢＣ１２３！＝"), "ABC123!=");
+  EXPECT_EQ(nfkc_subset("ｘ＋ｙ"), "x+y");
+  EXPECT_EQ(nfkc_subset("a\u00A0b\u3000c\u2009d"), "a b c d");
+  EXPECT_EQ(nfkc_subset("\uFB01nd \uFB02ow \uFB00 \uFB03 \uFB04"), "find flow ff ffi ffl");
+  EXPECT_EQ(nfkc_subset("x² + y³ = z¹⁰, a₁ + a₂₃"), "x2 + y3 = z10, a1 + a23");
+  EXPECT_EQ(nfkc_subset("10⁻³ … µm"), "10-3 ... μm");
+  EXPECT_EQ(nfkc_subset("é ü 中"), "é ü 中");  // no decomposition: a subset, as documented
+}
+
+TEST(plugins_dedup_normalize, Latex) {
+  EXPECT_EQ(latex_normalize("$x\\,y\\;z\\!w$"), "xyzw");
+  EXPECT_EQ(latex_normalize("a\\quad b\\qquad c"), "a b c");
+  EXPECT_EQ(latex_normalize("\\left( x \\right)"), "( x )");
+  EXPECT_EQ(latex_normalize("\\left. f \\right|"), " f |");
+  EXPECT_EQ(latex_normalize("\\leftarrow \\rightarrow"), "\\leftarrow \\rightarrow");  // not \left / \right
+  EXPECT_EQ(latex_normalize("\\dfrac{1}{2} + \\tfrac12 = \\frac{1}{1}"), "\\frac{1}{2} + \\frac12 = \\frac{1}{1}");
+  EXPECT_EQ(latex_normalize("\\text{if } x \\text{ and {nested} } y"), "if  x  and {nested}  y");
+  EXPECT_EQ(latex_normalize("$$a$$ \\(b\\) \\[c\\]"), "a b c");
+  EXPECT_EQ(latex_normalize("costs \\$5"), "costs \\$5");  // an escaped dollar stays
+  EXPECT_EQ(latex_normalize("\\textbf{x}"), "\\textbf{x}");
+  EXPECT_EQ(latex_normalize("\\text{unclosed"), "\\text{unclosed");
+  EXPECT_EQ(latex_normalize("\\"), "\\");
+}
+
+TEST(plugins_dedup_normalize, PunctuationAndDigits) {
+  EXPECT_EQ(strip_punctuation("Hello, world! (x+y)^2 = z."), "Hello world xy2  z");
+  EXPECT_EQ(strip_punctuation("¿Qué?"), "¿Qué");  // only ASCII punctuation
+  EXPECT_EQ(strip_digits("Tom has 12 apples and 3 pears"), "Tom has  apples and  pears");
+}
+
+TEST(plugins_dedup_normalize, AllStepsAndDescribe) {
+  const NormalizeOptions def;
+  EXPECT_EQ(normalize("  What is $\\dfrac{1}{2}$ \\quad of ＴＥＮ?  ", def), "what is \\frac{1}{2} of ten?");
+  EXPECT_EQ(normalize("Wie viel ist \\text{ÄRGER}?", def), "wie viel ist ärger?");
+  EXPECT_EQ(normalize("A, B: 12!", only(true, true, false, false, true, true)), "a b");
+  EXPECT_EQ(normalize("A  B", only(false, false, false, false, false, false)), "A  B");
+  EXPECT_EQ(def.describe(), "v1;ws=1;case=1;nfkc=1;latex=1;punct=0;digits=0");
+}
+
+// ============================================================================================
+// dedup.exact
+// ============================================================================================
+
+TEST(plugins_dedup_exact, FirstSurvivesWithDupOf) {
+  const OpRun run = run_op("dedup.exact", "{fields: [problem]}",
+                           jsonl({rec("a", "What is 1+1?"), rec("b", "what  is 1+1?"), rec("c", "What is 2+2?"),
+                                  rec("d", " WHAT IS $1+1$? "), R"({"id":"e"})", rec("f", "What is 2+2?")}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "c"}));
+  EXPECT_EQ(run.rejected_ids(), (Strings{"b", "d", "e", "f"}));
+  const auto v = run.rejections();
+  EXPECT_EQ(v[0].reason, "duplicate");
+  EXPECT_EQ(v[0].detail, "duplicate of a");
+  EXPECT_EQ(run.annotation(run.rejected[0], "dup_of"), "\"a\"");
+  EXPECT_EQ(run.annotation(run.rejected[1], "dup_of"), "\"a\"");
+  EXPECT_EQ(v[2].reason, "missing_field");
+  EXPECT_EQ(run.annotation(run.rejected[3], "dup_of"), "\"c\"");
+  EXPECT_NE(run.report.find("\"distinct\":2"), std::string::npos) << run.report;
+  EXPECT_NE(run.report.find("\"duplicates\":3"), std::string::npos) << run.report;
+}
+
+TEST(plugins_dedup_exact, EachNormalisationIsSwitchable) {
+  struct Case { std::string with; std::string a, b; bool merged; };
+  const std::vector<Case> cases = {
+      {"{whitespace: true}", "a  b", " a b", true},   {"{whitespace: false}", "a  b", " a b", false},
+      {"{lowercase: true}", "ΑΒΓ Дом", "αβγ дом", true}, {"{lowercase: false}", "ΑΒΓ Дом", "αβγ дом", false},
+      {"{nfkc: true}", "ｆｉｘ²", "fix2", true},       {"{nfkc: false}", "ｆｉｘ²", "fix2", false},
+      {"{latex: true}", "$\\dfrac{1}{2}$", "\\frac{1}{2}", true}, {"{latex: false}", "$\\dfrac{1}{2}$", "\\frac{1}{2}", false},
+      {"{punctuation: true}", "x, y!", "x y", true},  {"{punctuation: false}", "x, y!", "x y", false},
+      {"{digits: true}", "add 2 and 3", "add 7 and 9", true}, {"{digits: false}", "add 2 and 3", "add 7 and 9", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.with);
+    const OpRun run = run_op("dedup.exact", c.with, jsonl({rec("a", c.a), rec("b", c.b)}));
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(run.kept_ids(), (c.merged ? Strings{"a"} : Strings{"a", "b"}));
+  }
+}
+
+TEST(plugins_dedup_exact, SeveralFieldsAndNonStrings) {
+  const OpRun run = run_op("dedup.exact", "{fields: [problem, answer]}",
+                           jsonl({rec("a", "P", "1"), rec("b", "P", "2"), rec("c", "p", "1"),
+                                  // the separator keeps ("ab","c") and ("a","bc") apart
+                                  rec("d", "ab", "c"), rec("e", "a", "bc"),
+                                  R"({"id":"f","problem":"N","answer":42})", R"({"id":"g","problem":"n","answer":42})"}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "b", "d", "e", "f"}));
+  EXPECT_EQ(run.rejected_ids(), (Strings{"c", "g"}));
+}
+
+TEST(plugins_dedup_exact, Validation) {
+  EXPECT_NE(validate_op("dedup.exact", "{fields: []}").exit_code, 0);
+  EXPECT_NE(validate_op("dedup.exact", "{on_answer_conflict: reject_later}").exit_code, 0);
+  EXPECT_NE(validate_op("dedup.exact", "{answer_field: answer, on_answer_conflict: maybe}").exit_code, 0);
+  EXPECT_EQ(validate_op("dedup.exact", "{answer_field: answer, on_answer_conflict: reject_both}").exit_code, 0);
+}
+
+// ~50k records, many repeated under normalisation, spread over many batches: identical bytes at 1, 2, 8 threads.
+TEST(plugins_dedup_exact, DeterministicAcrossThreads) {
+  std::mt19937_64 rng(42);
+  Strings lines;
+  size_t expect_distinct = 0;
+  std::set<uint64_t> seen;
+  for (int i = 0; i < 50000; ++i) {
+    const uint64_t k = rng() % 20000;
+    if (seen.insert(k).second) ++expect_distinct;
+    std::string p = "Problem number " + std::to_string(k) + ": compute $\\dfrac{" + std::to_string(k % 97) +
+                    "}{7}$ and say why, with some padding text so that batches fill up.";
+    if (rng() % 2) p = "  " + p + "\n";
+    if (rng() % 3 == 0) p.replace(p.find("Problem number"), 14, "PROBLEM  NUMBER");  // (LaTeX commands stay as written)
+    lines.push_back(rec("r" + std::to_string(i), p));
+  }
+  const std::string input = jsonl(lines);
+  OpRun base;
+  for (int threads : {1, 2, 8}) {
+    SCOPED_TRACE(threads);
+    OpRun run = run_op("dedup.exact", "{fields: [problem]}", input, threads);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(run.kept.size(), expect_distinct);
+    EXPECT_EQ(run.kept.size() + run.rejected.size(), lines.size());
+    if (threads == 1) {
+      base = std::move(run);
+      continue;
+    }
+    EXPECT_TRUE(run.kept == base.kept);
+    EXPECT_TRUE(run.rejected == base.rejected);
+    EXPECT_TRUE(run.ledger == base.ledger);
+  }
+  // The survivor of each key is its first occurrence.
+  std::map<uint64_t, std::string> first;
+  std::mt19937_64 rng2(42);
+  for (int i = 0; i < 50000; ++i) {
+    const uint64_t k = rng2() % 20000;
+    rng2(); rng2();
+    first.try_emplace(k, "r" + std::to_string(i));
+  }
+  std::set<std::string> firsts;
+  for (auto& [k, id] : first) firsts.insert(id);
+  const auto kept = base.kept_ids();
+  EXPECT_EQ(std::set<std::string>(kept.begin(), kept.end()), firsts);
+}
+
+// ============================================================================================
+// Answer conflicts
+// ============================================================================================
+
+std::string conflict_input() {
+  return jsonl({rec("a", "What is 6*7?", "42"), rec("b", "what is 6*7?", " 42 "), rec("c", "What is 6*7?", "41"),
+                rec("d", "What is 6*7?", "42"), R"({"id":"e","problem":"What is 6*7?"})", rec("f", "Other", "1")});
+}
+
+TEST(plugins_dedup_exact, AnswerConflictTag) {
+  const OpRun run = run_op("dedup.exact", "{answer_field: answer}", conflict_input());
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "c", "f"}));
+  EXPECT_EQ(run.rejected_ids(), (Strings{"b", "d", "e"}));  // same answer, or no answer: plain duplicates
+  EXPECT_EQ(run.annotation(run.kept[1], "answer_conflict"), "\"a\"");
+  EXPECT_EQ(run.annotation(run.kept[0], "answer_conflict"), std::nullopt);
+  for (const auto& v : run.rejections()) EXPECT_EQ(v.reason, "duplicate");
+  EXPECT_NE(run.report.find("\"answer_conflicts\":1"), std::string::npos) << run.report;
+}
+
+TEST(plugins_dedup_exact, AnswerConflictRejectLater) {
+  const OpRun run = run_op("dedup.exact", "{answer_field: answer, on_answer_conflict: reject_later}", conflict_input());
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "f"}));
+  EXPECT_EQ(run.reasons(), (Strings{"duplicate", "answer_conflict", "duplicate", "duplicate"}));
+  EXPECT_EQ(run.rejections()[1].detail, "same problem as a with a different answer");
+  EXPECT_EQ(run.annotation(run.rejected[1], "answer_conflict"), "\"a\"");
+}
+
+TEST(plugins_dedup_exact, AnswerConflictRejectBoth) {
+  const OpRun run = run_op("dedup.exact", "{answer_field: answer, on_answer_conflict: reject_both}", conflict_input());
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  // a left the stage before c showed the conflict: it is kept but listed in the report; every later
+  // record of that problem is rejected, even one agreeing with a.
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "f"}));
+  EXPECT_EQ(run.reasons(), (Strings{"duplicate", "answer_conflict", "answer_conflict", "answer_conflict"}));
+  EXPECT_NE(run.report.find("\"conflicted_survivors\":[\"a\"]"), std::string::npos) << run.report;
+}
+
+// ============================================================================================
+// Index files
+// ============================================================================================
+
+TEST(plugins_dedup_exact, SaveLoadRoundTrip) {
+  TempDir dir;
+  const std::string idx = (dir / "corpus.idx").string();
+  const OpRun first = run_op("dedup.exact", "{answer_field: answer, save_index: " + idx + "}",
+                             jsonl({rec("c1", "Alpha", "1"), rec("c2", "Beta", "2"), rec("c3", "alpha", "1")}));
+  ASSERT_EQ(first.exit_code, 0) << first.describe();
+  ASSERT_TRUE(fs::exists(idx));
+  for (const auto& e : fs::directory_iterator(dir.path())) EXPECT_EQ(e.path().filename(), "corpus.idx");  // no temp left
+
+  const std::string idx2 = (dir / "grown.idx").string();
+  const OpRun second = run_op("dedup.exact", "{answer_field: answer, load_index: " + idx + ", save_index: " + idx2 + "}",
+                              jsonl({rec("n1", "ALPHA", "1"), rec("n2", "Gamma", "3"), rec("n3", "beta", "5"), rec("n4", "gamma", "3")}));
+  ASSERT_EQ(second.exit_code, 0) << second.describe();
+  EXPECT_EQ(second.kept_ids(), (Strings{"n2", "n3"}));
+  EXPECT_EQ(second.annotation(second.rejected[0], "dup_of"), "\"c1\"");
+  EXPECT_EQ(second.annotation(second.kept[1], "answer_conflict"), "\"c2\"");
+  EXPECT_EQ(second.annotation(second.rejected[1], "dup_of"), "\"n2\"");
+
+  const OpRun third = run_op("dedup.exact", "{answer_field: answer, load_index: " + idx2 + "}",
+                             jsonl({rec("x", "gamma", "3"), rec("y", "Delta", "4")}));
+  ASSERT_EQ(third.exit_code, 0) << third.describe();
+  EXPECT_EQ(third.kept_ids(), Strings{"y"});
+  EXPECT_EQ(third.annotation(third.rejected[0], "dup_of"), "\"n2\"");
+}
+
+TEST(plugins_dedup_exact, BadIndexFilesAreClearErrors) {
+  TempDir dir;
+  const std::string idx = (dir / "ok.idx").string();
+  ASSERT_EQ(run_op("dedup.exact", "{save_index: " + idx + "}", jsonl({rec("a", "x"), rec("b", "y")})).exit_code, 0);
+  const std::string good = read_file(idx);
+  auto expect_error = [&](const std::string& name, const std::string& bytes, const std::string& message,
+                          const std::string& with_extra = "") {
+    SCOPED_TRACE(name);
+    const std::string path = (dir / name).string();
+    write_file(path, bytes);
+    const OpRun run = run_op("dedup.exact", "{load_index: " + path + with_extra + "}", jsonl({rec("a", "x")}));
+    EXPECT_EQ(run.exit_code, 1) << run.describe();
+    EXPECT_NE(run.err.find(message), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find(name), std::string::npos) << run.err;
+    EXPECT_TRUE(run.kept.empty());
+  };
+  std::string bad_magic = good; bad_magic[0] = 'X';
+  expect_error("magic.idx", bad_magic, "bad magic");
+  expect_error("empty.idx", "", "bad magic");
+  std::string bad_version = good; bad_version[8] = 9;
+  expect_error("version.idx", bad_version, "format version 9");
+  std::string flipped = good; flipped[flipped.size() - 12] ^= 0x40;
+  expect_error("flipped.idx", flipped, "checksum mismatch");
+  expect_error("truncated.idx", good.substr(0, good.size() - 5), "truncated");
+  expect_error("short.idx", good.substr(0, 14), "truncated");
+  expect_error("settings.idx", good, "other settings", ", lowercase: false");
+  expect_error("answers.idx", good, "other settings", ", answer_field: answer");
+  const OpRun missing = run_op("dedup.exact", "{load_index: " + (dir / "none.idx").string() + "}", jsonl({rec("a", "x")}));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("none.idx"), std::string::npos) << missing.err;
+}
+
+// ============================================================================================
+// Real data: GSM8K test questions that also occur in GSM8K train
+// ============================================================================================
+
+TEST(plugins_dedup_exact, Gsm8kTrainVsTest) {
+  const fs::path train = shared_data("gsm8k/train.jsonl");
+  const fs::path test = shared_data("gsm8k/test.jsonl");
+  if (train.empty() || test.empty()) GTEST_SKIP() << "../shared/data/gsm8k is absent";
+  TempDir dir;
+  const std::string idx = (dir / "train.idx").string();
+  OpOptions o;
+  o.id_field = "";
+  o.input = train;
+  const OpRun tr = run_op("dedup.exact", "{fields: [question], save_index: " + idx + "}", "", o);
+  ASSERT_EQ(tr.exit_code, 0) << tr.describe();
+  o.input = test;
+  const OpRun te = run_op("dedup.exact", "{fields: [question], load_index: " + idx + "}", "", o);
+  ASSERT_EQ(te.exit_code, 0) << te.describe();
+
+  // Brute force with strings (no hashing) over the same normalisation.
+  const NormalizeOptions def;
+  std::map<std::string, size_t> train_keys;
+  for (const auto& line : read_lines(train)) train_keys.try_emplace(normalize(*json_string(line, "question"), def), 0);
+  std::set<std::string> test_seen;
+  size_t expect_rejected = 0;
+  for (const auto& line : read_lines(test)) {
+    const std::string k = normalize(*json_string(line, "question"), def);
+    if (train_keys.count(k) || !test_seen.insert(k).second) ++expect_rejected;
+  }
+  EXPECT_EQ(tr.kept.size(), train_keys.size());
+  EXPECT_EQ(te.rejected.size(), expect_rejected);
+  std::cout << "GSM8K: train " << read_lines(train).size() << " lines, " << train_keys.size() << " distinct; test lines also in train or repeated: "
+            << expect_rejected << "\n";
+  for (const auto& line : te.rejected) {
+    const auto dup = te.annotation(line, "dup_of");
+    ASSERT_TRUE(dup.has_value()) << line;
+  }
+}
+
+}  // namespace
