@@ -1,0 +1,1043 @@
+// Answer extraction, normalisation and equivalence. Rules and their order: docs/grading.md.
+#include "answer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <vector>
+
+namespace tamis::grade {
+
+namespace {
+
+__extension__ typedef __int128 i128;
+
+constexpr int kMaxDepth = 64;  // parser recursion
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// The index of the '}' matching the '{' at `open`, or npos. Backslash-escaped braces do not count.
+size_t match_brace(std::string_view s, size_t open) {
+  int depth = 0;
+  for (size_t i = open; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\\') {
+      ++i;
+      continue;
+    }
+    if (c == '{') ++depth;
+    else if (c == '}' && --depth == 0) return i;
+  }
+  return std::string_view::npos;
+}
+
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+  if (from.empty()) return;
+  std::string out;
+  size_t pos = 0;
+  bool any = false;
+  for (size_t hit; (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
+    out.append(s, pos, hit - pos);
+    out.append(to);
+    any = true;
+  }
+  if (!any) return;
+  out.append(s, pos, std::string::npos);
+  s = std::move(out);
+}
+
+// Replaces the command \NAME (not followed by a letter, so \left does not hit \leftarrow) by `to`.
+void replace_command(std::string& s, std::string_view name, std::string_view to) {
+  std::string out;
+  size_t pos = 0;
+  bool any = false;
+  const std::string pattern = "\\" + std::string(name);
+  for (size_t hit; (hit = s.find(pattern, pos)) != std::string::npos;) {
+    const size_t end = hit + pattern.size();
+    if (end < s.size() && is_alpha(s[end])) {
+      out.append(s, pos, end - pos);
+      pos = end;
+      continue;
+    }
+    out.append(s, pos, hit - pos);
+    out.append(to);
+    pos = end;
+    any = true;
+  }
+  if (!any) return;
+  out.append(s, pos, std::string::npos);
+  s = std::move(out);
+}
+
+// Case-insensitive find of an ASCII needle (lowercase) from `from`.
+size_t ifind(std::string_view hay, std::string_view needle, size_t from = 0) {
+  if (needle.empty() || hay.size() < needle.size()) return std::string_view::npos;
+  for (size_t i = from; i + needle.size() <= hay.size(); ++i) {
+    size_t k = 0;
+    while (k < needle.size() && lower(hay[i + k]) == needle[k]) ++k;
+    if (k == needle.size()) return i;
+  }
+  return std::string_view::npos;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extraction
+// ---------------------------------------------------------------------------------------------
+
+// The content of the last top-level \boxed{...} or \fbox{...}; nullopt when there is none.
+// `problem` is set when the last one is unbalanced.
+std::optional<std::string> last_boxed(std::string_view s, std::string* problem) {
+  std::optional<std::string> found;
+  size_t pos = 0;
+  while (true) {
+    const size_t b = s.find("\\boxed", pos);
+    const size_t f = s.find("\\fbox", pos);
+    const size_t hit = std::min(b, f);
+    if (hit == std::string_view::npos) break;
+    const size_t name_end = hit + (hit == b ? 6 : 5);
+    size_t i = name_end;
+    while (i < s.size() && s[i] == ' ') ++i;
+    if (i < s.size() && s[i] == '{') {
+      const size_t close = match_brace(s, i);
+      if (close == std::string_view::npos) {
+        if (problem) *problem = "unbalanced braces after \\boxed";
+        break;  // nothing after an unbalanced box can be trusted as the last box
+      }
+      found = std::string(trim(s.substr(i + 1, close - i - 1)));
+      if (problem) problem->clear();
+      pos = close + 1;
+    } else if (i < s.size() && i > name_end && s[i] != '\\') {
+      // "\boxed 5": the token up to '$' or whitespace
+      size_t end = i;
+      while (end < s.size() && !is_space(s[end]) && s[end] != '$') ++end;
+      if (end > i) found = std::string(s.substr(i, end - i));
+      pos = end;
+    } else {
+      pos = i;
+    }
+  }
+  return found;
+}
+
+std::string_view rest_of_line(std::string_view s, size_t from) {
+  const size_t nl = s.find('\n', from);
+  return s.substr(from, nl == std::string_view::npos ? std::string_view::npos : nl - from);
+}
+
+std::string clean_phrase_answer(std::string_view a) {
+  a = trim(a);
+  while (!a.empty() && (a.front() == ':' || is_space(a.front()))) a.remove_prefix(1);
+  // Strip trailing sentence punctuation and a closing $.
+  while (!a.empty() && (a.back() == '.' || is_space(a.back()) || a.back() == '$')) a.remove_suffix(1);
+  while (!a.empty() && a.front() == '$') a.remove_prefix(1);
+  // "... is 5. Done": keep only the first sentence ("." followed by a space).
+  for (size_t i = 0; i + 1 < a.size(); ++i)
+    if (a[i] == '.' && a[i + 1] == ' ') {
+      a = a.substr(0, i);
+      break;
+    }
+  return std::string(trim(a));
+}
+
+std::optional<std::string> last_phrase(std::string_view s) {
+  static constexpr std::string_view kPhrases[] = {"the final answer is", "final answer:", "the answer is", "answer:"};
+  size_t best = std::string_view::npos, best_len = 0;
+  for (auto p : kPhrases) {
+    size_t last = std::string_view::npos;
+    for (size_t at = ifind(s, p); at != std::string_view::npos; at = ifind(s, p, at + 1)) last = at;
+    if (last != std::string_view::npos && (best == std::string_view::npos || last > best)) {
+      best = last;
+      best_len = p.size();
+    }
+  }
+  // A line starting with "A:" (GSM8K model solutions).
+  size_t line = 0;
+  while (line < s.size()) {
+    const size_t start = line;
+    size_t i = start;
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    if (i + 1 < s.size() && s[i] == 'A' && s[i + 1] == ':' && (best == std::string_view::npos || i > best)) {
+      best = i;
+      best_len = 2;
+    }
+    const size_t nl = s.find('\n', start);
+    if (nl == std::string_view::npos) break;
+    line = nl + 1;
+  }
+  if (best == std::string_view::npos) return std::nullopt;
+  std::string a = clean_phrase_answer(rest_of_line(s, best + best_len));
+  if (a.empty()) return std::nullopt;
+  return a;
+}
+
+std::optional<std::string> last_number(std::string_view s) {
+  size_t i = s.size();
+  while (i > 0 && !is_digit(s[i - 1])) --i;
+  if (i == 0) return std::nullopt;
+  const size_t end = i;
+  size_t start = end;
+  while (start > 0 && (is_digit(s[start - 1]) || s[start - 1] == '.' || s[start - 1] == ',')) --start;
+  while (start < end && !is_digit(s[start])) ++start;  // no leading separator
+  if (start > 0 && s[start - 1] == '-') --start;
+  return std::string(s.substr(start, end - start));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation
+// ---------------------------------------------------------------------------------------------
+
+// Replaces \CMD{X} by X (for formatting commands).
+void unwrap_command(std::string& s, std::string_view name) {
+  const std::string pattern = "\\" + std::string(name) + "{";
+  for (size_t guard = 0; guard < 1000; ++guard) {
+    const size_t hit = s.find(pattern);
+    if (hit == std::string::npos) return;
+    const size_t open = hit + pattern.size() - 1;
+    const size_t close = match_brace(s, open);
+    if (close == std::string::npos) return;
+    s = s.substr(0, hit) + s.substr(open + 1, close - open - 1) + s.substr(close + 1);
+  }
+}
+
+// \text{...} at the end, after something else, is a unit: dropped (with a following ^2 or ^3).
+// Elsewhere \text{X} becomes X.
+void handle_text(std::string& s) {
+  static constexpr std::string_view kText[] = {"\\text{", "\\textnormal{", "\\mbox{", "\\textrm{", "\\textit{"};
+  for (size_t guard = 0; guard < 1000; ++guard) {
+    size_t hit = std::string::npos, plen = 0;
+    for (auto p : kText) {
+      const size_t h = s.find(p);
+      if (h < hit) hit = h, plen = p.size();
+    }
+    if (hit == std::string::npos) return;
+    const size_t open = hit + plen - 1;
+    const size_t close = match_brace(s, open);
+    if (close == std::string::npos) return;
+    std::string_view rest = std::string_view(s).substr(close + 1);
+    std::string_view tail = trim(rest);
+    const bool unit_tail = tail.empty() || tail == "^2" || tail == "^3" || tail == "^{2}" || tail == "^{3}";
+    const std::string_view before = trim(std::string_view(s).substr(0, hit));
+    const std::string_view content = trim(std::string_view(s).substr(open + 1, close - open - 1));
+    const bool unit = unit_tail && !before.empty() && !content.empty() && is_alpha(content.front()) &&
+                      (is_digit(before.back()) || before.back() == '}' || before.back() == ')' || before.back() == ' ');
+    if (unit) s = std::string(before);
+    else s = s.substr(0, hit) + std::string(content) + std::string(rest);
+  }
+}
+
+// \sqrt2 → \sqrt{2}, \frac12 → \frac{1}{2}, \frac1b → \frac{1}{b}.
+void brace_arguments(std::string& s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (size_t i = 0; i < s.size();) {
+    const bool sqrt = s.compare(i, 5, "\\sqrt") == 0 && !(i + 5 < s.size() && is_alpha(s[i + 5]));
+    const bool frac = s.compare(i, 5, "\\frac") == 0 && !(i + 5 < s.size() && is_alpha(s[i + 5]));
+    if (!sqrt && !frac) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    out.append(s, i, 5);
+    i += 5;
+    for (int arg = 0; arg < (frac ? 2 : 1); ++arg) {
+      while (i < s.size() && s[i] == ' ') ++i;
+      if (i >= s.size()) break;
+      if (s[i] == '{' || s[i] == '[' || s[i] == '\\') break;  // already braced, optional arg, or a command
+      out.push_back('{');
+      out.push_back(s[i++]);
+      out.push_back('}');
+    }
+  }
+  s = std::move(out);
+}
+
+bool all_of(std::string_view s, bool (*pred)(char)) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), pred);
+}
+
+// -?\d{1,3}(,\d{3})+(\.\d+)?
+bool thousands(std::string_view s) {
+  if (!s.empty() && s[0] == '-') s.remove_prefix(1);
+  const size_t dot = s.find('.');
+  std::string_view ip = s.substr(0, dot);
+  if (dot != std::string_view::npos && !all_of(s.substr(dot + 1), is_digit)) return false;
+  const size_t first = ip.find(',');
+  if (first == std::string_view::npos || first == 0 || first > 3) return false;
+  if (!all_of(ip.substr(0, first), is_digit)) return false;
+  for (size_t i = first; i < ip.size(); i += 4) {
+    if (ip[i] != ',' || i + 4 > ip.size() || !all_of(ip.substr(i + 1, 3), is_digit)) return false;
+  }
+  return true;
+}
+
+// "x=5" → "5", "x\in[1,2]" → "[1,2]": a short left-hand side (a variable, maybe with a subscript).
+void drop_variable_lhs(std::string& s) {
+  size_t eq = std::string::npos, len = 0;
+  int depth = 0;
+  int count = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '{' || c == '(' || c == '[') ++depth;
+    else if (c == '}' || c == ')' || c == ']') --depth;
+    else if (depth == 0 && c == '=') {
+      ++count;
+      if (eq == std::string::npos) eq = i, len = 1;
+    } else if (depth == 0 && s.compare(i, 3, "\\in") == 0 && !(i + 3 < s.size() && is_alpha(s[i + 3]))) {
+      ++count;
+      if (eq == std::string::npos) eq = i, len = 3;
+    }
+  }
+  if (count != 1 || eq == 0) return;
+  const std::string_view lhs = std::string_view(s).substr(0, eq);
+  const bool variable = (lhs.size() <= 2 && is_alpha(lhs[0])) ||
+                        (lhs.size() <= 6 && is_alpha(lhs[0]) && lhs.size() > 1 && lhs[1] == '_');
+  if (variable && eq + len < s.size()) s = s.substr(eq + len);
+}
+
+std::string normalize_impl(std::string_view in) {
+  std::string s(trim(in));
+  // A whole answer in \boxed{} (references are sometimes stored that way).
+  if (s.rfind("\\boxed{", 0) == 0 && match_brace(s, 6) == s.size() - 1) s = s.substr(7, s.size() - 8);
+  replace_all(s, "\\$", "");
+  replace_all(s, "$", "");
+  {
+    std::string_view v = trim(s);
+    if ((v.substr(0, 2) == "\\(" && v.substr(v.size() - 2) == "\\)") || (v.substr(0, 2) == "\\[" && v.substr(v.size() >= 2 ? v.size() - 2 : 0) == "\\]"))
+      s = std::string(v.substr(2, v.size() - 4));
+  }
+  replace_all(s, "\n", " ");
+  replace_command(s, "left", "");
+  replace_command(s, "right", "");
+  replace_command(s, "displaystyle", "");
+  replace_command(s, "dfrac", "\\frac");
+  replace_command(s, "tfrac", "\\frac");
+  replace_command(s, "qquad", " ");
+  replace_command(s, "quad", " ");
+  replace_all(s, "{,}", ",");
+  replace_all(s, "\\!", "");
+  replace_all(s, "\\,", "");
+  replace_all(s, "\\;", "");
+  replace_all(s, "\\:", "");
+  replace_all(s, "\\ ", " ");
+  replace_all(s, "~", " ");
+  replace_all(s, "^{\\circ}", "");
+  replace_all(s, "^\\circ", "");
+  replace_command(s, "circ", "");
+  replace_command(s, "degree", "");
+  replace_all(s, "\xC2\xB0", "");  // °
+  replace_all(s, "\\%", "");
+  replace_all(s, "%", "");
+  replace_all(s, "\xE2\x88\x9E", "\\infty");  // ∞
+  replace_command(s, "le", "\\leq");
+  replace_command(s, "ge", "\\geq");
+  replace_command(s, "ne", "\\neq");
+  replace_command(s, "varnothing", "\\emptyset");
+  replace_command(s, "emptyset", "\\emptyset");
+  for (auto cmd : {"mathrm", "mathbf", "textbf", "mathit", "boldsymbol", "mathbb"}) unwrap_command(s, cmd);
+  handle_text(s);
+  {
+    std::string_view v = trim(s);
+    // "18 dollars", "5 cm": a number followed by plain words.
+    size_t i = 0;
+    while (i < v.size() && (is_digit(v[i]) || v[i] == '.' || v[i] == ',' || v[i] == '-' || v[i] == '/')) ++i;
+    if (i > 0 && i < v.size() && v[i] == ' ') {
+      std::string_view words = trim(v.substr(i));
+      bool plain = !words.empty();
+      for (char c : words) plain = plain && (is_alpha(c) || c == ' ');
+      if (plain) s = std::string(v.substr(0, i));
+    }
+  }
+  brace_arguments(s);
+  {
+    // Mixed numbers: "3\frac{1}{2}", "3 1/2", "-3\frac12".
+    std::string_view v = trim(s);
+    bool neg = !v.empty() && v[0] == '-';
+    if (neg) v.remove_prefix(1);
+    size_t i = 0;
+    while (i < v.size() && is_digit(v[i])) ++i;
+    if (i > 0 && i <= 18) {
+      const std::string_view whole = v.substr(0, i);
+      std::string_view rest = v.substr(i);
+      std::string_view num, den;
+      if (rest.substr(0, 6) == "\\frac{") {
+        const size_t c1 = match_brace(rest, 5);
+        if (c1 != std::string_view::npos && c1 + 1 < rest.size() && rest[c1 + 1] == '{') {
+          const size_t c2 = match_brace(rest, c1 + 1);
+          if (c2 == rest.size() - 1) num = rest.substr(6, c1 - 6), den = rest.substr(c1 + 2, c2 - c1 - 2);
+        }
+      } else if (!rest.empty() && rest[0] == ' ') {
+        rest = trim(rest);
+        const size_t slash = rest.find('/');
+        if (slash != std::string_view::npos) num = rest.substr(0, slash), den = rest.substr(slash + 1);
+      }
+      if (all_of(num, is_digit) && all_of(den, is_digit) && num.size() <= 18 && den.size() <= 18) {
+        const long long w = std::stoll(std::string(whole)), n = std::stoll(std::string(num)), d = std::stoll(std::string(den));
+        if (d > 0 && n < d && w < (1LL << 40) && d < (1LL << 20)) {
+          s = std::string(neg ? "-" : "") + "\\frac{" + std::to_string(w * d + n) + "}{" + std::to_string(d) + "}";
+        }
+      }
+    }
+  }
+  s.erase(std::remove_if(s.begin(), s.end(), is_space), s.end());
+  drop_variable_lhs(s);
+  if (thousands(s)) s.erase(std::remove(s.begin(), s.end(), ','), s.end());
+  while (!s.empty() && s.back() == '.') s.pop_back();
+  {
+    // Trailing ".0" and leading ".5".
+    std::string_view v = s;
+    const bool neg = !v.empty() && v[0] == '-';
+    if (neg) v.remove_prefix(1);
+    const size_t dot = v.find('.');
+    if (dot != std::string_view::npos && all_of(v.substr(dot + 1), is_digit) && (dot == 0 || all_of(v.substr(0, dot), is_digit))) {
+      std::string frac(v.substr(dot + 1));
+      while (!frac.empty() && frac.back() == '0') frac.pop_back();
+      std::string ip(v.substr(0, dot));
+      if (ip.empty()) ip = "0";
+      s = std::string(neg ? "-" : "") + ip + (frac.empty() ? "" : "." + frac);
+    }
+  }
+  {
+    // "a/b" of integers → \frac{a}{b}
+    std::string_view v = s;
+    const bool neg = !v.empty() && v[0] == '-';
+    if (neg) v.remove_prefix(1);
+    const size_t slash = v.find('/');
+    if (slash != std::string_view::npos && all_of(v.substr(0, slash), is_digit) && all_of(v.substr(slash + 1), is_digit))
+      s = std::string(neg ? "-" : "") + "\\frac{" + std::string(v.substr(0, slash)) + "}{" + std::string(v.substr(slash + 1)) + "}";
+  }
+  // "(A)" → "A" (a choice letter)
+  if (s.size() == 3 && s[0] == '(' && s[2] == ')' && s[1] >= 'A' && s[1] <= 'Z') s = s.substr(1, 1);
+  if (s == "\\{\\}") s = "\\emptyset";
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers: exact rationals in 128 bits, doubles otherwise
+// ---------------------------------------------------------------------------------------------
+
+i128 gcd128(i128 a, i128 b) {
+  if (a < 0) a = -a;
+  if (b < 0) b = -b;
+  while (b != 0) {
+    const i128 t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+struct Num {
+  bool exact = false;
+  i128 p = 0, q = 1;  // exact: p/q, q > 0, reduced
+  double d = 0;
+
+  static Num real(double v) {
+    Num n;
+    n.d = v;
+    return n;
+  }
+  static Num ratio(i128 p, i128 q) {  // q != 0
+    if (q < 0) p = -p, q = -q;
+    const i128 g = gcd128(p, q);
+    Num n;
+    n.exact = true;
+    n.p = g ? p / g : p;
+    n.q = g ? q / g : q;
+    n.d = static_cast<double>(n.p) / static_cast<double>(n.q);
+    return n;
+  }
+};
+
+constexpr i128 kLimit = (static_cast<i128>(1) << 120);
+
+bool fits(i128 v) { return v < kLimit && v > -kLimit; }
+
+std::optional<i128> mul(i128 a, i128 b) {
+  i128 r;
+  if (__builtin_mul_overflow(a, b, &r) || !fits(r)) return std::nullopt;
+  return r;
+}
+
+Num add(const Num& a, const Num& b, int sign) {
+  if (a.exact && b.exact) {
+    auto x = mul(a.p, b.q), y = mul(b.p, a.q), z = mul(a.q, b.q);
+    if (x && y && z) return Num::ratio(sign > 0 ? *x + *y : *x - *y, *z);
+  }
+  return Num::real(sign > 0 ? a.d + b.d : a.d - b.d);
+}
+
+Num multiply(const Num& a, const Num& b) {
+  if (a.exact && b.exact) {
+    auto x = mul(a.p, b.p), z = mul(a.q, b.q);
+    if (x && z) return Num::ratio(*x, *z);
+  }
+  return Num::real(a.d * b.d);
+}
+
+std::optional<Num> divide(const Num& a, const Num& b) {
+  if (b.exact ? b.p == 0 : b.d == 0) return std::nullopt;
+  if (a.exact && b.exact) {
+    auto x = mul(a.p, b.q), z = mul(a.q, b.p);
+    if (x && z) return Num::ratio(*x, *z);
+  }
+  return Num::real(a.d / b.d);
+}
+
+std::optional<Num> power(const Num& a, const Num& b) {
+  if (b.exact && b.q == 1 && b.p >= -256 && b.p <= 256 && a.exact) {
+    const bool neg = b.p < 0;
+    long long e = static_cast<long long>(neg ? -b.p : b.p);
+    Num result = Num::ratio(1, 1), base = a;
+    bool ok = true;
+    while (e > 0 && ok) {
+      if (e & 1) {
+        result = multiply(result, base);
+        ok = result.exact;
+      }
+      e >>= 1;
+      if (e > 0) {
+        base = multiply(base, base);
+        ok = ok && base.exact;
+      }
+    }
+    if (ok) return neg ? divide(Num::ratio(1, 1), result) : std::optional<Num>(result);
+  }
+  const double v = std::pow(a.d, b.d);
+  if (!std::isfinite(v)) return std::nullopt;
+  return Num::real(v);
+}
+
+i128 isqrt(i128 v) {
+  if (v < 0) return -1;
+  i128 r = static_cast<i128>(std::sqrt(static_cast<double>(v)));
+  while (r > 0 && r * r > v) --r;
+  while ((r + 1) * (r + 1) <= v) ++r;
+  return r;
+}
+
+std::optional<Num> square_root(const Num& a) {
+  if (a.exact) {
+    if (a.p < 0) return std::nullopt;
+    const i128 rp = isqrt(a.p), rq = isqrt(a.q);
+    if (rp * rp == a.p && rq * rq == a.q) return Num::ratio(rp, rq);
+  }
+  if (a.d < 0) return std::nullopt;
+  return Num::real(std::sqrt(a.d));
+}
+
+// A recursive-descent evaluator over normalised answers: numbers, + - * / ^, \frac, \sqrt, \cdot,
+// \times, \div, \pi, e, parentheses, implicit products, and (when `vars` is given) one-letter variables.
+class Evaluator {
+ public:
+  Evaluator(std::string_view s, const double* vars) : s_(s), vars_(vars) {}
+
+  std::optional<Num> run() {
+    auto v = expr();
+    if (!v || pos_ != s_.size() || failed_) return std::nullopt;
+    if (!v->exact && !std::isfinite(v->d)) return std::nullopt;
+    return v;
+  }
+
+ private:
+  std::string_view s_;
+  const double* vars_;
+  size_t pos_ = 0;
+  int depth_ = 0;
+  bool failed_ = false;
+
+  struct Depth {
+    Evaluator& e;
+    explicit Depth(Evaluator& ev) : e(ev) {
+      if (++e.depth_ > kMaxDepth) e.failed_ = true;
+    }
+    ~Depth() { --e.depth_; }
+  };
+
+  bool at(std::string_view t) const { return s_.substr(pos_, t.size()) == t; }
+  bool at_command(std::string_view name) const {
+    if (!at(name)) return false;
+    const size_t end = pos_ + name.size();
+    return end >= s_.size() || !is_alpha(s_[end]);
+  }
+  bool eat(char c) {
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+
+  std::optional<Num> expr() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    auto left = term();
+    while (left && !failed_ && pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
+      const int sign = s_[pos_++] == '+' ? 1 : -1;
+      auto right = term();
+      if (!right) return std::nullopt;
+      left = add(*left, *right, sign);
+    }
+    return left;
+  }
+
+  bool starts_atom() const {
+    if (pos_ >= s_.size()) return false;
+    const char c = s_[pos_];
+    if (is_digit(c) || c == '(' || c == '{' || c == '.') return true;
+    if (is_alpha(c)) return true;
+    return at_command("\\frac") || at_command("\\sqrt") || at_command("\\pi");
+  }
+
+  std::optional<Num> term() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    auto left = unary();
+    while (left && !failed_) {
+      if (eat('*') || (at_command("\\cdot") && (pos_ += 5)) || (at_command("\\times") && (pos_ += 6))) {
+        auto right = unary();
+        if (!right) return std::nullopt;
+        left = multiply(*left, *right);
+      } else if (eat('/') || (at_command("\\div") && (pos_ += 4))) {
+        auto right = unary();
+        if (!right) return std::nullopt;
+        left = divide(*left, *right);
+      } else if (starts_atom()) {
+        auto right = power_();
+        if (!right) return std::nullopt;
+        left = multiply(*left, *right);
+      } else {
+        break;
+      }
+    }
+    return left;
+  }
+
+  std::optional<Num> unary() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    if (eat('-')) {
+      auto v = unary();
+      if (!v) return std::nullopt;
+      return multiply(Num::ratio(-1, 1), *v);
+    }
+    if (eat('+')) return unary();
+    return power_();
+  }
+
+  std::optional<Num> power_() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    auto base = atom();
+    if (!base) return std::nullopt;
+    if (eat('^')) {
+      std::optional<Num> e;
+      if (pos_ < s_.size() && s_[pos_] == '{') e = atom();
+      else if (pos_ < s_.size() && is_digit(s_[pos_])) e = Num::ratio(s_[pos_++] - '0', 1);
+      else if (eat('-')) {
+        auto inner = atom();
+        if (inner) e = multiply(Num::ratio(-1, 1), *inner);
+      } else e = atom();
+      if (!e) return std::nullopt;
+      return power(*base, *e);
+    }
+    return base;
+  }
+
+  std::optional<Num> braced() {
+    if (!eat('{')) return std::nullopt;
+    auto v = expr();
+    if (!v || !eat('}')) return std::nullopt;
+    return v;
+  }
+
+  std::optional<Num> number() {
+    const size_t start = pos_;
+    size_t digits = 0, frac_digits = 0;
+    i128 mant = 0;
+    bool overflow = false;
+    while (pos_ < s_.size() && is_digit(s_[pos_])) {
+      if (!overflow) {
+        mant = mant * 10 + (s_[pos_] - '0');
+        overflow = !fits(mant * 10);
+      }
+      ++pos_, ++digits;
+    }
+    if (pos_ < s_.size() && s_[pos_] == '.' && pos_ + 1 < s_.size() && is_digit(s_[pos_ + 1])) {
+      ++pos_;
+      while (pos_ < s_.size() && is_digit(s_[pos_])) {
+        if (!overflow) {
+          mant = mant * 10 + (s_[pos_] - '0');
+          ++frac_digits;
+          overflow = !fits(mant * 10);
+        }
+        ++pos_, ++digits;
+      }
+    }
+    if (digits == 0) return std::nullopt;
+    long long exp10 = 0;
+    // Scientific notation: 1e5, 2.5E-3 (an 'e' followed by digits; otherwise 'e' is a factor).
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      size_t k = pos_ + 1;
+      bool neg = false;
+      if (k < s_.size() && (s_[k] == '-' || s_[k] == '+')) neg = s_[k++] == '-';
+      if (k < s_.size() && is_digit(s_[k])) {
+        while (k < s_.size() && is_digit(s_[k])) {
+          if (exp10 < 100000000) exp10 = exp10 * 10 + (s_[k] - '0');
+          ++k;
+        }
+        if (neg) exp10 = -exp10;
+        pos_ = k;
+      }
+    }
+    if (!overflow && exp10 - static_cast<long long>(frac_digits) > -36 && exp10 - static_cast<long long>(frac_digits) < 36) {
+      long long e = exp10 - static_cast<long long>(frac_digits);
+      i128 p = mant, q = 1;
+      bool ok = true;
+      for (; e > 0 && ok; --e) {
+        auto m = mul(p, 10);
+        ok = m.has_value();
+        if (ok) p = *m;
+      }
+      for (; e < 0 && ok; ++e) {
+        auto m = mul(q, 10);
+        ok = m.has_value();
+        if (ok) q = *m;
+      }
+      if (ok) return Num::ratio(p, q);
+    }
+    const std::string text(s_.substr(start, pos_ - start));
+    const double v = std::strtod(text.c_str(), nullptr);
+    if (!std::isfinite(v)) {
+      failed_ = true;
+      return std::nullopt;
+    }
+    return Num::real(v);
+  }
+
+  std::optional<Num> atom() {
+    Depth guard(*this);
+    if (failed_ || pos_ >= s_.size()) return std::nullopt;
+    const char c = s_[pos_];
+    if (is_digit(c) || c == '.') return number();
+    if (c == '(') {
+      ++pos_;
+      auto v = expr();
+      if (!v || !eat(')')) return std::nullopt;
+      return v;
+    }
+    if (c == '{') return braced();
+    if (at_command("\\frac")) {
+      pos_ += 5;
+      auto a = braced();
+      if (!a) return std::nullopt;
+      auto b = braced();
+      if (!b) return std::nullopt;
+      return divide(*a, *b);
+    }
+    if (at_command("\\sqrt")) {
+      pos_ += 5;
+      std::optional<Num> index;
+      if (eat('[')) {
+        index = expr();
+        if (!index || !eat(']')) return std::nullopt;
+      }
+      auto v = braced();
+      if (!v) return std::nullopt;
+      if (!index) return square_root(*v);
+      auto inv = divide(Num::ratio(1, 1), *index);
+      if (!inv) return std::nullopt;
+      if (v->d < 0) return std::nullopt;
+      const double r = std::pow(v->d, inv->d);
+      // Exact when the root is an integer: \sqrt[3]{27} = 3.
+      const double rr = std::round(r);
+      if (v->exact && v->q == 1 && index->exact && index->q == 1 && std::fabs(r - rr) < 1e-9 && std::fabs(rr) < 1e15) {
+        auto check = power(Num::ratio(static_cast<i128>(rr), 1), *index);
+        if (check && check->exact && check->p == v->p && check->q == 1) return Num::ratio(static_cast<i128>(rr), 1);
+      }
+      return Num::real(r);
+    }
+    if (at_command("\\pi")) {
+      pos_ += 3;
+      return Num::real(M_PI);
+    }
+    if (is_alpha(c)) {
+      // One letter: e is Euler's number, other letters are variables (only when evaluating with them).
+      ++pos_;
+      if (c == 'e') return Num::real(M_E);
+      if (!vars_) return std::nullopt;
+      return Num::real(vars_[c >= 'a' ? c - 'a' : c - 'A' + 26]);
+    }
+    return std::nullopt;
+  }
+};
+
+std::optional<Num> evaluate(std::string_view s, const double* vars = nullptr) { return Evaluator(s, vars).run(); }
+
+bool close_enough(double a, double b, double tol) {
+  if (a == b) return true;
+  if (!std::isfinite(a) || !std::isfinite(b)) return false;
+  return std::fabs(a - b) <= tol * std::max(std::fabs(a), std::fabs(b));
+}
+
+bool numbers_equal(const Num& a, const Num& b, double tol) {
+  if (a.exact && b.exact) return a.p == b.p && a.q == b.q;
+  return close_enough(a.d, b.d, tol);
+}
+
+// The one-letter variables of a normalised answer (letters outside commands), as a bit set; -1 when
+// something other than letters, digits, operators and known commands appears.
+int64_t variables(std::string_view s) {
+  int64_t set = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\\') {
+      size_t k = i + 1;
+      while (k < s.size() && is_alpha(s[k])) ++k;
+      const std::string_view cmd = s.substr(i + 1, k - i - 1);
+      if (cmd != "frac" && cmd != "sqrt" && cmd != "pi" && cmd != "cdot" && cmd != "times" && cmd != "div") return -1;
+      i = k - 1;
+    } else if (is_alpha(c)) {
+      if (c == 'e') continue;
+      set |= int64_t{1} << (c >= 'a' ? c - 'a' : c - 'A' + 26);
+    }
+  }
+  return set;
+}
+
+// Equal as functions of their variables: evaluated at a few fixed points.
+bool symbolic_equal(std::string_view a, std::string_view b, double tol) {
+  const int64_t va = variables(a), vb = variables(b);
+  if (va <= 0 || va != vb) return false;
+  static constexpr double kPoints[][3] = {{0.5377, 1.8339, -2.2588}, {0.8622, 0.3188, -1.3077}, {-0.4336, 0.3426, 3.5784}};
+  int agreed = 0;
+  for (const auto& pt : kPoints) {
+    double vars[52];
+    for (int i = 0; i < 52; ++i) vars[i] = pt[i % 3] + 0.1 * i;
+    auto x = evaluate(a, vars), y = evaluate(b, vars);
+    if (!x && !y) continue;
+    if (!x || !y || !close_enough(x->d, y->d, std::max(tol, 1e-9))) return false;
+    ++agreed;
+  }
+  return agreed >= 2;
+}
+
+// Splits at top-level occurrences of `sep` (outside (), [], {}).
+std::vector<std::string_view> split_top(std::string_view s, std::string_view sep) {
+  std::vector<std::string_view> parts;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\\' && i + 1 < s.size() && (s[i + 1] == '{' || s[i + 1] == '}')) {
+      depth += s[i + 1] == '{' ? 1 : -1;
+      ++i;
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    else if (c == ')' || c == ']' || c == '}') --depth;
+    else if (depth == 0 && s.compare(i, sep.size(), sep) == 0) {
+      parts.push_back(s.substr(start, i - start));
+      start = i + sep.size();
+      i = start - 1;
+    }
+  }
+  parts.push_back(s.substr(start));
+  return parts;
+}
+
+struct Listing {
+  std::string open, close;  // "" for a bare list
+  std::vector<std::string_view> items;
+};
+
+// "(1,2]", "\{1,2\}", "[1,2]", "1,2": delimiters and top-level items. nullopt for a single value.
+std::optional<Listing> as_list(std::string_view s) {
+  Listing l;
+  std::string_view inner = s;
+  auto wrapped = [&](std::string_view o, std::string_view c) {
+    if (s.size() >= o.size() + c.size() && s.substr(0, o.size()) == o && s.substr(s.size() - c.size()) == c) {
+      // The opening delimiter must close at the end (not "(1)+(2)").
+      std::string_view mid = s.substr(o.size(), s.size() - o.size() - c.size());
+      int depth = 0;
+      for (size_t i = 0; i < mid.size(); ++i) {
+        const char ch = mid[i];
+        if (ch == '(' || ch == '[' || ch == '{') ++depth;
+        else if (ch == ')' || ch == ']' || ch == '}') {
+          if (--depth < 0 && !(ch == ']' || ch == ')')) return false;
+        }
+      }
+      l.open = o, l.close = c, inner = mid;
+      return true;
+    }
+    return false;
+  };
+  if (!wrapped("\\{", "\\}")) {
+    const char f = s.empty() ? 0 : s.front(), b = s.empty() ? 0 : s.back();
+    if ((f == '(' || f == '[') && (b == ')' || b == ']')) {
+      l.open = std::string(1, f), l.close = std::string(1, b), inner = s.substr(1, s.size() - 2);
+    }
+  }
+  l.items = split_top(inner, ",");
+  if (l.items.size() < 2 && l.open != "\\{") return std::nullopt;
+  for (auto it : l.items)
+    if (it.empty()) return std::nullopt;
+  return l;
+}
+
+bool equal_normalized(std::string_view a, std::string_view b, double tol, int depth);
+
+bool items_equal(const std::vector<std::string_view>& x, const std::vector<std::string_view>& y, bool ordered, double tol, int depth) {
+  if (x.size() != y.size() || x.size() > 64) return false;
+  if (ordered) {
+    for (size_t i = 0; i < x.size(); ++i)
+      if (!equal_normalized(x[i], y[i], tol, depth + 1)) return false;
+    return true;
+  }
+  std::vector<bool> used(y.size(), false);
+  for (auto xi : x) {
+    bool matched = false;
+    for (size_t j = 0; j < y.size() && !matched; ++j)
+      if (!used[j] && equal_normalized(xi, y[j], tol, depth + 1)) used[j] = matched = true;
+    if (!matched) return false;
+  }
+  return true;
+}
+
+bool words_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!is_alpha(a[i]) && a[i] != ' ') return false;
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return a.size() > 1;  // one letter: case matters (A vs a)
+}
+
+bool equal_normalized(std::string_view a, std::string_view b, double tol, int depth) {
+  if (depth > 8) return false;
+  if (a == b) return true;
+  if (words_equal(a, b)) return true;
+  // Unions of intervals: order-insensitive pieces.
+  {
+    auto ua = split_top(a, "\\cup"), ub = split_top(b, "\\cup");
+    if (ua.size() > 1 || ub.size() > 1) return items_equal(ua, ub, false, tol, depth);
+  }
+  auto la = as_list(a), lb = as_list(b);
+  if (la || lb) {
+    if (!la || !lb) return false;
+    const bool set_a = la->open == "\\{" || la->open.empty(), set_b = lb->open == "\\{" || lb->open.empty();
+    if (set_a && set_b) return items_equal(la->items, lb->items, false, tol, depth);
+    // Tuples and intervals: same delimiters (a bare list matches in order).
+    if (!la->open.empty() && !lb->open.empty() && (la->open != lb->open || la->close != lb->close)) return false;
+    return items_equal(la->items, lb->items, true, tol, depth);
+  }
+  auto na = evaluate(a), nb = evaluate(b);
+  if (na && nb) return numbers_equal(*na, *nb, tol);
+  if (na || nb) return false;
+  return symbolic_equal(a, b, tol);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+Extraction extract(std::string_view response, const ExtractOptions& options) {
+  Extraction e;
+  std::string problem;
+  if (options.boxed) {
+    if (auto b = last_boxed(response, &problem)) {
+      e.found = true, e.answer = std::move(*b), e.method = "boxed";
+      return e;
+    }
+  }
+  if (options.gsm8k) {
+    const size_t hit = response.rfind("####");
+    if (hit != std::string_view::npos) {
+      std::string a = clean_phrase_answer(rest_of_line(response, hit + 4));
+      if (!a.empty()) {
+        e.found = true, e.answer = std::move(a), e.method = "gsm8k";
+        return e;
+      }
+    }
+  }
+  if (options.answer_phrase) {
+    if (auto a = last_phrase(response)) {
+      e.found = true, e.answer = std::move(*a), e.method = "phrase";
+      return e;
+    }
+  }
+  if (options.last_number) {
+    if (auto a = last_number(response)) {
+      e.found = true, e.answer = std::move(*a), e.method = "last_number";
+      return e;
+    }
+  }
+  e.problem = problem.empty() ? "no final answer found" : problem;
+  return e;
+}
+
+std::string normalize(std::string_view answer) { return normalize_impl(answer); }
+
+Equivalence equivalent(std::string_view answer, std::string_view reference, const GradeOptions& options) {
+  Equivalence r;
+  if (answer.size() > options.max_answer_chars) {
+    r.reason = "answer_too_long";
+    return r;
+  }
+  if (reference.size() > options.max_answer_chars) {
+    r.reason = "reference_too_long";
+    return r;
+  }
+  const std::string a = normalize_impl(answer), b = normalize_impl(reference);
+  if (b.empty()) {
+    r.reason = "empty_reference";
+    return r;
+  }
+  if (a.empty()) {
+    r.reason = "empty_answer";
+    return r;
+  }
+  r.equal = equal_normalized(a, b, options.tolerance, 0);
+  if (!r.equal) r.reason = "mismatch";
+  return r;
+}
+
+Verdict grade(std::string_view response, std::string_view reference, const GradeOptions& options, bool extract_reference) {
+  Verdict v;
+  if (response.size() > options.max_response_bytes) {
+    v.reason = "response_too_long";
+    return v;
+  }
+  Extraction e = extract(response, options.extract);
+  if (!e.found) {
+    v.reason = "no_answer";
+    return v;
+  }
+  v.extracted = e.answer.size() > options.max_answer_chars ? e.answer.substr(0, options.max_answer_chars) : e.answer;
+  std::string ref(reference);
+  if (extract_reference && reference.size() <= options.max_response_bytes &&
+      (reference.find("\\boxed") != std::string_view::npos || reference.find("\\fbox") != std::string_view::npos ||
+       reference.find("####") != std::string_view::npos)) {
+    ExtractOptions only;
+    only.answer_phrase = false;
+    Extraction re = extract(reference, only);
+    if (re.found) ref = std::move(re.answer);
+  }
+  const Equivalence eq = equivalent(e.answer, ref, options);
+  v.correct = eq.equal;
+  v.reason = eq.reason;
+  return v;
+}
+
+}  // namespace tamis::grade

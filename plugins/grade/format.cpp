@@ -1,0 +1,244 @@
+// filter.format: rules for problems that cannot be graded by a final answer. Rules: docs/grading.md.
+#include <algorithm>
+#include <cmath>
+
+#include "ops.hpp"
+
+namespace tamis::grade {
+
+namespace {
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+bool alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// `needle` occurs at a word boundary (not inside a longer word on either side).
+size_t find_word(std::string_view text, std::string_view needle, size_t from = 0) {
+  for (size_t at = text.find(needle, from); at != std::string_view::npos; at = text.find(needle, at + 1)) {
+    const bool left = at == 0 || !alpha(text[at - 1]);
+    const size_t end = at + needle.size();
+    const bool right = end >= text.size() || !alpha(text[end]) || !alpha(needle.back());
+    if (left && right) return at;
+  }
+  return std::string_view::npos;
+}
+
+// A part marker such as "(a)" that stands on its own: at the start of a line or after a space or
+// punctuation (not "f(a)" nor "$(a)$"), and followed by a space, a line end or the end.
+bool marker(std::string_view text, std::string_view m, bool line_start_only) {
+  for (size_t at = text.find(m); at != std::string_view::npos; at = text.find(m, at + 1)) {
+    size_t k = at;
+    while (k > 0 && (text[k - 1] == ' ' || text[k - 1] == '\t')) --k;
+    const bool line_start = k == 0 || text[k - 1] == '\n';
+    const char prev = at == 0 ? '\n' : text[at - 1];
+    const bool left = line_start || (!line_start_only && (prev == ' ' || prev == '.' || prev == ':' || prev == ';'));
+    const size_t end = at + m.size();
+    const bool right = end >= text.size() || space(text[end]) || (end < text.size() && alpha(text[end]) && !line_start_only);
+    if (left && right) return true;
+  }
+  return false;
+}
+
+bool contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
+
+// The first of `phrases` found in `text` (lowercase), or "".
+std::string_view first_of(std::string_view text, std::initializer_list<std::string_view> phrases) {
+  for (auto p : phrases)
+    if (find_word(text, p) != std::string_view::npos) return p;
+  return {};
+}
+
+// Words of prose in an answer: alphabetic runs of 2+ letters outside $...$ and not LaTeX commands.
+size_t prose_words(std::string_view a) {
+  size_t words = 0;
+  bool math = false;
+  for (size_t i = 0; i < a.size();) {
+    const char c = a[i];
+    if (c == '$') {
+      math = !math;
+      ++i;
+    } else if (c == '\\') {
+      ++i;
+      while (i < a.size() && alpha(a[i])) ++i;
+    } else if (alpha(c)) {
+      size_t k = i;
+      while (k < a.size() && alpha(a[k])) ++k;
+      if (!math && k - i >= 2) ++words;
+      i = k;
+    } else {
+      ++i;
+    }
+  }
+  return words;
+}
+
+// UTF-8 characters (code points) of a string.
+size_t chars(std::string_view s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+}  // namespace
+
+const ParamTable Format::params = {
+    {.name = "problem_field", .type = ParamType::string, .default_json = "\"problem\"", .help = "the field holding the problem text"},
+    {.name = "answer_field", .type = ParamType::string, .default_json = "\"answer\"",
+     .help = "the field holding the reference answer (a string, a number, or an array of strings)"},
+    {.name = "proof", .type = ParamType::boolean, .default_json = "true",
+     .help = "reject proofs: 'prove that', 'show that', 'prove or disprove', ... (reason proof)"},
+    {.name = "multi_part", .type = ParamType::boolean, .default_json = "true",
+     .help = "reject multi-part problems: (a)/(b), (i)/(ii), (1)/(2) at line starts, 'Part 1'/'Part 2' (reason multi_part)"},
+    {.name = "multiple_choice", .type = ParamType::boolean, .default_json = "true",
+     .help = "reject multiple choice: options (A) (B) (C), lines A. B. C., 'Answer Choices' (reason multiple_choice)"},
+    {.name = "missing_answer", .type = ParamType::boolean, .default_json = "true",
+     .help = "reject a missing, null or blank reference answer (reason missing_answer)"},
+    {.name = "long_answer", .type = ParamType::boolean, .default_json = "true",
+     .help = "reject references that are prose rather than a final answer (reason long_answer)"},
+    {.name = "needs_figure", .type = ParamType::boolean, .default_json = "true",
+     .help = "reject problems that depend on a figure: [asy], 'see the figure', 'shown below' near a figure word (reason needs_figure)"},
+    {.name = "long_answer_chars", .type = ParamType::integer, .default_json = "200",
+     .help = "long_answer: a reference longer than this many characters is prose"},
+    {.name = "long_answer_words", .type = ParamType::integer, .default_json = "12",
+     .help = "long_answer: a reference with more words of prose (outside $...$ and commands) than this is prose"},
+};
+
+Format::Format(const Params& p) : problem_field_(p.get_string("problem_field")), answer_field_(p.get_string("answer_field")) {
+  rules_.proof = p.get_bool("proof");
+  rules_.multi_part = p.get_bool("multi_part");
+  rules_.multiple_choice = p.get_bool("multiple_choice");
+  rules_.missing_answer = p.get_bool("missing_answer");
+  rules_.long_answer = p.get_bool("long_answer");
+  rules_.needs_figure = p.get_bool("needs_figure");
+  rules_.long_answer_chars = static_cast<size_t>(p.get_int("long_answer_chars"));
+  rules_.long_answer_words = static_cast<size_t>(p.get_int("long_answer_words"));
+}
+
+void Format::check(const Params& p) {
+  if (p.get_int("long_answer_chars") < 1) throw Error("long_answer_chars must be at least 1");
+  if (p.get_int("long_answer_words") < 1) throw Error("long_answer_words must be at least 1");
+}
+
+std::pair<std::string, std::string> Format::classify(std::string_view problem, const std::string* answer, const Rules& rules) {
+  if (rules.missing_answer) {
+    const bool blank = !answer || std::all_of(answer->begin(), answer->end(), space);
+    if (blank) return {"missing_answer", answer ? "the reference answer is blank" : "no reference answer"};
+  }
+  const std::string low = ascii_lower(problem);
+
+  if (rules.multiple_choice) {
+    if (auto p = first_of(low, {"answer choices", "answer options", "choose the correct", "select the correct answer"}); !p.empty())
+      return {"multiple_choice", "the problem says '" + std::string(p) + "'"};
+    // Options (A) (B) (C), as AMC writes them (\textbf{(A)}), or A. B. C. / A) B) C) at line starts.
+    if (contains(problem, "(A)") && contains(problem, "(B)") && contains(problem, "(C)"))
+      return {"multiple_choice", "the problem lists options (A), (B), (C)"};
+    if (contains(problem, "（A）") && contains(problem, "（B）")) return {"multiple_choice", "the problem lists options （A）, （B）"};
+    for (auto [a, b, c] : {std::array<const char*, 3>{"A.", "B.", "C."}, std::array<const char*, 3>{"A)", "B)", "C)"},
+                           std::array<const char*, 3>{"A:", "B:", "C:"}}) {
+      if (marker(problem, a, true) && marker(problem, b, true) && marker(problem, c, true))
+        return {"multiple_choice", std::string("the problem lists options ") + a + " " + b + " " + c + " at line starts"};
+    }
+  }
+
+  if (rules.proof) {
+    if (auto p = first_of(low, {"prove that", "prove the", "prove or disprove", "show that", "demonstrate that", "prove:",
+                                "proof:", "justify that", "give a proof", "prove this", "prove it"});
+        !p.empty())
+      return {"proof", "the problem says '" + std::string(p) + "'"};
+    if (answer) {
+      const std::string a = ascii_lower(*answer);
+      if (a.rfind("proof", 0) == 0 || contains(a, "q.e.d") || contains(a, "\\blacksquare"))
+        return {"proof", "the reference answer is a proof"};
+    }
+  }
+
+  if (rules.multi_part) {
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kAnywhere = {
+        {{"(a)", "(b)"}, {"(i)", "(ii)"}, {"(I)", "(II)"}}};
+    for (auto [x, y] : kAnywhere)
+      if (marker(problem, x, false) && marker(problem, y, false))
+        return {"multi_part", "the problem has parts " + std::string(x) + " and " + std::string(y)};
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kLineStart = {
+        {{"(1)", "(2)"}, {"1)", "2)"}, {"a)", "b)"}}};
+    for (auto [x, y] : kLineStart)
+      if (marker(problem, x, true) && marker(problem, y, true))
+        return {"multi_part", "the problem has parts " + std::string(x) + " and " + std::string(y) + " at line starts"};
+    if (contains(problem, "（1）") && contains(problem, "（2）")) return {"multi_part", "the problem has parts （1） and （2）"};
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kParts = {
+        {{"part 1", "part 2"}, {"part (a)", "part (b)"}, {"part a", "part b"}, {"part i", "part ii"}}};
+    for (auto [x, y] : kParts)
+      if (find_word(low, x) != std::string_view::npos && find_word(low, y) != std::string_view::npos)
+        return {"multi_part", "the problem has '" + std::string(x) + "' and '" + std::string(y) + "'"};
+  }
+
+  if (rules.needs_figure) {
+    if (contains(low, "[asy]")) return {"needs_figure", "the problem draws a figure with [asy]"};
+    if (contains(low, "\\includegraphics") || contains(low, "<image") || contains(low, "![")) return {"needs_figure", "the problem embeds an image"};
+    if (auto p = first_of(low, {"see the figure", "see figure", "see the diagram", "see diagram", "see the picture", "in the figure",
+                                "in the diagram", "in the picture", "the figure below", "the diagram below", "the figure above",
+                                "the diagram above", "the following figure", "the following diagram", "accompanying figure",
+                                "adjoining figure", "accompanying diagram", "adjoining diagram", "figure shows", "diagram shows"});
+        !p.empty())
+      return {"needs_figure", "the problem says '" + std::string(p) + "'"};
+    static constexpr std::string_view kShown[] = {"shown below", "shown above", "pictured", "depicted", "drawn below", "as shown", "illustrated"};
+    static constexpr std::string_view kFigure[] = {"figure", "diagram", "picture", "graph", "image", "drawing", "grid"};
+    for (auto s : kShown) {
+      const size_t at = find_word(low, s);
+      if (at == std::string_view::npos) continue;
+      const size_t from = at > 100 ? at - 100 : 0;
+      const std::string_view window = std::string_view(low).substr(from, at - from + s.size() + 100);
+      for (auto f : kFigure)
+        if (find_word(window, f) != std::string_view::npos || find_word(window, std::string(f) + "s") != std::string_view::npos)
+          return {"needs_figure", "the problem says '" + std::string(s) + "' near '" + std::string(f) + "'"};
+    }
+  }
+
+  if (rules.long_answer && answer) {
+    const size_t n = chars(*answer);
+    if (n > rules.long_answer_chars)
+      return {"long_answer", "the reference answer has " + std::to_string(n) + " characters (more than " + std::to_string(rules.long_answer_chars) + ")"};
+    const size_t w = prose_words(*answer);
+    if (w > rules.long_answer_words)
+      return {"long_answer", "the reference answer has " + std::to_string(w) + " words of prose (more than " + std::to_string(rules.long_answer_words) + ")"};
+  }
+  return {};
+}
+
+void Format::process(Record& r) const {
+  const auto problem = r.string_field(problem_field_);
+  if (!problem) return r.reject("missing_problem", "no string field '" + problem_field_ + "'");
+  std::optional<std::string> answer;
+  if (auto e = r.field(answer_field_)) {
+    switch (e->type()) {
+      case simdjson::dom::element_type::STRING: answer = std::string(e->get_string().value_unsafe()); break;
+      case simdjson::dom::element_type::INT64: answer = std::to_string(e->get_int64().value_unsafe()); break;
+      case simdjson::dom::element_type::UINT64: answer = std::to_string(e->get_uint64().value_unsafe()); break;
+      case simdjson::dom::element_type::DOUBLE: answer = json::number(e->get_double().value_unsafe()); break;
+      case simdjson::dom::element_type::ARRAY: {
+        // OlympiadBench: final_answer is a list of strings.
+        std::string joined;
+        size_t n = 0;
+        simdjson::dom::array items;
+        if (e->get_array().get(items) != simdjson::SUCCESS) break;
+        for (simdjson::dom::element item : items) {
+          std::string_view s;
+          if (item.get_string().get(s) != simdjson::SUCCESS) continue;
+          if (n++) joined += ", ";
+          joined += s;
+        }
+        if (n) answer = std::move(joined);
+        else answer = std::string();
+        break;
+      }
+      default: break;
+    }
+  }
+  const auto [reason, detail] = classify(*problem, answer ? &*answer : nullptr, rules_);
+  if (!reason.empty()) r.reject(reason, detail);
+}
+
+}  // namespace tamis::grade
