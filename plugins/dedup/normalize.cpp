@@ -1,5 +1,7 @@
 #include "normalize.hpp"
 
+#include <algorithm>
+
 namespace tamis::dedup {
 
 namespace {
@@ -34,42 +36,49 @@ Decoded decode(std::string_view s, size_t i) {
   return {cp, len, true};
 }
 
-void encode(std::string& out, char32_t c) {
+// Writes the UTF-8 form of c at w (at most 4 bytes) and advances w.
+inline void encode(char*& w, char32_t c) {
   if (c < 0x80) {
-    out += static_cast<char>(c);
+    *w++ = static_cast<char>(c);
   } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
+    *w++ = static_cast<char>(0xC0 | (c >> 6));
+    *w++ = static_cast<char>(0x80 | (c & 0x3F));
   } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
+    *w++ = static_cast<char>(0xE0 | (c >> 12));
+    *w++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    *w++ = static_cast<char>(0x80 | (c & 0x3F));
   } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
+    *w++ = static_cast<char>(0xF0 | (c >> 18));
+    *w++ = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    *w++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    *w++ = static_cast<char>(0x80 | (c & 0x3F));
   }
 }
+inline void put(char*& w, std::string_view t) {
+  for (char c : t) *w++ = c;
+}
 
-// Applies `f(out, cp)` to every valid code point; invalid bytes are copied as they are.
+// Applies `f(w, cp)` to every valid code point, writing through the pointer w; invalid bytes are copied
+// as they are. No step here writes more than 3 bytes for a code point of fewer bytes, and never more
+// than 3 bytes per input byte, so 3 * size is a safe bound.
 template <class F>
 std::string map_code_points(std::string_view s, F&& f) {
   std::string out;
-  out.reserve(s.size());
+  out.resize(s.size() * 3);
+  char* w = out.data();
   for (size_t i = 0; i < s.size();) {
-    // ASCII fast path.
     const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      f(out, static_cast<char32_t>(b));
+    if (b < 0x80) {  // ASCII fast path
+      f(w, static_cast<char32_t>(b));
       ++i;
       continue;
     }
     const Decoded d = decode(s, i);
-    if (d.ok) f(out, d.cp);
-    else out += s[i];
+    if (d.ok) f(w, d.cp);
+    else *w++ = s[i];
     i += d.len;
   }
+  out.resize(static_cast<size_t>(w - out.data()));
   return out;
 }
 
@@ -138,43 +147,50 @@ char32_t lower(char32_t c) {
 }
 
 std::string nfkc_subset(std::string_view s) {
-  return map_code_points(s, [](std::string& out, char32_t c) {
-    if (c < 0x80) { out += static_cast<char>(c); return; }
-    if (in(c, 0xFF01, 0xFF5E)) { out += static_cast<char>(c - 0xFEE0); return; }  // fullwidth ASCII
-    if (c == 0x3000 || c == 0xA0 || in(c, 0x2000, 0x200A) || c == 0x202F || c == 0x205F) { out += ' '; return; }
+  return map_code_points(s, [](char*& out, char32_t c) {
+    if (c < 0x80) { *out++ = static_cast<char>(c); return; }
+    if (in(c, 0xFF01, 0xFF5E)) { *out++ = static_cast<char>(c - 0xFEE0); return; }  // fullwidth ASCII
+    if (c == 0x3000 || c == 0xA0 || in(c, 0x2000, 0x200A) || c == 0x202F || c == 0x205F) { *out++ = ' '; return; }
     switch (c) {
-      case 0xFB00: out += "ff"; return;
-      case 0xFB01: out += "fi"; return;
-      case 0xFB02: out += "fl"; return;
-      case 0xFB03: out += "ffi"; return;
-      case 0xFB04: out += "ffl"; return;
-      case 0xFB05: case 0xFB06: out += "st"; return;
-      case 0x2070: out += '0'; return;       // superscripts
-      case 0xB9: out += '1'; return;
-      case 0xB2: out += '2'; return;
-      case 0xB3: out += '3'; return;
-      case 0x2071: out += 'i'; return;
-      case 0x207F: out += 'n'; return;
-      case 0x2026: out += "..."; return;    // horizontal ellipsis
+      case 0xFB00: put(out, "ff"); return;
+      case 0xFB01: put(out, "fi"); return;
+      case 0xFB02: put(out, "fl"); return;
+      case 0xFB03: put(out, "ffi"); return;
+      case 0xFB04: put(out, "ffl"); return;
+      case 0xFB05: case 0xFB06: put(out, "st"); return;
+      case 0x2070: *out++ = '0'; return;       // superscripts
+      case 0xB9: *out++ = '1'; return;
+      case 0xB2: *out++ = '2'; return;
+      case 0xB3: *out++ = '3'; return;
+      case 0x2071: *out++ = 'i'; return;
+      case 0x207F: *out++ = 'n'; return;
+      case 0x2026: put(out, "..."); return;    // horizontal ellipsis
       case 0xB5: encode(out, 0x3BC); return; // micro sign -> Greek mu
-      case 0x2212: out += '-'; return;       // minus sign (NFKC keeps it; a common near-identical form)
+      case 0x2212: *out++ = '-'; return;       // minus sign (NFKC keeps it; a common near-identical form)
       case 0xFF5F: encode(out, 0x2985); return;
       default: break;
     }
-    if (in(c, 0x2074, 0x2079)) { out += static_cast<char>('4' + (c - 0x2074)); return; }
-    if (in(c, 0x2080, 0x2089)) { out += static_cast<char>('0' + (c - 0x2080)); return; }  // subscripts
+    if (in(c, 0x2074, 0x2079)) { *out++ = static_cast<char>('4' + (c - 0x2074)); return; }
+    if (in(c, 0x2080, 0x2089)) { *out++ = static_cast<char>('0' + (c - 0x2080)); return; }  // subscripts
     static constexpr char signs[] = {'+', '-', '=', '(', ')'};
-    if (in(c, 0x207A, 0x207E)) { out += signs[c - 0x207A]; return; }
-    if (in(c, 0x208A, 0x208E)) { out += signs[c - 0x208A]; return; }
+    if (in(c, 0x207A, 0x207E)) { *out++ = signs[c - 0x207A]; return; }
+    if (in(c, 0x208A, 0x208E)) { *out++ = signs[c - 0x208A]; return; }
     encode(out, c);
   });
 }
 
 std::string lowercase(std::string_view s) {
-  return map_code_points(s, [](std::string& out, char32_t c) { encode(out, lower(c)); });
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    std::string out(s);
+    for (char& c : out)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 0x20);
+    return out;
+  }
+  return map_code_points(s, [](char*& out, char32_t c) { encode(out, lower(c)); });
 }
 
 std::string latex_normalize(std::string_view s) {
+  if (s.find_first_of("\\$") == std::string_view::npos) return std::string(s);
   std::string out;
   out.reserve(s.size());
   size_t i = 0;
@@ -228,36 +244,50 @@ std::string latex_normalize(std::string_view s) {
 }
 
 std::string strip_punctuation(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+  std::string out(s.size(), '\0');
+  char* w = out.data();
   for (char c : s)
-    if (!is_ascii_punct(c)) out += c;
+    if (!is_ascii_punct(c)) *w++ = c;
+  out.resize(static_cast<size_t>(w - out.data()));
   return out;
 }
 
 std::string strip_digits(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+  std::string out(s.size(), '\0');
+  char* w = out.data();
   for (char c : s)
-    if (c < '0' || c > '9') out += c;
+    if (c < '0' || c > '9') *w++ = c;
+  out.resize(static_cast<size_t>(w - out.data()));
   return out;
 }
 
 std::string collapse_whitespace(std::string_view s) {
   std::string out;
-  out.reserve(s.size());
+  out.resize(s.size());
+  char* const begin = out.data();
+  char* w = begin;
   bool pending = false;  // a space to write before the next non-space
   for (size_t i = 0; i < s.size();) {
-    const Decoded d = decode(s, i);
-    if (d.ok && is_space(d.cp)) {
-      pending = !out.empty();
+    const auto b = static_cast<unsigned char>(s[i]);
+    size_t len = 1;
+    bool space;
+    if (b < 0x80) {
+      space = b == ' ' || (b >= 0x09 && b <= 0x0D);
     } else {
-      if (pending) out += ' ';
-      pending = false;
-      out.append(s.substr(i, d.len));
+      const Decoded d = decode(s, i);
+      len = d.len;
+      space = d.ok && is_space(d.cp);
     }
-    i += d.len;
+    if (space) {
+      pending = w != begin;
+    } else {
+      if (pending) *w++ = ' ';
+      pending = false;
+      for (size_t k = 0; k < len; ++k) *w++ = s[i + k];
+    }
+    i += len;
   }
+  out.resize(static_cast<size_t>(w - begin));
   return out;
 }
 
