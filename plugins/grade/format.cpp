@@ -145,10 +145,14 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
   }
 
   if (rules.proof) {
-    if (auto p = first_of(low, {"prove that", "prove the", "prove or disprove", "show that", "demonstrate that", "prove:",
-                                "proof:", "justify that", "give a proof", "prove this", "prove it"});
-        !p.empty())
-      return {"proof", "the problem says '" + std::string(p) + "'"};
+    // "find n, or show that no such n exists" asks for an answer: a phrase right after "or" does not count.
+    for (std::string_view p : {"prove that", "prove the", "prove or disprove", "show that", "demonstrate that", "prove:",
+                               "proof:", "justify that", "give a proof", "prove this", "prove it"}) {
+      for (size_t at = find_word(low, p); at != std::string_view::npos; at = find_word(low, p, at + 1)) {
+        if (at >= 3 && std::string_view(low).substr(at - 3, 3) == "or ") continue;
+        return {"proof", "the problem says '" + std::string(p) + "'"};
+      }
+    }
     if (answer) {
       const std::string a = ascii_lower(*answer);
       if (a.rfind("proof", 0) == 0 || contains(a, "q.e.d") || contains(a, "\\blacksquare"))
