@@ -18,7 +18,7 @@ void add_normalize_params(ParamTable& t) {
   t.push_back({.name = "nfkc", .type = ParamType::boolean, .default_json = "true",
                .help = "NFKC subset: fullwidth ASCII, compatibility spaces, ligatures, super/subscript digits"});
   t.push_back({.name = "latex", .type = ParamType::boolean, .default_json = "true",
-               .help = "drop \\, \\; \\! \\quad \\left \\right and $ delimiters, \\dfrac/\\tfrac -> \\frac, unwrap \\text{}"});
+               .help = "drop `\\,` `\\;` `\\!` `\\quad` `\\left` `\\right` and `$` delimiters, `\\dfrac`/`\\tfrac` -> `\\frac`, unwrap `\\text{}`"});
   t.push_back({.name = "punctuation", .type = ParamType::boolean, .default_json = "false",
                .help = "remove ASCII punctuation"});
   t.push_back({.name = "digits", .type = ParamType::boolean, .default_json = "false",
