@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "exact_index.hpp"
@@ -48,6 +50,49 @@ class Exact {
   size_t loaded_ = 0;
   int64_t duplicates_ = 0, conflicts_ = 0;
   std::vector<std::string> conflicted_survivors_;  // reject_both: earlier records that could not be retracted
+};
+
+// The bands x rows (b * r <= num_perm) minimising false positive + false negative area at threshold.
+std::pair<int, int> minhash_bands(int num_perm, double threshold);
+
+class MinHash {
+ public:
+  static constexpr const char* name = "dedup.minhash";
+  static constexpr const char* summary =
+      "Near-duplicate dedup: MinHash signatures of word or character n-grams, LSH bands, candidates confirmed by exact "
+      "Jaccard; the first record in input order survives, later ones are rejected `near_duplicate` with `dup_of`, "
+      "`similarity` and `cluster`.";
+  static constexpr OpKind kind = OpKind::ordered;
+  static const ParamTable params;
+
+  MinHash(const Params& p, Stage& stage);
+  static void check(const Params& p);
+
+  struct Prepared {
+    std::vector<uint64_t> shingles;  // sorted, distinct shingle hashes
+    std::vector<uint32_t> signature;
+  };
+  Prepared prepare(Record& r) const;
+  void ordered(Record& r, Prepared& p);
+  void finish(Stage& stage);
+
+ private:
+  struct Survivor {
+    std::string id;
+    std::vector<uint64_t> shingles;   // verify: jaccard
+    std::vector<uint32_t> signature;  // verify: signature
+  };
+  std::string field_;
+  NormalizeOptions norm_;
+  bool words_;
+  size_t ngram_;
+  double threshold_;
+  bool verify_exact_;
+  int bands_ = 0, rows_ = 0;
+  std::vector<uint64_t> mul_, add_;
+  std::vector<std::unordered_map<uint64_t, std::vector<uint32_t>>> buckets_;  // per band: key -> survivors
+  std::vector<Survivor> survivors_;
+  int64_t duplicates_ = 0;
 };
 
 }  // namespace tamis::dedup

@@ -341,4 +341,146 @@ TEST(plugins_dedup_exact, Gsm8kTrainVsTest) {
   }
 }
 
+// ============================================================================================
+// dedup.minhash
+// ============================================================================================
+
+TEST(plugins_dedup_minhash, BandsAndRows) {
+  const OpRun run = run_op("dedup.minhash", "", jsonl({rec("a", "x")}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_NE(run.report.find("\"bands\":16,\"rows\":8"), std::string::npos) << run.report;
+  const OpRun given = run_op("dedup.minhash", "{bands: 10, rows: 5}", jsonl({rec("a", "x")}));
+  EXPECT_NE(given.report.find("\"bands\":10,\"rows\":5"), std::string::npos) << given.report;
+  EXPECT_NE(validate_op("dedup.minhash", "{bands: 20, rows: 10}").exit_code, 0);  // 200 > 128
+  EXPECT_NE(validate_op("dedup.minhash", "{bands: 20}").exit_code, 0);
+  EXPECT_NE(validate_op("dedup.minhash", "{threshold: 0}").exit_code, 0);
+  EXPECT_EQ(validate_op("dedup.minhash", "{bands: 16, rows: 8, shingle: chars, ngram: 3}").exit_code, 0);
+}
+
+TEST(plugins_dedup_minhash, NearDuplicatesCarryDupOfSimilarityCluster) {
+  const std::string base = "the quick brown fox jumps over the lazy dog near the river bank on a sunny day in june";
+  const OpRun run = run_op("dedup.minhash", "{threshold: 0.5}",
+                           jsonl({rec("a", base), rec("b", "Completely different text about prime numbers and their many curious properties"),
+                                  rec("c", base + " again"), rec("d", "THE QUICK  brown fox jumps over the lazy dog near the river bank on a sunny day in june"),
+                                  R"({"id":"e"})"}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "b"}));
+  EXPECT_EQ(run.rejected_ids(), (Strings{"c", "d", "e"}));
+  const auto v = run.rejections();
+  EXPECT_EQ(v[0].reason, "near_duplicate");
+  EXPECT_EQ(run.annotation(run.rejected[0], "dup_of"), "\"a\"");
+  EXPECT_EQ(run.annotation(run.rejected[0], "cluster"), "\"a\"");
+  // c adds one word: 15 of its 16 word 5-grams are a's 15.
+  EXPECT_EQ(run.annotation(run.rejected[0], "similarity"), "0.9375");
+  EXPECT_EQ(v[0].detail, "near duplicate of a (similarity 0.9375)");
+  EXPECT_EQ(run.annotation(run.rejected[1], "similarity"), "1");  // identical after normalisation
+  EXPECT_EQ(v[2].reason, "missing_field");
+}
+
+// Word 5-gram set of a space-separated text, as strings.
+std::set<std::string> five_grams(const Strings& w) {
+  std::set<std::string> out;
+  for (size_t i = 0; i + 5 <= w.size(); ++i) out.insert(w[i] + " " + w[i + 1] + " " + w[i + 2] + " " + w[i + 3] + " " + w[i + 4]);
+  return out;
+}
+double exact_jaccard(const std::set<std::string>& a, const std::set<std::string>& b) {
+  size_t both = 0;
+  for (const auto& x : a) both += b.count(x);
+  return static_cast<double>(both) / static_cast<double>(a.size() + b.size() - both);
+}
+std::string join(const Strings& w) {
+  std::string s;
+  for (const auto& x : w) s += (s.empty() ? "" : " ") + x;
+  return s;
+}
+
+// Planted pairs: a base text and a copy with random word substitutions, so that Jaccard values spread
+// over [0.3, 1]; the test computes each pair's exact Jaccard by brute force.
+TEST(plugins_dedup_minhash, PlantedDuplicatesRecallAndPrecision) {
+  std::mt19937_64 rng(7);
+  auto word = [&] {
+    std::string w;
+    for (int k = 0; k < 7; ++k) w += static_cast<char>('a' + rng() % 26);
+    return w;
+  };
+  Strings lines;
+  std::vector<double> sims;
+  const int pairs = 2000;
+  for (int i = 0; i < pairs; ++i) {
+    Strings base;
+    for (int k = 0; k < 120; ++k) base.push_back(word());
+    Strings copy = base;
+    const int edits = static_cast<int>(rng() % 12);
+    for (int e = 0; e < edits; ++e) copy[rng() % copy.size()] = word();
+    sims.push_back(exact_jaccard(five_grams(base), five_grams(copy)));
+    lines.push_back(rec("b" + std::to_string(i), join(base)));
+    lines.push_back(rec("c" + std::to_string(i), join(copy)));
+  }
+  const double t = 0.8;
+  const OpRun run = run_op("dedup.minhash", "{threshold: 0.8}", jsonl(lines));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  std::map<std::string, std::string> dup_of;
+  for (const auto& l : run.rejected) dup_of[*json_string(l, "id")] = *json_string(l, "tamis.dup_of");
+  int high = 0, found = 0, low = 0, wrongly = 0;
+  for (int i = 0; i < pairs; ++i) {
+    const std::string c = "c" + std::to_string(i);
+    EXPECT_EQ(dup_of.count("b" + std::to_string(i)), 0u);  // bases are unrelated to each other
+    if (dup_of.count(c)) {
+      EXPECT_EQ(dup_of[c], "b" + std::to_string(i));
+    }
+    if (sims[static_cast<size_t>(i)] >= t + 0.05) {
+      ++high;
+      found += dup_of.count(c) ? 1 : 0;
+    }
+    if (sims[static_cast<size_t>(i)] < t - 0.05) {
+      ++low;
+      wrongly += dup_of.count(c) ? 1 : 0;
+    }
+    // With exact Jaccard verification nothing below the threshold is ever rejected.
+    if (sims[static_cast<size_t>(i)] < t) {
+      EXPECT_EQ(dup_of.count(c), 0u) << c << " " << sims[static_cast<size_t>(i)];
+    }
+  }
+  std::cout << "planted: " << high << " pairs >= t+0.05, " << found << " found; " << low << " pairs < t-0.05, " << wrongly
+            << " rejected\n";
+  ASSERT_GT(high, 100);
+  ASSERT_GT(low, 100);
+  EXPECT_GE(static_cast<double>(found) / high, 0.99);
+  EXPECT_EQ(wrongly, 0);
+}
+
+TEST(plugins_dedup_minhash, DeterministicAcrossThreads) {
+  std::mt19937_64 rng(3);
+  Strings vocab;
+  for (int i = 0; i < 3000; ++i) vocab.push_back("w" + std::to_string(rng() % 100000));
+  Strings lines;
+  for (int i = 0; i < 20000; ++i) {
+    Strings w;
+    const uint64_t topic = rng() % 4000;
+    std::mt19937_64 trng(topic);
+    for (int k = 0; k < 30; ++k) w.push_back(vocab[trng() % vocab.size()]);
+    for (int e = 0, n = static_cast<int>(rng() % 4); e < n; ++e) w[rng() % w.size()] = vocab[rng() % vocab.size()];
+    lines.push_back(rec("r" + std::to_string(i), join(w)));
+  }
+  const std::string input = jsonl(lines);
+  const OpRun one = run_op("dedup.minhash", "{threshold: 0.7}", input, 1);
+  ASSERT_EQ(one.exit_code, 0) << one.describe();
+  EXPECT_GT(one.rejected.size(), 2000u);
+  for (int threads : {2, 8}) {
+    const OpRun run = run_op("dedup.minhash", "{threshold: 0.7}", input, threads);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_TRUE(run.kept == one.kept) << threads;
+    EXPECT_TRUE(run.rejected == one.rejected) << threads;
+  }
+}
+
+TEST(plugins_dedup_minhash, CharShinglesAndSignatureVerify) {
+  const OpRun run = run_op("dedup.minhash", "{shingle: chars, ngram: 3, threshold: 0.6, verify: signature, num_perm: 256}",
+                           jsonl({rec("a", "What is the sum of 17 and 25?"), rec("b", "What is the sum of 17 and 26?"),
+                                  rec("c", "Find all primes below one hundred.")}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "c"}));
+  EXPECT_EQ(run.annotation(run.rejected[0], "dup_of"), "\"a\"");
+}
+
 }  // namespace

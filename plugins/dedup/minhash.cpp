@@ -1,0 +1,215 @@
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops.hpp"
+
+namespace tamis::dedup {
+
+namespace {
+const char* const kShingleChoices[] = {"words", "chars", nullptr};
+const char* const kVerifyChoices[] = {"jaccard", "signature", nullptr};
+
+// splitmix64: the permutation seeds.
+uint64_t splitmix(uint64_t& s) {
+  uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// Probability that a pair of Jaccard s becomes a candidate with b bands of r rows.
+double candidate_probability(double s, int b, int r) { return 1.0 - std::pow(1.0 - std::pow(s, r), b); }
+
+double integrate(double lo, double hi, auto f) {
+  constexpr int steps = 200;
+  const double h = (hi - lo) / steps;
+  double sum = 0;
+  for (int i = 0; i < steps; ++i) sum += f(lo + (i + 0.5) * h) * h;
+  return sum;
+}
+
+// Exact Jaccard of two sorted, distinct hash sets.
+double jaccard(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  if (a.empty() && b.empty()) return 1.0;
+  size_t i = 0, j = 0, both = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i] < b[j]) ++i;
+    else if (b[j] < a[i]) ++j;
+    else { ++both; ++i; ++j; }
+  }
+  return static_cast<double>(both) / static_cast<double>(a.size() + b.size() - both);
+}
+}  // namespace
+
+std::pair<int, int> minhash_bands(int num_perm, double threshold) {
+  // Minimise the false positive area (below the threshold) plus the false negative area (above it) over
+  // every bands x rows <= num_perm, weighted 0.05 / 0.95: candidates are confirmed by Jaccard, so a
+  // false positive costs a comparison while a false negative loses a duplicate. At 128 permutations
+  // and threshold 0.8 this gives 16 x 8: a pair at Jaccard 0.85 becomes a candidate with p = 0.994.
+  double best = 1e300;
+  std::pair<int, int> out{1, num_perm};
+  for (int b = 1; b <= num_perm; ++b) {
+    for (int r = 1; b * r <= num_perm; ++r) {
+      const double fp = integrate(0.0, threshold, [&](double s) { return candidate_probability(s, b, r); });
+      const double fn = integrate(threshold, 1.0, [&](double s) { return 1.0 - candidate_probability(s, b, r); });
+      if (0.05 * fp + 0.95 * fn < best) {
+        best = 0.05 * fp + 0.95 * fn;
+        out = {b, r};
+      }
+    }
+  }
+  return out;
+}
+
+const ParamTable MinHash::params = [] {
+  ParamTable t = {
+      {.name = "field", .type = ParamType::string, .default_json = "\"problem\"", .help = "the text field"},
+      {.name = "shingle", .type = ParamType::string, .default_json = "\"words\"",
+       .help = "shingles: word n-grams or character n-grams (of the normalised text)", .choices = kShingleChoices},
+      {.name = "ngram", .type = ParamType::integer, .default_json = "5", .help = "shingle length, in words or characters"},
+      {.name = "num_perm", .type = ParamType::integer, .default_json = "128", .help = "signature length (hash functions)"},
+      {.name = "threshold", .type = ParamType::number, .default_json = "0.8",
+       .help = "Jaccard similarity at or above which a record is a near duplicate"},
+      {.name = "bands", .type = ParamType::integer, .default_json = "0",
+       .help = "LSH bands; 0: chosen with rows to minimise false positives + false negatives at the threshold"},
+      {.name = "rows", .type = ParamType::integer, .default_json = "0", .help = "LSH rows per band (with bands; 0: chosen)"},
+      {.name = "verify", .type = ParamType::string, .default_json = "\"jaccard\"",
+       .help = "how candidates are confirmed: exact Jaccard of the shingle sets, or the signature estimate",
+       .choices = kVerifyChoices},
+      {.name = "seed", .type = ParamType::integer, .default_json = "1", .help = "seed of the hash functions"},
+  };
+  add_normalize_params(t);
+  return t;
+}();
+
+void MinHash::check(const Params& p) {
+  if (p.get_int("ngram") < 1) throw Error("ngram must be at least 1");
+  const int64_t n = p.get_int("num_perm");
+  if (n < 1 || n > 1024) throw Error("num_perm must be within [1, 1024]");
+  const double t = p.get_double("threshold");
+  if (!(t > 0.0 && t <= 1.0)) throw Error("threshold must be within (0, 1]");
+  const int64_t b = p.get_int("bands"), r = p.get_int("rows");
+  if ((b == 0) != (r == 0)) throw Error("give both bands and rows, or neither");
+  if (b < 0 || r < 0 || b * r > n) throw Error("bands x rows must be at most num_perm");
+}
+
+MinHash::MinHash(const Params& p, Stage& stage)
+    : field_(p.get_string("field")), norm_(read_normalize_params(p)), words_(p.get_string("shingle") == "words"),
+      ngram_(static_cast<size_t>(p.get_int("ngram"))), threshold_(p.get_double("threshold")),
+      verify_exact_(p.get_string("verify") == "jaccard") {
+  const int num_perm = static_cast<int>(p.get_int("num_perm"));
+  if (p.get_int("bands") > 0) {
+    bands_ = static_cast<int>(p.get_int("bands"));
+    rows_ = static_cast<int>(p.get_int("rows"));
+  } else {
+    std::tie(bands_, rows_) = minhash_bands(num_perm, threshold_);
+  }
+  uint64_t s = static_cast<uint64_t>(p.get_int("seed"));
+  for (int i = 0; i < num_perm; ++i) {
+    mul_.push_back(splitmix(s) | 1);
+    add_.push_back(splitmix(s));
+  }
+  buckets_.resize(static_cast<size_t>(bands_));
+  stage.info("num_perm " + std::to_string(num_perm) + ", " + std::to_string(bands_) + " bands x " + std::to_string(rows_) +
+             " rows at threshold " + json::number(threshold_));
+}
+
+MinHash::Prepared MinHash::prepare(Record& r) const {
+  Prepared out;
+  const auto text = r.string_field(field_);
+  if (!text) {
+    r.reject("missing_field", "no string field '" + field_ + "'");
+    return out;
+  }
+  const std::string t = normalize(*text, norm_);
+  // Shingles: hashes of word n-grams (a text with fewer words is one shingle) or character n-grams.
+  std::vector<uint64_t>& sh = out.shingles;
+  if (words_) {
+    std::vector<std::pair<size_t, size_t>> w;  // word spans
+    for (size_t i = 0; i < t.size();) {
+      while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\t')) ++i;
+      const size_t b = i;
+      while (i < t.size() && !(t[i] == ' ' || t[i] == '\n' || t[i] == '\t')) ++i;
+      if (i > b) w.emplace_back(b, i);
+    }
+    if (!w.empty()) {
+      const size_t n = std::min(ngram_, w.size());
+      for (size_t k = 0; k + n <= w.size(); ++k) {
+        const size_t b = w[k].first, e = w[k + n - 1].second;
+        sh.push_back(XXH3_64bits(t.data() + b, e - b));
+      }
+    }
+  } else {
+    const size_t n = std::min(ngram_, t.size());
+    if (n > 0)
+      for (size_t k = 0; k + n <= t.size(); ++k) sh.push_back(XXH3_64bits(t.data() + k, n));
+  }
+  std::sort(sh.begin(), sh.end());
+  sh.erase(std::unique(sh.begin(), sh.end()), sh.end());
+  // Signature: per hash function i, the minimum over shingles of (mul_i * x + add_i) >> 32.
+  out.signature.assign(mul_.size(), UINT32_MAX);
+  for (uint64_t x : sh)
+    for (size_t i = 0; i < mul_.size(); ++i) {
+      const auto v = static_cast<uint32_t>((mul_[i] * x + add_[i]) >> 32);
+      if (v < out.signature[i]) out.signature[i] = v;
+    }
+  return out;
+}
+
+void MinHash::ordered(Record& r, Prepared& p) {
+  // Candidates: survivors sharing at least one band; the earliest one at or above the threshold wins.
+  std::vector<uint64_t> band_keys(static_cast<size_t>(bands_));
+  uint32_t best = UINT32_MAX;
+  double best_sim = 0;
+  std::vector<uint32_t> seen;
+  for (int b = 0; b < bands_; ++b) {
+    const uint32_t* start = p.signature.data() + static_cast<size_t>(b) * static_cast<size_t>(rows_);
+    band_keys[static_cast<size_t>(b)] = XXH3_64bits(start, sizeof(uint32_t) * static_cast<size_t>(rows_));
+    const auto it = buckets_[static_cast<size_t>(b)].find(band_keys[static_cast<size_t>(b)]);
+    if (it == buckets_[static_cast<size_t>(b)].end()) continue;
+    for (uint32_t c : it->second) {
+      if (c >= best || std::find(seen.begin(), seen.end(), c) != seen.end()) continue;
+      seen.push_back(c);
+      double sim;
+      if (verify_exact_) {
+        sim = jaccard(p.shingles, survivors_[c].shingles);
+      } else {
+        size_t eq = 0;
+        for (size_t i = 0; i < p.signature.size(); ++i) eq += p.signature[i] == survivors_[c].signature[i];
+        sim = static_cast<double>(eq) / static_cast<double>(p.signature.size());
+      }
+      if (sim >= threshold_) {
+        best = c;
+        best_sim = sim;
+      }
+    }
+  }
+  if (best != UINT32_MAX) {
+    ++duplicates_;
+    const std::string& id = survivors_[best].id;
+    r.annotate("dup_of", id);
+    r.annotate("similarity", std::round(best_sim * 1e4) / 1e4);
+    r.annotate("cluster", id);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4f", best_sim);
+    return r.reject("near_duplicate", "near duplicate of " + id + " (similarity " + buf + ")");
+  }
+  const auto n = static_cast<uint32_t>(survivors_.size());
+  Survivor s{std::string(r.id()), {}, {}};
+  if (verify_exact_) s.shingles = std::move(p.shingles);
+  else s.signature = std::move(p.signature);
+  survivors_.push_back(std::move(s));
+  for (int b = 0; b < bands_; ++b) buckets_[static_cast<size_t>(b)][band_keys[static_cast<size_t>(b)]].push_back(n);
+}
+
+void MinHash::finish(Stage& stage) {
+  stage.count("survivors", static_cast<int64_t>(survivors_.size()));
+  stage.count("near_duplicates", duplicates_);
+  stage.report("{\"survivors\":" + std::to_string(survivors_.size()) + ",\"near_duplicates\":" + std::to_string(duplicates_) +
+               ",\"bands\":" + std::to_string(bands_) + ",\"rows\":" + std::to_string(rows_) +
+               ",\"normalization\":" + json::quote(norm_.describe()) + "}");
+}
+
+}  // namespace tamis::dedup
