@@ -1,5 +1,6 @@
 // filter.format: rules for problems that cannot be graded by a final answer. Rules: docs/grading.md.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "ops.hpp"
@@ -31,18 +32,38 @@ size_t find_word(std::string_view text, std::string_view needle, size_t from = 0
 
 // A part marker such as "(a)" that stands on its own: at the start of a line or after a space or
 // punctuation (not "f(a)" nor "$(a)$"), and followed by a space, a line end or the end.
-bool marker(std::string_view text, std::string_view m, bool line_start_only) {
-  for (size_t at = text.find(m); at != std::string_view::npos; at = text.find(m, at + 1)) {
+size_t marker_at(std::string_view text, std::string_view m, bool line_start_only, size_t from = 0) {
+  for (size_t at = text.find(m, from); at != std::string_view::npos; at = text.find(m, at + 1)) {
     size_t k = at;
     while (k > 0 && (text[k - 1] == ' ' || text[k - 1] == '\t')) --k;
     const bool line_start = k == 0 || text[k - 1] == '\n';
     const char prev = at == 0 ? '\n' : text[at - 1];
-    const bool left = line_start || (!line_start_only && (prev == ' ' || prev == '.' || prev == ':' || prev == ';'));
+    const bool wide = static_cast<unsigned char>(m[0]) >= 0x80;  // （1）: no spaces around it in CJK text
+    const bool left = wide || line_start || (!line_start_only && (prev == ' ' || prev == '.' || prev == ':' || prev == ';'));
     const size_t end = at + m.size();
-    const bool right = end >= text.size() || space(text[end]) || (end < text.size() && alpha(text[end]) && !line_start_only);
-    if (left && right) return true;
+    const bool right = wide || end >= text.size() || space(text[end]) || (end < text.size() && alpha(text[end]) && !line_start_only);
+    if (left && right) return at;
   }
-  return false;
+  return std::string_view::npos;
+}
+
+bool marker(std::string_view text, std::string_view m, bool line_start_only) {
+  return marker_at(text, m, line_start_only) != std::string_view::npos;
+}
+
+bool asks_question(std::string_view low);
+
+// Parts x and y (in that order) each asking something: the text after x up to y, and after y (up to
+// 400 bytes), both hold a question cue. Conditions listed as (i), (ii) ask nothing and do not count.
+bool parts_ask(std::string_view text, std::string_view x, std::string_view y, bool line_start_only) {
+  const size_t px = marker_at(text, x, line_start_only);
+  if (px == std::string_view::npos) return false;
+  const size_t py = marker_at(text, y, line_start_only, px + x.size());
+  if (py == std::string_view::npos) return false;
+  std::string first(text.substr(px + x.size(), py - px - x.size())), second(text.substr(py + y.size(), 400));
+  for (char& c : first) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : second) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return asks_question(first) && asks_question(second);
 }
 
 bool contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
@@ -83,6 +104,33 @@ size_t chars(std::string_view s) {
   return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+// The problem without its [asy]...[/asy] drawing code (labels such as dot(A) would look like options).
+std::string without_asy(std::string_view text) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    const size_t open = text.find("[asy]", pos);
+    if (open == std::string_view::npos) break;
+    out.append(text.substr(pos, open - pos));
+    const size_t close = text.find("[/asy]", open);
+    if (close == std::string_view::npos) return out;
+    pos = close + 6;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+// Words that ask for an answer: a problem with one of them asks a question.
+constexpr std::string_view kQuestionCues[] = {"find", "determine", "compute", "calculate", "evaluate", "what", "how many",
+                                              "how much", "which", "solve", "simplify", "express", "?",
+                                              "？", "求", "多少", "几", "是否"};
+
+bool asks_question(std::string_view low) {
+  for (auto cue : kQuestionCues)
+    if (cue == "?" ? low.find('?') != std::string_view::npos : find_word(low, cue) != std::string_view::npos) return true;
+  return false;
+}
+
 }  // namespace
 
 const ParamTable Format::params = {
@@ -101,7 +149,7 @@ const ParamTable Format::params = {
      .help = "reject references that are prose rather than a final answer (reason long_answer)"},
     {.name = "needs_figure", .type = ParamType::boolean, .default_json = "true",
      .help = "reject problems that depend on a figure: [asy], 'see the figure', 'shown below' near a figure word (reason needs_figure)"},
-    {.name = "long_answer_chars", .type = ParamType::integer, .default_json = "200",
+    {.name = "long_answer_chars", .type = ParamType::integer, .default_json = "300",
      .help = "long_answer: a reference longer than this many characters is prose"},
     {.name = "long_answer_words", .type = ParamType::integer, .default_json = "12",
      .help = "long_answer: a reference with more words of prose (outside $...$ and commands) than this is prose"},
@@ -128,29 +176,31 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
     const bool blank = !answer || std::all_of(answer->begin(), answer->end(), space);
     if (blank) return {"missing_answer", answer ? "the reference answer is blank" : "no reference answer"};
   }
-  const std::string low = ascii_lower(problem);
+  const std::string text = without_asy(problem);
+  const std::string low = ascii_lower(text);
+  const bool question = asks_question(low);
 
   if (rules.multiple_choice) {
     if (auto p = first_of(low, {"answer choices", "answer options", "choose the correct", "select the correct answer"}); !p.empty())
       return {"multiple_choice", "the problem says '" + std::string(p) + "'"};
     // Options (A) (B) (C), as AMC writes them (\textbf{(A)}), or A. B. C. / A) B) C) at line starts.
-    if (contains(problem, "(A)") && contains(problem, "(B)") && contains(problem, "(C)"))
+    if (contains(text, "(A)") && contains(text, "(B)") && contains(text, "(C)"))
       return {"multiple_choice", "the problem lists options (A), (B), (C)"};
-    if (contains(problem, "（A）") && contains(problem, "（B）")) return {"multiple_choice", "the problem lists options （A）, （B）"};
+    if (contains(text, "（A）") && contains(text, "（B）")) return {"multiple_choice", "the problem lists options （A）, （B）"};
     for (auto [a, b, c] : {std::array<const char*, 3>{"A.", "B.", "C."}, std::array<const char*, 3>{"A)", "B)", "C)"},
                            std::array<const char*, 3>{"A:", "B:", "C:"}}) {
-      if (marker(problem, a, true) && marker(problem, b, true) && marker(problem, c, true))
+      if (marker(text, a, true) && marker(text, b, true) && marker(text, c, true))
         return {"multiple_choice", std::string("the problem lists options ") + a + " " + b + " " + c + " at line starts"};
     }
   }
 
   if (rules.proof) {
-    // "find n, or show that no such n exists" asks for an answer: a phrase right after "or" does not count.
-    for (std::string_view p : {"prove that", "prove the", "prove or disprove", "show that", "demonstrate that", "prove:",
-                               "proof:", "justify that", "give a proof", "prove this", "prove it"}) {
-      for (size_t at = find_word(low, p); at != std::string_view::npos; at = find_word(low, p, at + 1)) {
-        if (at >= 3 && std::string_view(low).substr(at - 3, 3) == "or ") continue;
-        return {"proof", "the problem says '" + std::string(p) + "'"};
+    // A proof phrase in a problem that also asks a question ("find all n and prove that ...", "in what year
+    // will the census show that ...") still has a final answer: only problems that ask nothing else are proofs.
+    if (!question) {
+      for (std::string_view p : {"prove that", "prove the", "prove or disprove", "show that", "demonstrate that", "prove:",
+                                 "proof:", "justify that", "give a proof", "prove this", "prove it", "show how", "证明"}) {
+        if (find_word(low, p) != std::string_view::npos) return {"proof", "the problem says '" + std::string(p) + "' and asks no question"};
       }
     }
     if (answer) {
@@ -164,14 +214,15 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kAnywhere = {
         {{"(a)", "(b)"}, {"(i)", "(ii)"}, {"(I)", "(II)"}}};
     for (auto [x, y] : kAnywhere)
-      if (marker(problem, x, false) && marker(problem, y, false))
-        return {"multi_part", "the problem has parts " + std::string(x) + " and " + std::string(y)};
+      if (parts_ask(text, x, y, false))
+        return {"multi_part", "the problem has parts " + std::string(x) + " and " + std::string(y) + ", each asking something"};
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kLineStart = {
         {{"(1)", "(2)"}, {"1)", "2)"}, {"a)", "b)"}}};
     for (auto [x, y] : kLineStart)
-      if (marker(problem, x, true) && marker(problem, y, true))
-        return {"multi_part", "the problem has parts " + std::string(x) + " and " + std::string(y) + " at line starts"};
-    if (contains(problem, "（1）") && contains(problem, "（2）")) return {"multi_part", "the problem has parts （1） and （2）"};
+      if (parts_ask(text, x, y, true))
+        return {"multi_part", "the problem has parts " + std::string(x) + " and " + std::string(y) + " at line starts, each asking something"};
+    if (parts_ask(text, "（1）", "（2）", false) || parts_ask(text, "(1)", "(2)", false) || parts_ask(text, "（I）", "（II）", false))
+      return {"multi_part", "the problem has parts (1) and (2), each asking something"};
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kParts = {
         {{"part 1", "part 2"}, {"part (a)", "part (b)"}, {"part a", "part b"}, {"part i", "part ii"}}};
     for (auto [x, y] : kParts)
@@ -180,7 +231,7 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
   }
 
   if (rules.needs_figure) {
-    if (contains(low, "[asy]")) return {"needs_figure", "the problem draws a figure with [asy]"};
+    if (contains(problem, "[asy]") || contains(problem, "[ASY]")) return {"needs_figure", "the problem draws a figure with [asy]"};
     if (contains(low, "\\includegraphics") || contains(low, "<image") || contains(low, "![")) return {"needs_figure", "the problem embeds an image"};
     if (auto p = first_of(low, {"see the figure", "see figure", "see the diagram", "see diagram", "see the picture", "in the figure",
                                 "in the diagram", "in the picture", "the figure below", "the diagram below", "the figure above",

@@ -48,7 +48,7 @@ class Format {
   struct Rules {
     bool proof = true, multi_part = true, multiple_choice = true, missing_answer = true, long_answer = true,
          needs_figure = true;
-    size_t long_answer_chars = 200;
+    size_t long_answer_chars = 300;
     size_t long_answer_words = 12;
   };
   // The rule a problem/answer pair breaks: {reason, detail}, or an empty reason. `answer` is nullptr

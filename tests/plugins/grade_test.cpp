@@ -489,4 +489,258 @@ TEST(plugins_grade_answer, Gsm8kAgreementWithStoredLabels) {
   EXPECT_GE(rate, 99.5);
 }
 
+// ============================================================================================
+// Op grade (through the tamis binary)
+// ============================================================================================
+
+TEST(plugins_grade_op, AnnotatesCorrectExtractedAndReason) {
+  const Strings in = {
+      R"({"id":"boxed","response":"so $x = \\boxed{\\dfrac{3}{2}}$.","answer":"1.5"})",
+      R"({"id":"wrong","response":"The answer is 4.","answer":"5"})",
+      R"({"id":"none","response":"I do not know.","answer":"5"})",
+      R"({"id":"number_ref","response":"#### 1,234","answer":1234})",
+      R"({"id":"worked_ref","response":"A: 18","answer":"9 * 2 = 18\n#### 18"})",
+      R"({"id":"no_response","answer":"5"})",
+      R"({"id":"no_reference","response":"\\boxed{5}"})",
+      R"({"id":"unicode","response":"Réponse : la réponse est \\boxed{10{,}000} €","answer":"10000"})",
+  };
+  const OpRun run = run_op("grade", "", jsonl(in));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  ASSERT_EQ(run.kept.size(), in.size());
+  EXPECT_EQ(run.ledger.size(), in.size());
+  auto ann = [&](size_t i, const char* key) { return run.annotation(run.kept[i], key); };
+  EXPECT_EQ(ann(0, "correct"), "true");
+  EXPECT_EQ(ann(0, "extracted"), R"("\\dfrac{3}{2}")");
+  EXPECT_EQ(ann(0, "grade_reason"), std::nullopt);
+  EXPECT_EQ(ann(1, "correct"), "false");
+  EXPECT_EQ(ann(1, "extracted"), R"("4")");
+  EXPECT_EQ(ann(1, "grade_reason"), std::nullopt);  // a plain mismatch has no reason
+  EXPECT_EQ(ann(2, "correct"), "false");
+  EXPECT_EQ(ann(2, "extracted"), R"("")");
+  EXPECT_EQ(ann(2, "grade_reason"), R"("no_answer")");
+  EXPECT_EQ(ann(3, "correct"), "true");
+  EXPECT_EQ(ann(4, "correct"), "true");
+  EXPECT_EQ(ann(5, "grade_reason"), R"("missing_response")");
+  EXPECT_EQ(ann(6, "grade_reason"), R"("missing_reference")");
+  EXPECT_EQ(ann(7, "correct"), "true");
+  EXPECT_EQ(strip_annotation(run.kept[0]), in[0]);  // the record's bytes are kept
+  EXPECT_NE(run.report.find("\"correct\""), std::string::npos) << run.report;
+}
+
+TEST(plugins_grade_op, RejectIncorrectAndOptions) {
+  const Strings in = {
+      R"({"id":"a","out":"\\boxed{2}","ref":"2"})",
+      R"({"id":"b","out":"\\boxed{3}","ref":"2"})",
+      R"({"id":"c","out":"It is 2 apples","ref":"2"})",
+  };
+  const OpRun run = run_op("grade", "{response_field: out, reference_field: ref, reject_incorrect: true}", jsonl(in));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), Strings{"a"});
+  EXPECT_EQ(run.reasons(), (Strings{"incorrect", "no_answer"}));
+  EXPECT_EQ(run.rejections()[0].detail, "answer '3' does not match the reference");
+  // The last-number fallback finds "2".
+  const OpRun last = run_op("grade", "{response_field: out, reference_field: ref, reject_incorrect: true, last_number: true}", jsonl(in));
+  ASSERT_EQ(last.exit_code, 0) << last.describe();
+  EXPECT_EQ(last.kept_ids(), (Strings{"a", "c"}));
+  // Turning boxed extraction off leaves nothing to extract from a and b.
+  const OpRun no_boxed = run_op("grade", "{response_field: out, reference_field: ref, extract_boxed: false}", jsonl(in));
+  ASSERT_EQ(no_boxed.exit_code, 0) << no_boxed.describe();
+  EXPECT_EQ(no_boxed.annotation(no_boxed.kept[0], "grade_reason"), R"("no_answer")");
+  // Tolerance from the shell.
+  const std::string approx = jsonl({R"({"id":"p","response":"\\boxed{3.1416}","answer":"\\pi"})"});
+  EXPECT_EQ(run_op("grade", "", approx).annotation(run_op("grade", "", approx).kept[0], "correct"), "false");
+  OpOptions loose;
+  loose.args = {"--set", "stage.tolerance=0.001"};
+  const OpRun tol = run_op("grade", "", approx, loose);
+  ASSERT_EQ(tol.exit_code, 0) << tol.describe();
+  EXPECT_EQ(tol.annotation(tol.kept[0], "correct"), "true");
+  // Answer length bound.
+  const OpRun small = run_op("grade", "{max_answer_chars: 3}", jsonl({R"({"id":"l","response":"\\boxed{12345}","answer":"12345"})"}));
+  ASSERT_EQ(small.exit_code, 0) << small.describe();
+  EXPECT_EQ(small.annotation(small.kept[0], "grade_reason"), R"("answer_too_long")");
+}
+
+TEST(plugins_grade_op, BadParametersAreRefused) {
+  const auto tol = validate_op("grade", "{tolerance: 2}");
+  EXPECT_EQ(tol.exit_code, 2);
+  EXPECT_NE(tol.err.find("tolerance must be in [0, 1)"), std::string::npos) << tol.err;
+  const auto none = validate_op("grade", "{extract_boxed: false, extract_gsm8k: false, extract_phrase: false}");
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("every extraction method is off"), std::string::npos) << none.err;
+  EXPECT_EQ(validate_op("grade", "{max_answer_chars: 0}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade", "{no_such: 1}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade", "{tolerance: 0.001, last_number: true}").exit_code, 0);
+}
+
+TEST(plugins_grade_op, Gsm8kSolutionsThroughTheOpMatchLabelsOnAnyThreadCount) {
+  const auto path = shared_data() / "gsm8k" / "example_model_solutions.jsonl";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is absent";
+  OpOptions one;
+  one.input = path;
+  one.id_field = "";
+  one.threads = 1;
+  const std::string with = "{response_field: 175b_verification.solution, reference_field: ground_truth}";
+  const OpRun run1 = run_op("grade", with, "", one);
+  ASSERT_EQ(run1.exit_code, 0) << run1.describe();
+  ASSERT_EQ(run1.kept.size(), 1319u);
+  size_t agree = 0;
+  for (const auto& line : run1.kept) {
+    const auto label = json_raw(line, "175b_verification.is_correct");
+    if (label && run1.annotation(line, "correct") == *label) ++agree;
+  }
+  EXPECT_GE(agree, 1313u);  // 99.5%
+  OpOptions two = one;
+  two.threads = 2;
+  const OpRun run2 = run_op("grade", with, "", two);
+  ASSERT_EQ(run2.exit_code, 0) << run2.describe();
+  EXPECT_EQ(run1.kept, run2.kept);
+}
+
+// ============================================================================================
+// Op filter.format
+// ============================================================================================
+
+TEST(plugins_grade_format, EachRuleWithItsReason) {
+  const Strings in = {
+      R"({"id":"ok","problem":"What is $1+1$?","answer":"2"})",
+      R"({"id":"proof","problem":"Prove that there are infinitely many primes.","answer":"proof"})",
+      R"({"id":"show","problem":"Show that $n^2+n$ is even for every integer $n$.","answer":"n/a"})",
+      R"({"id":"parts","problem":"A train leaves at 3pm.\n(a) How far does it go in 2 hours?\n(b) When does it arrive?","answer":"120"})",
+      R"({"id":"roman","problem":"Let f(x)=x^2. (i) Find f(2). (ii) Find f(3).","answer":"4, 9"})",
+      R"({"id":"part12","problem":"Part 1: find the area. Part 2: find the perimeter.","answer":"6"})",
+      R"({"id":"mc","problem":"What is 2+2? $\\textbf{(A)}\\ 3 \\qquad \\textbf{(B)}\\ 4 \\qquad \\textbf{(C)}\\ 5$","answer":"B"})",
+      R"({"id":"mc_lines","problem":"Which is prime?\nA. 4\nB. 6\nC. 7\nD. 8","answer":"C"})",
+      R"({"id":"choices","problem":"Solve 2x=4. Answer Choices: 1, 2, 3","answer":"2"})",
+      R"({"id":"blank","problem":"What is 3+3?","answer":"  "})",
+      R"({"id":"null","problem":"What is 3+3?","answer":null})",
+      R"({"id":"absent","problem":"What is 3+3?"})",
+      R"({"id":"prose","problem":"Describe the set.","answer":"The set of all points that are equidistant from the two foci of the ellipse and lie on the major axis of it"})",
+      R"({"id":"long","problem":"Compute it.","answer":")" + std::string(301, '1') + R"("})",
+      R"({"id":"asy","problem":"Find the area.\n[asy]\ndraw((0,0)--(1,0));\n[/asy]","answer":"1"})",
+      R"({"id":"see","problem":"Find x (see the figure).","answer":"1"})",
+      R"({"id":"shown","problem":"The triangle shown below in the figure has legs 3 and 4. What is its hypotenuse?","answer":"5"})",
+      R"({"id":"no_problem","answer":"1"})",
+      R"({"id":"number","problem":"How many?","answer":12})",
+      R"({"id":"array","problem":"How many?","answer":["3"]})",
+      R"({"id":"empty_array","problem":"How many?","answer":[]})",
+  };
+  const OpRun run = run_op("filter.format", "", jsonl(in));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"ok", "number", "array"}));
+  const auto v = run.rejections();
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& r : v) got.emplace_back(r.id, r.reason);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"proof", "proof"}, {"show", "proof"}, {"parts", "multi_part"}, {"roman", "multi_part"}, {"part12", "multi_part"},
+      {"mc", "multiple_choice"}, {"mc_lines", "multiple_choice"}, {"choices", "multiple_choice"}, {"blank", "missing_answer"},
+      {"null", "missing_answer"}, {"absent", "missing_answer"}, {"prose", "long_answer"}, {"long", "long_answer"},
+      {"asy", "needs_figure"}, {"see", "needs_figure"}, {"shown", "needs_figure"}, {"no_problem", "missing_problem"},
+      {"empty_array", "missing_answer"},
+  };
+  EXPECT_EQ(got, expected) << run.describe();
+  for (const auto& r : v) {
+    SCOPED_TRACE(r.id);
+    EXPECT_EQ(r.stage, "stage");
+    EXPECT_FALSE(r.detail.empty());
+  }
+  EXPECT_EQ(v[0].detail, "the problem says 'prove that' and asks no question");
+  EXPECT_EQ(v[12].detail, "the reference answer has 301 characters (more than 300)");
+  EXPECT_EQ(run.ledger.size(), in.size());
+}
+
+TEST(plugins_grade_format, LookAlikesAreKept) {
+  const Strings in = {
+      // f(a), $(a)$: not part markers
+      R"({"id":"fa","problem":"If f(a) = 2 and f(b) = 3, what is f(a)+f(b)?","answer":"5"})",
+      R"({"id":"math_a","problem":"Given $(a)$ x $(b) = a^2 + 2ab + b^2$, what is $(a)$ x $(b)$ when $a = 3$?","answer":"64"})",
+      // conditions (i), (ii) that ask nothing
+      R"({"id":"conditions","problem":"Find the least n such that (i) n is odd, and (ii) n is a square greater than 10.","answer":"25"})",
+      // a proof phrase in a question
+      R"({"id":"or_show","problem":"Find the smallest n, or show that no such n exists.","answer":"3"})",
+      R"({"id":"census","problem":"In what year will the census show that the number is below 10%?","answer":"2004"})",
+      // points named A, B, C are not options
+      R"({"id":"points","problem":"Points $A$, $B$ and $C$ lie on a circle. What is angle $ABC$?","answer":"90"})",
+      // a graph mentioned without a figure
+      R"({"id":"graph","problem":"The graph of y = x^2 passes through which point with x = 2? Give y.","answer":"4"})",
+      // a short LaTeX answer with text
+      R"({"id":"text","problem":"Who is fastest?","answer":"\\text{Evelyn}"})",
+  };
+  const OpRun run = run_op("filter.format", "", jsonl(in));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept.size(), in.size()) << run.describe() << (run.rejected.empty() ? "" : run.rejected[0]);
+}
+
+TEST(plugins_grade_format, EachRuleHasItsSwitch) {
+  const Strings in = {
+      R"({"id":"proof","problem":"Prove that 2 is prime.","answer":"x"})",
+      R"({"id":"parts","problem":"(a) Find x. (b) Find y.","answer":"1"})",
+      R"({"id":"mc","problem":"Pick: (A) 1 (B) 2 (C) 3","answer":"A"})",
+      R"({"id":"blank","problem":"Find x.","answer":""})",
+      R"({"id":"prose","problem":"Find x.","answer":"it is the number that we get when we add one and one together and then take away nothing"})",
+      R"({"id":"figure","problem":"Find x in the diagram below.","answer":"1"})",
+  };
+  const char* rules[] = {"proof", "multi_part", "multiple_choice", "missing_answer", "long_answer", "needs_figure"};
+  const OpRun all = run_op("filter.format", "", jsonl(in));
+  ASSERT_EQ(all.exit_code, 0) << all.describe();
+  EXPECT_EQ(all.reasons(), (Strings{"proof", "multi_part", "multiple_choice", "missing_answer", "long_answer", "needs_figure"}));
+  for (size_t i = 0; i < std::size(rules); ++i) {
+    const OpRun off = run_op("filter.format", std::string("{") + rules[i] + ": false}", jsonl(in));
+    ASSERT_EQ(off.exit_code, 0) << off.describe();
+    EXPECT_EQ(off.kept_ids(), Strings{json_string(in[i], "id").value()}) << rules[i];
+  }
+  // Thresholds of long_answer.
+  const OpRun words = run_op("filter.format", "{long_answer_words: 30}", jsonl({in[4]}));
+  EXPECT_EQ(words.kept.size(), 1u) << words.describe();
+  EXPECT_EQ(validate_op("filter.format", "{long_answer_chars: 0}").exit_code, 2);
+}
+
+// Real records from ../shared/data, checked by reading them: (file, line, problem field, answer field, expected reason or "").
+TEST(plugins_grade_format, RealRecordsFromSharedData) {
+  struct Real {
+    const char* file;
+    int line;
+    const char* reason;
+  };
+  const Real records[] = {
+      {"math/math500_test.jsonl", 228, "multiple_choice"},     // (A) Line (B) Circle (C) Plane ..., answer \text{(C)}
+      {"math/math500_test.jsonl", 256, "multiple_choice"},     // (A) Line (B) Circle (C) Parabola ...
+      {"math/math500_test.jsonl", 5, "needs_figure"},          // "graphed below" with [asy]
+      {"math/math500_test.jsonl", 15, "needs_figure"},         // "in the diagram below" with [asy]
+      {"math/math500_test.jsonl", 1, ""},                      // convert (0,3) to polar coordinates
+      {"deepscaler/test_amc.jsonl", 26, "needs_figure"},       // "The diagram below shows", no [asy]
+      {"deepscaler/test_amc.jsonl", 29, "needs_figure"},       // "in the figure"
+      {"deepscaler/train_math.jsonl", 63, "needs_figure"},     // [asy] whose labels would look like options
+      {"deepscaler/train_math.jsonl", 6304, ""},               // "in what year will the census show that"
+      {"qwen25math_eval/gaokao2024_I_test.jsonl", 1, "multiple_choice"},  // 选择题 with A. B. C. D.
+      {"qwen25math_eval/gaokao2024_mix_test.jsonl", 16, "multi_part"},    // （1）... 求 ...; (2) ... 求 ...
+      {"qwen25math_eval/gaokao2023en_test.jsonl", 168, "missing_answer"}, // blank answer
+      {"qwen25math_eval/college_math_test.jsonl", 1014, "long_answer"},   // "The bulb should be placed ..."
+      {"qwen25math_eval/cmath_test.jsonl", 349, ""},          // （1）班, （2）班: class names, not parts
+      {"qwen25math_eval/olympiadbench_test.jsonl", 46, ""},   // "or show that no such n exists"
+      {"qwen25math_eval/olympiadbench_test.jsonl", 26, ""},   // conditions (i), (ii)
+  };
+  size_t checked = 0;
+  for (const auto& rec : records) {
+    const auto path = shared_data() / rec.file;
+    if (!std::filesystem::exists(path)) continue;
+    std::ifstream f(path);
+    std::string line;
+    for (int i = 0; i < rec.line && std::getline(f, line); ++i) {
+    }
+    ASSERT_FALSE(line.empty()) << rec.file << ":" << rec.line;
+    const std::string file(rec.file);
+    const bool question = file.find("qwen25math_eval") != std::string::npos;
+    const std::string with = std::string("{problem_field: ") + (question ? "question" : "problem") +
+                             ", answer_field: " + (file.find("olympiad") != std::string::npos ? "final_answer" : "answer") + "}";
+    OpOptions o;
+    o.id_field = "";
+    const OpRun run = run_op("filter.format", with, jsonl({line}), o);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    const std::string got = run.rejections().empty() ? "" : run.rejections()[0].reason;
+    EXPECT_EQ(got, rec.reason) << rec.file << ":" << rec.line << " " << (run.rejections().empty() ? "" : run.rejections()[0].detail);
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no shared data";
+}
+
 }  // namespace
