@@ -2,7 +2,9 @@
 // real tamis binary, harness.hpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -481,6 +483,79 @@ TEST(plugins_dedup_minhash, CharShinglesAndSignatureVerify) {
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"a", "c"}));
   EXPECT_EQ(run.annotation(run.rejected[0], "dup_of"), "\"a\"");
+}
+
+// Real data: GSM8K train followed by GSM8K test. The op's verdicts equal a brute-force run of the same
+// rule (each record against every earlier survivor, exact Jaccard of word 5-grams of the normalised text).
+TEST(plugins_dedup_minhash, Gsm8kAgreesWithBruteForce) {
+  const fs::path train = shared_data("gsm8k/train.jsonl");
+  const fs::path test = shared_data("gsm8k/test.jsonl");
+  if (train.empty() || test.empty()) GTEST_SKIP() << "../shared/data/gsm8k is absent";
+  Strings lines, texts;
+  for (const auto& [file, prefix] : {std::pair{train, "train"}, std::pair{test, "test"}}) {
+    int n = 0;
+    for (const auto& line : read_lines(file)) {
+      texts.push_back(*json_string(line, "question"));
+      lines.push_back(rec(std::string(prefix) + std::to_string(n++), texts.back()));
+    }
+  }
+  const double t = 0.5;
+  const OpRun run = run_op("dedup.minhash", "{threshold: 0.5}", jsonl(lines));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  std::map<std::string, std::string> got;
+  for (const auto& l : run.rejected) got[*json_string(l, "id")] = *json_string(l, "tamis.dup_of");
+
+  const NormalizeOptions def;
+  std::vector<std::set<std::string>> sets;
+  for (const auto& text : texts) {
+    const std::string norm = normalize(text, def);
+    Strings w;
+    for (size_t i = 0; i < norm.size();) {
+      const size_t e = std::min(norm.find(' ', i), norm.size());
+      w.push_back(norm.substr(i, e - i));
+      i = e + 1;
+    }
+    if (w.size() < 5) sets.push_back({join(w)});
+    else sets.push_back(five_grams(w));
+  }
+  // Sorted hashes of the n-grams (std::hash: independent of the op's XXH3), for a fast merge.
+  std::vector<std::vector<size_t>> hs;
+  for (const auto& set : sets) {
+    std::vector<size_t> h;
+    for (const auto& g : set) h.push_back(std::hash<std::string>{}(g));
+    std::sort(h.begin(), h.end());
+    h.erase(std::unique(h.begin(), h.end()), h.end());
+    hs.push_back(std::move(h));
+  }
+  auto jac = [&](size_t x, size_t y) {
+    const auto& a = hs[x];
+    const auto& b = hs[y];
+    // Jaccard >= t needs min/max size >= t: skip the merge otherwise.
+    if (static_cast<double>(std::min(a.size(), b.size())) < t * static_cast<double>(std::max(a.size(), b.size()))) return 0.0;
+    size_t i = 0, j = 0, both = 0;
+    while (i < a.size() && j < b.size()) {
+      if (a[i] < b[j]) ++i;
+      else if (b[j] < a[i]) ++j;
+      else { ++both; ++i; ++j; }
+    }
+    return static_cast<double>(both) / static_cast<double>(a.size() + b.size() - both);
+  };
+  std::map<std::string, std::string> want;
+  std::vector<size_t> survivors;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    const std::string id = *json_string(lines[i], "id");
+    bool dup = false;
+    for (size_t s : survivors) {
+      if (jac(i, s) >= t) {
+        want[id] = *json_string(lines[s], "id");
+        dup = true;
+        break;
+      }
+    }
+    if (!dup) survivors.push_back(i);
+  }
+  std::cout << "GSM8K train+test: " << want.size() << " near duplicates by brute force, " << got.size() << " by dedup.minhash\n";
+  EXPECT_EQ(got, want);
 }
 
 }  // namespace
