@@ -309,6 +309,56 @@ void drop_variable_lhs(std::string& s) {
   if (variable && eq + len < s.size()) s = s.substr(eq + len);
 }
 
+// x^{2} → x^2, 1011_{2} → 1011_2: braces around one character carry nothing.
+void unbrace_single(std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((s[i] == '^' || s[i] == '_') && i + 3 < s.size() + 0 && s[i + 1] == '{' && s[i + 3] == '}' && s[i + 2] != '\\' &&
+        s[i + 2] != '{' && s[i + 2] != '}') {
+      out.push_back(s[i]);
+      out.push_back(s[i + 2]);
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  s = std::move(out);
+}
+
+// \begin{pmatrix} a & b \\ c & d \end{pmatrix} → ((a,b),(c,d)); a column or a row → (a,b).
+void matrices_to_tuples(std::string& s) {
+  for (auto env : {"pmatrix", "bmatrix", "matrix", "vmatrix"}) {
+    const std::string open = std::string("\\begin{") + env + "}", close = std::string("\\end{") + env + "}";
+    for (int guard = 0; guard < 100; ++guard) {
+      const size_t a = s.find(open);
+      if (a == std::string::npos) break;
+      const size_t b = s.find(close, a);
+      if (b == std::string::npos) break;
+      std::string body = s.substr(a + open.size(), b - a - open.size());
+      std::vector<std::string> rows;
+      size_t start = 0;
+      for (size_t k; (k = body.find("\\\\", start)) != std::string::npos; start = k + 2) rows.push_back(body.substr(start, k - start));
+      rows.push_back(body.substr(start));
+      while (!rows.empty() && trim(rows.back()).empty()) rows.pop_back();
+      std::string out = "(";
+      const bool column = std::all_of(rows.begin(), rows.end(), [](const std::string& r) { return r.find('&') == std::string::npos; });
+      for (size_t r = 0; r < rows.size(); ++r) {
+        if (r) out += ",";
+        std::string row = rows[r];
+        if (column) {
+          out += row;
+        } else {
+          replace_all(row, "&", ",");
+          out += rows.size() == 1 ? row : "(" + row + ")";
+        }
+      }
+      out += ")";
+      s = s.substr(0, a) + out + s.substr(b + close.size());
+    }
+  }
+}
+
 std::string normalize_impl(std::string_view in) {
   std::string s(trim(in));
   // A whole answer in \boxed{} (references are sometimes stored that way).
@@ -320,6 +370,7 @@ std::string normalize_impl(std::string_view in) {
     if ((v.substr(0, 2) == "\\(" && v.substr(v.size() - 2) == "\\)") || (v.substr(0, 2) == "\\[" && v.substr(v.size() >= 2 ? v.size() - 2 : 0) == "\\]"))
       s = std::string(v.substr(2, v.size() - 4));
   }
+  matrices_to_tuples(s);
   replace_all(s, "\n", " ");
   replace_command(s, "left", "");
   replace_command(s, "right", "");
@@ -343,6 +394,13 @@ std::string normalize_impl(std::string_view in) {
   replace_all(s, "\\%", "");
   replace_all(s, "%", "");
   replace_all(s, "\xE2\x88\x9E", "\\infty");  // ∞
+  replace_all(s, "\xE2\x88\x92", "-");        // − (minus sign)
+  replace_all(s, "\xC3\x97", "\\times ");      // ×
+  replace_all(s, "\xC2\xB7", "\\cdot ");       // ·
+  replace_all(s, "\xC3\xB7", "\\div ");        // ÷
+  replace_all(s, "\xCF\x80", "\\pi ");         // π
+  replace_all(s, "\xE2\x88\x9A", "\\sqrt");    // √
+  replace_all(s, "\xC2\xB1", "\\pm ");         // ±
   replace_command(s, "le", "\\leq");
   replace_command(s, "ge", "\\geq");
   replace_command(s, "ne", "\\neq");
@@ -363,6 +421,9 @@ std::string normalize_impl(std::string_view in) {
     }
   }
   brace_arguments(s);
+  // "2 and 3", "2 \text{ or } 3": lists of answers.
+  replace_all(s, " and ", ",");
+  replace_all(s, " or ", ",");
   {
     // Mixed numbers: "3\frac{1}{2}", "3 1/2", "-3\frac12".
     std::string_view v = trim(s);
@@ -394,6 +455,9 @@ std::string normalize_impl(std::string_view in) {
     }
   }
   s.erase(std::remove_if(s.begin(), s.end(), is_space), s.end());
+  unbrace_single(s);
+  replace_all(s, "+\\infty", "\\infty");
+  if (s.rfind("+", 0) == 0) s.erase(0, 1);
   drop_variable_lhs(s);
   if (thousands(s)) s.erase(std::remove(s.begin(), s.end(), ','), s.end());
   while (!s.empty() && s.back() == '.') s.pop_back();
@@ -600,7 +664,15 @@ class Evaluator {
     const char c = s_[pos_];
     if (is_digit(c) || c == '(' || c == '{' || c == '.') return true;
     if (is_alpha(c)) return true;
-    return at_command("\\frac") || at_command("\\sqrt") || at_command("\\pi");
+    return at_command("\\frac") || at_command("\\sqrt") || at_command("\\pi") || at_command("\\binom") || function_at() != nullptr;
+  }
+
+  using Fn = double (*)(double);
+  // A function command at pos_: \sin, \cos, \tan, \ln, \log, \exp.
+  const char* function_at() const {
+    for (const char* f : {"\\sin", "\\cos", "\\tan", "\\ln", "\\log", "\\exp"})
+      if (at_command(f)) return f;
+    return nullptr;
   }
 
   std::optional<Num> term() {
@@ -644,6 +716,13 @@ class Evaluator {
     if (failed_) return std::nullopt;
     auto base = atom();
     if (!base) return std::nullopt;
+    if (pos_ < s_.size() && s_[pos_] == '!' && !(pos_ + 1 < s_.size() && s_[pos_ + 1] == '=')) {
+      ++pos_;
+      if (!base->exact || base->q != 1 || base->p < 0 || base->p > 170) return std::nullopt;
+      Num f = Num::ratio(1, 1);
+      for (i128 i = 2; i <= base->p; ++i) f = multiply(f, Num::ratio(i, 1));
+      base = f;
+    }
     if (eat('^')) {
       std::optional<Num> e;
       if (pos_ < s_.size() && s_[pos_] == '{') e = atom();
@@ -771,6 +850,44 @@ class Evaluator {
       }
       return Num::real(r);
     }
+    if (const char* f = function_at()) {
+      const std::string_view name(f);
+      pos_ += name.size();
+      std::optional<Num> base;
+      if (name == "\\log" && eat('_')) {
+        base = pos_ < s_.size() && is_digit(s_[pos_]) ? std::optional<Num>(Num::ratio(s_[pos_++] - '0', 1)) : atom();
+        if (!base) return std::nullopt;
+      }
+      auto arg = power_();
+      if (!arg) return std::nullopt;
+      const double x = arg->d;
+      double v;
+      if (name == "\\sin") v = std::sin(x);
+      else if (name == "\\cos") v = std::cos(x);
+      else if (name == "\\tan") v = std::tan(x);
+      else if (name == "\\exp") v = std::exp(x);
+      else if (name == "\\ln") v = x > 0 ? std::log(x) : NAN;
+      else v = x > 0 && (!base || (base->d > 0 && base->d != 1)) ? std::log(x) / std::log(base ? base->d : 10.0) : NAN;
+      if (!std::isfinite(v)) return std::nullopt;
+      // Exact when the value is an integer that checks back (\log_2 8 = 3).
+      const double r = std::round(v);
+      if (std::fabs(v - r) < 1e-12 && std::fabs(r) < 1e15) return Num::ratio(static_cast<i128>(r), 1);
+      return Num::real(v);
+    }
+    if (at_command("\\binom")) {
+      pos_ += 6;
+      auto n = braced();
+      if (!n) return std::nullopt;
+      auto k = braced();
+      if (!k || !n->exact || !k->exact || n->q != 1 || k->q != 1 || k->p < 0 || n->p < k->p || n->p > 1000) return std::nullopt;
+      Num r = Num::ratio(1, 1);
+      for (i128 i = 1; i <= k->p; ++i) {
+        auto m = divide(multiply(r, Num::ratio(n->p - k->p + i, 1)), Num::ratio(i, 1));
+        if (!m) return std::nullopt;
+        r = *m;
+      }
+      return r;
+    }
     if (at_command("\\pi")) {
       pos_ += 3;
       return Num::real(M_PI);
@@ -809,7 +926,9 @@ int64_t variables(std::string_view s) {
       size_t k = i + 1;
       while (k < s.size() && is_alpha(s[k])) ++k;
       const std::string_view cmd = s.substr(i + 1, k - i - 1);
-      if (cmd != "frac" && cmd != "sqrt" && cmd != "pi" && cmd != "cdot" && cmd != "times" && cmd != "div") return -1;
+      if (cmd != "frac" && cmd != "sqrt" && cmd != "pi" && cmd != "cdot" && cmd != "times" && cmd != "div" && cmd != "sin" &&
+          cmd != "cos" && cmd != "tan" && cmd != "ln" && cmd != "log" && cmd != "exp" && cmd != "binom")
+        return -1;
       i = k - 1;
     } else if (is_alpha(c)) {
       if (c == 'e') continue;
@@ -901,8 +1020,13 @@ std::optional<Listing> as_list(std::string_view s) {
 
 bool equal_normalized(std::string_view a, std::string_view b, double tol, int depth);
 
-bool items_equal(const std::vector<std::string_view>& x, const std::vector<std::string_view>& y, bool ordered, double tol, int depth) {
-  if (x.size() != y.size() || x.size() > 64) return false;
+bool items_equal(const std::vector<std::string_view>& x_in, const std::vector<std::string_view>& y_in, bool ordered, double tol, int depth) {
+  if (x_in.size() != y_in.size() || x_in.size() > 64) return false;
+  // Items such as "x=1" in "x=1, x=2" lose their variable like whole answers do.
+  std::vector<std::string> xs(x_in.begin(), x_in.end()), ys(y_in.begin(), y_in.end());
+  for (auto& v : xs) drop_variable_lhs(v);
+  for (auto& v : ys) drop_variable_lhs(v);
+  const std::vector<std::string_view> x(xs.begin(), xs.end()), y(ys.begin(), ys.end());
   if (ordered) {
     for (size_t i = 0; i < x.size(); ++i)
       if (!equal_normalized(x[i], y[i], tol, depth + 1)) return false;
@@ -931,10 +1055,51 @@ bool words_equal(std::string_view a, std::string_view b) {
 // work is capped, not just the depth.
 thread_local long g_budget = 0;
 
+// "1\pm\sqrt{2}" → "\{1+\sqrt{2},1-\sqrt{2}\}" (one top-level \pm or \mp).
+std::optional<std::string> expand_pm(std::string_view s) {
+  for (std::string_view op : {"\\pm", "\\mp"}) {
+    auto parts = split_top(s, op);
+    if (parts.size() != 2) continue;
+    const std::string a(parts[0]), b(parts[1]);
+    if (b.empty() || split_top(s, ",").size() > 1) return std::nullopt;
+    return "\\{" + a + "+" + b + "," + a + "-" + b + "\\}";
+  }
+  return std::nullopt;
+}
+
+// Equations with the same solutions: lhs - rhs of one is a constant multiple of the other's, at sample points.
+bool equations_equal(std::string_view a, std::string_view b, double tol) {
+  auto ea = split_top(a, "="), eb = split_top(b, "=");
+  if (ea.size() != 2 || eb.size() != 2) return false;
+  const std::string da = "(" + std::string(ea[0]) + ")-(" + std::string(ea[1]) + ")";
+  const std::string db = "(" + std::string(eb[0]) + ")-(" + std::string(eb[1]) + ")";
+  const int64_t va = variables(da), vb = variables(db);
+  if (va <= 0 || va != vb) return false;
+  static constexpr double kPoints[][3] = {{0.5377, 1.8339, -2.2588}, {0.8622, 0.3188, -1.3077}, {-0.4336, 0.3426, 3.5784}};
+  double ratio = 0;
+  int agreed = 0;
+  for (const auto& pt : kPoints) {
+    double vars[52];
+    for (int i = 0; i < 52; ++i) vars[i] = pt[i % 3] + 0.1 * i;
+    auto x = evaluate(da, vars), y = evaluate(db, vars);
+    if (!x || !y) continue;
+    if (y->d == 0 || x->d == 0) return false;
+    const double r = x->d / y->d;
+    if (agreed == 0) ratio = r;
+    else if (!close_enough(r, ratio, std::max(tol, 1e-9))) return false;
+    ++agreed;
+  }
+  return agreed >= 2;
+}
+
 bool equal_normalized(std::string_view a, std::string_view b, double tol, int depth) {
   if (depth > 8 || --g_budget < 0) return false;
   if (a == b) return true;
   if (words_equal(a, b)) return true;
+  {
+    auto pa = expand_pm(a), pb = expand_pm(b);
+    if (pa || pb) return equal_normalized(pa ? *pa : std::string(a), pb ? *pb : std::string(b), tol, depth + 1);
+  }
   // Unions of intervals: order-insensitive pieces.
   {
     auto ua = split_top(a, "\\cup"), ub = split_top(b, "\\cup");
@@ -952,7 +1117,7 @@ bool equal_normalized(std::string_view a, std::string_view b, double tol, int de
   auto na = evaluate(a), nb = evaluate(b);
   if (na && nb) return numbers_equal(*na, *nb, tol);
   if (na || nb) return false;
-  return symbolic_equal(a, b, tol);
+  return symbolic_equal(a, b, tol) || equations_equal(a, b, tol);
 }
 
 }  // namespace
