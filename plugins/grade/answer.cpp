@@ -218,7 +218,7 @@ void unwrap_command(std::string& s, std::string_view name) {
 // \text{...} at the end, after something else, is a unit: dropped (with a following ^2 or ^3).
 // Elsewhere \text{X} becomes X.
 void handle_text(std::string& s) {
-  static constexpr std::string_view kText[] = {"\\text{", "\\textnormal{", "\\mbox{", "\\textrm{", "\\textit{"};
+  static constexpr std::string_view kText[] = {"\\text{", "\\textnormal{", "\\mbox{", "\\textrm{", "\\textit{", "\\mathrm{"};
   for (size_t guard = 0; guard < 1000; ++guard) {
     size_t hit = std::string::npos, plen = 0;
     for (auto p : kText) {
@@ -377,6 +377,7 @@ std::string normalize_impl(std::string_view in) {
   replace_command(s, "displaystyle", "");
   replace_command(s, "dfrac", "\\frac");
   replace_command(s, "tfrac", "\\frac");
+  replace_command(s, "cfrac", "\\frac");
   replace_command(s, "qquad", " ");
   replace_command(s, "quad", " ");
   replace_all(s, "{,}", ",");
@@ -406,8 +407,8 @@ std::string normalize_impl(std::string_view in) {
   replace_command(s, "ne", "\\neq");
   replace_command(s, "varnothing", "\\emptyset");
   replace_command(s, "emptyset", "\\emptyset");
-  for (auto cmd : {"mathrm", "mathbf", "textbf", "mathit", "boldsymbol", "mathbb"}) unwrap_command(s, cmd);
   handle_text(s);
+  for (auto cmd : {"mathbf", "textbf", "mathit", "boldsymbol", "mathbb", "operatorname"}) unwrap_command(s, cmd);
   {
     std::string_view v = trim(s);
     // "18 dollars", "5 cm": a number followed by plain words.

@@ -251,6 +251,12 @@ const Pair kPairs[] = {
     {"2\u03c0", "2\\pi", true},
     {"\u221a2", "\\sqrt{2}", true},
     {"+\\infty", "\\infty", true},
+    {"\\cfrac{1}{2}", "0.5", true},
+    {"5\\mathrm{~cm}", "5", true},
+    {"3.3 \\times 10^{12} \\mathrm{~m}", "3.3e12", true},
+    {"\\mathrm{e}^{2}", "e^2", true},
+    {"3+4i", "4i+3", true},
+    {"3+4i", "3-4i", false},
     // degenerate
     {"12", "", false},
     {"", "12", false},
