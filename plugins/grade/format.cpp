@@ -120,9 +120,10 @@ std::string without_asy(std::string_view text) {
   return out;
 }
 
-// Words that ask for an answer: a problem with one of them asks a question.
+// Words that ask for an answer: a problem with one of them asks a question. ("which" is left out: it is
+// as often a relative pronoun, "from which", "which occurs at", as a question word.)
 constexpr std::string_view kQuestionCues[] = {"find", "determine", "compute", "calculate", "evaluate", "what", "how many",
-                                              "how much", "which", "solve", "simplify", "express", "?",
+                                              "how much", "solve", "simplify", "express", "?",
                                               "？", "求", "多少", "几", "是否"};
 
 bool asks_question(std::string_view low) {

@@ -750,6 +750,7 @@ TEST(plugins_grade_format, RealRecordsFromSharedData) {
       {"deepscaler/test_amc.jsonl", 29, "needs_figure"},       // "in the figure"
       {"deepscaler/train_math.jsonl", 63, "needs_figure"},     // [asy] whose labels would look like options
       {"deepscaler/train_math.jsonl", 6304, ""},               // "in what year will the census show that"
+      {"deepscaler/train_math.jsonl", 219, ""},                // properties (1), (2) of a quadratic, one question
       {"qwen25math_eval/gaokao2024_I_test.jsonl", 1, "multiple_choice"},  // 选择题 with A. B. C. D.
       {"qwen25math_eval/gaokao2024_mix_test.jsonl", 16, "multi_part"},    // （1）... 求 ...; (2) ... 求 ...
       {"qwen25math_eval/gaokao2023en_test.jsonl", 168, "missing_answer"}, // blank answer
