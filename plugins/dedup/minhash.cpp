@@ -31,15 +31,15 @@ double integrate(double lo, double hi, auto f) {
 }
 
 // Exact Jaccard of two sorted, distinct hash sets.
-double jaccard(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
-  if (a.empty() && b.empty()) return 1.0;
+double jaccard(const uint64_t* a, size_t na, const uint64_t* b, size_t nb) {
+  if (na == 0 && nb == 0) return 1.0;
   size_t i = 0, j = 0, both = 0;
-  while (i < a.size() && j < b.size()) {
+  while (i < na && j < nb) {
     if (a[i] < b[j]) ++i;
     else if (b[j] < a[i]) ++j;
     else { ++both; ++i; ++j; }
   }
-  return static_cast<double>(both) / static_cast<double>(a.size() + b.size() - both);
+  return static_cast<double>(both) / static_cast<double>(na + nb - both);
 }
 }  // namespace
 
@@ -111,7 +111,7 @@ MinHash::MinHash(const Params& p, Stage& stage)
     mul_.push_back(splitmix(s) | 1);
     add_.push_back(splitmix(s));
   }
-  buckets_.resize(static_cast<size_t>(bands_));
+  slots_.resize(1 << 16);
   stage.info("num_perm " + std::to_string(num_perm) + ", " + std::to_string(bands_) + " bands x " + std::to_string(rows_) +
              " rows at threshold " + json::number(threshold_));
 }
@@ -158,26 +158,46 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
   return out;
 }
 
+MinHash::Slot& MinHash::slot(uint64_t key) {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = key & mask;; i = (i + 1) & mask) {
+    Slot& sl = slots_[i];
+    if (sl.head == npos || sl.key == key) return sl;
+  }
+}
+
+void MinHash::grow() {
+  std::vector<Slot> old(slots_.size() * 2);
+  old.swap(slots_);
+  for (const Slot& sl : old)
+    if (sl.head != npos) slot(sl.key) = sl;
+}
+
 void MinHash::ordered(Record& r, Prepared& p) {
   // Candidates: survivors sharing at least one band; the earliest one at or above the threshold wins.
-  std::vector<uint64_t> band_keys(static_cast<size_t>(bands_));
-  uint32_t best = UINT32_MAX;
+  const auto bands = static_cast<size_t>(bands_);
+  std::vector<uint64_t> band_keys(bands);
+  uint32_t best = npos;
   double best_sim = 0;
-  std::vector<uint32_t> seen;
-  for (int b = 0; b < bands_; ++b) {
-    const uint32_t* start = p.signature.data() + static_cast<size_t>(b) * static_cast<size_t>(rows_);
-    band_keys[static_cast<size_t>(b)] = XXH3_64bits(start, sizeof(uint32_t) * static_cast<size_t>(rows_));
-    const auto it = buckets_[static_cast<size_t>(b)].find(band_keys[static_cast<size_t>(b)]);
-    if (it == buckets_[static_cast<size_t>(b)].end()) continue;
-    for (uint32_t c : it->second) {
-      if (c >= best || std::find(seen.begin(), seen.end(), c) != seen.end()) continue;
-      seen.push_back(c);
+  ++stamp_;
+  for (size_t b = 0; b < bands; ++b) {
+    const uint32_t* start = p.signature.data() + b * static_cast<size_t>(rows_);
+    // The band number is mixed in, so one table serves every band.
+    band_keys[b] = XXH3_64bits_withSeed(start, sizeof(uint32_t) * static_cast<size_t>(rows_), b);
+    const Slot& sl = slot(band_keys[b]);
+    for (uint32_t node = sl.head; node != npos; node = next_[node]) {  // ascending survivors
+      const uint32_t c = static_cast<uint32_t>(node / bands);
+      if (c >= best) break;
+      if (seen_[c] == stamp_) continue;  // already compared for this record (through another band)
+      seen_[c] = stamp_;
       double sim;
       if (verify_exact_) {
-        sim = jaccard(p.shingles, survivors_[c].shingles);
+        const size_t from = c == 0 ? 0 : shingle_end_[c - 1];
+        sim = jaccard(p.shingles.data(), p.shingles.size(), shingles_.data() + from, shingle_end_[c] - from);
       } else {
         size_t eq = 0;
-        for (size_t i = 0; i < p.signature.size(); ++i) eq += p.signature[i] == survivors_[c].signature[i];
+        const uint32_t* sig = signatures_.data() + static_cast<size_t>(c) * p.signature.size();
+        for (size_t i = 0; i < p.signature.size(); ++i) eq += p.signature[i] == sig[i];
         sim = static_cast<double>(eq) / static_cast<double>(p.signature.size());
       }
       if (sim >= threshold_) {
@@ -186,9 +206,9 @@ void MinHash::ordered(Record& r, Prepared& p) {
       }
     }
   }
-  if (best != UINT32_MAX) {
+  if (best != npos) {
     ++duplicates_;
-    const std::string& id = survivors_[best].id;
+    const std::string& id = ids_[best];
     r.annotate("dup_of", id);
     r.annotate("similarity", std::round(best_sim * 1e4) / 1e4);
     r.annotate("cluster", id);
@@ -196,18 +216,35 @@ void MinHash::ordered(Record& r, Prepared& p) {
     std::snprintf(buf, sizeof buf, "%.4f", best_sim);
     return r.reject("near_duplicate", "near duplicate of " + id + " (similarity " + buf + ")");
   }
-  const auto n = static_cast<uint32_t>(survivors_.size());
-  Survivor s{std::string(r.id()), {}, {}};
-  if (verify_exact_) s.shingles = std::move(p.shingles);
-  else s.signature = std::move(p.signature);
-  survivors_.push_back(std::move(s));
-  for (int b = 0; b < bands_; ++b) buckets_[static_cast<size_t>(b)][band_keys[static_cast<size_t>(b)]].push_back(n);
+  const auto n = static_cast<uint32_t>(ids_.size());
+  if ((static_cast<uint64_t>(n) + 1) * bands >= npos) throw Error("dedup.minhash: too many survivors for one stage");
+  ids_.emplace_back(r.id());
+  if (verify_exact_) {
+    shingles_.insert(shingles_.end(), p.shingles.begin(), p.shingles.end());
+    shingle_end_.push_back(shingles_.size());
+  } else {
+    signatures_.insert(signatures_.end(), p.signature.begin(), p.signature.end());
+  }
+  seen_.push_back(0);
+  for (size_t b = 0; b < bands; ++b) {
+    if ((used_ + 1) * 2 > slots_.size()) grow();
+    const auto node = static_cast<uint32_t>(static_cast<size_t>(n) * bands + b);
+    next_.push_back(npos);
+    Slot& sl = slot(band_keys[b]);
+    if (sl.head == npos) {
+      sl = {band_keys[b], node, node};
+      ++used_;
+    } else {
+      next_[sl.tail] = node;
+      sl.tail = node;
+    }
+  }
 }
 
 void MinHash::finish(Stage& stage) {
-  stage.count("survivors", static_cast<int64_t>(survivors_.size()));
+  stage.count("survivors", static_cast<int64_t>(ids_.size()));
   stage.count("near_duplicates", duplicates_);
-  stage.report("{\"survivors\":" + std::to_string(survivors_.size()) + ",\"near_duplicates\":" + std::to_string(duplicates_) +
+  stage.report("{\"survivors\":" + std::to_string(ids_.size()) + ",\"near_duplicates\":" + std::to_string(duplicates_) +
                ",\"bands\":" + std::to_string(bands_) + ",\"rows\":" + std::to_string(rows_) +
                ",\"normalization\":" + json::quote(norm_.describe()) + "}");
 }

@@ -77,11 +77,16 @@ class MinHash {
   void finish(Stage& stage);
 
  private:
-  struct Survivor {
-    std::string id;
-    std::vector<uint64_t> shingles;   // verify: jaccard
-    std::vector<uint32_t> signature;  // verify: signature
+  static constexpr uint32_t npos = UINT32_MAX;
+  // One open-addressing table for every band: (band, band hash) -> the chain of survivors sharing it.
+  // Chains are threaded through next_ (node = survivor * bands + band) in ascending survivor order.
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t head = npos, tail = npos;
   };
+  Slot& slot(uint64_t key);
+  void grow();
+
   std::string field_;
   NormalizeOptions norm_;
   bool words_;
@@ -90,8 +95,16 @@ class MinHash {
   bool verify_exact_;
   int bands_ = 0, rows_ = 0;
   std::vector<uint64_t> mul_, add_;
-  std::vector<std::unordered_map<uint64_t, std::vector<uint32_t>>> buckets_;  // per band: key -> survivors
-  std::vector<Survivor> survivors_;
+  std::vector<Slot> slots_;
+  size_t used_ = 0;
+  std::vector<uint32_t> next_;
+  // Survivors: ids, and either their shingle sets (flat, with offsets) or their signatures (flat).
+  std::vector<std::string> ids_;
+  std::vector<uint64_t> shingles_;
+  std::vector<uint64_t> shingle_end_;
+  std::vector<uint32_t> signatures_;
+  std::vector<uint32_t> seen_;  // per survivor: the last record (stamp_) it was compared with
+  uint32_t stamp_ = 0;
   int64_t duplicates_ = 0;
 };
 
