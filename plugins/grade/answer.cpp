@@ -304,7 +304,13 @@ void drop_variable_lhs(std::string& s) {
   }
   if (count != 1 || eq == 0) return;
   const std::string_view lhs = std::string_view(s).substr(0, eq);
-  const bool variable = (lhs.size() <= 2 && is_alpha(lhs[0])) ||
+  // "f(x)", "p(t)": a function of one-letter arguments.
+  const size_t paren = lhs.find('(');
+  bool function = paren != std::string_view::npos && paren >= 1 && paren <= 2 && lhs.size() <= 10 && lhs.back() == ')' &&
+                  std::all_of(lhs.begin(), lhs.begin() + static_cast<long>(paren), is_alpha);
+  if (function)
+    for (char c : lhs.substr(paren + 1, lhs.size() - paren - 2)) function = function && (is_alpha(c) || c == ',');
+  const bool variable = function || (lhs.size() <= 2 && is_alpha(lhs[0])) ||
                         (lhs.size() <= 6 && is_alpha(lhs[0]) && lhs.size() > 1 && lhs[1] == '_');
   if (variable && eq + len < s.size()) s = s.substr(eq + len);
 }
@@ -357,6 +363,66 @@ void matrices_to_tuples(std::string& s) {
       s = s.substr(0, a) + out + s.substr(b + close.size());
     }
   }
+}
+
+// 0.\overline{3} → \frac{3}{9}, 1.2\overline{34} → a fraction (the whole answer only, up to 18 digits).
+void repeating_decimal(std::string& s) {
+  std::string_view v = s;
+  const bool neg = !v.empty() && v[0] == '-';
+  if (neg) v.remove_prefix(1);
+  const size_t dot = v.find('.'), over = v.find("\\overline{");
+  if (dot == std::string_view::npos || over == std::string_view::npos || over < dot || v.back() != '}') return;
+  const std::string_view ip = v.substr(0, dot), fp = v.substr(dot + 1, over - dot - 1), rp = v.substr(over + 10, v.size() - over - 11);
+  if ((!ip.empty() && !all_of(ip, is_digit)) || (!fp.empty() && !all_of(fp, is_digit)) || !all_of(rp, is_digit)) return;
+  if (ip.size() + fp.size() + rp.size() > 18) return;
+  const std::string head = std::string(ip.empty() ? "0" : ip) + std::string(fp);
+  const long long a = std::stoll(head), ab = std::stoll(head + std::string(rp));
+  long long den = 1;
+  for (size_t i = 0; i < rp.size(); ++i) den *= 10;
+  den -= 1;
+  for (size_t i = 0; i < fp.size(); ++i) den *= 10;
+  s = std::string(neg ? "-" : "") + "\\frac{" + std::to_string(ab - a) + "}{" + std::to_string(den) + "}";
+}
+
+// "-2<x<3" → "(-2,3)", "x\geq2" → "[2,\infty)", "1\leqx<4" → "[1,4)": inequalities in one variable as intervals.
+void inequality_to_interval(std::string& s) {
+  struct Cmp {
+    size_t at, len;
+    bool less, strict;
+  };
+  std::vector<Cmp> cmps;
+  int depth = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    else if (c == ')' || c == ']' || c == '}') --depth;
+    if (depth != 0) continue;
+    if (c == '<' || c == '>') cmps.push_back({i, 1, c == '<', true});
+    else if (s.compare(i, 4, "\\leq") == 0 || s.compare(i, 4, "\\geq") == 0) cmps.push_back({i, 4, s[i + 1] == 'l', false});
+    if (cmps.size() > 2) return;
+  }
+  if (cmps.empty()) return;
+  auto var = [](std::string_view t) { return t.size() == 1 && is_alpha(t[0]); };
+  if (cmps.size() == 2) {
+    const Cmp& x = cmps[0];
+    const Cmp& y = cmps[1];
+    if (x.less != y.less) return;
+    const std::string lo(std::string_view(s).substr(0, x.at)), mid(std::string_view(s).substr(x.at + x.len, y.at - x.at - x.len)),
+        hi(std::string_view(s).substr(y.at + y.len));
+    if (!var(mid) || lo.empty() || hi.empty()) return;
+    if (x.less) s = std::string(x.strict ? "(" : "[") + lo + "," + hi + (y.strict ? ")" : "]");
+    else s = std::string(y.strict ? "(" : "[") + hi + "," + lo + (x.strict ? ")" : "]");
+    return;
+  }
+  const Cmp& c = cmps[0];
+  const std::string left(std::string_view(s).substr(0, c.at)), right(std::string_view(s).substr(c.at + c.len));
+  bool less = c.less;
+  std::string bound;
+  if (var(left) && !right.empty()) bound = right;
+  else if (var(right) && !left.empty()) bound = left, less = !less;
+  else return;
+  if (less) s = "(-\\infty," + bound + (c.strict ? ")" : "]");
+  else s = std::string(c.strict ? "(" : "[") + bound + ",\\infty)";
 }
 
 std::string normalize_impl(std::string_view in) {
@@ -457,6 +523,8 @@ std::string normalize_impl(std::string_view in) {
   }
   s.erase(std::remove_if(s.begin(), s.end(), is_space), s.end());
   unbrace_single(s);
+  repeating_decimal(s);
+  inequality_to_interval(s);
   replace_all(s, "+\\infty", "\\infty");
   if (s.rfind("+", 0) == 0) s.erase(0, 1);
   drop_variable_lhs(s);

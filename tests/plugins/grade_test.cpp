@@ -321,6 +321,65 @@ TEST(plugins_grade_answer, NormalisationExamples) {
   EXPECT_EQ(normalize("\\le 3"), "\\leq3");
 }
 
+// Whole responses the way models write them, graded against references (extraction + normalisation + equivalence).
+TEST(plugins_grade_answer, ModelStyleResponses) {
+  const Pair cases[] = {
+      {"The final answer is $\\boxed{\\dfrac{14}{3}}$", "\\frac{14}{3}", true},
+      {"\\boxed{x=\\frac{1}{2}}", "\\frac12", true},
+      {"\\boxed{\\text{(B)}}", "B", true},
+      {"\\boxed{12\\text{ cm}^2}", "12", true},
+      {"\\boxed{\\$1.50}", "1.5", true},
+      {"\\boxed{50^\\circ}", "50", true},
+      {"\\boxed{\\{-2, 3\\}}", "-2,3", true},
+      {"\\boxed{(-\\infty, 0) \\cup (0, \\infty)}", "(-\\infty,0)\\cup(0,\\infty)", true},
+      {"\\boxed{\\frac{\\sqrt{6}}{3}}", "\\frac{\\sqrt6}{3}", true},
+      {"\\boxed{2 \\sqrt 2}", "2\\sqrt{2}", true},
+      {"\\boxed{-\\frac{3}{2}}", "-1.5", true},
+      {"\\boxed{1.5\\%}", "1.5", true},
+      {"\\boxed{\\text{Sunday}}", "\\text{Sunday}", true},
+      {"\\boxed{\\frac{3}{4}\\pi}", "\\frac{3\\pi}{4}", true},
+      {"\\boxed{\\sqrt{3}/3}", "\\frac{\\sqrt{3}}{3}", true},
+      {"\\boxed{y = -\\frac{1}{2}x + 3}", "y=-\\frac12x+3", true},
+      {"\\boxed{f(x) = 2x}", "2x", true},
+      {"\\boxed{0.\\overline{3}}", "\\frac13", true},
+      {"\\boxed{1.\\overline{27}}", "\\frac{14}{11}", true},
+      {"\\boxed{\\text{6 inches}}", "6", true},
+      {"\\boxed{\\left(\\frac{1}{2}, \\frac{\\sqrt{3}}{2}\\right)}", "(\\frac12,\\frac{\\sqrt3}{2})", true},
+      {"\\boxed{-1 \\pm i}", "-1+i, -1-i", true},
+      {"\\boxed{5\\sqrt{2}}", "\\sqrt{50}", true},
+      {"\\boxed{\\frac{5}{2}}", "\\frac{10}{4}", true},
+      {"\\boxed{3^5}", "243", true},
+      {"\\boxed{a = 3}", "3", true},
+      {"\\boxed{10\\%}", "10\\%", true},
+      {"\\boxed{\\dfrac{1}{2}}", "\\dfrac12", true},
+      {"\\boxed{2 \\times 10^{-3}}", "0.002", true},
+      {"\\boxed{\\frac{1}{2} \\text{ hour}}", "\\frac12", true},
+      {"\\boxed{4\\text{ days}}", "4", true},
+      {"\\boxed{\\text{no}}", "\\text{No}", true},
+      {"\\boxed{x \\in (-2, 3)}", "(-2,3)", true},
+      {"\\boxed{-2 < x < 3}", "(-2,3)", true},
+      {"\\boxed{x^2+2x+1}", "(x+1)^2", true},
+      {"\\boxed{\\frac{1}{x+1}}", "(x+1)^{-1}", true},
+      {"\\boxed{3\\sqrt{2}}", "\\sqrt{18}", true},
+      {"\\boxed{\\$18.00}", "18", true},
+      {"\\boxed{18.00}", "18", true},
+      {"\\boxed{1/3}", "0.\\overline{3}", true},
+      {"\\boxed{11}", "11\\text{ cm}", true},
+      {"\\boxed{p(x) = x^2 - 1}", "x^2-1", true},
+  };
+  for (const auto& c : cases) {
+    const Verdict v = grade(c.answer, c.reference);
+    EXPECT_EQ(v.correct, c.equal) << c.answer << " vs " << c.reference << ": extracted '" << v.extracted << "'";
+  }
+  EXPECT_GE(std::size(cases), 40u);
+  // Inequalities read as intervals, and their mistakes.
+  EXPECT_TRUE(equivalent("x \\geq 2", "[2, \\infty)").equal);
+  EXPECT_TRUE(equivalent("x<3", "(-\\infty,3)").equal);
+  EXPECT_TRUE(equivalent("5 > x \\geq 1", "[1,5)").equal);
+  EXPECT_FALSE(equivalent("x > 2", "[2, \\infty)").equal);
+  EXPECT_FALSE(equivalent("0.\\overline{3}", "0.3").equal);
+}
+
 // ============================================================================================
 // Extraction
 // ============================================================================================
