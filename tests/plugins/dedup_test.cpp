@@ -183,6 +183,10 @@ TEST(plugins_dedup_exact, DeterministicAcrossThreads) {
     EXPECT_EQ(run.kept.size(), expect_distinct);
     EXPECT_EQ(run.kept.size() + run.rejected.size(), lines.size());
     if (threads == 1) {
+      // The memory budget: index structures <= 32 bytes per distinct key (ids apart).
+      const auto bytes = json_int(run.report, "/stages/0/report/index_bytes");
+      ASSERT_TRUE(bytes.has_value()) << run.report;
+      EXPECT_LE(static_cast<double>(*bytes) / static_cast<double>(expect_distinct), 32.0);
       base = std::move(run);
       continue;
     }
