@@ -1179,8 +1179,8 @@ bool equal_normalized(std::string_view a, std::string_view b, double tol, int de
     if (!la || !lb) return false;
     const bool set_a = la->open == "\\{" || la->open.empty(), set_b = lb->open == "\\{" || lb->open.empty();
     if (set_a && set_b) return items_equal(la->items, lb->items, false, tol, depth);
-    // Tuples and intervals: same delimiters (a bare list matches in order).
-    if (!la->open.empty() && !lb->open.empty() && (la->open != lb->open || la->close != lb->close)) return false;
+    // Tuples and intervals: same delimiters. A bare list ("-2, 2": solutions) is neither a tuple nor an interval.
+    if (la->open.empty() || lb->open.empty() || la->open != lb->open || la->close != lb->close) return false;
     return items_equal(la->items, lb->items, true, tol, depth);
   }
   auto na = evaluate(a), nb = evaluate(b);

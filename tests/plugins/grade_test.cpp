@@ -176,7 +176,9 @@ const Pair kPairs[] = {
     {"(3, -4)", "\\left(3,-4\\right)", true},
     {"(1,2,3)", "(1, 2, 3)", true},
     {"(\\frac{1}{2}, 3)", "(0.5, 3)", true},
-    {"(2,3)", "2,3", true},
+    {"(2,3)", "2,3", false},  // a bare list is a list of solutions, not a point
+    {"[-2,2]", "-2, 2", false},
+    {"(0,1]", "0,1", false},
     {"(1,2)", "(2,1)", false},
     {"(1,2,3)", "(1,2)", false},
     {"(1, \\sqrt{2})", "(1, 1.41421356237)", true},
