@@ -1,4 +1,10 @@
+#include <unistd.h>
 #include <xxhash.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 
 #include <algorithm>
 #include <cmath>
@@ -93,6 +99,8 @@ const ParamTable MinHash::params = [] {
        .help = "how candidates are confirmed: exact Jaccard of the shingle sets, or the signature estimate",
        .choices = kVerifyChoices},
       {.name = "seed", .type = ParamType::integer, .default_json = "1", .help = "seed of the hash functions"},
+      {.name = "clusters", .type = ParamType::path,
+       .help = "optional: write every cluster with near duplicates here at the end (JSONL: survivor, members, similarities)"},
   };
   add_normalize_params(t);
   return t;
@@ -126,6 +134,7 @@ MinHash::MinHash(const Params& p, Stage& stage)
     add_.push_back(splitmix(s));
   }
   slots_.resize(1 << 16);
+  if (p.has("clusters")) clusters_path_ = p.get_string("clusters");
   stage.info("num_perm " + std::to_string(num_perm) + ", " + std::to_string(bands_) + " bands x " + std::to_string(rows_) +
              " rows at threshold " + json::number(threshold_));
 }
@@ -224,6 +233,7 @@ void MinHash::ordered(Record& r, Prepared& p) {
     r.annotate("cluster", id);
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.4f", best_sim);
+    if (!clusters_path_.empty()) members_.push_back({best, std::string(r.id()), best_sim});
     return r.reject("near_duplicate", "near duplicate of " + id + " (similarity " + buf + ")");
   }
   const auto n = static_cast<uint32_t>(ids_.size());
@@ -251,7 +261,40 @@ void MinHash::ordered(Record& r, Prepared& p) {
   }
 }
 
+void MinHash::write_clusters() const {
+  // One line per cluster, in the order of their survivors; members in input order.
+  std::vector<size_t> order(members_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return members_[a].survivor < members_[b].survivor; });
+  const std::string tmp = clusters_path_ + ".tmp." + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw Error("cannot write clusters file '" + tmp + "': " + std::strerror(errno));
+  std::string line;
+  for (size_t i = 0; i < order.size();) {
+    const uint32_t s = members_[order[i]].survivor;
+    line = "{\"cluster\":" + json::quote(ids_[s]) + ",\"survivor\":" + json::quote(ids_[s]) + ",\"members\":[";
+    for (bool first = true; i < order.size() && members_[order[i]].survivor == s; ++i, first = false) {
+      const Member& m = members_[order[i]];
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.4f", m.similarity);
+      line += std::string(first ? "" : ",") + "{\"id\":" + json::quote(m.id) + ",\"similarity\":" + buf + "}";
+    }
+    line += "]}\n";
+    std::fwrite(line.data(), 1, line.size(), f);
+  }
+  const bool ok = std::fflush(f) == 0 && !std::ferror(f);
+  std::fclose(f);
+  std::error_code ec;
+  if (!ok) {
+    std::filesystem::remove(tmp, ec);
+    throw Error("cannot write clusters file '" + tmp + "'");
+  }
+  std::filesystem::rename(tmp, clusters_path_, ec);
+  if (ec) throw Error("cannot rename '" + tmp + "' to '" + clusters_path_ + "': " + ec.message());
+}
+
 void MinHash::finish(Stage& stage) {
+  if (!clusters_path_.empty()) write_clusters();
   stage.count("survivors", static_cast<int64_t>(ids_.size()));
   stage.count("near_duplicates", duplicates_);
   stage.report("{\"survivors\":" + std::to_string(ids_.size()) + ",\"near_duplicates\":" + std::to_string(duplicates_) +

@@ -104,6 +104,15 @@ class MinHash {
   std::vector<uint64_t> shingle_end_;
   std::vector<uint32_t> signatures_;
   std::vector<uint32_t> seen_;  // per survivor: the last record (stamp_) it was compared with
+  // With a clusters file: every near duplicate, with its survivor and similarity.
+  struct Member {
+    uint32_t survivor;
+    std::string id;
+    double similarity;
+  };
+  void write_clusters() const;
+  std::string clusters_path_;
+  std::vector<Member> members_;
   uint32_t stamp_ = 0;
   int64_t duplicates_ = 0;
 };

@@ -480,6 +480,23 @@ TEST(plugins_dedup_minhash, DeterministicAcrossThreads) {
   }
 }
 
+TEST(plugins_dedup_minhash, ClustersFile) {
+  TempDir dir;
+  const std::string path = (dir / "clusters.jsonl").string();
+  const std::string a = "one two three four five six seven eight nine ten eleven twelve";
+  const std::string b = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu";
+  const OpRun run = run_op("dedup.minhash", "{threshold: 0.6, clusters: " + path + "}",
+                           jsonl({rec("a", a), rec("b", b), rec("a2", a + " thirteen"), rec("c", "unrelated words here"),
+                                  rec("b2", b + " nu"), rec("a3", a)}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "b", "c"}));
+  const Strings lines = read_lines(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], R"({"cluster":"a","survivor":"a","members":[{"id":"a2","similarity":0.8889},{"id":"a3","similarity":1.0000}]})");
+  EXPECT_EQ(lines[1], R"({"cluster":"b","survivor":"b","members":[{"id":"b2","similarity":0.8889}]})");
+  for (const auto& e : fs::directory_iterator(dir.path())) EXPECT_EQ(e.path().filename(), "clusters.jsonl");
+}
+
 TEST(plugins_dedup_minhash, CharShinglesAndSignatureVerify) {
   const OpRun run = run_op("dedup.minhash", "{shingle: chars, ngram: 3, threshold: 0.6, verify: signature, num_perm: 256}",
                            jsonl({rec("a", "What is the sum of 17 and 25?"), rec("b", "What is the sum of 17 and 26?"),
