@@ -1270,7 +1270,13 @@ Verdict grade(std::string_view response, std::string_view reference, const Grade
     v.reason = "no_answer";
     return v;
   }
-  v.extracted = e.answer.size() > options.max_answer_chars ? e.answer.substr(0, options.max_answer_chars) : e.answer;
+  v.extracted = e.answer;
+  if (v.extracted.size() > options.max_answer_chars) {
+    // Cut at a UTF-8 character boundary, so that the annotation stays valid UTF-8.
+    size_t cut = options.max_answer_chars;
+    while (cut > 0 && (static_cast<unsigned char>(v.extracted[cut]) & 0xC0) == 0x80) --cut;
+    v.extracted.resize(cut);
+  }
   std::string ref(reference);
   const bool worked = reference.find("\\boxed") != std::string_view::npos || reference.find("\\fbox") != std::string_view::npos ||
                       reference.find("####") != std::string_view::npos;

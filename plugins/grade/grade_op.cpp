@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "ops.hpp"
@@ -89,7 +90,11 @@ void Grade::process(Record& r) const {
   r.count(v.correct ? "correct" : "incorrect");
   if (reject_incorrect_ && !v.correct) {
     if (reason == "mismatch")
-      return r.reject("incorrect", "answer '" + v.extracted.substr(0, 200) + "' does not match the reference");
+    {
+      size_t cut = std::min<size_t>(v.extracted.size(), 200);
+      while (cut > 0 && cut < v.extracted.size() && (static_cast<unsigned char>(v.extracted[cut]) & 0xC0) == 0x80) --cut;
+      return r.reject("incorrect", "answer '" + v.extracted.substr(0, cut) + "' does not match the reference");
+    }
     return r.reject(reason, "response not graded: " + reason);
   }
 }

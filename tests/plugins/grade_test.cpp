@@ -462,6 +462,8 @@ TEST(plugins_grade_answer, GradeWholeResponses) {
   const Verdict too_long = grade("\\boxed{12345}", "12345", short_answers);
   EXPECT_EQ(too_long.reason, "answer_too_long");
   EXPECT_EQ(too_long.extracted, "123");
+  // Cut at a character boundary: "éé" is 4 bytes; 3 bytes keep only the first character.
+  EXPECT_EQ(grade("\\boxed{\xC3\xA9\xC3\xA9}", "1", short_answers).extracted, "\xC3\xA9");
 }
 
 // ============================================================================================
