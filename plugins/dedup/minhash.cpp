@@ -99,6 +99,10 @@ const ParamTable MinHash::params = [] {
        .help = "how candidates are confirmed: exact Jaccard of the shingle sets, or the signature estimate",
        .choices = kVerifyChoices},
       {.name = "seed", .type = ParamType::integer, .default_json = "1", .help = "seed of the hash functions"},
+      {.name = "load_index", .type = ParamType::path,
+       .help = "an index saved by an earlier run (same settings): its survivors count as earlier records"},
+      {.name = "save_index", .type = ParamType::path,
+       .help = "write the index (loaded and new survivors) here at the end, atomically"},
       {.name = "clusters", .type = ParamType::path,
        .help = "optional: write every cluster with near duplicates here at the end (JSONL: survivor, members, similarities)"},
   };
@@ -128,13 +132,19 @@ MinHash::MinHash(const Params& p, Stage& stage)
   } else {
     std::tie(bands_, rows_) = minhash_bands(num_perm, threshold_);
   }
-  uint64_t s = static_cast<uint64_t>(p.get_int("seed"));
+  seed_ = p.get_int("seed");
+  uint64_t s = static_cast<uint64_t>(seed_);
   for (int i = 0; i < num_perm; ++i) {
     mul_.push_back(splitmix(s) | 1);
     add_.push_back(splitmix(s));
   }
   slots_.resize(1 << 16);
   if (p.has("clusters")) clusters_path_ = p.get_string("clusters");
+  if (p.has("save_index")) save_path_ = p.get_string("save_index");
+  if (p.has("load_index")) {
+    load(p.get_string("load_index"));
+    stage.info("loaded " + std::to_string(ids_.size()) + " survivors from " + p.get_string("load_index"));
+  }
   stage.info("num_perm " + std::to_string(num_perm) + ", " + std::to_string(bands_) + " bands x " + std::to_string(rows_) +
              " rows at threshold " + json::number(threshold_));
 }
@@ -236,15 +246,22 @@ void MinHash::ordered(Record& r, Prepared& p) {
     if (!clusters_path_.empty()) members_.push_back({best, std::string(r.id()), best_sim});
     return r.reject("near_duplicate", "near duplicate of " + id + " (similarity " + buf + ")");
   }
+  add_survivor(r.id(), band_keys.data(), p.shingles.data(), p.shingles.size(), p.signature.data());
+}
+
+void MinHash::add_survivor(std::string_view id, const uint64_t* band_keys, const uint64_t* shingles, size_t n_shingles,
+                           const uint32_t* signature) {
+  const auto bands = static_cast<size_t>(bands_);
   const auto n = static_cast<uint32_t>(ids_.size());
   if ((static_cast<uint64_t>(n) + 1) * bands >= npos) throw Error("dedup.minhash: too many survivors for one stage");
-  ids_.emplace_back(r.id());
+  ids_.emplace_back(id);
   if (verify_exact_) {
-    shingles_.insert(shingles_.end(), p.shingles.begin(), p.shingles.end());
+    shingles_.insert(shingles_.end(), shingles, shingles + n_shingles);
     shingle_end_.push_back(shingles_.size());
   } else {
-    signatures_.insert(signatures_.end(), p.signature.begin(), p.signature.end());
+    signatures_.insert(signatures_.end(), signature, signature + mul_.size());
   }
+  if (!save_path_.empty()) band_keys_.insert(band_keys_.end(), band_keys, band_keys + bands);
   seen_.push_back(0);
   for (size_t b = 0; b < bands; ++b) {
     if ((used_ + 1) * 2 > slots_.size()) grow();
@@ -259,6 +276,111 @@ void MinHash::ordered(Record& r, Prepared& p) {
       sl.tail = node;
     }
   }
+}
+
+// Index file (version 1, little-endian): "TAMISMHX", u32 version, u32 kind (2 = dedup.minhash),
+// u32 + bytes settings (normalisation, shingling, num_perm, seed, bands x rows, verify), u64 count,
+// then per survivor: u32 id length, id bytes, bands x u64 band keys, and either u32 n + n x u64
+// shingle hashes (verify: jaccard) or num_perm x u32 signature; then u64 XXH3-64 of all bytes above.
+namespace {
+constexpr char kMinHashMagic[8] = {'T', 'A', 'M', 'I', 'S', 'M', 'H', 'X'};
+template <class T>
+void put_le(std::string& out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  out.append(b, sizeof(T));
+}
+}  // namespace
+
+std::string MinHash::settings() const {
+  return norm_.describe() + ";shingle=" + (words_ ? "words" : "chars") + ";ngram=" + std::to_string(ngram_) +
+         ";num_perm=" + std::to_string(mul_.size()) + ";seed=" + std::to_string(seed_) + ";bands=" + std::to_string(bands_) +
+         ";rows=" + std::to_string(rows_) + ";verify=" + (verify_exact_ ? "jaccard" : "signature");
+}
+
+void MinHash::save(const std::string& path) const {
+  const std::string st = settings();
+  const auto bands = static_cast<size_t>(bands_);
+  std::string out(kMinHashMagic, sizeof(kMinHashMagic));
+  put_le(out, uint32_t{1});
+  put_le(out, uint32_t{2});
+  put_le(out, static_cast<uint32_t>(st.size()));
+  out += st;
+  put_le(out, static_cast<uint64_t>(ids_.size()));
+  for (size_t n = 0; n < ids_.size(); ++n) {
+    put_le(out, static_cast<uint32_t>(ids_[n].size()));
+    out += ids_[n];
+    for (size_t b = 0; b < bands; ++b) put_le(out, band_keys_[n * bands + b]);
+    if (verify_exact_) {
+      const size_t from = n == 0 ? 0 : shingle_end_[n - 1];
+      put_le(out, static_cast<uint32_t>(shingle_end_[n] - from));
+      for (size_t k = from; k < shingle_end_[n]; ++k) put_le(out, shingles_[k]);
+    } else {
+      for (size_t i = 0; i < mul_.size(); ++i) put_le(out, signatures_[n * mul_.size() + i]);
+    }
+  }
+  put_le(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw Error("cannot write index file '" + tmp + "': " + std::strerror(errno));
+  const bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size() && std::fflush(f) == 0;
+  std::fclose(f);
+  std::error_code ec;
+  if (!ok) {
+    std::filesystem::remove(tmp, ec);
+    throw Error("cannot write index file '" + tmp + "'");
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw Error("cannot rename '" + tmp + "' to index file '" + path + "': " + ec.message());
+}
+
+void MinHash::load(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw Error("cannot open index file '" + path + "': " + std::strerror(errno));
+  std::string buf;
+  char chunk[1 << 16];
+  for (size_t got; (got = std::fread(chunk, 1, sizeof chunk, f)) > 0;) buf.append(chunk, got);
+  std::fclose(f);
+  if (buf.size() < sizeof(kMinHashMagic) || std::memcmp(buf.data(), kMinHashMagic, sizeof(kMinHashMagic)) != 0)
+    throw Error("'" + path + "' is not a tamis dedup.minhash index (bad magic)");
+  size_t pos = sizeof(kMinHashMagic);
+  auto need = [&](size_t n) {
+    if (n > buf.size() - 8 - pos || buf.size() < 8 + pos) throw Error("index file '" + path + "' is truncated");
+  };
+  auto get32 = [&] { need(4); uint32_t v; std::memcpy(&v, buf.data() + pos, 4); pos += 4; return v; };
+  auto get64 = [&] { need(8); uint64_t v; std::memcpy(&v, buf.data() + pos, 8); pos += 8; return v; };
+  const uint32_t version = get32();
+  if (version != 1)
+    throw Error("index file '" + path + "' has format version " + std::to_string(version) + "; this tamis reads version 1");
+  if (get32() != 2) throw Error("index file '" + path + "' is not a dedup.minhash index");
+  uint64_t stored;
+  std::memcpy(&stored, buf.data() + buf.size() - 8, 8);
+  if (stored != XXH3_64bits(buf.data(), buf.size() - 8)) throw Error("index file '" + path + "' is corrupt or truncated (checksum mismatch)");
+  const uint32_t slen = get32();
+  need(slen);
+  const std::string file_settings(buf.data() + pos, slen);
+  pos += slen;
+  if (file_settings != settings())
+    throw Error("index file '" + path + "' was built with other settings (" + file_settings + ") than this stage (" + settings() + ")");
+  const uint64_t count = get64();
+  const auto bands = static_cast<size_t>(bands_);
+  std::vector<uint64_t> keys(bands), sh;
+  std::vector<uint32_t> sig(mul_.size());
+  for (uint64_t n = 0; n < count; ++n) {
+    const uint32_t idlen = get32();
+    need(idlen);
+    const std::string id(buf.data() + pos, idlen);
+    pos += idlen;
+    for (auto& k : keys) k = get64();
+    if (verify_exact_) {
+      sh.resize(get32());
+      for (auto& x : sh) x = get64();
+    } else {
+      for (auto& x : sig) x = get32();
+    }
+    add_survivor(id, keys.data(), sh.data(), sh.size(), sig.data());
+  }
+  if (pos != buf.size() - 8) throw Error("index file '" + path + "' has trailing bytes");
 }
 
 void MinHash::write_clusters() const {
@@ -295,6 +417,7 @@ void MinHash::write_clusters() const {
 
 void MinHash::finish(Stage& stage) {
   if (!clusters_path_.empty()) write_clusters();
+  if (!save_path_.empty()) save(save_path_);
   stage.count("survivors", static_cast<int64_t>(ids_.size()));
   stage.count("near_duplicates", duplicates_);
   stage.report("{\"survivors\":" + std::to_string(ids_.size()) + ",\"near_duplicates\":" + std::to_string(duplicates_) +

@@ -111,6 +111,14 @@ class MinHash {
     double similarity;
   };
   void write_clusters() const;
+  void add_survivor(std::string_view id, const uint64_t* band_keys, const uint64_t* shingles, size_t n_shingles,
+                    const uint32_t* signature);
+  std::string settings() const;
+  void save(const std::string& path) const;
+  void load(const std::string& path);
+  int64_t seed_ = 0;
+  std::string save_path_;
+  std::vector<uint64_t> band_keys_;  // per survivor, only with save_index
   std::string clusters_path_;
   std::vector<Member> members_;
   uint32_t stamp_ = 0;

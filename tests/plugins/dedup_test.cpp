@@ -497,6 +497,48 @@ TEST(plugins_dedup_minhash, ClustersFile) {
   for (const auto& e : fs::directory_iterator(dir.path())) EXPECT_EQ(e.path().filename(), "clusters.jsonl");
 }
 
+TEST(plugins_dedup_minhash, SaveLoadIndex) {
+  TempDir dir;
+  const std::string idx = (dir / "near.idx").string(), idx2 = (dir / "near2.idx").string();
+  const std::string a = "one two three four five six seven eight nine ten eleven twelve";
+  const std::string b = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu";
+  for (const std::string verify : {"jaccard", "signature"}) {
+    SCOPED_TRACE(verify);
+    const std::string opts = "{threshold: 0.6, verify: " + verify;
+    const OpRun first = run_op("dedup.minhash", opts + ", save_index: " + idx + "}", jsonl({rec("a", a), rec("a2", a + " x")}));
+    ASSERT_EQ(first.exit_code, 0) << first.describe();
+    const OpRun second = run_op("dedup.minhash", opts + ", load_index: " + idx + ", save_index: " + idx2 + "}",
+                                jsonl({rec("n1", a + " thirteen"), rec("n2", b)}));
+    ASSERT_EQ(second.exit_code, 0) << second.describe();
+    EXPECT_EQ(second.kept_ids(), Strings{"n2"});
+    EXPECT_EQ(second.annotation(second.rejected[0], "dup_of"), "\"a\"");
+    const OpRun third = run_op("dedup.minhash", opts + ", load_index: " + idx2 + "}", jsonl({rec("m", b + " nu"), rec("k", "fresh text")}));
+    ASSERT_EQ(third.exit_code, 0) << third.describe();
+    EXPECT_EQ(third.kept_ids(), Strings{"k"});
+    EXPECT_EQ(third.annotation(third.rejected[0], "dup_of"), "\"n2\"");
+  }
+  // Wrong settings, corrupt, truncated, an exact index: clear errors naming the file.
+  const std::string good = read_file(idx);  // verify: signature
+  auto expect_error = [&](const std::string& name, const std::string& bytes, const std::string& with, const std::string& message) {
+    SCOPED_TRACE(name);
+    const std::string path = (dir / name).string();
+    write_file(path, bytes);
+    const OpRun run = run_op("dedup.minhash", "{threshold: 0.6, " + with + "load_index: " + path + "}", jsonl({rec("a", "x")}));
+    EXPECT_EQ(run.exit_code, 1) << run.describe();
+    EXPECT_NE(run.err.find(message), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find(name), std::string::npos) << run.err;
+  };
+  expect_error("settings.idx", good, "", "other settings");  // built with verify: signature
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 1;
+  expect_error("flipped.idx", flipped, "verify: signature, ", "checksum mismatch");
+  expect_error("truncated.idx", good.substr(0, good.size() - 3), "verify: signature, ", "checksum mismatch");
+  expect_error("magic.idx", "TAMISIDX", "", "bad magic");
+  std::string version = good;
+  version[8] = 7;
+  expect_error("version.idx", version, "verify: signature, ", "format version 7");
+}
+
 TEST(plugins_dedup_minhash, CharShinglesAndSignatureVerify) {
   const OpRun run = run_op("dedup.minhash", "{shingle: chars, ngram: 3, threshold: 0.6, verify: signature, num_perm: 256}",
                            jsonl({rec("a", "What is the sum of 17 and 25?"), rec("b", "What is the sum of 17 and 26?"),
