@@ -208,7 +208,10 @@ void MinHash::ordered(Record& r, Prepared& p) {
   std::vector<uint64_t> band_keys(bands);
   uint32_t best = npos;
   double best_sim = 0;
-  ++stamp_;
+  if (++stamp_ == 0) {  // after 2^32 records: restart the stamps
+    std::fill(seen_.begin(), seen_.end(), 0);
+    stamp_ = 1;
+  }
   for (size_t b = 0; b < bands; ++b) {
     const uint32_t* start = p.signature.data() + b * static_cast<size_t>(rows_);
     // The band number is mixed in, so one table serves every band.
