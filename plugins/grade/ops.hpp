@@ -1,11 +1,15 @@
 // The `grade` plugin family: ops for verifiable math problems.
 //   grade          grades a response field against a reference answer (answer.hpp)
+//   difficulty     pass rate from rollouts, a keep band, suspect labels (difficulty.cpp)
 //   filter.format  rejects problems that cannot be graded by a final answer (proofs, multi-part, ...)
 #pragma once
 
 #include <tamis/sdk.hpp>
 
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "answer.hpp"
 
@@ -59,6 +63,52 @@ class Format {
   std::string problem_field_;
   std::string answer_field_;
   Rules rules_;
+};
+
+class Difficulty {
+ public:
+  static constexpr const char* name = "difficulty";
+  static constexpr const char* summary =
+      "Pass rate from rollouts (inline responses / answers / correctness values, precomputed counts, or one field per "
+      "model): keeps a pass-rate band, rejects too_easy / too_hard / too_few_samples and suspect labels (a majority answer "
+      "that differs from the reference); annotates pass_rate, n_samples, n_correct, majority_answer, majority_share.";
+  static constexpr OpKind kind = OpKind::record;
+  static const ParamTable params;
+
+  explicit Difficulty(const Params& p);
+  static void check(const Params& p);
+  void process(Record& r) const;
+
+  // A worked reference solution (\boxed, ####, or several lines ending "A: x") reduced to its final answer.
+  static std::string reduce_reference(const std::string& reference);
+
+ private:
+  enum class Kind { responses, answers, correct };
+  enum class Suspect { reject, annotate, off };
+  struct Rollout {
+    bool correct = false;
+    std::string answer;  // extracted / given answer, "" when none
+  };
+  struct Group {
+    std::string answer;  // the first answer of the group, as written
+    int64_t count = 0;
+  };
+  struct Tally {
+    int64_t n = 0, correct = 0;
+    std::vector<Group> groups;  // answers grouped by equivalence, in order of first appearance
+  };
+  Tally tally(const std::vector<Rollout>& rollouts) const;
+
+  std::string responses_field_, answers_field_, correct_field_, n_field_, correct_count_field_;
+  std::vector<std::pair<std::string, std::string>> models_;
+  Kind models_kind_ = Kind::responses;
+  std::string reference_field_;
+  double min_, max_;
+  bool inclusive_;
+  int64_t min_samples_;
+  double suspect_share_;
+  Suspect suspect_action_ = Suspect::reject;
+  GradeOptions options_;
 };
 
 }  // namespace tamis::grade

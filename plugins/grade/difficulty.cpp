@@ -1,0 +1,376 @@
+// The `difficulty` op: pass rate from rollouts, a keep band, and suspect-label detection.
+// Rules and parameters: docs/grading.md ("Difficulty from rollouts").
+#include <algorithm>
+#include <cmath>
+
+#include "ops.hpp"
+
+namespace tamis::grade {
+
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+const char* const kKinds[] = {"responses", "answers", "correct", nullptr};
+const char* const kSuspectActions[] = {"reject", "annotate", "off", nullptr};
+
+// A scalar as answer text: a string as is, a number as its JSON text; nullopt otherwise.
+std::optional<std::string> scalar_text(const element& e) {
+  switch (e.type()) {
+    case element_type::STRING: return std::string(e.get_string().value_unsafe());
+    case element_type::INT64: return std::to_string(e.get_int64().value_unsafe());
+    case element_type::UINT64: return std::to_string(e.get_uint64().value_unsafe());
+    case element_type::DOUBLE: return json::number(e.get_double().value_unsafe());
+    default: return std::nullopt;
+  }
+}
+
+// A correctness value: true/false, or the numbers 0 and 1.
+std::optional<bool> correct_value(const element& e) {
+  switch (e.type()) {
+    case element_type::BOOL: return e.get_bool().value_unsafe();
+    case element_type::INT64: {
+      const int64_t v = e.get_int64().value_unsafe();
+      if (v == 0 || v == 1) return v == 1;
+      return std::nullopt;
+    }
+    case element_type::UINT64: {
+      const uint64_t v = e.get_uint64().value_unsafe();
+      if (v == 0 || v == 1) return v == 1;
+      return std::nullopt;
+    }
+    case element_type::DOUBLE: {
+      const double v = e.get_double().value_unsafe();
+      if (v == 0.0 || v == 1.0) return v == 1.0;
+      return std::nullopt;
+    }
+    default: return std::nullopt;
+  }
+}
+
+// The items of a rollout field: an array's elements, or the value itself as one rollout.
+template <class F>
+bool each_item(const element& e, F&& f) {
+  if (e.type() == element_type::ARRAY) {
+    simdjson::dom::array arr;
+    if (e.get_array().get(arr) != simdjson::SUCCESS) return false;
+    for (element x : arr)
+      if (!f(x)) return false;
+    return true;
+  }
+  return f(e);
+}
+
+std::string cut_utf8(const std::string& s, size_t n) {
+  if (s.size() <= n) return s;
+  size_t cut = n;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut);
+}
+
+}  // namespace
+
+const ParamTable Difficulty::params = {
+    {.name = "responses_field", .type = ParamType::string,
+     .help = "an array of responses (strings; one string = one rollout), each graded against reference_field"},
+    {.name = "answers_field", .type = ParamType::string,
+     .help = "an array of extracted answers (strings or numbers), each compared with reference_field"},
+    {.name = "correct_field", .type = ParamType::string,
+     .help = "an array of correctness values (true/false or 0/1); with responses_field or answers_field it decides "
+             "correctness and they only give the majority answer"},
+    {.name = "n_field", .type = ParamType::string, .help = "precomputed number of rollouts (with correct_count_field)"},
+    {.name = "correct_count_field", .type = ParamType::string, .help = "precomputed number of correct rollouts (with n_field)"},
+    {.name = "models", .type = ParamType::string_map,
+     .help = "model name -> rollout field, read as models_kind says; annotates pass_rate per model as an object, "
+             "pooled figures decide the band"},
+    {.name = "models_kind", .type = ParamType::string, .default_json = "\"responses\"", .help = "what the models' fields hold",
+     .choices = kKinds},
+    {.name = "reference_field", .type = ParamType::string, .default_json = "\"answer\"",
+     .help = "the reference answer (a string or a number; a worked solution is reduced to its final answer)"},
+    {.name = "min", .type = ParamType::number, .default_json = "0", .help = "lowest pass rate kept"},
+    {.name = "max", .type = ParamType::number, .default_json = "1", .help = "highest pass rate kept"},
+    {.name = "inclusive", .type = ParamType::boolean, .default_json = "false",
+     .help = "whether min and max themselves are kept (default: exclusive, so 0/n and n/n are dropped)"},
+    {.name = "min_samples", .type = ParamType::integer, .default_json = "1",
+     .help = "fewer rollouts: rejected (too_few_samples); also the least rollouts for a suspect label"},
+    {.name = "suspect_share", .type = ParamType::number, .default_json = "0.5",
+     .help = "a majority answer not equivalent to the reference with at least this share of the rollouts marks the label suspect"},
+    {.name = "suspect_action", .type = ParamType::string, .default_json = "\"reject\"",
+     .help = "reject (reason suspect_label), annotate (suspect_label: true, then the band applies), or off",
+     .choices = kSuspectActions},
+    {.name = "last_number", .type = ParamType::boolean, .default_json = "false",
+     .help = "when grading responses, fall back to the last number of the response"},
+    {.name = "tolerance", .type = ParamType::number, .default_json = "1e-6",
+     .help = "relative tolerance for numbers that are not exact rationals"},
+};
+
+Difficulty::Difficulty(const Params& p)
+    : reference_field_(p.get_string("reference_field")),
+      min_(p.get_double("min")),
+      max_(p.get_double("max")),
+      inclusive_(p.get_bool("inclusive")),
+      min_samples_(p.get_int("min_samples")),
+      suspect_share_(p.get_double("suspect_share")) {
+  if (p.has("responses_field")) responses_field_ = p.get_string("responses_field");
+  if (p.has("answers_field")) answers_field_ = p.get_string("answers_field");
+  if (p.has("correct_field")) correct_field_ = p.get_string("correct_field");
+  if (p.has("n_field")) n_field_ = p.get_string("n_field");
+  if (p.has("correct_count_field")) correct_count_field_ = p.get_string("correct_count_field");
+  if (p.has("models")) models_ = p.get_map("models");
+  const std::string kind = p.get_string("models_kind");
+  models_kind_ = kind == "responses" ? Kind::responses : kind == "answers" ? Kind::answers : Kind::correct;
+  const std::string action = p.get_string("suspect_action");
+  suspect_action_ = action == "reject" ? Suspect::reject : action == "annotate" ? Suspect::annotate : Suspect::off;
+  options_.extract.last_number = p.get_bool("last_number");
+  options_.tolerance = p.get_double("tolerance");
+}
+
+void Difficulty::check(const Params& p) {
+  const bool responses = p.has("responses_field"), answers = p.has("answers_field"), correct = p.has("correct_field");
+  const bool n = p.has("n_field"), count = p.has("correct_count_field");
+  const bool models = p.has("models") && !p.get_map("models").empty();
+  if (n != count) throw Error("n_field and correct_count_field go together");
+  if (responses && answers) throw Error("give responses_field or answers_field, not both");
+  const int sources = (responses || answers || correct ? 1 : 0) + (n ? 1 : 0) + (models ? 1 : 0);
+  if (sources == 0)
+    throw Error("no rollouts: set responses_field, answers_field, correct_field, n_field + correct_count_field, or models");
+  if (sources > 1) throw Error("rollouts from more than one place: use one of the inline fields, the counts, or models");
+  const double lo = p.get_double("min"), hi = p.get_double("max");
+  if (!(lo >= 0 && hi <= 1 && lo <= hi)) throw Error("need 0 <= min <= max <= 1");
+  if (!p.get_bool("inclusive") && lo == hi) throw Error("min == max with exclusive bounds keeps nothing");
+  if (p.get_int("min_samples") < 1) throw Error("min_samples must be at least 1");
+  const double share = p.get_double("suspect_share");
+  if (!(share > 0 && share <= 1)) throw Error("suspect_share must be in (0, 1]");
+  const double tol = p.get_double("tolerance");
+  if (!(tol >= 0 && tol < 1)) throw Error("tolerance must be in [0, 1)");
+}
+
+std::string Difficulty::reduce_reference(const std::string& reference) {
+  const bool worked = reference.find("\\boxed") != std::string::npos || reference.find("\\fbox") != std::string::npos ||
+                      reference.find("####") != std::string::npos;
+  const bool multiline = reference.find('\n') != std::string::npos;
+  if (!worked && !multiline) return reference;
+  ExtractOptions only;
+  only.answer_phrase = multiline;
+  Extraction e = extract(reference, only);
+  return e.found ? e.answer : reference;
+}
+
+Difficulty::Tally Difficulty::tally(const std::vector<Rollout>& rollouts) const {
+  Tally t;
+  t.n = static_cast<int64_t>(rollouts.size());
+  for (const auto& r : rollouts) {
+    if (r.correct) ++t.correct;
+    if (r.answer.empty()) continue;
+    bool placed = false;
+    for (auto& g : t.groups) {
+      if (equivalent(r.answer, g.answer, options_).equal) {
+        ++g.count;
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) t.groups.push_back({r.answer, 1});
+  }
+  return t;
+}
+
+void Difficulty::process(Record& r) const {
+  // 1. Gather rollouts (owned copies: answer text and correctness), per model or as one pool.
+  std::vector<std::pair<std::string, std::vector<Rollout>>> per_model;  // name "" when no models
+  std::optional<std::string> reference;
+  std::string bad;  // why the rollouts could not be read
+  int64_t count_n = -1, count_correct = -1;
+
+  auto need_reference = [&]() -> bool {
+    if (reference) return true;
+    auto e = r.field(reference_field_);
+    if (!e) return false;
+    auto t = scalar_text(*e);
+    if (!t) return false;
+    reference = reduce_reference(*t);
+    return true;
+  };
+
+  // Reads one rollout field of kind `kind` into `out`.
+  auto read = [&](const std::string& path, Kind kind, std::vector<Rollout>& out) -> bool {
+    if (kind != Kind::correct && !need_reference()) {
+      bad = "missing_reference";
+      return false;
+    }
+    auto e = r.field(path);
+    if (!e) {
+      bad = "missing_rollouts:no field '" + path + "'";
+      return false;
+    }
+    return each_item(*e, [&](const element& x) {
+      Rollout ro;
+      if (kind == Kind::responses) {
+        if (x.type() != element_type::STRING) {
+          bad = "bad_rollouts:a response in '" + path + "' is not a string";
+          return false;
+        }
+        const Verdict v = grade(x.get_string().value_unsafe(), *reference, options_, false);
+        ro.correct = v.correct;
+        ro.answer = v.extracted;
+      } else if (kind == Kind::answers) {
+        auto t = scalar_text(x);
+        if (!t) {
+          bad = "bad_rollouts:an answer in '" + path + "' is not a string or a number";
+          return false;
+        }
+        ro.answer = std::move(*t);
+        ro.correct = !ro.answer.empty() && equivalent(ro.answer, *reference, options_).equal;
+      } else {
+        auto c = correct_value(x);
+        if (!c) {
+          bad = "bad_rollouts:a value in '" + path + "' is not true/false or 0/1";
+          return false;
+        }
+        ro.correct = *c;
+      }
+      out.push_back(std::move(ro));
+      return true;
+    });
+  };
+
+  auto read_count = [&](const std::string& path, int64_t& v) -> bool {
+    auto e = r.field(path);
+    if (!e) {
+      bad = "missing_rollouts:no field '" + path + "'";
+      return false;
+    }
+    int64_t i;
+    double d;
+    if (e->get_int64().get(i) == simdjson::SUCCESS) v = i;
+    else if (e->get_double().get(d) == simdjson::SUCCESS && d == std::floor(d) && std::fabs(d) < 1e15) v = static_cast<int64_t>(d);
+    else {
+      bad = "bad_rollouts:'" + path + "' is not an integer";
+      return false;
+    }
+    return true;
+  };
+
+  bool ok = true;
+  if (!models_.empty()) {
+    for (const auto& [name, path] : models_) {
+      per_model.emplace_back(name, std::vector<Rollout>{});
+      if (!(ok = read(path, models_kind_, per_model.back().second))) break;
+    }
+  } else if (!n_field_.empty()) {
+    ok = read_count(n_field_, count_n) && read_count(correct_count_field_, count_correct);
+    if (ok && (count_n < 0 || count_correct < 0 || count_correct > count_n)) {
+      bad = "bad_rollouts:counts " + std::to_string(count_correct) + "/" + std::to_string(count_n) + " are not 0 <= correct <= n";
+      ok = false;
+    }
+  } else {
+    per_model.emplace_back("", std::vector<Rollout>{});
+    auto& pool = per_model.back().second;
+    const std::string& answers = !responses_field_.empty() ? responses_field_ : answers_field_;
+    const Kind kind = !responses_field_.empty() ? Kind::responses : Kind::answers;
+    if (!answers.empty()) ok = read(answers, kind, pool);
+    if (ok && !correct_field_.empty()) {
+      std::vector<Rollout> marks;
+      ok = read(correct_field_, Kind::correct, marks);
+      if (ok && !answers.empty() && marks.size() != pool.size()) {
+        bad = "bad_rollouts:" + std::to_string(pool.size()) + " answers but " + std::to_string(marks.size()) + " correctness values";
+        ok = false;
+      }
+      if (ok && answers.empty()) pool = std::move(marks);
+      else if (ok)
+        for (size_t i = 0; i < pool.size(); ++i) pool[i].correct = marks[i].correct;
+    }
+  }
+  if (!ok) {
+    const auto colon = bad.find(':');
+    const std::string reason = colon == std::string::npos ? bad : bad.substr(0, colon);
+    const std::string detail = colon == std::string::npos ? "no usable reference field '" + reference_field_ + "'" : bad.substr(colon + 1);
+    r.count(reason);
+    return r.reject(reason, detail);
+  }
+
+  // 2. Per-model figures, then the pool.
+  Tally pooled;
+  std::string rates, corrects, samples;
+  if (!models_.empty()) {
+    rates = corrects = samples = "{";
+    bool first = true;
+    for (const auto& [name, rs] : per_model) {
+      int64_t c = 0;
+      for (const auto& ro : rs) c += ro.correct ? 1 : 0;
+      const std::string sep = first ? "" : ",";
+      first = false;
+      rates += sep + json::quote(name) + ":" + (rs.empty() ? std::string("null") : json::number(static_cast<double>(c) / static_cast<double>(rs.size())));
+      corrects += sep + json::quote(name) + ":" + std::to_string(c);
+      samples += sep + json::quote(name) + ":" + std::to_string(rs.size());
+    }
+    rates += "}";
+    corrects += "}";
+    samples += "}";
+  }
+  if (count_n >= 0) {
+    pooled.n = count_n;
+    pooled.correct = count_correct;
+  } else {
+    std::vector<Rollout> all;
+    for (auto& [name, rs] : per_model)
+      for (auto& ro : rs) all.push_back(std::move(ro));
+    pooled = tally(all);
+  }
+
+  // 3. Annotations.
+  const double rate = pooled.n > 0 ? static_cast<double>(pooled.correct) / static_cast<double>(pooled.n) : 0.0;
+  if (!models_.empty()) {
+    r.annotate_json("pass_rate", rates);
+    if (pooled.n > 0) r.annotate("pass_rate_pooled", rate);
+    r.annotate_json("n_correct_by_model", corrects);
+    r.annotate_json("n_samples_by_model", samples);
+  } else if (pooled.n > 0) {
+    r.annotate("pass_rate", rate);
+  }
+  r.annotate("n_samples", pooled.n);
+  r.annotate("n_correct", pooled.correct);
+  const Group* major = nullptr;
+  for (const auto& g : pooled.groups)
+    if (!major || g.count > major->count) major = &g;  // ties: the answer seen first
+  bool suspect = false;
+  if (major) {
+    const double share = static_cast<double>(major->count) / static_cast<double>(pooled.n);
+    r.annotate("majority_answer", cut_utf8(major->answer, 200));
+    r.annotate("majority_share", share);
+    if (reference && suspect_action_ != Suspect::off && pooled.n >= min_samples_ && share + 1e-12 >= suspect_share_ &&
+        !equivalent(major->answer, *reference, options_).equal) {
+      suspect = true;
+      r.annotate("suspect_label", true);
+      r.count("suspect_label");
+    }
+  }
+
+  // 4. Verdict: too_few_samples, suspect_label, then the band.
+  const std::string counts = std::to_string(pooled.correct) + "/" + std::to_string(pooled.n) + " correct";
+  if (pooled.n < min_samples_) {
+    r.count("too_few_samples");
+    return r.reject("too_few_samples", std::to_string(pooled.n) + " rollouts, fewer than min_samples " + std::to_string(min_samples_));
+  }
+  if (suspect && suspect_action_ == Suspect::reject) {
+    const double share = static_cast<double>(major->count) / static_cast<double>(pooled.n);
+    return r.reject("suspect_label", "majority answer '" + cut_utf8(major->answer, 100) + "' (" + std::to_string(major->count) + "/" +
+                                         std::to_string(pooled.n) + ", share " + json::number(share) +
+                                         ") is not equivalent to the reference '" + cut_utf8(*reference, 100) + "'; " + counts);
+  }
+  constexpr double eps = 1e-12;
+  const bool below = inclusive_ ? rate < min_ - eps : rate <= min_ + eps;
+  const bool above = inclusive_ ? rate > max_ + eps : rate >= max_ - eps;
+  if (below) {
+    r.count("too_hard");
+    return r.reject("too_hard", counts);
+  }
+  if (above) {
+    r.count("too_easy");
+    return r.reject("too_easy", counts);
+  }
+  r.count("kept");
+}
+
+}  // namespace tamis::grade

@@ -1,0 +1,300 @@
+// Tests of the `difficulty` op (plugins/grade/difficulty.cpp) through harness.hpp: rollout sources, the
+// band and its bounds, too_few_samples, suspect labels, per-model annotations, determinism, and the
+// GSM8K example solutions (4 graded model solutions per test problem) as real rollouts.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace {
+
+using namespace tamis::test;
+using Strings = std::vector<std::string>;
+
+std::filesystem::path shared_data() { return TAMIS_SHARED_DATA; }
+
+// The annotation `key` of the output line (kept or rejected) whose id is `id`.
+std::optional<std::string> ann(const OpRun& run, const std::string& id, std::string_view key) {
+  for (const auto* lines : {&run.kept, &run.rejected})
+    for (const auto& line : *lines)
+      if (json_string(line, "id") == id) return run.annotation(line, key);
+  return std::nullopt;
+}
+
+std::string reason_of(const OpRun& run, const std::string& id) {
+  for (const auto& v : run.rejections())
+    if (v.id == id) return v.reason;
+  return "";
+}
+
+std::string detail_of(const OpRun& run, const std::string& id) {
+  for (const auto& v : run.rejections())
+    if (v.id == id) return v.detail;
+  return "";
+}
+
+TEST(plugins_grade_difficulty, CorrectnessValuesAndDefaultBandDropsAllAndNone) {
+  const Strings in = {
+      R"({"id":"none","c":[false,false,false,false]})",
+      R"({"id":"one","c":[true,false,false,false]})",
+      R"({"id":"three","c":[1,1,0,1]})",
+      R"({"id":"all","c":[1,1,1,1]})",
+      R"({"id":"single","c":true})",
+  };
+  const OpRun run = run_op("difficulty", "{correct_field: c}", jsonl(in));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"one", "three"}));
+  EXPECT_EQ(reason_of(run, "none"), "too_hard");
+  EXPECT_EQ(detail_of(run, "none"), "0/4 correct");
+  EXPECT_EQ(reason_of(run, "all"), "too_easy");
+  EXPECT_EQ(detail_of(run, "all"), "4/4 correct");
+  EXPECT_EQ(reason_of(run, "single"), "too_easy");
+  EXPECT_EQ(ann(run, "three", "pass_rate"), "0.75");
+  EXPECT_EQ(ann(run, "three", "n_samples"), "4");
+  EXPECT_EQ(ann(run, "three", "n_correct"), "3");
+  EXPECT_EQ(ann(run, "three", "majority_answer"), std::nullopt);  // correctness values carry no answers
+  EXPECT_EQ(ann(run, "none", "pass_rate"), "0");                   // rejected lines are annotated too
+}
+
+TEST(plugins_grade_difficulty, BandEdgesInclusiveAndExclusive) {
+  // 0/8 .. 8/8 correct.
+  Strings in;
+  for (int k = 0; k <= 8; ++k) {
+    std::string c = "[";
+    for (int i = 0; i < 8; ++i) c += std::string(i ? "," : "") + (i < k ? "1" : "0");
+    in.push_back("{\"id\":\"k" + std::to_string(k) + "\",\"c\":" + c + "]}");
+  }
+  // Qwen2.5-Math: 2..5 of 8, inclusive.
+  const OpRun inc = run_op("difficulty", "{correct_field: c, min: 0.25, max: 0.625, inclusive: true}", jsonl(in));
+  ASSERT_EQ(inc.exit_code, 0) << inc.describe();
+  EXPECT_EQ(inc.kept_ids(), (Strings{"k2", "k3", "k4", "k5"}));
+  EXPECT_EQ(reason_of(inc, "k1"), "too_hard");
+  EXPECT_EQ(reason_of(inc, "k6"), "too_easy");
+  EXPECT_EQ(detail_of(inc, "k6"), "6/8 correct");
+  // The same bounds, exclusive: the edges go.
+  const OpRun exc = run_op("difficulty", "{correct_field: c, min: 0.25, max: 0.625}", jsonl(in));
+  ASSERT_EQ(exc.exit_code, 0) << exc.describe();
+  EXPECT_EQ(exc.kept_ids(), (Strings{"k3", "k4"}));
+  // Inclusive 0..1 keeps everything.
+  const OpRun all = run_op("difficulty", "{correct_field: c, inclusive: true}", jsonl(in));
+  ASSERT_EQ(all.exit_code, 0) << all.describe();
+  EXPECT_EQ(all.kept.size(), 9u);
+  // open-r1: 0.1 < p < 0.9 exclusive over 8 samples keeps 1..7.
+  const OpRun r1 = run_op("difficulty", "{correct_field: c, min: 0.1, max: 0.9}", jsonl(in));
+  ASSERT_EQ(r1.exit_code, 0) << r1.describe();
+  EXPECT_EQ(r1.kept.size(), 7u);
+}
+
+TEST(plugins_grade_difficulty, TooFewSamplesAndCounts) {
+  const Strings in = {
+      R"({"id":"few","n":3,"k":1})",
+      R"({"id":"ok","n":16,"k":5})",
+      R"({"id":"bad","n":4,"k":5})",
+      R"({"id":"missing","n":4})",
+      R"({"id":"zero","n":0,"k":0})",
+  };
+  const OpRun run = run_op("difficulty", "{n_field: n, correct_count_field: k, min_samples: 4}", jsonl(in));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), Strings{"ok"});
+  EXPECT_EQ(reason_of(run, "few"), "too_few_samples");
+  EXPECT_EQ(detail_of(run, "few"), "3 rollouts, fewer than min_samples 4");
+  EXPECT_EQ(reason_of(run, "bad"), "bad_rollouts");
+  EXPECT_EQ(reason_of(run, "missing"), "missing_rollouts");
+  EXPECT_EQ(reason_of(run, "zero"), "too_few_samples");
+  EXPECT_EQ(ann(run, "ok", "pass_rate"), "0.3125");
+  const OpRun few = run_op("difficulty", "{correct_field: c, min_samples: 3}", jsonl({R"({"id":"a","c":[1,0]})", R"({"id":"b","c":[]})", R"({"id":"x","c":[1,"y"]})"}));
+  ASSERT_EQ(few.exit_code, 0) << few.describe();
+  EXPECT_EQ(few.reasons(), (Strings{"too_few_samples", "too_few_samples", "bad_rollouts"}));
+}
+
+TEST(plugins_grade_difficulty, ResponsesAreGradedAndAnswersGroupedByEquivalence) {
+  const Strings in = {
+      // 2 correct of 4; answers 1/2, 0.5 (same group), 3, none.
+      R"({"id":"p","answer":"\\frac12","r":["so \\boxed{\\frac{1}{2}}","The answer is 0.5","\\boxed{3}","no idea"]})",
+      // Worked reference solution reduced to its final answer.
+      R"({"id":"w","answer":"9 * 2 = 18\n#### 18","r":["#### 18","#### 20","#### 18.0"]})",
+  };
+  const OpRun run = run_op("difficulty", "{responses_field: r}", jsonl(in));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"p", "w"}));
+  EXPECT_EQ(ann(run, "p", "n_correct"), "2");
+  EXPECT_EQ(ann(run, "p", "pass_rate"), "0.5");
+  EXPECT_EQ(ann(run, "p", "majority_answer"), R"("\\frac{1}{2}")");
+  EXPECT_EQ(ann(run, "p", "majority_share"), "0.5");
+  EXPECT_EQ(ann(run, "p", "suspect_label"), std::nullopt);
+  EXPECT_EQ(ann(run, "w", "n_correct"), "2");
+  EXPECT_EQ(ann(run, "w", "majority_answer"), R"("18")");
+  // Extracted answers, numbers allowed.
+  const OpRun a = run_op("difficulty", "{answers_field: a, reference_field: ref}",
+                         jsonl({R"({"id":"x","ref":12,"a":["12", 12.0, "0012", "13"]})"}));
+  ASSERT_EQ(a.exit_code, 0) << a.describe();
+  EXPECT_EQ(ann(a, "x", "n_correct"), "3");
+  EXPECT_EQ(ann(a, "x", "majority_share"), "0.75");
+  // Answers with separate correctness values: correctness from the values, majority from the answers.
+  const OpRun both = run_op("difficulty", "{answers_field: a, correct_field: c}",
+                            jsonl({R"({"id":"y","answer":"5","a":["4","4","5"],"c":[1,1,0]})", R"({"id":"z","answer":"5","a":["4"],"c":[1,1]})"}));
+  ASSERT_EQ(both.exit_code, 0) << both.describe();
+  EXPECT_EQ(ann(both, "y", "n_correct"), "2");
+  EXPECT_EQ(reason_of(both, "z"), "bad_rollouts");
+  // A missing reference when responses must be graded.
+  const OpRun noref = run_op("difficulty", "{responses_field: r}", jsonl({R"({"id":"n","r":["\\boxed{1}"]})"}));
+  ASSERT_EQ(noref.exit_code, 0) << noref.describe();
+  EXPECT_EQ(noref.reasons(), Strings{"missing_reference"});
+}
+
+TEST(plugins_grade_difficulty, SuspectLabels) {
+  const Strings in = {
+      // 3 of 4 agree on 42 (as 42, 42.0 and \boxed{42}); the reference says 24.
+      R"({"id":"s","answer":"24","r":["\\boxed{42}","#### 42.0","The answer is 42","\\boxed{24}"]})",
+      // Half agree on a wrong answer: share 0.5 >= 0.5 is suspect.
+      R"({"id":"half","answer":"7","r":["\\boxed{8}","\\boxed{8}","\\boxed{7}","\\boxed{9}"]})",
+      // Wrong answers scattered: no majority above the share.
+      R"({"id":"scatter","answer":"7","r":["\\boxed{1}","\\boxed{2}","\\boxed{7}","\\boxed{3}"]})",
+      // Too few samples for a suspect label (min_samples 4): too_few_samples instead.
+      R"({"id":"few","answer":"7","r":["\\boxed{8}","\\boxed{8}"]})",
+      // Majority equals the reference.
+      R"({"id":"fine","answer":"7","r":["\\boxed{7}","\\boxed{7}","\\boxed{8}","\\boxed{8.0}"]})",
+  };
+  const OpRun run = run_op("difficulty", "{responses_field: r, min_samples: 4}", jsonl(in));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"scatter", "fine"}));
+  EXPECT_EQ(reason_of(run, "s"), "suspect_label");
+  EXPECT_EQ(detail_of(run, "s"), "majority answer '42' (3/4, share 0.75) is not equivalent to the reference '24'; 1/4 correct");
+  EXPECT_EQ(reason_of(run, "half"), "suspect_label");
+  EXPECT_EQ(reason_of(run, "few"), "too_few_samples");
+  // "fine": 7 (twice) and 8 / 8.0 (one group) tie at 2 each; the tie goes to the answer seen first, 7,
+  // equal to the reference.
+  EXPECT_EQ(ann(run, "fine", "majority_answer"), R"("7")");
+  EXPECT_EQ(ann(run, "fine", "suspect_label"), std::nullopt);
+  EXPECT_EQ(ann(run, "s", "suspect_label"), "true");
+  // A stricter share: only s (0.75) is suspect.
+  const OpRun strict = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_share: 0.7}", jsonl(in));
+  ASSERT_EQ(strict.exit_code, 0) << strict.describe();
+  EXPECT_EQ(reason_of(strict, "s"), "suspect_label");
+  EXPECT_EQ(strict.kept_ids(), (Strings{"half", "scatter", "fine"}));  // half: 1/4 correct, in the band
+  // Annotate only: the band decides; s is kept with 1/4 and marked.
+  const OpRun note = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_action: annotate}", jsonl(in));
+  ASSERT_EQ(note.exit_code, 0) << note.describe();
+  EXPECT_EQ(note.kept_ids(), (Strings{"s", "half", "scatter", "fine"}));
+  EXPECT_EQ(ann(note, "s", "suspect_label"), "true");
+  EXPECT_EQ(ann(note, "half", "suspect_label"), "true");
+  // Off: no check.
+  const OpRun off = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_action: off}", jsonl(in));
+  ASSERT_EQ(off.exit_code, 0) << off.describe();
+  EXPECT_EQ(ann(off, "s", "suspect_label"), std::nullopt);
+}
+
+TEST(plugins_grade_difficulty, PerModelPassRates) {
+  const Strings in = {
+      R"({"id":"m","answer":"5","a":{"r":["\\boxed{5}","\\boxed{4}"]},"b":"#### 5"})",
+      R"({"id":"c","answer":"5","x":[1,0,0,0],"y":[1,1,1,1]})",
+  };
+  const OpRun run = run_op("difficulty", "{models: {small: a.r, big: b}}", jsonl({in[0]}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  ASSERT_EQ(run.kept.size(), 1u);
+  EXPECT_EQ(ann(run, "m", "pass_rate"), R"({"small":0.5,"big":1})");
+  EXPECT_EQ(ann(run, "m", "n_correct_by_model"), R"({"small":1,"big":1})");
+  EXPECT_EQ(ann(run, "m", "n_samples_by_model"), R"({"small":2,"big":1})");
+  EXPECT_EQ(ann(run, "m", "n_samples"), "3");
+  EXPECT_EQ(ann(run, "m", "n_correct"), "2");
+  EXPECT_EQ(ann(run, "m", "majority_answer"), R"("5")");
+  const OpRun c = run_op("difficulty", "{models: {x: x, y: y}, models_kind: correct}", jsonl({in[1]}));
+  ASSERT_EQ(c.exit_code, 0) << c.describe();
+  EXPECT_EQ(ann(c, "c", "pass_rate"), R"({"x":0.25,"y":1})");
+  EXPECT_EQ(ann(c, "c", "pass_rate_pooled"), "0.625");
+  const OpRun missing = run_op("difficulty", "{models: {x: x, z: z}, models_kind: correct}", jsonl({in[1]}));
+  ASSERT_EQ(missing.exit_code, 0) << missing.describe();
+  EXPECT_EQ(missing.reasons(), Strings{"missing_rollouts"});
+  EXPECT_EQ(missing.rejections()[0].detail, "no field 'z'");
+}
+
+TEST(plugins_grade_difficulty, BadParametersAreRefused) {
+  EXPECT_EQ(validate_op("difficulty", "").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{n_field: n}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{responses_field: r, answers_field: a}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, n_field: n, correct_count_field: k}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, min: 0.8, max: 0.2}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, min: 0.5, max: 0.5}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, min_samples: 0}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, suspect_share: 0}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, suspect_action: maybe}").exit_code, 2);
+  const auto none = validate_op("difficulty", "{min: 0.1}");
+  EXPECT_NE(none.err.find("no rollouts"), std::string::npos) << none.err;
+  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, min: 0.5, max: 0.5, inclusive: true}").exit_code, 0);
+  EXPECT_EQ(validate_op("difficulty", "{models: {a: x.solution}, min_samples: 2}").exit_code, 0);
+}
+
+// GSM8K test: 4 graded solutions per problem from 4 models.
+const char* const kModels = "{m6b_ft: 6b_finetuning.X, m6b_ver: 6b_verification.X, m175b_ft: 175b_finetuning.X, m175b_ver: 175b_verification.X}";
+
+std::string models_with(const std::string& sub) {
+  std::string s = kModels;
+  for (size_t at; (at = s.find(".X")) != std::string::npos;) s.replace(at, 2, "." + sub);
+  return s;
+}
+
+std::array<int, 5> histogram(const OpRun& run) {
+  std::array<int, 5> h{};
+  for (const auto* lines : {&run.kept, &run.rejected})
+    for (const auto& line : *lines) {
+      const auto k = run.annotation(line, "n_correct");
+      if (k) ++h.at(static_cast<size_t>(std::stoi(*k)));
+    }
+  return h;
+}
+
+TEST(plugins_grade_difficulty, Gsm8kExampleSolutionsAsRollouts) {
+  const auto path = shared_data() / "gsm8k" / "example_model_solutions.jsonl";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is absent";
+  OpOptions opt;
+  opt.input = path;
+  opt.id_field = "";
+  opt.threads = 1;
+  // Stored labels: the MANIFEST's histogram of correct-of-4.
+  const OpRun labels = run_op("difficulty", "{models: " + models_with("is_correct") + ", models_kind: correct}", "", opt);
+  ASSERT_EQ(labels.exit_code, 0) << labels.describe();
+  EXPECT_EQ(histogram(labels), (std::array<int, 5>{432, 290, 236, 205, 156}));
+  EXPECT_EQ(labels.kept.size(), 290u + 236 + 205);
+  int hard = 0, easy = 0;
+  for (const auto& r : labels.reasons()) (r == "too_hard" ? hard : easy) += 1;
+  EXPECT_EQ(hard, 432);
+  EXPECT_EQ(easy, 156);
+  // The per-model object for the first problem (all four wrong).
+  EXPECT_EQ(labels.annotation(labels.rejected[0], "pass_rate"), R"({"m6b_ft":0,"m6b_ver":0,"m175b_ft":0,"m175b_ver":0})");
+
+  // Our grading of the solutions against ground_truth, suspect labels only annotated.
+  const std::string with = "{models: " + models_with("solution") + ", reference_field: ground_truth, suspect_action: annotate}";
+  const OpRun graded = run_op("difficulty", with, "", opt);
+  ASSERT_EQ(graded.exit_code, 0) << graded.describe();
+  const auto h = histogram(graded);
+  ASSERT_EQ(graded.kept.size() + graded.rejected.size(), 1319u);
+  // Per problem, the graded count equals the stored one (output order is input order per sink; match by question).
+  std::map<std::string, std::string> stored;
+  for (const auto* lines : {&labels.kept, &labels.rejected})
+    for (const auto& line : *lines) stored[*json_string(line, "question")] = *labels.annotation(line, "n_correct");
+  size_t same = 0, suspects = 0;
+  for (const auto* lines : {&graded.kept, &graded.rejected})
+    for (const auto& line : *lines) {
+      if (stored[*json_string(line, "question")] == graded.annotation(line, "n_correct")) ++same;
+      if (graded.annotation(line, "suspect_label") == "true") ++suspects;
+    }
+  std::printf("GSM8K graded correct-of-4: 0:%d 1:%d 2:%d 3:%d 4:%d; same count as labels on %zu/1319 problems; suspect labels (share >= 0.5): %zu\n",
+              h[0], h[1], h[2], h[3], h[4], same, suspects);
+  EXPECT_GE(same, 1306u);  // >= 99% of problems
+  // Determinism: 2 threads, same bytes.
+  OpOptions two = opt;
+  two.threads = 2;
+  const OpRun graded2 = run_op("difficulty", with, "", two);
+  ASSERT_EQ(graded2.exit_code, 0) << graded2.describe();
+  EXPECT_EQ(graded.kept, graded2.kept);
+  EXPECT_EQ(graded.rejected, graded2.rejected);
+  EXPECT_EQ(graded.ledger, graded2.ledger);
+}
+
+}  // namespace
