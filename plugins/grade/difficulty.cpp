@@ -333,7 +333,13 @@ void Difficulty::process(Record& r) const {
   r.annotate("n_correct", pooled.correct);
   const Group* major = nullptr;
   for (const auto& g : pooled.groups)
-    if (!major || g.count > major->count) major = &g;  // ties: the answer seen first
+    if (!major || g.count > major->count) major = &g;  // ties: the answer seen first ...
+  if (major && reference && !equivalent(major->answer, *reference, options_).equal)
+    for (const auto& g : pooled.groups)  // ... unless the reference's answer is among the tied ones
+      if (g.count == major->count && equivalent(g.answer, *reference, options_).equal) {
+        major = &g;
+        break;
+      }
   bool suspect = false;
   if (major) {
     const double share = static_cast<double>(major->count) / static_cast<double>(pooled.n);

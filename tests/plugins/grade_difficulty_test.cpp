@@ -160,10 +160,14 @@ TEST(plugins_grade_difficulty, SuspectLabels) {
       R"({"id":"few","answer":"7","r":["\\boxed{8}","\\boxed{8}"]})",
       // Majority equals the reference.
       R"({"id":"fine","answer":"7","r":["\\boxed{7}","\\boxed{7}","\\boxed{8}","\\boxed{8.0}"]})",
+      // A tie between a wrong answer seen first and the reference's answer: the reference's wins, not suspect.
+      R"({"id":"tie","answer":"7","r":["\\boxed{8}","\\boxed{8}","\\boxed{7}","\\boxed{7}"]})",
   };
   const OpRun run = run_op("difficulty", "{responses_field: r, min_samples: 4}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(run.kept_ids(), (Strings{"scatter", "fine"}));
+  EXPECT_EQ(run.kept_ids(), (Strings{"scatter", "fine", "tie"}));
+  EXPECT_EQ(ann(run, "tie", "majority_answer"), R"("7")");
+  EXPECT_EQ(ann(run, "tie", "majority_share"), "0.5");
   EXPECT_EQ(reason_of(run, "s"), "suspect_label");
   EXPECT_EQ(detail_of(run, "s"), "majority answer '42' (3/4, share 0.75) is not equivalent to the reference '24'; 1/4 correct");
   EXPECT_EQ(reason_of(run, "half"), "suspect_label");
@@ -177,11 +181,11 @@ TEST(plugins_grade_difficulty, SuspectLabels) {
   const OpRun strict = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_share: 0.7}", jsonl(in));
   ASSERT_EQ(strict.exit_code, 0) << strict.describe();
   EXPECT_EQ(reason_of(strict, "s"), "suspect_label");
-  EXPECT_EQ(strict.kept_ids(), (Strings{"half", "scatter", "fine"}));  // half: 1/4 correct, in the band
+  EXPECT_EQ(strict.kept_ids(), (Strings{"half", "scatter", "fine", "tie"}));  // half: 1/4 correct, in the band
   // Annotate only: the band decides; s is kept with 1/4 and marked.
   const OpRun note = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_action: annotate}", jsonl(in));
   ASSERT_EQ(note.exit_code, 0) << note.describe();
-  EXPECT_EQ(note.kept_ids(), (Strings{"s", "half", "scatter", "fine"}));
+  EXPECT_EQ(note.kept_ids(), (Strings{"s", "half", "scatter", "fine", "tie"}));
   EXPECT_EQ(ann(note, "s", "suspect_label"), "true");
   EXPECT_EQ(ann(note, "half", "suspect_label"), "true");
   // Off: no check.
@@ -287,6 +291,8 @@ TEST(plugins_grade_difficulty, Gsm8kExampleSolutionsAsRollouts) {
   std::printf("GSM8K graded correct-of-4: 0:%d 1:%d 2:%d 3:%d 4:%d; same count as labels on %zu/1319 problems; suspect labels (share >= 0.5): %zu\n",
               h[0], h[1], h[2], h[3], h[4], same, suspects);
   EXPECT_GE(same, 1306u);  // >= 99% of problems
+  EXPECT_EQ(h, (std::array<int, 5>{432, 290, 236, 205, 156}));
+  EXPECT_EQ(suspects, 234u);  // docs/grading.md
   // Determinism: 2 threads, same bytes.
   OpOptions two = opt;
   two.threads = 2;
