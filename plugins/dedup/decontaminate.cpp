@@ -14,6 +14,7 @@ namespace tamis::dedup {
 
 namespace {
 
+constexpr size_t kFilterWords = size_t{1} << 17;  // 2^23 bits, 1 MiB
 const char* const kRefKeys[] = {"name", "path", "fields", "id"};
 
 // The reference list's structure (also run by the constructor, so a bad list never half-loads).
@@ -218,6 +219,8 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
   std::sort(ngrams_.begin(), ngrams_.end());
   ngrams_.erase(std::unique(ngrams_.begin(), ngrams_.end()), ngrams_.end());
   ngrams_.shrink_to_fit();
+  filter_.assign(kFilterWords, 0);
+  for (const auto& [h, i] : ngrams_) filter_[(h >> 6) & (kFilterWords - 1)] |= uint64_t{1} << (h & 63);
   item_hits_ = std::make_unique<std::atomic<uint32_t>[]>(items_.size());
   bench_records_ = std::make_unique<std::atomic<int64_t>[]>(benchmarks_.size());
   stage.info("index: " + std::to_string(items_.size()) + " items, " + std::to_string(ngrams_.size()) + " " +
@@ -233,6 +236,7 @@ void Decontaminate::process(Record& r) const {
   {
     std::vector<uint32_t> hits;
     for (uint64_t h : grams) {
+      if (!((filter_[(h >> 6) & (kFilterWords - 1)] >> (h & 63)) & 1)) continue;
       auto it = std::lower_bound(ngrams_.begin(), ngrams_.end(), std::pair<uint64_t, uint32_t>(h, 0));
       for (; it != ngrams_.end() && it->first == h; ++it) hits.push_back(it->second);
     }

@@ -167,6 +167,9 @@ class Decontaminate {
   // (n-gram hash, item), sorted, distinct: the n-gram index. (stripped-text hash, item): the exact index.
   std::vector<std::pair<uint64_t, uint32_t>> ngrams_;
   std::unordered_map<uint64_t, uint32_t> stripped_;
+  // A one-hash bit filter over the n-gram hashes (2^23 bits): most record n-grams are in no reference,
+  // and the filter spares them the binary search.
+  std::vector<uint64_t> filter_;
   // Hit counts, updated concurrently by process() (sums do not depend on scheduling).
   std::unique_ptr<std::atomic<uint32_t>[]> item_hits_;
   std::unique_ptr<std::atomic<int64_t>[]> bench_records_;
