@@ -2,6 +2,8 @@
 // Rules and parameters: docs/grading.md ("Difficulty from rollouts").
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <tuple>
 
 #include "ops.hpp"
 
@@ -86,6 +88,19 @@ const ParamTable Difficulty::params = {
              "pooled figures decide the band"},
     {.name = "models_kind", .type = ParamType::string, .default_json = "\"responses\"", .help = "what the models' fields hold",
      .choices = kKinds},
+    {.name = "sidecar", .type = ParamType::path,
+     .help = "a JSONL file of rollouts keyed by record id (one line per rollout or per problem; read once, streamed; "
+             "kept in memory as counts and distinct answers per id)"},
+    {.name = "sidecar_id_field", .type = ParamType::string, .default_json = "\"id\"",
+     .help = "the sidecar's field holding the record id (a string or an integer; matched against the source's id)"},
+    {.name = "sidecar_field", .type = ParamType::string, .default_json = "\"response\"",
+     .help = "the sidecar's rollout field: one value or an array of values, read as sidecar_kind says"},
+    {.name = "sidecar_kind", .type = ParamType::string, .default_json = "\"responses\"",
+     .help = "what sidecar_field holds", .choices = kKinds},
+    {.name = "sidecar_correct_field", .type = ParamType::string,
+     .help = "optional: the sidecar's correctness values (true/false or 0/1) beside responses or answers"},
+    {.name = "sidecar_model_field", .type = ParamType::string,
+     .help = "optional: the sidecar's model name field; gives per-model annotations as with models"},
     {.name = "reference_field", .type = ParamType::string, .default_json = "\"answer\"",
      .help = "the reference answer (a string or a number; a worked solution is reduced to its final answer)"},
     {.name = "min", .type = ParamType::number, .default_json = "0", .help = "lowest pass rate kept"},
@@ -105,7 +120,7 @@ const ParamTable Difficulty::params = {
      .help = "relative tolerance for numbers that are not exact rationals"},
 };
 
-Difficulty::Difficulty(const Params& p)
+Difficulty::Difficulty(const Params& p, Stage& stage)
     : reference_field_(p.get_string("reference_field")),
       min_(p.get_double("min")),
       max_(p.get_double("max")),
@@ -124,6 +139,96 @@ Difficulty::Difficulty(const Params& p)
   suspect_action_ = action == "reject" ? Suspect::reject : action == "annotate" ? Suspect::annotate : Suspect::off;
   options_.extract.last_number = p.get_bool("last_number");
   options_.tolerance = p.get_double("tolerance");
+  if (p.has("sidecar")) {
+    sidecar_on_ = true;
+    sidecar_id_field_ = p.get_string("sidecar_id_field");
+    sidecar_field_ = p.get_string("sidecar_field");
+    const std::string sk = p.get_string("sidecar_kind");
+    sidecar_kind_ = sk == "responses" ? Kind::responses : sk == "answers" ? Kind::answers : Kind::correct;
+    if (p.has("sidecar_correct_field")) sidecar_correct_field_ = p.get_string("sidecar_correct_field");
+    if (p.has("sidecar_model_field")) sidecar_model_field_ = p.get_string("sidecar_model_field");
+    sidecar_marked_ = sidecar_kind_ == Kind::correct || !sidecar_correct_field_.empty();
+    sidecar_models_ = !sidecar_model_field_.empty();
+    load_sidecar(p.get_string("sidecar"), stage);
+  }
+}
+
+void Difficulty::add_answer(std::vector<Group>& groups, const std::string& answer, int64_t count) const {
+  for (auto& g : groups)
+    if (equivalent(answer, g.answer, options_).equal) {
+      g.count += count;
+      return;
+    }
+  groups.push_back({answer, count});
+}
+
+void Difficulty::load_sidecar(const std::string& path, Stage& stage) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open sidecar '" + path + "'");
+  simdjson::dom::parser parser;
+  std::string line;
+  int64_t line_no = 0, rollouts = 0;
+  auto where = [&] { return "sidecar " + path + ":" + std::to_string(line_no) + ": "; };
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    element doc;
+    if (parser.parse(line).get(doc) != simdjson::SUCCESS || doc.type() != element_type::OBJECT)
+      throw Error(where() + "not a JSON object");
+    element idv;
+    if (doc.at_key(sidecar_id_field_).get(idv) != simdjson::SUCCESS) throw Error(where() + "no field '" + sidecar_id_field_ + "'");
+    auto id = scalar_text(idv);
+    if (!id) throw Error(where() + "the id is not a string or a number");
+    std::string model;
+    if (sidecar_models_) {
+      element mv;
+      if (doc.at_key(sidecar_model_field_).get(mv) != simdjson::SUCCESS || !scalar_text(mv))
+        throw Error(where() + "no model field '" + sidecar_model_field_ + "'");
+      model = *scalar_text(mv);
+    }
+    auto& models = sidecar_[*id];
+    auto it = std::find_if(models.begin(), models.end(), [&](const SideModel& m) { return m.name == model; });
+    if (it == models.end()) it = models.insert(models.end(), SideModel{model, 0, 0, {}});
+    SideModel& sm = *it;
+    element field;
+    if (doc.at_key(sidecar_field_).get(field) != simdjson::SUCCESS) throw Error(where() + "no field '" + sidecar_field_ + "'");
+    int64_t items = 0;
+    const bool ok = each_item(field, [&](const element& x) {
+      ++items;
+      if (sidecar_kind_ == Kind::correct) {
+        auto c = correct_value(x);
+        if (!c) return false;
+        sm.marked += *c ? 1 : 0;
+      } else if (sidecar_kind_ == Kind::responses) {
+        if (x.type() != element_type::STRING) return false;
+        const Extraction e = extract(x.get_string().value_unsafe(), options_.extract);
+        if (e.found && !e.answer.empty()) add_answer(sm.groups, e.answer, 1);
+      } else {
+        auto t = scalar_text(x);
+        if (!t) return false;
+        if (!t->empty()) add_answer(sm.groups, *t, 1);
+      }
+      return true;
+    });
+    if (!ok) throw Error(where() + "a value of '" + sidecar_field_ + "' has the wrong type for sidecar_kind");
+    if (!sidecar_correct_field_.empty() && sidecar_kind_ != Kind::correct) {
+      element cf;
+      if (doc.at_key(sidecar_correct_field_).get(cf) != simdjson::SUCCESS) throw Error(where() + "no field '" + sidecar_correct_field_ + "'");
+      int64_t marks = 0;
+      const bool cok = each_item(cf, [&](const element& x) {
+        auto c = correct_value(x);
+        if (!c) return false;
+        ++marks;
+        sm.marked += *c ? 1 : 0;
+        return true;
+      });
+      if (!cok || marks != items) throw Error(where() + "'" + sidecar_correct_field_ + "' does not hold one true/false or 0/1 per rollout");
+    }
+    sm.n += items;
+    rollouts += items;
+  }
+  stage.info("sidecar: " + std::to_string(rollouts) + " rollouts for " + std::to_string(sidecar_.size()) + " ids from " +
+             std::to_string(line_no) + " lines");
 }
 
 void Difficulty::check(const Params& p) {
@@ -132,10 +237,12 @@ void Difficulty::check(const Params& p) {
   const bool models = p.has("models") && !p.get_map("models").empty();
   if (n != count) throw Error("n_field and correct_count_field go together");
   if (responses && answers) throw Error("give responses_field or answers_field, not both");
-  const int sources = (responses || answers || correct ? 1 : 0) + (n ? 1 : 0) + (models ? 1 : 0);
+  const int sources = (responses || answers || correct ? 1 : 0) + (n ? 1 : 0) + (models ? 1 : 0) + (p.has("sidecar") ? 1 : 0);
   if (sources == 0)
-    throw Error("no rollouts: set responses_field, answers_field, correct_field, n_field + correct_count_field, or models");
-  if (sources > 1) throw Error("rollouts from more than one place: use one of the inline fields, the counts, or models");
+    throw Error("no rollouts: set responses_field, answers_field, correct_field, n_field + correct_count_field, models, or sidecar");
+  if (sources > 1) throw Error("rollouts from more than one place: use one of the inline fields, the counts, models, or sidecar");
+  if (p.has("sidecar_correct_field") && p.get_string("sidecar_kind") == "correct")
+    throw Error("sidecar_correct_field goes with sidecar_kind responses or answers");
   const double lo = p.get_double("min"), hi = p.get_double("max");
   if (!(lo >= 0 && hi <= 1 && lo <= hi)) throw Error("need 0 <= min <= max <= 1");
   if (!p.get_bool("inclusive") && lo == hi) throw Error("min == max with exclusive bounds keeps nothing");
@@ -162,16 +269,7 @@ Difficulty::Tally Difficulty::tally(const std::vector<Rollout>& rollouts) const 
   t.n = static_cast<int64_t>(rollouts.size());
   for (const auto& r : rollouts) {
     if (r.correct) ++t.correct;
-    if (r.answer.empty()) continue;
-    bool placed = false;
-    for (auto& g : t.groups) {
-      if (equivalent(r.answer, g.answer, options_).equal) {
-        ++g.count;
-        placed = true;
-        break;
-      }
-    }
-    if (!placed) t.groups.push_back({r.answer, 1});
+    if (!r.answer.empty()) add_answer(t.groups, r.answer, 1);
   }
   return t;
 }
@@ -253,7 +351,21 @@ void Difficulty::process(Record& r) const {
   };
 
   bool ok = true;
-  if (!models_.empty()) {
+  const std::vector<SideModel>* side = nullptr;
+  if (sidecar_on_) {
+    const auto it = sidecar_.find(std::string(r.id()));
+    if (it == sidecar_.end()) {
+      bad = "missing_rollouts:no rollouts for id '" + std::string(r.id()) + "' in the sidecar";
+      ok = false;
+    } else {
+      side = &it->second;
+      if (!sidecar_marked_ && !need_reference()) {
+        bad = "missing_reference";
+        ok = false;
+      }
+      if (ok && !reference) need_reference();  // for the suspect check, when there is one
+    }
+  } else if (!models_.empty()) {
     for (const auto& [name, path] : models_) {
       per_model.emplace_back(name, std::vector<Rollout>{});
       if (!(ok = read(path, models_kind_, per_model.back().second))) break;
@@ -292,36 +404,54 @@ void Difficulty::process(Record& r) const {
 
   // 2. Per-model figures, then the pool.
   Tally pooled;
-  std::string rates, corrects, samples;
-  if (!models_.empty()) {
-    rates = corrects = samples = "{";
-    bool first = true;
+  std::vector<std::tuple<std::string, int64_t, int64_t>> model_counts;  // name, n, correct
+  if (side) {
+    for (const auto& sm : *side) {
+      int64_t c = sm.marked;
+      if (!sidecar_marked_)
+        for (const auto& g : sm.groups)
+          if (equivalent(g.answer, *reference, options_).equal) c += g.count;
+      model_counts.emplace_back(sm.name, sm.n, c);
+      pooled.n += sm.n;
+      pooled.correct += c;
+      for (const auto& g : sm.groups) add_answer(pooled.groups, g.answer, g.count);
+    }
+  } else {
     for (const auto& [name, rs] : per_model) {
       int64_t c = 0;
       for (const auto& ro : rs) c += ro.correct ? 1 : 0;
+      model_counts.emplace_back(name, static_cast<int64_t>(rs.size()), c);
+    }
+    if (count_n >= 0) {
+      pooled.n = count_n;
+      pooled.correct = count_correct;
+    } else {
+      std::vector<Rollout> all;
+      for (auto& [name, rs] : per_model)
+        for (auto& ro : rs) all.push_back(std::move(ro));
+      pooled = tally(all);
+    }
+  }
+  const bool by_model = !models_.empty() || (side && sidecar_models_);
+  std::string rates, corrects, samples;
+  if (by_model) {
+    rates = corrects = samples = "{";
+    bool first = true;
+    for (const auto& [name, n, c] : model_counts) {
       const std::string sep = first ? "" : ",";
       first = false;
-      rates += sep + json::quote(name) + ":" + (rs.empty() ? std::string("null") : json::number(static_cast<double>(c) / static_cast<double>(rs.size())));
+      rates += sep + json::quote(name) + ":" + (n == 0 ? std::string("null") : json::number(static_cast<double>(c) / static_cast<double>(n)));
       corrects += sep + json::quote(name) + ":" + std::to_string(c);
-      samples += sep + json::quote(name) + ":" + std::to_string(rs.size());
+      samples += sep + json::quote(name) + ":" + std::to_string(n);
     }
     rates += "}";
     corrects += "}";
     samples += "}";
   }
-  if (count_n >= 0) {
-    pooled.n = count_n;
-    pooled.correct = count_correct;
-  } else {
-    std::vector<Rollout> all;
-    for (auto& [name, rs] : per_model)
-      for (auto& ro : rs) all.push_back(std::move(ro));
-    pooled = tally(all);
-  }
 
   // 3. Annotations.
   const double rate = pooled.n > 0 ? static_cast<double>(pooled.correct) / static_cast<double>(pooled.n) : 0.0;
-  if (!models_.empty()) {
+  if (by_model) {
     r.annotate_json("pass_rate", rates);
     if (pooled.n > 0) r.annotate("pass_rate_pooled", rate);
     r.annotate_json("n_correct_by_model", corrects);

@@ -7,6 +7,7 @@
 #include <tamis/sdk.hpp>
 
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -75,7 +76,7 @@ class Difficulty {
   static constexpr OpKind kind = OpKind::record;
   static const ParamTable params;
 
-  explicit Difficulty(const Params& p);
+  Difficulty(const Params& p, Stage& stage);
   static void check(const Params& p);
   void process(Record& r) const;
 
@@ -98,6 +99,20 @@ class Difficulty {
     std::vector<Group> groups;  // answers grouped by equivalence, in order of first appearance
   };
   Tally tally(const std::vector<Rollout>& rollouts) const;
+  void add_answer(std::vector<Group>& groups, const std::string& answer, int64_t count) const;
+  void load_sidecar(const std::string& path, Stage& stage);
+
+  // Sidecar rollouts per record id: per model (name "" without sidecar_model_field), the count, the
+  // marked-correct count (sidecar_correct_field or kind correct) and the answers grouped by equivalence.
+  struct SideModel {
+    std::string name;
+    int64_t n = 0, marked = 0;
+    std::vector<Group> groups;
+  };
+  std::unordered_map<std::string, std::vector<SideModel>> sidecar_;
+  bool sidecar_on_ = false, sidecar_marked_ = false, sidecar_models_ = false;
+  Kind sidecar_kind_ = Kind::responses;
+  std::string sidecar_id_field_, sidecar_field_, sidecar_correct_field_, sidecar_model_field_;
 
   std::string responses_field_, answers_field_, correct_field_, n_field_, correct_count_field_;
   std::vector<std::pair<std::string, std::string>> models_;

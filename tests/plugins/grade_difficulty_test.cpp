@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <map>
 #include <string>
 #include <vector>
@@ -232,6 +234,81 @@ TEST(plugins_grade_difficulty, BadParametersAreRefused) {
   EXPECT_NE(none.err.find("no rollouts"), std::string::npos) << none.err;
   EXPECT_EQ(validate_op("difficulty", "{correct_field: c, min: 0.5, max: 0.5, inclusive: true}").exit_code, 0);
   EXPECT_EQ(validate_op("difficulty", "{models: {a: x.solution}, min_samples: 2}").exit_code, 0);
+}
+
+// A sidecar file (absolute path, removed at exit of the test).
+struct Sidecar {
+  std::filesystem::path path;
+  explicit Sidecar(const std::string& name, const std::string& text) {
+    path = std::filesystem::temp_directory_path() / ("tamis_difficulty_" + name + "_" + std::to_string(::getpid()) + ".jsonl");
+    std::ofstream(path, std::ios::binary) << text;
+  }
+  ~Sidecar() { std::filesystem::remove(path); }
+};
+
+TEST(plugins_grade_difficulty, SidecarRolloutsKeyedById) {
+  const Strings in = {
+      R"({"id":"p1","answer":"5"})",
+      R"({"id":"p2","answer":"\\frac12"})",
+      R"({"id":"p3","answer":"9"})",
+      R"({"id":"p4","answer":"1"})",
+  };
+  // One line per rollout (p1, p2, p3 interleaved) and one line per problem (p3's second line).
+  const Sidecar side("rollouts", jsonl({
+      R"({"id":"p1","response":"\\boxed{5}"})",
+      R"({"id":"p2","response":"The answer is 0.5"})",
+      R"({"id":"p1","response":"\\boxed{4}"})",
+      R"({"id":"p3","response":"#### 8"})",
+      R"({"id":"p2","response":"\\boxed{\\frac{1}{2}}"})",
+      R"({"id":"p3","response":["#### 8","#### 8.0","#### 9"]})",
+      R"({"id":"p1","response":"no answer"})",
+  }));
+  const OpRun run = run_op("difficulty", "{sidecar: '" + side.path.string() + "'}", jsonl(in));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), Strings{"p1"});
+  EXPECT_EQ(ann(run, "p1", "n_samples"), "3");
+  EXPECT_EQ(ann(run, "p1", "n_correct"), "1");
+  EXPECT_EQ(reason_of(run, "p2"), "too_easy");
+  EXPECT_EQ(ann(run, "p2", "majority_answer"), R"("0.5")");
+  EXPECT_EQ(ann(run, "p2", "majority_share"), "1");
+  EXPECT_EQ(reason_of(run, "p3"), "suspect_label");  // 8 three times of 4, reference 9
+  EXPECT_EQ(ann(run, "p3", "n_correct"), "1");
+  EXPECT_EQ(reason_of(run, "p4"), "missing_rollouts");
+  EXPECT_EQ(detail_of(run, "p4"), "no rollouts for id 'p4' in the sidecar");
+  EXPECT_NE(run.err.find("sidecar: 9 rollouts for 3 ids from 7 lines"), std::string::npos) << run.err;
+  // Same results at 1 thread.
+  const OpRun one = run_op("difficulty", "{sidecar: '" + side.path.string() + "'}", jsonl(in), 1);
+  EXPECT_EQ(one.kept, run.kept);
+  EXPECT_EQ(one.rejected, run.rejected);
+}
+
+TEST(plugins_grade_difficulty, SidecarCorrectnessPerModelAndErrors) {
+  const Sidecar side("models", jsonl({
+      R"({"pid":7,"model":"small","ok":[1,0,0,0]})",
+      R"({"pid":7,"model":"big","ok":true})",
+      R"({"pid":7,"model":"big","ok":1})",
+  }));
+  const OpRun run = run_op("difficulty", "{sidecar: '" + side.path.string() + "', sidecar_id_field: pid, sidecar_field: ok, sidecar_kind: correct, sidecar_model_field: model}",
+                           jsonl({R"({"id":"7"})"}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), Strings{"7"});
+  EXPECT_EQ(ann(run, "7", "pass_rate"), R"({"small":0.25,"big":1})");
+  EXPECT_EQ(ann(run, "7", "pass_rate_pooled"), "0.5");
+  EXPECT_EQ(ann(run, "7", "n_samples_by_model"), R"({"small":4,"big":2})");
+  // Answers with correctness marks.
+  const Sidecar marked("marked", jsonl({R"({"id":"a","ans":["3","3","4"],"c":[0,0,1]})"}));
+  const OpRun m = run_op("difficulty", "{sidecar: '" + marked.path.string() + "', sidecar_field: ans, sidecar_kind: answers, sidecar_correct_field: c}",
+                         jsonl({R"({"id":"a","answer":"4"})"}));
+  ASSERT_EQ(m.exit_code, 0) << m.describe();
+  EXPECT_EQ(m.reasons(), Strings{"suspect_label"});
+  EXPECT_EQ(ann(m, "a", "n_correct"), "1");
+  // A broken sidecar stops the run (exit 1) with the line.
+  const Sidecar broken("broken", "{\"id\":\"a\",\"response\":\"x\"}\nnot json\n");
+  const OpRun b = run_op("difficulty", "{sidecar: '" + broken.path.string() + "'}", jsonl({R"({"id":"a","answer":"4"})"}));
+  EXPECT_EQ(b.exit_code, 1);
+  EXPECT_NE(b.err.find(":2: not a JSON object"), std::string::npos) << b.err;
+  EXPECT_EQ(validate_op("difficulty", "{sidecar: x.jsonl, correct_field: c}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{sidecar: x.jsonl, sidecar_kind: correct, sidecar_correct_field: c}").exit_code, 2);
 }
 
 // GSM8K test: 4 graded solutions per problem from 4 models.
