@@ -1,5 +1,7 @@
 #include "exact_index.hpp"
 
+#include "file_io.hpp"
+
 #include <tamis/sdk.hpp>
 #include <unistd.h>
 #include <xxhash.h>
@@ -137,31 +139,11 @@ void ExactIndex::save(const std::string& path, const std::string& settings) cons
   out.append(arena_.begin(), arena_.end());
   put(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
 
-  // Atomic replace: write a temporary file beside the target, then rename over it.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error("cannot write index file '" + tmp + "': " + std::strerror(errno));
-    f.write(out.data(), static_cast<std::streamsize>(out.size()));
-    f.flush();
-    if (!f) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw Error("cannot write index file '" + tmp + "' (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw Error("cannot rename '" + tmp + "' to index file '" + path + "': " + ec.message());
-  }
+  write_atomically(path, out, "index file");
 }
 
 void ExactIndex::load(const std::string& path, const std::string& settings) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error("cannot open index file '" + path + "': " + std::strerror(errno));
-  std::string buf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string buf = read_whole(path, "index file");
   if (buf.size() < sizeof(kMagic) || std::memcmp(buf.data(), kMagic, sizeof(kMagic)) != 0)
     throw Error("'" + path + "' is not a tamis dedup index (bad magic)");
   Reader r{buf, sizeof(kMagic), path};

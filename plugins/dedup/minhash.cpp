@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "file_io.hpp"
 #include "ops.hpp"
 
 namespace tamis::dedup {
@@ -323,27 +324,11 @@ void MinHash::save(const std::string& path) const {
     }
   }
   put_le(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw Error("cannot write index file '" + tmp + "': " + std::strerror(errno));
-  const bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size() && std::fflush(f) == 0;
-  std::fclose(f);
-  std::error_code ec;
-  if (!ok) {
-    std::filesystem::remove(tmp, ec);
-    throw Error("cannot write index file '" + tmp + "'");
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error("cannot rename '" + tmp + "' to index file '" + path + "': " + ec.message());
+  write_atomically(path, out, "index file");
 }
 
 void MinHash::load(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw Error("cannot open index file '" + path + "': " + std::strerror(errno));
-  std::string buf;
-  char chunk[1 << 16];
-  for (size_t got; (got = std::fread(chunk, 1, sizeof chunk, f)) > 0;) buf.append(chunk, got);
-  std::fclose(f);
+  const std::string buf = read_whole(path, "index file");
   if (buf.size() < sizeof(kMinHashMagic) || std::memcmp(buf.data(), kMinHashMagic, sizeof(kMinHashMagic)) != 0)
     throw Error("'" + path + "' is not a tamis dedup.minhash index (bad magic)");
   size_t pos = sizeof(kMinHashMagic);
@@ -391,9 +376,7 @@ void MinHash::write_clusters() const {
   std::vector<size_t> order(members_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return members_[a].survivor < members_[b].survivor; });
-  const std::string tmp = clusters_path_ + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw Error("cannot write clusters file '" + tmp + "': " + std::strerror(errno));
+  std::string text;
   std::string line;
   for (size_t i = 0; i < order.size();) {
     const uint32_t s = members_[order[i]].survivor;
@@ -405,17 +388,9 @@ void MinHash::write_clusters() const {
       line += std::string(first ? "" : ",") + "{\"id\":" + json::quote(m.id) + ",\"similarity\":" + buf + "}";
     }
     line += "]}\n";
-    std::fwrite(line.data(), 1, line.size(), f);
+    text += line;
   }
-  const bool ok = std::fflush(f) == 0 && !std::ferror(f);
-  std::fclose(f);
-  std::error_code ec;
-  if (!ok) {
-    std::filesystem::remove(tmp, ec);
-    throw Error("cannot write clusters file '" + tmp + "'");
-  }
-  std::filesystem::rename(tmp, clusters_path_, ec);
-  if (ec) throw Error("cannot rename '" + tmp + "' to '" + clusters_path_ + "': " + ec.message());
+  write_atomically(clusters_path_, text, "clusters file");
 }
 
 void MinHash::finish(Stage& stage) {
