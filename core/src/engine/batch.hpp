@@ -119,7 +119,6 @@ struct RenderedOutput {
 };
 
 struct Batch {
-  uint64_t number = 0;
   int source = -1;  // source index
   int file = -1;    // file index within the source
   io::LineChunk chunk;

@@ -134,7 +134,6 @@ class Runner {
   size_t source_pos_ = 0;
   int file_ = -1;
   std::unique_ptr<io::JsonlFileReader> reader_;
-  uint64_t batch_number_ = 0;
   uint64_t file_bytes_done_ = 0;  // bytes of files already finished
   std::atomic<uint64_t> file_bytes_read_{0};
   uint64_t total_file_bytes_ = 0;
@@ -179,7 +178,6 @@ Batch* Runner::read_next() {
       reader_.reset();
       continue;
     }
-    b->number = batch_number_++;
     b->source = s;
     b->file = file_;
     return b.release();
@@ -227,10 +225,10 @@ void Runner::parse(Batch& b) {
       fail_line(e, "incomplete last line: " + *chunk.truncated);
       continue;
     }
-    const char* text = chunk.buffer.data.get() + line.offset;
+    const std::string_view text = chunk.text(line);  // padded: parsed in place
     simdjson::dom::element doc;
-    auto err = parser.parse(text, line.size, false).get(doc);
-    if (err == simdjson::NUMBER_ERROR && json::quote_big_numbers(std::string_view(text, line.size), sanitized)) {
+    auto err = parser.parse(text.data(), text.size(), false).get(doc);
+    if (err == simdjson::NUMBER_ERROR && json::quote_big_numbers(text, sanitized)) {
       err = parser.parse(sanitized).get(doc);  // valid JSON with numbers beyond 64 bits: kept as written
     }
     if (err) {
@@ -263,7 +261,7 @@ void Runner::parse(Batch& b) {
       e.id = file + ":" + std::to_string(line.number);
     }
     Record& r = b.records.emplace_back();
-    r.text = std::string_view(text, line.size);
+    r.text = text;
     r.id = e.id;
     r.origin = static_cast<uint32_t>(b.inputs.size() - 1);
     simdjson::dom::element existing;
@@ -360,7 +358,7 @@ void Runner::finalize(Batch& b, StageRuntime& st, StageCall& call) {
     }
     if (i < call.emitted.size()) {
       for (Record* e : call.emitted[i]) out.push_back(e);
-      stats.emitted += i < call.emitted.size() ? call.emitted[i].size() : 0;
+      stats.emitted += call.emitted[i].size();
     }
   }
   stats.out = out.size();
