@@ -1,6 +1,6 @@
 #include "exact_index.hpp"
 
-#include "file_io.hpp"
+#include <tamis/files.hpp>
 
 #include <tamis/sdk.hpp>
 #include <unistd.h>
@@ -139,11 +139,11 @@ void ExactIndex::save(const std::string& path, const std::string& settings) cons
   out.append(arena_.begin(), arena_.end());
   put(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
 
-  write_atomically(path, out, "index file");
+  write_file_atomically(path, out, "index file");
 }
 
 void ExactIndex::load(const std::string& path, const std::string& settings) {
-  const std::string buf = read_whole(path, "index file");
+  const std::string buf = read_file(path, "index file");
   if (buf.size() < sizeof(kMagic) || std::memcmp(buf.data(), kMagic, sizeof(kMagic)) != 0)
     throw Error("'" + path + "' is not a tamis dedup index (bad magic)");
   Reader r{buf, sizeof(kMagic), path};

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "file_io.hpp"
+#include <tamis/files.hpp>
 #include "ops.hpp"
 
 namespace tamis::dedup {
@@ -324,11 +324,11 @@ void MinHash::save(const std::string& path) const {
     }
   }
   put_le(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
-  write_atomically(path, out, "index file");
+  write_file_atomically(path, out, "index file");
 }
 
 void MinHash::load(const std::string& path) {
-  const std::string buf = read_whole(path, "index file");
+  const std::string buf = read_file(path, "index file");
   if (buf.size() < sizeof(kMinHashMagic) || std::memcmp(buf.data(), kMinHashMagic, sizeof(kMinHashMagic)) != 0)
     throw Error("'" + path + "' is not a tamis dedup.minhash index (bad magic)");
   size_t pos = sizeof(kMinHashMagic);
@@ -390,7 +390,7 @@ void MinHash::write_clusters() const {
     line += "]}\n";
     text += line;
   }
-  write_atomically(clusters_path_, text, "clusters file");
+  write_file_atomically(clusters_path_, text, "clusters file");
 }
 
 void MinHash::finish(Stage& stage) {

@@ -16,6 +16,9 @@
 
 namespace tamis::dedup {
 
+using text::NormalizeOptions;
+using text::normalize;
+
 // The normalisation parameters every dedup op shares, and their reading.
 void add_normalize_params(ParamTable& table);
 NormalizeOptions read_normalize_params(const Params& p);

@@ -18,7 +18,7 @@
 namespace {
 
 using namespace tamis::test;
-using namespace tamis::dedup;
+using namespace tamis::text;
 using Strings = std::vector<std::string>;
 
 std::string rec(const std::string& id, const std::string& problem) {

@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-namespace tamis::dedup {
+namespace tamis::text {
 
 struct NormalizeOptions {
   bool whitespace = true;   // collapse every run of (Unicode) whitespace to one space, trim both ends
@@ -48,4 +48,4 @@ std::string collapse_whitespace(std::string_view s);
 // All enabled steps, in order.
 std::string normalize(std::string_view s, const NormalizeOptions& o);
 
-}  // namespace tamis::dedup
+}  // namespace tamis::text

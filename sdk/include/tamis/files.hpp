@@ -1,4 +1,7 @@
-#include "file_io.hpp"
+// Whole-file helpers for plugins that read or write side files (index files, cluster lists, reports,
+// reference lists). Header-only, part of the SDK; errors are tamis::Error, which the host turns into a
+// clear message naming the stage.
+#pragma once
 
 #include <tamis/sdk.hpp>
 #include <unistd.h>
@@ -7,10 +10,14 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <string>
+#include <string_view>
 
-namespace tamis::dedup {
+namespace tamis {
 
-void write_atomically(const std::string& path, std::string_view bytes, const std::string& what) {
+// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename over it, so a reader
+// never sees half a file. `what` names the file in messages ("index file").
+inline void write_file_atomically(const std::string& path, std::string_view bytes, const std::string& what) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw Error("cannot write " + what + " '" + tmp + "': " + std::strerror(errno));
@@ -29,7 +36,8 @@ void write_atomically(const std::string& path, std::string_view bytes, const std
   }
 }
 
-std::string read_whole(const std::string& path, const std::string& what) {
+// The whole content of `path`. Throws tamis::Error("cannot open <what> '<path>': ...").
+inline std::string read_file(const std::string& path, const std::string& what) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw Error("cannot open " + what + " '" + path + "': " + std::strerror(errno));
   std::string buf;
@@ -41,4 +49,4 @@ std::string read_whole(const std::string& path, const std::string& what) {
   return buf;
 }
 
-}  // namespace tamis::dedup
+}  // namespace tamis
