@@ -425,6 +425,37 @@ void inequality_to_interval(std::string& s) {
   else s = std::string(c.strict ? "(" : "[") + bound + ",\\infty)";
 }
 
+void mixed_number(std::string& s) {
+  // "3\frac{1}{2}", "3 1/2", "-3\frac12" (the whole answer) → an improper \frac.
+  std::string_view v = trim(s);
+  bool neg = !v.empty() && v[0] == '-';
+  if (neg) v.remove_prefix(1);
+  size_t i = 0;
+  while (i < v.size() && is_digit(v[i])) ++i;
+  if (i > 0 && i <= 18) {
+    const std::string_view whole = v.substr(0, i);
+    std::string_view rest = v.substr(i);
+    std::string_view num, den;
+    if (rest.substr(0, 6) == "\\frac{") {
+      const size_t c1 = match_brace(rest, 5);
+      if (c1 != std::string_view::npos && c1 + 1 < rest.size() && rest[c1 + 1] == '{') {
+        const size_t c2 = match_brace(rest, c1 + 1);
+        if (c2 == rest.size() - 1) num = rest.substr(6, c1 - 6), den = rest.substr(c1 + 2, c2 - c1 - 2);
+      }
+    } else if (!rest.empty() && rest[0] == ' ') {
+      rest = trim(rest);
+      const size_t slash = rest.find('/');
+      if (slash != std::string_view::npos) num = rest.substr(0, slash), den = rest.substr(slash + 1);
+    }
+    if (all_of(num, is_digit) && all_of(den, is_digit) && num.size() <= 18 && den.size() <= 18) {
+      const long long w = std::stoll(std::string(whole)), n = std::stoll(std::string(num)), d = std::stoll(std::string(den));
+      if (d > 0 && n < d && w < (1LL << 40) && d < (1LL << 20)) {
+        s = std::string(neg ? "-" : "") + "\\frac{" + std::to_string(w * d + n) + "}{" + std::to_string(d) + "}";
+      }
+    }
+  }
+}
+
 std::string normalize_impl(std::string_view in) {
   std::string s(trim(in));
   // A whole answer in \boxed{} (references are sometimes stored that way).
@@ -491,36 +522,7 @@ std::string normalize_impl(std::string_view in) {
   // "2 and 3", "2 \text{ or } 3": lists of answers.
   replace_all(s, " and ", ",");
   replace_all(s, " or ", ",");
-  {
-    // Mixed numbers: "3\frac{1}{2}", "3 1/2", "-3\frac12".
-    std::string_view v = trim(s);
-    bool neg = !v.empty() && v[0] == '-';
-    if (neg) v.remove_prefix(1);
-    size_t i = 0;
-    while (i < v.size() && is_digit(v[i])) ++i;
-    if (i > 0 && i <= 18) {
-      const std::string_view whole = v.substr(0, i);
-      std::string_view rest = v.substr(i);
-      std::string_view num, den;
-      if (rest.substr(0, 6) == "\\frac{") {
-        const size_t c1 = match_brace(rest, 5);
-        if (c1 != std::string_view::npos && c1 + 1 < rest.size() && rest[c1 + 1] == '{') {
-          const size_t c2 = match_brace(rest, c1 + 1);
-          if (c2 == rest.size() - 1) num = rest.substr(6, c1 - 6), den = rest.substr(c1 + 2, c2 - c1 - 2);
-        }
-      } else if (!rest.empty() && rest[0] == ' ') {
-        rest = trim(rest);
-        const size_t slash = rest.find('/');
-        if (slash != std::string_view::npos) num = rest.substr(0, slash), den = rest.substr(slash + 1);
-      }
-      if (all_of(num, is_digit) && all_of(den, is_digit) && num.size() <= 18 && den.size() <= 18) {
-        const long long w = std::stoll(std::string(whole)), n = std::stoll(std::string(num)), d = std::stoll(std::string(den));
-        if (d > 0 && n < d && w < (1LL << 40) && d < (1LL << 20)) {
-          s = std::string(neg ? "-" : "") + "\\frac{" + std::to_string(w * d + n) + "}{" + std::to_string(d) + "}";
-        }
-      }
-    }
-  }
+  mixed_number(s);
   s.erase(std::remove_if(s.begin(), s.end(), is_space), s.end());
   unbrace_single(s);
   repeating_decimal(s);
@@ -528,6 +530,7 @@ std::string normalize_impl(std::string_view in) {
   replace_all(s, "+\\infty", "\\infty");
   if (s.rfind("+", 0) == 0) s.erase(0, 1);
   drop_variable_lhs(s);
+  mixed_number(s);  // again: "x = 3\frac18" is a mixed number once its variable is gone
   if (thousands(s)) s.erase(std::remove(s.begin(), s.end(), ','), s.end());
   while (!s.empty() && s.back() == '.') s.pop_back();
   {

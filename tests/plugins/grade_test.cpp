@@ -167,6 +167,9 @@ const Pair kPairs[] = {
     {"3.5", "3\\frac{1}{3}", false},
     {"3 1/2", "3.25", false},
     {"1\\frac{1}{2}", "\\frac{1}{2}", false},
+    {"x = 3\\frac18", "3\\frac18", true},  // the variable goes first, then the mixed number is read
+    {"x = 12\\frac{3}{5}", "\\frac{63}{5}", true},
+    {"y = 2\\frac{1}{2}", "2.25", false},
     // boxed and delimiters around the whole answer
     {"\\boxed{7}", "7", true},
     {"\\boxed{\\frac{1}{2}}", "0.5", true},
