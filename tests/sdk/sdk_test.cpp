@@ -3,6 +3,9 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include <tamis/abi.h>
 
 #include "plugin/registry.hpp"
@@ -113,6 +116,91 @@ TEST(OrderedOp, KeepsTheFirstOccurrenceInInputOrderForAnyThreadCount) {
     EXPECT_NE(report.find("\"report\": {\"distinct\": 1000}"), std::string::npos) << report;
     EXPECT_NE(report.find("\"distinct\": 1000"), std::string::npos);
   }
+}
+
+// The first pass: test.last_seen keeps the LAST record of each key, downstream of a stateful stage
+// (test.first_seen on another field) that must be started afresh after the first pass, and upstream of
+// an expanding stage that must not run in it.
+TEST(FirstPass, AnOrderedOpCanKeepTheLastOccurrenceForAnyThreadCount) {
+  TempDir d;
+  std::string in;
+  const int n = 20000;
+  std::vector<int> g(n), k(n);
+  for (int i = 0; i < n; ++i) {
+    g[i] = i % 7 == 3 ? i - 1 : i;  // every 7th record repeats its predecessor's g: first_seen drops it
+    k[i] = (i * 7919) % 500;
+    in += "{\"id\": \"r" + std::to_string(i) + "\", \"g\": \"g" + std::to_string(g[i]) + "\", \"k\": \"k" + std::to_string(k[i]) + "\"}\n";
+  }
+  write_file(d / "in.jsonl", in);
+  // Expected, computed here: survivors of first_seen(g), then the last of each k among them.
+  std::vector<int> after_g;
+  std::set<int> seen_g;
+  for (int i = 0; i < n; ++i)
+    if (seen_g.insert(g[i]).second) after_g.push_back(i);
+  std::map<int, int> last;
+  for (int i : after_g) last[k[i]] = i;
+  std::vector<std::string> expected_ids;
+  for (int i : after_g)
+    if (last[k[i]] == i) expected_ids.push_back("r" + std::to_string(i));
+
+  write_file(d / "p.yaml", pipeline_with("  firsts:\n    uses: test.first_seen\n    with: { field: g }\n"
+                                         "  lasts:\n    uses: test.last_seen\n    with: { field: k }\n"
+                                         "  copies:\n    uses: test.copy\n    with: { copies: 1 }\n"));
+  std::string previous;
+  for (const char* threads : {"1", "2", "8"}) {
+    const auto r = run_tamis({"run", (d / "p.yaml").string(), "--threads", threads, "--plugin-path", (kFixtures / "ops").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("first pass"), std::string::npos) << r.err;
+    const auto kept = read_lines(d / "out" / "kept.jsonl");
+    ASSERT_EQ(kept.size(), 2 * expected_ids.size());
+    for (size_t i = 0; i < expected_ids.size(); ++i) {
+      EXPECT_NE(kept[2 * i].find("\"id\": \"" + expected_ids[i] + "\""), std::string::npos) << kept[2 * i];
+      EXPECT_NE(kept[2 * i + 1].find("\"copy\":1"), std::string::npos) << kept[2 * i + 1];
+    }
+    const auto rejected = read_lines(d / "out" / "rejected.jsonl");
+    EXPECT_EQ(rejected.size() + expected_ids.size(), static_cast<size_t>(n));
+    // Counts are those of one pass: the upstream stage saw every record once, its state started afresh.
+    const std::string report = read_file(d / "out" / "report.json");
+    EXPECT_NE(report.find("\"report\": {\"distinct\": " + std::to_string(after_g.size()) + "}"), std::string::npos) << report;
+    EXPECT_NE(report.find("\"read\": " + std::to_string(n) + ","), std::string::npos) << report;
+    const std::string all = read_file(d / "out" / "kept.jsonl") + read_file(d / "out" / "rejected.jsonl") + read_file(d / "out" / "ledger.jsonl");
+    if (!previous.empty()) {
+      EXPECT_EQ(all, previous) << "outputs differ with --threads " << threads;
+    }
+    previous = all;
+  }
+}
+
+TEST(FirstPass, AnOpMaySayItNeedsNone) {
+  TempDir d;
+  write_file(d / "in.jsonl", "{\"id\":\"a\",\"k\":\"x\"}\n{\"id\":\"b\",\"k\":\"x\"}\n");
+  write_file(d / "p.yaml", pipeline_with("  lasts:\n    uses: test.last_seen\n    with: { field: k, first_pass: false }\n"));
+  const auto r = run_tamis({"run", (d / "p.yaml").string(), "--plugin-path", (kFixtures / "ops").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("first pass"), std::string::npos) << r.err;
+  EXPECT_EQ(read_lines(d / "out" / "rejected.jsonl").size(), 2u);
+}
+
+TEST(FirstPass, TwoFirstPassStagesInAChainAreRefusedNamingBoth) {
+  TempDir d;
+  write_file(d / "in.jsonl", "{\"id\":\"a\",\"k\":\"x\"}\n");
+  write_file(d / "p.yaml", pipeline_with("  one:\n    uses: test.last_seen\n    with: { field: k }\n"
+                                         "  two:\n    uses: test.last_seen\n    with: { field: k }\n"));
+  const auto r = run_tamis({"run", (d / "p.yaml").string(), "--plugin-path", (kFixtures / "ops").string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("stage 'two' needs a first pass"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stage 'one' upstream of it"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d / "out" / "kept.jsonl"));
+}
+
+TEST(FirstPass, ADataErrorInTheFirstPassStopsTheRunWithItsLine) {
+  TempDir d;
+  write_file(d / "in.jsonl", "{\"id\":\"a\",\"k\":\"x\"}\n{\"id\":\"b\",\"k\":\n");
+  write_file(d / "p.yaml", pipeline_with("  lasts:\n    uses: test.last_seen\n    with: { field: k }\n"));
+  const auto r = run_tamis({"run", (d / "p.yaml").string(), "--plugin-path", (kFixtures / "ops").string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("in.jsonl:2"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d / "out" / "kept.jsonl"));
 }
 
 TEST(ExpandingOp, CopiesFollowTheirOriginalAndTheLedgerCountsInputsOnce) {

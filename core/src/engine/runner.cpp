@@ -112,6 +112,9 @@ class Runner {
   void parse(Batch& b);
   void stage_parallel(Batch& b, StageRuntime& st);
   void stage_ordered(Batch& b, StageRuntime& st);
+  void stage_observe(Batch& b, StageRuntime& st);
+  void start_stage(int idx, int threads, const std::vector<int>& consumers);
+  void first_pass(const std::vector<int>& observers, int threads, const std::vector<int>& consumers);
   void finalize(Batch& b, StageRuntime& st, StageCall& call);
   void check_call(StageRuntime& st, StageCall& call, tamis_status rc, const tamis_error& err, const char* hook);
   std::vector<Record*> gather(Batch& b, const std::vector<InputRef>& inputs, const std::vector<bool>* clone);
@@ -129,6 +132,8 @@ class Runner {
   std::vector<std::vector<std::string>> file_names_;
   std::vector<std::vector<bool>> rejected_sink_stages_;  // per sink: which stages' rejections it takes
   std::vector<int> records_sink_bit_;                     // per sink: its bit in InputEntry::sink_mask
+
+  bool first_pass_ = false;  // reading for the first pass: files are not counted
 
   // Reader state (serial filter).
   size_t source_pos_ = 0;
@@ -162,7 +167,7 @@ Batch* Runner::read_next() {
       } catch (const io::ReadError& e) {
         throw RunError(std::string(e.what()) + " (source '" + src.name + "')");
       }
-      totals_.sources[s].files++;
+      if (!first_pass_) totals_.sources[s].files++;
     }
     auto b = std::make_unique<Batch>();
     bool got = false;
@@ -552,6 +557,123 @@ void Runner::write(Batch* raw) {
   pool_.put(std::move(b->chunk.buffer));
 }
 
+// Creates stage `idx`'s state (again, for a stage re-run after the first pass).
+void Runner::start_stage(int idx, int threads, const std::vector<int>& consumers) {
+  const StageSpec& spec = p_.stages[idx];
+  auto st = std::make_unique<StageRuntime>();
+  st->spec = &spec;
+  st->index = idx;
+  st->op = spec.op->desc;
+  st->plugin = spec.op->plugin;
+  st->ctx.name = spec.name;
+  for (const auto& in : spec.inputs) st->clone_input.push_back(consumers[node_of(in)] > 1);
+  tamis_stage_info info{sizeof(tamis_stage_info),
+                        {spec.name.data(), spec.name.size()},
+                        {spec.params_json.data(), spec.params_json.size()},
+                        {p_.dir.data(), p_.dir.size()},
+                        static_cast<uint32_t>(threads),
+                        st->ctx.as_void()};
+  tamis_error err{};
+  if (st->op->create(host_api(), &info, &st->state, &err) != TAMIS_OK) {
+    st->state = nullptr;
+    throw RunError("stage '" + spec.name + "' (" + spec.op_name + ") could not start: " + err.message);
+  }
+  stages_[idx] = std::move(st);
+}
+
+// The first pass (tamis_op_desc::first_pass): each stage that asks for one sees its whole input once
+// through process() and observe_ordered(). The stages upstream of it run as in the real pass and are
+// then started afresh, so that the real pass feeds it exactly the records it observed, in the same
+// order. Nothing is written or counted; a data error stops the run here as it would in the real pass.
+void Runner::first_pass(const std::vector<int>& observers, int threads, const std::vector<int>& consumers) {
+  const auto t0 = Clock::now();
+  std::vector<bool> observer(p_.stages.size(), false), needed(p_.stages.size(), false);
+  for (int o : observers) observer[static_cast<size_t>(o)] = true;
+  std::vector<std::string> names;
+  for (int o : observers) {
+    std::vector<int> todo{o};
+    while (!todo.empty()) {
+      const int idx = todo.back();
+      todo.pop_back();
+      if (idx != o && observer[static_cast<size_t>(idx)])
+        throw RunError("stage '" + p_.stages[o].name + "' needs a first pass over its input, and so does stage '" +
+                       p_.stages[idx].name + "' upstream of it; tamis runs one first pass per run: split the "
+                       "pipeline in two runs (the second reading the first one's output)");
+      if (needed[static_cast<size_t>(idx)]) continue;
+      needed[static_cast<size_t>(idx)] = true;
+      for (const auto& in : p_.stages[idx].inputs)
+        if (in.node.kind == NodeRef::stage) todo.push_back(in.node.index);
+    }
+    names.push_back("'" + p_.stages[o].name + "'");
+  }
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  log::info("", "first pass over the input for stage" + std::string(names.size() > 1 ? "s " : " ") + list);
+
+  first_pass_ = true;
+  using tbb::filter_mode;
+  tbb::filter<void, Batch*> chain = tbb::make_filter<void, Batch*>(filter_mode::serial_in_order, [this](tbb::flow_control& fc) -> Batch* {
+    Batch* b = read_next();
+    if (!b) fc.stop();
+    return b;
+  });
+  chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this](Batch* b) {
+    parse(*b);
+    return b;
+  });
+  for (int idx : p_.stage_order) {
+    if (!needed[static_cast<size_t>(idx)]) continue;
+    StageRuntime* st = stages_[idx].get();
+    const bool observes = observer[static_cast<size_t>(idx)];
+    chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this, st](Batch* b) {
+      stage_parallel(*b, *st);
+      return b;
+    });
+    if (st->op->kind == TAMIS_OP_ORDERED) {
+      chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::serial_in_order, [this, st, observes](Batch* b) {
+        if (observes) stage_observe(*b, *st);
+        else stage_ordered(*b, *st);
+        return b;
+      });
+    }
+  }
+  const tbb::filter<void, void> whole = chain & tbb::make_filter<Batch*, void>(filter_mode::serial_in_order, [this](Batch* raw) {
+    std::unique_ptr<Batch> b(raw);
+    if (!b->fatal.empty()) throw RunError(b->fatal);
+    pool_.put(std::move(b->chunk.buffer));
+  });
+  tbb::global_control workers(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
+  tbb::task_arena arena(threads);
+  arena.execute([&] { tbb::parallel_pipeline(static_cast<size_t>(threads) * 4, whole); });
+
+  // Back to the start of the input, with fresh upstream stages.
+  first_pass_ = false;
+  source_pos_ = 0;
+  file_ = -1;
+  reader_.reset();
+  file_bytes_done_ = 0;
+  file_bytes_read_ = 0;
+  for (int idx : p_.stage_order) {
+    if (!needed[static_cast<size_t>(idx)] || observer[static_cast<size_t>(idx)]) continue;
+    stages_[idx].reset();
+    start_stage(idx, threads, consumers);
+  }
+  totals_.first_pass_seconds = static_cast<double>(nanos_since(t0)) * 1e-9;
+  totals_.first_pass_stages = names.size();
+}
+
+void Runner::stage_observe(Batch& b, StageRuntime& st) {
+  if (!b.fatal.empty()) return;
+  std::unique_ptr<StageCall> call = std::move(b.calls[st.index]);
+  if (call->records.empty()) return;
+  call->build_views(source_names_, file_names_);
+  tamis_error err{};
+  const tamis_status rc = st.op->observe_ordered(st.state, &call->cbatch, &err);
+  if (call->cbatch.op_scratch && st.op->release_scratch) st.op->release_scratch(st.state, call->cbatch.op_scratch);
+  call->cbatch.op_scratch = nullptr;
+  check_call(st, *call, rc, err, "observe_ordered (first pass)");
+}
+
 RunTotals Runner::run() {
   start_ = Clock::now();
   const size_t nsrc = p_.sources.size();
@@ -601,28 +723,13 @@ RunTotals Runner::run() {
   stages_.resize(p_.stages.size());
   const int threads = o_.threads > 0 ? o_.threads : static_cast<int>(tbb::this_task_arena::max_concurrency());
   totals_.threads = threads;
+  for (int idx : p_.stage_order) start_stage(idx, threads, consumers);
+  std::vector<int> observers;
   for (int idx : p_.stage_order) {
-    const StageSpec& spec = p_.stages[idx];
-    auto st = std::make_unique<StageRuntime>();
-    st->spec = &spec;
-    st->index = idx;
-    st->op = spec.op->desc;
-    st->plugin = spec.op->plugin;
-    st->ctx.name = spec.name;
-    for (const auto& in : spec.inputs) st->clone_input.push_back(consumers[node_of(in)] > 1);
-    tamis_stage_info info{sizeof(tamis_stage_info),
-                          {spec.name.data(), spec.name.size()},
-                          {spec.params_json.data(), spec.params_json.size()},
-                          {p_.dir.data(), p_.dir.size()},
-                          static_cast<uint32_t>(threads),
-                          st->ctx.as_void()};
-    tamis_error err{};
-    if (st->op->create(host_api(), &info, &st->state, &err) != TAMIS_OK) {
-      st->state = nullptr;
-      throw RunError("stage '" + spec.name + "' (" + spec.op_name + ") could not start: " + err.message);
-    }
-    stages_[idx] = std::move(st);
+    const StageRuntime& st = *stages_[idx];
+    if (st.op->first_pass && st.op->first_pass(st.state)) observers.push_back(idx);
   }
+  if (!observers.empty()) first_pass(observers, threads, consumers);
   stage_totals_.resize(p_.stages.size());
   sink_lines_.resize(p_.sinks.size());
   if (o_.progress) progress_ = std::make_unique<Progress>();
@@ -762,6 +869,12 @@ std::string format_summary(const RunTotals& t) {
   out += "\nread " + with_commas(t.read) + " = kept " + with_commas(t.kept) + " + rejected " + with_commas(t.rejected) +
          " + errors " + with_commas(t.errors) + (t.balanced() ? "  (balanced)" : "  (NOT BALANCED)") + "\n";
   out += std::string(rate) + "\n";
+  if (t.first_pass_stages > 0) {
+    char fp[96];
+    std::snprintf(fp, sizeof fp, "(of which %.2f s a first pass over the input for %zu stage%s)\n", t.first_pass_seconds,
+                  t.first_pass_stages, t.first_pass_stages == 1 ? "" : "s");
+    out += fp;
+  }
   return out;
 }
 
@@ -771,6 +884,7 @@ std::string format_report(const Pipeline& p, const RunTotals& t) {
   o += "  \"pipeline\": " + json::quote(p.file) + ",\n";
   o += "  \"threads\": " + std::to_string(t.threads) + ",\n";
   o += "  \"seconds\": " + num(t.seconds) + ",\n";
+  o += "  \"first_pass_seconds\": " + num(t.first_pass_seconds) + ",\n";
   o += "  \"input_bytes\": " + std::to_string(t.input_bytes) + ",\n";
   o += "  \"records_per_second\": " + num(t.seconds > 0 ? static_cast<double>(t.read) / t.seconds : 0) + ",\n";
   o += "  \"mb_per_second\": " + num(t.seconds > 0 ? static_cast<double>(t.input_bytes) / 1e6 / t.seconds : 0) + ",\n";

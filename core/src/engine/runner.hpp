@@ -54,6 +54,8 @@ struct RunTotals {
   std::vector<StageTotals> stages;  // in execution order
   std::vector<SinkTotals> sinks;
   double seconds = 0, parse_seconds = 0, render_seconds = 0;
+  double first_pass_seconds = 0;  // included in seconds
+  size_t first_pass_stages = 0;   // stages that asked for a first pass over their input
   uint64_t input_bytes = 0;
   int threads = 0;
   bool balanced() const { return read == kept + rejected + errors; }

@@ -12,6 +12,21 @@ namespace fs = std::filesystem;
 
 namespace tamis {
 
+namespace {
+
+// What is wrong with an op's description, or "" when the host can run it.
+std::string invalid_op(const tamis_op_desc& op) {
+  if (op.struct_size < sizeof(tamis_op_desc)) return "description too short for this ABI";
+  if (!op.name || !op.create || !op.destroy || !op.process) return "a required hook is missing";
+  if (op.kind != TAMIS_OP_RECORD && op.kind != TAMIS_OP_ORDERED && op.kind != TAMIS_OP_EXPANDING) return "unknown op kind";
+  if (op.kind == TAMIS_OP_ORDERED && !op.process_ordered) return "an ordered op without process_ordered";
+  if ((op.first_pass != nullptr) != (op.observe_ordered != nullptr)) return "first_pass and observe_ordered go together";
+  if (op.first_pass && op.kind != TAMIS_OP_ORDERED) return "only ordered ops can have a first pass";
+  return "";
+}
+
+}  // namespace
+
 const char* op_kind_name(tamis_op_kind kind) {
   switch (kind) {
     case TAMIS_OP_RECORD: return "record";
@@ -117,6 +132,12 @@ bool Registry::load_file(const std::string& path) {
   bool ok = true;
   for (size_t i = 0; i < desc->op_count; ++i) {
     const tamis_op_desc* op = &desc->ops[i];
+    if (const std::string bad = invalid_op(*op); !bad.empty()) {
+      problems_.push_back(path + ": op '" + std::string(op->name ? op->name : "?") + "' has an invalid description (" +
+                          bad + "); rebuild the plugin against this tamis's SDK");
+      ok = false;
+      continue;
+    }
     if (auto it = ops_.find(op->name); it != ops_.end()) {
       problems_.push_back("op '" + std::string(op->name) + "' is offered by two plugins: " +
                           it->second.plugin->file + " and " + path +

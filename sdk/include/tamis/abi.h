@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 /* The version of this ABI. A plugin and a host agree only when their numbers are equal. */
-#define TAMIS_ABI_VERSION 1u
+#define TAMIS_ABI_VERSION 2u
 
 /* Bytes that the host guarantees readable after every record's JSON text, so that a plugin
  * can hand the text to simdjson without copying it. */
@@ -197,7 +197,15 @@ typedef struct tamis_stage_info {
  *   process_ordered(state, batch, err)  ordered ops only: called once per batch, in input order,
  *                               never concurrently; may be NULL for other kinds.
  *   release_scratch(state, scratch)  frees batch->op_scratch; may be NULL if never set.
- *   finish(state, err)          optional; after the last batch (write index files, report). */
+ *   finish(state, err)          optional; after the last batch (write index files, report).
+ *   first_pass(state)           ordered ops, optional: called after create(); nonzero when this stage
+ *                               must see its whole input once before the real pass (to choose the
+ *                               survivor of a cluster, or to reject the earlier record of a pair).
+ *   observe_ordered(state, batch, err)  set when first_pass is. In the first pass the host calls
+ *                               process() (parallel) and then observe_ordered() instead of
+ *                               process_ordered(), once per batch in input order. The batch is then
+ *                               dropped: its annotations, rejections and emitted records are ignored.
+ *                               The real pass follows with the same records in the same order. */
 typedef struct tamis_op_desc {
   uint32_t struct_size;
   const char* name;    /* e.g. "filter.length" */
@@ -214,6 +222,8 @@ typedef struct tamis_op_desc {
   tamis_status (*process_ordered)(void* state, tamis_batch* batch, tamis_error* err);
   void (*release_scratch)(void* state, void* scratch);
   tamis_status (*finish)(void* state, tamis_error* err);
+  int32_t (*first_pass)(void* state);
+  tamis_status (*observe_ordered)(void* state, tamis_batch* batch, tamis_error* err);
 } tamis_op_desc;
 
 /* What tamis_plugin_entry() returns. */

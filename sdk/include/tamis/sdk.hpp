@@ -33,6 +33,13 @@
 // Optional members:
 //   static void check(const tamis::Params&);   throws tamis::Error for cross-parameter problems
 //   void finish(tamis::Stage&);                after the last record (write index files, report)
+//   void observe(const tamis::Record&, Prepared&);   ordered ops: a FIRST PASS. The host runs the
+//              stage's input through prepare() and observe() (in input order) once before the real
+//              pass through prepare() and ordered(), so ordered() can decide with the whole input in
+//              view (e.g. keep the best member of a cluster, not the first). The real pass sees the
+//              same records in the same order: count them to match the two passes.
+//   bool first_pass() const;                   with observe(): whether this instance wants the first
+//              pass (e.g. only when a parameter asks for it); absent: always.
 // The constructor takes (const tamis::Params&) or (const tamis::Params&, tamis::Stage&).
 // Exceptions thrown by any of these become error messages at the ABI; they never cross it.
 #ifndef TAMIS_SDK_HPP
@@ -378,6 +385,12 @@ concept HasCheck = requires(const Params& p) { Op::check(p); };
 template <class Op>
 concept HasFinish = requires(Op& op, Stage& s) { op.finish(s); };
 template <class Op>
+concept HasObserve = requires(const Op& cop, Op& op, const Record& cr, Record& r) {
+  op.observe(cr, std::declval<std::add_lvalue_reference_t<decltype(cop.prepare(r))>>());
+};
+template <class Op>
+concept HasFirstPassSwitch = requires(const Op& op) { { op.first_pass() } -> std::convertible_to<bool>; };
+template <class Op>
 concept HasConstProcess = requires(const Op& op, Record& r) { op.process(r); };
 template <class Op>
 concept HasOrderedParts = requires(const Op& cop, Op& op, Record& r) {
@@ -416,6 +429,7 @@ struct OpAdapter {
   static_assert(Op::kind != OpKind::ordered || HasOrderedParts<Op>,
                 "an ordered op needs `Prepared prepare(tamis::Record&) const` and "
                 "`void ordered(tamis::Record&, Prepared&)`");
+  static_assert(!HasObserve<Op> || Op::kind == OpKind::ordered, "observe() (a first pass) is for ordered ops");
   static_assert(Op::kind == OpKind::ordered || HasConstProcess<Op>,
                 "a record or expanding op needs `void process(tamis::Record&) const` (const: it runs "
                 "on several batches at once)");
@@ -492,6 +506,27 @@ struct OpAdapter {
     });
   }
 
+  static int32_t first_pass(void* state) {
+    if constexpr (HasFirstPassSwitch<Op>) return static_cast<const Op&>(*static_cast<State*>(state)->op).first_pass() ? 1 : 0;
+    return 1;
+  }
+
+  static tamis_status observe_ordered(void* state, tamis_batch* batch, tamis_error* err) {
+    auto* s = static_cast<State*>(state);
+    int64_t i = 0;
+    return guarded(err, &i, [&] {
+      if constexpr (HasObserve<Op>) {
+        auto* scratch = static_cast<Scratch*>(batch->op_scratch);
+        for (; i < static_cast<int64_t>(batch->count); ++i) {
+          auto& p = scratch->prepared[static_cast<size_t>(i)];
+          if (!p) continue;
+          const Record r(batch, static_cast<size_t>(i));
+          s->op->observe(r, *p);
+        }
+      }
+    });
+  }
+
   static void release_scratch(void*, void* scratch) {
     if constexpr (Op::kind == OpKind::ordered) delete static_cast<Scratch*>(scratch);
   }
@@ -531,6 +566,10 @@ struct OpAdapter {
     d.process_ordered = Op::kind == OpKind::ordered ? &process_ordered : nullptr;
     d.release_scratch = Op::kind == OpKind::ordered ? &release_scratch : nullptr;
     d.finish = &finish;
+    if constexpr (Op::kind == OpKind::ordered && HasObserve<Op>) {
+      d.first_pass = &first_pass;
+      d.observe_ordered = &observe_ordered;
+    }
     return d;
   }
 };
