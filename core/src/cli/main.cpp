@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/fingerprint.hpp"
 #include "cli/op_docs.hpp"
 #include "common/log.hpp"
 #include "common/version.hpp"
@@ -34,6 +35,7 @@ usage:
   tamis plugins list [--plugin-path DIR ...]
   tamis plugins info OP [--plugin-path DIR ...]
   tamis plugins docs [--plugin-path DIR ...]     # the op reference (docs/ops.md) as Markdown
+  tamis fingerprint --group-by FIELD --text FIELD [--human FILE] FILE...  # which model wrote it? (--help)
   tamis --version
 
 exit codes: 0 success, 1 the run failed (data or plugin error), 2 usage or pipeline-file error,
@@ -201,6 +203,14 @@ int main(int argc, char** argv) {
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return kExitOk;
+  }
+  if (cmd == "fingerprint") {  // its own options: cli/fingerprint.hpp
+    try {
+      return tamis::cli::fingerprint_main(argc, argv, 2);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tamis: error: %s\n", e.what());
+      return kExitRunFailed;
+    }
   }
   Args a;
   if (int rc = parse_args(argc, argv, 1, a); rc >= 0) return rc;
