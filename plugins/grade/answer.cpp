@@ -1247,7 +1247,19 @@ Equivalence equivalent(std::string_view answer, std::string_view reference, cons
     r.reason = "reference_too_long";
     return r;
   }
-  const std::string a = normalize_impl(answer), b = normalize_impl(reference);
+  return equivalent_normalized(normalize_impl(answer), normalize_impl(reference), options);
+}
+
+Equivalence equivalent_normalized(std::string_view a, std::string_view b, const GradeOptions& options) {
+  Equivalence r;
+  if (a.size() > options.max_answer_chars) {
+    r.reason = "answer_too_long";
+    return r;
+  }
+  if (b.size() > options.max_answer_chars) {
+    r.reason = "reference_too_long";
+    return r;
+  }
   if (b.empty()) {
     r.reason = "empty_reference";
     return r;

@@ -50,6 +50,10 @@ struct Equivalence {
 
 Equivalence equivalent(std::string_view answer, std::string_view reference, const GradeOptions& options = {});
 
+// The same for answers already passed through normalize(): for grouping many answers, each normalised
+// once. Length limits apply to the normalised texts.
+Equivalence equivalent_normalized(std::string_view answer, std::string_view reference, const GradeOptions& options = {});
+
 struct Verdict {
   bool correct = false;
   std::string extracted;  // the answer taken from the response ("" when none)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <thread>
 #include <tuple>
 
 #include "ops.hpp"
@@ -16,6 +17,7 @@ using simdjson::dom::element_type;
 
 const char* const kKinds[] = {"responses", "answers", "correct", nullptr};
 const char* const kSuspectActions[] = {"reject", "annotate", "off", nullptr};
+const char* const kModelBands[] = {"pooled", "all", "any", nullptr};
 
 // A scalar as answer text: a string as is, a number as its JSON text; nullopt otherwise.
 std::optional<std::string> scalar_text(const element& e) {
@@ -114,6 +116,14 @@ const ParamTable Difficulty::params = {
     {.name = "suspect_action", .type = ParamType::string, .default_json = "\"reject\"",
      .help = "reject (reason suspect_label), annotate (suspect_label: true, then the band applies), or off",
      .choices = kSuspectActions},
+    {.name = "model_band", .type = ParamType::string, .default_json = "\"pooled\"",
+     .help = "with several models (models, or sidecar_model_field): pooled = the band applies to the pass rate over all "
+             "models' rollouts; all = every model's own pass rate must lie in its band (Skywork-OR1: 1-15 of 16 for each "
+             "model); any = at least one model's must",
+     .choices = kModelBands},
+    {.name = "model_bands", .type = ParamType::json,
+     .help = "with model_band all or any: a band per model, {NAME: {min: 0.0625, max: 0.9375, inclusive: true}, ...}; "
+             "keys left out, and models not listed, use the stage's min, max and inclusive"},
     {.name = "last_number", .type = ParamType::boolean, .default_json = "false",
      .help = "when grading responses, fall back to the last number of the response"},
     {.name = "tolerance", .type = ParamType::number, .default_json = "1e-6",
@@ -137,6 +147,9 @@ Difficulty::Difficulty(const Params& p, Stage& stage)
   models_kind_ = kind == "responses" ? Kind::responses : kind == "answers" ? Kind::answers : Kind::correct;
   const std::string action = p.get_string("suspect_action");
   suspect_action_ = action == "reject" ? Suspect::reject : action == "annotate" ? Suspect::annotate : Suspect::off;
+  const std::string band = p.get_string("model_band");
+  model_band_ = band == "all" ? ModelBand::all : band == "any" ? ModelBand::any : ModelBand::pooled;
+  model_bands_ = parse_bands(p);
   options_.extract.last_number = p.get_bool("last_number");
   options_.tolerance = p.get_double("tolerance");
   if (p.has("sidecar")) {
@@ -150,30 +163,90 @@ Difficulty::Difficulty(const Params& p, Stage& stage)
     sidecar_marked_ = sidecar_kind_ == Kind::correct || !sidecar_correct_field_.empty();
     sidecar_models_ = !sidecar_model_field_.empty();
     load_sidecar(p.get_string("sidecar"), stage);
+    for (const auto& [name, b] : model_bands_)
+      if (std::find(sidecar_model_names_.begin(), sidecar_model_names_.end(), name) == sidecar_model_names_.end())
+        throw Error("model_bands names model '" + name + "', which no line of the sidecar has (field '" + sidecar_model_field_ + "')");
   }
 }
 
+std::vector<std::pair<std::string, Difficulty::Band>> Difficulty::parse_bands(const Params& p) {
+  std::vector<std::pair<std::string, Band>> out;
+  if (!p.has("model_bands")) return out;
+  const Band stage_band{p.get_double("min"), p.get_double("max"), p.get_bool("inclusive")};
+  simdjson::dom::object obj;
+  if (p.get_json("model_bands").get_object().get(obj) != simdjson::SUCCESS)
+    throw Error("model_bands must be a mapping: model name -> {min, max, inclusive}");
+  for (auto field : obj) {
+    const std::string name(field.key);
+    simdjson::dom::object band;
+    if (field.value.get_object().get(band) != simdjson::SUCCESS)
+      throw Error("model_bands." + name + " must be a mapping with min, max and/or inclusive");
+    Band b = stage_band;
+    for (auto kv : band) {
+      const std::string_view key = kv.key;
+      if (key == "min" || key == "max") {
+        double v;
+        int64_t i;
+        if (kv.value.get_double().get(v) != simdjson::SUCCESS) {
+          if (kv.value.get_int64().get(i) != simdjson::SUCCESS) throw Error("model_bands." + name + "." + std::string(key) + " must be a number");
+          v = static_cast<double>(i);
+        }
+        (key == "min" ? b.min : b.max) = v;
+      } else if (key == "inclusive") {
+        if (kv.value.get_bool().get(b.inclusive) != simdjson::SUCCESS) throw Error("model_bands." + name + ".inclusive must be true or false");
+      } else {
+        throw Error("model_bands." + name + ": unknown key '" + std::string(key) + "' (min, max, inclusive)");
+      }
+    }
+    if (!(b.min >= 0 && b.max <= 1 && b.min <= b.max)) throw Error("model_bands." + name + ": need 0 <= min <= max <= 1");
+    if (!b.inclusive && b.min == b.max) throw Error("model_bands." + name + ": min == max with exclusive bounds keeps nothing");
+    out.emplace_back(name, b);
+  }
+  return out;
+}
+
+// Each answer joins the first group whose first answer it is equivalent to. An answer written exactly as
+// a group's first answer needs no normalising: it was compared with every earlier group when that group
+// was made, with the same outcome.
 void Difficulty::add_answer(std::vector<Group>& groups, const std::string& answer, int64_t count) const {
   for (auto& g : groups)
-    if (equivalent(answer, g.answer, options_).equal) {
+    if (!g.norm.empty() && g.answer == answer) {
       g.count += count;
       return;
     }
-  groups.push_back({answer, count});
+  Group fresh{answer, answer.size() <= options_.max_answer_chars ? normalize(answer) : std::string(), count};
+  add_group(groups, fresh);
 }
 
-void Difficulty::load_sidecar(const std::string& path, Stage& stage) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open sidecar '" + path + "'");
-  simdjson::dom::parser parser;
-  std::string line;
-  int64_t line_no = 0, rollouts = 0;
+void Difficulty::add_group(std::vector<Group>& groups, const Group& fresh) const {
+  if (!fresh.norm.empty() && fresh.norm.size() <= options_.max_answer_chars)
+    for (auto& g : groups)
+      if (!g.norm.empty() && (g.norm == fresh.norm || equivalent_normalized(fresh.norm, g.norm, options_).equal)) {
+        g.count += fresh.count;
+        return;
+      }
+  groups.push_back(fresh);
+}
+
+struct Difficulty::SideChunk {
+  std::string text;    // whole lines
+  int64_t first_line;  // the file line number of its first line
+};
+
+int64_t Difficulty::load_chunk(const SideChunk& chunk, const std::string& path, simdjson::dom::parser& parser, SideMap& out,
+                               std::vector<std::string>& model_names) const {
+  int64_t line_no = chunk.first_line - 1, rollouts = 0;
   auto where = [&] { return "sidecar " + path + ":" + std::to_string(line_no) + ": "; };
-  while (std::getline(in, line)) {
+  const std::string_view all = chunk.text;
+  for (size_t start = 0; start < all.size();) {
+    size_t end = all.find('\n', start);
+    if (end == std::string_view::npos) end = all.size();
+    const std::string_view line = all.substr(start, end - start);
+    start = end + 1;
     ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     element doc;
-    if (parser.parse(line).get(doc) != simdjson::SUCCESS || doc.type() != element_type::OBJECT)
+    if (parser.parse(line.data(), line.size()).get(doc) != simdjson::SUCCESS || doc.type() != element_type::OBJECT)
       throw Error(where() + "not a JSON object");
     element idv;
     if (doc.at_key(sidecar_id_field_).get(idv) != simdjson::SUCCESS) throw Error(where() + "no field '" + sidecar_id_field_ + "'");
@@ -185,8 +258,9 @@ void Difficulty::load_sidecar(const std::string& path, Stage& stage) {
       if (doc.at_key(sidecar_model_field_).get(mv) != simdjson::SUCCESS || !scalar_text(mv))
         throw Error(where() + "no model field '" + sidecar_model_field_ + "'");
       model = *scalar_text(mv);
+      if (std::find(model_names.begin(), model_names.end(), model) == model_names.end()) model_names.push_back(model);
     }
-    auto& models = sidecar_[*id];
+    auto& models = out[*id];
     auto it = std::find_if(models.begin(), models.end(), [&](const SideModel& m) { return m.name == model; });
     if (it == models.end()) it = models.insert(models.end(), SideModel{model, 0, 0, {}});
     SideModel& sm = *it;
@@ -227,8 +301,91 @@ void Difficulty::load_sidecar(const std::string& path, Stage& stage) {
     sm.n += items;
     rollouts += items;
   }
+  return rollouts;
+}
+
+// The file is cut into chunks of whole lines (about 4 MiB each; where the cuts fall depends on the file
+// only, never on the thread count). Up to `threads` chunks are read into per-chunk tables at once, then
+// merged into the sidecar table in file order, so the result is the same for any thread count and
+// memory holds the ids plus a few chunks.
+void Difficulty::load_sidecar(const std::string& path, Stage& stage) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open sidecar '" + path + "'");
+  constexpr size_t kChunk = size_t{4} << 20;
+  const size_t workers = std::max<size_t>(1, stage.threads());
+  std::vector<simdjson::dom::parser> parsers(workers);
+  std::string carry;
+  int64_t next_line = 1, rollouts = 0;
+  bool eof = false;
+  while (!eof) {
+    std::vector<SideChunk> wave;
+    while (wave.size() < workers && !eof) {
+      std::string buf = std::move(carry);
+      carry.clear();
+      const size_t old = buf.size();
+      buf.resize(old + kChunk);
+      in.read(buf.data() + old, static_cast<std::streamsize>(kChunk));
+      const auto got = static_cast<size_t>(in.gcount());
+      buf.resize(old + got);
+      if (got < kChunk) {
+        if (in.bad()) throw Error("cannot read sidecar '" + path + "'");
+        eof = true;
+      } else {
+        const size_t nl = buf.rfind('\n');
+        if (nl == std::string::npos) {  // one line longer than a chunk: read on
+          carry = std::move(buf);
+          continue;
+        }
+        carry.assign(buf, nl + 1);
+        buf.resize(nl + 1);
+      }
+      if (buf.empty()) continue;
+      const auto lines = static_cast<int64_t>(std::count(buf.begin(), buf.end(), '\n')) + (buf.back() != '\n' ? 1 : 0);
+      wave.push_back({std::move(buf), next_line});
+      next_line += lines;
+    }
+    std::vector<SideMap> tables(wave.size());
+    std::vector<std::vector<std::string>> names(wave.size());
+    std::vector<int64_t> counts(wave.size(), 0);
+    std::vector<std::string> errors(wave.size());
+    auto work = [&](size_t i) {
+      try {
+        counts[i] = load_chunk(wave[i], path, parsers[i], tables[i], names[i]);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    };
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < wave.size(); ++i) threads.emplace_back(work, i);
+    if (!wave.empty()) work(0);
+    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < wave.size(); ++i) {
+      if (!errors[i].empty()) throw Error(errors[i]);
+      rollouts += counts[i];
+      for (const auto& name : names[i])
+        if (std::find(sidecar_model_names_.begin(), sidecar_model_names_.end(), name) == sidecar_model_names_.end())
+          sidecar_model_names_.push_back(name);
+      for (auto& [id, models] : tables[i]) {
+        auto [slot, inserted] = sidecar_.try_emplace(id);
+        if (inserted) {
+          slot->second = std::move(models);
+          continue;
+        }
+        for (auto& lm : models) {
+          auto it = std::find_if(slot->second.begin(), slot->second.end(), [&](const SideModel& m) { return m.name == lm.name; });
+          if (it == slot->second.end()) {
+            slot->second.push_back(std::move(lm));
+            continue;
+          }
+          it->n += lm.n;
+          it->marked += lm.marked;
+          for (const auto& g : lm.groups) add_group(it->groups, g);
+        }
+      }
+    }
+  }
   stage.info("sidecar: " + std::to_string(rollouts) + " rollouts for " + std::to_string(sidecar_.size()) + " ids from " +
-             std::to_string(line_no) + " lines");
+             std::to_string(next_line - 1) + " lines");
 }
 
 void Difficulty::check(const Params& p) {
@@ -249,6 +406,17 @@ void Difficulty::check(const Params& p) {
   if (p.get_int("min_samples") < 1) throw Error("min_samples must be at least 1");
   const double share = p.get_double("suspect_share");
   if (!(share > 0 && share <= 1)) throw Error("suspect_share must be in (0, 1]");
+  const bool per_model = p.get_string("model_band") != "pooled";
+  if (per_model && !models && !p.has("sidecar_model_field"))
+    throw Error("model_band " + p.get_string("model_band") + " needs several models: set models, or sidecar with sidecar_model_field");
+  const auto bands = parse_bands(p);
+  if (!bands.empty() && !per_model) throw Error("model_bands goes with model_band: all or any (the pooled band is min/max)");
+  if (models) {
+    const auto m = p.get_map("models");
+    for (const auto& [name, b] : bands)
+      if (std::none_of(m.begin(), m.end(), [&](const auto& kv) { return kv.first == name; }))
+        throw Error("model_bands names model '" + name + "', which is not in models");
+  }
   const double tol = p.get_double("tolerance");
   if (!(tol >= 0 && tol < 1)) throw Error("tolerance must be in [0, 1)");
 }
@@ -402,6 +570,15 @@ void Difficulty::process(Record& r) const {
     return r.reject(reason, detail);
   }
 
+  // A group's answer against the reference, normalised once per record.
+  std::optional<std::string> reference_norm;
+  auto is_reference = [&](const Group& g) {
+    if (!reference || g.norm.empty()) return false;
+    if (!reference_norm)
+      reference_norm = reference->size() <= options_.max_answer_chars ? normalize(*reference) : std::string();
+    return equivalent_normalized(g.norm, *reference_norm, options_).equal;
+  };
+
   // 2. Per-model figures, then the pool.
   Tally pooled;
   std::vector<std::tuple<std::string, int64_t, int64_t>> model_counts;  // name, n, correct
@@ -410,11 +587,11 @@ void Difficulty::process(Record& r) const {
       int64_t c = sm.marked;
       if (!sidecar_marked_)
         for (const auto& g : sm.groups)
-          if (equivalent(g.answer, *reference, options_).equal) c += g.count;
+          if (is_reference(g)) c += g.count;
       model_counts.emplace_back(sm.name, sm.n, c);
       pooled.n += sm.n;
       pooled.correct += c;
-      for (const auto& g : sm.groups) add_answer(pooled.groups, g.answer, g.count);
+      for (const auto& g : sm.groups) add_group(pooled.groups, g);
     }
   } else {
     for (const auto& [name, rs] : per_model) {
@@ -464,9 +641,9 @@ void Difficulty::process(Record& r) const {
   const Group* major = nullptr;
   for (const auto& g : pooled.groups)
     if (!major || g.count > major->count) major = &g;  // ties: the answer seen first ...
-  if (major && reference && !equivalent(major->answer, *reference, options_).equal)
+  if (major && reference && !is_reference(*major))
     for (const auto& g : pooled.groups)  // ... unless the reference's answer is among the tied ones
-      if (g.count == major->count && equivalent(g.answer, *reference, options_).equal) {
+      if (g.count == major->count && is_reference(g)) {
         major = &g;
         break;
       }
@@ -476,7 +653,7 @@ void Difficulty::process(Record& r) const {
     r.annotate("majority_answer", cut_utf8(major->answer, 200));
     r.annotate("majority_share", share);
     if (reference && suspect_action_ != Suspect::off && pooled.n >= min_samples_ && share + 1e-12 >= suspect_share_ &&
-        !equivalent(major->answer, *reference, options_).equal) {
+        !is_reference(*major)) {
       suspect = true;
       r.annotate("suspect_label", true);
       r.count("suspect_label");
@@ -496,6 +673,45 @@ void Difficulty::process(Record& r) const {
                                          ") is not equivalent to the reference '" + cut_utf8(*reference, 100) + "'; " + counts);
   }
   constexpr double eps = 1e-12;
+  if (model_band_ != ModelBand::pooled) {
+    // Each model against its own band; the pooled band does not apply.
+    std::vector<std::string> names;
+    if (side) names = sidecar_model_names_;
+    else
+      for (const auto& [name, path] : models_) names.push_back(name);
+    std::string states = "{", detail, first_fail;
+    bool any_in = false, all_in = true;
+    for (const auto& name : names) {
+      int64_t n = 0, c = 0;
+      for (const auto& [mn, mn_n, mn_c] : model_counts)
+        if (mn == name) n = mn_n, c = mn_c;
+      Band b{min_, max_, inclusive_};
+      for (const auto& [bn, bb] : model_bands_)
+        if (bn == name) b = bb;
+      const double p = n > 0 ? static_cast<double>(c) / static_cast<double>(n) : 0.0;
+      const char* state = n < min_samples_                                        ? "too_few_samples"
+                          : (b.inclusive ? p < b.min - eps : p <= b.min + eps) ? "too_hard"
+                          : (b.inclusive ? p > b.max + eps : p >= b.max - eps) ? "too_easy"
+                                                                                : "in_band";
+      const bool in = std::string_view(state) == "in_band";
+      any_in = any_in || in;
+      all_in = all_in && in;
+      if (!in && first_fail.empty() && (model_band_ == ModelBand::all || std::string_view(state) != "too_few_samples"))
+        first_fail = state;
+      states += (states.size() > 1 ? "," : "") + json::quote(name) + ":" + json::quote(state);
+      detail += (detail.empty() ? "" : "; ") + name + " " + std::to_string(c) + "/" + std::to_string(n) + " " + state;
+    }
+    states += "}";
+    r.annotate_json("band_by_model", states);
+    const bool keep = model_band_ == ModelBand::all ? all_in && !names.empty() : any_in;
+    if (keep) {
+      r.count("kept");
+      return;
+    }
+    const std::string reason = first_fail.empty() ? "too_few_samples" : first_fail;
+    r.count(reason);
+    return r.reject(reason, std::string(model_band_ == ModelBand::all ? "not every model in its band: " : "no model in its band: ") + detail);
+  }
   const bool below = inclusive_ ? rate < min_ - eps : rate <= min_ + eps;
   const bool above = inclusive_ ? rate > max_ + eps : rate >= max_ - eps;
   if (below) {

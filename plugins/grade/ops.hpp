@@ -86,12 +86,20 @@ class Difficulty {
  private:
   enum class Kind { responses, answers, correct };
   enum class Suspect { reject, annotate, off };
+  enum class ModelBand { pooled, all, any };
+  struct Band {
+    double min = 0, max = 1;
+    bool inclusive = false;
+  };
+  // model_bands: model name -> its band (min, max, inclusive; unset keys from the stage's band).
+  static std::vector<std::pair<std::string, Band>> parse_bands(const Params& p);
   struct Rollout {
     bool correct = false;
     std::string answer;  // extracted / given answer, "" when none
   };
   struct Group {
     std::string answer;  // the first answer of the group, as written
+    std::string norm;    // its normalize() form; "" when it cannot be compared (too long, or empty)
     int64_t count = 0;
   };
   struct Tally {
@@ -100,6 +108,7 @@ class Difficulty {
   };
   Tally tally(const std::vector<Rollout>& rollouts) const;
   void add_answer(std::vector<Group>& groups, const std::string& answer, int64_t count) const;
+  void add_group(std::vector<Group>& groups, const Group& g) const;
   void load_sidecar(const std::string& path, Stage& stage);
 
   // Sidecar rollouts per record id: per model (name "" without sidecar_model_field), the count, the
@@ -109,7 +118,14 @@ class Difficulty {
     int64_t n = 0, marked = 0;
     std::vector<Group> groups;
   };
-  std::unordered_map<std::string, std::vector<SideModel>> sidecar_;
+  using SideMap = std::unordered_map<std::string, std::vector<SideModel>>;
+  struct SideChunk;
+  // Reads one chunk of sidecar lines into `out` (and the model names in order of first appearance);
+  // returns the rollout count. Throws Error naming the file line of a bad line.
+  int64_t load_chunk(const SideChunk& chunk, const std::string& path, simdjson::dom::parser& parser, SideMap& out,
+                     std::vector<std::string>& model_names) const;
+  SideMap sidecar_;
+  std::vector<std::string> sidecar_model_names_;  // every model of the sidecar, in order of first appearance
   bool sidecar_on_ = false, sidecar_marked_ = false, sidecar_models_ = false;
   Kind sidecar_kind_ = Kind::responses;
   std::string sidecar_id_field_, sidecar_field_, sidecar_correct_field_, sidecar_model_field_;
@@ -123,6 +139,8 @@ class Difficulty {
   int64_t min_samples_;
   double suspect_share_;
   Suspect suspect_action_ = Suspect::reject;
+  ModelBand model_band_ = ModelBand::pooled;
+  std::vector<std::pair<std::string, Band>> model_bands_;
   GradeOptions options_;
 };
 

@@ -381,3 +381,137 @@ TEST(plugins_grade_difficulty, Gsm8kExampleSolutionsAsRollouts) {
 }
 
 }  // namespace
+
+namespace {
+
+// Runs the difficulty op with `with` on inline correctness values per model (x and y).
+OpRun run_bands(const std::string& with, const Strings& in) {
+  return run_op("difficulty", "{models: {x: x, y: y}, models_kind: correct" + with + "}", jsonl(in));
+}
+
+}  // namespace
+
+TEST(plugins_grade_difficulty, PerModelBandsAllAndAny) {
+  const Strings in = {
+      R"({"id":"both","x":[1,0,0,0],"y":[1,1,0,0]})",
+      R"({"id":"easy_y","x":[1,0,0,0],"y":[1,1,1,1]})",
+      R"({"id":"hard_x","x":[0,0,0,0],"y":[1,0,0,0]})",
+      R"({"id":"none","x":[0,0,0,0],"y":[1,1,1,1]})",
+  };
+  // Pooled (the default): the band is on x and y together.
+  const OpRun pooled = run_bands("", in);
+  ASSERT_EQ(pooled.exit_code, 0) << pooled.describe();
+  EXPECT_EQ(pooled.kept_ids(), (Strings{"both", "easy_y", "hard_x", "none"}));
+  EXPECT_EQ(ann(pooled, "both", "band_by_model"), std::nullopt);
+
+  // all: every model inside its band (Skywork-OR1's "1-15 of 16 for each model").
+  const OpRun all = run_bands(", model_band: all", in);
+  ASSERT_EQ(all.exit_code, 0) << all.describe();
+  EXPECT_EQ(all.kept_ids(), Strings{"both"});
+  EXPECT_EQ(ann(all, "both", "band_by_model"), R"({"x":"in_band","y":"in_band"})");
+  EXPECT_EQ(reason_of(all, "easy_y"), "too_easy");
+  EXPECT_EQ(detail_of(all, "easy_y"), "not every model in its band: x 1/4 in_band; y 4/4 too_easy");
+  EXPECT_EQ(ann(all, "easy_y", "band_by_model"), R"({"x":"in_band","y":"too_easy"})");
+  EXPECT_EQ(reason_of(all, "hard_x"), "too_hard");
+  EXPECT_EQ(reason_of(all, "none"), "too_hard");  // the first model out of its band names the reason
+  EXPECT_EQ(ann(all, "none", "pass_rate"), R"({"x":0,"y":1})");
+
+  // any: at least one model inside its band.
+  const OpRun any = run_bands(", model_band: any", in);
+  ASSERT_EQ(any.exit_code, 0) << any.describe();
+  EXPECT_EQ(any.kept_ids(), (Strings{"both", "easy_y", "hard_x"}));
+  EXPECT_EQ(reason_of(any, "none"), "too_hard");
+  EXPECT_EQ(detail_of(any, "none"), "no model in its band: x 0/4 too_hard; y 4/4 too_easy");
+
+  // A band of its own for y (inclusive up to 1): y solving everything no longer rejects.
+  const OpRun own = run_bands(", model_band: all, model_bands: {y: {max: 1, inclusive: true}}", in);
+  ASSERT_EQ(own.exit_code, 0) << own.describe();
+  EXPECT_EQ(own.kept_ids(), (Strings{"both", "easy_y"}));
+  EXPECT_EQ(reason_of(own, "hard_x"), "too_hard");
+  // Inclusive bounds given as rates: 1 to 3 of 4 correct for x.
+  const OpRun counts = run_bands(", model_band: any, model_bands: {x: {min: 0.25, max: 0.75, inclusive: true}, y: {min: 0.5, max: 0.5, inclusive: true}}", in);
+  ASSERT_EQ(counts.exit_code, 0) << counts.describe();
+  EXPECT_EQ(counts.kept_ids(), (Strings{"both", "easy_y"}));
+  EXPECT_EQ(ann(counts, "both", "band_by_model"), R"({"x":"in_band","y":"in_band"})");
+  EXPECT_EQ(ann(counts, "hard_x", "band_by_model"), R"({"x":"too_hard","y":"too_hard"})");
+}
+
+TEST(plugins_grade_difficulty, PerModelBandsFromASidecarCountModelsMissingForAnId) {
+  const Sidecar side("bands", jsonl({
+      R"({"id":"1","model":"a","ok":[1,0]})",
+      R"({"id":"1","model":"b","ok":[1,1]})",
+      R"({"id":"2","model":"a","ok":[1,0]})",
+  }));
+  const std::string with = "{sidecar: '" + side.path.string() + "', sidecar_field: ok, sidecar_kind: correct, sidecar_model_field: model";
+  const Strings in = {R"({"id":"1"})", R"({"id":"2"})"};
+  const OpRun all = run_op("difficulty", with + ", model_band: all}", jsonl(in));
+  ASSERT_EQ(all.exit_code, 0) << all.describe();
+  EXPECT_EQ(reason_of(all, "1"), "too_easy");
+  // Model b has no rollout for problem 2: it cannot be in its band.
+  EXPECT_EQ(reason_of(all, "2"), "too_few_samples");
+  EXPECT_EQ(detail_of(all, "2"), "not every model in its band: a 1/2 in_band; b 0/0 too_few_samples");
+  const OpRun any = run_op("difficulty", with + ", model_band: any}", jsonl(in));
+  ASSERT_EQ(any.exit_code, 0) << any.describe();
+  EXPECT_EQ(any.kept_ids(), (Strings{"1", "2"}));
+  EXPECT_EQ(ann(any, "2", "band_by_model"), R"({"a":"in_band","b":"too_few_samples"})");
+  // A band for a model the sidecar does not have stops the run, naming it.
+  const OpRun unknown = run_op("difficulty", with + ", model_band: all, model_bands: {c: {min: 0.1}}}", jsonl(in));
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("model_bands names model 'c'"), std::string::npos) << unknown.err;
+}
+
+TEST(plugins_grade_difficulty, PerModelBandParametersAreChecked) {
+  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, model_band: all}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_bands: {a: {min: 0.1}}}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: all, model_bands: {b: {min: 0.1}}}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: all, model_bands: {a: {low: 0.1}}}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: all, model_bands: {a: {min: 0.9, max: 0.1}}}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: all, model_bands: {a: 3}}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: sometimes}").exit_code, 2);
+  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: any, model_bands: {a: {min: 0.1, inclusive: true}}}").exit_code, 0);
+}
+
+// A sidecar of several 4 MiB chunks (one line longer than a chunk): chunks are read on several threads and
+// merged in file order, so the counts are exact and the output does not depend on the thread count.
+TEST(plugins_grade_difficulty, LargeSidecarReadInChunksGivesTheSameResultOnAnyThreadCount) {
+  constexpr int kIds = 3000, kRollouts = 16;
+  const std::string pad(180, 'w');
+  std::string text;
+  Strings in;
+  std::map<std::string, int> expected_correct;
+  uint64_t state = 12345;
+  auto next = [&] { return (state = state * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  std::vector<std::string> lines;
+  for (int i = 0; i < kIds; ++i) {
+    const std::string id = "q" + std::to_string(i);
+    in.push_back(R"({"id":")" + id + R"(","answer":")" + std::to_string(i % 97) + R"("})");
+    for (int r = 0; r < kRollouts; ++r) {
+      const bool right = next() % 3 == 0;
+      const int ans = right ? i % 97 : i % 97 + 1 + static_cast<int>(next() % 2);
+      expected_correct[id] += right ? 1 : 0;
+      // Equivalent forms of the same answer must land in one group whatever chunk they are in.
+      const std::string form = next() % 2 ? std::to_string(ans) : std::to_string(ans) + ".0";
+      lines.push_back(R"({"id":")" + id + R"(","response":")" + pad + R"( so \\boxed{)" + form + R"(}"})");
+    }
+  }
+  for (size_t i = lines.size(); i > 1; --i) std::swap(lines[i - 1], lines[next() % i]);
+  // One line of 5 MiB (a rollout with a long reasoning trace) for problem q0.
+  lines.insert(lines.begin() + 100, R"({"id":"q0","response":")" + std::string(5 << 20, 'z') + R"( \\boxed{0}"})");
+  expected_correct["q0"] += 1;
+  for (const auto& l : lines) text += l + "\n";
+  ASSERT_GT(text.size(), size_t{12} << 20);
+  const Sidecar side("large", text);
+  const std::string with = "{sidecar: '" + side.path.string() + "', suspect_action: annotate, min: 0, max: 1, inclusive: true}";
+  const OpRun two = run_op("difficulty", with, jsonl(in), 2);
+  ASSERT_EQ(two.exit_code, 0) << two.describe();
+  ASSERT_EQ(two.kept.size(), static_cast<size_t>(kIds));
+  for (const auto& line : two.kept) {
+    const std::string id = json_string(line, "id").value_or("");
+    EXPECT_EQ(two.annotation(line, "n_correct"), std::to_string(expected_correct[id])) << id;
+    EXPECT_EQ(two.annotation(line, "n_samples"), std::to_string(kRollouts + (id == "q0" ? 1 : 0))) << id;
+  }
+  EXPECT_NE(two.err.find("sidecar: " + std::to_string(kIds * kRollouts + 1) + " rollouts for 3000 ids from " +
+                         std::to_string(lines.size()) + " lines"), std::string::npos) << two.err;
+  const OpRun one = run_op("difficulty", with, jsonl(in), 1);
+  EXPECT_EQ(one.kept, two.kept);
+}
