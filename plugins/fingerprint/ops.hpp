@@ -64,7 +64,7 @@ class Profile {
   void read_reference(const std::vector<std::string>& patterns, const std::string& field, bool dedup);
   void features_of(std::string_view text, Prepared& out) const;
 
-  std::string group_by_, field_, dir_, measure_;
+  std::string group_by_, field_, dir_, measure_, rank_;
   TokenizeOptions tok_;
   int64_t min_count_, min_records_, neighbours_;
   std::array<int64_t, 3> top_{};

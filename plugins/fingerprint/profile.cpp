@@ -25,6 +25,7 @@ namespace tamis::fingerprint {
 namespace {
 
 const char* const kMeasures[] = {"cosine", "jaccard", nullptr};
+const char* const kRanks[] = {"log_ratio", "z", nullptr};
 const char* const kOrderNames[] = {"words", "bigrams", "trigrams"};
 constexpr uint16_t kMinLetters = 4;
 
@@ -75,6 +76,9 @@ const ParamTable Profile::params = {
     {.name = "top_trigrams", .type = ParamType::integer, .default_json = "50", .help = "top trigrams kept per group"},
     {.name = "prior", .type = ParamType::number, .default_json = "0.1",
      .help = "prior weight, as a fraction of the reference size, of the pooled-corpus Dirichlet prior (smoothing)"},
+    {.name = "rank", .type = ParamType::string, .default_json = "\"log_ratio\"",
+     .help = "order of the top lists: log_ratio (smoothed over-representation) or z (log ratio / its standard error)",
+     .choices = kRanks},
     {.name = "measure", .type = ParamType::string, .default_json = "\"cosine\"",
      .help = "distance that orders neighbours and builds the tree: cosine (weighted) or jaccard (top-feature sets)",
      .choices = kMeasures},
@@ -96,7 +100,7 @@ void Profile::check(const Params& p) {
 
 Profile::Profile(const Params& p, Stage& stage)
     : group_by_(p.get_string("group_by")), field_(p.get_string("field")), dir_(p.get_string("dir")),
-      measure_(p.get_string("measure")), min_count_(p.get_int("min_count")), min_records_(p.get_int("min_records")),
+      measure_(p.get_string("measure")), rank_(p.get_string("rank")), min_count_(p.get_int("min_count")), min_records_(p.get_int("min_records")),
       neighbours_(p.get_int("neighbours")), prior_(p.get_double("prior")) {
   tok_.drop_stopwords = p.get_bool("drop_stopwords");
   top_ = {p.get_int("top_words"), p.get_int("top_bigrams"), p.get_int("top_trigrams")};
@@ -208,7 +212,9 @@ void Profile::read_reference(const std::vector<std::string>& patterns, const std
   reference_.name = "reference";
   for (const auto& pattern : patterns) {
     const auto files = expand(pattern);
-    if (files.empty()) throw Error("human reference '" + pattern + "' matches no file");
+    std::error_code ec;
+    if (files.empty() || (files.size() == 1 && files[0] == pattern && !std::filesystem::is_regular_file(pattern, ec)))
+      throw Error("human reference '" + pattern + "': " + (files.empty() ? "no file matches" : "no such file"));
     for (const auto& f : files) reference_files_.push_back(f);
   }
   std::unordered_set<uint64_t> seen;
@@ -313,8 +319,11 @@ void Profile::finish(Stage& stage) {
     });
     for (int k = 0; k < 3; ++k) {
       auto& v = tops[gi][k];
+      const bool by_z = rank_ == "z";
       std::sort(v.begin(), v.end(), [&](const Top& a, const Top& b) {
-        if (a.s.log_ratio != b.s.log_ratio) return a.s.log_ratio > b.s.log_ratio;
+        const double ka = by_z ? a.s.z : a.s.log_ratio, kb = by_z ? b.s.z : b.s.log_ratio;
+        if (ka != kb) return ka > kb;
+        if (a.c.count != b.c.count) return a.c.count > b.c.count;  // equal ratios: more evidence first
         return text(a.c.text) < text(b.c.text);
       });
       if (v.size() > static_cast<size_t>(top_[k])) v.resize(static_cast<size_t>(top_[k]));
