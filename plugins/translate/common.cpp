@@ -1,0 +1,64 @@
+#include <algorithm>
+#include <tuple>
+
+#include "ops.hpp"
+
+namespace tamis::translate {
+
+std::optional<std::string> read_tag(const Record& r, const std::string& key) {
+  // Annotations arrive as JSON text; a string one is its quotes around valid escapes, so it is read
+  // without a parser (Record::annotation_string makes one per call, which dominates this op's time).
+  if (auto a = r.annotation(key)) {
+    if (a->size() >= 2 && a->front() == '"' && a->back() == '"') return json::unescape(a->substr(1, a->size() - 2));
+  }
+  if (auto f = r.string_field(key)) return std::string(*f);
+  if (auto t = r.string_field("tamis." + key)) return std::string(*t);
+  return std::nullopt;
+}
+
+std::string set_members(std::string_view object, const std::vector<MemberEdit>& edits) {
+  const std::vector<json::Member> members = json::members(object);
+  // (value start, value end, new value) for each replaced member, in text order.
+  std::vector<std::tuple<size_t, size_t, const std::string*>> cuts;
+  std::string appended;
+  for (const MemberEdit& e : edits) {
+    const json::Member* found = nullptr;
+    for (const auto& m : members)
+      if (json::unescape(m.key) == e.key) {
+        found = &m;
+        break;
+      }
+    if (found) {
+      size_t v = found->key_end;
+      while (v < object.size() && (object[v] == ' ' || object[v] == '\t' || object[v] == '\n' || object[v] == '\r' || object[v] == ':')) ++v;
+      cuts.emplace_back(v, found->value_end, &e.value_json);
+    } else if (e.append) {
+      if (!members.empty() || !appended.empty()) appended += ',';
+      json::append_quoted(appended, e.key);
+      appended += ':';
+      appended += e.value_json;
+    }
+  }
+  std::sort(cuts.begin(), cuts.end());
+  std::string out;
+  out.reserve(object.size() + appended.size() + 64);
+  size_t at = 0;
+  for (const auto& [b, e, v] : cuts) {
+    out.append(object.substr(at, b - at));
+    out += *v;
+    at = e;
+  }
+  if (appended.empty()) {
+    out.append(object.substr(at));
+    return out;
+  }
+  // Appended members go just before the closing brace (after the last member's value).
+  const size_t close = object.rfind('}');
+  const size_t insert_at = members.empty() ? close : members.back().value_end;
+  out.append(object.substr(at, insert_at - at));
+  out += appended;
+  out.append(object.substr(insert_at));
+  return out;
+}
+
+}  // namespace tamis::translate

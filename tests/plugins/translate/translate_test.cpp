@@ -1,0 +1,656 @@
+// Tests of the translation ops: the selection rule, the fidelity checks and the file formats (library
+// tamis_translate_core, directly), translate_tag and translate.export (through the real tamis binary).
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <tamis/json.hpp>
+
+#include "batch.hpp"
+#include "fidelity.hpp"
+#include "harness.hpp"
+#include "selection.hpp"
+
+namespace {
+
+using namespace tamis::test;
+namespace tr = tamis::translate;
+using Strings = std::vector<std::string>;
+
+const Strings kDefaultLangs = {"fr", "de", "zh", "es", "it", "ru"};
+
+// ---- the documented rule, recomputed from xxHash alone (docs/translation.md#selection) ----
+
+bool rule_selected(const std::string& key, uint64_t seed, double fraction) {
+  const uint64_t h = XXH3_64bits_withSeed(key.data(), key.size(), seed);
+  return static_cast<double>(h) < std::ldexp(fraction, 64);
+}
+
+std::string rule_target(const std::string& key, uint64_t seed, const Strings& langs) {
+  std::string best;
+  uint64_t best_w = 0;
+  for (const auto& l : langs) {
+    const uint64_t lk = XXH3_64bits_withSeed(l.data(), l.size(), seed ^ 0x7472616E736C6174ULL);
+    const uint64_t w = XXH3_64bits_withSeed(key.data(), key.size(), lk);
+    if (best.empty() || w > best_w) best = l, best_w = w;
+  }
+  return best;
+}
+
+std::string id_of(size_t i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "p-%07zu", i);
+  return buf;
+}
+
+std::string rec(const std::string& id, const std::string& lang, const std::string& problem) {
+  return R"({"id":")" + id + R"(","lang":")" + lang + R"(","problem":)" + tamis::json::quote(problem) + "}";
+}
+
+// n records: every tenth in French, the others in English.
+std::string pool(size_t n, size_t first = 0, size_t step = 1) {
+  std::string out;
+  for (size_t i = first; i < n; i += step) out += rec(id_of(i), i % 10 == 3 ? "fr" : "en", "Problem number " + std::to_string(i) + ".") + "\n";
+  return out;
+}
+
+std::map<std::string, std::string> targets_by_id(const OpRun& run) {
+  std::map<std::string, std::string> out;
+  for (const auto& l : run.kept)
+    if (auto t = run.annotation(l, "translate_to")) out[*json_string(l, "id")] = t->substr(1, t->size() - 2);
+  return out;
+}
+
+// ============================================================================================
+// The selection rule (library)
+// ============================================================================================
+
+TEST(plugins_translate_select, MatchesTheDocumentedRule) {
+  std::vector<uint64_t> keys;
+  for (const auto& l : kDefaultLangs) keys.push_back(tr::language_key(l, 7));
+  const uint64_t t = tr::fraction_threshold(0.1);
+  for (size_t i = 0; i < 20000; ++i) {
+    const std::string id = id_of(i);
+    EXPECT_EQ(tr::selected(tr::selection_hash(id, 7), t, 0.1), rule_selected(id, 7, 0.1)) << id;
+    EXPECT_EQ(kDefaultLangs[tr::pick_targets(id, keys, 1)[0]], rule_target(id, 7, kDefaultLangs)) << id;
+  }
+  EXPECT_EQ(tr::fraction_threshold(0.0), 0u);
+  EXPECT_EQ(tr::fraction_threshold(1.0), UINT64_MAX);
+  EXPECT_TRUE(tr::selected(UINT64_MAX, tr::fraction_threshold(1.0), 1.0));  // fraction 1: everything
+  EXPECT_FALSE(tr::selected(0, tr::fraction_threshold(0.0), 0.0));          // fraction 0: nothing
+}
+
+TEST(plugins_translate_select, TargetsFollowLanguagesNotPositions) {
+  // Reordering the list changes no target; adding a language moves only the records it wins.
+  auto keys = [](const Strings& langs) {
+    std::vector<uint64_t> k;
+    for (const auto& l : langs) k.push_back(tr::language_key(l, 0));
+    return k;
+  };
+  const Strings six = kDefaultLangs, shuffled = {"ru", "zh", "fr", "it", "es", "de"};
+  Strings seven = six;
+  seven.push_back("ja");
+  size_t moved = 0;
+  const size_t n = 60000;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string id = id_of(i);
+    const std::string a = six[tr::pick_targets(id, keys(six), 1)[0]];
+    EXPECT_EQ(a, shuffled[tr::pick_targets(id, keys(shuffled), 1)[0]]);
+    const std::string b = seven[tr::pick_targets(id, keys(seven), 1)[0]];
+    if (b != a) {
+      EXPECT_EQ(b, "ja");
+      ++moved;
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(moved) / n, 1.0 / 7, 0.01);
+  // k targets: distinct, the first is the k = 1 choice.
+  for (size_t i = 0; i < 1000; ++i) {
+    const auto two = tr::pick_targets(id_of(i), keys(six), 2);
+    ASSERT_EQ(two.size(), 2u);
+    EXPECT_NE(two[0], two[1]);
+    EXPECT_EQ(two[0], tr::pick_targets(id_of(i), keys(six), 1)[0]);
+  }
+}
+
+TEST(plugins_translate_select, BalancedPicksTheLeastUsedLanguage) {
+  std::vector<uint64_t> keys;
+  for (const auto& l : kDefaultLangs) keys.push_back(tr::language_key(l, 0));
+  std::vector<int64_t> counts(kDefaultLangs.size(), 0);
+  for (size_t i = 0; i < 6001; ++i) {
+    const auto before = counts;
+    const size_t t = tr::pick_balanced(id_of(i), keys, 1, counts)[0];
+    EXPECT_EQ(before[t], *std::min_element(before.begin(), before.end()));
+    const auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+    ASSERT_LE(*hi - *lo, 1);
+  }
+  // The first pick of a fresh batch is the record's rendezvous choice.
+  std::vector<int64_t> fresh(kDefaultLangs.size(), 0);
+  EXPECT_EQ(tr::pick_balanced("abc", keys, 1, fresh)[0], tr::pick_targets("abc", keys, 1)[0]);
+  std::vector<int64_t> two(kDefaultLangs.size(), 0);
+  const auto k2 = tr::pick_balanced("abc", keys, 2, two);
+  EXPECT_NE(k2[0], k2[1]);
+}
+
+// How often assign: hash meets the balance target on 100K records (10K selected), over 200 seeds.
+// Independent per-record choices give multinomial counts (sd ~ 37 of ~1,667 per language), so this is
+// a probability, not a guarantee (the reason assign: balanced is the default); docs/translation.md
+// quotes the printed figures.
+TEST(plugins_translate_select, BalanceOverSeeds) {
+  const size_t n = 100000, seeds = 200;
+  size_t within_mean = 0, within_minmax = 0, fraction_ok = 0;
+  double worst_dev = 0;
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < n; ++i) ids.push_back(id_of(i));
+  for (uint64_t seed = 0; seed < seeds; ++seed) {
+    std::vector<uint64_t> keys;
+    for (const auto& l : kDefaultLangs) keys.push_back(tr::language_key(l, seed));
+    const uint64_t t = tr::fraction_threshold(0.1);
+    std::vector<double> c(kDefaultLangs.size(), 0);
+    double sel = 0;
+    for (const auto& id : ids) {
+      if (!tr::selected(tr::selection_hash(id, seed), t, 0.1)) continue;
+      ++sel;
+      ++c[tr::pick_targets(id, keys, 1)[0]];
+    }
+    const double mean = sel / static_cast<double>(c.size());
+    double dev = 0;
+    for (double x : c) dev = std::max(dev, std::fabs(x - mean) / mean);
+    const auto [lo, hi] = std::minmax_element(c.begin(), c.end());
+    worst_dev = std::max(worst_dev, dev);
+    within_mean += dev <= 0.05;
+    within_minmax += *hi / *lo <= 1.05;
+    fraction_ok += std::fabs(sel / n - 0.1) <= 0.005;
+  }
+  std::printf("seeds %zu: fraction within 10%% +- 0.5 points: %zu; languages within 5%% of the mean: %zu; "
+              "max/min <= 1.05: %zu; worst deviation from the mean %.4f\n",
+              seeds, fraction_ok, within_mean, within_minmax, worst_dev);
+  EXPECT_EQ(fraction_ok, seeds);
+  EXPECT_GE(within_mean, seeds * 8 / 10);
+}
+
+// ============================================================================================
+// translate_tag
+// ============================================================================================
+
+// The issue's measure: on 100K records, the selected share of the source records within 10% +- 0.5
+// points and the per-language counts within 5% of their mean, for several seeds. With assign: hash,
+// each record's language is recomputed from the documented rule; assign: balanced (the default) must
+// select the same records.
+TEST(plugins_translate_tag, FractionAndBalanceOn100K) {
+  const size_t n = 100000;
+  const std::string in = pool(n);
+  for (const std::string assign : {"balanced", "hash"}) {
+    for (uint64_t seed : {0, 1, 2}) {
+      const OpRun run = run_op("translate_tag", "{assign: " + assign + ", seed: " + std::to_string(seed) + "}", in, 2);
+      ASSERT_EQ(run.exit_code, 0) << run.describe();
+      ASSERT_EQ(run.kept.size(), n);
+      const auto targets = targets_by_id(run);
+      size_t english = 0;
+      std::map<std::string, double> per_lang;
+      for (size_t i = 0; i < n; ++i) {
+        const std::string id = id_of(i);
+        const bool en = i % 10 != 3;
+        english += en;
+        const auto it = targets.find(id);
+        const bool expect = en && rule_selected(id, seed, 0.1);
+        ASSERT_EQ(it != targets.end(), expect) << id;
+        if (!expect) continue;
+        if (assign == "hash") {
+          EXPECT_EQ(it->second, rule_target(id, seed, kDefaultLangs)) << id;
+        }
+        ++per_lang[it->second];
+      }
+      const double share = static_cast<double>(targets.size()) / static_cast<double>(english);
+      EXPECT_NEAR(share, 0.10, 0.005) << targets.size() << " of " << english;
+      ASSERT_EQ(per_lang.size(), 6u);
+      const double mean = static_cast<double>(targets.size()) / 6;
+      double dev = 0;
+      for (const auto& [l, c] : per_lang) dev = std::max(dev, std::fabs(c - mean) / mean);
+      std::printf("assign %s, seed %d: %zu of %zu selected (%.4f); largest deviation from the mean %.4f\n", assign.c_str(),
+                  static_cast<int>(seed), targets.size(), english, share, dev);
+      EXPECT_LE(dev, assign == "balanced" ? 0.005 : 0.05) << assign << ": a few batches, each at most one record apart";
+      // The report says the same.
+      EXPECT_EQ(json_int(run.report, "/stages/0/report/selected"), static_cast<int64_t>(targets.size()));
+      EXPECT_EQ(json_int(run.report, "/stages/0/report/source_records"), static_cast<int64_t>(english));
+      EXPECT_EQ(json_int(run.report, "/stages/0/counters/other_language"), static_cast<int64_t>(n - english));
+      for (const auto& [l, c] : per_lang)
+        EXPECT_EQ(json_int(run.report, "/stages/0/report/languages/" + l), static_cast<int64_t>(c)) << l;
+    }
+  }
+}
+
+TEST(plugins_translate_tag, StableAcrossThreadsAndOtherRecords) {
+  const size_t n = 30000;
+  OpOptions one;
+  one.threads = 1;
+  for (const std::string assign : {"balanced", "hash"}) {  // byte-identical for any thread count
+    const OpRun x = run_op("translate_tag", "{seed: 5, assign: " + assign + "}", pool(n), one);
+    const OpRun y = run_op("translate_tag", "{seed: 5, assign: " + assign + "}", pool(n), 2);
+    ASSERT_EQ(x.exit_code, 0) << x.describe();
+    EXPECT_EQ(x.kept, y.kept) << assign;
+  }
+  // Other records present or not: the same records are selected; with assign: hash, also the same
+  // languages (with balanced, a language depends on the selected records before it in its batch).
+  const OpRun a = run_op("translate_tag", "{seed: 5, assign: hash}", pool(n), 2);
+  const OpRun bal = run_op("translate_tag", "{seed: 5}", pool(n), 2);
+  ASSERT_EQ(a.exit_code, 0) << a.describe();
+  // Every third record only, and other records in between: the same decisions for the shared ids.
+  std::string mixed;
+  for (size_t i = 0; i < n; i += 3) {
+    mixed += rec(id_of(i), i % 10 == 3 ? "fr" : "en", "Problem number " + std::to_string(i) + ".") + "\n";
+    mixed += rec("other-" + std::to_string(i), "en", "Another problem.") + "\n";
+  }
+  const OpRun c = run_op("translate_tag", "{seed: 5, assign: hash}", mixed, 2);
+  const OpRun cbal = run_op("translate_tag", "{seed: 5}", mixed, 2);
+  ASSERT_EQ(c.exit_code, 0) << c.describe();
+  const auto all = targets_by_id(a), sub = targets_by_id(c), all_bal = targets_by_id(bal), sub_bal = targets_by_id(cbal);
+  for (size_t i = 0; i < n; i += 3)
+    EXPECT_EQ(all_bal.count(id_of(i)), sub_bal.count(id_of(i))) << id_of(i);
+  size_t shared = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    const auto x = all.find(id_of(i)), y = sub.find(id_of(i));
+    ASSERT_EQ(x == all.end(), y == sub.end()) << id_of(i);
+    if (x != all.end()) {
+      EXPECT_EQ(x->second, y->second);
+      ++shared;
+    }
+  }
+  EXPECT_GT(shared, 500u);
+  // Another seed, another selection.
+  const OpRun d = run_op("translate_tag", "{seed: 6, assign: hash}", pool(n), 2);
+  EXPECT_NE(targets_by_id(d), all);
+}
+
+TEST(plugins_translate_tag, LanguageFromAnnotationFieldOrEarlierRun) {
+  // lang as a field, as a path (meta.lang), as an earlier run's annotation (tamis.lang); no lang at all.
+  const std::string in = jsonl({R"({"id":"a","lang":"en","problem":"x"})", R"({"id":"b","meta":{"lang":"en"},"problem":"x"})",
+                                R"({"id":"c","tamis":{"lang":"en"},"problem":"x"})", R"({"id":"d","problem":"x"})"});
+  const OpRun run = run_op("translate_tag", "{fraction: 1}", in, 2);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_TRUE(run.annotation(run.kept[0], "translate_to"));
+  EXPECT_FALSE(run.annotation(run.kept[1], "translate_to"));  // meta.lang is not `lang`
+  EXPECT_TRUE(run.annotation(run.kept[2], "translate_to"));
+  EXPECT_FALSE(run.annotation(run.kept[3], "translate_to"));
+  EXPECT_EQ(json_int(run.report, "/stages/0/counters/no_language"), 2);
+  const OpRun meta = run_op("translate_tag", "{fraction: 1, lang_field: meta.lang}", in, 2);
+  ASSERT_EQ(meta.exit_code, 0) << meta.describe();
+  EXPECT_TRUE(meta.annotation(meta.kept[1], "translate_to"));
+  // An annotation from an earlier stage of the same run.
+  const OpRun staged = run_stages(
+      "  src:\n    uses: translate_tag\n    with: {fraction: 0, source: en}\n"  // annotates nothing
+      "  tag:\n    uses: translate_tag\n    with: {fraction: 1, source: fr, languages: [en]}\n",
+      jsonl({R"({"id":"a","lang":"fr","problem":"x"})"}));
+  ASSERT_EQ(staged.exit_code, 0) << staged.describe();
+  EXPECT_EQ(staged.annotation(staged.kept[0], "translate_to"), "\"en\"");
+  // No record in the source language: a warning that says what to do.
+  const OpRun none = run_op("translate_tag", "", jsonl({R"({"id":"a","problem":"x"})"}), 2);
+  ASSERT_EQ(none.exit_code, 0) << none.describe();
+  EXPECT_NE(none.err.find("run langid before translate_tag"), std::string::npos) << none.err;
+}
+
+TEST(plugins_translate_tag, CopyModeEmitsTaggedCopies) {
+  const size_t n = 2000;
+  const std::string in = pool(n);
+  const OpRun run = run_op("translate_tag", "{mode: copy, fraction: 0.2, assign: hash}", in, 2);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  const Strings input_lines = [&] {
+    Strings v;
+    size_t b = 0;
+    for (size_t e; (e = in.find('\n', b)) != std::string::npos; b = e + 1) v.push_back(in.substr(b, e - b));
+    return v;
+  }();
+  size_t k = 0, copies = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string id = id_of(i);
+    ASSERT_LT(k, run.kept.size());
+    EXPECT_EQ(run.kept[k++], input_lines[i]) << "the original passes untouched";
+    if (i % 10 != 3 && rule_selected(id, 0, 0.2)) {
+      const std::string lang = rule_target(id, 0, kDefaultLangs);
+      ASSERT_LT(k, run.kept.size());
+      const std::string& copy = run.kept[k++];
+      EXPECT_EQ(json_string(copy, "id"), id + "#" + lang);
+      EXPECT_EQ(json_string(copy, "translate_to"), lang);
+      EXPECT_EQ(json_string(copy, "problem"), "Problem number " + std::to_string(i) + ".");
+      EXPECT_FALSE(run.annotation(copy, "translate_to"));
+      ++copies;
+    }
+  }
+  EXPECT_EQ(k, run.kept.size());
+  EXPECT_EQ(json_int(run.report, "/stages/0/emitted"), static_cast<int64_t>(copies));
+  EXPECT_EQ(run.ledger_ids("kept").size(), n);
+
+  // Two languages per record: two copies with different languages, the first the k = 1 choice.
+  const OpRun two = run_op("translate_tag", "{mode: copy, fraction: 1, per_record: 2, assign: hash}", jsonl({rec("x", "en", "Hello")}), 2);
+  ASSERT_EQ(two.exit_code, 0) << two.describe();
+  ASSERT_EQ(two.kept.size(), 3u);
+  const std::string first = rule_target("x", 0, kDefaultLangs);
+  EXPECT_EQ(json_string(two.kept[1], "id"), "x#" + first);
+  EXPECT_NE(json_string(two.kept[2], "translate_to"), first);
+  // A record without the id field: the copy keeps its text, only the record id changes.
+  const OpRun noid = run_op("translate_tag", "{mode: copy, fraction: 1, id_field: uid, assign: hash}", jsonl({rec("x", "en", "Hello")}), 2);
+  ASSERT_EQ(noid.exit_code, 0) << noid.describe();
+  EXPECT_EQ(json_string(noid.kept[1], "id"), "x");
+  EXPECT_EQ(json_string(noid.kept[1], "translate_to"), first);
+}
+
+TEST(plugins_translate_tag, Stratification) {
+  std::string in;
+  for (size_t i = 0; i < 6000; ++i)
+    in += R"({"id":")" + id_of(i) + R"(","lang":"en","level":)" + std::to_string(i % 3) + R"(,"src":")" +
+          (i % 2 ? "aops" : "gsm") + R"("})" + "\n";
+  const OpRun run = run_op("translate_tag", "{stratify: level, fractions: {\"2\": 1, \"0\": 0}}", in, 2);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  for (const auto& l : run.kept) {
+    const auto level = json_int(l, "level");
+    const bool tagged = run.annotation(l, "translate_to").has_value();
+    if (level == 2) {
+      EXPECT_TRUE(tagged);
+    } else if (level == 0) {
+      EXPECT_FALSE(tagged);
+    } else {
+      EXPECT_EQ(tagged, rule_selected(*json_string(l, "id"), 0, 0.1));
+    }
+  }
+  EXPECT_EQ(json_int(run.report, "/stages/0/report/strata/2/selected"), 2000);
+  EXPECT_EQ(json_int(run.report, "/stages/0/report/strata/0/selected"), 0);
+  EXPECT_EQ(json_int(run.report, "/stages/0/report/strata/1/source_records"), 2000);
+  // Stratifying without per-stratum fractions selects exactly the same records (only the report changes).
+  const OpRun plain = run_op("translate_tag", "", in, 2), strat = run_op("translate_tag", "{stratify: src}", in, 2);
+  EXPECT_EQ(targets_by_id(plain), targets_by_id(strat));
+  EXPECT_TRUE(json_int(strat.report, "/stages/0/report/strata/aops/selected").has_value());
+}
+
+TEST(plugins_translate_tag, KeyField) {
+  // Hashing the problem text: two ids with the same problem get the same decision and language.
+  std::string in;
+  for (size_t i = 0; i < 400; ++i) {
+    in += rec(id_of(i), "en", "Problem " + std::to_string(i % 200)) + "\n";
+  }
+  const OpRun run = run_op("translate_tag", "{key: problem, fraction: 0.5, assign: hash}", in, 2);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  const auto t = targets_by_id(run);
+  for (size_t i = 0; i < 200; ++i) {
+    const auto a = t.find(id_of(i)), b = t.find(id_of(i + 200));
+    ASSERT_EQ(a == t.end(), b == t.end());
+    if (a != t.end()) {
+      EXPECT_EQ(a->second, b->second);
+    }
+    EXPECT_EQ(a != t.end(), rule_selected("Problem " + std::to_string(i), 0, 0.5));
+  }
+}
+
+TEST(plugins_translate_tag, InvalidParameters) {
+  auto invalid = [](const std::string& with, const std::string& message) {
+    const CommandResult r = validate_op("translate_tag", with);
+    EXPECT_EQ(r.exit_code, 2) << with << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << with << "\n" << r.err;
+  };
+  invalid("{fraction: 1.5}", "fraction must be within [0, 1]");
+  invalid("{languages: []}", "languages is empty");
+  invalid("{languages: [fr, fr]}", "lists 'fr' twice");
+  invalid("{languages: [en, fr]}", "holds the source language 'en'");
+  invalid("{per_record: 2}", "per_record above 1 needs mode: copy");
+  invalid("{per_record: 7, mode: copy}", "per_record must be within [1, 6]");
+  invalid("{fractions: {a: 0.5}}", "fractions needs stratify");
+  invalid("{stratify: s, fractions: {a: 2}}", "'a' must be within [0, 1]");
+  invalid("{mode: move}", "mode");
+  invalid("{assign: random}", "assign");
+  EXPECT_EQ(validate_op("translate_tag", "").exit_code, 0);
+}
+
+// ============================================================================================
+// translate.export
+// ============================================================================================
+
+struct Request {
+  std::string custom_id, method, url, model, system, user;
+  size_t messages = 0;
+};
+
+// Parses every line of a batch file; fails the test on any line that is not a well-formed request.
+std::vector<Request> parse_batch(const fs::path& p) {
+  std::vector<Request> out;
+  simdjson::dom::parser parser;
+  size_t n = 0;
+  for (const auto& line : read_lines(p)) {
+    ++n;
+    simdjson::dom::element doc;
+    EXPECT_EQ(parser.parse(line).get(doc), simdjson::SUCCESS) << p << ":" << n;
+    Request r;
+    std::string_view s;
+    EXPECT_EQ(doc["custom_id"].get_string().get(s), simdjson::SUCCESS) << n;
+    r.custom_id = s;
+    EXPECT_EQ(doc["method"].get_string().get(s), simdjson::SUCCESS) << n;
+    r.method = s;
+    EXPECT_EQ(doc["url"].get_string().get(s), simdjson::SUCCESS) << n;
+    r.url = s;
+    EXPECT_EQ(doc["body"]["model"].get_string().get(s), simdjson::SUCCESS) << n;
+    r.model = s;
+    simdjson::dom::array msgs;
+    EXPECT_EQ(doc["body"]["messages"].get_array().get(msgs), simdjson::SUCCESS) << n;
+    for (auto m : msgs) {
+      std::string_view role, content;
+      EXPECT_EQ(m["role"].get_string().get(role), simdjson::SUCCESS) << n;
+      EXPECT_EQ(m["content"].get_string().get(content), simdjson::SUCCESS) << n;
+      (role == "system" ? r.system : r.user) = content;
+      ++r.messages;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+TEST(plugins_translate_export, WritesValidBatchRequests) {
+  TempDir dir;
+  const fs::path batch = dir / "batch.jsonl";
+  const std::string stages =
+      "  tag:\n    uses: translate_tag\n    with: {fraction: 0.3}\n"
+      "  export:\n    uses: translate.export\n    with: {path: '" + batch.string() + "', model: gpt-4.1-mini, body: {temperature: 0, max_tokens: 2048}}\n";
+  std::string in;
+  for (size_t i = 0; i < 3000; ++i)
+    in += rec(id_of(i), i % 10 == 3 ? "fr" : "en", "Tom has " + std::to_string(i) + " apples; $x^2 = \\frac{1}{2}$. \"Quoted\" é 中\n.") + "\n";
+  const OpRun run = run_stages(stages, in);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  ASSERT_EQ(run.kept.size(), 3000u);  // records pass on
+  const auto tagged = targets_by_id(run);
+  const auto reqs = parse_batch(batch);
+  ASSERT_EQ(reqs.size(), tagged.size());
+  std::set<std::string> ids;
+  size_t k = 0;
+  for (const auto& l : run.kept) {  // requests come in input order
+    const std::string id = *json_string(l, "id");
+    const auto t = tagged.find(id);
+    if (t == tagged.end()) continue;
+    const Request& r = reqs[k++];
+    EXPECT_EQ(r.custom_id, id);
+    EXPECT_TRUE(ids.insert(r.custom_id).second);
+    EXPECT_EQ(r.method, "POST");
+    EXPECT_EQ(r.url, "/v1/chat/completions");
+    EXPECT_EQ(r.model, "gpt-4.1-mini");
+    EXPECT_EQ(r.messages, 2u);
+    EXPECT_EQ(r.user, *json_string(l, "problem"));
+    EXPECT_NE(r.system.find("from English into " + tr::language_name(t->second) + "."), std::string::npos) << r.system;
+    EXPECT_NE(r.system.find("LaTeX"), std::string::npos);
+  }
+  const std::string first = read_lines(batch).front();
+  EXPECT_NE(first.find(R"("temperature":0,"max_tokens":2048}})"), std::string::npos) << first;
+  EXPECT_EQ(json_int(run.report, "/stages/1/counters/exported"), static_cast<int64_t>(reqs.size()));
+  // No temporary file is left beside it.
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);
+}
+
+TEST(plugins_translate_export, SameFileForAnyThreadCountAndSplitsIntoParts) {
+  TempDir dir;
+  std::string in;
+  for (size_t i = 0; i < 40000; ++i) in += rec(id_of(i), "en", "Compute " + std::to_string(i) + " + 1.") + "\n";
+  auto run = [&](int threads, const std::string& name, const std::string& extra) {
+    OpOptions o;
+    o.threads = threads;
+    return run_stages("  tag:\n    uses: translate_tag\n    with: {fraction: 0.5}\n"
+                      "  export:\n    uses: translate.export\n    with: {path: '" + (dir / name).string() + "'" + extra + "}\n",
+                      in, o);
+  };
+  ASSERT_EQ(run(1, "one.jsonl", "").exit_code, 0);
+  ASSERT_EQ(run(2, "two.jsonl", "").exit_code, 0);
+  EXPECT_EQ(read_file(dir / "one.jsonl"), read_file(dir / "two.jsonl"));
+  // 5,000 requests per part: the same lines, in order, over parts NAME.1.jsonl ...
+  const OpRun parts = run(2, "parts.jsonl", ", max_requests: 5000");
+  ASSERT_EQ(parts.exit_code, 0) << parts.describe();
+  EXPECT_FALSE(fs::exists(dir / "parts.jsonl"));
+  std::string joined;
+  size_t n = 0;
+  for (size_t i = 1; fs::exists(dir / ("parts." + std::to_string(i) + ".jsonl")); ++i, ++n) {
+    const std::string part = read_file(dir / ("parts." + std::to_string(i) + ".jsonl"));
+    EXPECT_LE(read_lines(dir / ("parts." + std::to_string(i) + ".jsonl")).size(), 5000u);
+    joined += part;
+  }
+  EXPECT_EQ(joined, read_file(dir / "one.jsonl"));
+  EXPECT_EQ(n, (read_lines(dir / "one.jsonl").size() + 4999) / 5000);
+  EXPECT_GE(n, 4u);
+}
+
+TEST(plugins_translate_export, TemplatesAndTheShippedDefault) {
+  TempDir dir;
+  const std::string in = jsonl({rec("a", "en", "What is $1+1$?"), rec("b#x", "en", "Tab\there {braces}")});
+  auto run = [&](const std::string& with) {
+    return run_stages("  tag:\n    uses: translate_tag\n    with: {fraction: 1, languages: [de]}\n"
+                      "  export:\n    uses: translate.export\n    with: " + with + "\n", in);
+  };
+  // pipelines/translate/template.json is the built-in template, byte for byte.
+  const fs::path shipped = source_dir() / "pipelines/translate/template.json";
+  ASSERT_EQ(run("{path: '" + (dir / "builtin.jsonl").string() + "'}").exit_code, 0);
+  ASSERT_EQ(run("{path: '" + (dir / "shipped.jsonl").string() + "', template: '" + shipped.string() + "'}").exit_code, 0);
+  EXPECT_EQ(read_file(dir / "builtin.jsonl"), read_file(dir / "shipped.jsonl"));
+  // A template of one's own: every placeholder, literal braces.
+  write_file(dir / "t.json",
+             R"([{"role":"user","content":"{{{id}}} {source}>{target} ({source_name} to {target_name}): {text}"}])");
+  const OpRun own = run("{path: '" + (dir / "own.jsonl").string() + "', template: '" + (dir / "t.json").string() +
+                        "', language_names: {de: Deutsch}}");
+  ASSERT_EQ(own.exit_code, 0) << own.describe();
+  const auto reqs = parse_batch(dir / "own.jsonl");
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].user, "{a} en>de (English to Deutsch): What is $1+1$?");
+  EXPECT_EQ(reqs[1].user, "{b#x} en>de (English to Deutsch): Tab\there {braces}");
+  EXPECT_EQ(reqs[1].messages, 1u);
+  // Bad templates are reported when the pipeline is validated.
+  auto invalid = [&](const std::string& text, const std::string& message) {
+    write_file(dir / "bad.json", text);
+    const CommandResult r = validate_op("translate.export", "{path: out.jsonl, template: '" + (dir / "bad.json").string() + "'}");
+    EXPECT_EQ(r.exit_code, 2) << text;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  };
+  invalid(R"([{"role":"user","content":"{txt}"}])", "unknown placeholder {txt}");
+  invalid(R"([{"role":"user","content":"translate"}])", "never uses {text}");
+  invalid(R"({"role":"user"})", "must be a JSON array of messages");
+  invalid(R"([{"role":"user"}])", "message 1 needs string fields role and content");
+  invalid("[", "is not valid JSON");
+  const CommandResult body = validate_op("translate.export", "{path: out.jsonl, body: {model: x}}");
+  EXPECT_EQ(body.exit_code, 2);
+  EXPECT_NE(body.err.find("body may not set 'model'"), std::string::npos) << body.err;
+}
+
+TEST(plugins_translate_export, MissingFieldDuplicateIdsAndUntaggedRecords) {
+  TempDir dir;
+  const fs::path batch = dir / "b.jsonl";
+  const std::string in = jsonl({R"({"id":"a","problem":"One","translate_to":"fr"})", R"({"id":"b","translate_to":"fr"})",
+                                R"({"id":"a","problem":"Again","translate_to":"fr"})", R"({"id":"c","problem":"Untagged"})",
+                                R"({"id":"d","question":"Q","tamis":{"translate_to":"it"}})"});
+  const OpRun run = run_op("translate.export", "{path: '" + batch.string() + "'}", in, 2);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "c"}));
+  EXPECT_EQ(run.reasons(), (Strings{"missing_field", "duplicate_id", "missing_field"}));
+  const auto reqs = parse_batch(batch);
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].user, "One");
+  // The target read from an earlier run's annotations (tamis.translate_to), another text field.
+  const OpRun other = run_op("translate.export", "{path: '" + batch.string() + "', field: question}", in, 2);
+  ASSERT_EQ(other.exit_code, 0) << other.describe();
+  const auto r2 = parse_batch(batch);
+  ASSERT_EQ(r2.size(), 1u);
+  EXPECT_EQ(r2[0].custom_id, "d");
+  EXPECT_NE(r2[0].system.find("into Italian"), std::string::npos);
+  // Nothing tagged: an empty file and a warning.
+  const OpRun none = run_op("translate.export", "{path: '" + batch.string() + "'}", jsonl({R"({"id":"x","problem":"p"})"}), 2);
+  ASSERT_EQ(none.exit_code, 0);
+  EXPECT_EQ(read_file(batch), "");
+  EXPECT_NE(none.err.find("run translate_tag before translate.export"), std::string::npos) << none.err;
+}
+
+// ============================================================================================
+// Fidelity checks and translation lines (library)
+// ============================================================================================
+
+TEST(plugins_translate_fidelity, Numbers) {
+  EXPECT_EQ(tr::numbers("Tom has 12 apples, 3.5 kg and 1,000 coins; x^2 - 7 = 0."),
+            (Strings{"12", "3.5", "1", "000", "2", "7", "0"}));
+  EXPECT_EQ(tr::numbers("１２ apples, x² and 3.5."), (Strings{"12", "2", "3.5"}));  // fullwidth, superscript
+  EXPECT_EQ(tr::missing_numbers("Tom has 12 apples and 3.5 kg", "Tom a 12 pommes et 3,5 kg"), (Strings{"3.5"}));
+  EXPECT_EQ(tr::missing_numbers("1,000 coins", "1 000 pièces"), Strings{});
+  EXPECT_EQ(tr::missing_numbers("12 and 12 and 7", "12 und 8"), (Strings{"7"}));
+  EXPECT_EQ(tr::missing_numbers("no numbers", "keine Zahlen 5"), Strings{});
+}
+
+TEST(plugins_translate_fidelity, MathSpans) {
+  auto keys = [](std::string_view s) {
+    Strings out;
+    for (const auto& m : tr::math_spans(s)) out.push_back(m.key);
+    return out;
+  };
+  EXPECT_EQ(keys(R"(Solve $x^2 + 1 = 0$ and $$\frac{a}{b}$$, \(y\), \[z = 1\].)"),
+            (Strings{"x^2+1=0", "\\frac{a}{b}", "y", "z=1"}));
+  EXPECT_EQ(keys(R"(It costs $5 and $6 more, or \$7.)"), Strings{});        // currency, escaped dollar
+  EXPECT_EQ(keys(R"($\text{apples} + 2$ and $\mathrm{km}$)"), (Strings{"\\text{}+2", "\\mathrm{km}"}));
+  EXPECT_EQ(keys("\\begin{align*} a &= b \\\\ c &= d \\end{align*} \\begin{itemize}x\\end{itemize}"),
+            (Strings{"align*:a&=b\\\\c&=d"}));
+  EXPECT_EQ(tr::missing_math(R"(Solve $x^2 + 1 = 0$ with \text{ok}.)", R"(Résoudre \(x^2+1=0\).)"), Strings{});
+  EXPECT_EQ(tr::missing_math(R"(If $a=1$ and $b=2$, find $a+b$.)", R"(Si $a=1$ y $b=3$, halla $a+b$.)"), (Strings{"$b=2$"}));
+  EXPECT_EQ(tr::missing_math(R"(Compute $\text{the sum} 1+2$.)", R"(Calculez $\text{la somme} 1+2$.)"), Strings{});
+  EXPECT_EQ(tr::code_points("aé中"), 3u);
+}
+
+TEST(plugins_translate_fidelity, TranslationLines) {
+  simdjson::dom::parser p;
+  using S = tr::Translation::Status;
+  auto ok = tr::parse_translation_line(
+      p, R"({"id":"batch_req_1","custom_id":"a#fr","response":{"status_code":200,"request_id":"r","body":{"choices":[{"index":0,"message":{"role":"assistant","content":"Bonjour $x$"},"finish_reason":"stop"}]}},"error":null})");
+  EXPECT_EQ(ok.status, S::ok);
+  EXPECT_EQ(ok.id, "a#fr");
+  EXPECT_EQ(ok.text, "Bonjour $x$");
+  auto err = tr::parse_translation_line(p, R"({"id":"batch_req_2","custom_id":"b","response":null,"error":{"code":"invalid_prompt","message":"bad"}})");
+  EXPECT_EQ(err.status, S::error);
+  EXPECT_EQ(err.message, "the API returned an error (invalid_prompt): bad");
+  auto http = tr::parse_translation_line(p, R"({"custom_id":"c","response":{"status_code":429,"body":{"error":{"message":"slow down"}}},"error":null})");
+  EXPECT_EQ(http.status, S::error);
+  EXPECT_EQ(http.message, "HTTP status 429: slow down");
+  auto cut = tr::parse_translation_line(p, R"({"custom_id":"d","response":{"status_code":200,"body":{"choices":[{"message":{"content":"Bon"},"finish_reason":"length"}]}}})");
+  EXPECT_EQ(cut.status, S::error);
+  auto refused = tr::parse_translation_line(p, R"({"custom_id":"e","response":{"status_code":200,"body":{"choices":[{"message":{"content":null,"refusal":"no"},"finish_reason":"stop"}]}}})");
+  EXPECT_EQ(refused.status, S::error);
+  auto nochoice = tr::parse_translation_line(p, R"({"custom_id":"f","response":{"status_code":200,"body":{"choices":[]}}})");
+  EXPECT_EQ(nochoice.status, S::malformed);
+  EXPECT_EQ(nochoice.id, "f");
+  auto plain = tr::parse_translation_line(p, R"({"id":7,"text":"Hallo"})");
+  EXPECT_EQ(plain.status, S::ok);
+  EXPECT_EQ(plain.id, "7");
+  auto notext = tr::parse_translation_line(p, R"({"id":"g","text":3})");
+  EXPECT_EQ(notext.status, S::malformed);
+  EXPECT_EQ(notext.id, "g");
+  auto broken = tr::parse_translation_line(p, R"({"custom_id": "h", "response": {"status_code": 200, "body": {"choi)");
+  EXPECT_EQ(broken.status, S::malformed);
+  EXPECT_EQ(broken.id, "h");
+  auto anonymous = tr::parse_translation_line(p, "this is not json");
+  EXPECT_EQ(anonymous.status, S::malformed);
+  EXPECT_EQ(anonymous.id, "");
+}
+
+}  // namespace
