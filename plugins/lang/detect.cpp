@@ -343,9 +343,18 @@ uint16_t latin_letter_langs(char32_t c) {
 
 bool russian_alphabet(char32_t lower) { return (lower >= 0x430 && lower <= 0x44F) || lower == 0x451; }
 
+// Han, kana and Hangul characters count as two letters: one carries about as much as two Latin
+// letters, and "妈妈带了30元，买了一条鱼，剩6元，这条鱼多少钱？" (17 characters) is plainly Chinese.
+size_t weight(Script s) {
+  return (s == Script::han || s == Script::hiragana || s == Script::katakana || s == Script::hangul) ? 2 : 1;
+}
+
+size_t weight_of(Script s) { return s == Script::none ? 0 : weight(s); }
+
 struct Analysis {
-  size_t letters = 0;
-  std::array<size_t, text::kScriptCount> by_script{};
+  size_t letters = 0;                // weighted (see weight())
+  size_t single_latin = 0;           // one-letter Latin words: variables and option labels, not language
+  std::array<size_t, text::kScriptCount> by_script{};  // characters per script
   size_t words = 0;                 // Latin and Cyrillic words
   std::array<size_t, kLangs> hits{};  // words of each language's list
   uint16_t latin_ok = kDecidable;   // languages whose orthography has every non-ASCII Latin letter seen
@@ -364,12 +373,14 @@ class Analyzer {
         if (d.cp != '\'' && d.cp != U'’') end_word();
         continue;
       }
-      ++a_.letters;
+      a_.letters += weight(sc);
       ++a_.by_script[static_cast<size_t>(sc)];
       if (sc != Script::latin && sc != Script::cyrillic) {
         end_word();
         continue;
       }
+      ++word_letters_;
+      word_latin_ = sc == Script::latin;
       const char32_t lc = text::lower(d.cp);
       if (sc == Script::latin && lc >= 0x80) a_.latin_ok &= latin_letter_langs(lc);
       if (sc == Script::cyrillic) {
@@ -393,6 +404,8 @@ class Analyzer {
   void end_word() {
     if (len_ == 0) return;
     ++a_.words;
+    if (word_letters_ == 1 && word_latin_) ++a_.single_latin;
+    word_letters_ = 0;
     if (!long_) {
       const auto& table = word_table();
       const auto it = table.find(std::string_view(word_.data(), len_));
@@ -409,6 +422,8 @@ class Analyzer {
   Analysis a_;
   std::array<char, 48> word_{};
   size_t len_ = 0;
+  size_t word_letters_ = 0;
+  bool word_latin_ = false;
   bool long_ = false;
 };
 
@@ -426,12 +441,15 @@ Detection decide(const Analysis& a) {
   Detection none;
   none.lang.clear();
   none.letters = a.letters;
-  if (a.letters == 0) return none;
-  const auto count = [&](Script s) { return a.by_script[static_cast<size_t>(s)]; };
-  const auto share = [&](size_t n) { return static_cast<double>(n) / static_cast<double>(a.letters); };
+  // Shares are of the letters outside one-letter Latin words: "设 a, b ∈ R, 则 a^3=b^3 是 3^a=3^b 的
+  // ( ) A. 充分不必要条件 B. ..." is Chinese whatever its variables and option labels.
+  const size_t base = a.letters - a.single_latin;
+  if (base == 0) return none;
+  const auto count = [&](Script s) { return a.by_script[static_cast<size_t>(s)] * weight(s); };
+  const auto share = [&](size_t n) { return std::min(1.0, static_cast<double>(n) / static_cast<double>(base)); };
   // A script "dominates" with at least 80% of the letters; the rest is variable names, units, a
   // quoted word.
-  const auto dominant = [&](size_t n) { return n * 5 >= a.letters * 4; };
+  const auto dominant = [&](size_t n) { return n * 5 >= base * 4; };
 
   const size_t han = count(Script::han);
   const size_t kana = count(Script::hiragana) + count(Script::katakana);
@@ -441,7 +459,7 @@ Detection decide(const Analysis& a) {
     // every sentence (particles, verb endings): at least 10% of its CJK letters. A text in between
     // (a kana or two in Chinese) goes to CLD2.
     if (kana == 0) return decided("zh", share(han), a.letters, "script");
-    if (kana >= 2 && kana * 10 >= han + kana) return decided("ja", share(han + kana), a.letters, "script");
+    if (kana >= 4 && kana * 10 >= han + kana) return decided("ja", share(han + kana), a.letters, "script");
     return none;
   }
   if (dominant(hangul)) return decided("ko", share(hangul), a.letters, "script");
@@ -457,7 +475,7 @@ Detection decide(const Analysis& a) {
   // when every Cyrillic letter is in the Russian alphabet and the text shows two signs of Russian
   // (ы э ё, absent from bg/uk/sr/mk, or words of the Russian list).
   const size_t cyr = count(Script::cyrillic);
-  if (cyr * 10 >= a.letters * 9) {
+  if (cyr * 10 >= base * 9) {
     if (a.non_russian_cyrillic == 0 && a.russian_only_letters + a.hits[kRu] >= 2)
       return decided("ru", share(cyr), a.letters, "words");
     return none;
@@ -465,8 +483,8 @@ Detection decide(const Analysis& a) {
 
   // Latin: a language whose function words are at least 3, a fifth of the words, three times as
   // many as any other list's, and whose orthography has every accented letter of the text.
-  const size_t lat = count(Script::latin);
-  if (lat * 10 < a.letters * 9) return none;
+  const size_t lat = count(Script::latin) - a.single_latin;
+  if (lat * 10 < base * 9) return none;
   int best = -1;
   for (int l = 0; l < kLangs; ++l) {
     if (best < 0 || a.hits[static_cast<size_t>(l)] > a.hits[static_cast<size_t>(best)]) best = l;
@@ -487,6 +505,17 @@ Detection decide(const Analysis& a) {
 // names a language with a word list none of whose words occur while another list has at least 2
 // (and twice as many as any other list), the words decide. Either way reliable = false.
 Detection check_with_words(Detection d, const Analysis& a) {
+  // CLD2 mixes Chinese and Japanese up on short texts (a Chinese prompt with a few Latin words comes
+  // out "ja"); the script settles it: Japanese without kana does not occur, Chinese has none.
+  const size_t han = a.by_script[static_cast<size_t>(Script::han)];
+  const size_t kana = a.by_script[static_cast<size_t>(Script::hiragana)] + a.by_script[static_cast<size_t>(Script::katakana)];
+  const bool ja_by_kana = kana >= 2 && kana * 10 >= han + kana;
+  if ((d.lang == "ja" && kana == 0 && han > 0) || (d.lang == "zh" && ja_by_kana)) {
+    d.lang = d.lang == "ja" ? "zh" : "ja";
+    d.reliable = false;
+    d.method = "check";
+    return d;
+  }
   int best = -1;
   for (int l = 0; l < kLangs; ++l) {
     if (best < 0 || a.hits[static_cast<size_t>(l)] > a.hits[static_cast<size_t>(best)]) best = l;
@@ -502,6 +531,7 @@ Detection check_with_words(Detection d, const Analysis& a) {
     Detection by_script = decide(a);
     if (!by_script.lang.empty()) {
       by_script.reliable = false;
+      by_script.method = "check";
       return by_script;
     }
     if (top < 2) return d;
@@ -513,7 +543,7 @@ Detection check_with_words(Detection d, const Analysis& a) {
   d.lang = std::string(winner);
   d.confidence = static_cast<double>(top) / static_cast<double>(std::max<size_t>(a.words, 1));
   d.reliable = false;
-  d.method = "words";
+  d.method = "check";
   return d;
 }
 
@@ -534,7 +564,7 @@ size_t count_letters(std::string_view s) {
       continue;
     }
     const text::Decoded d = text::decode(s, i);
-    if (d.ok && text::is_letter(d.cp)) ++n;
+    if (d.ok) n += weight_of(text::script_of(d.cp));
     i += d.len;
   }
   return n;

@@ -29,9 +29,9 @@ struct Detection {
   std::string lang;          // ISO 639-1 ("en", "fr", "zh" for both Chinese scripts, ...) or "und"
   double confidence = 0;     // 0..1
   bool reliable = false;
-  size_t letters = 0;        // letters counted after stripping
+  size_t letters = 0;        // letters counted after stripping (a Han, kana or Hangul character counts 2)
   // Who decided: "short" (below min_letters); "script" or "words" (fast path, reliable = true); "cld2";
-  // "words" with reliable = false: the word check overruled CLD2 (see detect()).
+  // "check": the check after CLD2 overruled it (see detect(); reliable = false).
   const char* method = "short";
 };
 
@@ -48,7 +48,9 @@ Detection detect(std::string_view text, const DetectOptions& options = {});
 // ---- Parts of detect(), for callers that strip once and detect several pieces (lang.consistency),
 // ---- and for the tests that measure the fast path against plain CLD2.
 
-// Letters (tamis::text::is_letter) in a text; invalid UTF-8 bytes are not letters.
+// Letters (tamis::text::is_letter) in a text, a Han, kana or Hangul character counting 2 (it carries
+// about as much as two Latin letters: with min_letters 20, a Chinese prompt needs 10 characters);
+// invalid UTF-8 bytes are not letters.
 size_t count_letters(std::string_view text);
 
 // detect() on text that strip_markup already cleaned.
