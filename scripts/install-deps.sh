@@ -10,6 +10,7 @@ packages=(
   libgtest-dev zlib1g-dev libzstd-dev
   gzip zstd                              # the tests make .gz/.zst inputs with the command-line tools
   libcld2-dev                            # language identification (plugin family lang)
+  libginac-dev                           # optional: symbolic answer equivalence (plugin family grade, TAMIS_GINAC)
 )
 
 missing=()

@@ -1,5 +1,6 @@
 // Answer extraction, normalisation and equivalence. Rules and their order: docs/grading.md.
 #include "answer.hpp"
+#include "symbolic.hpp"
 
 #include <algorithm>
 #include <array>
@@ -523,6 +524,12 @@ std::string normalize_impl(std::string_view in) {
   replace_all(s, " and ", ",");
   replace_all(s, " or ", ",");
   mixed_number(s);
+  // "\pi r^2": removing the space would make the command "\pir"; a product is meant.
+  for (size_t at = s.find("\\pi "); at != std::string::npos; at = s.find("\\pi ", at + 1)) {
+    size_t k = at + 3;
+    while (k < s.size() && s[k] == ' ') ++k;
+    if (k < s.size() && is_alpha(s[k])) s.replace(at + 3, k - at - 3, "*");
+  }
   s.erase(std::remove_if(s.begin(), s.end(), is_space), s.end());
   unbrace_single(s);
   repeating_decimal(s);
@@ -1189,6 +1196,12 @@ bool equal_normalized(std::string_view a, std::string_view b, double tol, int de
   auto na = evaluate(a), nb = evaluate(b);
   if (na && nb) return numbers_equal(*na, *nb, tol);
   if (na || nb) return false;
+  // Expressions: GiNaC first (when built in) for an exact answer; sampling at fixed points otherwise.
+  switch (detail::symbolic_compare(a, b)) {
+    case detail::Symbolic::equal: return true;
+    case detail::Symbolic::different: return false;
+    case detail::Symbolic::unknown: break;
+  }
   return symbolic_equal(a, b, tol) || equations_equal(a, b, tol);
 }
 

@@ -13,6 +13,7 @@
 
 #include "answer.hpp"
 #include "harness.hpp"
+#include "symbolic.hpp"
 
 namespace {
 
@@ -283,6 +284,95 @@ TEST(plugins_grade_answer, TableOfLatexPairs) {
   std::printf("LaTeX table agreement: %zu/%zu = %.2f%%\n", agree, n, 100.0 * static_cast<double>(agree) / static_cast<double>(n));
   EXPECT_GE(n, 150u);
   EXPECT_EQ(agree, n) << failures;
+}
+
+// Expressions in variables. `cas` marks pairs that only GiNaC gets right (sampling at fixed points in
+// doubles calls them equal); without GiNaC in the build they are skipped, the others must hold either way.
+struct SymbolicPair {
+  const char* answer;
+  const char* reference;
+  bool equal;
+  bool cas;
+};
+const SymbolicPair kSymbolicPairs[] = {
+    // factored vs expanded polynomials
+    {"(x+1)^2", "x^2+2x+1", true, false},
+    {"(x+y)^3", "x^3+3x^2y+3xy^2+y^3", true, false},
+    {"(a+b)(a-b)", "a^2-b^2", true, false},
+    {"2x(x-3)", "2x^2-6x", true, false},
+    {"(x-1)(x-2)(x-3)", "x^3-6x^2+11x-6", true, false},
+    {"(x+1)^2", "x^2+1", false, false},
+    {"(x-1)(x+2)", "x^2+x+2", false, false},
+    // rational functions
+    {"\\frac{x^2-1}{x-1}", "x+1", true, false},
+    {"\\frac{2x}{4}", "\\frac{x}{2}", true, false},
+    {"\\frac{1}{x}+\\frac{1}{y}", "\\frac{x+y}{xy}", true, false},
+    {"\\frac{x+1}{x-1}", "\\frac{x-1}{x+1}", false, false},
+    // exact coefficients: a decimal is exact, so these differ although they agree to 1e-6 at any point
+    {"0.3333333x", "\\frac{x}{3}", false, true},
+    {"x^2+0.000000001x", "x^2", false, true},
+    {"\\frac{1000001x}{1000000}", "x", false, true},
+    {"0.5x+0.25", "\\frac{2x+1}{4}", true, false},
+    // radicals
+    {"\\sqrt{8}x", "2\\sqrt{2}x", true, false},
+    {"\\frac{x}{\\sqrt{2}}", "\\frac{\\sqrt{2}x}{2}", true, false},
+    {"\\sqrt{12}a+\\sqrt{3}a", "3\\sqrt{3}a", true, false},
+    {"x\\sqrt{2}", "x\\sqrt{3}", false, false},
+    // trigonometry: GiNaC does not apply identities; sampling decides
+    {"\\sin(2x)", "2\\sin(x)\\cos(x)", true, false},
+    {"\\tan(x)", "\\frac{\\sin(x)}{\\cos(x)}", true, false},
+    {"\\sin(x)", "\\cos(x)", false, false},
+    // constants
+    {"\\pi r^2", "r^2\\pi", true, false},  // the space after \pi is a product, not part of a command "\pir"
+    {"2\\pi r", "2r\\pi", true, false},
+    {"2\\pi r", "\\pi d", false, false},
+    {"e^{x}", "\\exp(x)", true, false},
+};
+
+TEST(plugins_grade_answer, SymbolicExpressions) {
+  size_t agree = 0, run = 0;
+  std::string failures;
+  for (const auto& p : kSymbolicPairs) {
+    if (p.cas && !detail::symbolic_built()) continue;
+    ++run;
+    const Equivalence e = equivalent(p.answer, p.reference);
+    if (e.equal == p.equal) ++agree;
+    else failures += std::string("  ") + p.answer + " vs " + p.reference + ": expected " + (p.equal ? "equal" : "different") + "\n";
+    EXPECT_EQ(equivalent(p.reference, p.answer).equal, e.equal) << p.answer << " vs " << p.reference;
+  }
+  std::printf("Symbolic table agreement (%s): %zu/%zu\n", detail::symbolic_built() ? "with GiNaC" : "without GiNaC", agree, run);
+  EXPECT_EQ(agree, run) << failures;
+}
+
+TEST(plugins_grade_answer, SymbolicCheckIsBoundedAndExact) {
+  using detail::Symbolic;
+  if (!detail::symbolic_built()) {
+    EXPECT_EQ(detail::symbolic_compare("(x+1)^2", "x^2+2x+1"), Symbolic::unknown);
+    GTEST_SKIP() << "built without GiNaC";
+  }
+  EXPECT_EQ(detail::symbolic_compare("(x+1)^2", "x^2+2x+1"), Symbolic::equal);
+  EXPECT_EQ(detail::symbolic_compare("(x+1)^2", "x^2+1"), Symbolic::different);
+  // Non-rational and not shown equal: left to sampling.
+  EXPECT_EQ(detail::symbolic_compare("\\sin(2x)", "2\\sin(x)\\cos(x)"), Symbolic::unknown);
+  // Numbers alone are the numeric evaluator's.
+  EXPECT_EQ(detail::symbolic_compare("2", "2"), Symbolic::unknown);
+  // Caps: degree, terms, variables, exponents, length, nesting. Each returns at once.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(detail::symbolic_compare("(x+1)^{40}", "(1+x)^{40}"), Symbolic::unknown);
+  EXPECT_EQ(detail::symbolic_compare("(x+y+z+w)^{30}", "(w+x+y+z)^{30}"), Symbolic::unknown);
+  EXPECT_EQ(detail::symbolic_compare("((x+1)^{8})^{8}", "(x+1)^{64}"), Symbolic::unknown);
+  EXPECT_EQ(detail::symbolic_compare("a+b+c+d+f", "f+d+c+b+a"), Symbolic::unknown);
+  EXPECT_EQ(detail::symbolic_compare("x^{99999999999}", "x"), Symbolic::unknown);
+  EXPECT_EQ(detail::symbolic_compare("x^{\\frac{1}{1000}}", "x"), Symbolic::unknown);
+  EXPECT_EQ(detail::symbolic_compare(std::string(400, 'x'), "x"), Symbolic::unknown);
+  EXPECT_EQ(detail::symbolic_compare(std::string(100, '(') + "x" + std::string(100, ')'), "x"), Symbolic::unknown);
+  EXPECT_EQ(detail::symbolic_compare("\\frac{x}{0}", "x"), Symbolic::unknown);
+  EXPECT_EQ(detail::symbolic_compare("\\frac{1}{x-x}", "x"), Symbolic::unknown);
+  EXPECT_EQ(detail::symbolic_compare("1" + std::string(60, '0') + "x", "x"), Symbolic::unknown);
+  // The largest allowed work: (a+b+c)^{12} against its own reordering (455 terms).
+  EXPECT_EQ(detail::symbolic_compare("(a+b+c)^{12}", "(c+b+a)^{12}"), Symbolic::equal);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 2.0);
 }
 
 TEST(plugins_grade_answer, ReasonsForAnswersThatCannotBeCompared) {
