@@ -3,6 +3,7 @@
 // consistency rejections, determinism across --threads 1/2, and the Chinese sets of ../shared/data.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -148,12 +149,15 @@ TEST(plugins_lang_langid, ProblemsBothModesAndThreads) {
 
 // The Chinese math sets of ../shared/data (real problems: cmath, gaokao, middle school): every record
 // long enough to tell is zh, and almost all are long enough once Han characters count two letters.
+// Prints the table quoted in docs/languages.md:
+//   build/tests/plugins/lang/plugins_lang_ops_test --gtest_filter='*SharedChinese*'
 TEST(plugins_lang_langid, SharedChineseSets) {
   const Strings files = {"qwen25math_eval/cmath_test.jsonl", "qwen25math_eval/cn_middle_school_test.jsonl",
                          "qwen25math_eval/gaokao2024_I_test.jsonl", "qwen25math_eval/gaokao2024_II_test.jsonl",
                          "qwen25math_eval/gaokao2024_mix_test.jsonl", "qwen25math_eval/gaokao_math_cloze_test.jsonl",
                          "qwen25math_eval/gaokao_math_qa_test.jsonl"};
   if (shared_data(files[0]).empty()) GTEST_SKIP() << "../shared/data is absent";
+  std::printf("| file | langid parameters | records | zh | und | other |\n|---|---|---:|---:|---:|---:|\n");
   for (const std::string& f : files) {
     for (const std::string with : {"{fields: [question]}", "{fields: [question], fast_path: false}",
                                    "{fields: [question], min_letters: 4}"}) {
@@ -168,6 +172,7 @@ TEST(plugins_lang_langid, SharedChineseSets) {
       const int zh = langs["\"zh\""], und = langs["\"und\""];
       std::string seen;
       for (const auto& [k, v] : langs) seen += k + ":" + std::to_string(v) + " ";
+      std::printf("| %s | `%s` | %d | %d | %d | %d |\n", f.c_str(), with.c_str(), total, zh, und, total - zh - und);
       EXPECT_EQ(zh + und, total) << f << " " << with << ": " << seen;  // no other language at all
       if (with.find("min_letters: 4") != std::string::npos) {
         EXPECT_GE(zh, total * 97 / 100) << f << ": " << seen;
