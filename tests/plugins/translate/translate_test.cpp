@@ -587,6 +587,98 @@ TEST(plugins_translate_export, MissingFieldDuplicateIdsAndUntaggedRecords) {
 }
 
 // ============================================================================================
+// translate.import (op options; the full round trip is in roundtrip_test.cpp)
+// ============================================================================================
+
+const std::string kEnglish = "A baker makes 48 croissants in the morning and sells 35 of them before noon. How many are left?";
+const std::string kFrench = "Un boulanger fait 48 croissants le matin et en vend 35 avant midi. Combien en reste-t-il ?";
+
+TEST(plugins_translate_import, CopiesKeepOnFailureAndFields) {
+  TempDir dir;
+  write_file(dir / "a.jsonl", jsonl({R"({"id":"p1#fr","text":)" + tamis::json::quote(kFrench) + "}"}));
+  write_file(dir / "b.jsonl", jsonl({R"({"id":"p2","text":"Un boulanger."})"}));
+  const std::string files = "[" + (dir / "a.jsonl").string() + ", " + (dir / "b.jsonl").string() + "]";
+  const std::string in = jsonl({rec("p1", "en", kEnglish), R"({"id":"p1#fr","problem":)" + tamis::json::quote(kEnglish) + R"(,"translate_to":"fr"})",
+                                R"({"id":"p2","problem":)" + tamis::json::quote(kEnglish) + R"(,"tamis":{"translate_to":"fr"}})"});
+  // A copy (`<id>#<lang>`) is translated from `<id>`; translations come from two files.
+  const OpRun run = run_op("translate.import", "{translations: " + files + "}", in, 2);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"p1", "p1#fr"}));
+  EXPECT_EQ(run.kept[0], jsonl({rec("p1", "en", kEnglish)}).substr(0, run.kept[0].size()));  // untagged: untouched
+  EXPECT_EQ(json_string(run.kept[1], "problem"), kFrench);
+  EXPECT_EQ(json_string(run.kept[1], "translated_from"), "p1");
+  EXPECT_EQ(json_string(run.kept[1], "lang"), "fr");
+  EXPECT_EQ(run.reasons(), Strings{"length_ratio"});
+  EXPECT_EQ(run.annotation(run.rejected[0], "translation"), "\"Un boulanger.\"");
+  // on_failure: keep passes the record on untranslated, saying why; write_fields: false leaves the text alone.
+  const OpRun keep = run_op("translate.import", "{translations: " + files + ", on_failure: keep, write_fields: false}", in, 2);
+  ASSERT_EQ(keep.exit_code, 0) << keep.describe();
+  EXPECT_EQ(keep.kept_ids(), (Strings{"p1", "p1#fr", "p2"}));
+  EXPECT_FALSE(json_string(keep.kept[1], "lang"));
+  EXPECT_EQ(keep.annotation(keep.kept[1], "lang"), "\"fr\"");
+  EXPECT_EQ(json_string(keep.kept[2], "problem"), kEnglish);
+  EXPECT_EQ(json_string(keep.kept[2], "/tamis/translation_failed/reason"), "length_ratio");
+  // Checks can be switched off; bounds are per language.
+  const OpRun loose = run_op("translate.import", "{translations: " + files + ", length_ratio: {default: [0.1, 3]}}", in, 2);
+  ASSERT_EQ(loose.exit_code, 0) << loose.describe();
+  EXPECT_EQ(loose.reasons(), Strings{"numbers_changed"});  // the next check: 48 and 35 are gone
+  EXPECT_EQ(loose.annotation(loose.rejected[0], "translation_lang"), "\"und\"");  // too few letters to tell
+  const OpRun looser = run_op("translate.import", "{translations: " + files + ", length_ratio: {default: [0.1, 3]}, check_numbers: false}", in, 2);
+  EXPECT_EQ(looser.kept.size(), 3u);
+}
+
+TEST(plugins_translate_import, LanguageNumbersAndLatexChecks) {
+  TempDir dir;
+  const std::string en = R"(If $a = 3$ and $b = 4.5$, compute $a \cdot b$ and round the result to 2 decimal places.)";
+  const std::map<std::string, std::string> tr = {
+      {"ok", R"(Si $a = 3$ et $b = 4.5$, calculez $a \cdot b$ et arrondissez le résultat à 2 décimales.)"},
+      {"lang", R"(Wenn $a = 3$ und $b = 4.5$, berechne $a \cdot b$ und runde das Ergebnis auf 2 Dezimalstellen.)"},
+      {"num", R"(Si $a = 3$ et $b = 4.5$, calculez $a \cdot b$ et arrondissez le résultat à 3 décimales.)"},
+      {"tex", R"(Si a vaut 3 et $b = 4.5$, calculez $a \cdot b$ et arrondissez le résultat à 2 décimales.)"},
+      {"dec", R"(Si $a = 3$ et $b = 4,5$, calculez $a \cdot b$ et arrondissez le résultat à 2 décimales.)"},
+  };
+  std::string lines, in;
+  for (const auto& [id, text] : tr) {
+    lines += R"({"id":")" + id + R"(","text":)" + tamis::json::quote(text) + "}\n";
+    in += R"({"id":")" + id + R"(","problem":)" + tamis::json::quote(en) + R"(,"translate_to":"fr"})" + "\n";
+  }
+  write_file(dir / "t.jsonl", lines);
+  const std::string t = "{translations: '" + (dir / "t.jsonl").string() + "'";
+  const OpRun run = run_op("translate.import", t + "}", in, 2);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), Strings{"ok"});
+  std::map<std::string, std::string> reason;
+  for (const auto& v : run.rejections()) reason[v.id] = v.reason;
+  EXPECT_EQ(reason, (std::map<std::string, std::string>{
+                        {"dec", "latex_changed"}, {"lang", "wrong_language"}, {"num", "numbers_changed"}, {"tex", "latex_changed"}}));
+  // Each check can be switched off.
+  const OpRun off = run_op("translate.import", t + ", check_language: false, check_numbers: false, check_latex: false}", in, 2);
+  ASSERT_EQ(off.exit_code, 0) << off.describe();
+  EXPECT_EQ(off.kept.size(), 5u);
+  const OpRun nolatex = run_op("translate.import", t + ", check_latex: false}", in, 2);
+  for (const auto& v : nolatex.rejections())
+    if (v.id == "dec") {
+      EXPECT_EQ(v.reason, "numbers_changed") << "4,5 is not 4.5";
+    }
+}
+
+TEST(plugins_translate_import, InvalidParametersAndFiles) {
+  auto invalid = [](const std::string& with, const std::string& message) {
+    const CommandResult r = validate_op("translate.import", with);
+    EXPECT_EQ(r.exit_code, 2) << with << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << with << "\n" << r.err;
+  };
+  invalid("{translations: t.jsonl, field: meta.problem}", "top-level field");
+  invalid("{translations: t.jsonl, length_ratio: {zh: [0.1, 1]}}", "'default' entry");
+  invalid("{translations: t.jsonl, length_ratio: {default: [2, 1]}}", "0 <= min <= max");
+  invalid("{}", "translations");
+  // A translations file that does not exist stops the run before any record is read, naming it.
+  const OpRun run = run_op("translate.import", "{translations: /nonexistent/t.jsonl}", jsonl({rec("a", "en", "x")}), 2);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("cannot open translations file '/nonexistent/t.jsonl'"), std::string::npos) << run.err;
+}
+
+// ============================================================================================
 // Fidelity checks and translation lines (library)
 // ============================================================================================
 
