@@ -6,7 +6,7 @@
 #include <cstdio>  // before CLD2's header, which uses FILE without including it
 #include <cld2/public/compact_lang_det.h>
 #include <cld2/public/encodings.h>
-#include <unordered_map>
+#include <cstdlib>
 
 #include "normalize.hpp"
 #include "script.hpp"
@@ -249,10 +249,54 @@ struct WordList {
   std::initializer_list<std::string_view> words;
 };
 
+// Word -> languages, open addressing with FNV-1a: looked up for every word of every record, where
+// std::unordered_map spent a third of the fast path's time hashing and chasing buckets.
+class WordTable {
+ public:
+  void add(std::string_view word, uint16_t langs) {
+    const uint64_t h = hash(word);
+    for (size_t i = h & kMask;; i = (i + 1) & kMask) {
+      Slot& slot = slots_[i];
+      if (slot.langs == 0) {
+        slot = {h, word, langs};
+        if (++size_ * 2 > slots_.size()) std::abort();  // more words than the table was sized for
+        return;
+      }
+      if (slot.hash == h && slot.word == word) {
+        slot.langs |= langs;
+        return;
+      }
+    }
+  }
+  uint16_t find(std::string_view word) const {
+    const uint64_t h = hash(word);
+    for (size_t i = h & kMask;; i = (i + 1) & kMask) {
+      const Slot& slot = slots_[i];
+      if (slot.langs == 0) return 0;
+      if (slot.hash == h && slot.word == word) return slot.langs;
+    }
+  }
+
+ private:
+  static uint64_t hash(std::string_view w) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (char c : w) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+  }
+  struct Slot {
+    uint64_t hash = 0;
+    std::string_view word;
+    uint16_t langs = 0;
+  };
+  static constexpr size_t kMask = 2047;
+  std::array<Slot, kMask + 1> slots_{};
+  size_t size_ = 0;
+};
+
 // Frequent words that are rare as words in the other listed languages (a word frequent in several,
 // like "que" or "la", is either absent or carries every language it belongs to).
-const std::unordered_map<std::string_view, uint16_t>& word_table() {
-  static const std::unordered_map<std::string_view, uint16_t> table = [] {
+const WordTable& word_table() {
+  static const WordTable table = [] {
     const WordList lists[] = {
         {bit(kEn),
          {"the", "and", "that", "this", "these", "those", "with", "from", "what", "how", "many", "much", "are",
@@ -269,6 +313,7 @@ const std::unordered_map<std::string_view, uint16_t>& word_table() {
           "calculer", "déterminer", "trouver", "valeur", "nombre", "où", "après", "plus", "été", "donc", "alors",
           "dont", "deux", "trois", "soit", "achète", "coûte", "euros"}},
         {bit(kFr) | bit(kIt), {"le"}},
+        {bit(kFr), {"qu", "j"}},  // "qu'il", "j'ai": apostrophes split words
         {bit(kDe),
          {"der", "das", "und", "ist", "ein", "eine", "einen", "einem", "einer", "mit", "von", "den", "dem", "wie",
           "viele", "viel", "auf", "für", "nicht", "sich", "zu", "im", "hat", "haben", "sind", "wird", "werden",
@@ -290,7 +335,7 @@ const std::unordered_map<std::string_view, uint16_t>& word_table() {
          {"il", "di", "che", "della", "delle", "dei", "degli", "gli", "sono", "è", "quanti", "quante", "quanto",
           "quanta", "ogni", "nel", "nella", "nei", "alla", "alle", "anche", "come", "suo", "loro", "questo",
           "questa", "quale", "quali", "calcola", "trova", "determinare", "quindi", "ed", "dal", "dalla", "sul",
-          "sulla", "più", "perché", "mentre", "ciascuno", "ciascuna", "tra", "fra", "costa", "costano", "allora", "sia", "hanno"}},
+          "sulla", "dell", "nell", "dall", "sull", "quest", "più", "perché", "mentre", "ciascuno", "ciascuna", "tra", "fra", "costa", "costano", "allora", "sia", "hanno"}},
         {bit(kIt) | bit(kCa), {"per"}},
         {bit(kIt) | bit(kGl), {"non"}},
         {bit(kPt),
@@ -312,9 +357,9 @@ const std::unordered_map<std::string_view, uint16_t>& word_table() {
           "её", "ее", "всего", "каждый", "каждая", "каждое", "каждого", "каждой", "также", "чтобы", "чем",
           "является", "получил", "купил", "стоит", "стоят", "рублей"}},
     };
-    std::unordered_map<std::string_view, uint16_t> t;
+    WordTable t;
     for (const WordList& l : lists) {
-      for (std::string_view w : l.words) t[w] |= l.langs;
+      for (std::string_view w : l.words) t.add(w, l.langs);
     }
     return t;
   }();
@@ -366,11 +411,27 @@ class Analyzer {
  public:
   Analysis run(std::string_view s) {
     for (size_t i = 0; i < s.size();) {
+      const auto b = static_cast<unsigned char>(s[i]);
+      if (b < 0x80) {  // ASCII: most of the text of most records
+        ++i;
+        const auto lc = static_cast<char>(b | 0x20);
+        if (lc < 'a' || lc > 'z') {  // apostrophes too: "qu'il" is "qu" + "il"
+          end_word();
+          continue;
+        }
+        ++a_.letters;
+        ++a_.by_script[static_cast<size_t>(Script::latin)];
+        ++word_letters_;
+        word_latin_ = true;
+        if (len_ + 4 <= word_.size()) word_[len_++] = lc;
+        else long_ = true;
+        continue;
+      }
       const text::Decoded d = text::decode(s, i);
       i += d.len;
       const Script sc = d.ok ? text::script_of(d.cp) : Script::none;
       if (sc == Script::none) {
-        if (d.cp != '\'' && d.cp != U'’') end_word();
+        end_word();
         continue;
       }
       a_.letters += weight(sc);
@@ -407,11 +468,10 @@ class Analyzer {
     if (word_letters_ == 1 && word_latin_) ++a_.single_latin;
     word_letters_ = 0;
     if (!long_) {
-      const auto& table = word_table();
-      const auto it = table.find(std::string_view(word_.data(), len_));
-      if (it != table.end()) {
+      const uint16_t langs = word_table().find(std::string_view(word_.data(), len_));
+      if (langs != 0) {
         for (int l = 0; l < kLangs; ++l) {
-          if (it->second & (1u << l)) ++a_.hits[static_cast<size_t>(l)];
+          if (langs & (1u << l)) ++a_.hits[static_cast<size_t>(l)];
         }
       }
     }
@@ -420,7 +480,9 @@ class Analyzer {
   }
 
   Analysis a_;
-  std::array<char, 48> word_{};
+  // Longer words are never looked up: the longest listed word ("вычислите") has 18 bytes, and most
+  // words of a text that are longer than that cost a hash for nothing.
+  std::array<char, 24> word_{};
   size_t len_ = 0;
   size_t word_letters_ = 0;
   bool word_latin_ = false;
