@@ -11,6 +11,15 @@ std::optional<std::string> read_tag(const Record& r, const std::string& key) {
   if (auto a = r.annotation(key)) {
     if (a->size() >= 2 && a->front() == '"' && a->back() == '"') return json::unescape(a->substr(1, a->size() - 2));
   }
+  // Most records carry no such tag (translate.export sees ~90% untagged records): when the key's last
+  // component does not occur in the text at all, no field can hold it, and the field lookups (a parse
+  // of the record) are skipped. A key written with \u escapes of plain letters would be missed; no
+  // tool writes keys that way.
+  const bool pointer = !key.empty() && key.front() == '/';
+  const std::string_view last = std::string_view(key).substr(key.rfind(pointer ? '/' : '.') + 1);
+  const bool plain = std::all_of(last.begin(), last.end(),
+                                 [](char c) { return c > 0x20 && c < 0x7F && c != '\\' && c != '"' && c != '~'; });
+  if (plain && !last.empty() && r.json().find(last) == std::string_view::npos) return std::nullopt;
   if (auto f = r.string_field(key)) return std::string(*f);
   if (auto t = r.string_field("tamis." + key)) return std::string(*t);
   return std::nullopt;

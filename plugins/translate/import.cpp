@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <optional>
 
 #include "detect.hpp"
 #include "fidelity.hpp"
@@ -93,9 +94,10 @@ Import::Import(const Params& p, Stage& stage)
       files_(p.get_strings("translations")) {
   for (const auto& f : files_) load(f);
   used_ = std::make_unique<std::atomic<uint8_t>[]>(entries_.size());
-  stage.info("loaded " + std::to_string(entries_.size()) + " translations from " + std::to_string(files_.size()) +
-             " file(s): " + std::to_string(loaded_ok_) + " usable, " + std::to_string(loaded_error_) + " API errors, " +
-             std::to_string(loaded_malformed_) + " malformed");
+  stage.info("read " + std::to_string(lines_) + " translation lines from " + std::to_string(files_.size()) + " file(s): " +
+             std::to_string(loaded_ok_) + " usable, " + std::to_string(loaded_error_) + " API errors, " +
+             std::to_string(loaded_malformed_) + " malformed, " + std::to_string(unattributed_.size()) + " without an id; " +
+             std::to_string(entries_.size()) + " distinct ids");
   if (!unattributed_.empty())
     stage.warn(std::to_string(unattributed_.size()) + " line(s) of the translations could not be tied to an id: " +
                listed(unattributed_, false) + "; the records they were meant for will be rejected as missing_translation");
@@ -174,10 +176,11 @@ void Import::process(Record& r) const {
     failures.emplace_back(length_ratio, "translation is " + std::to_string(n_tr) + " characters for " + std::to_string(n_orig) +
                                             " (ratio " + json::number(std::round(ratio * 1000) / 1000) + ", allowed [" +
                                             json::number(lo) + ", " + json::number(hi) + "] for " + *target + ")");
+  std::optional<lang::Detection> detected;
   if (check_language_) {
     lang::DetectOptions o;
     o.min_letters = min_letters_;
-    const lang::Detection d = lang::detect(tr, o);
+    const lang::Detection& d = detected.emplace(lang::detect(tr, o));
     r.annotate("translation_lang", d.lang);
     if (d.lang == "und") unchecked_language_.fetch_add(1, std::memory_order_relaxed);
     else if (d.lang != *target)
@@ -215,6 +218,10 @@ void Import::process(Record& r) const {
   }
   r.replace(set_members(r.json(), edits));
   r.annotate("lang", *target);
+  if (detected) {  // langid's figures described the original text; these describe the translation
+    r.annotate("lang_confidence", detected->confidence);
+    r.annotate("lang_reliable", detected->reliable);
+  }
   r.annotate("translated_from", from);
   translated_.fetch_add(1, std::memory_order_relaxed);
 }

@@ -283,6 +283,10 @@ TEST(plugins_translate_tag, LanguageFromAnnotationFieldOrEarlierRun) {
   const OpRun meta = run_op("translate_tag", "{fraction: 1, lang_field: meta.lang}", in, 2);
   ASSERT_EQ(meta.exit_code, 0) << meta.describe();
   EXPECT_TRUE(meta.annotation(meta.kept[1], "translate_to"));
+  const OpRun pointer = run_op("translate_tag", "{fraction: 1, lang_field: /meta/lang}", in, 2);
+  ASSERT_EQ(pointer.exit_code, 0) << pointer.describe();
+  EXPECT_TRUE(pointer.annotation(pointer.kept[1], "translate_to"));
+  EXPECT_FALSE(pointer.annotation(pointer.kept[0], "translate_to"));
   // An annotation from an earlier stage of the same run.
   const OpRun staged = run_stages(
       "  src:\n    uses: translate_tag\n    with: {fraction: 0, source: en}\n"  // annotates nothing
