@@ -15,8 +15,8 @@ Smoothed smooth(double y_g, double n_g, double y_r, double n_r, double backgroun
   Smoothed s{};
   s.group_rate = (y_g + alpha) / (n_g + a0);
   s.ref_rate = (y_r + alpha) / (n_r + a0);
-  if (s.group_rate <= 0 || s.ref_rate <= 0) {
-    // Only possible with prior 0 and a zero count: the raw ratio is undefined, so say "no evidence".
+  if (!(s.group_rate > 0) || !(s.ref_rate > 0) || !std::isfinite(s.group_rate) || !std::isfinite(s.ref_rate)) {
+    // A zero count with prior 0, or an empty corpus (0/0): the ratio is undefined, so say "no evidence".
     s.log_ratio = 0;
     s.z = 0;
     return s;

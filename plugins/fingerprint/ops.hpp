@@ -66,7 +66,7 @@ class Profile {
 
   std::string group_by_, field_, dir_, measure_, rank_;
   TokenizeOptions tok_;
-  int64_t min_count_, min_records_, neighbours_;
+  int64_t min_count_, min_records_, neighbours_, max_groups_;
   std::array<int64_t, 3> top_{};
   double prior_;
   bool has_reference_ = false;

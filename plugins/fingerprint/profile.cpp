@@ -84,10 +84,12 @@ const ParamTable Profile::params = {
      .choices = kMeasures},
     {.name = "neighbours", .type = ParamType::integer, .default_json = "3",
      .help = "nearest neighbours listed per group"},
+    {.name = "max_groups", .type = ParamType::integer, .default_json = "1000",
+     .help = "fail beyond this many distinct groups (a group_by field like an id would exhaust memory)"},
 };
 
 void Profile::check(const Params& p) {
-  for (const char* k : {"min_count", "min_records", "neighbours"})
+  for (const char* k : {"min_count", "min_records", "neighbours", "max_groups"})
     if (p.get_int(k) < 1) throw Error(std::string(k) + " must be at least 1");
   for (const char* k : {"top_words", "top_bigrams", "top_trigrams"})
     if (p.get_int(k) < 0) throw Error(std::string(k) + " must be 0 or more");
@@ -101,7 +103,7 @@ void Profile::check(const Params& p) {
 Profile::Profile(const Params& p, Stage& stage)
     : group_by_(p.get_string("group_by")), field_(p.get_string("field")), dir_(p.get_string("dir")),
       measure_(p.get_string("measure")), rank_(p.get_string("rank")), min_count_(p.get_int("min_count")), min_records_(p.get_int("min_records")),
-      neighbours_(p.get_int("neighbours")), prior_(p.get_double("prior")) {
+      neighbours_(p.get_int("neighbours")), max_groups_(p.get_int("max_groups")), prior_(p.get_double("prior")) {
   tok_.drop_stopwords = p.get_bool("drop_stopwords");
   top_ = {p.get_int("top_words"), p.get_int("top_bigrams"), p.get_int("top_trigrams")};
   std::error_code ec;
@@ -201,6 +203,10 @@ void Profile::ordered(Record& r, Prepared& p) {
   }
   auto it = groups_.find(p.group);
   if (it == groups_.end()) {
+    if (groups_.size() >= static_cast<size_t>(max_groups_))
+      throw Error("more than " + std::to_string(max_groups_) + " distinct values of '" + group_by_ +
+                  "' (group_by), the latest '" + p.group + "': is it the field naming the source or model? "
+                  "(raise max_groups if it is)");
     it = groups_.emplace(p.group, Corpus{}).first;
     it->second.name = p.group;
   }
@@ -261,6 +267,9 @@ void Profile::finish(Stage& stage) {
                std::to_string(missing_group_) + " without the group field, " + std::to_string(missing_text_) +
                " without the text field); first: " + missing_example_);
 
+  if (groups_.size() == 1 && !has_reference_)
+    stage.warn("one group and no human reference: nothing to compare it with, so no feature is ranked "
+               "(give `human`, or profile several groups)");
   std::vector<const Corpus*> groups;
   for (const auto& [name, c] : groups_) groups.push_back(&c);
   std::sort(groups.begin(), groups.end(), [](const Corpus* a, const Corpus* b) { return a->name < b->name; });

@@ -270,6 +270,8 @@ TEST(plugins_fingerprint_profile, SameFilesForOneAndTwoThreadsAcrossBatches) {
   for (int i = 0; i < 24000; ++i) {
     std::string text;
     for (int k = 0; k < 40; ++k) text += words[static_cast<size_t>((i * 7 + k * k) % 8)] + (k % 9 == 8 ? ". " : " ");
+    // Each group over-uses one word, so every group has a top list.
+    text += words[static_cast<size_t>(i % 5)] + " again. ";
     lines.push_back(rec(std::to_string(i), "g" + std::to_string(i % 5), text + "row " + std::to_string(i % 97)));
   }
   TempDir t;
@@ -284,8 +286,20 @@ TEST(plugins_fingerprint_profile, SameFilesForOneAndTwoThreadsAcrossBatches) {
     ASSERT_EQ(run.exit_code, 0) << run.describe();
     for (const char* f : {"profile.json", "tree.nwk", "dendrogram.txt", "neighbours.md"}) files[threads][f] = read_file(dir / f);
   }
-  for (const auto& [name, bytes] : files[1]) EXPECT_TRUE(bytes == files[2][name]) << name << " differs between 1 and 2 threads";
+  // The same records in reverse order: counts are sums, outputs are sorted, so the files are the same.
+  Strings reversed(lines.rbegin(), lines.rend());
+  write_file(t / "rev.jsonl", jsonl(reversed));
+  OpOptions o;
+  o.input = t / "rev.jsonl";
+  const OpRun rev = run_op("fingerprint.profile", "{group_by: model, field: text, dir: '" + (t / "rev").string() + "'}", "", o);
+  ASSERT_EQ(rev.exit_code, 0) << rev.describe();
+  for (const auto& [name, bytes] : files[1]) {
+    EXPECT_TRUE(bytes == files[2][name]) << name << " differs between 1 and 2 threads";
+    EXPECT_TRUE(bytes == read_file(t / "rev" / name)) << name << " depends on the input order";
+  }
   EXPECT_EQ(parse_newick(files[1]["tree.nwk"]).leaves.size(), 5u);
+  EXPECT_EQ(json_string(files[1]["profile.json"], "/groups/0/top/words/0/text"), "tapestry") << files[1]["profile.json"];
+  EXPECT_EQ(json_string(files[1]["profile.json"], "/groups/4/top/words/0/text"), "shimmering");
 }
 
 TEST(plugins_fingerprint_profile, ClearErrors) {
@@ -302,6 +316,16 @@ TEST(plugins_fingerprint_profile, ClearErrors) {
                jsonl({rec("a", "m", "x")}));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("nope.jsonl': no such file"), std::string::npos) << run.err;
+  // A group_by field with a value per record (an id): stopped at max_groups, not at the memory limit.
+  run = run_op("fingerprint.profile", "{group_by: id, field: text, dir: '" + dir + "', max_groups: 2}",
+               jsonl({rec("a", "m", "x"), rec("b", "m", "x"), rec("c", "m", "x")}));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("more than 2 distinct values of 'id' (group_by), the latest 'c'"), std::string::npos) << run.err;
+  // One group, no reference: a warning, files still written.
+  run = run_op("fingerprint.profile", "{group_by: model, field: text, dir: '" + dir + "'}", jsonl({rec("a", "m", "some words")}));
+  EXPECT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_NE(run.err.find("one group and no human reference"), std::string::npos) << run.err;
+  EXPECT_EQ(read_file(t / "fp/tree.nwk"), "m;\n");
   // Parameters checked before anything runs.
   const CommandResult v = validate_op("fingerprint.profile", "{group_by: model, field: text, dir: x, prior: 0}");
   EXPECT_EQ(v.exit_code, 2);
