@@ -184,6 +184,58 @@ TEST(plugins_lang_langid, SharedChineseSets) {
   }
 }
 
+// Real prompts (../shared/data: English, Chinese, competition math with heavy LaTeX): the fast path
+// gives the labels plain CLD2 (+ check) gives, record by record. Prints the table quoted in
+// docs/languages.md:
+//   build/tests/plugins/lang/plugins_lang_ops_test --gtest_filter='*FastPathAgrees*'
+TEST(plugins_lang_langid, FastPathAgreesOnSharedData) {
+  const std::vector<std::pair<std::string, std::string>> sets = {
+      {"gsm8k/train.jsonl", "question"},
+      {"math/math_test.jsonl", "problem"},
+      {"deepscaler/train_math.jsonl", "problem"},
+      {"deepscaler/train_aime.jsonl", "problem"},
+      {"qwen25math_eval/olympiadbench_test.jsonl", "question"},
+      {"qwen25math_eval/college_math_test.jsonl", "question"},
+      {"qwen25math_eval/cmath_test.jsonl", "question"},
+      {"qwen25math_eval/gaokao_math_qa_test.jsonl", "question"},
+      {"qwen25math_eval/gaokao2023en_test.jsonl", "question"},
+  };
+  if (shared_data(sets[0].first).empty()) GTEST_SKIP() << "../shared/data is absent";
+  std::printf("| file | field | records | same lang | fast path decided | languages (fast path) |\n|---|---|---:|---:|---:|---|\n");
+  for (const auto& [file, field] : sets) {
+    std::map<std::string, std::vector<std::string>> labels;
+    std::string langs;
+    for (const std::string fast : {"true", "false"}) {
+      OpOptions o;
+      o.id_field = "";
+      o.input = shared_data(file);
+      const OpRun run = run_op("langid", "{fields: [" + field + "], fast_path: " + fast + "}", "", o);
+      ASSERT_EQ(run.exit_code, 0) << run.describe();
+      for (const auto& line : run.kept) labels[fast].push_back(run.annotation(line, "lang").value_or("?"));
+      if (fast == "true") {
+        std::map<std::string, int> count;
+        for (const auto& l : labels[fast]) ++count[l];
+        for (const auto& [l, n] : count) {
+          langs += (langs.empty() ? "" : ", ") + l.substr(1, l.size() - 2) + " " + std::to_string(n);  // unquoted
+        }
+        const auto counters = json_raw(run.report, "/stages/0/counters");
+        int decided = 0;
+        for (const char* k : {"decided_by_script", "decided_by_words"}) {
+          decided += static_cast<int>(json_int(counters.value_or("{}"), k).value_or(0));
+        }
+        langs = std::to_string(decided) + " | " + langs;
+      }
+    }
+    ASSERT_EQ(labels["true"].size(), labels["false"].size()) << file;
+    size_t same = 0;
+    for (size_t i = 0; i < labels["true"].size(); ++i) same += labels["true"][i] == labels["false"][i];
+    const size_t n = labels["true"].size();
+    std::printf("| %s | %s | %zu | %zu (%.2f%%) | %s |\n", file.c_str(), field.c_str(), n, same, 100.0 * same / n,
+                langs.c_str());
+    EXPECT_GE(same * 1000, n * 995) << file;  // at least 99.5% the same
+  }
+}
+
 // ============================================================================================
 // lang.consistency
 // ============================================================================================
