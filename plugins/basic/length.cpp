@@ -52,10 +52,13 @@ uint64_t Length::measure(std::string_view text, Unit unit) {
 }
 
 void Length::process(Record& r) const {
-  auto e = r.field(field_);
-  if (!e || e->is_null()) return r.reject("missing_field", "field '" + field_ + "' is missing");
-  std::string_view text;
-  if (e->get_string().get(text) != simdjson::SUCCESS) return r.reject("not_a_string", "field '" + field_ + "' is not a string");
+  const auto string = r.string_field(field_);  // no DOM parse
+  if (!string) {
+    const auto raw = r.raw_field(field_);
+    if (!raw || *raw == "null") return r.reject("missing_field", "field '" + field_ + "' is missing");
+    return r.reject("not_a_string", "field '" + field_ + "' is not a string");
+  }
+  const std::string_view text = *string;
   const uint64_t n = measure(text, unit_);
   if (annotate_) r.annotate("length", n);
   static constexpr const char* kUnitNames[] = {"chars", "bytes", "words"};

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "ops.hpp"
@@ -12,22 +13,29 @@ bool blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
 }
 
-const char* type_of(simdjson::dom::element e) {
-  switch (e.type()) {
-    case simdjson::dom::element_type::STRING: return "string";
-    case simdjson::dom::element_type::INT64:
-    case simdjson::dom::element_type::UINT64: return "integer";
-    case simdjson::dom::element_type::DOUBLE: {
-      // As in JSON Schema, a number with a zero fractional part (3.0, 1e3) is an integer.
-      const double d = e.get_double().value_unsafe();
-      return std::isfinite(d) && std::floor(d) == d ? "integer" : "number";
-    }
-    case simdjson::dom::element_type::BOOL: return "boolean";
-    case simdjson::dom::element_type::ARRAY: return "array";
-    case simdjson::dom::element_type::OBJECT: return "object";
-    case simdjson::dom::element_type::NULL_VALUE: return "null";
+// The JSON type of a value's text (valid JSON). As in JSON Schema, a number whose fractional part is
+// zero (3.0, 1e3) is an integer.
+const char* type_of(std::string_view raw) {
+  switch (raw.front()) {
+    case '"': return "string";
+    case '{': return "object";
+    case '[': return "array";
+    case 't': case 'f': return "boolean";
+    case 'n': return "null";
+    default: break;
   }
-  return "?";
+  if (raw.find_first_of(".eE") == std::string_view::npos) return "integer";
+  double d = 0;
+  const auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), d);
+  (void)end;
+  return ec == std::errc() && std::isfinite(d) && std::floor(d) == d ? "integer" : "number";
+}
+
+// Whether an array or object text has no member.
+bool empty_container(std::string_view raw) {
+  size_t i = 1;
+  while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r')) ++i;
+  return i < raw.size() && (raw[i] == ']' || raw[i] == '}');
 }
 }  // namespace
 
@@ -45,21 +53,18 @@ Require::Require(const Params& p)
 
 void Require::process(Record& r) const {
   for (const auto& f : fields_) {
-    auto e = r.field(f);
-    if (!e || e->is_null()) return r.reject("missing_field", "field '" + f + "' is missing or null");
+    const auto raw = r.raw_field(f);  // the value's text: no DOM parse
+    if (!raw || raw->empty() || *raw == "null") return r.reject("missing_field", "field '" + f + "' is missing or null");
     if (type_ != "any") {
-      const std::string_view t = type_of(*e);
+      const std::string_view t = type_of(*raw);
       const bool ok = t == type_ || (type_ == "number" && t == "integer");
       if (!ok) return r.reject("wrong_type", "field '" + f + "' is " + std::string(t) + ", not " + type_);
     }
     if (non_empty_) {
-      std::string_view s;
-      simdjson::dom::array a;
-      simdjson::dom::object o;
-      if ((e->get_string().get(s) == simdjson::SUCCESS && blank(s)) ||
-          (e->get_array().get(a) == simdjson::SUCCESS && a.size() == 0) ||
-          (e->get_object().get(o) == simdjson::SUCCESS && o.size() == 0))
-        return r.reject("empty_field", "field '" + f + "' is empty");
+      const char c = raw->front();
+      const bool empty = c == '"' ? blank(json::unescape(raw->substr(1, raw->size() - 2)))
+                                  : (c == '[' || c == '{') && empty_container(*raw);
+      if (empty) return r.reject("empty_field", "field '" + f + "' is empty");
     }
   }
 }

@@ -13,6 +13,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,11 +74,18 @@ namespace detail {
 
 inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-// Index just past the JSON string starting at `i` (which holds '"').
+// Index just past the JSON string starting at `i` (which holds '"'). Jumps from quote to quote with
+// memchr (long prompts are mostly plain text); a quote preceded by an odd run of backslashes is escaped.
 inline size_t skip_string(std::string_view s, size_t i) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') ++i;
-    else if (s[i] == '"') return i + 1;
+  size_t j = i + 1;
+  while (j < s.size()) {
+    const void* hit = std::memchr(s.data() + j, '"', s.size() - j);
+    if (!hit) return s.size();
+    const size_t q = static_cast<size_t>(static_cast<const char*>(hit) - s.data());
+    size_t slashes = 0;
+    while (q - slashes > i + 1 && s[q - slashes - 1] == '\\') ++slashes;
+    if (slashes % 2 == 0) return q + 1;
+    j = q + 1;
   }
   return s.size();
 }
@@ -157,6 +166,11 @@ inline std::vector<Member> members(std::string_view s) {
   return out;
 }
 
+// The text of member `key` (compared unescaped) of the JSON object `obj` (valid JSON), as written:
+// from the value's first byte to just past it. The first of duplicate keys wins, as in simdjson.
+// Nothing when `obj` is not an object or has no such key.
+inline std::optional<std::string_view> member_value(std::string_view obj, std::string_view key);
+
 // The text of a JSON string body (valid JSON, without the quotes), unescaped to UTF-8.
 inline std::string unescape(std::string_view k) {
   if (k.find('\\') == std::string_view::npos) return std::string(k);
@@ -188,6 +202,26 @@ inline std::string unescape(std::string_view k) {
     }
   }
   return out;
+}
+
+inline std::optional<std::string_view> member_value(std::string_view obj, std::string_view key) {
+  size_t i = 0;
+  while (i < obj.size() && detail::is_ws(obj[i])) ++i;
+  if (i >= obj.size() || obj[i] != '{') return std::nullopt;
+  ++i;
+  while (i < obj.size()) {
+    while (i < obj.size() && (detail::is_ws(obj[i]) || obj[i] == ',')) ++i;
+    if (i >= obj.size() || obj[i] != '"') return std::nullopt;
+    const size_t key_end = detail::skip_string(obj, i);
+    const std::string_view raw = obj.substr(i + 1, key_end - i - 2);
+    i = key_end;
+    while (i < obj.size() && (detail::is_ws(obj[i]) || obj[i] == ':')) ++i;
+    const size_t value_end = detail::skip_value(obj, i);
+    const bool match = raw.find('\\') == std::string_view::npos ? raw == key : unescape(raw) == key;
+    if (match) return obj.substr(i, value_end - i);
+    i = value_end;
+  }
+  return std::nullopt;
 }
 
 // JSON allows numbers of any size; simdjson refuses integers beyond 64 bits and doubles beyond
