@@ -16,8 +16,9 @@
 //       one line per rollout {"id","model","response"} (model m0..m{M-1}, rollout i from model i % M),
 //       problems and rollouts in a shuffled order as a sampler writes them. Each problem gets a pass
 //       probability (25% never solved, 15% always, the rest uniform); a correct rollout writes the
-//       reference in an equivalent form, a wrong one one of 1-3 wrong answers (the first most often, so a
-//       wrong majority happens), 3% of rollouts end without a final answer.
+//       reference in an equivalent form, a wrong one one of 2-6 wrong answers (the first 30% of the
+//       time); 5% of problems have a wrong reference (never solved, 90% of rollouts on one other
+//       answer); 3% of rollouts end without a final answer.
 //
 // Same arguments give a byte-identical file: splitmix64-seeded xoshiro256**, no hashed containers.
 #include <simdjson.h>
@@ -441,16 +442,19 @@ int rollouts(int argc, char** argv) {
       o += '}';
       wp.line_done();
 
+      // 5% of problems have a wrong reference: the rollouts agree on another answer (9 times in 10).
       const double u = rng.unit();
-      const double pass = u < 0.25 ? 0.0 : u < 0.40 ? 1.0 : rng.unit();
+      const bool bad_reference = u < 0.05;
+      const double pass = bad_reference || u < 0.25 ? 0.0 : u < 0.40 ? 1.0 : rng.unit();
+      const double common = bad_reference ? 0.9 : 0.3;
       std::vector<std::string> wrong;
-      const size_t n_wrong = 1 + rng.below(3);
+      const size_t n_wrong = 2 + rng.below(5);
       for (size_t j = 0; j < n_wrong; ++j) wrong.push_back(wrong_form(ref, pool, rng));
       for (long r = 0; r < k; ++r) {
         const bool no_answer = rng.chance(0.03);
         std::string answer;
         if (rng.chance(pass)) answer = equivalent_form(ref, rng);
-        else answer = wrong[rng.chance(0.6) ? 0 : rng.below(wrong.size())];
+        else answer = wrong[rng.chance(common) ? 0 : rng.below(wrong.size())];
         std::string line = "{\"id\":";
         append_json_string(line, id);
         line += ",\"model\":\"m" + std::to_string(r % models) + "\",\"response\":";
