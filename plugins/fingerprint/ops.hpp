@@ -19,7 +19,7 @@ namespace tamis::fingerprint {
 struct FeatureCount {
   uint64_t count = 0;    // occurrences
   uint32_t records = 0;  // distinct records holding it
-  uint32_t text = 0;     // index into Profile::text_start_
+  uint32_t text = 0;     // index of its text in the corpus (Corpus::text)
 };
 
 // One corpus: a group of records, or the human reference.
@@ -28,6 +28,13 @@ struct Corpus {
   uint64_t records = 0, words = 0;
   std::array<uint64_t, 3> total{};  // occurrences of words, bigrams, trigrams counted
   FlatMap<FeatureCount> counts;
+  // Each feature's text, once per corpus (a global text table cost a second hash probe per new feature in
+  // the serial part): text(i) is texts[text_start[i] .. text_start[i + 1]).
+  std::string texts;
+  std::vector<uint64_t> text_start{0};
+  std::string_view text(uint32_t i) const {
+    return std::string_view(texts).substr(text_start[i], text_start[i + 1] - text_start[i]);
+  }
 };
 
 class Profile {
@@ -75,13 +82,6 @@ class Profile {
 
   Corpus reference_;
   std::unordered_map<std::string, Corpus> groups_;
-  // Every feature's text, once: text(i) is texts_[text_start_[i] .. text_start_[i + 1]).
-  std::string texts_;
-  std::vector<uint64_t> text_start_{0};
-  FlatMap<uint32_t> text_of_;  // feature hash -> text index
-  std::string_view text(uint32_t i) const {
-    return std::string_view(texts_).substr(text_start_[i], text_start_[i + 1] - text_start_[i]);
-  }
   uint64_t missing_group_ = 0, missing_text_ = 0;
   std::string missing_example_;  // where the first record without the group or text field was, and its keys
 };

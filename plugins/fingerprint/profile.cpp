@@ -170,14 +170,9 @@ void Profile::merge(const Prepared& p, Corpus& corpus) {
     if (fresh) {
       // Features are keyed by their 64-bit hash alone: at ten million distinct features the odds that two
       // share a hash are about 3 in a million, so texts are not compared.
-      bool new_text;
-      uint32_t& id = text_of_.get(f.hash, new_text);
-      if (new_text) {
-        id = static_cast<uint32_t>(text_start_.size() - 1);
-        texts_ += p.tokens.ngram(f.first, f.order);
-        text_start_.push_back(texts_.size());
-      }
-      c.text = id;
+      c.text = static_cast<uint32_t>(corpus.text_start.size() - 1);
+      corpus.texts += p.tokens.ngram(f.first, f.order);
+      corpus.text_start.push_back(corpus.texts.size());
     }
     c.count += f.count;
     ++c.records;
@@ -295,8 +290,8 @@ void Profile::finish(Stage& stage) {
     const FeatureCount* r = reference_.counts.find(h);
     return r ? static_cast<double>(r->count) : 0.0;
   };
-  auto order_of = [&](uint32_t t) {
-    const std::string_view s = text(t);
+  auto order_of = [&](const Corpus& g, uint32_t t) {
+    const std::string_view s = g.text(t);
     return static_cast<int>(std::count(s.begin(), s.end(), ' '));
   };
   // The smoothed comparison of feature h (order index k) in group g against the reference: the human
@@ -320,7 +315,7 @@ void Profile::finish(Stage& stage) {
     const Corpus& g = *groups[gi];
     g.counts.for_each([&](uint64_t h, const FeatureCount& c) {
       if (c.count < static_cast<uint64_t>(min_count_) || c.records < static_cast<uint64_t>(min_records_)) return;
-      const int k = order_of(c.text);
+      const int k = order_of(g, c.text);
       if (top_[k] == 0) return;
       const Smoothed s = compare(g, h, k, static_cast<double>(c.count));
       if (s.log_ratio <= 0) return;
@@ -333,7 +328,7 @@ void Profile::finish(Stage& stage) {
         const double ka = by_z ? a.s.z : a.s.log_ratio, kb = by_z ? b.s.z : b.s.log_ratio;
         if (ka != kb) return ka > kb;
         if (a.c.count != b.c.count) return a.c.count > b.c.count;  // equal ratios: more evidence first
-        return text(a.c.text) < text(b.c.text);
+        return g.text(a.c.text) < g.text(b.c.text);
       });
       if (v.size() > static_cast<size_t>(top_[k])) v.resize(static_cast<size_t>(top_[k]));
     }
@@ -341,9 +336,9 @@ void Profile::finish(Stage& stage) {
 
   // The union of every group's top features, by text: the coordinates of both distances.
   std::map<std::string_view, uint64_t> union_map;
-  for (const auto& t : tops)
-    for (const auto& v : t)
-      for (const Top& f : v) union_map.emplace(text(f.c.text), f.hash);
+  for (size_t gi = 0; gi < G; ++gi)
+    for (const auto& v : tops[gi])
+      for (const Top& f : v) union_map.emplace(groups[gi]->text(f.c.text), f.hash);
   std::vector<uint64_t> uni;
   std::unordered_map<uint64_t, uint32_t> uni_index;
   for (const auto& [text, h] : union_map) {
@@ -362,7 +357,7 @@ void Profile::finish(Stage& stage) {
       if (!found) continue;
       const FeatureCount& c = *found;
       if (c.count < static_cast<uint64_t>(min_count_) || c.records < static_cast<uint64_t>(min_records_)) continue;
-      const Smoothed s = compare(g, uni[u], order_of(c.text), static_cast<double>(c.count));
+      const Smoothed s = compare(g, uni[u], order_of(g, c.text), static_cast<double>(c.count));
       vecs[gi][u] = std::max(0.0, s.log_ratio);
     }
   }
@@ -413,7 +408,7 @@ void Profile::finish(Stage& stage) {
       j += std::string(k ? ",\n  " : "\n  ") + "\"" + kOrderNames[k] + "\": [";
       bool first = true;
       for (const Top& f : tops[gi][k]) {
-        j += std::string(first ? "\n    " : ",\n    ") + "{\"text\": " + json::quote(text(f.c.text)) +
+        j += std::string(first ? "\n    " : ",\n    ") + "{\"text\": " + json::quote(g.text(f.c.text)) +
              ", \"count\": " + std::to_string(f.c.count) + ", \"records\": " + std::to_string(f.c.records) +
              ", \"ref_count\": " + num(f.ref, "%.0f") + ", \"ratio\": " + num(std::exp(f.s.log_ratio), "%.4g") +
              ", \"log_ratio\": " + num(f.s.log_ratio, "%.4f") + ", \"z\": " + num(f.s.z, "%.3f") + "}";
