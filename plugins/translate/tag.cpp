@@ -219,11 +219,13 @@ void Tag::finish(Stage& stage) {
                     json::number(source > 0 ? static_cast<double>(sel) / static_cast<double>(source) : 0.0) +
                     ",\"languages\":" + languages_json(langs_, counts) + ",\"balance\":" + balance_json(counts);
   if (!stratify_.empty()) {
-    rep += ",\"strata\":{";
-    bool first = true;
+    // A continuous field (a pass rate) makes a stratum per value: the report keeps the first 1,000.
+    constexpr size_t kMaxStrata = 1000;
+    rep += ",\"strata_count\":" + std::to_string(strata_.size()) + ",\"strata\":{";
+    size_t shown = 0;
     for (const auto& [name, t] : strata_) {
-      if (!first) rep += ',';
-      first = false;
+      if (shown == kMaxStrata) break;
+      if (shown++) rep += ',';
       json::append_quoted(rep, name);
       rep += ":{\"source_records\":" + std::to_string(t.source) + ",\"selected\":" + std::to_string(t.selected) +
              ",\"languages\":" + languages_json(langs_, t.languages) + "}";

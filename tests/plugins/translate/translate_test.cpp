@@ -366,6 +366,7 @@ TEST(plugins_translate_tag, Stratification) {
   EXPECT_EQ(json_int(run.report, "/stages/0/report/strata/2/selected"), 2000);
   EXPECT_EQ(json_int(run.report, "/stages/0/report/strata/0/selected"), 0);
   EXPECT_EQ(json_int(run.report, "/stages/0/report/strata/1/source_records"), 2000);
+  EXPECT_EQ(json_int(run.report, "/stages/0/report/strata_count"), 3);
   // Stratifying without per-stratum fractions selects exactly the same records (only the report changes).
   const OpRun plain = run_op("translate_tag", "", in, 2), strat = run_op("translate_tag", "{stratify: src}", in, 2);
   EXPECT_EQ(targets_by_id(plain), targets_by_id(strat));
