@@ -44,12 +44,8 @@ Parts split_think(std::string_view response) {
 // Which writing system a sentence is mostly in: chunks never mix two, so that a Chinese paragraph
 // inside an English trace is detected on its own.
 enum class Family { none, latin, cyrillic, cjk, hangul, other };
-
-struct Sentence {
-  std::string_view text;
-  size_t letters = 0;  // weighted, as Detection::letters
-  Family family = Family::none;
-};
+constexpr size_t kFamilies = 6;
+using FamilyLetters = std::array<size_t, kFamilies>;  // weighted letters per family
 
 Family family_of(Script s) {
   switch (s) {
@@ -62,79 +58,119 @@ Family family_of(Script s) {
   }
 }
 
-std::vector<Sentence> sentences(std::string_view s) {
-  std::vector<Sentence> out;
-  std::array<size_t, 6> by_family{};
-  size_t start = 0;
-  const auto close = [&](size_t end) {
-    Sentence sentence{s.substr(start, end - start)};
+// A sentence or a chunk of stripped text, with its letters per writing system.
+struct Piece {
+  std::string_view text;
+  FamilyLetters letters{};
+  size_t kana = 0;
+  size_t total() const {
+    size_t n = 0;
+    for (size_t f = 1; f < kFamilies; ++f) n += letters[f];
+    return n;
+  }
+  Family family() const {  // the writing system with most letters (none without letters)
     size_t best = 0;
-    for (size_t f = 1; f < by_family.size(); ++f) {
-      sentence.letters += by_family[f];
-      if (by_family[f] > by_family[best]) best = f;
+    for (size_t f = 1; f < kFamilies; ++f) {
+      if (letters[f] > letters[best]) best = f;
     }
-    sentence.family = static_cast<Family>(best);
-    out.push_back(sentence);
-    by_family.fill(0);
-    start = end;
-  };
+    return static_cast<Family>(best);
+  }
+  void add(const Piece& p) {
+    for (size_t f = 0; f < kFamilies; ++f) letters[f] += p.letters[f];
+    kana += p.kana;
+  }
+};
+
+std::vector<Piece> sentences(std::string_view s) {
+  std::vector<Piece> out;
+  Piece cur;
+  size_t start = 0;
   for (size_t i = 0; i < s.size();) {
     const text::Decoded d = text::decode(s, i);
     i += d.len;
     const Script sc = d.ok ? text::script_of(d.cp) : Script::none;
-    if (sc != Script::none) by_family[static_cast<size_t>(family_of(sc))] += count_letters(s.substr(i - d.len, d.len));
+    if (sc != Script::none) {
+      cur.letters[static_cast<size_t>(family_of(sc))] += count_letters(s.substr(i - d.len, d.len));
+      if (sc == Script::hiragana || sc == Script::katakana) ++cur.kana;
+    }
     const bool ascii_end = (d.cp == '.' || d.cp == '!' || d.cp == '?' || d.cp == ';') && (i >= s.size() || s[i] == ' ');
     const bool cjk_end = d.cp == U'。' || d.cp == U'！' || d.cp == U'？' || d.cp == U'；';
-    if (ascii_end || cjk_end) close(i);
+    if (ascii_end || cjk_end || i >= s.size()) {
+      cur.text = s.substr(start, i - start);
+      out.push_back(cur);
+      cur = Piece{};
+      start = i;
+    }
   }
-  if (start < s.size()) close(s.size());
   return out;
 }
 
 // Consecutive sentences of one writing system merged into chunks of at least `min_letters` letters
 // (a short tail joins the chunk before it when both are in the same writing system), so that each
 // chunk is long enough for a detector.
-std::vector<std::string_view> chunks(std::string_view s, size_t min_letters) {
-  std::vector<std::string_view> out;
-  std::vector<Family> families;
+std::vector<Piece> chunks(std::string_view s, size_t min_letters) {
+  std::vector<Piece> out;
+  Piece cur;
   const char* begin = nullptr;
-  const char* end = nullptr;
-  size_t letters = 0;
-  Family family = Family::none;
-  const auto flush = [&] {
-    if (letters > 0) {
-      out.emplace_back(begin, static_cast<size_t>(end - begin));
-      families.push_back(family);
-    }
-    begin = end = nullptr;
-    letters = 0;
-    family = Family::none;
+  const auto extend = [](Piece& p, const char* from, const Piece& sentence) {
+    p.text = std::string_view(from, static_cast<size_t>(sentence.text.data() + sentence.text.size() - from));
+    p.add(sentence);
   };
-  for (const Sentence& sentence : sentences(s)) {
-    if (letters > 0 && sentence.family != Family::none && sentence.family != family) flush();
+  for (const Piece& sentence : sentences(s)) {
+    const Family f = sentence.family();
+    if (cur.total() > 0 && f != Family::none && f != cur.family()) {
+      out.push_back(cur);
+      cur = Piece{};
+      begin = nullptr;
+    }
     if (!begin) begin = sentence.text.data();
-    end = sentence.text.data() + sentence.text.size();
-    letters += sentence.letters;
-    if (family == Family::none) family = sentence.family;
-    if (letters >= min_letters) flush();
+    extend(cur, begin, sentence);
+    if (cur.total() >= min_letters) {
+      out.push_back(cur);
+      cur = Piece{};
+      begin = nullptr;
+    }
   }
-  if (letters > 0 && letters < min_letters && !out.empty() && families.back() == family) {
-    out.back() = std::string_view(out.back().data(), static_cast<size_t>(end - out.back().data()));
-  } else {
-    flush();
+  if (cur.total() > 0) {
+    if (cur.total() < min_letters && !out.empty() && out.back().family() == cur.family()) {
+      extend(out.back(), out.back().text.data(), cur);
+    } else {
+      out.push_back(cur);
+    }
   }
   return out;
 }
 
 using Tally = std::vector<std::pair<std::string, size_t>>;  // letters per language, by first appearance
 
+void add(Tally& tally, const std::string& lang, size_t letters) {
+  if (letters == 0) return;
+  auto it = std::find_if(tally.begin(), tally.end(), [&](const auto& e) { return e.first == lang; });
+  if (it == tally.end()) tally.emplace_back(lang, letters);
+  else it->second += letters;
+}
+
+// Each chunk's letters go to its detected language, except letters of another non-Latin writing
+// system inside it ("so we 计算 the area"): those go to the language their script says (Han: zh, or
+// ja with kana; Hangul: ko; else the script's name). Latin letters inside a non-Latin chunk (formula
+// names, a technical term in English) are the chunk's.
 void add_chunks(std::string_view stripped, size_t chunk_letters, const DetectOptions& options, Tally& tally) {
-  for (std::string_view c : chunks(stripped, chunk_letters)) {
-    const Detection d = detect_stripped(c, options);
+  for (const Piece& c : chunks(stripped, chunk_letters)) {
+    const Detection d = detect_stripped(c.text, options);
     if (d.lang == "und") continue;
-    auto it = std::find_if(tally.begin(), tally.end(), [&](const auto& e) { return e.first == d.lang; });
-    if (it == tally.end()) tally.emplace_back(d.lang, d.letters);
-    else it->second += d.letters;
+    const Family own = c.family();
+    size_t foreign = 0;
+    for (size_t f = static_cast<size_t>(Family::cyrillic); f < kFamilies; ++f) {
+      if (static_cast<Family>(f) == own || c.letters[f] == 0) continue;
+      foreign += c.letters[f];
+      switch (static_cast<Family>(f)) {
+        case Family::cjk: add(tally, c.kana > 0 ? "ja" : "zh", c.letters[f]); break;
+        case Family::hangul: add(tally, "ko", c.letters[f]); break;
+        case Family::cyrillic: add(tally, "cyrillic", c.letters[f]); break;
+        default: add(tally, "other script", c.letters[f]); break;
+      }
+    }
+    add(tally, d.lang, d.letters > foreign ? d.letters - foreign : 0);
   }
 }
 

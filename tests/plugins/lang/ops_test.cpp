@@ -304,6 +304,27 @@ TEST(plugins_lang_consistency, SecondLanguageShare) {
   EXPECT_TRUE(run_op("lang.consistency", "{max_other_share: 0}", jsonl({trace("mostly", kEn, mostly)})).kept.empty());
 }
 
+TEST(plugins_lang_consistency, WordsOfAnotherScriptInsideSentences) {
+  // Language mixing inside sentences, as some reasoning models do: Chinese words in English prose.
+  const std::string heavy =
+      "<think>First I need to 计算下午的数量 which is twice the morning amount. Then I 把两个数加起来 to get the "
+      "total. So the 总数 is the sum of both 数量 for the whole day.</think>" + kEnAnswer;
+  const std::string light = "<think>" + kEnThink + " First I need to 计算 the afternoon amount again. " + kEnThink +
+                            "</think>" + kEnAnswer;
+  const OpRun run = run_op("lang.consistency", "", jsonl({trace("heavy", kEn, heavy), trace("light", kEn, light)}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"light"}));
+  EXPECT_EQ(verdict(run, "heavy").reason, "mixed_language");
+  EXPECT_NE(verdict(run, "heavy").detail.find("zh"), std::string::npos) << verdict(run, "heavy").detail;
+  EXPECT_GT(std::stod(*ann(run, "light", "lang_other_share")), 0.0);
+  // Latin letters inside a Chinese trace (variable names, an English term) are not another language.
+  const OpRun zh = run_op("lang.consistency", "",
+                          jsonl({trace("zh", kZh, "<think>" + kZhThink + "设 x 为上午卖出的数量，那么下午卖出 2x 个，用 Python 验证一下。</think>" +
+                                                      kZhThink)}));
+  EXPECT_EQ(zh.kept_ids(), (Strings{"zh"}));
+  EXPECT_EQ(ann(zh, "zh", "lang_other_share"), "0");
+}
+
 TEST(plugins_lang_consistency, MissingFieldsAndValidation) {
   const OpRun run = run_op("lang.consistency", "",
                            jsonl({R"({"id":"a","problem":"x"})", R"({"id":"b","response":"x"})"}));
