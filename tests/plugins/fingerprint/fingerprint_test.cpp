@@ -134,6 +134,8 @@ TEST(plugins_fingerprint_tokenize, UnicodeLetters) {
   EXPECT_EQ(t.letters[4], 3);  // the combining accent is part of the word, not a letter
   EXPECT_TRUE(is_stopword("don't"));
   EXPECT_FALSE(is_stopword("voice"));
+  for (const char* w : {"a", "themselves", "yourselves", "should've", "y", "the"}) EXPECT_TRUE(is_stopword(w)) << w;
+  for (const char* w : {"", "thems", "themselvesx", "é", "zebra"}) EXPECT_FALSE(is_stopword(w)) << w;
 }
 
 // ============================================================================================
