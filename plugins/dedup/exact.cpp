@@ -1,5 +1,6 @@
 #include <xxhash.h>
 
+#include "fields.hpp"
 #include "ops.hpp"
 
 namespace tamis::dedup {
@@ -82,26 +83,33 @@ Exact::Exact(const Params& p, Stage& stage)
 
 Exact::Prepared Exact::prepare(Record& r) const {
   Prepared out;
-  std::string key;
+  // Per-thread buffers: no allocation per record once they have grown.
+  thread_local std::string key, text;
+  key.clear();
   for (size_t i = 0; i < fields_.size(); ++i) {
-    const auto e = r.field(fields_[i]);
-    if (!e) {
-      r.reject("missing_field", "no field '" + fields_[i] + "'");
-      return out;
-    }
     if (i > 0) key += kFieldSeparator;
-    std::string_view s;
-    if (e->get_string().get(s) == simdjson::SUCCESS) key += normalize(s, norm_);
-    else key += simdjson::minify(*e);  // numbers, objects...: their compact JSON text
+    switch (read_string_field(r, fields_[i], text)) {
+      case FieldKind::absent:
+        r.reject("missing_field", "no field '" + fields_[i] + "'");
+        return out;
+      case FieldKind::string:
+        normalize_append(text, norm_, key);
+        break;
+      case FieldKind::other:  // numbers, objects...: their compact JSON text
+        key += simdjson::minify(*r.field(fields_[i]));
+        break;
+    }
   }
   const XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
   out.key = {h.low64, h.high64};
   if (!answer_field_.empty()) {
-    if (const auto e = r.field(answer_field_)) {
-      std::string_view s;
-      const std::string a = e->get_string().get(s) == simdjson::SUCCESS ? normalize(s, norm_) : simdjson::minify(*e);
-      out.answer = answer_value(XXH3_64bits(a.data(), a.size()));
+    key.clear();
+    switch (read_string_field(r, answer_field_, text)) {
+      case FieldKind::absent: return out;
+      case FieldKind::string: normalize_append(text, norm_, key); break;
+      case FieldKind::other: key = simdjson::minify(*r.field(answer_field_)); break;
     }
+    out.answer = answer_value(XXH3_64bits(key.data(), key.size()));
   }
   return out;
 }

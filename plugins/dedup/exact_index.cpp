@@ -67,21 +67,36 @@ std::string with_answers_setting(const std::string& settings, bool answers) {
 
 ExactIndex::ExactIndex(bool with_answers) : with_answers_(with_answers), slots_(1024, npos), mask_(1023) {}
 
+// While the index holds fewer than 2^24 - 1 keys, a slot stores (8-bit tag << 24) | survivor number,
+// the tag taken from the key's high half (the slot position comes from the low half). A probe then
+// fetches the 16-byte key, a cache miss on a large index, only when the tag matches: about once in 256
+// occupied slots instead of every time. Past 2^24 - 1 keys the table is rebuilt with plain numbers.
+uint32_t ExactIndex::slot_value(uint32_t n, const Key128& key) const {
+  return tagged_ ? (static_cast<uint32_t>(key.hi >> 56) << 24) | n : n;
+}
+
 uint32_t ExactIndex::find(const Key128& key) const {
+  const uint32_t tag = tagged_ ? static_cast<uint32_t>(key.hi >> 56) : 0;
   for (size_t i = key.lo & mask_;; i = (i + 1) & mask_) {
-    const uint32_t n = slots_[i];
-    if (n == npos) return npos;
-    if (keys_[n] == key) return n;
+    const uint32_t v = slots_[i];
+    if (v == npos) return npos;
+    if (tagged_) {
+      if ((v >> 24) != tag) continue;
+      const uint32_t n = v & kTaggedMax;
+      if (keys_[n] == key) return n;
+    } else if (keys_[v] == key) {
+      return v;
+    }
   }
 }
 
-void ExactIndex::grow() {
-  std::vector<uint32_t> bigger(slots_.size() * 2, npos);
-  const size_t mask = bigger.size() - 1;
+void ExactIndex::rebuild(size_t capacity) {
+  std::vector<uint32_t> bigger(capacity, npos);
+  const size_t mask = capacity - 1;
   for (uint32_t n = 0; n < keys_.size(); ++n) {
     size_t i = keys_[n].lo & mask;
     while (bigger[i] != npos) i = (i + 1) & mask;
-    bigger[i] = n;
+    bigger[i] = slot_value(n, keys_[n]);
   }
   slots_.swap(bigger);
   mask_ = mask;
@@ -89,11 +104,15 @@ void ExactIndex::grow() {
 
 uint32_t ExactIndex::insert(const Key128& key, std::string_view id, uint64_t answer) {
   if (keys_.size() >= npos - 1) throw Error("dedup index full: more than 2^32 - 2 distinct keys");
-  if ((keys_.size() + 1) * 4 > slots_.size() * 3) grow();
+  if (tagged_ && keys_.size() >= kTaggedMax) {
+    tagged_ = false;
+    rebuild(slots_.size());
+  }
+  if ((keys_.size() + 1) * 4 > slots_.size() * 3) rebuild(slots_.size() * 2);
   const auto n = static_cast<uint32_t>(keys_.size());
   size_t i = key.lo & mask_;
   while (slots_[i] != npos) i = (i + 1) & mask_;
-  slots_[i] = n;
+  slots_[i] = slot_value(n, key);
   keys_.push_back(key);
   if (with_answers_) answers_.push_back(answer);
   if (n % 64 == 0) id_base_.push_back(arena_.size());

@@ -5,8 +5,9 @@
 //   - keys_:   the 16-byte XXH3-128 hash of each survivor, in a std::deque (no doubling slack:
 //              it grows by fixed blocks)                                                   16 B
 //   - slots_:  open addressing with linear probing over uint32 survivor numbers (the hash is read
-//              back from keys_ to compare). Power-of-two capacity, grown at load 3/4, so the
-//              load stays in (3/8, 3/4]: at worst 4 / (3/8)                            <= 10.7 B
+//              back from keys_ to compare; below 2^24 keys an 8-bit tag of the hash shares the
+//              uint32, so most probes skip that read). Power-of-two capacity, grown at load 3/4, so
+//              the load stays in (3/8, 3/4]: at worst 4 / (3/8)                        <= 10.7 B
 //   - id_rel_: where the survivor's id starts, as a uint32 offset from its group's base  4 B
 //   - id_base_: one uint64 arena offset per group of 64 survivors                      0.125 B
 //                                                                        total   <= 30.8 B
@@ -65,8 +66,10 @@ class ExactIndex {
   void load(const std::string& path, const std::string& settings);
 
  private:
+  static constexpr uint32_t kTaggedMax = (1u << 24) - 1;  // survivor numbers below this fit beside a tag
   size_t id_begin(uint32_t n) const { return id_base_[n / 64] + id_rel_[n]; }
-  void grow();
+  uint32_t slot_value(uint32_t n, const Key128& key) const;
+  void rebuild(size_t capacity);
 
   bool with_answers_;
   std::deque<Key128> keys_;
@@ -74,8 +77,9 @@ class ExactIndex {
   std::deque<uint32_t> id_rel_;
   std::vector<uint64_t> id_base_;
   std::deque<char> arena_;
-  std::vector<uint32_t> slots_;
+  std::vector<uint32_t> slots_;  // survivor numbers (tagged while fewer than kTaggedMax keys), npos: empty
   size_t mask_;
+  bool tagged_ = true;
 };
 
 }  // namespace tamis::dedup

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include <tamis/files.hpp>
+#include "fields.hpp"
 #include "ops.hpp"
 
 namespace tamis::dedup {
@@ -37,17 +38,38 @@ double integrate(double lo, double hi, auto f) {
   return sum;
 }
 
-// Exact Jaccard of two sorted, distinct hash sets.
-double jaccard(const uint64_t* a, size_t na, const uint64_t* b, size_t nb) {
+// A word n-gram's hash from its words' hashes: order-sensitive (multiply-xorshift chain), then the
+// splitmix64 finaliser.
+uint64_t combine_words(const uint64_t* w, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ULL * (n + 1);
+  for (size_t j = 0; j < n; ++j) {
+    h = (h ^ w[j]) * 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 31;
+  }
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+  return h ^ (h >> 31);
+}
+
+// Exact Jaccard of two sorted, distinct hash sets when it is at least t; otherwise some value below t.
+// The merge stops as soon as even matching every remaining element could not reach t: x / (na + nb - x)
+// grows with x, so the bound is computed exactly as the final value would be.
+double jaccard_at_least(const uint64_t* a, size_t na, const uint64_t* b, size_t nb, double t) {
   if (na == 0 && nb == 0) return 1.0;
+  const double total = static_cast<double>(na + nb);
   size_t i = 0, j = 0, both = 0;
   while (i < na && j < nb) {
+    if (((i + j) & 7) == 0) {
+      const auto most = static_cast<double>(both + std::min(na - i, nb - j));
+      if (most / (total - most) < t) return most / (total - most);
+    }
     if (a[i] < b[j]) ++i;
     else if (b[j] < a[i]) ++j;
     else { ++both; ++i; ++j; }
   }
-  return static_cast<double>(both) / static_cast<double>(na + nb - both);
+  return static_cast<double>(both) / (total - static_cast<double>(both));
 }
+
 // The signature: per hash function i, the minimum over shingles x of (mul[i] * x + add[i]) >> 32.
 // Cloned per ISA (GCC target_clones, chosen at load time) and vectorised: with AVX-512 the 64-bit
 // multiplies run 8 at a time; a portable -O2 build alone runs this loop about 3x slower.
@@ -99,6 +121,9 @@ const ParamTable MinHash::params = [] {
       {.name = "verify", .type = ParamType::string, .default_json = "\"jaccard\"",
        .help = "how candidates are confirmed: exact Jaccard of the shingle sets, or the signature estimate",
        .choices = kVerifyChoices},
+      {.name = "max_candidates", .type = ParamType::integer, .default_json = "256",
+       .help = "verify at most this many candidates per record, those sharing the most bands (0: all); records "
+               "over it are counted as `capped` in the report (see docs/dedup.md)"},
       {.name = "seed", .type = ParamType::integer, .default_json = "1", .help = "seed of the hash functions"},
       {.name = "load_index", .type = ParamType::path,
        .help = "an index saved by an earlier run (same settings): its survivors count as earlier records"},
@@ -113,6 +138,7 @@ const ParamTable MinHash::params = [] {
 
 void MinHash::check(const Params& p) {
   if (p.get_int("ngram") < 1) throw Error("ngram must be at least 1");
+  if (p.get_int("max_candidates") < 0) throw Error("max_candidates must be 0 (no limit) or more");
   const int64_t n = p.get_int("num_perm");
   if (n < 1 || n > 1024) throw Error("num_perm must be within [1, 1024]");
   const double t = p.get_double("threshold");
@@ -125,7 +151,7 @@ void MinHash::check(const Params& p) {
 MinHash::MinHash(const Params& p, Stage& stage)
     : field_(p.get_string("field")), norm_(read_normalize_params(p)), words_(p.get_string("shingle") == "words"),
       ngram_(static_cast<size_t>(p.get_int("ngram"))), threshold_(p.get_double("threshold")),
-      verify_exact_(p.get_string("verify") == "jaccard") {
+      verify_exact_(p.get_string("verify") == "jaccard"), max_candidates_(static_cast<size_t>(p.get_int("max_candidates"))) {
   const int num_perm = static_cast<int>(p.get_int("num_perm"));
   if (p.get_int("bands") > 0) {
     bands_ = static_cast<int>(p.get_int("bands"));
@@ -152,28 +178,32 @@ MinHash::MinHash(const Params& p, Stage& stage)
 
 MinHash::Prepared MinHash::prepare(Record& r) const {
   Prepared out;
-  const auto text = r.string_field(field_);
-  if (!text) {
-    r.reject("missing_field", "no string field '" + field_ + "'");
-    return out;
+  thread_local std::string text, t;
+  switch (read_string_field(r, field_, text)) {
+    case FieldKind::string: break;
+    default:
+      r.reject("missing_field", "no string field '" + field_ + "'");
+      return out;
   }
-  const std::string t = normalize(*text, norm_);
-  // Shingles: hashes of word n-grams (a text with fewer words is one shingle) or character n-grams.
+  t.clear();
+  normalize_append(text, norm_, t);
+  // Shingles: word n-grams (a text with fewer words is one shingle) or character n-grams, hashed.
   std::vector<uint64_t>& sh = out.shingles;
   if (words_) {
-    std::vector<std::pair<size_t, size_t>> w;  // word spans
+    // Each word is hashed once; an n-gram's hash combines its words' hashes (order matters), so a
+    // word is not re-hashed for each of the n shingles it belongs to.
+    thread_local std::vector<uint64_t> w;
+    w.clear();
     for (size_t i = 0; i < t.size();) {
       while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\t')) ++i;
       const size_t b = i;
       while (i < t.size() && !(t[i] == ' ' || t[i] == '\n' || t[i] == '\t')) ++i;
-      if (i > b) w.emplace_back(b, i);
+      if (i > b) w.push_back(XXH3_64bits(t.data() + b, i - b));
     }
     if (!w.empty()) {
       const size_t n = std::min(ngram_, w.size());
-      for (size_t k = 0; k + n <= w.size(); ++k) {
-        const size_t b = w[k].first, e = w[k + n - 1].second;
-        sh.push_back(XXH3_64bits(t.data() + b, e - b));
-      }
+      sh.reserve(w.size() - n + 1);
+      for (size_t k = 0; k + n <= w.size(); ++k) sh.push_back(combine_words(w.data() + k, n));
     }
   } else {
     const size_t n = std::min(ngram_, t.size());
@@ -182,61 +212,131 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
   }
   std::sort(sh.begin(), sh.end());
   sh.erase(std::unique(sh.begin(), sh.end()), sh.end());
-  // Signature: per hash function i, the minimum over shingles of (mul_i * x + add_i) >> 32.
-  out.signature.resize(mul_.size());
-  signature_of(sh.data(), sh.size(), mul_.data(), add_.data(), out.signature.data(), mul_.size());
+  // Signature, then the band keys (both pure functions of the text: computed here, in parallel).
+  const size_t perms = mul_.size();
+  thread_local std::vector<uint32_t> sig;
+  sig.resize(perms);
+  signature_of(sh.data(), sh.size(), mul_.data(), add_.data(), sig.data(), perms);
+  const auto bands = static_cast<size_t>(bands_), rows = static_cast<size_t>(rows_);
+  out.band_keys.resize(bands);
+  for (size_t b = 0; b < bands; ++b)  // the band number is mixed in, so one table serves every band
+    out.band_keys[b] = XXH3_64bits_withSeed(sig.data() + b * rows, sizeof(uint32_t) * rows, b);
+  if (!verify_exact_) {  // the signature decides: the shingles are not needed any more
+    out.signature.assign(sig.begin(), sig.end());
+    sh = {};
+  }
   return out;
 }
 
-MinHash::Slot& MinHash::slot(uint64_t key) {
+// A band key's slot: the table is positioned and matched by the key's high 32 bits, which is all a
+// slot keeps (8 bytes instead of 16). Two band keys with the same high half share a chain; that only
+// adds candidates, which verification then rejects, with a chance of about (distinct keys) / 2^32 per
+// lookup.
+MinHash::Slot& MinHash::slot(uint32_t fp) {
   const size_t mask = slots_.size() - 1;
-  for (size_t i = key & mask;; i = (i + 1) & mask) {
+  for (size_t i = fp & mask;; i = (i + 1) & mask) {
     Slot& sl = slots_[i];
-    if (sl.head == npos || sl.key == key) return sl;
+    if (sl.head == npos || sl.fp == fp) return sl;
   }
 }
 
 void MinHash::grow() {
+  if (slots_.size() >= (size_t{1} << 31)) throw Error("dedup.minhash: band table full");
   std::vector<Slot> old(slots_.size() * 2);
   old.swap(slots_);
   for (const Slot& sl : old)
-    if (sl.head != npos) slot(sl.key) = sl;
+    if (sl.head != npos) slot(sl.fp) = sl;
 }
 
 void MinHash::ordered(Record& r, Prepared& p) {
-  // Candidates: survivors sharing at least one band; the earliest one at or above the threshold wins.
+  // Candidates: survivors sharing at least one band, each once, checked in input order, so that the
+  // earliest survivor at or above the threshold is the match. On a large index every step here is a
+  // cache miss (a slot, a chain node, a survivor's shingles), so the independent ones are issued
+  // together: the bands' chains are walked side by side, one node of each per round, and the
+  // candidates' shingle sets are prefetched a few candidates ahead.
   const auto bands = static_cast<size_t>(bands_);
-  std::vector<uint64_t> band_keys(bands);
+  cursors_.resize(bands);
+  for (size_t b = 0; b < bands; ++b) __builtin_prefetch(&slots_[fingerprint(p.band_keys[b]) & (slots_.size() - 1)]);
+  candidates_.clear();
+  for (size_t b = 0; b < bands; ++b) {
+    const uint32_t head = slot(fingerprint(p.band_keys[b])).head;
+    cursors_[b] = npos;
+    if (head == npos) continue;
+    if (head & kSingle) candidates_.push_back(head & ~kSingle);
+    else cursors_[b] = head;
+  }
+  for (bool any = true; any;) {
+    any = false;
+    for (size_t b = 0; b < bands; ++b) {
+      if (cursors_[b] == npos) continue;
+      any = true;
+      const Block& blk = blocks_[cursors_[b]];
+      candidates_.insert(candidates_.end(), blk.item, blk.item + blk.count);
+      cursors_[b] = blk.next;
+    }
+  }
+  nodes_total_ += static_cast<int64_t>(candidates_.size());
+  std::sort(candidates_.begin(), candidates_.end());
+  if (max_candidates_ > 0 && candidates_.size() > max_candidates_) {
+    // Count the bands each candidate shares (its repeats in the sorted list); if there are still more
+    // than max_candidates distinct ones, keep those sharing the most bands (then the earliest): a pair
+    // at Jaccard s shares Binomial(bands, s^rows) bands, so a near duplicate shares more of them than
+    // the crowd of template relatives that a hot bucket brings.
+    shared_.clear();
+    for (size_t i = 0; i < candidates_.size();) {
+      size_t j = i;
+      while (j < candidates_.size() && candidates_[j] == candidates_[i]) ++j;
+      shared_.push_back({static_cast<uint32_t>(j - i), candidates_[i]});
+      i = j;
+    }
+    candidates_total_ += static_cast<int64_t>(shared_.size());
+    candidates_.clear();
+    if (shared_.size() > max_candidates_) {
+      ++capped_;
+      auto more = [](const std::pair<uint32_t, uint32_t>& x, const std::pair<uint32_t, uint32_t>& y) {
+        return x.first != y.first ? x.first > y.first : x.second < y.second;
+      };
+      std::nth_element(shared_.begin(), shared_.begin() + static_cast<std::ptrdiff_t>(max_candidates_), shared_.end(), more);
+      shared_.resize(max_candidates_);
+    }
+    for (const auto& [n, c] : shared_) candidates_.push_back(c);
+    std::sort(candidates_.begin(), candidates_.end());
+  } else {
+    candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
+    candidates_total_ += static_cast<int64_t>(candidates_.size());
+  }
   uint32_t best = npos;
   double best_sim = 0;
-  if (++stamp_ == 0) {  // after 2^32 records: restart the stamps
-    std::fill(seen_.begin(), seen_.end(), 0);
-    stamp_ = 1;
-  }
-  for (size_t b = 0; b < bands; ++b) {
-    const uint32_t* start = p.signature.data() + b * static_cast<size_t>(rows_);
-    // The band number is mixed in, so one table serves every band.
-    band_keys[b] = XXH3_64bits_withSeed(start, sizeof(uint32_t) * static_cast<size_t>(rows_), b);
-    const Slot& sl = slot(band_keys[b]);
-    for (uint32_t node = sl.head; node != npos; node = next_[node]) {  // ascending survivors
-      const uint32_t c = static_cast<uint32_t>(node / bands);
-      if (c >= best) break;
-      if (seen_[c] == stamp_) continue;  // already compared for this record (through another band)
-      seen_[c] = stamp_;
-      double sim;
-      if (verify_exact_) {
-        const size_t from = c == 0 ? 0 : shingle_end_[c - 1];
-        sim = jaccard(p.shingles.data(), p.shingles.size(), shingles_.data() + from, shingle_end_[c] - from);
-      } else {
-        size_t eq = 0;
-        const uint32_t* sig = signatures_.data() + static_cast<size_t>(c) * p.signature.size();
-        for (size_t i = 0; i < p.signature.size(); ++i) eq += p.signature[i] == sig[i];
-        sim = static_cast<double>(eq) / static_cast<double>(p.signature.size());
+  const size_t na = verify_exact_ ? p.shingles.size() : 0;
+  const size_t m = candidates_.size();
+  constexpr size_t kAhead = 8;  // candidates whose offsets are in flight; half as many for their sets
+  if (verify_exact_)
+    for (size_t k = 0; k < std::min(m, kAhead); ++k) __builtin_prefetch(&shingle_end_[candidates_[k]]);
+  for (size_t k = 0; k < m; ++k) {
+    const uint32_t c = candidates_[k];
+    double sim;
+    if (verify_exact_) {
+      if (k + kAhead < m) __builtin_prefetch(&shingle_end_[candidates_[k + kAhead]]);
+      if (k + kAhead / 2 < m) {
+        const uint32_t f = candidates_[k + kAhead / 2];
+        __builtin_prefetch(shingles_.data() + (f == 0 ? 0 : shingle_end_[f - 1]));
       }
-      if (sim >= threshold_) {
-        best = c;
-        best_sim = sim;
-      }
+      const size_t from = c == 0 ? 0 : shingle_end_[c - 1];
+      const size_t nb = shingle_end_[c] - from;
+      // |A n B| <= min(|A|, |B|): a pair whose sizes alone keep it below the threshold is not merged.
+      if (static_cast<double>(std::min(na, nb)) < threshold_ * static_cast<double>(std::max(na, nb)) - 1e-9) continue;
+      ++verified_;
+      sim = jaccard_at_least(p.shingles.data(), na, shingles_.data() + from, nb, threshold_);
+    } else {
+      size_t eq = 0;
+      const uint32_t* sig = signatures_.data() + static_cast<size_t>(c) * p.signature.size();
+      for (size_t i = 0; i < p.signature.size(); ++i) eq += p.signature[i] == sig[i];
+      sim = static_cast<double>(eq) / static_cast<double>(p.signature.size());
+    }
+    if (sim >= threshold_) {
+      best = c;
+      best_sim = sim;
+      break;
     }
   }
   if (best != npos) {
@@ -250,14 +350,14 @@ void MinHash::ordered(Record& r, Prepared& p) {
     if (!clusters_path_.empty()) members_.push_back({best, std::string(r.id()), best_sim});
     return r.reject("near_duplicate", "near duplicate of " + id + " (similarity " + buf + ")");
   }
-  add_survivor(r.id(), band_keys.data(), p.shingles.data(), p.shingles.size(), p.signature.data());
+  add_survivor(r.id(), p.band_keys.data(), p.shingles.data(), p.shingles.size(), p.signature.data());
 }
 
 void MinHash::add_survivor(std::string_view id, const uint64_t* band_keys, const uint64_t* shingles, size_t n_shingles,
                            const uint32_t* signature) {
   const auto bands = static_cast<size_t>(bands_);
   const auto n = static_cast<uint32_t>(ids_.size());
-  if ((static_cast<uint64_t>(n) + 1) * bands >= npos) throw Error("dedup.minhash: too many survivors for one stage");
+  if (n >= kSingle - 1) throw Error("dedup.minhash: too many survivors for one stage (2^31)");
   ids_.emplace_back(id);
   if (verify_exact_) {
     shingles_.insert(shingles_.end(), shingles, shingles + n_shingles);
@@ -266,28 +366,37 @@ void MinHash::add_survivor(std::string_view id, const uint64_t* band_keys, const
     signatures_.insert(signatures_.end(), signature, signature + mul_.size());
   }
   if (!save_path_.empty()) band_keys_.insert(band_keys_.end(), band_keys, band_keys + bands);
-  seen_.push_back(0);
   for (size_t b = 0; b < bands; ++b) {
     if ((used_ + 1) * 2 > slots_.size()) grow();
-    const auto node = static_cast<uint32_t>(static_cast<size_t>(n) * bands + b);
-    next_.push_back(npos);
-    Slot& sl = slot(band_keys[b]);
-    if (sl.head == npos) {
-      sl = {band_keys[b], node, node};
+    const uint32_t fp = fingerprint(band_keys[b]);
+    Slot& sl = slot(fp);
+    if (sl.head == npos) {  // most band keys have one survivor: kept in the slot itself
+      sl = {fp, n | kSingle};
       ++used_;
-    } else {
-      next_[sl.tail] = node;
-      sl.tail = node;
+      continue;
     }
+    if (sl.head & kSingle) {  // a second one: both move to a block
+      blocks_.push_back(Block{npos, 1, {sl.head & ~kSingle}});
+      sl.head = static_cast<uint32_t>(blocks_.size() - 1);
+    }
+    Block* blk = &blocks_[sl.head];
+    if (blk->count == std::size(blk->item)) {  // full: a new block in front
+      blocks_.push_back(Block{sl.head, 0, {}});
+      sl.head = static_cast<uint32_t>(blocks_.size() - 1);
+      blk = &blocks_.back();
+    }
+    blk->item[blk->count++] = n;
   }
+  if (blocks_.size() >= kSingle) throw Error("dedup.minhash: too many band chains for one stage");
 }
 
-// Index file (version 1, little-endian): "TAMISMHX", u32 version, u32 kind (2 = dedup.minhash),
+// Index file (version 2, little-endian; version 1 hashed word n-grams differently): "TAMISMHX", u32 version, u32 kind (2 = dedup.minhash),
 // u32 + bytes settings (normalisation, shingling, num_perm, seed, bands x rows, verify), u64 count,
 // then per survivor: u32 id length, id bytes, bands x u64 band keys, and either u32 n + n x u64
 // shingle hashes (verify: jaccard) or num_perm x u32 signature; then u64 XXH3-64 of all bytes above.
 namespace {
 constexpr char kMinHashMagic[8] = {'T', 'A', 'M', 'I', 'S', 'M', 'H', 'X'};
+constexpr uint32_t kMinHashVersion = 2;
 template <class T>
 void put_le(std::string& out, T v) {
   char b[sizeof(T)];
@@ -306,7 +415,7 @@ void MinHash::save(const std::string& path) const {
   const std::string st = settings();
   const auto bands = static_cast<size_t>(bands_);
   std::string out(kMinHashMagic, sizeof(kMinHashMagic));
-  put_le(out, uint32_t{1});
+  put_le(out, kMinHashVersion);
   put_le(out, uint32_t{2});
   put_le(out, static_cast<uint32_t>(st.size()));
   out += st;
@@ -338,8 +447,9 @@ void MinHash::load(const std::string& path) {
   auto get32 = [&] { need(4); uint32_t v; std::memcpy(&v, buf.data() + pos, 4); pos += 4; return v; };
   auto get64 = [&] { need(8); uint64_t v; std::memcpy(&v, buf.data() + pos, 8); pos += 8; return v; };
   const uint32_t version = get32();
-  if (version != 1)
-    throw Error("index file '" + path + "' has format version " + std::to_string(version) + "; this tamis reads version 1");
+  if (version != kMinHashVersion)
+    throw Error("index file '" + path + "' has format version " + std::to_string(version) + "; this tamis reads version " +
+                std::to_string(kMinHashVersion) + (version == 1 ? " (rebuild it: version 1 hashed word n-grams differently)" : ""));
   if (get32() != 2) throw Error("index file '" + path + "' is not a dedup.minhash index");
   uint64_t stored;
   std::memcpy(&stored, buf.data() + buf.size() - 8, 8);
@@ -398,8 +508,11 @@ void MinHash::finish(Stage& stage) {
   if (!save_path_.empty()) save(save_path_);
   stage.count("survivors", static_cast<int64_t>(ids_.size()));
   stage.count("near_duplicates", duplicates_);
+  if (capped_ > 0) stage.count("capped", capped_);
   stage.report("{\"survivors\":" + std::to_string(ids_.size()) + ",\"near_duplicates\":" + std::to_string(duplicates_) +
                ",\"bands\":" + std::to_string(bands_) + ",\"rows\":" + std::to_string(rows_) +
+               ",\"chain_nodes\":" + std::to_string(nodes_total_) + ",\"candidates\":" + std::to_string(candidates_total_) + ",\"verified\":" + std::to_string(verified_) +
+               ",\"max_candidates\":" + std::to_string(max_candidates_) + ",\"capped\":" + std::to_string(capped_) +
                ",\"normalization\":" + json::quote(norm_.describe()) + "}");
 }
 

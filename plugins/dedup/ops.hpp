@@ -4,6 +4,7 @@
 #include <tamis/sdk.hpp>
 
 #include <atomic>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@ namespace tamis::dedup {
 
 using text::NormalizeOptions;
 using text::normalize;
+using text::normalize_append;
 
 // The normalisation parameters every dedup op shares, and their reading.
 void add_normalize_params(ParamTable& table);
@@ -74,8 +76,9 @@ class MinHash {
   static void check(const Params& p);
 
   struct Prepared {
-    std::vector<uint64_t> shingles;  // sorted, distinct shingle hashes
-    std::vector<uint32_t> signature;
+    std::vector<uint64_t> shingles;   // sorted, distinct shingle hashes (verify: jaccard)
+    std::vector<uint32_t> signature;  // verify: signature
+    std::vector<uint64_t> band_keys;  // one per band
   };
   Prepared prepare(Record& r) const;
   void ordered(Record& r, Prepared& p);
@@ -83,13 +86,22 @@ class MinHash {
 
  private:
   static constexpr uint32_t npos = UINT32_MAX;
-  // One open-addressing table for every band: (band, band hash) -> the chain of survivors sharing it.
-  // Chains are threaded through next_ (node = survivor * bands + band) in ascending survivor order.
+  // One open-addressing table for every band: a band key's high 32 bits -> the survivors sharing it.
+  // A slot holds a lone survivor itself (kSingle set), or the first of a chain of blocks of survivors:
+  // a long chain (a template shared by thousands of prompts) is then read a block, not a survivor, per
+  // cache miss.
+  static constexpr uint32_t kSingle = 0x80000000u;
   struct Slot {
-    uint64_t key = 0;
-    uint32_t head = npos, tail = npos;
+    uint32_t fp = 0;
+    uint32_t head = npos;
   };
-  Slot& slot(uint64_t key);
+  struct Block {  // 32 bytes: half a cache line
+    uint32_t next;   // the next (older) block, or npos
+    uint32_t count;
+    uint32_t item[6];
+  };
+  static uint32_t fingerprint(uint64_t band_key) { return static_cast<uint32_t>(band_key >> 32); }
+  Slot& slot(uint32_t fp);
   void grow();
 
   std::string field_;
@@ -98,17 +110,20 @@ class MinHash {
   size_t ngram_;
   double threshold_;
   bool verify_exact_;
+  size_t max_candidates_;  // 0: no limit
   int bands_ = 0, rows_ = 0;
   std::vector<uint64_t> mul_, add_;
   std::vector<Slot> slots_;
   size_t used_ = 0;
-  std::vector<uint32_t> next_;
+  std::deque<Block> blocks_;  // a deque: grows without a doubling copy
   // Survivors: ids, and either their shingle sets (flat, with offsets) or their signatures (flat).
   std::vector<std::string> ids_;
   std::vector<uint64_t> shingles_;
   std::vector<uint64_t> shingle_end_;
   std::vector<uint32_t> signatures_;
-  std::vector<uint32_t> seen_;  // per survivor: the last record (stamp_) it was compared with
+  std::vector<uint32_t> candidates_, cursors_;  // ordered(): this record's candidates, a chain cursor per band
+  std::vector<std::pair<uint32_t, uint32_t>> shared_;  // (bands shared, candidate), when over max_candidates
+  int64_t nodes_total_ = 0, candidates_total_ = 0, verified_ = 0, capped_ = 0;
   // With a clusters file: every near duplicate, with its survivor and similarity.
   struct Member {
     uint32_t survivor;
@@ -126,7 +141,6 @@ class MinHash {
   std::vector<uint64_t> band_keys_;  // per survivor, only with save_index
   std::string clusters_path_;
   std::vector<Member> members_;
-  uint32_t stamp_ = 0;
   int64_t duplicates_ = 0;
 };
 

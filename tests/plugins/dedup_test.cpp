@@ -101,6 +101,46 @@ TEST(plugins_dedup_normalize, AllStepsAndDescribe) {
   EXPECT_EQ(def.describe(), "v1;ws=1;case=1;nfkc=1;latex=1;punct=0;digits=0");
 }
 
+// normalize() is a fused fast path; normalize_steps() runs each step in turn. On random mixes of
+// ASCII, LaTeX, the Unicode the steps touch, other Unicode and invalid bytes, under every combination
+// of steps, they must agree byte for byte.
+TEST(plugins_dedup_normalize, FastPathEqualsStepByStep) {
+  const std::vector<std::string> pieces = {
+      "a", "Z", "q", "X", "7", "0", " ", "  ", "\t", "\n", "\r", "\f", "\v", ".", ",", "!", "?", "(", ")", "{", "}",
+      "+", "-", "^", "_", "~", "'", "\"", "$", "$$", "\\,", "\\;", "\\!", "\\:", "\\quad ", "\\qquad", "\\left(",
+      "\\right)", "\\left.", "\\right.", "\\leftarrow", "\\dfrac{1}{2}", "\\tfrac", "\\frac", "\\text{", "\\text {",
+      "\\textrm{Ab}", "\\mbox{x}", "\\$", "\\{", "\\\\", "\\", "\\(", "\\)", "\\[", "\\]", "\\displaystyle",
+      "É", "ß", "İ", "ı", "Σ", "ς", "Ά", "Д", "Ё", "Ѣ", "Ӏ", "ẞ", "Ạ", "Ÿ", "×", "ＡＢ", "ｘ＋１", "＄", "＼", "\u00A0",
+      "\u3000", "\u2003", "\u0085", "\u2028", "\u1680", "ﬁ", "ﬃ", "²", "₃", "⁺", "…", "µ", "−", "中文", "😀", "e\u0301",
+      "\xff", "\xC3", "\x80", "\xE2\x82", "\xF0\x9F",
+      // runs of plain ASCII, so that the 16-byte path sees single and double spaces at every position
+      "The Quick brown fox ", "jumps over the", " lazy DOG", "abcdefghijklmnopqrstuvwxyz", "x y z w v u t s r q p",
+      "Compute 12 + 34 = ?", "ALL CAPS TEXT HERE"};
+  std::mt19937_64 rng(11);
+  size_t differ = 0, tried = 0;
+  for (int i = 0; i < 30000; ++i) {
+    std::string s;
+    const bool invalid_ok = i % 4 == 0;  // most cases valid UTF-8 (the fast path proper)
+    for (int k = 0, n = static_cast<int>(rng() % 40); k < n; ++k) {
+      const std::string& p = pieces[rng() % pieces.size()];
+      if (!invalid_ok && static_cast<unsigned char>(p[0]) >= 0x80 && (p == "\xff" || p == "\xC3" || p == "\x80" ||
+                                                                          p == "\xE2\x82" || p == "\xF0\x9F"))
+        continue;
+      s += p;
+    }
+    const int m = static_cast<int>(rng() % 64);
+    const NormalizeOptions o = only(m & 1, m & 2, m & 4, m & 8, m & 16, m & 32);
+    ++tried;
+    const std::string fast = normalize(s, o), slow = normalize_steps(s, o);
+    if (fast != slow && ++differ <= 5) ADD_FAILURE() << "options " << o.describe() << "\ninput [" << s << "]\nfast  [" << fast << "]\nsteps [" << slow << "]";
+    // Appending after existing text normalises the new text alone.
+    std::string appended = "prefix ";
+    normalize_append(s, o, appended);
+    EXPECT_EQ(appended, "prefix " + slow);
+  }
+  EXPECT_EQ(differ, 0u) << "of " << tried;
+}
+
 // ============================================================================================
 // dedup.exact
 // ============================================================================================
@@ -150,6 +190,29 @@ TEST(plugins_dedup_exact, SeveralFieldsAndNonStrings) {
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"a", "b", "d", "e", "f"}));
   EXPECT_EQ(run.rejected_ids(), (Strings{"c", "g"}));
+}
+
+// The key is read from the record text without a DOM parse: escapes, escaped key names, the first of
+// duplicate keys (as simdjson), dotted paths and non-strings (which go through the parser) all give the
+// key the parsed value would.
+TEST(plugins_dedup_exact, KeyFieldReadingMatchesTheParser) {
+  const OpRun run = run_op("dedup.exact", "{fields: [problem]}",
+                           jsonl({R"({"id":"a","problem":"Caf\u00e9 \"x\"\/y\\z \ud83d\ude00"})",
+                                  R"({"id":"b","problem":"Café \"x\"/y\\z 😀"})",  // same text, unescaped
+                                  R"({"id":"c","pro\u0062lem":"café \"X\"/y\\z 😀"})",  // escaped key name
+                                  R"({"id":"d","meta":{"problem":"other"},"problem":"first","problem":"second"})",
+                                  R"({"id":"e","problem":"FIRST"})", R"({"id":"f","problem":"second"})",
+                                  R"({"id":"g","problem":12})", R"({"id":"h","problem":12.0})",
+                                  R"({"id":"i", "problem" : "spaced"})", R"({"id":"j","problem":"Spaced"})"}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "d", "f", "g", "h", "i"}));
+  EXPECT_EQ(run.rejected_ids(), (Strings{"b", "c", "e", "j"}));
+  const OpRun nested = run_op("dedup.exact", "{fields: [meta.problem]}",
+                              jsonl({R"({"id":"a","meta":{"problem":"X y"}})", R"({"id":"b","meta":{"problem":"x  Y"}})",
+                                     R"({"id":"c","meta":{}})"}));
+  ASSERT_EQ(nested.exit_code, 0) << nested.describe();
+  EXPECT_EQ(nested.kept_ids(), Strings{"a"});
+  EXPECT_EQ(nested.reasons(), (Strings{"duplicate", "missing_field"}));
 }
 
 TEST(plugins_dedup_exact, Validation) {
@@ -537,6 +600,32 @@ TEST(plugins_dedup_minhash, SaveLoadIndex) {
   std::string version = good;
   version[8] = 7;
   expect_error("version.idx", version, "verify: signature, ", "format version 7");
+}
+
+// max_candidates: one band of one row over character unigrams puts texts sharing most characters in one
+// bucket, so each new record has every earlier one as a candidate (pairwise Jaccard 10/12 < 0.9: no
+// duplicates among them). Over the limit, a record is capped and counted; an exact copy of the first
+// text is still found (all share one band: ties go to the earliest, which is its survivor).
+TEST(plugins_dedup_minhash, MaxCandidatesCapsAndCounts) {
+  Strings lines;
+  const std::string extras = "klmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#%&()*+,-./:;<=>?@[]^_{|}~";
+  for (size_t i = 0; i < extras.size(); ++i)  // one distinct ASCII character each (shingles are bytes)
+    lines.push_back(rec("r" + std::to_string(i), "abcdefghij" + extras.substr(i, 1)));
+  lines.push_back(rec("copy", *json_string(lines[0], "problem")));
+  const std::string with =
+      "{shingle: chars, ngram: 1, bands: 1, rows: 1, threshold: 0.9, whitespace: false, lowercase: false, latex: false";
+  const OpRun capped = run_op("dedup.minhash", with + ", max_candidates: 20}", jsonl(lines));
+  ASSERT_EQ(capped.exit_code, 0) << capped.describe();
+  const OpRun all = run_op("dedup.minhash", with + ", max_candidates: 0}", jsonl(lines));
+  ASSERT_EQ(all.exit_code, 0) << all.describe();
+  EXPECT_EQ(capped.rejected_ids(), Strings{"copy"});
+  EXPECT_EQ(all.rejected_ids(), Strings{"copy"});
+  EXPECT_EQ(capped.annotation(capped.rejected[0], "dup_of"), "\"r0\"");
+  const auto n = json_int(capped.report, "/stages/0/report/capped");
+  ASSERT_TRUE(n.has_value()) << capped.report;
+  EXPECT_GT(*n, 40);
+  EXPECT_EQ(json_int(all.report, "/stages/0/report/capped"), 0);
+  EXPECT_NE(validate_op("dedup.minhash", "{max_candidates: -1}").exit_code, 0);
 }
 
 TEST(plugins_dedup_minhash, CharShinglesAndSignatureVerify) {
