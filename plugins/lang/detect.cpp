@@ -72,6 +72,14 @@ class Stripper {
     const size_t n = s_.size();
     while (i_ < n) {
       const char c = s_[i_];
+      if (is_ascii_alpha(c)) {  // a run of ASCII letters: most of the text, copied at once
+        if ((c == 'h' || c == 'w' || c == 'f') && url()) continue;
+        size_t j = i_ + 1;
+        while (j < n && is_ascii_alpha(s_[j])) ++j;
+        out_.append(s_.data() + i_, j - i_);
+        i_ = j;
+        continue;
+      }
       if (c == '`') { code(); continue; }
       if (c == '$') { dollar(); continue; }
       if (c == '\\') { command(); continue; }
@@ -81,7 +89,6 @@ class Stripper {
       }
       if (c == '<' && tag()) continue;
       if (is_ascii_digit(c) || is_ascii_space(c) || c == '{' || c == '}') { space(); ++i_; continue; }
-      if ((c == 'h' || c == 'w' || c == 'f') && url()) continue;
       if (static_cast<unsigned char>(c) < 0x80) { out_.push_back(c); ++i_; continue; }
       const text::Decoded d = text::decode(s_, i_);
       // Invalid bytes become spaces: CLD2 requires valid UTF-8, and they are not words anyway.
