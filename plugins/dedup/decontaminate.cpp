@@ -8,6 +8,7 @@
 
 #include <tamis/json.hpp>
 
+#include "fields.hpp"
 #include "ops.hpp"
 
 namespace tamis::dedup {
@@ -104,6 +105,8 @@ NormalizeOptions strip_options() {
   o.digits = true;
   return o;
 }
+
+const NormalizeOptions kNgramOptions = ngram_options(), kStripOptions = strip_options();
 
 }  // namespace
 
@@ -228,9 +231,13 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
 }
 
 void Decontaminate::process(Record& r) const {
-  const auto text = r.string_field(field_);
-  if (!text) return r.reject("missing_field", "no string field '" + field_ + "'");
-  const std::vector<uint64_t> grams = word_ngram_hashes(ngram_text(*text), ngram_);
+  // Per-thread buffers; the field is read from the record text without a DOM parse (fields.hpp).
+  thread_local std::string text, normalized;
+  if (read_string_field(r, field_, text) != FieldKind::string)
+    return r.reject("missing_field", "no string field '" + field_ + "'");
+  normalized.clear();
+  normalize_append(text, kNgramOptions, normalized);
+  const std::vector<uint64_t> grams = word_ngram_hashes(normalized, ngram_);
   // Shared n-grams per item (items in ascending order; a record's n-grams are distinct).
   std::vector<std::pair<uint32_t, uint32_t>> shared;  // (item, count)
   {
@@ -255,7 +262,10 @@ void Decontaminate::process(Record& r) const {
   uint32_t item = UINT32_MAX, count = 0;
   const char* method = nullptr;
   if (exact_stripped_ && !stripped_.empty()) {
-    const std::string s = stripped_text(*text);
+    normalized.clear();
+    normalize_append(text, kStripOptions, normalized);
+    std::erase(normalized, ' ');
+    const std::string& s = normalized;
     if (!s.empty()) {
       if (auto it = stripped_.find(XXH3_64bits(s.data(), s.size())); it != stripped_.end()) {
         item = it->second;
