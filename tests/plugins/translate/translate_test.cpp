@@ -217,6 +217,11 @@ TEST(plugins_translate_tag, FractionAndBalanceOn100K) {
       std::printf("assign %s, seed %d: %zu of %zu selected (%.4f); largest deviation from the mean %.4f\n", assign.c_str(),
                   static_cast<int>(seed), targets.size(), english, share, dev);
       EXPECT_LE(dev, assign == "balanced" ? 0.005 : 0.05) << assign << ": a few batches, each at most one record apart";
+      double lo = 1e18, hi = 0;
+      for (const auto& [l, c] : per_lang) lo = std::min(lo, c), hi = std::max(hi, c);
+      if (assign == "balanced") {
+        EXPECT_LE(hi / lo, 1.01) << "the strict reading of 'within 5% of each other' holds too";
+      }
       // The report says the same.
       EXPECT_EQ(json_int(run.report, "/stages/0/report/selected"), static_cast<int64_t>(targets.size()));
       EXPECT_EQ(json_int(run.report, "/stages/0/report/source_records"), static_cast<int64_t>(english));
