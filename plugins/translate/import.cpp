@@ -121,7 +121,8 @@ void Import::load(const std::string& path) {
       continue;
     }
     (t.status == Translation::Status::ok ? loaded_ok_ : t.status == Translation::Status::error ? loaded_error_ : loaded_malformed_)++;
-    auto [it, fresh] = by_id_.try_emplace(t.id, static_cast<uint32_t>(entries_.size()));
+    auto [it, fresh] = by_id_.try_emplace(std::move(t.id), static_cast<uint32_t>(entries_.size()));
+    t.id.clear();  // the map holds the id; entries keep only what process() reads
     if (fresh) {
       entries_.push_back({std::move(t), std::move(where)});
       continue;
