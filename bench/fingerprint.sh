@@ -158,23 +158,25 @@ for name in prompts slop; do
 done
 
 row() {  # KEY LABEL
-  local key=$1 label=$2 threads=${1##*-t} name=${1%-t*} rate speedup="" ratio=""
+  local key=$1 label=$2 threads=${1##*-t} name=${1%-t*} rate cpu_rate speedup="" ratio=""
   if [[ ${state[$key]:-} != ok ]]; then
-    echo "| $label | $threads | ${state[$key]:-not run} | | | | | | |"
+    echo "| $label | $threads | ${state[$key]:-not run} | | | | | | | |"
     return
   fi
   rate=$(awk -v n="${bytes[$name]}" -v s="${wall[$key]}" 'BEGIN { printf "%.1f", n / s / 1e6 }')
+  cpu_rate=$(awk -v n="${bytes[$name]}" -v s="${cpu[$key]}" 'BEGIN { printf "%.1f", n / s / 1e6 }')
   if [[ $threads == 2 && ${state[$name-t1]:-} == ok ]]; then
     speedup=$(awk -v a="${wall[$name-t1]}" -v b="${wall[$key]}" 'BEGIN { printf "%.2fx", a / b }')
   fi
   if [[ $name == prompts && ${state[passthrough-t$threads]:-} == ok ]]; then
     ratio=$(awk -v a="${wall[passthrough-t$threads]}" -v b="${wall[$key]}" 'BEGIN { printf "%.2f", a / b }')
   fi
-  echo "| $label | $threads | ${wall[$key]} | ${cpu[$key]} | $rate | $speedup | $ratio | $(awk -v k="${rss[$key]}" 'BEGIN { printf "%.0f", k / 1024 }') | ${check[$key]:-} |"
+  echo "| $label | $threads | ${wall[$key]} | ${cpu[$key]} | $rate | $cpu_rate | $speedup | $ratio | $(awk -v k="${rss[$key]}" 'BEGIN { printf "%.0f", k / 1024 }') | ${check[$key]:-} |"
 }
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- plugins/fingerprint bench 2>/dev/null || commit="$commit (uncommitted changes)"
+git diff --quiet HEAD -- plugins/fingerprint bench/fingerprint.sh bench/pipelines 2>/dev/null ||
+  commit="$commit (uncommitted changes)"
 report=$results/fingerprint.md
 {
   echo "## tamis fingerprint benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -183,8 +185,8 @@ report=$results/fingerprint.md
   echo "- build: Release (\`$build_dir\`), commit $commit; best of $repeat interleaved rounds; MB/s = input bytes / wall s (MB = 10^6 bytes)"
   echo "- prompts: ${input#"$root"/}, $(awk -v b="${bytes[prompts]}" 'BEGIN { printf "%.0f", b / 1e6 }') MB; slop: ${TAMIS_DATA:-../shared/data}/slop/*.jsonl, $(awk -v b="${bytes[slop]:-0}" 'BEGIN { printf "%.1f", b / 1e6 }') MB"
   echo
-  echo "| run | threads | wall s | CPU s | MB/s | 2t / 1t | vs passthrough | peak RSS MiB | 1t = 2t files |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "| run | threads | wall s | CPU s | MB/s | MB per CPU-s | 2t / 1t | vs passthrough | peak RSS MiB | 1t = 2t files |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   row passthrough-t1 "passthrough (read, parse, write)"
   row passthrough-t2 "passthrough (read, parse, write)"
   row prompts-t1 "fingerprint.profile, prompts by source"
@@ -195,5 +197,6 @@ report=$results/fingerprint.md
   fi
   echo
   echo "\"vs passthrough\" = passthrough wall time / profile wall time at the same thread count (1.00: no cost over the floor)."
+  echo "MB per CPU-s = input bytes / (user + system) seconds: the per-core cost, steadier than wall time on a busy machine."
 } | tee "$report"
 log "table saved to ${report#"$root"/}"
