@@ -1,8 +1,7 @@
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <cmath>
-#include <map>
+#include <optional>
 
 #include "ops.hpp"
 #include "script.hpp"
@@ -243,13 +242,11 @@ void Consistency::process(Record& r) const {
     size_t letters = 0;
     for (const auto& [lang, n] : own) {
       letters += n;
-      auto it = std::find_if(tally.begin(), tally.end(), [&](const auto& e) { return e.first == lang; });
-      if (it == tally.end()) tally.emplace_back(lang, n);
-      else it->second += n;
+      add(tally, lang, n);
     }
     return (main && letters >= options_.min_letters) ? main->first : std::string("und");
   };
-  Tally response_tally, prompt_tally;
+  Tally response_tally, prompt_tally;  // the prompt's letters are not the response's
   std::string prompt_lang, think_lang;
   if (prompt) {
     prompt_lang = part_language(*prompt, prompt_tally);
