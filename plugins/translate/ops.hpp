@@ -65,6 +65,7 @@ class Tag {
   size_t per_record_;
   std::vector<std::string> langs_;
   std::vector<uint64_t> lang_keys_;
+  std::vector<double> buckets_;  // stratify: bounds of numeric strata
   std::unordered_map<std::string, std::pair<double, uint64_t>> stratum_fraction_;  // stratum -> fraction, threshold
   // Tallies, updated concurrently (sums do not depend on scheduling).
   mutable std::atomic<int64_t> source_n_{0}, selected_n_{0}, other_lang_{0}, no_lang_{0}, no_key_{0};

@@ -20,13 +20,44 @@ struct BatchCounts {
 };
 thread_local BatchCounts batch_counts;
 
-// The stratum of a record: the field's string, or its JSON text for other values (3, true).
-std::string stratum_of(const Record& r, const std::string& path) {
+// The label of the bucket holding v, for bounds b0 < b1 < ...: "<b0", "[b0,b1)", ..., ">=bn".
+std::string bucket_label(double v, const std::vector<double>& bounds) {
+  size_t i = 0;
+  while (i < bounds.size() && v >= bounds[i]) ++i;
+  if (i == 0) return "<" + json::number(bounds.front());
+  if (i == bounds.size()) return ">=" + json::number(bounds.back());
+  return "[" + json::number(bounds[i - 1]) + "," + json::number(bounds[i]) + ")";
+}
+
+// The stratum of a record: the field's string, or its JSON text for other values (3, true); with
+// bucket bounds, a number's bucket.
+std::string stratum_of(const Record& r, const std::string& path, const std::vector<double>& buckets) {
   auto e = r.field(path);
   if (!e || e->is_null()) return "(missing)";
   std::string_view s;
   if (e->get_string().get(s) == simdjson::SUCCESS) return std::string(s);
+  double v;
+  if (!buckets.empty() && e->get_double().get(v) == simdjson::SUCCESS) return bucket_label(v, buckets);
+  int64_t i;
+  if (!buckets.empty() && e->get_int64().get(i) == simdjson::SUCCESS) return bucket_label(static_cast<double>(i), buckets);
   return simdjson::minify(*e);
+}
+
+std::vector<double> read_buckets(const Params& p) {
+  std::vector<double> out;
+  simdjson::dom::array a;
+  if (p.get_json("buckets").get_array().get(a) != simdjson::SUCCESS) throw Error("buckets must be a list of numbers");
+  for (auto e : a) {
+    double v;
+    int64_t i;
+    if (e.get_double().get(v) != simdjson::SUCCESS) {
+      if (e.get_int64().get(i) != simdjson::SUCCESS) throw Error("buckets must be a list of numbers");
+      v = static_cast<double>(i);
+    }
+    if (!out.empty() && !(v > out.back())) throw Error("buckets must be in increasing order");
+    out.push_back(v);
+  }
+  return out;
 }
 
 std::string languages_json(const std::vector<std::string>& langs, const std::vector<int64_t>& counts) {
@@ -76,6 +107,8 @@ const ParamTable Tag::params = {
      .help = "field whose value is hashed instead of the record id (e.g. problem: copies of a problem get the same decision); empty: the id"},
     {.name = "stratify", .type = ParamType::string, .default_json = "\"\"",
      .help = "field whose value names a record's stratum (source, a difficulty bucket...): counts per stratum in the report, and `fractions` per stratum"},
+    {.name = "buckets", .type = ParamType::json, .default_json = "[]",
+     .help = "with stratify on a numeric field: increasing bounds that turn values into strata, e.g. [0.2, 0.8] gives \"<0.2\", \"[0.2,0.8)\", \">=0.8\" (pass-rate buckets)"},
     {.name = "fractions", .type = ParamType::json, .default_json = "{}",
      .help = "with stratify: {stratum: fraction} overriding `fraction` for those strata (e.g. {hard: 0.3, easy: 0.05})"},
     {.name = "id_field", .type = ParamType::string, .default_json = "\"id\"",
@@ -102,6 +135,7 @@ void Tag::check(const Params& p) {
   if (p.get_json("fractions").get_object().get(fr) != simdjson::SUCCESS)
     throw Error("fractions must be a mapping {stratum: fraction}");
   if (fr.size() > 0 && p.get_string("stratify").empty()) throw Error("fractions needs stratify (the field naming the strata)");
+  if (!read_buckets(p).empty() && p.get_string("stratify").empty()) throw Error("buckets needs stratify (the numeric field)");
   for (auto m : fr) {
     double v;
     if (m.value.get_double().get(v) != simdjson::SUCCESS) {
@@ -121,6 +155,7 @@ Tag::Tag(const Params& p, Stage& stage)
       copy_(p.get_string("mode") == "copy"), balanced_(p.get_string("assign") == "balanced"), per_record_(static_cast<size_t>(p.get_int("per_record"))),
       langs_(p.get_strings("languages")) {
   for (const auto& l : langs_) lang_keys_.push_back(language_key(l, seed_));
+  buckets_ = read_buckets(p);
   per_lang_ = std::make_unique<std::atomic<int64_t>[]>(langs_.size());
   simdjson::dom::object fr;
   if (p.get_json("fractions").get_object().get(fr) == simdjson::SUCCESS)
@@ -172,7 +207,7 @@ void Tag::process(Record& r) const {
   uint64_t threshold = threshold_;
   std::string stratum;
   if (!stratify_.empty()) {
-    stratum = stratum_of(r, stratify_);
+    stratum = stratum_of(r, stratify_, buckets_);
     if (auto it = stratum_fraction_.find(stratum); it != stratum_fraction_.end())
       std::tie(fraction, threshold) = it->second;
   }

@@ -376,6 +376,25 @@ TEST(plugins_translate_tag, Stratification) {
   const OpRun plain = run_op("translate_tag", "", in, 2), strat = run_op("translate_tag", "{stratify: src}", in, 2);
   EXPECT_EQ(targets_by_id(plain), targets_by_id(strat));
   EXPECT_TRUE(json_int(strat.report, "/stages/0/report/strata/aops/selected").has_value());
+
+  // Buckets of a numeric field (a pass rate): every hard problem, no easy one, 10% of the others.
+  std::string rates;
+  for (size_t i = 0; i < 3000; ++i)
+    rates += R"({"id":")" + id_of(i) + R"(","lang":"en","pass_rate":)" + tamis::json::number(static_cast<double>(i % 10) / 10) + "}\n";
+  const OpRun b = run_op("translate_tag", "{stratify: pass_rate, buckets: [0.2, 0.8], fractions: {'<0.2': 1, '>=0.8': 0}}", rates, 2);
+  ASSERT_EQ(b.exit_code, 0) << b.describe();
+  for (const auto& l : b.kept) {
+    const double rate = std::stod(*json_raw(l, "pass_rate"));
+    const bool tagged = b.annotation(l, "translate_to").has_value();
+    if (rate < 0.2) {
+      EXPECT_TRUE(tagged) << l;
+    } else if (rate >= 0.8) {
+      EXPECT_FALSE(tagged) << l;
+    }
+  }
+  EXPECT_EQ(json_int(b.report, "/stages/0/report/strata/<0.2/selected"), 600);
+  EXPECT_EQ(json_int(b.report, "/stages/0/report/strata/[0.2,0.8)/source_records"), 1800);
+  EXPECT_EQ(json_int(b.report, "/stages/0/report/strata_count"), 3);
 }
 
 TEST(plugins_translate_tag, KeyField) {
@@ -413,6 +432,8 @@ TEST(plugins_translate_tag, InvalidParameters) {
   invalid("{stratify: s, fractions: {a: 2}}", "'a' must be within [0, 1]");
   invalid("{mode: move}", "mode");
   invalid("{assign: random}", "assign");
+  invalid("{buckets: [0.5]}", "buckets needs stratify");
+  invalid("{stratify: r, buckets: [0.5, 0.2]}", "increasing order");
   EXPECT_EQ(validate_op("translate_tag", "").exit_code, 0);
 }
 
