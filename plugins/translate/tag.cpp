@@ -94,7 +94,7 @@ const ParamTable Tag::params = {
     {.name = "seed", .type = ParamType::integer, .default_json = "0",
      .help = "hash seed: another seed selects other records and assigns other languages"},
     {.name = "languages", .type = ParamType::string_list, .default_json = R"(["fr","de","zh","es","it","ru"])",
-     .help = "target languages; each selected record gets one (or `per_record`) by rendezvous hashing, each with the same probability"},
+     .help = "target languages; each selected record gets one (or `per_record`), chosen as `assign` says"},
     {.name = "assign", .type = ParamType::string, .default_json = "\"balanced\"",
      .help = "balanced: each selected record takes the least used language so far in its input batch (~4 MiB), ties by its rendezvous hash: counts within one per batch, but a record's language depends on the selected records before it in its batch; hash: the rendezvous hash alone, independent of every other record, counts balanced only in expectation (multinomial spread)",
      .choices = kAssign},
