@@ -2,6 +2,9 @@
 // any thread count. Recipes that read ../shared/data skip when it is absent.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "test_support.hpp"
 
 namespace tamis::test {
@@ -30,8 +33,27 @@ TEST(Recipes, MagistralMathOnGsm8kRollouts) {
   // 1,319 problems with 4 graded solutions each: problems solved by all 4 or none are dropped, and
   // those where 3 of 4 solutions agree on an answer other than the reference (docs/recipes.md).
   EXPECT_NE(r1.out.find("read 1,319 = kept 723 + rejected 596 + errors 0  (balanced)"), std::string::npos) << r1.out;
-  for (const char* f : {"train.jsonl", "rejected.jsonl", "ledger.jsonl"})
+  for (const char* f : {"train.jsonl", "rejected.jsonl", "ledger.jsonl", "translation-requests.jsonl"})
     EXPECT_EQ(read_file(one / f), read_file(two / f)) << f << " differs between --threads 1 and 2";
+  // Every kept problem has a language; about 10% are tagged for translation, each exported once, and
+  // no target language gets more than twice another's share.
+  const auto kept = read_lines(one / "train.jsonl");
+  std::map<std::string, int> targets;
+  size_t tagged = 0;
+  for (const auto& line : kept) {
+    EXPECT_NE(line.find("\"lang\":\"en\""), std::string::npos) << line;
+    const size_t at = line.find("\"translate_to\":\"");
+    if (at == std::string::npos) continue;
+    ++tagged;
+    targets[line.substr(at + 16, 2)]++;
+  }
+  EXPECT_GE(tagged, 50u);
+  EXPECT_LE(tagged, 95u);
+  EXPECT_EQ(targets.size(), 6u);
+  for (const auto& [lang, n] : targets) EXPECT_GE(n * 2, static_cast<int>(tagged / 6)) << lang;
+  const auto requests = read_lines(one / "translation-requests.jsonl");
+  EXPECT_EQ(requests.size(), tagged);
+  for (const auto& line : requests) EXPECT_NE(line.find("\"url\":\"/v1/chat/completions\""), std::string::npos) << line;
   // Every dropped problem says why.
   for (const auto& line : read_lines(one / "rejected.jsonl")) {
     EXPECT_NE(line.find("\"rejected_by\":\"difficulty\""), std::string::npos) << line;
