@@ -263,6 +263,18 @@ TEST(plugins_fingerprint_profile, PlantedFeaturesRecordsUnchanged) {
   EXPECT_EQ(std::set<std::string>(tree.leaves.begin(), tree.leaves.end()), (std::set<std::string>{"plain", "slop"}));
   EXPECT_NE(read_file(t / "fp/neighbours.md").find("| slop | 12 |"), std::string::npos);
   EXPECT_NE(run.report.find("\"nearest\""), std::string::npos) << run.report;
+
+  // The other ranking and distance: still the planted word first, a tree over both groups.
+  const OpRun z = run_op("fingerprint.profile",
+                         "{group_by: model, field: text, dir: '" + (t / "fz").string() + "', human: ['" +
+                             (t / "human.jsonl").string() + "'], human_field: body, min_count: 3, min_records: 3, " +
+                             "rank: z, measure: jaccard}",
+                         in);
+  ASSERT_EQ(z.exit_code, 0) << z.describe();
+  const std::string pz = read_file(t / "fz/profile.json");
+  EXPECT_EQ(json_string(pz, "/groups/1/top/words/0/text"), "tapestry");
+  EXPECT_EQ(json_string(pz, "/tree/measure"), "jaccard");
+  EXPECT_EQ(parse_newick(read_file(t / "fz/tree.nwk")).leaves.size(), 2u);
 }
 
 TEST(plugins_fingerprint_profile, SameFilesForOneAndTwoThreadsAcrossBatches) {
