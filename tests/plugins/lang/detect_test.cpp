@@ -232,7 +232,7 @@ TEST(plugins_lang_detect, WordCheckAfterCld2) {
 // Chinese and Japanese too), with and without the fast path. Shorter problems are counted apart. Prints the table quoted in docs/languages.md.
 TEST(plugins_lang_detect, AccuracyPerLanguage) {
   struct Tally {
-    int n = 0, fast = 0, plain = 0, cld2 = 0, fast_decided = 0, agree = 0;
+    int n = 0, fast = 0, plain = 0, cld2 = 0, raw = 0, fast_decided = 0, agree = 0;
     int short_n = 0, short_fast = 0, short_plain = 0;
   };
   std::map<std::string, Tally> by_lang;
@@ -251,22 +251,55 @@ TEST(plugins_lang_detect, AccuracyPerLanguage) {
     t.fast += fast.lang == s.lang;
     t.plain += plain.lang == s.lang;
     t.cld2 += cld2_detect(stripped).lang == s.lang;
+    t.raw += cld2_detect(s.text).lang == s.lang;  // no stripping: what stripping buys
     t.fast_decided += fast_path(stripped).lang.empty() ? 0 : 1;
     t.agree += fast.lang == plain.lang;
     EXPECT_EQ(fast.lang, s.lang) << s.id << " (fast path): " << s.text;
     EXPECT_EQ(plain.lang, s.lang) << s.id << " (plain): " << s.text;
   }
-  std::printf("| lang | problems >= 40 letters | fast path | plain (CLD2 + word check) | CLD2 alone | decided by fast path | "
-              "fast = plain | problems < 40 letters: fast / plain |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| lang | problems >= 40 letters | fast path | plain (CLD2 + check) | CLD2 alone | CLD2 on unstripped text | "
+              "decided by fast path | fast = plain | problems < 40 letters: count: fast / plain right |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const std::string& lang : kLanguages) {
     const Tally& t = by_lang[lang];
     ASSERT_GE(t.n, 40) << lang << ": too few problems of >= 40 letters in problems.jsonl";
     const auto pct = [&](int k, int n) { return n == 0 ? 0.0 : 100.0 * k / n; };
-    std::printf("| %s | %d | %.1f%% | %.1f%% | %.1f%% | %.0f%% | %.1f%% | %d: %d / %d |\n", lang.c_str(), t.n,
-                pct(t.fast, t.n), pct(t.plain, t.n), pct(t.cld2, t.n), pct(t.fast_decided, t.n), pct(t.agree, t.n),
-                t.short_n, t.short_fast, t.short_plain);
+    std::printf("| %s | %d | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.0f%% | %.1f%% | %d: %d / %d |\n", lang.c_str(), t.n,
+                pct(t.fast, t.n), pct(t.plain, t.n), pct(t.cld2, t.n), pct(t.raw, t.n), pct(t.fast_decided, t.n),
+                pct(t.agree, t.n), t.short_n, t.short_fast, t.short_plain);
     EXPECT_GE(pct(t.fast, t.n), 98.0) << lang;
     EXPECT_GE(pct(t.plain, t.n), 98.0) << lang;
+  }
+}
+
+// Why strip, and why the script rules: CLD2 on the raw questions of the Chinese sets of ../shared/data,
+// CLD2 on the stripped questions, and detect(). Prints the table quoted in docs/languages.md:
+//   build/tests/plugins/lang/plugins_lang_detect_test --gtest_filter='*RawVsStripped*'
+TEST(plugins_lang_detect, SharedChineseRawVsStripped) {
+  const std::vector<std::string> files = {"qwen25math_eval/cmath_test.jsonl", "qwen25math_eval/cn_middle_school_test.jsonl",
+                                          "qwen25math_eval/gaokao2024_mix_test.jsonl",
+                                          "qwen25math_eval/gaokao_math_cloze_test.jsonl",
+                                          "qwen25math_eval/gaokao_math_qa_test.jsonl"};
+  if (tamis::test::shared_data(files[0]).empty()) GTEST_SKIP() << "../shared/data is absent";
+  std::printf("| file | questions | CLD2 on raw text: zh / other / und | CLD2 on stripped text | detect() |\n"
+              "|---|---:|---:|---:|---:|\n");
+  for (const std::string& f : files) {
+    struct Count { int zh = 0, other = 0, und = 0; } raw, stripped, full;
+    const auto tally = [](Count& c, const std::string& lang) { (lang == "zh" ? c.zh : lang == "und" ? c.und : c.other)++; };
+    int n = 0;
+    for (const std::string& line : tamis::test::read_lines(tamis::test::shared_data(f))) {
+      const auto q = tamis::test::json_string(line, "question");
+      if (!q) continue;
+      ++n;
+      tally(raw, cld2_detect(*q).lang);
+      tally(stripped, cld2_detect(strip_markup(*q)).lang);
+      tally(full, detect(*q).lang);
+    }
+    const auto cell = [](const Count& c) {
+      return std::to_string(c.zh) + " / " + std::to_string(c.other) + " / " + std::to_string(c.und);
+    };
+    std::printf("| %s | %d | %s | %s | %s |\n", f.c_str(), n, cell(raw).c_str(), cell(stripped).c_str(), cell(full).c_str());
+    EXPECT_EQ(full.other, 0) << f;  // und below min_letters (20), zh otherwise
   }
 }
 
