@@ -10,13 +10,14 @@ const ParamTable LangId::params = {
      .help = "text fields detected together, as one text (a missing or non-string field is skipped; a record with "
              "none of them is rejected missing_field)"},
     {.name = "min_letters", .type = ParamType::integer, .default_json = "20",
-     .help = "fewer letters left after stripping LaTeX, code, URLs and numbers: lang `und` (confidence 0, not reliable)"},
+     .help = "fewer letters left after stripping LaTeX, code, URLs and numbers (a Han, kana or Hangul character counts 2): "
+             "lang `und` (confidence 0, not reliable)"},
     {.name = "allow", .type = ParamType::string_list,
      .help = "when set, a filter: records whose lang is not listed are rejected (reason language); list `und` to keep "
              "records too short to tell"},
     {.name = "fast_path", .type = ParamType::boolean, .default_json = "true",
      .help = "decide from the script (Han, kana, Hangul...) and function words where they are decisive, before CLD2 "
-             "(same labels on the measured sets, several times faster; see docs/languages.md); false: CLD2 on every record"},
+             "(same labels on every measured set, 2-3x faster; see docs/languages.md); false: CLD2 on every record"},
 };
 
 LangId::LangId(const Params& p) : fields_(p.get_strings("fields")) {
