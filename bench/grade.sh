@@ -147,16 +147,17 @@ items[difficulty]=$(wc -l <"$sidecar_in")
 items[load]=${items[difficulty]}
 
 row() {  # KEY LABEL
-  local key=$1 label=$2 threads=${1##*-t} name=${1%-t*} rate speedup=""
+  local key=$1 label=$2 threads=${1##*-t} name=${1%-t*} rate per_cpu speedup=""
   if [[ ${state[$key]:-} != ok ]]; then
-    echo "| $label | $threads | ${state[$key]:-not run} | | | | | |"
+    echo "| $label | $threads | ${state[$key]:-not run} | | | | | | |"
     return
   fi
   rate=$(awk -v n="${items[$name]}" -v s="${wall[$key]}" 'BEGIN { printf "%.0f", n / s }')
+  per_cpu=$(awk -v n="${items[$name]}" -v s="${cpu[$key]}" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
   if [[ $threads == 2 && ${state[$name-t1]:-} == ok ]]; then
     speedup=$(awk -v a="${wall[$name-t1]}" -v b="${wall[$key]}" 'BEGIN { printf "%.2fx", a / b }')
   fi
-  echo "| $label | $threads | ${wall[$key]} | ${cpu[$key]} | $rate | $speedup | $(awk -v k="${rss[$key]}" 'BEGIN { printf "%.0f", k / 1024 }') | ${check[$key]:-} |"
+  echo "| $label | $threads | ${wall[$key]} | ${cpu[$key]} | $rate | $per_cpu | $speedup | $(awk -v k="${rss[$key]}" 'BEGIN { printf "%.0f", k / 1024 }') | ${check[$key]:-} |"
 }
 
 # Agreement of the GSM8K run with the stored labels; of the LaTeX run with the generator's intent.
@@ -173,12 +174,13 @@ report=$results/grade.md
   echo "## tamis grading benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs; load average at start: $load_at_start"
-  echo "- build: Release (\`$build_dir\`), commit $commit; best of $repeat interleaved rounds; items/s = items / wall s"
+  echo "- build: Release (\`$build_dir\`), commit $commit; best of $repeat interleaved rounds; items/s = items / wall s;"
+  echo "  items / CPU s = items / (user + system s): the work per item, which other load on the machine does not change"
   echo "- gsm8k: ${items[gsm8k]} answers (example_model_solutions.jsonl's 5,276 solutions x $gsm8k_repeat); latex: ${items[latex]} answers;"
   echo "  difficulty: $(wc -l <"$problems_in") problems, ${items[difficulty]} sidecar rollouts ($rollouts each); load: the same sidecar, one problem"
   echo
-  echo "| run | threads | wall s | CPU s | items/s | 2t / 1t | peak RSS MiB | 1t = 2t output |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---|"
+  echo "| run | threads | wall s | CPU s | items/s | items / CPU s | 2t / 1t (wall) | peak RSS MiB | 1t = 2t output |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
   row gsm8k-t1 "grade, GSM8K solutions (answers)"
   row gsm8k-t2 "grade, GSM8K solutions (answers)"
   row latex-t1 "grade, MATH LaTeX answers (answers)"
