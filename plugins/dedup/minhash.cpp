@@ -18,6 +18,7 @@ namespace tamis::dedup {
 namespace {
 const char* const kShingleChoices[] = {"words", "chars", nullptr};
 const char* const kVerifyChoices[] = {"jaccard", "signature", nullptr};
+const char* const kPreferChoices[] = {"answer", "source", "longer", nullptr};
 
 // splitmix64: the permutation seeds.
 uint64_t splitmix(uint64_t& s) {
@@ -121,6 +122,15 @@ const ParamTable MinHash::params = [] {
       {.name = "verify", .type = ParamType::string, .default_json = "\"jaccard\"",
        .help = "how candidates are confirmed: exact Jaccard of the shingle sets, or the signature estimate",
        .choices = kVerifyChoices},
+      {.name = "prefer", .type = ParamType::string_list, .default_json = "[]",
+       .help = "survivor policy: criteria, most important first: `answer` (a non-empty answer_field), `source` "
+               "(earlier in source_rank), `longer` (longer text); ties and [] (default): the first in input order. "
+               "Not empty: a first pass over the input (see docs/dedup.md)",
+       .choices = kPreferChoices},
+      {.name = "answer_field", .type = ParamType::string, .default_json = "\"answer\"",
+       .help = "the answer field for `prefer: [answer]`"},
+      {.name = "source_rank", .type = ParamType::string_list, .default_json = "[]",
+       .help = "source names, preferred first, for `prefer: [source]` (unlisted sources come after them)"},
       {.name = "max_candidates", .type = ParamType::integer, .default_json = "256",
        .help = "verify at most this many candidates per record, those sharing the most bands (0: all); records "
                "over it are counted as `capped` in the report (see docs/dedup.md)"},
@@ -139,6 +149,15 @@ const ParamTable MinHash::params = [] {
 void MinHash::check(const Params& p) {
   if (p.get_int("ngram") < 1) throw Error("ngram must be at least 1");
   if (p.get_int("max_candidates") < 0) throw Error("max_candidates must be 0 (no limit) or more");
+  const auto prefer = p.get_strings("prefer");
+  if (prefer.size() > 3) throw Error("prefer lists each criterion at most once");
+  for (size_t i = 0; i < prefer.size(); ++i)
+    for (size_t j = i + 1; j < prefer.size(); ++j)
+      if (prefer[i] == prefer[j]) throw Error("prefer lists '" + prefer[i] + "' twice");
+  if (!prefer.empty() && (p.has("save_index") || p.has("load_index")))
+    throw Error("save_index and load_index work with the input-order survivor only (prefer: [])");
+  if (std::find(prefer.begin(), prefer.end(), "source") != prefer.end() && p.get_strings("source_rank").empty())
+    throw Error("prefer: [source] needs source_rank (source names, preferred first)");
   const int64_t n = p.get_int("num_perm");
   if (n < 1 || n > 1024) throw Error("num_perm must be within [1, 1024]");
   const double t = p.get_double("threshold");
@@ -159,6 +178,10 @@ MinHash::MinHash(const Params& p, Stage& stage)
   } else {
     std::tie(bands_, rows_) = minhash_bands(num_perm, threshold_);
   }
+  for (const auto& c : p.get_strings("prefer"))
+    prefer_.push_back(c == "answer" ? Prefer::answer : c == "source" ? Prefer::source : Prefer::longer);
+  answer_field_ = p.get_string("answer_field");
+  source_rank_ = p.get_strings("source_rank");
   seed_ = p.get_int("seed");
   uint64_t s = static_cast<uint64_t>(seed_);
   for (int i = 0; i < num_perm; ++i) {
@@ -176,6 +199,23 @@ MinHash::MinHash(const Params& p, Stage& stage)
              " rows at threshold " + json::number(threshold_));
 }
 
+int64_t MinHash::preference(const Record& r, Prefer what, std::string_view text) const {
+  switch (what) {
+    case Prefer::answer: {
+      thread_local std::string answer;
+      if (read_string_field(r, answer_field_, answer) != FieldKind::string) return 0;
+      return answer.find_first_not_of(" \t\r\n") != std::string::npos ? 1 : 0;
+    }
+    case Prefer::source: {
+      const auto it = std::find(source_rank_.begin(), source_rank_.end(), r.source());
+      return -static_cast<int64_t>(it - source_rank_.begin());  // unlisted sources: after every listed one
+    }
+    case Prefer::longer:
+      return static_cast<int64_t>(text.size());
+  }
+  return 0;
+}
+
 MinHash::Prepared MinHash::prepare(Record& r) const {
   Prepared out;
   thread_local std::string text, t;
@@ -185,6 +225,7 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
       r.reject("missing_field", "no string field '" + field_ + "'");
       return out;
   }
+  for (size_t i = 0; i < prefer_.size(); ++i) out.score[i] = preference(r, prefer_[i], text);
   t.clear();
   normalize_append(text, norm_, t);
   // Shingles: word n-grams (a text with fewer words is one shingle) or character n-grams, hashed.
@@ -248,7 +289,7 @@ void MinHash::grow() {
     if (sl.head != npos) slot(sl.fp) = sl;
 }
 
-void MinHash::ordered(Record& r, Prepared& p) {
+uint32_t MinHash::find_match(const Prepared& p, double& best_sim) {
   // Candidates: survivors sharing at least one band, each once, checked in input order, so that the
   // earliest survivor at or above the threshold is the match. On a large index every step here is a
   // cache miss (a slot, a chain node, a survivor's shingles), so the independent ones are issued
@@ -306,7 +347,7 @@ void MinHash::ordered(Record& r, Prepared& p) {
     candidates_total_ += static_cast<int64_t>(candidates_.size());
   }
   uint32_t best = npos;
-  double best_sim = 0;
+  best_sim = 0;
   const size_t na = verify_exact_ ? p.shingles.size() : 0;
   const size_t m = candidates_.size();
   constexpr size_t kAhead = 8;  // candidates whose offsets are in flight; half as many for their sets
@@ -339,18 +380,58 @@ void MinHash::ordered(Record& r, Prepared& p) {
       break;
     }
   }
-  if (best != npos) {
-    ++duplicates_;
-    const std::string& id = ids_[best];
-    r.annotate("dup_of", id);
-    r.annotate("similarity", std::round(best_sim * 1e4) / 1e4);
-    r.annotate("cluster", id);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4f", best_sim);
-    if (!clusters_path_.empty()) members_.push_back({best, std::string(r.id()), best_sim});
-    return r.reject("near_duplicate", "near duplicate of " + id + " (similarity " + buf + ")");
+  return best;
+}
+
+double MinHash::similarity(const Prepared& a, const Prepared& b) const {
+  if (verify_exact_) return jaccard_at_least(a.shingles.data(), a.shingles.size(), b.shingles.data(), b.shingles.size(), 0.0);
+  size_t eq = 0;
+  for (size_t i = 0; i < a.signature.size(); ++i) eq += a.signature[i] == b.signature[i];
+  return static_cast<double>(eq) / static_cast<double>(a.signature.size());
+}
+
+void MinHash::reject_duplicate(Record& r, uint32_t cluster, const std::string& id, double sim) {
+  ++duplicates_;
+  r.annotate("dup_of", id);
+  r.annotate("similarity", std::round(sim * 1e4) / 1e4);
+  r.annotate("cluster", id);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", sim);
+  if (!clusters_path_.empty()) members_.push_back({cluster, std::string(r.id()), sim});
+  r.reject("near_duplicate", "near duplicate of " + id + " (similarity " + buf + ")");
+}
+
+void MinHash::ordered(Record& r, Prepared& p) {
+  if (!prefer_.empty()) {  // the first pass chose each cluster's member to keep
+    const uint64_t k = passed_++;
+    if (k >= cluster_of_.size()) throw Error("dedup.minhash: the real pass has more records than the first pass");
+    const uint32_t cl = cluster_of_[k];
+    const Chosen& c = chosen_[cl];
+    if (c.ordinal == k) return;  // kept
+    const double sim = similarity(p, c.prepared);
+    if (sim < threshold_) ++below_threshold_;
+    return reject_duplicate(r, cl, c.id, sim);
   }
+  double sim = 0;
+  const uint32_t best = find_match(p, sim);
+  if (best != npos) return reject_duplicate(r, best, ids_[best], sim);
   add_survivor(r.id(), p.band_keys.data(), p.shingles.data(), p.shingles.size(), p.signature.data());
+}
+
+void MinHash::observe(const Record& r, Prepared& p) {
+  // The clustering of the streaming rule (the first member of each cluster is its survivor in the
+  // index); each cluster remembers its best member by the `prefer` criteria, then input order.
+  const auto k = static_cast<uint64_t>(cluster_of_.size());
+  double sim = 0;
+  uint32_t cl = find_match(p, sim);
+  if (cl == npos) {
+    cl = static_cast<uint32_t>(ids_.size());
+    add_survivor(r.id(), p.band_keys.data(), p.shingles.data(), p.shingles.size(), p.signature.data());
+    chosen_.push_back({p.score, k, std::string(r.id()), Prepared{p.shingles, p.signature, {}, p.score}});
+  } else if (p.score > chosen_[cl].score) {
+    chosen_[cl] = {p.score, k, std::string(r.id()), Prepared{p.shingles, p.signature, {}, p.score}};
+  }
+  cluster_of_.push_back(cl);
 }
 
 void MinHash::add_survivor(std::string_view id, const uint64_t* band_keys, const uint64_t* shingles, size_t n_shingles,
@@ -490,7 +571,8 @@ void MinHash::write_clusters() const {
   std::string line;
   for (size_t i = 0; i < order.size();) {
     const uint32_t s = members_[order[i]].survivor;
-    line = "{\"cluster\":" + json::quote(ids_[s]) + ",\"survivor\":" + json::quote(ids_[s]) + ",\"members\":[";
+    const std::string& name = prefer_.empty() ? ids_[s] : chosen_[s].id;
+    line = "{\"cluster\":" + json::quote(name) + ",\"survivor\":" + json::quote(name) + ",\"members\":[";
     for (bool first = true; i < order.size() && members_[order[i]].survivor == s; ++i, first = false) {
       const Member& m = members_[order[i]];
       char buf[32];
@@ -513,6 +595,7 @@ void MinHash::finish(Stage& stage) {
                ",\"bands\":" + std::to_string(bands_) + ",\"rows\":" + std::to_string(rows_) +
                ",\"chain_nodes\":" + std::to_string(nodes_total_) + ",\"candidates\":" + std::to_string(candidates_total_) + ",\"verified\":" + std::to_string(verified_) +
                ",\"max_candidates\":" + std::to_string(max_candidates_) + ",\"capped\":" + std::to_string(capped_) +
+               (prefer_.empty() ? std::string() : ",\"below_threshold\":" + std::to_string(below_threshold_)) +
                ",\"normalization\":" + json::quote(norm_.describe()) + "}");
 }
 

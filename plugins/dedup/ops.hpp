@@ -3,6 +3,7 @@
 
 #include <tamis/sdk.hpp>
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <cstdint>
@@ -79,9 +80,13 @@ class MinHash {
     std::vector<uint64_t> shingles;   // sorted, distinct shingle hashes (verify: jaccard)
     std::vector<uint32_t> signature;  // verify: signature
     std::vector<uint64_t> band_keys;  // one per band
+    std::array<int64_t, 3> score{};   // the `prefer` criteria, in order; higher is better
   };
   Prepared prepare(Record& r) const;
   void ordered(Record& r, Prepared& p);
+  // Survivor policies (prefer): a first pass chooses each cluster's member to keep.
+  bool first_pass() const { return !prefer_.empty(); }
+  void observe(const Record& r, Prepared& p);
   void finish(Stage& stage);
 
  private:
@@ -104,6 +109,12 @@ class MinHash {
   Slot& slot(uint32_t fp);
   void grow();
 
+  enum class Prefer { answer, source, longer };
+  int64_t preference(const Record& r, Prefer what, std::string_view text) const;
+  uint32_t find_match(const Prepared& p, double& sim);  // the earliest survivor at or above the threshold, or npos
+  double similarity(const Prepared& a, const Prepared& b) const;
+  void reject_duplicate(Record& r, uint32_t cluster, const std::string& id, double sim);
+
   std::string field_;
   NormalizeOptions norm_;
   bool words_;
@@ -124,6 +135,21 @@ class MinHash {
   std::vector<uint32_t> candidates_, cursors_;  // ordered(): this record's candidates, a chain cursor per band
   std::vector<std::pair<uint32_t, uint32_t>> shared_;  // (bands shared, candidate), when over max_candidates
   int64_t nodes_total_ = 0, candidates_total_ = 0, verified_ = 0, capped_ = 0;
+  // Survivor policy: per cluster (= first member's survivor number) the member to keep; per record of
+  // the first pass its cluster.
+  struct Chosen {
+    std::array<int64_t, 3> score;
+    uint64_t ordinal;
+    std::string id;
+    Prepared prepared;  // its shingles or signature
+  };
+  std::vector<Prefer> prefer_;
+  std::string answer_field_;
+  std::vector<std::string> source_rank_;
+  std::vector<Chosen> chosen_;
+  std::vector<uint32_t> cluster_of_;
+  uint64_t passed_ = 0;
+  int64_t below_threshold_ = 0;
   // With a clusters file: every near duplicate, with its survivor and similarity.
   struct Member {
     uint32_t survivor;

@@ -628,6 +628,38 @@ TEST(plugins_dedup_minhash, MaxCandidatesCapsAndCounts) {
   EXPECT_NE(validate_op("dedup.minhash", "{max_candidates: -1}").exit_code, 0);
 }
 
+// Survivor policies: a first pass picks each cluster's member to keep; the others are rejected with
+// dup_of = that member and their true similarity to it.
+TEST(plugins_dedup_minhash, PreferKeepsTheBestMemberOfEachCluster) {
+  const std::string base = "the quick brown fox jumps over the lazy dog near the river bank on a sunny day in june";
+  const std::string input = jsonl({rec("a", base, ""), rec("b", base + " again", "42"), rec("c", "Completely different text about prime numbers and their many curious properties"),
+                                   rec("d", base, "7"), R"({"id":"e","problem":")" + base + R"( and more words here"})"});
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    const OpRun ans = run_op("dedup.minhash", "{threshold: 0.5, prefer: [answer]}", input, threads);
+    ASSERT_EQ(ans.exit_code, 0) << ans.describe();
+    EXPECT_EQ(ans.kept_ids(), (Strings{"b", "c"}));  // b: the first member with a non-empty answer
+    EXPECT_EQ(ans.rejected_ids(), (Strings{"a", "d", "e"}));
+    for (const auto& line : ans.rejected) EXPECT_EQ(ans.annotation(line, "dup_of"), "\"b\"") << line;
+    EXPECT_EQ(ans.annotation(ans.rejected[0], "similarity"), "0.9375");  // a vs b, not a vs itself
+    EXPECT_EQ(ans.rejections()[0].detail, "near duplicate of b (similarity 0.9375)");
+    const OpRun longer = run_op("dedup.minhash", "{threshold: 0.5, prefer: [longer]}", input, threads);
+    ASSERT_EQ(longer.exit_code, 0) << longer.describe();
+    EXPECT_EQ(longer.kept_ids(), (Strings{"c", "e"}));
+    const OpRun both = run_op("dedup.minhash", "{threshold: 0.5, prefer: [answer, longer]}", input, threads);
+    ASSERT_EQ(both.exit_code, 0) << both.describe();
+    EXPECT_EQ(both.kept_ids(), (Strings{"b", "c"}));  // e is longer but has no answer
+  }
+  const OpRun first = run_op("dedup.minhash", "{threshold: 0.5}", input);
+  EXPECT_EQ(first.kept_ids(), (Strings{"a", "c"}));
+  EXPECT_NE(validate_op("dedup.minhash", "{prefer: [source]}").exit_code, 0);
+  EXPECT_NE(validate_op("dedup.minhash", "{prefer: [answer, answer]}").exit_code, 0);
+  EXPECT_NE(validate_op("dedup.minhash", "{prefer: [answer], save_index: x.idx}").exit_code, 0);
+  EXPECT_EQ(validate_op("dedup.minhash", "{prefer: [source, answer], source_rank: [input]}").exit_code, 0);
+  const OpRun src = run_op("dedup.minhash", "{threshold: 0.5, prefer: [source], source_rank: [other, input]}", input);
+  EXPECT_EQ(src.kept_ids(), (Strings{"a", "c"}));  // one source: ties, input order
+}
+
 TEST(plugins_dedup_minhash, CharShinglesAndSignatureVerify) {
   const OpRun run = run_op("dedup.minhash", "{shingle: chars, ngram: 3, threshold: 0.6, verify: signature, num_perm: 256}",
                            jsonl({rec("a", "What is the sum of 17 and 25?"), rec("b", "What is the sum of 17 and 26?"),
