@@ -713,5 +713,45 @@ TEST(Totals, ReportInputsAndStagesAddUp) {
   EXPECT_NE(run.r.out.find("read 5 = kept 2 + rejected 2 + errors 1  (balanced)\n"), std::string::npos) << run.r.out;
 }
 
+
+// ---------------------------------------------------------------- discard sinks
+
+TEST(Sinks, ADiscardSinkKeepsAndCountsItsRecordsButWritesNothing) {
+  CaseRun run;
+  run_case(run,
+           "version: 1\n"
+           "sources:\n"
+           "  s: { path: s.jsonl, id: id }\n"
+           "stages:\n"
+           "  len:\n"
+           "    uses: filter.length\n"
+           "    with: { field: p, min: 3 }\n"
+           "sinks:\n"
+           "  nowhere: { discard: true }\n"
+           "  rejected: { path: out/rejected.jsonl, rejected: true }\n"
+           "  ledger: { path: out/ledger.jsonl, ledger: true }\n"
+           "  report: { path: out/report.json, report: true }\n",
+           {{"s.jsonl", "{\"id\":\"a\",\"p\":\"abcd\"}\n{\"id\":\"b\",\"p\":\"a\"}\n{\"id\":\"c\",\"p\":\"abc\"}\n"}});
+  ASSERT_EQ(run.r.exit_code, 0) << run.r.err;
+  EXPECT_NE(run.r.out.find("read 3 = kept 2 + rejected 1 + errors 0  (balanced)"), std::string::npos) << run.r.out;
+  EXPECT_NE(run.r.out.find("  nowhere      discard              2 lines  (not written)\n"), std::string::npos) << run.r.out;
+  EXPECT_NE(run.out("ledger.jsonl").find("\"id\":\"a\",\"source\":\"s\",\"file\":"), std::string::npos);
+  EXPECT_NE(run.out("ledger.jsonl").find("\"fate\":\"kept\",\"sinks\":[\"nowhere\"]"), std::string::npos) << run.out("ledger.jsonl");
+  EXPECT_NE(run.out("report.json").find("\"kind\": \"discard\""), std::string::npos) << run.out("report.json");
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(run.t / "out")) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"ledger.jsonl", "rejected.jsonl", "report.json"}));
+}
+
+TEST(Sinks, ADiscardSinkWithAPathOrOfAnotherKindIsAnError) {
+  for (const std::string sink : {"{ discard: true, path: out/x.jsonl }", "{ discard: true, rejected: true }", "{ discard: maybe }"}) {
+    CaseRun run;
+    run_case(run, "version: 1\nsources:\n  s: { path: s.jsonl }\nsinks:\n  x: " + sink + "\n", {{"s.jsonl", "{}\n"}});
+    EXPECT_EQ(run.r.exit_code, 2) << sink;
+    EXPECT_NE(run.r.err.find("sink 'x'"), std::string::npos) << run.r.err;
+  }
+}
+
 }  // namespace
 }  // namespace tamis::test

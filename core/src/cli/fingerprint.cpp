@@ -181,8 +181,8 @@ int fingerprint_main(int argc, char** argv, int first) {
   }
   const fs::path dir = fs::absolute(out).lexically_normal();
 
-  // The pipeline: one source per file, read in the order given; the profile observes them all. The
-  // records pass through unchanged into records.jsonl.zst (a pipeline must send its records somewhere).
+  // The pipeline: one source per file, read in the order given; the profile observes them all, and the
+  // records end in a discard sink (the products are the profile's files).
   std::string y = "# written by `tamis fingerprint`; re-run with: tamis run " + (dir / "pipeline.yaml").string() +
                   "\nversion: 1\nsources:\n";
   std::string names;
@@ -202,7 +202,7 @@ int fingerprint_main(int argc, char** argv, int first) {
   y += "      drop_stopwords: " + std::string(keep_stopwords ? "false" : "true") + "\n      measure: " + measure +
        "\n      neighbours: " + std::to_string(neighbours) + "\n      min_count: " + std::to_string(min_count) +
        "\n      min_records: " + std::to_string(min_records) + "\n";
-  y += "sinks:\n  records: { path: " + yq((dir / "records.jsonl.zst").string()) + ", level: 1 }\n";
+  y += "sinks:\n  records: { discard: true }\n";
   y += "  report: { path: " + yq((dir / "report.json").string()) + ", report: true }\n";
   const std::string pipeline_file = (dir / "pipeline.yaml").string();
   {

@@ -385,6 +385,7 @@ void Runner::render(Batch& b) {
       for (const Record* r : gather(b, sink.inputs, nullptr)) {
         b.inputs[r->origin].sink_mask |= bit;
         ++out.lines;
+        if (sink.discard) continue;
         const char* end = r->text.data() + r->text.size();
         if (r->annotations.empty() && !r->has_annotation_field && r->owned.empty() && end < buffer_end && *end == '\n') {
           out.append_ref(r->text.data(), r->text.size() + 1);  // unchanged: its input bytes, newline included
@@ -501,10 +502,10 @@ void Runner::account(Batch& b) {
   b.offsets.assign(p_.sinks.size(), 0);
   for (size_t k = 0; k < p_.sinks.size(); ++k) {
     const RenderedOutput& out = b.rendered[k];
+    sink_lines_[k] += out.lines;
     if (!writers_[k] || out.empty()) continue;
     const bool compressed = writers_[k]->compression() != io::Compression::none;
     b.offsets[k] = writers_[k]->reserve(compressed ? b.encoded[k].size() : out.size, out.size);
-    sink_lines_[k] += out.lines;
   }
   SourceTotals& src = totals_.sources[b.source];
   const uint64_t records = b.inputs.size() - b.errors;
@@ -710,7 +711,7 @@ RunTotals Runner::run() {
 
   // Open every sink (as temporaries), then start every stage.
   for (const auto& s : p_.sinks) {
-    if (s.kind == SinkKind::report) {
+    if (s.kind == SinkKind::report || s.discard) {
       writers_.emplace_back();
       continue;
     }
@@ -791,7 +792,7 @@ RunTotals Runner::run() {
     totals_.stages.push_back(std::move(out));
   }
   for (size_t k = 0; k < p_.sinks.size(); ++k) {
-    totals_.sinks.push_back({p_.sinks[k].name, p_.sinks[k].path, sink_kind_name(p_.sinks[k].kind), sink_lines_[k],
+    totals_.sinks.push_back({p_.sinks[k].name, p_.sinks[k].path, p_.sinks[k].discard ? "discard" : sink_kind_name(p_.sinks[k].kind), sink_lines_[k],
                              writers_[k] ? writers_[k]->bytes_in() : 0});
   }
   if (!totals_.balanced())
@@ -860,7 +861,7 @@ std::string format_summary(const RunTotals& t) {
   }
   out += pad("(render)", w, false) + pad("", wo + 36, false) + pad(share(t.render_seconds), 8, true) + "\n";
   out += "\nsinks:\n";
-  for (const auto& s : t.sinks) out += "  " + pad(s.name, w, false) + pad(s.kind, 10, false) + pad(with_commas(s.lines), 12, true) + " lines  " + s.path + "\n";
+  for (const auto& s : t.sinks) out += "  " + pad(s.name, w, false) + pad(s.kind, 10, false) + pad(with_commas(s.lines), 12, true) + " lines  " + (s.path.empty() ? "(not written)" : s.path) + "\n";
   char rate[128];
   const double mb = static_cast<double>(t.input_bytes) / 1e6;
   std::snprintf(rate, sizeof rate, "%.2f s, %.1f MB/s, %s records/s, %d thread%s", t.seconds, t.seconds > 0 ? mb / t.seconds : 0.0,

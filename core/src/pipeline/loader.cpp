@@ -526,7 +526,9 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         diags.error(c.at(body), "sink '" + s.name + "' must be a mapping with 'path'");
         continue;
       }
-      check_keys(c, body, {"path", "inputs", "rejected", "errors", "ledger", "report", "level"}, "sink '" + s.name + "'");
+      check_keys(c, body, {"path", "inputs", "rejected", "errors", "ledger", "report", "level", "discard"}, "sink '" + s.name + "'");
+      if (body["discard"].IsDefined() && (!body["discard"].IsScalar() || !parse_bool(scalar(c, body["discard"]), s.discard)))
+        diags.error(c.at(body["discard"]), "sink '" + s.name + "': 'discard' must be true or false");
       int kinds = 0;
       for (const auto& [key, kind] : {std::pair{"rejected", SinkKind::rejected}, {"errors", SinkKind::errors},
                                       {"ledger", SinkKind::ledger}, {"report", SinkKind::report}}) {
@@ -541,7 +543,12 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         }
       }
       if (kinds > 1) diags.error(s.pos, "sink '" + s.name + "' can be only one of rejected, errors, ledger, report");
-      if (!is_scalar(body["path"])) {
+      if (s.discard) {  // the records end here, kept but not written (for stages that only observe)
+        if (kinds > 0) diags.error(s.pos, "sink '" + s.name + "': discard is for record sinks, not rejected, errors, ledger or report sinks");
+        if (body["path"].IsDefined() || body["level"].IsDefined())
+          diags.error(c.at(body["path"].IsDefined() ? body["path"] : body["level"]), "sink '" + s.name + "': a discard sink writes no file",
+                      "remove 'path' (and 'level'), or remove 'discard: true' to write the records");
+      } else if (!is_scalar(body["path"])) {
         diags.error(s.pos, "sink '" + s.name + "' has no 'path'");
       } else {
         s.path = resolve_path(p.dir, scalar(c, body["path"]));
@@ -764,7 +771,8 @@ std::string describe_pipeline(const Pipeline& p) {
   out += "sinks:\n";
   for (const auto& s : p.sinks) {
     static const char* kinds[] = {"records", "rejected", "errors", "ledger", "report"};
-    out += "  " + s.name + " [" + kinds[static_cast<int>(s.kind)] + "] -> " + s.path;
+    out += "  " + s.name + " [" + (s.discard ? std::string("discard") : kinds[static_cast<int>(s.kind)]) + "] -> " +
+           (s.discard ? std::string("(nothing written)") : s.path);
     if (!s.inputs.empty()) {
       out += "  from ";
       for (size_t k = 0; k < s.inputs.size(); ++k) out += (k ? ", " : "") + s.inputs[k].name;

@@ -62,7 +62,8 @@ struct SinkSpec {
   std::string name;
   SourcePos pos;
   SinkKind kind = SinkKind::records;
-  std::string path;               // resolved
+  std::string path;               // resolved; empty for a discard sink
+  bool discard = false;           // records sink that writes nothing: its records count as kept
   std::vector<InputRef> inputs;   // records: nodes; rejected: stages whose rejections to take (empty: all)
   int level = -1;                 // compression level
 };
