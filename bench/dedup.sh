@@ -47,7 +47,7 @@ if [[ ! -s $input ]]; then
   "$root/$build_dir/bench/gen_prompts" --records 1000000 --seed 42 --out "$input.partial"
   mv "$input.partial" "$input"
 fi
-bytes=$(stat -c %s "$input")
+bytes=$(stat -L -c %s "$input")
 records=$(wc -l <"$input")
 cat "$input" >/dev/null  # warm the page cache
 
