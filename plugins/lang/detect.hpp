@@ -40,9 +40,10 @@ struct Detection {
 std::string strip_markup(std::string_view text);
 
 // strip_markup + letter count + (fast path) + CLD2.
-// After CLD2, in both modes, a word check: when CLD2 says "unknown", or names a language with a
-// function-word list none of whose words occur while another list has at least 2 (CLD2 calls some
-// short Spanish math prompts "en"), the function words decide, with reliable = false.
+// After CLD2, in both modes, a check (method "check", reliable = false): when CLD2 says "unknown", the
+// fast path's rules, then the function words decide; when CLD2 names a language with a function-word
+// list none of whose words occur while another list has at least 2 (CLD2 calls some short Spanish
+// math prompts "en"), the words decide; "ja" without kana becomes "zh", "zh" with kana "ja".
 Detection detect(std::string_view text, const DetectOptions& options = {});
 
 // ---- Parts of detect(), for callers that strip once and detect several pieces (lang.consistency),
