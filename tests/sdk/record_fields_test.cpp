@@ -148,4 +148,23 @@ TEST(RecordFields, ViewsOutliveOtherRecordsReads) {
   EXPECT_EQ(*b, "plain");
 }
 
+TEST(RecordFields, AnnotationsAreReadWithoutAParser) {
+  OneRecord one(R"({"a":1})");
+  const std::vector<std::pair<std::string, std::string>> kv = {
+      {"lang", "\"en\""}, {"text", R"("a \"quoted\" \u00e9")"}, {"rate", "0.25"}, {"n", "12"}, {"obj", R"({"x":1})"}, {"lang", "\"fr\""}};
+  std::vector<tamis_annotation> notes;
+  for (const auto& [k, v] : kv) notes.push_back({{k.data(), k.size()}, {v.data(), v.size()}});
+  one.view.annotations = notes.data();
+  one.view.annotation_count = notes.size();
+  const tamis::Record r(&one.batch, 0);
+  EXPECT_EQ(r.annotation_string("lang"), "fr");  // the latest wins
+  EXPECT_EQ(r.annotation_string("text"), "a \"quoted\" \xC3\xA9");
+  EXPECT_EQ(r.annotation_number("rate"), 0.25);
+  EXPECT_EQ(r.annotation_number("n"), 12.0);
+  EXPECT_FALSE(r.annotation_number("lang"));
+  EXPECT_FALSE(r.annotation_string("rate"));
+  EXPECT_FALSE(r.annotation_string("obj"));
+  EXPECT_FALSE(r.annotation_string("missing"));
+}
+
 }  // namespace

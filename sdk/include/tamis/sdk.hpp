@@ -49,6 +49,7 @@
 #include <tamis/abi.h>
 #include <tamis/json.hpp>
 
+#include <charconv>
 #include <concepts>
 #include <cstdio>
 #include <cstring>
@@ -342,27 +343,21 @@ class Record {
     return std::nullopt;
   }
   // An annotation that is a JSON string, unescaped.
+  // Annotation values are compact JSON written by the host: read without a parser.
   std::optional<std::string> annotation_string(std::string_view key) const {
     auto raw = annotation(key);
-    if (!raw) return std::nullopt;
-    simdjson::padded_string padded(*raw);
-    simdjson::dom::parser parser;
-    std::string_view s;
-    if (parser.parse(padded).get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
-    return std::string(s);
+    if (!raw || raw->size() < 2 || raw->front() != '"' || raw->back() != '"') return std::nullopt;
+    return json::unescape(raw->substr(1, raw->size() - 2));
   }
-  // An annotation that is a JSON number.
   std::optional<double> annotation_number(std::string_view key) const {
     auto raw = annotation(key);
-    if (!raw) return std::nullopt;
-    simdjson::padded_string padded(*raw);
-    simdjson::dom::parser parser;
-    double d;
-    if (parser.parse(padded).get_double().get(d) != simdjson::SUCCESS) return std::nullopt;
+    if (!raw || raw->empty()) return std::nullopt;
+    double d = 0;
+    const auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), d);
+    if (ec != std::errc() || end != raw->data() + raw->size()) return std::nullopt;
     return d;
   }
 
-  // Attach an annotation whose value is JSON text (see tamis::json for builders).
   void annotate_json(std::string_view key, std::string_view value_json) {
     detail::host().callback_annotate(batch_->host_ctx, index_, to_str(key), to_str(value_json));
   }
