@@ -45,7 +45,7 @@ const ParamTable Exact::params = [] {
        .help = "optional: records with the same key but a different normalised answer are answer conflicts"},
       {.name = "on_answer_conflict", .type = ParamType::string, .default_json = "\"tag\"",
        .help = "tag: keep the later record, annotated `answer_conflict`; reject_later: reject it; "
-               "reject_both: reject it and every later record of that key (see docs/dedup.md)",
+               "reject_both: reject every record of that key, the first included (a first pass over the input; see docs/dedup.md)",
        .choices = kConflictChoices},
       {.name = "load_index", .type = ParamType::path,
        .help = "an index file saved by an earlier run: its keys count as already seen (their ids in `dup_of`)"},
@@ -114,7 +114,48 @@ Exact::Prepared Exact::prepare(Record& r) const {
   return out;
 }
 
+void Exact::observe(const Record& r, Prepared& p) {
+  // reject_both's first pass: the index as the real pass would build it, each key's first record
+  // (by ordinal), and which keys turn out to have conflicting answers, with the first record that
+  // disagreed.
+  const uint64_t k = observed_++;
+  uint32_t n = index_.find(p.key);
+  if (n == ExactIndex::npos) {
+    n = index_.insert(p.key, r.id(), p.answer);
+    first_ordinal_.resize(static_cast<size_t>(n) + 1, kLoaded);
+    first_ordinal_[n] = k;
+    return;
+  }
+  const uint64_t first = index_.answer(n);
+  if (first == kConflicted || p.answer == kNoAnswer || first == kNoAnswer || p.answer == first) return;
+  index_.set_answer(n, kConflicted);
+  if (n < first_ordinal_.size() && first_ordinal_[n] != kLoaded) {
+    conflict_with_.emplace(n, std::string(r.id()));
+  } else if (conflicted_survivors_.size() < kListedConflicts) {
+    conflicted_survivors_.push_back(index_.id(n));  // from load_index: not in this run, cannot be rejected
+  }
+}
+
+void Exact::ordered_after_first_pass(Record& r, Prepared& p) {
+  const uint64_t k = passed_++;
+  const uint32_t n = index_.find(p.key);
+  if (n == ExactIndex::npos) throw Error("dedup.exact: a record the first pass did not see");
+  const bool is_first = n < first_ordinal_.size() && first_ordinal_[n] == k;
+  const std::string survivor = index_.id(n);
+  if (index_.answer(n) == kConflicted) {
+    ++conflicts_;
+    const std::string& other = is_first ? conflict_with_.at(n) : survivor;
+    r.annotate("answer_conflict", other);
+    return r.reject("answer_conflict", "same problem as " + other + " with conflicting answers");
+  }
+  if (is_first) return;
+  ++duplicates_;
+  r.annotate("dup_of", survivor);
+  r.reject("duplicate", "duplicate of " + survivor);
+}
+
 void Exact::ordered(Record& r, Prepared& p) {
+  if (first_pass()) return ordered_after_first_pass(r, p);
   const uint32_t n = index_.find(p.key);
   if (n == ExactIndex::npos) {
     index_.insert(p.key, r.id(), p.answer);
@@ -135,12 +176,8 @@ void Exact::ordered(Record& r, Prepared& p) {
       return;  // kept: a different answer to the same problem is not a plain duplicate
     case Conflict::reject_later:
       return r.reject("answer_conflict", "same problem as " + survivor + " with a different answer");
-    case Conflict::reject_both:
-      if (first != kConflicted) {
-        index_.set_answer(n, kConflicted);
-        if (conflicted_survivors_.size() < kListedConflicts) conflicted_survivors_.push_back(survivor);
-      }
-      return r.reject("answer_conflict", "same problem as " + survivor + " with conflicting answers");
+    case Conflict::reject_both:  // decided with the first pass (ordered_after_first_pass)
+      break;
   }
 }
 

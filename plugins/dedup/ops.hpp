@@ -45,9 +45,14 @@ class Exact {
   Prepared prepare(Record& r) const;
   void ordered(Record& r, Prepared& p);
   void finish(Stage& stage);
+  // reject_both: a first pass finds the conflicted keys, so that their first record is rejected too.
+  bool first_pass() const { return on_conflict_ == Conflict::reject_both; }
+  void observe(const Record& r, Prepared& p);
 
  private:
   enum class Conflict { tag, reject_later, reject_both };
+  void ordered_after_first_pass(Record& r, Prepared& p);
+  static constexpr uint64_t kLoaded = UINT64_MAX;  // first_ordinal_ of a key from load_index
 
   std::vector<std::string> fields_;
   NormalizeOptions norm_;
@@ -57,7 +62,10 @@ class Exact {
   ExactIndex index_;
   size_t loaded_ = 0;
   int64_t duplicates_ = 0, conflicts_ = 0;
-  std::vector<std::string> conflicted_survivors_;  // reject_both: earlier records that could not be retracted
+  std::vector<std::string> conflicted_survivors_;  // reject_both: loaded survivors that could not be retracted
+  std::vector<uint64_t> first_ordinal_;              // reject_both: per key, its first record's ordinal
+  std::unordered_map<uint32_t, std::string> conflict_with_;  // reject_both: per conflicted key, the first disagreeing id
+  uint64_t observed_ = 0, passed_ = 0;
 };
 
 // The bands x rows (b * r <= num_perm) minimising false positive + false negative area at threshold.

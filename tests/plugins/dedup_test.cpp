@@ -301,13 +301,29 @@ TEST(plugins_dedup_exact, AnswerConflictRejectLater) {
 }
 
 TEST(plugins_dedup_exact, AnswerConflictRejectBoth) {
-  const OpRun run = run_op("dedup.exact", "{answer_field: answer, on_answer_conflict: reject_both}", conflict_input());
-  ASSERT_EQ(run.exit_code, 0) << run.describe();
-  // a left the stage before c showed the conflict: it is kept but listed in the report; every later
-  // record of that problem is rejected, even one agreeing with a.
-  EXPECT_EQ(run.kept_ids(), (Strings{"a", "f"}));
-  EXPECT_EQ(run.reasons(), (Strings{"duplicate", "answer_conflict", "answer_conflict", "answer_conflict"}));
-  EXPECT_NE(run.report.find("\"conflicted_survivors\":[\"a\"]"), std::string::npos) << run.report;
+  // A first pass finds that a and c disagree: every record of that problem is rejected, a included
+  // (a names c, the record it conflicts with; the others name a). Same bytes at 1 and 2 threads.
+  OpRun base;
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    OpRun run = run_op("dedup.exact", "{answer_field: answer, on_answer_conflict: reject_both}", conflict_input(), threads);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(run.kept_ids(), Strings{"f"});
+    EXPECT_EQ(run.rejected_ids(), (Strings{"a", "b", "c", "d", "e"}));
+    EXPECT_EQ(run.reasons(), (Strings{"answer_conflict", "answer_conflict", "answer_conflict", "answer_conflict", "answer_conflict"}));
+    EXPECT_EQ(run.annotation(run.rejected[0], "answer_conflict"), "\"c\"");
+    EXPECT_EQ(run.rejections()[0].detail, "same problem as c with conflicting answers");
+    EXPECT_EQ(run.annotation(run.rejected[2], "answer_conflict"), "\"a\"");
+    EXPECT_NE(run.report.find("\"conflicted_survivors\":[]"), std::string::npos) << run.report;
+    if (threads == 1) base = std::move(run);
+    else EXPECT_TRUE(run.rejected == base.rejected && run.kept == base.kept);
+  }
+  // Without a conflict, reject_both is plain dedup: the first record survives.
+  const OpRun plain = run_op("dedup.exact", "{answer_field: answer, on_answer_conflict: reject_both}",
+                             jsonl({rec("a", "Q", "1"), rec("b", "q", "1"), rec("c", "Other", "2")}));
+  ASSERT_EQ(plain.exit_code, 0) << plain.describe();
+  EXPECT_EQ(plain.kept_ids(), (Strings{"a", "c"}));
+  EXPECT_EQ(plain.annotation(plain.rejected[0], "dup_of"), "\"a\"");
 }
 
 // ============================================================================================
