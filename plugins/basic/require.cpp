@@ -9,10 +9,6 @@ namespace tamis::basic {
 namespace {
 constexpr const char* kTypes[] = {"any", "string", "number", "integer", "boolean", "array", "object", nullptr};
 
-bool blank(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
-}
-
 // The JSON type of a value's text (valid JSON). As in JSON Schema, a number whose fractional part is
 // zero (3.0, 1e3) is an integer.
 const char* type_of(std::string_view raw) {
@@ -29,6 +25,27 @@ const char* type_of(std::string_view raw) {
   const auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), d);
   (void)end;
   return ec == std::errc() && std::isfinite(d) && std::floor(d) == d ? "integer" : "number";
+}
+
+// Whether a JSON string body (escapes kept) holds only whitespace, without unescaping it: stops at
+// the first other character, so a long prompt costs a byte or two.
+bool blank_json_string(std::string_view body) {
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == ' ') continue;
+    if (c != '\\' || i + 1 >= body.size()) return false;
+    const char e = body[++i];
+    if (e == 'n' || e == 't' || e == 'r') continue;
+    if (e == 'u' && i + 4 < body.size() && body.substr(i + 1, 2) == "00") {
+      const std::string_view h = body.substr(i + 3, 2);
+      if (h == "20" || h == "09" || h == "0a" || h == "0A" || h == "0d" || h == "0D") {
+        i += 4;
+        continue;
+      }
+    }
+    return false;
+  }
+  return true;
 }
 
 // Whether an array or object text has no member.
@@ -62,7 +79,7 @@ void Require::process(Record& r) const {
     }
     if (non_empty_) {
       const char c = raw->front();
-      const bool empty = c == '"' ? blank(json::unescape(raw->substr(1, raw->size() - 2)))
+      const bool empty = c == '"' ? blank_json_string(raw->substr(1, raw->size() - 2))
                                   : (c == '[' || c == '{') && empty_container(*raw);
       if (empty) return r.reject("empty_field", "field '" + f + "' is empty");
     }

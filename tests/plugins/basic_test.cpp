@@ -148,6 +148,7 @@ TEST(plugins_basic_require, EmptyValuesAreRejectedByDefault) {
       R"({"id":"e5","x":{}})",
       R"({"id":"e6","x":[ ]})",
       R"({"id":"e7","x":{ }})",
+      R"({"id":"e8","x":"\u0020\u000A\u0009 \t"})",
       R"({"id":"k1","x":"0"})",
       R"({"id":"k2","x":0})",
       R"({"id":"k3","x":false})",
@@ -156,13 +157,16 @@ TEST(plugins_basic_require, EmptyValuesAreRejectedByDefault) {
       R"({"id":"k6","x":{"a":null}})",
       R"({"id":"k7","x":[[]]})",
       R"({"id":"k8","x":"\u00e9"})",
+      R"({"id":"k9","x":"\\"})",
+      R"({"id":"k10","x":"\u00a0"})",
+      R"({"id":"k11","x":"\t\u0009x"})",
   };
   const OpRun run = run_op("filter.require", "{fields: [x]}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(run.kept_ids(), (Strings{"k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8"}));
-  EXPECT_EQ(run.kept, Strings(in.begin() + 7, in.end()));
+  EXPECT_EQ(run.kept_ids(), (Strings{"k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11"}));
+  EXPECT_EQ(run.kept, Strings(in.begin() + 8, in.end()));
   const std::pair<std::string, std::string> empty = {"empty_field", "field 'x' is empty"};
-  expect_rejections(run, {{"e1", empty}, {"e2", empty}, {"e3", empty}, {"e4", empty}, {"e5", empty}, {"e6", empty}, {"e7", empty}});
+  expect_rejections(run, {{"e1", empty}, {"e2", empty}, {"e3", empty}, {"e4", empty}, {"e5", empty}, {"e6", empty}, {"e7", empty}, {"e8", empty}});
   expect_consistent(run, in.size());
 }
 
