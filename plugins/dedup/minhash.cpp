@@ -390,6 +390,17 @@ double MinHash::similarity(const Prepared& a, const Prepared& b) const {
   return static_cast<double>(eq) / static_cast<double>(a.signature.size());
 }
 
+double MinHash::similarity_to_survivor(const Prepared& a, uint32_t c) const {
+  if (verify_exact_) {
+    const size_t from = c == 0 ? 0 : shingle_end_[c - 1];
+    return jaccard_at_least(a.shingles.data(), a.shingles.size(), shingles_.data() + from, shingle_end_[c] - from, 0.0);
+  }
+  size_t eq = 0;
+  const uint32_t* sig = signatures_.data() + static_cast<size_t>(c) * a.signature.size();
+  for (size_t i = 0; i < a.signature.size(); ++i) eq += a.signature[i] == sig[i];
+  return static_cast<double>(eq) / static_cast<double>(a.signature.size());
+}
+
 void MinHash::reject_duplicate(Record& r, uint32_t cluster, const std::string& id, double sim) {
   ++duplicates_;
   r.annotate("dup_of", id);
@@ -408,9 +419,10 @@ void MinHash::ordered(Record& r, Prepared& p) {
     const uint32_t cl = cluster_of_[k];
     const Chosen& c = chosen_[cl];
     if (c.ordinal == k) return;  // kept
-    const double sim = similarity(p, c.prepared);
+    const bool own = c.own != npos;
+    const double sim = own ? similarity(p, owned_[c.own].prepared) : similarity_to_survivor(p, cl);
     if (sim < threshold_) ++below_threshold_;
-    return reject_duplicate(r, cl, c.id, sim);
+    return reject_duplicate(r, cl, own ? owned_[c.own].id : ids_[cl], sim);
   }
   double sim = 0;
   const uint32_t best = find_match(p, sim);
@@ -427,9 +439,17 @@ void MinHash::observe(const Record& r, Prepared& p) {
   if (cl == npos) {
     cl = static_cast<uint32_t>(ids_.size());
     add_survivor(r.id(), p.band_keys.data(), p.shingles.data(), p.shingles.size(), p.signature.data());
-    chosen_.push_back({p.score, k, std::string(r.id()), Prepared{p.shingles, p.signature, {}, p.score}});
-  } else if (p.score > chosen_[cl].score) {
-    chosen_[cl] = {p.score, k, std::string(r.id()), Prepared{p.shingles, p.signature, {}, p.score}};
+    chosen_.push_back({p.score, k, npos});  // the survivor itself: its id and set are in the index
+  } else if (Chosen& c = chosen_[cl]; p.score > c.score) {
+    Owned o{std::string(r.id()), Prepared{p.shingles, p.signature, {}, p.score}};
+    if (c.own == npos) {
+      c.own = static_cast<uint32_t>(owned_.size());
+      owned_.push_back(std::move(o));
+    } else {
+      owned_[c.own] = std::move(o);
+    }
+    c.score = p.score;
+    c.ordinal = k;
   }
   cluster_of_.push_back(cl);
 }
@@ -571,7 +591,7 @@ void MinHash::write_clusters() const {
   std::string line;
   for (size_t i = 0; i < order.size();) {
     const uint32_t s = members_[order[i]].survivor;
-    const std::string& name = prefer_.empty() ? ids_[s] : chosen_[s].id;
+    const std::string& name = prefer_.empty() || chosen_[s].own == npos ? ids_[s] : owned_[chosen_[s].own].id;
     line = "{\"cluster\":" + json::quote(name) + ",\"survivor\":" + json::quote(name) + ",\"members\":[";
     for (bool first = true; i < order.size() && members_[order[i]].survivor == s; ++i, first = false) {
       const Member& m = members_[order[i]];

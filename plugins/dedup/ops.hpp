@@ -121,6 +121,7 @@ class MinHash {
   int64_t preference(const Record& r, Prefer what, std::string_view text) const;
   uint32_t find_match(const Prepared& p, double& sim);  // the earliest survivor at or above the threshold, or npos
   double similarity(const Prepared& a, const Prepared& b) const;
+  double similarity_to_survivor(const Prepared& a, uint32_t survivor) const;
   void reject_duplicate(Record& r, uint32_t cluster, const std::string& id, double sim);
 
   std::string field_;
@@ -148,9 +149,13 @@ class MinHash {
   struct Chosen {
     std::array<int64_t, 3> score;
     uint64_t ordinal;
+    uint32_t own;  // npos: the cluster's survivor (id and set in the index); else its entry in owned_
+  };
+  struct Owned {  // a chosen member that is not its cluster's survivor
     std::string id;
     Prepared prepared;  // its shingles or signature
   };
+  std::vector<Owned> owned_;
   std::vector<Prefer> prefer_;
   std::string answer_field_;
   std::vector<std::string> source_rank_;
