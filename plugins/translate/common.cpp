@@ -6,15 +6,11 @@
 namespace tamis::translate {
 
 std::optional<std::string> read_tag(const Record& r, const std::string& key) {
-  // Annotations arrive as JSON text; a string one is its quotes around valid escapes, so it is read
-  // without a parser (Record::annotation_string makes one per call, which dominates this op's time).
-  if (auto a = r.annotation(key)) {
-    if (a->size() >= 2 && a->front() == '"' && a->back() == '"') return json::unescape(a->substr(1, a->size() - 2));
-  }
+  if (auto a = r.annotation_string(key)) return a;
   // Most records carry no such tag (translate.export sees ~90% untagged records): when the key's last
-  // component does not occur in the text at all, no field can hold it, and the field lookups (a parse
-  // of the record) are skipped. A key written with \u escapes of plain letters would be missed; no
-  // tool writes keys that way.
+  // component does not occur in the text at all, no field can hold it, and the two member scans of
+  // the record (Record::string_field) are skipped. A key written with \u escapes of plain letters
+  // would be missed; no tool writes keys that way.
   const bool pointer = !key.empty() && key.front() == '/';
   const std::string_view last = std::string_view(key).substr(key.rfind(pointer ? '/' : '.') + 1);
   const bool plain = std::all_of(last.begin(), last.end(),
