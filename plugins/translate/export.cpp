@@ -33,7 +33,8 @@ const ParamTable Export::params = {
     {.name = "max_requests", .type = ParamType::integer, .default_json = "50000",
      .help = "requests per file at most (the Batch API takes 50,000); more start another part"},
     {.name = "max_bytes", .type = ParamType::integer, .default_json = "190000000",
-     .help = "bytes per file at most (the Batch API takes 200 MB); more start another part"},
+     .help = "bytes per file at most (the Batch API takes 200 MB); more start another part; a record whose "
+             "request alone is larger is rejected (request_too_large)"},
 };
 
 namespace {
@@ -124,7 +125,15 @@ std::string Export::prepare(Record& r) const {
   const std::string source_name = name(source), target_name = name(*target);
   const Vars vars = {{"text", *text}, {"id", r.id()}, {"source", source}, {"target", *target},
                      {"source_name", source_name}, {"target_name", target_name}};
-  return request_line(r.id(), url_, model_, render(template_, vars), extra_body_) + "\n";
+  std::string line = request_line(r.id(), url_, model_, render(template_, vars), extra_body_) + "\n";
+  // A request over the per-file limit cannot go in any part (it would sit alone in a file the API
+  // refuses, and the whole upload would fail): the record is rejected instead.
+  if (static_cast<int64_t>(line.size()) > max_bytes_) {
+    r.reject("request_too_large", "its Batch API request is " + std::to_string(line.size()) + " bytes, over max_bytes (" +
+                                      std::to_string(max_bytes_) + "): shorten the text, or raise max_bytes if the API allows it");
+    return {};
+  }
+  return line;
 }
 
 void Export::ordered(Record& r, std::string& line) {

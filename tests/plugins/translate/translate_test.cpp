@@ -617,6 +617,27 @@ TEST(plugins_translate_export, MissingFieldDuplicateIdsAndUntaggedRecords) {
   EXPECT_NE(none.err.find("run translate_tag before translate.export"), std::string::npos) << none.err;
 }
 
+TEST(plugins_translate_export, RequestLargerThanMaxBytesIsRejected) {
+  // A request that fits no part would sit alone in a file the API refuses: it is rejected, the
+  // others are exported.
+  TempDir dir;
+  const fs::path batch = dir / "b.jsonl";
+  const std::string big(3000, 'x');
+  const std::string in = jsonl({R"({"id":"a","problem":"Short one","translate_to":"fr"})",
+                                R"({"id":"b","problem":")" + big + R"(","translate_to":"fr"})",
+                                R"({"id":"c","problem":"Short two","translate_to":"de"})"});
+  const OpRun run = run_op("translate.export", "{path: '" + batch.string() + "', max_bytes: 2048}", in, 2);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"a", "c"}));
+  EXPECT_EQ(run.reasons(), (Strings{"request_too_large"}));
+  EXPECT_NE(run.rejected.front().find("raise max_bytes"), std::string::npos) << run.rejected.front();
+  const auto reqs = parse_batch(batch);
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].custom_id, "a");
+  EXPECT_EQ(reqs[1].custom_id, "c");
+  for (const auto& line : read_lines(batch)) EXPECT_LE(line.size() + 1, 2048u);
+}
+
 // ============================================================================================
 // translate.import (op options; the full round trip is in roundtrip_test.cpp)
 // ============================================================================================
