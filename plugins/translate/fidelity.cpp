@@ -38,8 +38,9 @@ size_t find_unescaped(std::string_view s, size_t from, std::string_view delim) {
   return std::string_view::npos;
 }
 
-// The closing $ of an inline span opened at `open` (pandoc's rule), or npos.
-size_t find_inline_close(std::string_view s, size_t open) {
+// The closing $ of an inline span opened at `open` (pandoc's rule), or npos. `exhausted` is set when
+// the search ran to the end of the text without a closing $.
+size_t find_inline_close(std::string_view s, size_t open, bool& exhausted) {
   if (open + 1 >= s.size() || space(s[open + 1])) return std::string_view::npos;
   for (size_t i = open + 1; i < s.size(); ++i) {
     if (s[i] == '\\') {
@@ -51,6 +52,7 @@ size_t find_inline_close(std::string_view s, size_t open) {
     if (i + 1 < s.size() && digit(s[i + 1])) continue;
     return i;
   }
+  exhausted = true;
   return std::string_view::npos;
 }
 
@@ -119,6 +121,10 @@ std::vector<MathSpan> math_spans(std::string_view s) {
     std::string key = span_key(s.substr(content_begin, content_end - content_begin));
     if (!key.empty()) out.push_back({std::string(s.substr(begin, end - begin)), std::move(key)});
   };
+  // Once a search for a closing $ has run to the end of the text in vain, every later one would too
+  // (it scans a suffix of the same positions, skipping the same escapes): a text full of prices
+  // ("$5, $7, ...") is scanned once, not once per $.
+  bool no_inline_close = false;
   for (size_t i = 0; i < s.size();) {
     const char c = s[i];
     if (c == '\\' && i + 1 < s.size()) {
@@ -161,7 +167,7 @@ std::vector<MathSpan> math_spans(std::string_view s) {
         i += 2;
         continue;
       }
-      const size_t close = find_inline_close(s, i);
+      const size_t close = no_inline_close ? std::string_view::npos : find_inline_close(s, i, no_inline_close);
       if (close != std::string_view::npos) {
         add(i, i + 1, close, close + 1);
         i = close + 1;

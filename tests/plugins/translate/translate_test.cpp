@@ -762,6 +762,22 @@ TEST(plugins_translate_fidelity, MathSpans) {
   EXPECT_EQ(tr::code_points("aé中"), 3u);
 }
 
+TEST(plugins_translate_fidelity, ManyUnclosedDollarsThenOtherSpans) {
+  // A price list: every $ opens a search that finds no closing $. The spans after it are still found,
+  // and an inline span before the prices still closes.
+  std::string prices;
+  for (int i = 0; i < 60000; ++i) prices += "$" + std::to_string(i % 10) + " ";
+  auto keys = [](std::string_view s) {
+    Strings out;
+    for (const auto& m : tr::math_spans(s)) out.push_back(m.key);
+    return out;
+  };
+  EXPECT_EQ(keys("Take $a+b$; " + prices + "\\$ then \\(y\\), \\[z\\] and \\begin{equation}w\\end{equation}."),
+            (Strings{"a+b", "y", "z", "equation:w"}));
+  EXPECT_EQ(keys(prices), Strings{});
+  EXPECT_EQ(tr::missing_math("Costs: " + prices + "so \\(x\\)", "Prix : " + prices + "donc \\(y\\)"), (Strings{"\\(x\\)"}));
+}
+
 TEST(plugins_translate_fidelity, TranslationLines) {
   simdjson::dom::parser p;
   using S = tr::Translation::Status;
