@@ -79,6 +79,8 @@ class Profile {
   bool has_reference_ = false;
   std::vector<std::string> reference_files_;
   uint64_t reference_duplicates_ = 0;
+  uint64_t reference_missing_ = 0;  // reference lines without a string human_field
+  std::string reference_missing_first_;  // FILE:LINE of the first
 
   Corpus reference_;
   std::unordered_map<std::string, Corpus> groups_;

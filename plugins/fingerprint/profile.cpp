@@ -115,6 +115,10 @@ Profile::Profile(const Params& p, Stage& stage)
     stage.info("reference: " + std::to_string(reference_.records) + " texts, " + std::to_string(reference_.words) +
                " words from " + std::to_string(reference_files_.size()) + " file(s)" +
                (reference_duplicates_ ? ", " + std::to_string(reference_duplicates_) + " duplicate texts skipped" : ""));
+    if (reference_missing_ > 0)
+      stage.warn(std::to_string(reference_missing_) + " line(s) of the human reference have no string field '" +
+                 p.get_string("human_field") + "' and were skipped (first: " + reference_missing_first_ +
+                 "); set human_field to the field holding their text");
   }
 }
 
@@ -221,7 +225,6 @@ void Profile::read_reference(const std::vector<std::string>& patterns, const std
   std::unordered_set<uint64_t> seen;
   simdjson::dom::parser parser;
   Prepared scratch;
-  uint64_t missing = 0;
   for (const auto& file : reference_files_) {
     if (file.ends_with(".gz") || file.ends_with(".zst"))
       throw Error("human reference '" + file + "': compressed references are not supported; decompress it first");
@@ -236,7 +239,7 @@ void Profile::read_reference(const std::vector<std::string>& patterns, const std
       std::string_view text;
       const auto found = detail::follow_path(root, field);
       if (!found || found->get_string().get(text) != simdjson::SUCCESS) {
-        ++missing;
+        if (reference_missing_++ == 0) reference_missing_first_ = file + ":" + std::to_string(n);
         continue;
       }
       if (dedup && !seen.insert(feature_hash(text)).second) {
@@ -249,7 +252,6 @@ void Profile::read_reference(const std::vector<std::string>& patterns, const std
   }
   if (reference_.records == 0)
     throw Error("no line of the human reference files has a string field '" + field + "' (human_field)");
-  (void)missing;
 }
 
 void Profile::finish(Stage& stage) {
@@ -395,7 +397,7 @@ void Profile::finish(Stage& stage) {
     j += "\"reference\": {\"files\": [";
     for (size_t i = 0; i < reference_files_.size(); ++i) j += (i ? ", " : "") + json::quote(reference_files_[i]);
     j += "], \"texts\": " + std::to_string(reference_.records) + ", \"duplicates_skipped\": " +
-         std::to_string(reference_duplicates_) + ", \"words\": " + std::to_string(reference_.words) + "},\n";
+         std::to_string(reference_duplicates_) + ", \"without_field\": " + std::to_string(reference_missing_) + ", \"words\": " + std::to_string(reference_.words) + "},\n";
   } else {
     j += "\"reference\": null,\n";
   }

@@ -231,7 +231,8 @@ TEST(plugins_fingerprint_profile, PlantedFeaturesRecordsUnchanged) {
   TempDir t;
   write_file(t / "human.jsonl", jsonl({R"({"body":"The dog sat at the gate of the park."})",
                                        R"({"body":"A light rain fell on the old town."})",
-                                       R"({"body":"The dog sat at the gate of the park."})"}));
+                                       R"({"body":"The dog sat at the gate of the park."})",
+                                       R"({"text":"Not in the reference field."})"}));
   const std::string in = planted_records();
   const OpRun run = run_op("fingerprint.profile",
                            "{group_by: model, field: text, dir: '" + (t / "fp").string() + "', human: ['" +
@@ -251,6 +252,9 @@ TEST(plugins_fingerprint_profile, PlantedFeaturesRecordsUnchanged) {
             std::string::npos) << profile;
   EXPECT_EQ(json_int(profile, "/reference/texts"), 2);  // the repeated reference line counted once
   EXPECT_EQ(json_int(profile, "/reference/duplicates_skipped"), 1);
+  // A reference line without human_field is skipped, counted and named, not lost silently.
+  EXPECT_EQ(json_int(profile, "/reference/without_field"), 1);
+  EXPECT_NE(run.err.find("human.jsonl:4); set human_field"), std::string::npos) << run.err;
   EXPECT_EQ(profile.find("\"zanzibar\""), std::string::npos) << "one record's word must not be ranked";
   EXPECT_EQ(profile.find("\"text\": \"dog\""), std::string::npos) << "stopword-free but under 4 letters";
   // "light" is in the reference: below "number", which has the same counts and is not (or not ranked).
