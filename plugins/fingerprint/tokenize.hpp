@@ -10,7 +10,7 @@
 // Steps: the NFKC subset of plugins/text (fullwidth forms, ligatures), then Unicode letters (see
 // is_letter) lowercased with text::lower(); an apostrophe (' U+2019 U+02BC) between two letters stays
 // inside the word ("don't"), anything else ends it, so digits, hyphens and symbols split words.
-// Sentence ends (. ! ? ; : … and line breaks) start a new segment: n-grams never span two segments.
+// Sentence ends (. ! ? ; : …, 。！？ and line breaks) start a new segment: n-grams never span two segments.
 // With drop_stopwords, English stopwords are removed before n-grams are formed, as the published slop
 // lists were built ("voice barely above a whisper" gives the trigram "voice barely whisper").
 #pragma once
