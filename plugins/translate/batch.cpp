@@ -118,7 +118,10 @@ Translation batch_line(simdjson::dom::element doc, std::string id) {
   std::string_view refused;
   if (choice.at_pointer("/message/refusal").get(refusal) == simdjson::SUCCESS &&
       refusal.get_string().get(refused) == simdjson::SUCCESS && !refused.empty()) {
-    t.message = "the model refused: " + std::string(refused.substr(0, 200));
+    // At most 200 bytes, cut at a UTF-8 boundary: the message becomes a rejection detail (JSON text).
+    size_t cut = std::min<size_t>(refused.size(), 200);
+    while (cut < refused.size() && (static_cast<unsigned char>(refused[cut]) & 0xC0) == 0x80) --cut;
+    t.message = "the model refused: " + std::string(refused.substr(0, cut));
     return t;
   }
   if (string_at(choice, "finish_reason") == "length") {

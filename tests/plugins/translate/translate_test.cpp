@@ -796,6 +796,14 @@ TEST(plugins_translate_fidelity, TranslationLines) {
   EXPECT_EQ(cut.status, S::error);
   auto refused = tr::parse_translation_line(p, R"({"custom_id":"e","response":{"status_code":200,"body":{"choices":[{"message":{"content":null,"refusal":"no"},"finish_reason":"stop"}]}}})");
   EXPECT_EQ(refused.status, S::error);
+  // A long refusal is shortened at a UTF-8 boundary (67 three-byte characters = 201 bytes).
+  std::string long_refusal;
+  for (int i = 0; i < 67; ++i) long_refusal += "拒";
+  auto refused_zh = tr::parse_translation_line(p, R"({"custom_id":"e2","response":{"status_code":200,"body":{"choices":[{"message":{"content":null,"refusal":")" +
+                                                      long_refusal + R"("},"finish_reason":"stop"}]}}})");
+  EXPECT_EQ(refused_zh.status, S::error);
+  EXPECT_EQ(refused_zh.message, "the model refused: " + long_refusal.substr(0, 198));
+  EXPECT_TRUE(simdjson::validate_utf8(refused_zh.message.data(), refused_zh.message.size()));
   auto nochoice = tr::parse_translation_line(p, R"({"custom_id":"f","response":{"status_code":200,"body":{"choices":[]}}})");
   EXPECT_EQ(nochoice.status, S::malformed);
   EXPECT_EQ(nochoice.id, "f");
