@@ -275,6 +275,26 @@ void Tag::finish(Stage& stage) {
   if (source == 0)
     stage.warn("no record had language '" + source_ + "' in '" + lang_field_ +
                "' (annotation or field): run langid before translate_tag, or set lang_field");
+  // A `fractions` key no record's stratum matched ("Hard" for "hard", "0.2" for a bucket "<0.2") would
+  // leave its stratum at `fraction` without a word.
+  std::vector<std::string> unmatched;
+  for (const auto& [name, f] : stratum_fraction_)
+    if (!strata_.count(name)) unmatched.push_back(name);
+  std::sort(unmatched.begin(), unmatched.end());  // the map's order is not deterministic
+  for (const std::string& name : unmatched) {
+    std::string seen;
+    size_t shown = 0;
+    for (const auto& [s, t] : strata_) {
+      if (shown++ == 10) {
+        seen += ", ...";
+        break;
+      }
+      seen += (seen.empty() ? "'" : ", '") + s + "'";
+    }
+    stage.warn("fractions names the stratum '" + name + "', which no '" + source_ + "' record had in '" + stratify_ +
+               "'; its fraction was never used. Strata seen: " + (seen.empty() ? std::string("none") : seen) +
+               " (with buckets, strata are labels such as <0.2)");
+  }
   if (no_key_.load() > 0)
     stage.warn(std::to_string(no_key_.load()) + " '" + source_ + "' records lack the key field '" + key_ + "' and were not selected");
 }

@@ -372,6 +372,12 @@ TEST(plugins_translate_tag, Stratification) {
   EXPECT_EQ(json_int(run.report, "/stages/0/report/strata/0/selected"), 0);
   EXPECT_EQ(json_int(run.report, "/stages/0/report/strata/1/source_records"), 2000);
   EXPECT_EQ(json_int(run.report, "/stages/0/report/strata_count"), 3);
+  EXPECT_EQ(run.err.find("fractions names the stratum"), std::string::npos) << run.err;
+  // A fractions key that matches no stratum is named, with the strata that were seen.
+  const OpRun typo = run_op("translate_tag", "{stratify: src, fractions: {AoPS: 1}}", in, 2);
+  ASSERT_EQ(typo.exit_code, 0) << typo.describe();
+  EXPECT_NE(typo.err.find("fractions names the stratum 'AoPS', which no 'en' record had in 'src'"), std::string::npos) << typo.err;
+  EXPECT_NE(typo.err.find("Strata seen: 'aops', 'gsm'"), std::string::npos) << typo.err;
   // Stratifying without per-stratum fractions selects exactly the same records (only the report changes).
   const OpRun plain = run_op("translate_tag", "", in, 2), strat = run_op("translate_tag", "{stratify: src}", in, 2);
   EXPECT_EQ(targets_by_id(plain), targets_by_id(strat));
