@@ -3,6 +3,7 @@
 #include <glob.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -79,10 +80,12 @@ void on_signal(int sig) {
   }
 }
 
-bool positive(const char* v, long& out) {
+// A whole number in [1, max]; out-of-range text ("99999999999999999999") is refused, not clamped.
+bool positive(const char* v, long max, long& out) {
   char* end = nullptr;
+  errno = 0;
   out = std::strtol(v, &end, 10);
-  return *v && !*end && out >= 1;
+  return *v && !*end && errno != ERANGE && out >= 1 && out <= max;
 }
 
 std::string slurp(const fs::path& p) {
@@ -125,7 +128,11 @@ int fingerprint_main(int argc, char** argv, int first) {
         measure = v;
         if (measure != "cosine" && measure != "jaccard") return usage("--measure is cosine or jaccard, got '" + measure + "'");
       } else if (a == "--threads" || a == "-j" || a == "--neighbours" || a == "--min-count" || a == "--min-records") {
-        if (!positive(v, n)) return usage(a + " wants a positive integer, got '" + v + "'");
+        // The thread count becomes an int, with `tamis run`'s bound; the others are stage parameters.
+        const bool thread_option = a == "--threads" || a == "-j";
+        const long max = thread_option ? 1024 : 1000000000;
+        if (!positive(v, max, n))
+          return usage(a + " wants a whole number from 1 to " + std::to_string(max) + ", got '" + v + "'");
         (a == "--neighbours" ? neighbours : a == "--min-count" ? min_count : a == "--min-records" ? min_records : threads) = n;
       } else {
         return usage("unknown option '" + a + "'");

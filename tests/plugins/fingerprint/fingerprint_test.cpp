@@ -436,6 +436,15 @@ TEST(plugins_fingerprint_cli, Errors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("missing.jsonl': no such file"), std::string::npos) << r.err;
   write_file(t / "in.jsonl", jsonl({rec("a", "m", "text")}));
+  // Numbers out of range are refused, not wrapped into an int.
+  for (const char* threads : {"0", "5000000000", "99999999999999999999", "2x"}) {
+    r = run_tamis({"fingerprint", "--group-by", "model", "--text", "text", "--threads", threads, (t / "in.jsonl").string()});
+    EXPECT_EQ(r.exit_code, 2) << threads;
+    EXPECT_NE(r.err.find("--threads wants a whole number from 1 to 1024, got '" + std::string(threads) + "'"), std::string::npos) << r.err;
+  }
+  r = run_tamis({"fingerprint", "--group-by", "model", "--text", "text", "--min-count", "99999999999999999999", (t / "in.jsonl").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--min-count wants a whole number"), std::string::npos) << r.err;
   r = run_tamis({"fingerprint", "--group-by", "model", "--text", "outptu", "--out", (t / "o").string(), (t / "in.jsonl").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no string field 'outptu'; its fields: id, model, text"), std::string::npos) << r.err;
