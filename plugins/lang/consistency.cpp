@@ -151,7 +151,7 @@ void add(Tally& tally, const std::string& lang, size_t letters) {
 
 // Each chunk's letters go to its detected language, except letters of another non-Latin writing
 // system inside it ("so we 计算 the area"): those go to the language their script says (Han: zh, or
-// ja with kana; Hangul: ko; else the script's name). Latin letters inside a non-Latin chunk (formula
+// ja with kana; Hangul: ko; Cyrillic: "cyrillic"; any other: "other script"). Latin letters inside a non-Latin chunk (formula
 // names, a technical term in English) are the chunk's.
 void add_chunks(std::string_view stripped, size_t chunk_letters, const DetectOptions& options, Tally& tally) {
   for (const Piece& c : chunks(stripped, chunk_letters)) {
