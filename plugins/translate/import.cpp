@@ -104,6 +104,10 @@ Import::Import(const Params& p, Stage& stage)
 }
 
 void Import::load(const std::string& path) {
+  // Read as text, a compressed file would be nothing but malformed lines without ids.
+  for (const char* ext : {".gz", ".zst", ".bz2", ".xz"})
+    if (path.ends_with(ext))
+      throw Error("translations file '" + path + "' is compressed; decompress it first (e.g. zstd -d / gunzip)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open translations file '" + path + "'");
   simdjson::dom::parser parser;

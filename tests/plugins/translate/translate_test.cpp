@@ -734,6 +734,12 @@ TEST(plugins_translate_import, InvalidParametersAndFiles) {
   const OpRun run = run_op("translate.import", "{translations: /nonexistent/t.jsonl}", jsonl({rec("a", "en", "x")}), 2);
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("cannot open translations file '/nonexistent/t.jsonl'"), std::string::npos) << run.err;
+  // A compressed one is refused by name rather than read as lines of garbage.
+  TempDir dir;
+  write_file(dir / "t.jsonl.gz", std::string("\x1f\x8b\x08\x00garbage", 12));
+  const OpRun gz = run_op("translate.import", "{translations: ['" + (dir / "t.jsonl.gz").string() + "']}", jsonl({rec("a", "en", "x")}), 2);
+  EXPECT_EQ(gz.exit_code, 1);
+  EXPECT_NE(gz.err.find("t.jsonl.gz' is compressed; decompress it first"), std::string::npos) << gz.err;
 }
 
 // ============================================================================================
