@@ -45,6 +45,7 @@ void on_annotate(void* ctx, size_t index, tamis_str key, tamis_str value) {
                                  std::string(v.substr(0, 80)));
   }
   r->annotate(k, v);
+  call->views_stale = true;
 }
 
 void on_reject(void* ctx, size_t index, tamis_str reason, tamis_str detail) {
@@ -63,6 +64,7 @@ void on_replace(void* ctx, size_t index, tamis_str json) {
   if (!valid_json(view(json), true)) return call->fail(index, "replace: the new text is not one JSON object");
   r->set_text(view(json));
   r->has_annotation_field = true;  // may have it: the writer looks for the field in the new text
+  call->views_stale = true;
 }
 
 void on_emit(void* ctx, size_t index, tamis_str json, tamis_str id) {
@@ -135,6 +137,7 @@ void StageCall::build_views(const std::vector<std::string>& source_names,
   cbatch.count = records.size();
   cbatch.records = views.data();
   cbatch.host_ctx = as_void();
+  views_stale = false;
 }
 
 }  // namespace tamis

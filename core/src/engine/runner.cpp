@@ -338,7 +338,7 @@ void Runner::stage_ordered(Batch& b, StageRuntime& st) {
   const auto t0 = Clock::now();
   std::unique_ptr<StageCall> call = std::move(b.calls[st.index]);
   if (!call->records.empty()) {
-    call->build_views(source_names_, file_names_);  // annotations may have changed in the parallel part
+    if (call->views_stale) call->build_views(source_names_, file_names_);  // the parallel part annotated or replaced
     tamis_error err{};
     const tamis_status rc = st.op->process_ordered(st.state, &call->cbatch, &err);
     if (call->cbatch.op_scratch && st.op->release_scratch) st.op->release_scratch(st.state, call->cbatch.op_scratch);
@@ -667,7 +667,7 @@ void Runner::stage_observe(Batch& b, StageRuntime& st) {
   if (!b.fatal.empty()) return;
   std::unique_ptr<StageCall> call = std::move(b.calls[st.index]);
   if (call->records.empty()) return;
-  call->build_views(source_names_, file_names_);
+  if (call->views_stale) call->build_views(source_names_, file_names_);
   tamis_error err{};
   const tamis_status rc = st.op->observe_ordered(st.state, &call->cbatch, &err);
   if (call->cbatch.op_scratch && st.op->release_scratch) st.op->release_scratch(st.state, call->cbatch.op_scratch);

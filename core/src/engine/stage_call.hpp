@@ -46,6 +46,7 @@ struct StageCall final : HostCtx {
   std::vector<tamis_record> views;
   std::vector<tamis_annotation> annotation_views;
   tamis_batch cbatch{};
+  bool views_stale = false;  // an annotate/replace changed what the views point into: rebuild before reuse
   std::string error;  // first misuse of a callback (bad JSON, bad index)
   int64_t error_index = -1;
 
