@@ -224,7 +224,7 @@ void Import::process(Record& r) const {
   r.replace(set_members(r.json(), edits));
   r.annotate("lang", *target);
   if (detected) {  // langid's figures described the original text; these describe the translation
-    r.annotate("lang_confidence", detected->confidence);
+    r.annotate("lang_confidence", std::round(detected->confidence * 100) / 100);  // as langid writes it
     r.annotate("lang_reliable", detected->reliable);
   }
   r.annotate("translated_from", from);

@@ -685,6 +685,20 @@ TEST(plugins_translate_import, CopiesKeepOnFailureAndFields) {
   EXPECT_EQ(looser.kept.size(), 3u);
 }
 
+TEST(plugins_translate_import, LangConfidenceRoundedAsLangidDoes) {
+  // The translation's lang_confidence replaces langid's, rounded the same way (0.01). Decided by the
+  // function words, this one is 36/37 of the Latin words.
+  TempDir dir;
+  const std::string fr = "Soit α un angle et β un autre angle du triangle. Combien vaut la somme des angles du triangle ?";
+  write_file(dir / "t.jsonl", jsonl({R"({"id":"g1","text":)" + tamis::json::quote(fr) + "}"}));
+  const std::string en = "Let α be an angle and β another angle of the triangle. What is the sum of the angles of the triangle?";
+  const OpRun run = run_op("translate.import", "{translations: ['" + (dir / "t.jsonl").string() + "']}",
+                           jsonl({R"({"id":"g1","problem":)" + tamis::json::quote(en) + R"(,"translate_to":"fr"})"}), 2);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  ASSERT_EQ(run.kept.size(), 1u) << run.describe();
+  EXPECT_EQ(run.annotation(run.kept[0], "lang_confidence"), "0.97");
+}
+
 TEST(plugins_translate_import, LanguageNumbersAndLatexChecks) {
   TempDir dir;
   const std::string en = R"(If $a = 3$ and $b = 4.5$, compute $a \cdot b$ and round the result to 2 decimal places.)";
