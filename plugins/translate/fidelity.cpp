@@ -124,13 +124,16 @@ std::vector<MathSpan> math_spans(std::string_view s) {
   // Once a search for a closing $ has run to the end of the text in vain, every later one would too
   // (it scans a suffix of the same positions, skipping the same escapes): a text full of prices
   // ("$5, $7, ...") is scanned once, not once per $.
-  bool no_inline_close = false;
+  // Likewise for \) and \] ("\(" written many times unclosed).
+  bool no_inline_close = false, no_paren_close = false, no_bracket_close = false;
   for (size_t i = 0; i < s.size();) {
     const char c = s[i];
     if (c == '\\' && i + 1 < s.size()) {
       const char n = s[i + 1];
       if (n == '(' || n == '[') {
-        const size_t close = find_unescaped(s, i + 2, n == '(' ? "\\)" : "\\]");
+        bool& none = n == '(' ? no_paren_close : no_bracket_close;
+        const size_t close = none ? std::string_view::npos : find_unescaped(s, i + 2, n == '(' ? "\\)" : "\\]");
+        none = close == std::string_view::npos;
         if (close != std::string_view::npos) {
           add(i, i + 2, close, close + 2);
           i = close + 2;

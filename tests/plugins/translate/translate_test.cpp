@@ -801,6 +801,9 @@ TEST(plugins_translate_fidelity, ManyUnclosedDollarsThenOtherSpans) {
   EXPECT_EQ(keys("Take $a+b$; " + prices + "\\$ then \\(y\\), \\[z\\] and \\begin{equation}w\\end{equation}."),
             (Strings{"a+b", "y", "z", "equation:w"}));
   EXPECT_EQ(keys(prices), Strings{});
+  std::string parens;  // the same for \( never closed
+  for (int i = 0; i < 60000; ++i) parens += "\\(a ";
+  EXPECT_EQ(keys("\\(x\\) " + parens + "\\[z\\]"), (Strings{"x", "z"}));
   EXPECT_EQ(tr::missing_math("Costs: " + prices + "so \\(x\\)", "Prix : " + prices + "donc \\(y\\)"), (Strings{"\\(x\\)"}));
 }
 
