@@ -176,7 +176,11 @@ class Stripper {
     if (i_ + 1 >= n) { ++i_; return; }
     const char next = s_[i_ + 1];
     if (next == '(' || next == '[') {
-      const size_t e = s_.find(next == '(' ? "\\)" : "\\]", i_ + 2);
+      // When no closing \) (\]) follows one opening, none follows a later one: the search is not
+      // repeated (a text of many unclosed "\(" was quadratic: 6 s for 200 KB).
+      bool& none = next == '(' ? no_paren_close_ : no_bracket_close_;
+      const size_t e = none ? std::string_view::npos : s_.find(next == '(' ? "\\)" : "\\]", i_ + 2);
+      none = e == std::string_view::npos;
       i_ = e == std::string_view::npos ? i_ + 2 : e + 2;
       return space();
     }
@@ -237,6 +241,7 @@ class Stripper {
   std::string_view s_;
   size_t i_ = 0;
   std::string out_;
+  bool no_paren_close_ = false, no_bracket_close_ = false;
 };
 
 // ============================================================================================

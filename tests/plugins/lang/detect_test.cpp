@@ -65,6 +65,17 @@ TEST(plugins_lang_strip, InlineAndDisplayMath) {
   EXPECT_EQ(strip_markup("Solve $\\frac{1}{2} x = \\text{three}$ now"), "Solve now");  // \text inside math goes too
 }
 
+TEST(plugins_lang_strip, ManyUnclosedParenDelimiters) {
+  // Each unclosed \( is dropped with its delimiter and the text after it stays; the spans before
+  // and after still go.
+  std::string unclosed, expected;
+  for (int i = 0; i < 60000; ++i) {
+    unclosed += "\\(word ";
+    expected += " word";
+  }
+  EXPECT_EQ(strip_markup("Let \\(x\\) be " + unclosed + "\\[y\\] end"), "Let be" + expected + " end");
+}
+
 TEST(plugins_lang_strip, DollarsThatAreNotMath) {
   // Prices: an opening $ followed by a digit whose "closer" is preceded by a space is not math.
   EXPECT_EQ(strip_markup("She pays $5 and he pays $7 for lunch."), "She pays and he pays for lunch.");
