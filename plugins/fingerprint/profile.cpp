@@ -194,7 +194,7 @@ void Profile::ordered(Record& r, Prepared& p) {
       if (r.root().get_object().get(obj) == simdjson::SUCCESS)
         for (auto kv : obj) keys += (keys.empty() ? "" : ", ") + std::string(kv.key);
       missing_example_ = std::string(r.file()) + ":" + std::to_string(r.line()) + " has no " +
-                         (no_group ? "group field '" + group_by_ + "' (string, number or boolean)"
+                         (no_group ? "group field '" + group_by_ + "' (a non-empty string, a number or a boolean)"
                                    : "string field '" + field_ + "'") +
                          "; its fields: " + (keys.empty() ? "(none)" : keys);
     }

@@ -329,6 +329,13 @@ TEST(plugins_fingerprint_profile, ClearErrors) {
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("no group field 'modle'"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("its fields: id, model, text"), std::string::npos) << run.err;
+  // An empty group name is no group: counted missing_group and named, the record passes on.
+  run = run_op("fingerprint.profile", "{group_by: model, field: text, dir: '" + dir + "'}",
+               jsonl({rec("a", "", "some words"), rec("b", "m", "some words")}));
+  EXPECT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept.size(), 2u);
+  EXPECT_EQ(json_int(run.report, "/stages/0/counters/missing_group"), 1);
+  EXPECT_NE(run.err.find("has no group field 'model' (a non-empty string, a number or a boolean)"), std::string::npos) << run.err;
   // A reference that does not exist.
   run = run_op("fingerprint.profile", "{group_by: model, field: text, dir: '" + dir + "', human: ['" + (t / "nope.jsonl").string() + "']}",
                jsonl({rec("a", "m", "x")}));
