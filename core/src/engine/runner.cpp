@@ -115,6 +115,8 @@ class Runner {
   void stage_observe(Batch& b, StageRuntime& st);
   void start_stage(int idx, int threads, const std::vector<int>& consumers);
   void first_pass(const std::vector<int>& observers, int threads, const std::vector<int>& consumers);
+  tbb::filter<void, Batch*> read_parse_stages(const std::vector<bool>& run, const std::vector<bool>& observe);
+  void run_tbb(const tbb::filter<void, void>& whole, int threads);
   void finalize(Batch& b, StageRuntime& st, StageCall& call);
   void check_call(StageRuntime& st, StageCall& call, tamis_status rc, const tamis_error& err, const char* hook);
   std::vector<Record*> gather(Batch& b, const std::vector<InputRef>& inputs, const std::vector<bool>* clone);
@@ -558,6 +560,45 @@ void Runner::write(Batch* raw) {
   pool_.put(std::move(b->chunk.buffer));
 }
 
+// The head of a TBB pipeline: read (serial) → parse → each stage in `run`, in execution order (an
+// ordered stage's serial part observes instead, for the first pass, when `observe` says so).
+tbb::filter<void, Batch*> Runner::read_parse_stages(const std::vector<bool>& run, const std::vector<bool>& observe) {
+  using tbb::filter_mode;
+  tbb::filter<void, Batch*> chain = tbb::make_filter<void, Batch*>(filter_mode::serial_in_order, [this](tbb::flow_control& fc) -> Batch* {
+    Batch* b = read_next();
+    if (!b) fc.stop();
+    return b;
+  });
+  chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this](Batch* b) {
+    parse(*b);
+    return b;
+  });
+  for (int idx : p_.stage_order) {
+    if (!run[static_cast<size_t>(idx)]) continue;
+    StageRuntime* st = stages_[idx].get();
+    chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this, st](Batch* b) {
+      stage_parallel(*b, *st);
+      return b;
+    });
+    if (st->op->kind != TAMIS_OP_ORDERED) continue;
+    const bool observes = !observe.empty() && observe[static_cast<size_t>(idx)];
+    chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::serial_in_order, [this, st, observes](Batch* b) {
+      if (observes) stage_observe(*b, *st);
+      else stage_ordered(*b, *st);
+      return b;
+    });
+  }
+  return chain;
+}
+
+// Runs a whole TBB pipeline on exactly `threads` threads, even beyond the core count (TBB caps its
+// workers at cores - 1 otherwise), with 4 batches per thread in flight.
+void Runner::run_tbb(const tbb::filter<void, void>& whole, int threads) {
+  tbb::global_control workers(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
+  tbb::task_arena arena(threads);
+  arena.execute([&] { tbb::parallel_pipeline(static_cast<size_t>(threads) * 4, whole); });
+}
+
 // Creates stage `idx`'s state (again, for a stage re-run after the first pass).
 void Runner::start_stage(int idx, int threads, const std::vector<int>& consumers) {
   const StageSpec& spec = p_.stages[idx];
@@ -612,40 +653,13 @@ void Runner::first_pass(const std::vector<int>& observers, int threads, const st
   log::info("", "first pass over the input for stage" + std::string(names.size() > 1 ? "s " : " ") + list);
 
   first_pass_ = true;
-  using tbb::filter_mode;
-  tbb::filter<void, Batch*> chain = tbb::make_filter<void, Batch*>(filter_mode::serial_in_order, [this](tbb::flow_control& fc) -> Batch* {
-    Batch* b = read_next();
-    if (!b) fc.stop();
-    return b;
-  });
-  chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this](Batch* b) {
-    parse(*b);
-    return b;
-  });
-  for (int idx : p_.stage_order) {
-    if (!needed[static_cast<size_t>(idx)]) continue;
-    StageRuntime* st = stages_[idx].get();
-    const bool observes = observer[static_cast<size_t>(idx)];
-    chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this, st](Batch* b) {
-      stage_parallel(*b, *st);
-      return b;
-    });
-    if (st->op->kind == TAMIS_OP_ORDERED) {
-      chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::serial_in_order, [this, st, observes](Batch* b) {
-        if (observes) stage_observe(*b, *st);
-        else stage_ordered(*b, *st);
-        return b;
-      });
-    }
-  }
-  const tbb::filter<void, void> whole = chain & tbb::make_filter<Batch*, void>(filter_mode::serial_in_order, [this](Batch* raw) {
-    std::unique_ptr<Batch> b(raw);
-    if (!b->fatal.empty()) throw RunError(b->fatal);
-    pool_.put(std::move(b->chunk.buffer));
-  });
-  tbb::global_control workers(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
-  tbb::task_arena arena(threads);
-  arena.execute([&] { tbb::parallel_pipeline(static_cast<size_t>(threads) * 4, whole); });
+  const tbb::filter<void, Batch*> chain = read_parse_stages(needed, observer);
+  run_tbb(chain & tbb::make_filter<Batch*, void>(tbb::filter_mode::serial_in_order, [this](Batch* raw) {
+            std::unique_ptr<Batch> b(raw);
+            if (!b->fatal.empty()) throw RunError(b->fatal);
+            pool_.put(std::move(b->chunk.buffer));
+          }),
+          threads);
 
   // Back to the start of the input, with fresh upstream stages.
   first_pass_ = false;
@@ -737,28 +751,7 @@ RunTotals Runner::run() {
 
   // The TBB pipeline: read → parse → stages → render → write.
   using tbb::filter_mode;
-  tbb::filter<void, Batch*> chain = tbb::make_filter<void, Batch*>(filter_mode::serial_in_order, [this](tbb::flow_control& fc) -> Batch* {
-    Batch* b = read_next();
-    if (!b) fc.stop();
-    return b;
-  });
-  chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this](Batch* b) {
-    parse(*b);
-    return b;
-  });
-  for (int idx : p_.stage_order) {
-    StageRuntime* st = stages_[idx].get();
-    chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this, st](Batch* b) {
-      stage_parallel(*b, *st);
-      return b;
-    });
-    if (st->op->kind == TAMIS_OP_ORDERED) {
-      chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::serial_in_order, [this, st](Batch* b) {
-        stage_ordered(*b, *st);
-        return b;
-      });
-    }
-  }
+  tbb::filter<void, Batch*> chain = read_parse_stages(std::vector<bool>(p_.stages.size(), true), {});
   chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this](Batch* b) {
     render(*b);
     return b;
@@ -767,12 +760,7 @@ RunTotals Runner::run() {
     account(*b);
     return b;
   });
-  const tbb::filter<void, void> whole = chain & tbb::make_filter<Batch*, void>(filter_mode::parallel, [this](Batch* b) { write(b); });
-
-  // Exactly `threads` threads, even beyond the core count (TBB caps its workers at cores - 1 otherwise).
-  tbb::global_control workers(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
-  tbb::task_arena arena(threads);
-  arena.execute([&] { tbb::parallel_pipeline(static_cast<size_t>(threads) * 4, whole); });
+  run_tbb(chain & tbb::make_filter<Batch*, void>(filter_mode::parallel, [this](Batch* b) { write(b); }), threads);
   if (progress_) progress_->finish();
 
   // End of input: let ordered ops finish (write index files, report), then totals and the report.
