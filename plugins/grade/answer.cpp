@@ -1,5 +1,6 @@
 // Answer extraction, normalisation and equivalence. Rules and their order: docs/grading.md.
 #include "answer.hpp"
+#include "latex_cursor.hpp"
 #include "symbolic.hpp"
 
 #include <algorithm>
@@ -16,8 +17,6 @@ namespace tamis::grade {
 namespace {
 
 __extension__ typedef __int128 i128;
-
-constexpr int kMaxDepth = 64;  // parser recursion
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -685,9 +684,9 @@ std::optional<Num> square_root(const Num& a) {
 
 // A recursive-descent evaluator over normalised answers: numbers, + - * / ^, \frac, \sqrt, \cdot,
 // \times, \div, \pi, e, parentheses, implicit products, and (when `vars` is given) one-letter variables.
-class Evaluator {
+class Evaluator : private detail::LatexCursor {
  public:
-  Evaluator(std::string_view s, const double* vars) : s_(s), vars_(vars) {}
+  Evaluator(std::string_view s, const double* vars) : LatexCursor(s), vars_(vars) {}
 
   std::optional<Num> run() {
     auto v = expr();
@@ -697,33 +696,7 @@ class Evaluator {
   }
 
  private:
-  std::string_view s_;
   const double* vars_;
-  size_t pos_ = 0;
-  int depth_ = 0;
-  bool failed_ = false;
-
-  struct Depth {
-    Evaluator& e;
-    explicit Depth(Evaluator& ev) : e(ev) {
-      if (++e.depth_ > kMaxDepth) e.failed_ = true;
-    }
-    ~Depth() { --e.depth_; }
-  };
-
-  bool at(std::string_view t) const { return s_.substr(pos_, t.size()) == t; }
-  bool at_command(std::string_view name) const {
-    if (!at(name)) return false;
-    const size_t end = pos_ + name.size();
-    return end >= s_.size() || !is_alpha(s_[end]);
-  }
-  bool eat(char c) {
-    if (pos_ < s_.size() && s_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
 
   std::optional<Num> expr() {
     Depth guard(*this);

@@ -14,12 +14,13 @@
 #include <optional>
 #include <string>
 
+#include "latex_cursor.hpp"
+
 namespace tamis::grade::detail {
 
 namespace {
 
 constexpr size_t kMaxBytes = 300;
-constexpr int kMaxDepth = 64;
 constexpr int kMaxDegree = 32;
 constexpr size_t kMaxVariables = 4;
 constexpr double kMaxTerms = 5000;
@@ -38,9 +39,9 @@ struct Term {
   bool rational = true;
 };
 
-class Reader {
+class Reader : private LatexCursor {
  public:
-  Reader(std::string_view s, std::map<char, GiNaC::symbol>& symbols) : s_(s), symbols_(symbols) {}
+  Reader(std::string_view s, std::map<char, GiNaC::symbol>& symbols) : LatexCursor(s), symbols_(symbols) {}
 
   std::optional<Term> run() {
     auto t = expr();
@@ -49,33 +50,8 @@ class Reader {
   }
 
  private:
-  std::string_view s_;
   std::map<char, GiNaC::symbol>& symbols_;
-  size_t pos_ = 0;
-  int depth_ = 0;
-  bool failed_ = false;
 
-  struct Depth {
-    Reader& r;
-    explicit Depth(Reader& reader) : r(reader) {
-      if (++r.depth_ > kMaxDepth) r.failed_ = true;
-    }
-    ~Depth() { --r.depth_; }
-  };
-
-  bool at(std::string_view t) const { return s_.substr(pos_, t.size()) == t; }
-  bool at_command(std::string_view name) const {
-    if (!at(name)) return false;
-    const size_t end = pos_ + name.size();
-    return end >= s_.size() || !is_alpha(s_[end]);
-  }
-  bool eat(char c) {
-    if (pos_ < s_.size() && s_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
   std::optional<Term> fail() {
     failed_ = true;
     return std::nullopt;
