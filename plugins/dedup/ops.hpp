@@ -43,6 +43,7 @@ class Exact {
     uint64_t answer = kNoAnswer;  // answer_value(XXH3-64 of the normalised answer), or kNoAnswer
   };
   Prepared prepare(Record& r) const;
+  void prefetch(const Prepared& p) const { index_.prefetch(p.key); }
   void ordered(Record& r, Prepared& p);
   void finish(Stage& stage);
   // reject_both: a first pass finds the conflicted keys, so that their first record is rejected too.

@@ -40,6 +40,11 @@
 //              same records in the same order: count them to match the two passes.
 //   bool first_pass() const;                   with observe(): whether this instance wants the first
 //              pass (e.g. only when a parameter asks for it); absent: always.
+//   void prefetch(const Prepared&) const;      ordered ops: called in the serial part for the record
+//              kPrefetchDistance places ahead of the one passed to ordered()/observe(), so the op can
+//              issue memory prefetches (__builtin_prefetch) for the index entries that record will
+//              touch; on a large index each lookup is otherwise a cache miss paid in the serial part.
+//              A hint only: it must not change any state (the record may be rejected before its turn).
 // The constructor takes (const tamis::Params&) or (const tamis::Params&, tamis::Stage&).
 // Exceptions thrown by any of these become error messages at the ABI; they never cross it.
 #ifndef TAMIS_SDK_HPP
@@ -49,6 +54,7 @@
 #include <tamis/abi.h>
 #include <tamis/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <concepts>
 #include <cstdio>
@@ -409,6 +415,10 @@ class Record {
   bool rejected_ = false;
 };
 
+// How many records ahead of ordered()/observe() an op's prefetch() is called (see the header comment):
+// far enough for a DRAM miss to resolve while the records in between are handled.
+inline constexpr size_t kPrefetchDistance = 8;
+
 namespace detail {
 
 template <class Op>
@@ -421,6 +431,10 @@ concept HasObserve = requires(const Op& cop, Op& op, const Record& cr, Record& r
 };
 template <class Op>
 concept HasFirstPassSwitch = requires(const Op& op) { { op.first_pass() } -> std::convertible_to<bool>; };
+template <class Op>
+concept HasPrefetch = requires(const Op& cop, Record& r) {
+  cop.prefetch(std::declval<std::add_lvalue_reference_t<const decltype(cop.prepare(r))>>());
+};
 template <class Op>
 concept HasConstProcess = requires(const Op& op, Record& r) { op.process(r); };
 template <class Op>
@@ -497,6 +511,25 @@ struct OpAdapter {
     std::vector<std::optional<Prepared>> prepared;  // nullopt: rejected in the parallel part
   };
 
+  // prefetch(): the first kPrefetchDistance records of a batch, then one record ahead per step.
+  static void prefetch_first(const Op& op, const Scratch& scratch) {
+    if constexpr (HasPrefetch<Op>) {
+      const size_t n = std::min(kPrefetchDistance, scratch.prepared.size());
+      for (size_t j = 0; j < n; ++j)
+        if (scratch.prepared[j]) op.prefetch(*scratch.prepared[j]);
+    } else {
+      (void)op, (void)scratch;
+    }
+  }
+  static void prefetch_ahead(const Op& op, const Scratch& scratch, size_t i) {
+    if constexpr (HasPrefetch<Op>) {
+      if (i + kPrefetchDistance < scratch.prepared.size() && scratch.prepared[i + kPrefetchDistance])
+        op.prefetch(*scratch.prepared[i + kPrefetchDistance]);
+    } else {
+      (void)op, (void)scratch, (void)i;
+    }
+  }
+
   static tamis_status process(void* state, tamis_batch* batch, tamis_error* err) {
     auto* s = static_cast<State*>(state);
     int64_t i = 0;
@@ -527,7 +560,9 @@ struct OpAdapter {
     return guarded(err, &i, [&] {
       if constexpr (Op::kind == OpKind::ordered) {
         auto* scratch = static_cast<Scratch*>(batch->op_scratch);
+        prefetch_first(*s->op, *scratch);
         for (; i < static_cast<int64_t>(batch->count); ++i) {
+          prefetch_ahead(*s->op, *scratch, static_cast<size_t>(i));
           auto& p = scratch->prepared[static_cast<size_t>(i)];
           if (!p) continue;
           Record r(batch, static_cast<size_t>(i));
@@ -548,7 +583,9 @@ struct OpAdapter {
     return guarded(err, &i, [&] {
       if constexpr (HasObserve<Op>) {
         auto* scratch = static_cast<Scratch*>(batch->op_scratch);
+        prefetch_first(*s->op, *scratch);
         for (; i < static_cast<int64_t>(batch->count); ++i) {
+          prefetch_ahead(*s->op, *scratch, static_cast<size_t>(i));
           auto& p = scratch->prepared[static_cast<size_t>(i)];
           if (!p) continue;
           const Record r(batch, static_cast<size_t>(i));
