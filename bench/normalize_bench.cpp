@@ -1,6 +1,6 @@
 // normalize_bench: throughput of tamis::text::normalize_append (plugins/text) on real prompt text.
 //
-//   normalize_bench --in FILE [--field NAME] [--rounds N] [--all] [--limit N]
+//   normalize_bench --in FILE [--field NAME] [--rounds N] [--all | --mask M] [--limit N]
 //
 // Reads every line of a JSONL file (simdjson DOM, one line at a time), keeps the string value of
 // --field (default problem; lines without it are skipped), then, for each option combination, times
@@ -12,7 +12,8 @@
 // MB = 10^6 bytes of input text. The checksum (FNV-1a over every output, with its length) lets two
 // builds (bench/normalize.sh runs the committed code against an older revision) be checked for
 // byte-identical output. Combinations: the default options, every single option flipped from the
-// default, everything on, everything off, and each option alone; --all runs all 64.
+// default, everything on, everything off, and each option alone; --all runs all 64, --mask M the one
+// whose bits are M (1 whitespace, 2 lowercase, 4 nfkc, 8 latex, 16 punctuation, 32 digits).
 
 #include "normalize.hpp"
 
@@ -43,7 +44,7 @@ NormalizeOptions from_mask(int m) {
 }
 
 [[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr, "normalize_bench: %s\nusage: normalize_bench --in FILE [--field NAME] [--rounds N] [--all] [--limit N]\n", why);
+  std::fprintf(stderr, "normalize_bench: %s\nusage: normalize_bench --in FILE [--field NAME] [--rounds N] [--all | --mask M] [--limit N]\n", why);
   std::exit(2);
 }
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   std::string in, field = "problem";
   int rounds = 3;
   bool all = false;
+  int only = -1;  // --mask M: that one combination (bit 0 whitespace, 1 lowercase, 2 nfkc, 3 latex, 4 punct, 5 digits)
   size_t limit = SIZE_MAX;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
     else if (a == "--rounds") rounds = std::atoi(value());
     else if (a == "--limit") limit = std::strtoull(value(), nullptr, 10);
     else if (a == "--all") all = true;
+    else if (a == "--mask") only = std::atoi(value());
     else usage("unknown option");
   }
   if (in.empty()) usage("--in is required");
@@ -93,7 +96,9 @@ int main(int argc, char** argv) {
   }
 
   std::vector<int> masks;
-  if (all) {
+  if (only >= 0 && only < 64) {
+    masks = {only};
+  } else if (all) {
     for (int m = 0; m < 64; ++m) masks.push_back(m);
   } else {
     const int def = 1 | 2 | 4 | 8;

@@ -12,6 +12,10 @@ namespace tamis::text {
 
 namespace {
 
+// Bytes past the end of a text that the 16-byte loads and stores of the fused path may touch: every
+// text it reads sits in a buffer with this many spare bytes after it (see padded_copy()).
+constexpr size_t kPad = 32;
+
 inline void put(char*& w, std::string_view t) {
   for (char c : t) *w++ = c;
 }
@@ -264,7 +268,9 @@ void latex_spans(std::string_view s, Emit& emit) {
     }
     if (cmd == "dfrac" || cmd == "tfrac") {
       flush(i);
-      emit(std::string_view("\\frac"));
+      // Padded, like every input of Tail (which may read 16 bytes from any position of a span).
+      alignas(16) static constexpr char kFrac[kPad + 8] = "\\frac";
+      emit(std::string_view(kFrac, 5));
       run = i = e;
       continue;
     }
@@ -295,7 +301,9 @@ void latex_spans(std::string_view s, Emit& emit) {
 // What the streaming steps (case, punctuation, digits, whitespace) do to one ASCII byte: a byte to
 // write, or kDrop, or kSpace (a whitespace character, collapsed with its neighbours).
 constexpr int16_t kDrop = -1, kSpace = -2;
-constexpr size_t kSlack = 2;  // bytes past the bound that Tail's branch-free stores may touch
+// Bytes past the bound that Tail's stores may touch: the branch-free byte stores, and the 16-byte
+// stores of the SIMD path (a whole vector written where fewer bytes are kept).
+constexpr size_t kSlack = kPad;
 
 struct AsciiTable {
   int16_t action[128];
@@ -320,135 +328,325 @@ constexpr auto kTables = [] {
   return t;
 }();
 
-// The steps after LaTeX, fused: lowercase -> punctuation -> digits -> whitespace, one pass over each
-// span, writing into a buffer sized in advance (none of these steps makes text longer: a lowercase
-// letter never takes more UTF-8 bytes than its capital in the covered ranges).
+// The steps after LaTeX, fused: lowercase -> punctuation -> digits -> whitespace, one pass over the
+// text, writing into a buffer sized in advance (none of these steps makes text longer: a lowercase
+// letter never takes more UTF-8 bytes than its capital in the covered ranges). The input must be valid
+// UTF-8 (normalize_append sends invalid text to the reference path).
+//
+// A space run is written as one ' ' just before the next kept character, never at the start of the
+// output nor at its end: `pending_` carries a run across the end of one chunk or call.
 class Tail {
  public:
   Tail(const NormalizeOptions& o, char* w)
       : table_(kTables[(o.lowercase ? 1 : 0) | (o.punctuation ? 2 : 0) | (o.digits ? 4 : 0) | (o.whitespace ? 8 : 0)]),
-        lowercase_(o.lowercase), whitespace_(o.whitespace), simd_(!o.punctuation && !o.digits), begin_(w), w_(w) {}
+        lowercase_(o.lowercase), whitespace_(o.whitespace), punct_(o.punctuation), digits_(o.digits), begin_(w),
+        w_(w) {}
 
   void operator()(std::string_view s) {
-    // Locals, not members, in the loop: stores through char* may alias any member, which would make the
-    // compiler reload and store w_ for every byte.
-    char* w = w_;
-    bool pending = pending_;
-    const int16_t* const action = table_.action;
-    auto keep = [&](char c) {
-      if (pending) *w++ = ' ';
-      pending = false;
-      *w++ = c;
-    };
-    for (size_t i = 0; i < s.size();) {
-      if (i + 16 <= s.size() && plain_chunk(s.data() + i, w, pending)) {
-        i += 16;
-        continue;
-      }
-      const auto b = static_cast<unsigned char>(s[i]);
-      if (b < 0x80) {
-        // Branch-free: a space before every fourth character or so would mispredict otherwise. Both
-        // stores land inside the buffer (the output never outgrows the input consumed so far, and the
-        // buffer has kSlack bytes more); only the advances of w depend on the action.
-        const int16_t a = action[b];
-        const bool kept = a >= 0, space = a == kSpace;
-        *w = ' ';
-        w += pending & kept;
-        *w = static_cast<char>(a);
-        w += kept;
-        pending = (space & (w != begin_)) | (pending & !kept & !space);
-        ++i;
-        continue;
-      }
-      const Decoded d = decode(s, i);
-      if (!d.ok) {
-        keep(s[i]);
-        ++i;
-        continue;
-      }
-      i += d.len;
-      const char32_t c = lowercase_ ? lower(d.cp) : d.cp;
-      if (c < 0x80) {  // İ -> i: an ASCII letter, never punctuation, a digit or a space
-        const int16_t a = action[c];
-        if (a >= 0) keep(static_cast<char>(a));
-        else if (a == kSpace) pending = w != begin_;
-      } else if (whitespace_ && is_space(c)) {
-        pending = w != begin_;
-      } else {
-        if (pending) *w++ = ' ';
-        pending = false;
-        encode(w, c);
-      }
+#ifdef __SSE2__
+    // One instantiation per option set, so that the loop holds no test of an option.
+    const int m = (lowercase_ ? 1 : 0) | (whitespace_ ? 2 : 0) | (punct_ ? 4 : 0) | (digits_ ? 8 : 0);
+    switch (m) {
+      case 0: return run<false, false, false, false>(s);
+      case 1: return run<true, false, false, false>(s);
+      case 2: return run<false, true, false, false>(s);
+      case 3: return run<true, true, false, false>(s);
+      case 4: return run<false, false, true, false>(s);
+      case 5: return run<true, false, true, false>(s);
+      case 6: return run<false, true, true, false>(s);
+      case 7: return run<true, true, true, false>(s);
+      case 8: return run<false, false, false, true>(s);
+      case 9: return run<true, false, false, true>(s);
+      case 10: return run<false, true, false, true>(s);
+      case 11: return run<true, true, false, true>(s);
+      case 12: return run<false, false, true, true>(s);
+      case 13: return run<true, false, true, true>(s);
+      case 14: return run<false, true, true, true>(s);
+      default: return run<true, true, true, true>(s);
     }
-    w_ = w;
-    pending_ = pending;
+#else
+    scalar(s);
+#endif
   }
   char* end() const { return w_; }
 
  private:
-  // 16 bytes at once when nothing in them needs more than lowercasing: only ASCII, no control
-  // character, and (with the whitespace step) only single spaces that stay as they are. Writes the
-  // chunk and returns true, or returns false and leaves the bytes to the per-byte loop. Only without
-  // the punctuation and digits steps (the defaults), which would need a per-byte table anyway.
-  bool plain_chunk(const char* p, char*& w, bool& pending) const {
+  // One code point at s[i] of 2 to 4 bytes (valid UTF-8): written lowercased, or as a pending space.
+  template <bool kLc, bool kWs>
+  static void non_ascii(std::string_view s, size_t& i, char*& w, bool& pending, const int16_t* action,
+                        const char* begin) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    // From U+4000 on (lead byte E4 and above) no code point is a capital or a space of the covered
+    // ranges: the bytes are copied as they are.
+    if (b0 >= 0xE4) {
+      const size_t len = b0 >= 0xF0 ? 4 : 3;
+      if (pending) *w++ = ' ';
+      pending = false;
+      w[0] = s[i];
+      w[1] = s[i + 1];
+      w[2] = s[i + 2];
+      if (len == 4) w[3] = s[i + 3];
+      w += len;
+      i += len;
+      return;
+    }
+    char32_t cp;
+    if (b0 < 0xE0) {
+      cp = (static_cast<char32_t>(b0 & 0x1F) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3F);
+      i += 2;
+    } else {
+      cp = (static_cast<char32_t>(b0 & 0x0F) << 12) | ((static_cast<char32_t>(static_cast<unsigned char>(s[i + 1]) & 0x3F)) << 6) |
+           (static_cast<unsigned char>(s[i + 2]) & 0x3F);
+      i += 3;
+    }
+    const char32_t c = kLc ? lower(cp) : cp;
+    if (c < 0x80) {  // İ -> i: an ASCII letter, never punctuation, a digit or a space
+      const int16_t a = action[c];
+      if (a >= 0) {
+        if (pending) *w++ = ' ';
+        pending = false;
+        *w++ = static_cast<char>(a);
+      } else if (a == kSpace) {
+        pending = w != begin;
+      }
+    } else if (kWs && is_space(c)) {
+      pending = w != begin;
+    } else {
+      if (pending) *w++ = ' ';
+      pending = false;
+      encode(w, c);
+    }
+  }
+
 #ifdef __SSE2__
-    if (!simd_) return false;
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    // Signed compare: bytes >= 0x80 are negative, so "< 0x21" flags non-ASCII, controls and space.
-    const __m128i space = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
-    const __m128i low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x21));
-    const auto sp = static_cast<unsigned>(_mm_movemask_epi8(space));
-    const auto special = static_cast<unsigned>(_mm_movemask_epi8(low)) & ~(whitespace_ ? sp : 0xFFFFu);
-    if (whitespace_) {
-      if (special != 0) return false;
-      // A space is kept as is when it is single, not last (it might start a run, or end the text),
-      // and, first in the chunk, when output exists and no space is pending.
-      if ((sp & (sp >> 1)) != 0 || (sp & 0x8000u) != 0) return false;
-      if ((sp & 1u) != 0 && (pending || w == begin_)) return false;
-    } else if ((static_cast<unsigned>(_mm_movemask_epi8(v))) != 0) {
-      return false;  // non-ASCII
+  static __m128i in_range(__m128i v, char lo, char hi) {
+    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                         _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+  }
+
+  // The whole text, 16 bytes at a time: the ASCII prefix of each 16-byte window is classified with
+  // vector compares into kept characters K, dropped ones D (punctuation, digits) and spaces S; a space
+  // is written only when the next byte that is not dropped is a kept character of the same window (the
+  // last space of a run), and a run that reaches the window's end stays pending. The kept bytes are then
+  // compacted by runs of consecutive kept positions (one 16-byte store each). Non-ASCII code points go
+  // one by one through non_ascii().
+  template <bool kLc, bool kWs, bool kPunct, bool kDigits>
+  void run(std::string_view s) {
+    char* w = w_;
+    bool pending = pending_;
+    const int16_t* const action = table_.action;
+    const char* const p = s.data();
+    const size_t size = s.size();
+    alignas(16) char tmp[32] = {};
+    for (size_t i = 0; i < size;) {
+      // The window: 16 bytes from i (the input is padded: bytes past its end may be read), of which
+      // the first f are up to the first non-ASCII byte or the end of the text.
+      const size_t rem = size - i;
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      const auto non_ascii_bits = static_cast<unsigned>(_mm_movemask_epi8(v));
+      unsigned n = non_ascii_bits != 0 ? static_cast<unsigned>(__builtin_ctz(non_ascii_bits)) : 16u;
+      if (n > rem) n = static_cast<unsigned>(rem);
+      if (n == 0) {
+        do non_ascii<kLc, kWs>(s, i, w, pending, action, begin_);
+        while (i < size && static_cast<unsigned char>(p[i]) >= 0x80);
+        continue;
+      }
+      const unsigned valid = (n == 16 ? 0x10000u : (1u << n)) - 1;
+      if constexpr (kLc)
+        v = _mm_add_epi8(v, _mm_and_si128(in_range(v, 'A', 'Z'), _mm_set1_epi8(0x20)));
+      unsigned S = 0, D = 0;
+      if constexpr (kWs) {
+        const __m128i sp = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), in_range(v, 0x09, 0x0D));
+        S = static_cast<unsigned>(_mm_movemask_epi8(sp)) & valid;
+        v = _mm_or_si128(_mm_andnot_si128(sp, v), _mm_and_si128(sp, _mm_set1_epi8(' ')));
+      }
+      if constexpr (kPunct) {
+        const __m128i pu = _mm_or_si128(_mm_or_si128(in_range(v, '!', '/'), in_range(v, ':', '@')),
+                                        _mm_or_si128(in_range(v, '[', '`'), in_range(v, '{', '~')));
+        D |= static_cast<unsigned>(_mm_movemask_epi8(pu));
+      }
+      if constexpr (kDigits) D |= static_cast<unsigned>(_mm_movemask_epi8(in_range(v, '0', '9')));
+      D &= valid;
+      const unsigned K = valid & ~S & ~D;
+      unsigned keep = K;
+      bool lead = false;  // a pending space from before goes first
+      if constexpr (kWs) {
+        // G: positions whose next byte that is not dropped (itself included) is a kept character.
+        unsigned G = K;
+        if constexpr (kPunct || kDigits) {
+          unsigned P = D;
+          G |= P & (G >> 1);
+          P &= P >> 1;
+          G |= P & (G >> 2);
+          P &= P >> 2;
+          G |= P & (G >> 4);
+          P &= P >> 4;
+          G |= P & (G >> 8);
+        }
+        unsigned SK = S & (G >> 1);
+        if (w == begin_) SK &= ~((K & -K) - 1);  // no space before the first kept character of the output
+        const unsigned X = S | K;
+        lead = pending & ((X & -X & K) != 0);    // the first non-dropped byte is kept: the run ends here
+        keep |= SK;
+        // Spaces after the last kept character stay pending (as does a pending run when none is kept).
+        const unsigned upto_last_k = K != 0 ? 0xFFFFFFFFu >> __builtin_clz(K) : 0u;
+        pending = ((S & ~upto_last_k) != 0) | (pending & (K == 0));
+      }
+      *w = ' ';
+      w += lead;
+      if (keep == valid) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(w), v);
+        w += n;
+      } else {
+        // Runs of kept positions: usually one to three.
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), v);
+        while (keep != 0) {
+          const unsigned a = static_cast<unsigned>(__builtin_ctz(keep));
+          const unsigned len = static_cast<unsigned>(__builtin_ctz(~(keep >> a)));
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(w), _mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp + a)));
+          w += len;
+          keep &= ~(((1u << len) - 1) << a);  // len <= 16
+        }
+      }
+      if constexpr (kWs) pending = pending & (w != begin_);
+      i += n;
     }
-    if (lowercase_) {
-      const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
-      v = _mm_add_epi8(v, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
-    }
-    if (pending) *w++ = ' ';
-    pending = false;
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(w), v);
-    w += 16;
-    return true;
-#else
-    (void)p, (void)w, (void)pending;
-    return false;
+    w_ = w;
+    pending_ = pending;
+  }
 #endif
+
+  // Portable byte-at-a-time form of run() (targets without SSE2).
+  [[maybe_unused]] void scalar(std::string_view s) {
+    char* w = w_;
+    bool pending = pending_;
+    const int16_t* const action = table_.action;
+    for (size_t i = 0; i < s.size();) {
+      const auto b = static_cast<unsigned char>(s[i]);
+      if (b >= 0x80) {
+        if (lowercase_) {
+          if (whitespace_) non_ascii<true, true>(s, i, w, pending, action, begin_);
+          else non_ascii<true, false>(s, i, w, pending, action, begin_);
+        } else {
+          if (whitespace_) non_ascii<false, true>(s, i, w, pending, action, begin_);
+          else non_ascii<false, false>(s, i, w, pending, action, begin_);
+        }
+        continue;
+      }
+      // Branch-free: a space before every fourth character or so would mispredict otherwise. Both
+      // stores land inside the buffer (the output never outgrows the input consumed so far, and the
+      // buffer has kSlack bytes more); only the advances of w depend on the action.
+      const int16_t a = action[b];
+      const bool kept = a >= 0, space = a == kSpace;
+      *w = ' ';
+      w += pending & kept;
+      *w = static_cast<char>(a);
+      w += kept;
+      pending = (space & (w != begin_)) | (pending & !kept & !space);
+      ++i;
+    }
+    w_ = w;
+    pending_ = pending;
   }
 
   const AsciiTable& table_;
-  bool lowercase_, whitespace_, simd_;
+  bool lowercase_, whitespace_, punct_, digits_;
   char* const begin_;
   char* w_;
   bool pending_ = false;  // a space to write before the next kept character (never at the start or end)
 };
 
-bool all_ascii(std::string_view s) {
-  uint64_t acc = 0;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t v;
-    std::memcpy(&v, s.data() + i, 8);
-    acc |= v;
+// Index of the first byte >= 0x80 at or after i (s.size() if none).
+size_t next_non_ascii(std::string_view s, size_t i) {
+#ifdef __SSE2__
+  for (; i + 16 <= s.size(); i += 16) {
+    const int m = _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i)));
+    if (m != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(m)));
   }
-  for (; i < s.size(); ++i) acc |= static_cast<unsigned char>(s[i]);
-  return (acc & 0x8080808080808080ULL) == 0;
+#endif
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
+  return i;
 }
 
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
+// Whether s is valid UTF-8 from i on (s[i] is its first non-ASCII byte).
+bool valid_utf8_from(std::string_view s, size_t i) {
+  while (i < s.size()) {
     const Decoded d = decode(s, i);
     if (!d.ok) return false;
     i += d.len;
+    if (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) i = next_non_ascii(s, i);
   }
   return true;
+}
+
+// Index of the next lead byte at or after i of a code point the NFKC subset may change (s.size() if
+// none): all of them are U+00A0-00BF (lead C2), U+2000-2FFF (E2), U+3000-3FFF (E3) or U+F000-FFFF (EF).
+// Other bytes, continuation bytes included, never equal these.
+size_t next_nfkc_candidate(std::string_view s, size_t i) {
+  auto is_lead = [](unsigned char b) { return b == 0xC2 || b == 0xE2 || b == 0xE3 || b == 0xEF; };
+#ifdef __SSE2__
+  for (; i + 16 <= s.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    const __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xC2))),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xE2)))),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xE3))),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xEF)))));
+    const int m = _mm_movemask_epi8(hit);
+    if (m != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(m)));
+  }
+#endif
+  while (i < s.size() && !is_lead(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
+// Grows a per-thread scratch buffer to at least n + kPad bytes without shrinking it (resize() would
+// fill the bytes each time the size goes up again).
+char* scratch(std::string& buf, size_t n) {
+  if (buf.size() < n + kPad) buf.resize(std::max(n + kPad, 2 * buf.size()));
+  return buf.data();
+}
+
+std::string_view padded_copy(std::string_view s, std::string& buf) {
+  char* const begin = scratch(buf, s.size());
+  std::memcpy(begin, s.data(), s.size());
+  return {begin, s.size()};
+}
+
+// The NFKC subset of valid UTF-8 text s (whose first non-ASCII byte is at `from`), into buf (padded).
+// Bytes between the code points it may change are copied as they are; it never makes text longer.
+std::string_view nfkc_into(std::string_view s, size_t from, std::string& buf) {
+  size_t c = next_nfkc_candidate(s, from);
+  if (c == s.size()) return padded_copy(s, buf);
+  char* const begin = scratch(buf, s.size());
+  char* w = begin;
+  size_t i = 0;
+  while (c < s.size()) {
+    std::memcpy(w, s.data() + i, c - i);
+    w += c - i;
+    const Decoded d = decode(s, c);
+    nfkc_one(w, d.cp);
+    i = c + d.len;
+    c = next_nfkc_candidate(s, i);
+  }
+  std::memcpy(w, s.data() + i, s.size() - i);
+  w += s.size() - i;
+  return {begin, static_cast<size_t>(w - begin)};
+}
+
+// The LaTeX step of the padded text s: s itself when it holds no '$' or '\\', else the result in buf
+// (padded; the step never makes text longer). Spans are copied 16 bytes at a time: they lie in s or in
+// a padded literal, and whatever lands past a span's end is overwritten by the next one or by padding.
+std::string_view latex_into(std::string_view s, std::string& buf) {
+  if (next_latex_special(s, 0) == s.size()) return s;
+  char* const begin = scratch(buf, s.size());
+  char* w = begin;
+  auto append = [&](std::string_view span) {
+    for (size_t k = 0; k < span.size(); k += 16) std::memcpy(w + k, span.data() + k, 16);
+    w += span.size();
+  };
+  latex_spans(s, append);
+  return {begin, static_cast<size_t>(w - begin)};
 }
 
 }  // namespace
@@ -473,25 +671,25 @@ std::string normalize_steps(std::string_view s, const NormalizeOptions& o) {
 }
 
 void normalize_append(std::string_view s, const NormalizeOptions& o, std::string& out) {
-  const bool ascii = all_ascii(s);
-  if (!ascii && !valid_utf8(s)) {
+  const size_t first_non_ascii = next_non_ascii(s, 0);
+  if (first_non_ascii != s.size() && !valid_utf8_from(s, first_non_ascii)) {
     // Removing a `$` may join the bytes of a broken sequence into a valid one, which the step-by-step
-    // path then decodes and the span-wise path would not: keep invalid input on the reference path.
+    // path then decodes and the fused path would not: keep invalid input on the reference path.
     out += normalize_steps(s, o);
     return;
   }
-  // NFKC first, into a scratch buffer reused by this thread (ASCII text is NFKC-stable).
-  thread_local std::string nfkc_buf;
-  std::string_view t = s;
-  if (o.nfkc && !ascii) {
-    map_code_points_into(s, nfkc_buf, nfkc_one);
-    t = nfkc_buf;
-  }
+  // The text goes into a padded scratch buffer reused by this thread (through NFKC when it holds a
+  // code point the subset may change), then LaTeX into a second one (when it holds '$' or '\\'), then
+  // the other steps fused in one pass over the whole text: long runs for the 16-byte path rather than
+  // the short pieces between LaTeX commands.
+  thread_local std::string nfkc_buf, latex_buf;
+  const std::string_view t0 = o.nfkc && first_non_ascii != s.size() ? nfkc_into(s, first_non_ascii, nfkc_buf)
+                                                                     : padded_copy(s, nfkc_buf);
+  const std::string_view t = o.latex ? latex_into(t0, latex_buf) : t0;
   const size_t start = out.size();
   out.resize(start + t.size() + kSlack);
   Tail tail(o, out.data() + start);
-  if (o.latex) latex_spans(t, tail);
-  else tail(t);
+  tail(t);
   out.resize(static_cast<size_t>(tail.end() - out.data()));
 }
 
