@@ -209,19 +209,80 @@ std::string collapse_whitespace(std::string_view s) {
 
 namespace {
 
-// Index of the next '$' or '\\' at or after i (s.size() if none): most of a prompt is neither.
-size_t next_latex_special(std::string_view s, size_t i) {
+// Index of the first byte at or after i for which `scalar` holds (s.size() if none). `vec` is the same
+// test on 16 bytes (a byte mask). The last partial window is the text's last 16 bytes, the part before i
+// masked off, so that no byte past the end is read.
+template <class Vec, class Scalar>
+size_t find_first(std::string_view s, size_t i, Vec vec, Scalar scalar) {
 #ifdef __SSE2__
-  for (; i + 16 <= s.size(); i += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-    const int m = _mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('$')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-    if (m != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(m)));
+  const char* const p = s.data();
+  const size_t n = s.size();
+  for (; i + 16 <= n; i += 16) {
+    const auto m = static_cast<unsigned>(_mm_movemask_epi8(vec(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)))));
+    if (m != 0) return i + static_cast<size_t>(__builtin_ctz(m));
   }
+  if (i < n && n >= 16) {
+    const unsigned skip = static_cast<unsigned>(16 - (n - i));
+    const auto m = static_cast<unsigned>(_mm_movemask_epi8(vec(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16))))) >> skip;
+    return m != 0 ? i + static_cast<size_t>(__builtin_ctz(m)) : n;
+  }
+#else
+  (void)vec;
 #endif
-  while (i < s.size() && s[i] != '$' && s[i] != '\\') ++i;
+  while (i < s.size() && !scalar(static_cast<unsigned char>(s[i]))) ++i;
   return i;
 }
+
+#ifdef __SSE2__
+#define TAMIS_VEC(body) [](__m128i v) { return body; }
+#else
+#define TAMIS_VEC(body) 0
+#endif
+
+// Index of the next '$' or '\\' at or after i (s.size() if none): most of a prompt is neither.
+size_t next_latex_special(std::string_view s, size_t i) {
+  return find_first(
+      s, i, TAMIS_VEC(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('$')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))),
+      [](unsigned char b) { return b == '$' || b == '\\'; });
+}
+
+// next_latex_special() for the many calls of one latex_spans() pass: each 16-byte window's mask is
+// computed once and kept, rather than rescanned from every command or '$' found (math text has one
+// every few bytes).
+class LatexSpecials {
+ public:
+  explicit LatexSpecials(std::string_view s) : s_(s) {}
+
+  size_t next(size_t i) {
+#ifdef __SSE2__
+    const size_t n = s_.size();
+    if (n < 16) return next_latex_special(s_, i);
+    while (i < n) {
+      const size_t b = i & ~size_t{15};
+      if (b != base_) {
+        base_ = b;
+        // The last window is the text's last 16 bytes, shifted to start at b: nothing past the end is read.
+        const size_t at = b + 16 <= n ? b : n - 16;
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.data() + at));
+        mask_ = static_cast<unsigned>(_mm_movemask_epi8(
+                    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('$')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))))) >>
+                (b - at);
+      }
+      const unsigned m = mask_ >> (i - b);
+      if (m != 0) return i + static_cast<size_t>(__builtin_ctz(m));
+      i = b + 16;
+    }
+    return n;
+#else
+    return next_latex_special(s_, i);
+#endif
+  }
+
+ private:
+  std::string_view s_;
+  size_t base_ = SIZE_MAX;  // start of the window whose mask is kept
+  unsigned mask_ = 0;
+};
 
 // The LaTeX step as a transducer: calls emit(span) with consecutive pieces of its output, each either a
 // slice of `s` or a literal. Slices are cut only at ASCII bytes, so (for valid UTF-8) a multi-byte
@@ -233,7 +294,8 @@ void latex_spans(std::string_view s, Emit& emit) {
   auto flush = [&](size_t end) {
     if (end > run) emit(s.substr(run, end - run));
   };
-  while ((i = next_latex_special(s, i)) < s.size()) {
+  LatexSpecials specials(s);
+  while ((i = specials.next(i)) < s.size()) {
     const char c = s[i];
     if (c == '$') {  // $...$ and $$...$$ delimiters
       flush(i);
@@ -438,20 +500,8 @@ class Tail {
     const char* const p = s.data();
     const size_t size = s.size();
     alignas(16) char tmp[32] = {};
-    for (size_t i = 0; i < size;) {
-      // The window: 16 bytes from i (the input is padded: bytes past its end may be read), of which
-      // the first f are up to the first non-ASCII byte or the end of the text.
-      const size_t rem = size - i;
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      const auto non_ascii_bits = static_cast<unsigned>(_mm_movemask_epi8(v));
-      unsigned n = non_ascii_bits != 0 ? static_cast<unsigned>(__builtin_ctz(non_ascii_bits)) : 16u;
-      if (n > rem) n = static_cast<unsigned>(rem);
-      if (n == 0) {
-        do non_ascii<kLc, kWs>(s, i, w, pending, action, begin_);
-        while (i < size && static_cast<unsigned char>(p[i]) >= 0x80);
-        continue;
-      }
-      const unsigned valid = (n == 16 ? 0x10000u : (1u << n)) - 1;
+    // One window: the bytes of `valid` (its low bits: the ASCII bytes to do).
+    auto window = [&](__m128i v, unsigned valid) {
       if constexpr (kLc)
         v = _mm_add_epi8(v, _mm_and_si128(in_range(v, 'A', 'Z'), _mm_set1_epi8(0x20)));
       unsigned S = 0, D = 0;
@@ -494,9 +544,11 @@ class Tail {
       }
       *w = ' ';
       w += lead;
-      if (keep == valid) {
+      if ((keep & (keep + 1)) == 0) {
+        // The kept bytes are a prefix (all of them, or all but a final run of spaces now pending):
+        // one store; the bytes written past the kept ones are overwritten next.
         _mm_storeu_si128(reinterpret_cast<__m128i*>(w), v);
-        w += n;
+        w += __builtin_ctz(~keep);  // the number of kept bytes
       } else {
         // Runs of kept positions: usually one to three.
         _mm_store_si128(reinterpret_cast<__m128i*>(tmp), v);
@@ -509,6 +561,27 @@ class Tail {
         }
       }
       if constexpr (kWs) pending = pending & (w != begin_);
+    };
+    for (size_t i = 0; i < size;) {
+      // The window: 16 bytes from i (the input is padded: bytes past its end may be read). The common
+      // case, 16 ASCII bytes, advances i by a constant: no dependency of the next load on this one.
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      const auto non_ascii_bits = static_cast<unsigned>(_mm_movemask_epi8(v));
+      const size_t rem = size - i;
+      if (non_ascii_bits == 0 && rem >= 16) [[likely]] {
+        window(v, 0xFFFFu);
+        i += 16;
+        continue;
+      }
+      // Up to the first non-ASCII byte or the end of the text.
+      unsigned n = non_ascii_bits != 0 ? static_cast<unsigned>(__builtin_ctz(non_ascii_bits)) : 16u;
+      if (n > rem) n = static_cast<unsigned>(rem);
+      if (n == 0) {
+        do non_ascii<kLc, kWs>(s, i, w, pending, action, begin_);
+        while (i < size && static_cast<unsigned char>(p[i]) >= 0x80);
+        continue;
+      }
+      window(v, (1u << n) - 1);
       i += n;
     }
     w_ = w;
@@ -558,23 +631,32 @@ class Tail {
 
 // Index of the first byte >= 0x80 at or after i (s.size() if none).
 size_t next_non_ascii(std::string_view s, size_t i) {
-#ifdef __SSE2__
-  for (; i + 16 <= s.size(); i += 16) {
-    const int m = _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i)));
-    if (m != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(m)));
-  }
-#endif
-  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
-  return i;
+  return find_first(s, i, TAMIS_VEC(v), [](unsigned char b) { return b >= 0x80; });
 }
 
-// Whether s is valid UTF-8 from i on (s[i] is its first non-ASCII byte).
+// Whether s is valid UTF-8 from i on: 16 ASCII bytes at a time, sequences one by one.
 bool valid_utf8_from(std::string_view s, size_t i) {
-  while (i < s.size()) {
-    const Decoded d = decode(s, i);
-    if (!d.ok) return false;
-    i += d.len;
-    if (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) i = next_non_ascii(s, i);
+  const size_t n = s.size();
+  while (i < n) {
+#ifdef __SSE2__
+    if (i + 16 <= n) {
+      const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i))));
+      if (m == 0) {
+        i += 16;
+        continue;
+      }
+      i += static_cast<size_t>(__builtin_ctz(m));
+    }
+#endif
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    do {
+      const Decoded d = decode(s, i);
+      if (!d.ok) return false;
+      i += d.len;
+    } while (i < n && static_cast<unsigned char>(s[i]) >= 0x80);
   }
   return true;
 }
@@ -583,22 +665,16 @@ bool valid_utf8_from(std::string_view s, size_t i) {
 // none): all of them are U+00A0-00BF (lead C2), U+2000-2FFF (E2), U+3000-3FFF (E3) or U+F000-FFFF (EF).
 // Other bytes, continuation bytes included, never equal these.
 size_t next_nfkc_candidate(std::string_view s, size_t i) {
-  auto is_lead = [](unsigned char b) { return b == 0xC2 || b == 0xE2 || b == 0xE3 || b == 0xEF; };
-#ifdef __SSE2__
-  for (; i + 16 <= s.size(); i += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-    const __m128i hit = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xC2))),
-                     _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xE2)))),
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xE3))),
-                     _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xEF)))));
-    const int m = _mm_movemask_epi8(hit);
-    if (m != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(m)));
-  }
-#endif
-  while (i < s.size() && !is_lead(static_cast<unsigned char>(s[i]))) ++i;
-  return i;
+  return find_first(
+      s, i,
+      TAMIS_VEC(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xC2))),
+                                          _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xE2)))),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xE3))),
+                                          _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xEF)))))),
+      [](unsigned char b) { return b == 0xC2 || b == 0xE2 || b == 0xE3 || b == 0xEF; });
 }
+
+#undef TAMIS_VEC
 
 // Grows a per-thread scratch buffer to at least n + kPad bytes without shrinking it (resize() would
 // fill the bytes each time the size goes up again).
@@ -613,11 +689,12 @@ std::string_view padded_copy(std::string_view s, std::string& buf) {
   return {begin, s.size()};
 }
 
-// The NFKC subset of valid UTF-8 text s (whose first non-ASCII byte is at `from`), into buf (padded).
-// Bytes between the code points it may change are copied as they are; it never makes text longer.
+// The NFKC subset of valid UTF-8 text s (whose first non-ASCII byte is at `from`): s itself when it
+// holds no code point the subset may change, else the result in buf (padded). Bytes between those code
+// points are copied as they are; the subset never makes text longer.
 std::string_view nfkc_into(std::string_view s, size_t from, std::string& buf) {
   size_t c = next_nfkc_candidate(s, from);
-  if (c == s.size()) return padded_copy(s, buf);
+  if (c == s.size()) return s;
   char* const begin = scratch(buf, s.size());
   char* w = begin;
   size_t i = 0;
@@ -634,15 +711,21 @@ std::string_view nfkc_into(std::string_view s, size_t from, std::string& buf) {
   return {begin, static_cast<size_t>(w - begin)};
 }
 
-// The LaTeX step of the padded text s: s itself when it holds no '$' or '\\', else the result in buf
-// (padded; the step never makes text longer). Spans are copied 16 bytes at a time: they lie in s or in
-// a padded literal, and whatever lands past a span's end is overwritten by the next one or by padding.
-std::string_view latex_into(std::string_view s, std::string& buf) {
-  if (next_latex_special(s, 0) == s.size()) return s;
+// The LaTeX step of s into buf (padded; the step never makes text longer). Spans are copied 16 bytes
+// at a time (whatever lands past a span's end is overwritten by the next one or is padding) when the
+// 16-byte reads stay inside s or its padding (`padded`), or come from the padded literal; the last
+// bytes of an unpadded s go through memcpy.
+std::string_view latex_into(std::string_view s, bool padded, std::string& buf) {
   char* const begin = scratch(buf, s.size());
   char* w = begin;
+  const auto lo = reinterpret_cast<uintptr_t>(s.data()), hi = lo + s.size();
   auto append = [&](std::string_view span) {
-    for (size_t k = 0; k < span.size(); k += 16) std::memcpy(w + k, span.data() + k, 16);
+    const auto a = reinterpret_cast<uintptr_t>(span.data());
+    if (padded || a + span.size() + 16 <= hi || a < lo || a > hi) {
+      for (size_t k = 0; k < span.size(); k += 16) std::memcpy(w + k, span.data() + k, 16);
+    } else {
+      std::memcpy(w, span.data(), span.size());
+    }
     w += span.size();
   };
   latex_spans(s, append);
@@ -678,14 +761,15 @@ void normalize_append(std::string_view s, const NormalizeOptions& o, std::string
     out += normalize_steps(s, o);
     return;
   }
-  // The text goes into a padded scratch buffer reused by this thread (through NFKC when it holds a
-  // code point the subset may change), then LaTeX into a second one (when it holds '$' or '\\'), then
-  // the other steps fused in one pass over the whole text: long runs for the 16-byte path rather than
-  // the short pieces between LaTeX commands.
+  // NFKC into a scratch buffer reused by this thread (when the text holds a code point the subset may
+  // change), then LaTeX into a second one, then the other steps fused in one pass over the whole text:
+  // long runs for the 16-byte path rather than the short pieces between LaTeX commands. Tail reads
+  // 16 bytes at a time, past the end too: its input is always one of the padded buffers.
   thread_local std::string nfkc_buf, latex_buf;
-  const std::string_view t0 = o.nfkc && first_non_ascii != s.size() ? nfkc_into(s, first_non_ascii, nfkc_buf)
-                                                                     : padded_copy(s, nfkc_buf);
-  const std::string_view t = o.latex ? latex_into(t0, latex_buf) : t0;
+  std::string_view t = s;
+  if (o.nfkc && first_non_ascii != s.size()) t = nfkc_into(s, first_non_ascii, nfkc_buf);
+  if (o.latex) t = latex_into(t, t.data() != s.data(), latex_buf);
+  else if (t.data() == s.data()) t = padded_copy(s, nfkc_buf);
   const size_t start = out.size();
   out.resize(start + t.size() + kSlack);
   Tail tail(o, out.data() + start);
