@@ -1,4 +1,6 @@
 #include <unistd.h>
+// Inlined: most hashed inputs here are single words, where a library call costs more than the hash.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <cerrno>
@@ -55,7 +57,7 @@ uint64_t combine_words(const uint64_t* w, size_t n) {
 // Exact Jaccard of two sorted, distinct hash sets when it is at least t; otherwise some value below t.
 // The merge stops as soon as even matching every remaining element could not reach t: x / (na + nb - x)
 // grows with x, so the bound is computed exactly as the final value would be.
-double jaccard_at_least(const uint64_t* a, size_t na, const uint64_t* b, size_t nb, double t) {
+double jaccard_at_least(const uint32_t* a, size_t na, const uint32_t* b, size_t nb, double t) {
   if (na == 0 && nb == 0) return 1.0;
   const double total = static_cast<double>(na + nb);
   size_t i = 0, j = 0, both = 0;
@@ -64,18 +66,20 @@ double jaccard_at_least(const uint64_t* a, size_t na, const uint64_t* b, size_t 
       const auto most = static_cast<double>(both + std::min(na - i, nb - j));
       if (most / (total - most) < t) return most / (total - most);
     }
-    if (a[i] < b[j]) ++i;
-    else if (b[j] < a[i]) ++j;
-    else { ++both; ++i; ++j; }
+    const uint32_t x = a[i], y = b[j];
+    i += x <= y;
+    j += y <= x;
+    both += x == y;
   }
   return static_cast<double>(both) / (total - static_cast<double>(both));
 }
 
-// The signature: per hash function i, the minimum over shingles x of (mul[i] * x + add[i]) >> 32.
-// Cloned per ISA (GCC target_clones, chosen at load time) and vectorised: with AVX-512 the 64-bit
-// multiplies run 8 at a time; a portable -O2 build alone runs this loop about 3x slower.
+// The signature: per hash function i, the minimum over shingles x of (mul[i] * x + add[i]) >> 32
+// (multiply-shift hashing of the 32-bit shingle hash). Cloned per ISA (GCC target_clones, chosen at
+// load time) and vectorised: with AVX-512 the 64-bit multiplies run 8 at a time; a portable -O2 build
+// alone runs this loop about 3x slower.
 __attribute__((target_clones("arch=icelake-server", "avx2", "default"), optimize("tree-vectorize")))
-void signature_of(const uint64_t* sh, size_t n, const uint64_t* mul, const uint64_t* add, uint32_t* sig, size_t perms) {
+void signature_of(const uint32_t* sh, size_t n, const uint64_t* mul, const uint64_t* add, uint32_t* sig, size_t perms) {
   for (size_t i = 0; i < perms; ++i) sig[i] = UINT32_MAX;
   for (size_t k = 0; k < n; ++k) {
     const uint64_t x = sh[k];
@@ -167,17 +171,17 @@ void MinHash::check(const Params& p) {
   if (b < 0 || r < 0 || b * r > n) throw Error("bands x rows must be at most num_perm");
 }
 
-MinHash::MinHash(const Params& p, Stage& stage)
+std::pair<int, int> MinHash::shape(const Params& p) {
+  if (p.get_int("bands") > 0) return {static_cast<int>(p.get_int("bands")), static_cast<int>(p.get_int("rows"))};
+  return minhash_bands(static_cast<int>(p.get_int("num_perm")), p.get_double("threshold"));
+}
+
+MinHash::MinHash(const Params& p, Stage& stage, std::pair<int, int> bands_rows)
     : field_(p.get_string("field")), norm_(read_normalize_params(p)), words_(p.get_string("shingle") == "words"),
       ngram_(static_cast<size_t>(p.get_int("ngram"))), threshold_(p.get_double("threshold")),
-      verify_exact_(p.get_string("verify") == "jaccard"), max_candidates_(static_cast<size_t>(p.get_int("max_candidates"))) {
+      verify_exact_(p.get_string("verify") == "jaccard"), max_candidates_(static_cast<size_t>(p.get_int("max_candidates"))),
+      bands_(bands_rows.first), rows_(bands_rows.second), index_(static_cast<size_t>(bands_rows.first)) {
   const int num_perm = static_cast<int>(p.get_int("num_perm"));
-  if (p.get_int("bands") > 0) {
-    bands_ = static_cast<int>(p.get_int("bands"));
-    rows_ = static_cast<int>(p.get_int("rows"));
-  } else {
-    std::tie(bands_, rows_) = minhash_bands(num_perm, threshold_);
-  }
   for (const auto& c : p.get_strings("prefer"))
     prefer_.push_back(c == "answer" ? Prefer::answer : c == "source" ? Prefer::source : Prefer::longer);
   answer_field_ = p.get_string("answer_field");
@@ -188,7 +192,6 @@ MinHash::MinHash(const Params& p, Stage& stage)
     mul_.push_back(splitmix(s) | 1);
     add_.push_back(splitmix(s));
   }
-  slots_.resize(1 << 16);
   if (p.has("clusters")) clusters_path_ = p.get_string("clusters");
   if (p.has("save_index")) save_path_ = p.get_string("save_index");
   if (p.has("load_index")) {
@@ -228,177 +231,178 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
   for (size_t i = 0; i < prefer_.size(); ++i) out.score[i] = preference(r, prefer_[i], text);
   t.clear();
   normalize_append(text, norm_, t);
-  // Shingles: word n-grams (a text with fewer words is one shingle) or character n-grams, hashed.
-  std::vector<uint64_t>& sh = out.shingles;
+  // Shingles: word n-grams (a text with fewer words is one shingle) or character n-grams, hashed to 32
+  // bits (two distinct shingles of one text collide with a chance of about n^2 / 2^33: 1 in 10^4 for
+  // a text of 1,000 shingles, and then only merge two elements of its set).
+  thread_local std::vector<uint32_t> sh;
+  sh.clear();
   if (words_) {
     // Each word is hashed once; an n-gram's hash combines its words' hashes (order matters), so a
     // word is not re-hashed for each of the n shingles it belongs to.
     thread_local std::vector<uint64_t> w;
     w.clear();
-    for (size_t i = 0; i < t.size();) {
-      while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\t')) ++i;
-      const size_t b = i;
-      while (i < t.size() && !(t[i] == ' ' || t[i] == '\n' || t[i] == '\t')) ++i;
-      if (i > b) w.push_back(XXH3_64bits(t.data() + b, i - b));
+    if (norm_.whitespace) {  // normalised: words separated by single spaces, none at the ends
+      for (size_t i = 0; i < t.size();) {
+        const void* sp = std::memchr(t.data() + i, ' ', t.size() - i);
+        const size_t e = sp ? static_cast<size_t>(static_cast<const char*>(sp) - t.data()) : t.size();
+        w.push_back(XXH3_64bits(t.data() + i, e - i));
+        i = e + 1;
+      }
+    } else {
+      for (size_t i = 0; i < t.size();) {
+        while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\t')) ++i;
+        const size_t b = i;
+        while (i < t.size() && !(t[i] == ' ' || t[i] == '\n' || t[i] == '\t')) ++i;
+        if (i > b) w.push_back(XXH3_64bits(t.data() + b, i - b));
+      }
     }
     if (!w.empty()) {
       const size_t n = std::min(ngram_, w.size());
-      sh.reserve(w.size() - n + 1);
-      for (size_t k = 0; k + n <= w.size(); ++k) sh.push_back(combine_words(w.data() + k, n));
+      for (size_t k = 0; k + n <= w.size(); ++k) sh.push_back(static_cast<uint32_t>(combine_words(w.data() + k, n)));
     }
   } else {
     const size_t n = std::min(ngram_, t.size());
     if (n > 0)
-      for (size_t k = 0; k + n <= t.size(); ++k) sh.push_back(XXH3_64bits(t.data() + k, n));
+      for (size_t k = 0; k + n <= t.size(); ++k) sh.push_back(static_cast<uint32_t>(XXH3_64bits(t.data() + k, n)));
   }
   std::sort(sh.begin(), sh.end());
   sh.erase(std::unique(sh.begin(), sh.end()), sh.end());
-  // Signature, then the band keys (both pure functions of the text: computed here, in parallel).
+  // Signature, then the band fingerprints (both pure functions of the text: computed here, in parallel).
   const size_t perms = mul_.size();
   thread_local std::vector<uint32_t> sig;
   sig.resize(perms);
   signature_of(sh.data(), sh.size(), mul_.data(), add_.data(), sig.data(), perms);
   const auto bands = static_cast<size_t>(bands_), rows = static_cast<size_t>(rows_);
-  out.band_keys.resize(bands);
+  out.fps.resize(bands);
   for (size_t b = 0; b < bands; ++b)  // the band number is mixed in, so one table serves every band
-    out.band_keys[b] = XXH3_64bits_withSeed(sig.data() + b * rows, sizeof(uint32_t) * rows, b);
-  if (!verify_exact_) {  // the signature decides: the shingles are not needed any more
-    out.signature.assign(sig.begin(), sig.end());
-    sh = {};
+    out.fps[b] = static_cast<uint32_t>(XXH3_64bits_withSeed(sig.data() + b * rows, sizeof(uint32_t) * rows, b) >> 32);
+  if (verify_exact_) out.values.assign(sh.begin(), sh.end());
+  else out.values.assign(sig.begin(), sig.end());
+  // The search against the survivors published so far, here in parallel; the serial part only looks
+  // at survivors added since (resolve()). With `prefer` the first pass builds the index serially and
+  // the real pass does not search.
+  if (prefer_.empty()) {
+    out.searched = index_.published();
+    if (out.searched > 0) {
+      thread_local std::vector<Candidate> cands;
+      gather(out, 0, out.searched, cands);
+      out.earlier = static_cast<uint32_t>(cands.size());
+      if (max_candidates_ > 0 && cands.size() > max_candidates_) {
+        select(cands);
+        out.selected = cands;
+      }
+      const size_t m = first_match(out, cands, 0, out.similarity);
+      if (m < cands.size()) out.match = cands[m].first;
+    }
   }
   return out;
 }
 
-// A band key's slot: the table is positioned and matched by the key's high 32 bits, which is all a
-// slot keeps (8 bytes instead of 16). Two band keys with the same high half share a chain; that only
-// adds candidates, which verification then rejects, with a chance of about (distinct keys) / 2^32 per
-// lookup.
-MinHash::Slot& MinHash::slot(uint32_t fp) {
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = fp & mask;; i = (i + 1) & mask) {
-    Slot& sl = slots_[i];
-    if (sl.head == npos || sl.fp == fp) return sl;
+void MinHash::gather(const Prepared& p, uint32_t from, uint32_t to, std::vector<Candidate>& out) const {
+  thread_local std::vector<uint32_t> nodes;
+  nodes.clear();
+  out.clear();
+  if (from >= to) return;
+  index_.candidates(p.fps.data(), from, to, nodes);
+  std::sort(nodes.begin(), nodes.end());
+  for (size_t i = 0; i < nodes.size();) {
+    size_t j = i + 1;
+    while (j < nodes.size() && nodes[j] == nodes[i]) ++j;
+    out.push_back({nodes[i], static_cast<uint32_t>(j - i)});
+    i = j;
   }
 }
 
-void MinHash::grow() {
-  if (slots_.size() >= (size_t{1} << 31)) throw Error("dedup.minhash: band table full");
-  std::vector<Slot> old(slots_.size() * 2);
-  old.swap(slots_);
-  for (const Slot& sl : old)
-    if (sl.head != npos) slot(sl.fp) = sl;
+void MinHash::select(std::vector<Candidate>& c) const {
+  // A pair at Jaccard s shares Binomial(bands, s^rows) bands, so a near duplicate shares more of them
+  // than the crowd of template relatives that a hot bucket brings.
+  if (max_candidates_ == 0 || c.size() <= max_candidates_) return;
+  auto more = [](const Candidate& x, const Candidate& y) { return x.second != y.second ? x.second > y.second : x.first < y.first; };
+  std::nth_element(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(max_candidates_), c.end(), more);
+  c.resize(max_candidates_);
+  std::sort(c.begin(), c.end());
 }
 
-uint32_t MinHash::find_match(const Prepared& p, double& best_sim) {
-  // Candidates: survivors sharing at least one band, each once, checked in input order, so that the
-  // earliest survivor at or above the threshold is the match. On a large index every step here is a
-  // cache miss (a slot, a chain node, a survivor's shingles), so the independent ones are issued
-  // together: the bands' chains are walked side by side, one node of each per round, and the
-  // candidates' shingle sets are prefetched a few candidates ahead.
-  const auto bands = static_cast<size_t>(bands_);
-  cursors_.resize(bands);
-  for (size_t b = 0; b < bands; ++b) __builtin_prefetch(&slots_[fingerprint(p.band_keys[b]) & (slots_.size() - 1)]);
-  candidates_.clear();
-  for (size_t b = 0; b < bands; ++b) {
-    const uint32_t head = slot(fingerprint(p.band_keys[b])).head;
-    cursors_[b] = npos;
-    if (head == npos) continue;
-    if (head & kSingle) candidates_.push_back(head & ~kSingle);
-    else cursors_[b] = head;
-  }
-  for (bool any = true; any;) {
-    any = false;
-    for (size_t b = 0; b < bands; ++b) {
-      if (cursors_[b] == npos) continue;
-      any = true;
-      const Block& blk = blocks_[cursors_[b]];
-      candidates_.insert(candidates_.end(), blk.item, blk.item + blk.count);
-      cursors_[b] = blk.next;
-    }
-  }
-  nodes_total_ += static_cast<int64_t>(candidates_.size());
-  std::sort(candidates_.begin(), candidates_.end());
-  if (max_candidates_ > 0 && candidates_.size() > max_candidates_) {
-    // Count the bands each candidate shares (its repeats in the sorted list); if there are still more
-    // than max_candidates distinct ones, keep those sharing the most bands (then the earliest): a pair
-    // at Jaccard s shares Binomial(bands, s^rows) bands, so a near duplicate shares more of them than
-    // the crowd of template relatives that a hot bucket brings.
-    shared_.clear();
-    for (size_t i = 0; i < candidates_.size();) {
-      size_t j = i;
-      while (j < candidates_.size() && candidates_[j] == candidates_[i]) ++j;
-      shared_.push_back({static_cast<uint32_t>(j - i), candidates_[i]});
-      i = j;
-    }
-    candidates_total_ += static_cast<int64_t>(shared_.size());
-    candidates_.clear();
-    if (shared_.size() > max_candidates_) {
-      ++capped_;
-      auto more = [](const std::pair<uint32_t, uint32_t>& x, const std::pair<uint32_t, uint32_t>& y) {
-        return x.first != y.first ? x.first > y.first : x.second < y.second;
-      };
-      std::nth_element(shared_.begin(), shared_.begin() + static_cast<std::ptrdiff_t>(max_candidates_), shared_.end(), more);
-      shared_.resize(max_candidates_);
-    }
-    for (const auto& [n, c] : shared_) candidates_.push_back(c);
-    std::sort(candidates_.begin(), candidates_.end());
-  } else {
-    candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
-    candidates_total_ += static_cast<int64_t>(candidates_.size());
-  }
-  uint32_t best = npos;
-  best_sim = 0;
-  const size_t na = verify_exact_ ? p.shingles.size() : 0;
-  const size_t m = candidates_.size();
-  constexpr size_t kAhead = 8;  // candidates whose offsets are in flight; half as many for their sets
-  if (verify_exact_)
-    for (size_t k = 0; k < std::min(m, kAhead); ++k) __builtin_prefetch(&shingle_end_[candidates_[k]]);
-  for (size_t k = 0; k < m; ++k) {
-    const uint32_t c = candidates_[k];
-    double sim;
-    if (verify_exact_) {
-      if (k + kAhead < m) __builtin_prefetch(&shingle_end_[candidates_[k + kAhead]]);
-      if (k + kAhead / 2 < m) {
-        const uint32_t f = candidates_[k + kAhead / 2];
-        __builtin_prefetch(shingles_.data() + (f == 0 ? 0 : shingle_end_[f - 1]));
-      }
-      const size_t from = c == 0 ? 0 : shingle_end_[c - 1];
-      const size_t nb = shingle_end_[c] - from;
-      // |A n B| <= min(|A|, |B|): a pair whose sizes alone keep it below the threshold is not merged.
-      if (static_cast<double>(std::min(na, nb)) < threshold_ * static_cast<double>(std::max(na, nb)) - 1e-9) continue;
-      ++verified_;
-      sim = jaccard_at_least(p.shingles.data(), na, shingles_.data() + from, nb, threshold_);
-    } else {
-      size_t eq = 0;
-      const uint32_t* sig = signatures_.data() + static_cast<size_t>(c) * p.signature.size();
-      for (size_t i = 0; i < p.signature.size(); ++i) eq += p.signature[i] == sig[i];
-      sim = static_cast<double>(eq) / static_cast<double>(p.signature.size());
-    }
-    if (sim >= threshold_) {
-      best = c;
-      best_sim = sim;
-      break;
-    }
-  }
-  return best;
-}
-
-double MinHash::similarity(const Prepared& a, const Prepared& b) const {
-  if (verify_exact_) return jaccard_at_least(a.shingles.data(), a.shingles.size(), b.shingles.data(), b.shingles.size(), 0.0);
-  size_t eq = 0;
-  for (size_t i = 0; i < a.signature.size(); ++i) eq += a.signature[i] == b.signature[i];
-  return static_cast<double>(eq) / static_cast<double>(a.signature.size());
-}
-
-double MinHash::similarity_to_survivor(const Prepared& a, uint32_t c) const {
+bool MinHash::matches(const Prepared& p, uint32_t c, double& sim) const {
+  const std::span<const uint32_t> v = index_.values(c);
   if (verify_exact_) {
-    const size_t from = c == 0 ? 0 : shingle_end_[c - 1];
-    return jaccard_at_least(a.shingles.data(), a.shingles.size(), shingles_.data() + from, shingle_end_[c] - from, 0.0);
+    const size_t na = p.values.size(), nb = v.size();
+    // |A n B| <= min(|A|, |B|): a pair whose sizes alone keep it below the threshold is not merged.
+    if (static_cast<double>(std::min(na, nb)) < threshold_ * static_cast<double>(std::max(na, nb)) - 1e-9) return false;
+    const double s = jaccard_at_least(p.values.data(), na, v.data(), nb, threshold_);
+    if (s < threshold_) return false;
+    sim = s;
+    return true;
   }
+  const double s = similarity(p.values, v);
+  if (s < threshold_) return false;
+  sim = s;
+  return true;
+}
+
+size_t MinHash::first_match(const Prepared& p, const std::vector<Candidate>& list, size_t from, double& sim) const {
+  // On a large index each candidate costs two cache misses (its entry, then its values): entries are
+  // fetched kAhead candidates ahead, values half as far.
+  constexpr size_t kAhead = 8;
+  const size_t n = list.size();
+  for (size_t k = from; k < std::min(n, from + kAhead); ++k) index_.prefetch_entry(list[k].first);
+  for (size_t k = from; k < n; ++k) {
+    if (k + kAhead < n) index_.prefetch_entry(list[k + kAhead].first);
+    if (k + kAhead / 2 < n) index_.prefetch_values(list[k + kAhead / 2].first);
+    if (matches(p, list[k].first, sim)) return k;
+  }
+  return n;
+}
+
+// The earliest survivor at or above the threshold among the record's candidates (all of them, or the
+// max_candidates sharing the most bands). prepare() searched the survivors [0, searched) that were
+// published when it ran; here, in input order, the rest [searched, size) are searched and the two
+// halves combined. The verdict does not depend on where `searched` fell, which varies from run to run:
+//   - candidates are disjoint between the halves and complete in each (a survivor below `searched` had
+//     all its bands in place), so the total is the same, and so is whether the cap applies;
+//   - uncapped, every survivor below `searched` is earlier than every one above: the parallel half's
+//     earliest match, if any, is the earliest overall; if none, the serial half's earliest is;
+//   - capped, the kept set is the top max_candidates of the union, which lies within the parallel
+//     half's own top (`selected`) plus the serial half; the parallel half verified its top in order up
+//     to its first match, so everything before that match is known not to match.
+uint32_t MinHash::resolve(Prepared& p, double& sim) {
+  gather(p, p.searched, index_.size(), fresh_);
+  const size_t total = p.earlier + fresh_.size();
+  candidates_total_ += static_cast<int64_t>(total);
+  auto found = [](const std::vector<Candidate>& list, size_t k) { return k < list.size() ? list[k].first : npos; };
+  if (max_candidates_ == 0 || total <= max_candidates_) {
+    if (p.match != npos) {
+      sim = p.similarity;
+      return p.match;
+    }
+    return found(fresh_, first_match(p, fresh_, 0, sim));
+  }
+  ++capped_;
+  if (p.earlier <= max_candidates_) {
+    // The parallel half kept no list (it was under the cap alone): search everything here.
+    if (p.searched > 0) gather(p, 0, index_.size(), fresh_);
+    select(fresh_);
+    return found(fresh_, first_match(p, fresh_, 0, sim));
+  }
+  merged_ = p.selected;
+  merged_.insert(merged_.end(), fresh_.begin(), fresh_.end());
+  select(merged_);
+  // By number: first the kept candidates that prepare() verified without a match (all of its half if it
+  // found none, else those before its match), then its match if still kept, then the unverified rest.
+  size_t k = 0;
+  while (k < merged_.size() && merged_[k].first < p.searched && (p.match == npos || merged_[k].first < p.match)) ++k;
+  if (k < merged_.size() && merged_[k].first == p.match) {
+    sim = p.similarity;
+    return p.match;
+  }
+  return found(merged_, first_match(p, merged_, k, sim));
+}
+
+double MinHash::similarity(std::span<const uint32_t> a, std::span<const uint32_t> b) const {
+  if (verify_exact_) return jaccard_at_least(a.data(), a.size(), b.data(), b.size(), 0.0);
   size_t eq = 0;
-  const uint32_t* sig = signatures_.data() + static_cast<size_t>(c) * a.signature.size();
-  for (size_t i = 0; i < a.signature.size(); ++i) eq += a.signature[i] == sig[i];
-  return static_cast<double>(eq) / static_cast<double>(a.signature.size());
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) eq += a[i] == b[i];
+  return static_cast<double>(eq) / static_cast<double>(a.size());
 }
 
 void MinHash::reject_duplicate(Record& r, uint32_t cluster, const std::string& id, double sim) {
@@ -420,14 +424,14 @@ void MinHash::ordered(Record& r, Prepared& p) {
     const Chosen& c = chosen_[cl];
     if (c.ordinal == k) return;  // kept
     const bool own = c.own != npos;
-    const double sim = own ? similarity(p, owned_[c.own].prepared) : similarity_to_survivor(p, cl);
+    const double sim = similarity(p.values, own ? std::span<const uint32_t>(owned_[c.own].values) : index_.values(cl));
     if (sim < threshold_) ++below_threshold_;
     return reject_duplicate(r, cl, own ? owned_[c.own].id : ids_[cl], sim);
   }
   double sim = 0;
-  const uint32_t best = find_match(p, sim);
+  const uint32_t best = resolve(p, sim);
   if (best != npos) return reject_duplicate(r, best, ids_[best], sim);
-  add_survivor(r.id(), p.band_keys.data(), p.shingles.data(), p.shingles.size(), p.signature.data());
+  add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size());
 }
 
 void MinHash::observe(const Record& r, Prepared& p) {
@@ -435,13 +439,13 @@ void MinHash::observe(const Record& r, Prepared& p) {
   // index); each cluster remembers its best member by the `prefer` criteria, then input order.
   const auto k = static_cast<uint64_t>(cluster_of_.size());
   double sim = 0;
-  uint32_t cl = find_match(p, sim);
+  uint32_t cl = resolve(p, sim);
   if (cl == npos) {
     cl = static_cast<uint32_t>(ids_.size());
-    add_survivor(r.id(), p.band_keys.data(), p.shingles.data(), p.shingles.size(), p.signature.data());
-    chosen_.push_back({p.score, k, npos});  // the survivor itself: its id and set are in the index
+    add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size());
+    chosen_.push_back({p.score, k, npos});  // the survivor itself: its id and values are in the index
   } else if (Chosen& c = chosen_[cl]; p.score > c.score) {
-    Owned o{std::string(r.id()), Prepared{p.shingles, p.signature, {}, p.score}};
+    Owned o{std::string(r.id()), p.values};
     if (c.own == npos) {
       c.own = static_cast<uint32_t>(owned_.size());
       owned_.push_back(std::move(o));
@@ -454,50 +458,21 @@ void MinHash::observe(const Record& r, Prepared& p) {
   cluster_of_.push_back(cl);
 }
 
-void MinHash::add_survivor(std::string_view id, const uint64_t* band_keys, const uint64_t* shingles, size_t n_shingles,
-                           const uint32_t* signature) {
-  const auto bands = static_cast<size_t>(bands_);
-  const auto n = static_cast<uint32_t>(ids_.size());
-  if (n >= kSingle - 1) throw Error("dedup.minhash: too many survivors for one stage (2^31)");
+void MinHash::add_survivor(std::string_view id, const uint32_t* fps, const uint32_t* values, size_t n) {
   ids_.emplace_back(id);
-  if (verify_exact_) {
-    shingles_.insert(shingles_.end(), shingles, shingles + n_shingles);
-    shingle_end_.push_back(shingles_.size());
-  } else {
-    signatures_.insert(signatures_.end(), signature, signature + mul_.size());
-  }
-  if (!save_path_.empty()) band_keys_.insert(band_keys_.end(), band_keys, band_keys + bands);
-  for (size_t b = 0; b < bands; ++b) {
-    if ((used_ + 1) * 2 > slots_.size()) grow();
-    const uint32_t fp = fingerprint(band_keys[b]);
-    Slot& sl = slot(fp);
-    if (sl.head == npos) {  // most band keys have one survivor: kept in the slot itself
-      sl = {fp, n | kSingle};
-      ++used_;
-      continue;
-    }
-    if (sl.head & kSingle) {  // a second one: both move to a block
-      blocks_.push_back(Block{npos, 1, {sl.head & ~kSingle}});
-      sl.head = static_cast<uint32_t>(blocks_.size() - 1);
-    }
-    Block* blk = &blocks_[sl.head];
-    if (blk->count == std::size(blk->item)) {  // full: a new block in front
-      blocks_.push_back(Block{sl.head, 0, {}});
-      sl.head = static_cast<uint32_t>(blocks_.size() - 1);
-      blk = &blocks_.back();
-    }
-    blk->item[blk->count++] = n;
-  }
-  if (blocks_.size() >= kSingle) throw Error("dedup.minhash: too many band chains for one stage");
+  if (!save_path_.empty()) fps_.insert(fps_.end(), fps, fps + bands_);
+  index_.add(fps, values, n);
 }
 
-// Index file (version 2, little-endian; version 1 hashed word n-grams differently): "TAMISMHX", u32 version, u32 kind (2 = dedup.minhash),
+// Index file (version 3, little-endian): "TAMISMHX", u32 version, u32 kind (2 = dedup.minhash),
 // u32 + bytes settings (normalisation, shingling, num_perm, seed, bands x rows, verify), u64 count,
-// then per survivor: u32 id length, id bytes, bands x u64 band keys, and either u32 n + n x u64
-// shingle hashes (verify: jaccard) or num_perm x u32 signature; then u64 XXH3-64 of all bytes above.
+// then per survivor: u32 id length, id bytes, bands x u32 band fingerprints, u32 n and n x u32 values
+// (the 32-bit shingle hashes with verify: jaccard, the signature with verify: signature); then u64
+// XXH3-64 of all bytes above. Version 1 hashed word n-grams differently, version 2 kept 64-bit band
+// keys and shingle hashes.
 namespace {
 constexpr char kMinHashMagic[8] = {'T', 'A', 'M', 'I', 'S', 'M', 'H', 'X'};
-constexpr uint32_t kMinHashVersion = 2;
+constexpr uint32_t kMinHashVersion = 3;
 template <class T>
 void put_le(std::string& out, T v) {
   char b[sizeof(T)];
@@ -524,14 +499,10 @@ void MinHash::save(const std::string& path) const {
   for (size_t n = 0; n < ids_.size(); ++n) {
     put_le(out, static_cast<uint32_t>(ids_[n].size()));
     out += ids_[n];
-    for (size_t b = 0; b < bands; ++b) put_le(out, band_keys_[n * bands + b]);
-    if (verify_exact_) {
-      const size_t from = n == 0 ? 0 : shingle_end_[n - 1];
-      put_le(out, static_cast<uint32_t>(shingle_end_[n] - from));
-      for (size_t k = from; k < shingle_end_[n]; ++k) put_le(out, shingles_[k]);
-    } else {
-      for (size_t i = 0; i < mul_.size(); ++i) put_le(out, signatures_[n * mul_.size() + i]);
-    }
+    for (size_t b = 0; b < bands; ++b) put_le(out, fps_[n * bands + b]);
+    const std::span<const uint32_t> v = index_.values(static_cast<uint32_t>(n));
+    put_le(out, static_cast<uint32_t>(v.size()));
+    for (const uint32_t x : v) put_le(out, x);
   }
   put_le(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
   write_file_atomically(path, out, "index file");
@@ -550,7 +521,8 @@ void MinHash::load(const std::string& path) {
   const uint32_t version = get32();
   if (version != kMinHashVersion)
     throw Error("index file '" + path + "' has format version " + std::to_string(version) + "; this tamis reads version " +
-                std::to_string(kMinHashVersion) + (version == 1 ? " (rebuild it: version 1 hashed word n-grams differently)" : ""));
+                std::to_string(kMinHashVersion) +
+                (version == 1 || version == 2 ? " (rebuild it from its data: older versions hashed shingles differently)" : ""));
   if (get32() != 2) throw Error("index file '" + path + "' is not a dedup.minhash index");
   uint64_t stored;
   std::memcpy(&stored, buf.data() + buf.size() - 8, 8);
@@ -563,21 +535,21 @@ void MinHash::load(const std::string& path) {
     throw Error("index file '" + path + "' was built with other settings (" + file_settings + ") than this stage (" + settings() + ")");
   const uint64_t count = get64();
   const auto bands = static_cast<size_t>(bands_);
-  std::vector<uint64_t> keys(bands), sh;
-  std::vector<uint32_t> sig(mul_.size());
+  std::vector<uint32_t> fps(bands), values;
   for (uint64_t n = 0; n < count; ++n) {
     const uint32_t idlen = get32();
     need(idlen);
     const std::string id(buf.data() + pos, idlen);
     pos += idlen;
-    for (auto& k : keys) k = get64();
-    if (verify_exact_) {
-      sh.resize(get32());
-      for (auto& x : sh) x = get64();
-    } else {
-      for (auto& x : sig) x = get32();
-    }
-    add_survivor(id, keys.data(), sh.data(), sh.size(), sig.data());
+    for (auto& k : fps) k = get32();
+    const uint32_t nv = get32();
+    need(size_t{nv} * 4);
+    if (!verify_exact_ && nv != mul_.size())
+      throw Error("index file '" + path + "' holds a signature of " + std::to_string(nv) + " values for num_perm " +
+                  std::to_string(mul_.size()));
+    values.resize(nv);
+    for (auto& x : values) x = get32();
+    add_survivor(id, fps.data(), values.data(), values.size());
   }
   if (pos != buf.size() - 8) throw Error("index file '" + path + "' has trailing bytes");
 }
@@ -613,8 +585,8 @@ void MinHash::finish(Stage& stage) {
   if (capped_ > 0) stage.count("capped", capped_);
   stage.report("{\"survivors\":" + std::to_string(ids_.size()) + ",\"near_duplicates\":" + std::to_string(duplicates_) +
                ",\"bands\":" + std::to_string(bands_) + ",\"rows\":" + std::to_string(rows_) +
-               ",\"chain_nodes\":" + std::to_string(nodes_total_) + ",\"candidates\":" + std::to_string(candidates_total_) + ",\"verified\":" + std::to_string(verified_) +
-               ",\"max_candidates\":" + std::to_string(max_candidates_) + ",\"capped\":" + std::to_string(capped_) +
+               ",\"candidates\":" + std::to_string(candidates_total_) + ",\"max_candidates\":" + std::to_string(max_candidates_) +
+               ",\"capped\":" + std::to_string(capped_) +
                (prefer_.empty() ? std::string() : ",\"below_threshold\":" + std::to_string(below_threshold_)) +
                ",\"normalization\":" + json::quote(norm_.describe()) + "}");
 }

@@ -8,12 +8,14 @@
 #include <deque>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "exact_index.hpp"
+#include "lsh_index.hpp"
 #include "normalize.hpp"
 
 namespace tamis::dedup {
@@ -72,6 +74,27 @@ class Exact {
 // The bands x rows (b * r <= num_perm) minimising false positive + false negative area at threshold.
 std::pair<int, int> minhash_bands(int num_perm, double threshold);
 
+// A few uint32 values in place, more on the heap: MinHash's band fingerprints (16 at the defaults),
+// which the serial part then reads from a batch's contiguous array of Prepared, not through one more
+// pointer (one more cache miss) per record.
+class InlineU32 {
+ public:
+  void resize(size_t n) {
+    n_ = n;
+    if (n > kInline) heap_.resize(n);
+  }
+  size_t size() const { return n_; }
+  uint32_t* data() { return n_ > kInline ? heap_.data() : in_.data(); }
+  const uint32_t* data() const { return n_ > kInline ? heap_.data() : in_.data(); }
+  uint32_t& operator[](size_t i) { return data()[i]; }
+
+ private:
+  static constexpr size_t kInline = 32;
+  std::array<uint32_t, kInline> in_{};
+  std::vector<uint32_t> heap_;
+  size_t n_ = 0;
+};
+
 class MinHash {
  public:
   static constexpr const char* name = "dedup.minhash";
@@ -82,16 +105,23 @@ class MinHash {
   static constexpr OpKind kind = OpKind::ordered;
   static const ParamTable params;
 
-  MinHash(const Params& p, Stage& stage);
+  MinHash(const Params& p, Stage& stage) : MinHash(p, stage, shape(p)) {}
   static void check(const Params& p);
 
+  using Candidate = std::pair<uint32_t, uint32_t>;  // (survivor, bands shared)
   struct Prepared {
-    std::vector<uint64_t> shingles;   // sorted, distinct shingle hashes (verify: jaccard)
-    std::vector<uint32_t> signature;  // verify: signature
-    std::vector<uint64_t> band_keys;  // one per band
-    std::array<int64_t, 3> score{};   // the `prefer` criteria, in order; higher is better
+    std::vector<uint32_t> values;    // sorted, distinct 32-bit shingle hashes (verify: jaccard) or the signature
+    InlineU32 fps;                   // per band, the band key's 32-bit fingerprint
+    std::array<int64_t, 3> score{};  // the `prefer` criteria, in order; higher is better
+    // The parallel part's search of the survivors published when it ran (see resolve() in minhash.cpp).
+    uint32_t searched = 0;              // survivors [0, searched) were searched
+    uint32_t earlier = 0;               // distinct candidates among them
+    uint32_t match = LshIndex::npos;    // the earliest of those verified at or above the threshold
+    double similarity = 0;
+    std::vector<Candidate> selected;    // over max_candidates: the ones kept, by number
   };
   Prepared prepare(Record& r) const;
+  void prefetch(const Prepared& p) const { index_.prefetch(p.fps.data()); }
   void ordered(Record& r, Prepared& p);
   // Survivor policies (prefer): a first pass chooses each cluster's member to keep.
   bool first_pass() const { return !prefer_.empty(); }
@@ -99,31 +129,23 @@ class MinHash {
   void finish(Stage& stage);
 
  private:
-  static constexpr uint32_t npos = UINT32_MAX;
-  // One open-addressing table for every band: a band key's high 32 bits -> the survivors sharing it.
-  // A slot holds a lone survivor itself (kSingle set), or the first of a chain of blocks of survivors:
-  // a long chain (a template shared by thousands of prompts) is then read a block, not a survivor, per
-  // cache miss.
-  static constexpr uint32_t kSingle = 0x80000000u;
-  struct Slot {
-    uint32_t fp = 0;
-    uint32_t head = npos;
-  };
-  struct Block {  // 32 bytes: half a cache line
-    uint32_t next;   // the next (older) block, or npos
-    uint32_t count;
-    uint32_t item[6];
-  };
-  static uint32_t fingerprint(uint64_t band_key) { return static_cast<uint32_t>(band_key >> 32); }
-  Slot& slot(uint32_t fp);
-  void grow();
-
+  static constexpr uint32_t npos = LshIndex::npos;
+  static std::pair<int, int> shape(const Params& p);  // (bands, rows): given, or chosen for the threshold
+  MinHash(const Params& p, Stage& stage, std::pair<int, int> bands_rows);
   enum class Prefer { answer, source, longer };
   int64_t preference(const Record& r, Prefer what, std::string_view text) const;
-  uint32_t find_match(const Prepared& p, double& sim);  // the earliest survivor at or above the threshold, or npos
-  double similarity(const Prepared& a, const Prepared& b) const;
-  double similarity_to_survivor(const Prepared& a, uint32_t survivor) const;
+  // Candidates in [from, to), with the bands each shares, by number.
+  void gather(const Prepared& p, uint32_t from, uint32_t to, std::vector<Candidate>& out) const;
+  // Keeps the max_candidates sharing the most bands (then the earliest), by number.
+  void select(std::vector<Candidate>& c) const;
+  // Whether survivor c is a near duplicate of p (sets the similarity when it is).
+  bool matches(const Prepared& p, uint32_t c, double& sim) const;
+  // The position of the first of list[from..] that matches, or list.size(); prefetches ahead.
+  size_t first_match(const Prepared& p, const std::vector<Candidate>& list, size_t from, double& sim) const;
+  uint32_t resolve(Prepared& p, double& sim);  // the earliest matching survivor, or npos
+  double similarity(std::span<const uint32_t> a, std::span<const uint32_t> b) const;
   void reject_duplicate(Record& r, uint32_t cluster, const std::string& id, double sim);
+  void add_survivor(std::string_view id, const uint32_t* fps, const uint32_t* values, size_t n);
 
   std::string field_;
   NormalizeOptions norm_;
@@ -134,27 +156,20 @@ class MinHash {
   size_t max_candidates_;  // 0: no limit
   int bands_ = 0, rows_ = 0;
   std::vector<uint64_t> mul_, add_;
-  std::vector<Slot> slots_;
-  size_t used_ = 0;
-  std::deque<Block> blocks_;  // a deque: grows without a doubling copy
-  // Survivors: ids, and either their shingle sets (flat, with offsets) or their signatures (flat).
-  std::vector<std::string> ids_;
-  std::vector<uint64_t> shingles_;
-  std::vector<uint64_t> shingle_end_;
-  std::vector<uint32_t> signatures_;
-  std::vector<uint32_t> candidates_, cursors_;  // ordered(): this record's candidates, a chain cursor per band
-  std::vector<std::pair<uint32_t, uint32_t>> shared_;  // (bands shared, candidate), when over max_candidates
-  int64_t nodes_total_ = 0, candidates_total_ = 0, verified_ = 0, capped_ = 0;
+  LshIndex index_;
+  std::vector<std::string> ids_;  // per survivor (serial part only)
+  std::vector<Candidate> fresh_, merged_;
+  int64_t candidates_total_ = 0, capped_ = 0;
   // Survivor policy: per cluster (= first member's survivor number) the member to keep; per record of
   // the first pass its cluster.
   struct Chosen {
     std::array<int64_t, 3> score;
     uint64_t ordinal;
-    uint32_t own;  // npos: the cluster's survivor (id and set in the index); else its entry in owned_
+    uint32_t own;  // npos: the cluster's survivor (id and values in the index); else its entry in owned_
   };
   struct Owned {  // a chosen member that is not its cluster's survivor
     std::string id;
-    Prepared prepared;  // its shingles or signature
+    std::vector<uint32_t> values;
   };
   std::vector<Owned> owned_;
   std::vector<Prefer> prefer_;
@@ -171,14 +186,12 @@ class MinHash {
     double similarity;
   };
   void write_clusters() const;
-  void add_survivor(std::string_view id, const uint64_t* band_keys, const uint64_t* shingles, size_t n_shingles,
-                    const uint32_t* signature);
   std::string settings() const;
   void save(const std::string& path) const;
   void load(const std::string& path);
   int64_t seed_ = 0;
   std::string save_path_;
-  std::vector<uint64_t> band_keys_;  // per survivor, only with save_index
+  std::vector<uint32_t> fps_;  // per survivor, only with save_index
   std::string clusters_path_;
   std::vector<Member> members_;
   int64_t duplicates_ = 0;

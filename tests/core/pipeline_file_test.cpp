@@ -616,6 +616,8 @@ TEST(PipelineFile, UsageErrorsExitTwo) {
       {{"run"}, "tamis: run needs one pipeline file"},
       {{"run", (t / "p.yaml").string(), "--threads", "0"}, "--threads wants a positive integer, got '0'"},
       {{"run", (t / "p.yaml").string(), "--threads", "two"}, "--threads wants a positive integer, got 'two'"},
+      {{"run", (t / "p.yaml").string(), "--batch-bytes", "0"}, "--batch-bytes wants a number of bytes from 1 to 2^30, got '0'"},
+      {{"run", (t / "p.yaml").string(), "--batch-bytes"}, "--batch-bytes needs a number"},
       {{"run", (t / "p.yaml").string(), "--frobnicate"}, "unknown option '--frobnicate'"},
       {{"validate", (t / "missing.yaml").string()}, (t / "missing.yaml").string() + ": error: cannot read the pipeline file"},
       {{"bogus"}, "unknown command 'bogus'"},

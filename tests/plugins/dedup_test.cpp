@@ -559,6 +559,51 @@ TEST(plugins_dedup_minhash, DeterministicAcrossThreads) {
   }
 }
 
+// prepare() searches the survivors published when it runs, in parallel, and ordered() the ones added
+// since (docs/dedup.md#index): the verdicts must not depend on where that split falls. Template families
+// (hot LSH buckets; with max_candidates 8 many records go over the cap) cut into ~2 KB batches at 2 and
+// 8 threads, against one batch at 1 thread, where the serial part searches everything.
+TEST(plugins_dedup_minhash, VerdictsDoNotDependOnBatchesOrThreads) {
+  std::mt19937_64 rng(11);
+  Strings vocab;
+  for (int i = 0; i < 2000; ++i) vocab.push_back("v" + std::to_string(rng() % 1000000));
+  Strings lines;
+  for (int i = 0; i < 6000; ++i) {
+    std::mt19937_64 family(rng() % 12);
+    Strings w;
+    for (int k = 0; k < 40; ++k) w.push_back(vocab[family() % vocab.size()]);
+    for (int e = 0, n = static_cast<int>(rng() % 11); e < n; ++e) w[rng() % w.size()] = vocab[rng() % vocab.size()];
+    lines.push_back(rec("r" + std::to_string(i), join(w)));
+  }
+  const std::string input = jsonl(lines);
+  for (const char* cap : {"0", "8"}) {
+    const std::string with = std::string("{threshold: 0.7, ngram: 3, max_candidates: ") + cap + "}";
+    OpOptions whole;
+    whole.threads = 1;
+    whole.args = {"--batch-bytes", "1073741824"};
+    const OpRun one = run_op("dedup.minhash", with, input, whole);
+    ASSERT_EQ(one.exit_code, 0) << one.describe();
+    EXPECT_GT(one.rejected.size(), 1000u) << cap;
+    const auto capped = json_int(one.report, "/stages/0/report/capped");
+    const auto candidates = json_int(one.report, "/stages/0/report/candidates");
+    ASSERT_TRUE(capped && candidates) << one.report;
+    if (std::string(cap) == "8") {
+      EXPECT_GT(*capped, 500) << one.report;
+    }
+    for (int threads : {2, 8}) {
+      OpOptions small;
+      small.threads = threads;
+      small.args = {"--batch-bytes", "2048"};
+      const OpRun run = run_op("dedup.minhash", with, input, small);
+      ASSERT_EQ(run.exit_code, 0) << run.describe();
+      EXPECT_TRUE(run.kept == one.kept) << "cap " << cap << ", threads " << threads;
+      EXPECT_TRUE(run.rejected == one.rejected) << "cap " << cap << ", threads " << threads;
+      EXPECT_EQ(json_int(run.report, "/stages/0/report/capped"), capped) << threads;
+      EXPECT_EQ(json_int(run.report, "/stages/0/report/candidates"), candidates) << threads;
+    }
+  }
+}
+
 TEST(plugins_dedup_minhash, ClustersFile) {
   TempDir dir;
   const std::string path = (dir / "clusters.jsonl").string();

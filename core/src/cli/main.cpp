@@ -30,7 +30,7 @@ const char* kUsage = R"(tamis — sieve large JSONL prompt pools into clean RL t
 
 usage:
   tamis run PIPELINE.yaml [--threads N] [--set stage.param=value ...] [--plugin-path DIR ...]
-                          [--dry-run] [--quiet] [--verbose]
+                          [--dry-run] [--quiet] [--verbose] [--batch-bytes N]
   tamis validate PIPELINE.yaml [--set ...] [--plugin-path DIR ...]
   tamis plugins list [--plugin-path DIR ...]
   tamis plugins info OP [--plugin-path DIR ...]
@@ -47,6 +47,7 @@ struct Args {
   std::vector<std::string> plugin_dirs;
   std::vector<tamis::Override> overrides;
   int threads = 0;
+  size_t batch_bytes = 0;  // 0: RunOptions' default
   bool dry_run = false, quiet = false, verbose = false;
 };
 
@@ -71,6 +72,14 @@ int parse_args(int argc, char** argv, int first, Args& a) {
       const long n = std::strtol(v, &end, 10);
       if (*end || n < 1 || n > 1024) return usage_error(std::string("--threads wants a positive integer, got '") + v + "'");
       a.threads = static_cast<int>(n);
+    } else if (arg == "--batch-bytes") {
+      const char* v = value("--batch-bytes");
+      if (!v) return usage_error("--batch-bytes needs a number");
+      char* end = nullptr;
+      const long long n = std::strtoll(v, &end, 10);
+      if (*end || n < 1 || n > (1LL << 30))
+        return usage_error(std::string("--batch-bytes wants a number of bytes from 1 to 2^30, got '") + v + "'");
+      a.batch_bytes = static_cast<size_t>(n);
     } else if (arg == "--set") {
       const char* v = value("--set");
       tamis::Override o;
@@ -144,6 +153,7 @@ int cmd_run(const Args& a, bool validate_only) {
   std::signal(SIGTERM, on_signal);
   tamis::RunOptions ro;
   ro.threads = a.threads;
+  if (a.batch_bytes > 0) ro.chunk_bytes = a.batch_bytes;
   ro.progress = !a.quiet && isatty(STDERR_FILENO);
   try {
     const tamis::RunTotals t = tamis::run_pipeline(p, ro);

@@ -1,0 +1,126 @@
+// The index of dedup.minhash: survivors (numbered in input order) with their shingle sets or
+// signatures, and one open-addressing table from LSH band keys to the survivors sharing them.
+//
+// One writer (the op's serial part) appends; any number of readers (the parallel part, prepare())
+// query it at the same time. A reader first takes `published()`, the number of survivors whose every
+// byte is in place, and then sees exactly the survivors below it: the rest may be half-written and is
+// skipped. What makes this safe without locks:
+//   - nothing a reader can reach ever moves: survivor entries, chain blocks and shingle spans live in
+//     fixed-size segments that are allocated, filled and never reallocated;
+//   - a survivor's data, entry and band insertions are written before `published_` is raised (release);
+//     a reader loads it with acquire before it looks;
+//   - a slot is one 64-bit atomic (fingerprint, head); a block's fill count is atomic and its items are
+//     written before the count that covers them; items are never changed once covered;
+//   - growing the table makes a new one (a copy) and publishes its pointer; the old one stays valid,
+//     complete up to the growth, until no reader is inside a query (a count of readers in flight).
+// Determinism does not depend on where a reader's snapshot ends: see MinHash::resolve in minhash.cpp.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace tamis::dedup {
+
+// Append-only storage with stable addresses: a fixed directory of segments of 2^kShift elements.
+template <class T, unsigned kShift>
+class Segmented {
+ public:
+  static constexpr size_t kSegment = size_t{1} << kShift;
+  static constexpr size_t kMaxSegments = size_t{1} << 17;
+
+  Segmented() : dir_(std::make_unique<std::atomic<T*>[]>(kMaxSegments)) {}
+  ~Segmented() {
+    for (size_t s = 0; s * kSegment < size_; ++s) delete[] dir_[s].load(std::memory_order_relaxed);
+  }
+  Segmented(const Segmented&) = delete;
+  Segmented& operator=(const Segmented&) = delete;
+
+  size_t size() const { return size_; }  // writer only
+  // Writer: a new default-constructed element at the end.
+  T& append();
+  // Element i: the writer any, a reader only those it learnt of through a published count or slot.
+  T& operator[](size_t i) const { return dir_[i >> kShift].load(std::memory_order_relaxed)[i & (kSegment - 1)]; }
+  size_t bytes() const { return ((size_ + kSegment - 1) / kSegment) * kSegment * sizeof(T); }
+
+ private:
+  std::unique_ptr<std::atomic<T*>[]> dir_;
+  size_t size_ = 0;
+};
+
+class LshIndex {
+ public:
+  static constexpr uint32_t npos = UINT32_MAX;
+  static constexpr uint32_t kMaxSurvivors = 0x7FFFFFFEu;
+
+  // `bands` band fingerprints per survivor, and its values (a shingle set, or a signature).
+  explicit LshIndex(size_t bands);
+  ~LshIndex();
+  LshIndex(const LshIndex&) = delete;
+  LshIndex& operator=(const LshIndex&) = delete;
+
+  // Readers and writer. The survivors whose data is complete: [0, published()).
+  uint32_t published() const { return published_.load(std::memory_order_acquire); }
+  // Appends to `out` every survivor c with from <= c < to sharing a band fingerprint with `fps`, once
+  // per band shared (so repeats count the bands in common). The writer may ask for any range; a reader
+  // for a range below a published() it has taken.
+  void candidates(const uint32_t* fps, uint32_t from, uint32_t to, std::vector<uint32_t>& out) const;
+  // A survivor's values (shingle hashes or signature).
+  std::span<const uint32_t> values(uint32_t c) const {
+    const Entry& e = entries_[c];
+    return {e.data, e.size};
+  }
+
+  // Hints for a search loop: fetch survivor c's entry, then (once the entry is in) its values.
+  void prefetch_entry(uint32_t c) const { __builtin_prefetch(&entries_[c]); }
+  void prefetch_values(uint32_t c) const { __builtin_prefetch(entries_[c].data); }
+
+  // Writer only.
+  uint32_t size() const { return static_cast<uint32_t>(entries_.size()); }
+  // Adds survivor size() with its band fingerprints and values, then publishes it.
+  uint32_t add(const uint32_t* fps, const uint32_t* values, size_t n);
+  // A hint for the writer: fetch the slots of these fingerprints into the cache.
+  void prefetch(const uint32_t* fps) const;
+  size_t bytes() const;  // memory held, for the report
+
+ private:
+  static constexpr uint32_t kSingle = 0x80000000u;  // a slot's head: a lone survivor, not a block
+  static constexpr uint64_t kEmpty = UINT64_MAX;
+  struct Table {
+    explicit Table(size_t n);
+    size_t mask;
+    std::unique_ptr<std::atomic<uint64_t>[]> slots;  // (fingerprint << 32) | head; kEmpty: free
+  };
+  struct Block {  // 32 bytes: half a cache line
+    uint32_t next = npos;  // the next (older) block, or npos; set before the block is reachable
+    std::atomic<uint32_t> count{0};
+    uint32_t item[6] = {};  // survivor numbers, ascending; blocks of a chain: newest first
+  };
+  struct Entry {
+    const uint32_t* data = nullptr;
+    uint32_t size = 0;
+  };
+  // The slot of fingerprint fp in t: the one holding it, or the free one where it would go.
+  static std::atomic<uint64_t>& slot(const Table& t, uint32_t fp);
+  void grow();
+  void free_retired();
+  const uint32_t* store(const uint32_t* values, size_t n);
+
+  size_t bands_;
+  std::atomic<uint32_t> published_{0};
+  std::atomic<Table*> table_{nullptr};
+  mutable std::atomic<int> readers_{0};  // readers inside candidates()
+  std::unique_ptr<Table> current_;
+  std::vector<std::unique_ptr<Table>> retired_;  // grown out of, freed once no reader is in flight
+  size_t used_ = 0;
+  Segmented<Block, 16> blocks_;
+  Segmented<Entry, 16> entries_;
+  // Values, in chunks that never move; a survivor's values are contiguous within one chunk.
+  std::vector<std::unique_ptr<uint32_t[]>> chunks_;
+  size_t chunk_left_ = 0, value_bytes_ = 0;
+  uint32_t* chunk_at_ = nullptr;
+};
+
+}  // namespace tamis::dedup
