@@ -461,7 +461,9 @@ class Tail {
            (static_cast<unsigned char>(s[i + 2]) & 0x3F);
       i += 3;
     }
-    const char32_t c = kLc ? lower(cp) : cp;
+    // Basic Cyrillic inline (Russian text is one such letter after another), the rest through lower().
+    char32_t c = cp;
+    if constexpr (kLc) c = in(cp, 0x410, 0x42F) ? cp + 0x20 : in(cp, 0x430, 0x45F) ? cp : lower(cp);
     if (c < 0x80) {  // İ -> i: an ASCII letter, never punctuation, a digit or a space
       const int16_t a = action[c];
       if (a >= 0) {
@@ -652,11 +654,26 @@ bool valid_utf8_from(std::string_view s, size_t i) {
       ++i;
       continue;
     }
+    // The same rules as decode() (no overlong forms, surrogates or values past U+10FFFF), on bytes.
+    const auto* const u = reinterpret_cast<const unsigned char*>(s.data());
+    auto cont = [&](size_t k) { return k < n && (u[k] & 0xC0) == 0x80; };
     do {
-      const Decoded d = decode(s, i);
-      if (!d.ok) return false;
-      i += d.len;
-    } while (i < n && static_cast<unsigned char>(s[i]) >= 0x80);
+      const unsigned b0 = u[i];
+      if (b0 >= 0xC2 && b0 <= 0xDF) {
+        if (!cont(i + 1)) return false;
+        i += 2;
+      } else if ((b0 & 0xF0) == 0xE0) {
+        if (!cont(i + 1) || !cont(i + 2)) return false;
+        if ((b0 == 0xE0 && u[i + 1] < 0xA0) || (b0 == 0xED && u[i + 1] >= 0xA0)) return false;
+        i += 3;
+      } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return false;
+        if ((b0 == 0xF0 && u[i + 1] < 0x90) || (b0 == 0xF4 && u[i + 1] >= 0x90)) return false;
+        i += 4;
+      } else {
+        return false;
+      }
+    } while (i < n && u[i] >= 0x80);
   }
   return true;
 }
