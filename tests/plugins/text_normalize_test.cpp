@@ -74,6 +74,56 @@ const std::vector<std::string>& invalid_pieces() {
   return p;
 }
 
+// UTF-8 of one code point.
+std::string utf8(char32_t c) {
+  std::string s;
+  if (c < 0x80) {
+    s += static_cast<char>(c);
+  } else if (c < 0x800) {
+    s += static_cast<char>(0xC0 | (c >> 6));
+    s += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    s += static_cast<char>(0xE0 | (c >> 12));
+    s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    s += static_cast<char>(0xF0 | (c >> 18));
+    s += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (c & 0x3F));
+  }
+  return s;
+}
+
+// Code points where the steps do something (case pairs, Unicode spaces, the NFKC subset) and their
+// neighbours: every one of them is checked, and the random texts draw from them too.
+const std::vector<char32_t>& special_code_points() {
+  static const std::vector<char32_t> v = [] {
+    std::vector<char32_t> r;
+    const std::pair<char32_t, char32_t> ranges[] = {{0x80, 0x530},     {0x1670, 0x1690}, {0x1DF0, 0x1F10},
+                                                    {0x1FF0, 0x2100},  {0x2200, 0x2220}, {0x2980, 0x2990},
+                                                    {0x2FF0, 0x3010},  {0x4DF0, 0x4E10}, {0xFAF0, 0xFB10},
+                                                    {0xFEFF, 0xFF70},  {0xFFF0, 0xFFFE}, {0x1F600, 0x1F610}};
+    for (const auto& [lo, hi] : ranges)
+      for (char32_t c = lo; c < hi; ++c) r.push_back(c);
+    return r;
+  }();
+  return v;
+}
+
+TEST(text_normalize, FusedEqualsStepsOnEveryCoveredCodePoint) {
+  size_t failures = 0;
+  for (char32_t c : special_code_points()) {
+    const std::string u = utf8(c);
+    // Alone, repeated, between ASCII words and at both ends of a 16-byte window.
+    const std::string texts[] = {u, u + u + " " + u, "Ab " + u + "x" + u + " Z", std::string(15, 'q') + u + "  ",
+                                 "$" + u + "$ \\text{" + u + "}"};
+    for (const std::string& s : texts)
+      for (int m = 0; m < 64; ++m) agree(s, from_mask(m), failures);
+  }
+  EXPECT_EQ(failures, 0u);
+}
+
 TEST(text_normalize, FusedEqualsStepsOnRandomText) {
   std::mt19937_64 rng(20261124);
   const auto& p = pieces();
@@ -86,6 +136,7 @@ TEST(text_normalize, FusedEqualsStepsOnRandomText) {
     const size_t target = i % 3 == 0 ? kTargets[rng() % std::size(kTargets)] : rng() % 120;
     while (s.size() < target) {
       if (invalid_ok && rng() % 16 == 0) s += invalid_pieces()[rng() % invalid_pieces().size()];
+      else if (rng() % 8 == 0) s += utf8(special_code_points()[rng() % special_code_points().size()]);
       else s += p[rng() % p.size()];
     }
     // Sometimes cut exactly at the target length (through a sequence: invalid UTF-8 at the end).
