@@ -155,7 +155,7 @@ class MinHash {
   bool verify_exact_;
   size_t max_candidates_;  // 0: no limit
   int bands_ = 0, rows_ = 0;
-  std::vector<uint64_t> mul_, add_;
+  std::vector<uint32_t> a_lo_, a_hi_, b_lo_, b_hi_;  // the hash functions' a_i (odd) and b_i, in halves
   LshIndex index_;
   std::vector<std::string> ids_;  // per survivor (serial part only)
   std::vector<Candidate> fresh_, merged_;
