@@ -579,8 +579,22 @@ class Tail {
       unsigned n = non_ascii_bits != 0 ? static_cast<unsigned>(__builtin_ctz(non_ascii_bits)) : 16u;
       if (n > rem) n = static_cast<unsigned>(rem);
       if (n == 0) {
-        do non_ascii<kLc, kWs>(s, i, w, pending, action, begin_);
-        while (i < size && static_cast<unsigned char>(p[i]) >= 0x80);
+        do {
+          // From U+4000 on (CJK most often), copied as they are: inline, 4 bytes at once (the input is
+          // padded, the output has slack).
+          const auto b0 = static_cast<unsigned char>(p[i]);
+          if (b0 >= 0xE4) {
+            const size_t len = b0 >= 0xF0 ? 4 : 3;
+            *w = ' ';
+            w += pending;
+            pending = false;
+            std::memcpy(w, p + i, 4);
+            w += len;
+            i += len;
+          } else {
+            non_ascii<kLc, kWs>(s, i, w, pending, action, begin_);
+          }
+        } while (i < size && static_cast<unsigned char>(p[i]) >= 0x80);
         continue;
       }
       window(v, (1u << n) - 1);
@@ -695,8 +709,10 @@ size_t next_nfkc_candidate(std::string_view s, size_t i) {
 
 // Grows a per-thread scratch buffer to at least n + kPad bytes without shrinking it (resize() would
 // fill the bytes each time the size goes up again).
-char* scratch(std::string& buf, size_t n) {
-  if (buf.size() < n + kPad) buf.resize(std::max(n + kPad, 2 * buf.size()));
+[[gnu::noinline]] void grow(std::string& buf, size_t n) { buf.resize(std::max(n + kPad, 2 * buf.size())); }
+
+inline char* scratch(std::string& buf, size_t n) {
+  if (buf.size() < n + kPad) [[unlikely]] grow(buf, n);
   return buf.data();
 }
 
