@@ -2,6 +2,7 @@
 
 #include "fields.hpp"
 #include "ops.hpp"
+#include "survivor.hpp"
 
 namespace tamis::dedup {
 
@@ -52,6 +53,7 @@ const ParamTable Exact::params = [] {
       {.name = "save_index", .type = ParamType::path,
        .help = "write the index (loaded keys and this run's survivors) here at the end, atomically"},
   };
+  SurvivorPolicy::add_params(t, nullptr);
   add_normalize_params(t);
   return t;
 }();
@@ -64,12 +66,15 @@ void Exact::check(const Params& p) {
   if (p.has("answer_field") && p.get_string("answer_field").empty()) throw Error("answer_field is empty");
   if (!p.has("answer_field") && p.get_string("on_answer_conflict") != "tag")
     throw Error("on_answer_conflict needs answer_field");
+  SurvivorPolicy::check(p);
+  if (!p.get_strings("prefer").empty() && p.has("save_index"))
+    throw Error("save_index works with the input-order survivor only (prefer: []): an index keeps each key's first id");
 }
 
 Exact::Exact(const Params& p, Stage& stage)
     : fields_(p.get_strings("fields")), norm_(read_normalize_params(p)),
       answer_field_(p.has("answer_field") ? p.get_string("answer_field") : std::string()),
-      index_(!answer_field_.empty()) {
+      index_(!answer_field_.empty()), policy_(p) {
   const std::string mode = p.get_string("on_answer_conflict");
   on_conflict_ = mode == "reject_later" ? Conflict::reject_later : mode == "reject_both" ? Conflict::reject_both : Conflict::tag;
   if (p.has("save_index")) save_path_ = p.get_string("save_index");
@@ -102,6 +107,12 @@ Exact::Prepared Exact::prepare(Record& r) const {
   }
   const XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
   out.key = {h.low64, h.high64};
+  if (!policy_.empty()) {  // `longer`: the bytes of the key fields as written
+    size_t bytes = 0;
+    for (const auto& f : fields_)
+      if (const auto raw = r.raw_field(f)) bytes += raw->size();
+    out.score = policy_.score(r, bytes);
+  }
   if (!answer_field_.empty()) {
     key.clear();
     switch (read_string_field(r, answer_field_, text)) {
@@ -109,23 +120,35 @@ Exact::Prepared Exact::prepare(Record& r) const {
       case FieldKind::string: normalize_append(text, norm_, key); break;
       case FieldKind::other: key = simdjson::minify(*r.field(answer_field_)); break;
     }
-    out.answer = answer_value(XXH3_64bits(key.data(), key.size()));
+    // An answer that normalises to nothing ("", "  ", "$ $") is no answer: it conflicts with none.
+    if (!key.empty()) out.answer = answer_value(XXH3_64bits(key.data(), key.size()));
   }
   return out;
 }
 
 void Exact::observe(const Record& r, Prepared& p) {
-  // reject_both's first pass: the index as the real pass would build it, each key's first record
-  // (by ordinal), and which keys turn out to have conflicting answers, with the first record that
-  // disagreed.
+  // The first pass: the index as the real pass would build it, each key's first record (by ordinal);
+  // with `prefer`, each key's best record; with reject_both, which keys turn out to have conflicting
+  // answers, with the first record that disagreed.
   const uint64_t k = observed_++;
   uint32_t n = index_.find(p.key);
   if (n == ExactIndex::npos) {
     n = index_.insert(p.key, r.id(), p.answer);
     first_ordinal_.resize(static_cast<size_t>(n) + 1, kLoaded);
     first_ordinal_[n] = k;
+    if (!policy_.empty()) {
+      first_score_.resize(static_cast<size_t>(n) + 1);
+      first_score_[n] = p.score;
+    }
     return;
   }
+  // `prefer`: a later record better than the key's best so far (a loaded key keeps its survivor).
+  if (!policy_.empty() && n < first_ordinal_.size() && first_ordinal_[n] != kLoaded) {
+    const auto it = chosen_.find(n);
+    if (p.score > (it == chosen_.end() ? first_score_[n] : it->second.score))
+      chosen_[n] = Chosen{p.score, k, p.answer, std::string(r.id())};
+  }
+  if (on_conflict_ != Conflict::reject_both) return;
   const uint64_t first = index_.answer(n);
   if (first == kConflicted || p.answer == kNoAnswer || first == kNoAnswer || p.answer == first) return;
   index_.set_answer(n, kConflicted);
@@ -141,14 +164,26 @@ void Exact::ordered_after_first_pass(Record& r, Prepared& p) {
   const uint32_t n = index_.find(p.key);
   if (n == ExactIndex::npos) throw Error("dedup.exact: a record the first pass did not see");
   const bool is_first = n < first_ordinal_.size() && first_ordinal_[n] == k;
-  const std::string survivor = index_.id(n);
-  if (index_.answer(n) == kConflicted) {
+  if (on_conflict_ == Conflict::reject_both && index_.answer(n) == kConflicted) {
     ++conflicts_;
-    const std::string& other = is_first ? conflict_with_.at(n) : survivor;
+    const std::string other = is_first ? conflict_with_.at(n) : index_.id(n);
     r.annotate("answer_conflict", other);
     return r.reject("answer_conflict", "same problem as " + other + " with conflicting answers");
   }
-  if (is_first) return;
+  // The key's survivor: its best record by `prefer` (the first one without, or when none was better).
+  const auto chosen = chosen_.find(n);
+  const bool kept = chosen == chosen_.end() ? is_first : chosen->second.ordinal == k;
+  if (kept) return;
+  const std::string survivor = chosen == chosen_.end() ? index_.id(n) : chosen->second.id;
+  if (on_conflict_ != Conflict::reject_both) {  // tag / reject_later: against the survivor's answer
+    const uint64_t theirs = chosen == chosen_.end() ? index_.answer(n) : chosen->second.answer;
+    if (p.answer != kNoAnswer && theirs != kNoAnswer && p.answer != theirs) {
+      ++conflicts_;
+      r.annotate("answer_conflict", survivor);
+      if (on_conflict_ == Conflict::tag) return;
+      return r.reject("answer_conflict", "same problem as " + survivor + " with a different answer");
+    }
+  }
   ++duplicates_;
   r.annotate("dup_of", survivor);
   r.reject("duplicate", "duplicate of " + survivor);
@@ -190,6 +225,7 @@ void Exact::finish(Stage& stage) {
                     ",\"duplicates\":" + std::to_string(duplicates_) + ",\"index_bytes\":" +
                     std::to_string(index_.structure_bytes()) + ",\"index_id_bytes\":" + std::to_string(index_.id_bytes()) +
                     ",\"normalization\":" + json::quote(norm_.describe());
+  if (!policy_.empty()) rep += ",\"chosen_not_first\":" + std::to_string(chosen_.size());
   if (!answer_field_.empty()) {
     rep += ",\"answer_conflicts\":" + std::to_string(conflicts_);
     if (on_conflict_ == Conflict::reject_both) {

@@ -14,13 +14,13 @@
 #include <tamis/files.hpp>
 #include "fields.hpp"
 #include "ops.hpp"
+#include "survivor.hpp"
 
 namespace tamis::dedup {
 
 namespace {
 const char* const kShingleChoices[] = {"words", "chars", nullptr};
 const char* const kVerifyChoices[] = {"jaccard", "signature", nullptr};
-const char* const kPreferChoices[] = {"answer", "source", "longer", nullptr};
 
 // splitmix64: the permutation seeds.
 uint64_t splitmix(uint64_t& s) {
@@ -133,15 +133,9 @@ const ParamTable MinHash::params = [] {
       {.name = "verify", .type = ParamType::string, .default_json = "\"jaccard\"",
        .help = "how candidates are confirmed: exact Jaccard of the shingle sets, or the signature estimate",
        .choices = kVerifyChoices},
-      {.name = "prefer", .type = ParamType::string_list, .default_json = "[]",
-       .help = "survivor policy: criteria, most important first: `answer` (a non-empty answer_field), `source` "
-               "(earlier in source_rank), `longer` (longer text); ties and [] (default): the first in input order. "
-               "Not empty: a first pass over the input (see docs/dedup.md)",
-       .choices = kPreferChoices},
-      {.name = "answer_field", .type = ParamType::string, .default_json = "\"answer\"",
-       .help = "the answer field for `prefer: [answer]`"},
-      {.name = "source_rank", .type = ParamType::string_list, .default_json = "[]",
-       .help = "source names, preferred first, for `prefer: [source]` (unlisted sources come after them)"},
+  };
+  SurvivorPolicy::add_params(t, "\"answer\"");
+  const ParamTable rest = {
       {.name = "max_candidates", .type = ParamType::integer, .default_json = "256",
        .help = "verify at most this many candidates per record, those sharing the most bands (0: all); records "
                "over it are counted as `capped` in the report (see docs/dedup.md)"},
@@ -153,6 +147,7 @@ const ParamTable MinHash::params = [] {
       {.name = "clusters", .type = ParamType::path,
        .help = "optional: write every cluster with near duplicates here at the end (JSONL: survivor, members, similarities)"},
   };
+  t.insert(t.end(), rest.begin(), rest.end());
   add_normalize_params(t);
   return t;
 }();
@@ -160,15 +155,9 @@ const ParamTable MinHash::params = [] {
 void MinHash::check(const Params& p) {
   if (p.get_int("ngram") < 1) throw Error("ngram must be at least 1");
   if (p.get_int("max_candidates") < 0) throw Error("max_candidates must be 0 (no limit) or more");
-  const auto prefer = p.get_strings("prefer");
-  if (prefer.size() > 3) throw Error("prefer lists each criterion at most once");
-  for (size_t i = 0; i < prefer.size(); ++i)
-    for (size_t j = i + 1; j < prefer.size(); ++j)
-      if (prefer[i] == prefer[j]) throw Error("prefer lists '" + prefer[i] + "' twice");
-  if (!prefer.empty() && (p.has("save_index") || p.has("load_index")))
+  SurvivorPolicy::check(p);
+  if (!p.get_strings("prefer").empty() && (p.has("save_index") || p.has("load_index")))
     throw Error("save_index and load_index work with the input-order survivor only (prefer: [])");
-  if (std::find(prefer.begin(), prefer.end(), "source") != prefer.end() && p.get_strings("source_rank").empty())
-    throw Error("prefer: [source] needs source_rank (source names, preferred first)");
   const int64_t n = p.get_int("num_perm");
   if (n < 1 || n > 1024) throw Error("num_perm must be within [1, 1024]");
   const double t = p.get_double("threshold");
@@ -187,12 +176,8 @@ MinHash::MinHash(const Params& p, Stage& stage, std::pair<int, int> bands_rows)
     : field_(p.get_string("field")), norm_(read_normalize_params(p)), words_(p.get_string("shingle") == "words"),
       ngram_(static_cast<size_t>(p.get_int("ngram"))), threshold_(p.get_double("threshold")),
       verify_exact_(p.get_string("verify") == "jaccard"), max_candidates_(static_cast<size_t>(p.get_int("max_candidates"))),
-      bands_(bands_rows.first), rows_(bands_rows.second), index_(static_cast<size_t>(bands_rows.first)) {
+      bands_(bands_rows.first), rows_(bands_rows.second), index_(static_cast<size_t>(bands_rows.first)), policy_(p) {
   const int num_perm = static_cast<int>(p.get_int("num_perm"));
-  for (const auto& c : p.get_strings("prefer"))
-    prefer_.push_back(c == "answer" ? Prefer::answer : c == "source" ? Prefer::source : Prefer::longer);
-  answer_field_ = p.get_string("answer_field");
-  source_rank_ = p.get_strings("source_rank");
   seed_ = p.get_int("seed");
   uint64_t s = static_cast<uint64_t>(seed_);
   for (int i = 0; i < num_perm; ++i) {
@@ -212,23 +197,6 @@ MinHash::MinHash(const Params& p, Stage& stage, std::pair<int, int> bands_rows)
              " rows at threshold " + json::number(threshold_));
 }
 
-int64_t MinHash::preference(const Record& r, Prefer what, std::string_view text) const {
-  switch (what) {
-    case Prefer::answer: {
-      thread_local std::string answer;
-      if (read_string_field(r, answer_field_, answer) != FieldKind::string) return 0;
-      return answer.find_first_not_of(" \t\r\n") != std::string::npos ? 1 : 0;
-    }
-    case Prefer::source: {
-      const auto it = std::find(source_rank_.begin(), source_rank_.end(), r.source());
-      return -static_cast<int64_t>(it - source_rank_.begin());  // unlisted sources: after every listed one
-    }
-    case Prefer::longer:
-      return static_cast<int64_t>(text.size());
-  }
-  return 0;
-}
-
 MinHash::Prepared MinHash::prepare(Record& r) const {
   Prepared out;
   thread_local std::string text, t;
@@ -238,7 +206,7 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
       r.reject("missing_field", "no string field '" + field_ + "'");
       return out;
   }
-  for (size_t i = 0; i < prefer_.size(); ++i) out.score[i] = preference(r, prefer_[i], text);
+  if (!policy_.empty()) out.score = policy_.score(r, text.size());
   t.clear();
   normalize_append(text, norm_, t);
   // Shingles: word n-grams (a text with fewer words is one shingle) or character n-grams, hashed to 32
@@ -291,7 +259,7 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
   // The search against the survivors published so far, here in parallel; the serial part only looks
   // at survivors added since (resolve()). With `prefer` the first pass builds the index serially and
   // the real pass does not search.
-  if (prefer_.empty()) {
+  if (policy_.empty()) {
     out.searched = index_.published();
     if (out.searched > 0) {
       thread_local std::vector<Candidate> cands;
@@ -427,7 +395,7 @@ void MinHash::reject_duplicate(Record& r, uint32_t cluster, const std::string& i
 }
 
 void MinHash::ordered(Record& r, Prepared& p) {
-  if (!prefer_.empty()) {  // the first pass chose each cluster's member to keep
+  if (!policy_.empty()) {  // the first pass chose each cluster's member to keep
     const uint64_t k = passed_++;
     if (k >= cluster_of_.size()) throw Error("dedup.minhash: the real pass has more records than the first pass");
     const uint32_t cl = cluster_of_[k];
@@ -573,7 +541,7 @@ void MinHash::write_clusters() const {
   std::string line;
   for (size_t i = 0; i < order.size();) {
     const uint32_t s = members_[order[i]].survivor;
-    const std::string& name = prefer_.empty() || chosen_[s].own == npos ? ids_[s] : owned_[chosen_[s].own].id;
+    const std::string& name = policy_.empty() || chosen_[s].own == npos ? ids_[s] : owned_[chosen_[s].own].id;
     line = "{\"cluster\":" + json::quote(name) + ",\"survivor\":" + json::quote(name) + ",\"members\":[";
     for (bool first = true; i < order.size() && members_[order[i]].survivor == s; ++i, first = false) {
       const Member& m = members_[order[i]];
@@ -597,7 +565,7 @@ void MinHash::finish(Stage& stage) {
                ",\"bands\":" + std::to_string(bands_) + ",\"rows\":" + std::to_string(rows_) +
                ",\"candidates\":" + std::to_string(candidates_total_) + ",\"max_candidates\":" + std::to_string(max_candidates_) +
                ",\"capped\":" + std::to_string(capped_) +
-               (prefer_.empty() ? std::string() : ",\"below_threshold\":" + std::to_string(below_threshold_)) +
+               (policy_.empty() ? std::string() : ",\"below_threshold\":" + std::to_string(below_threshold_)) +
                ",\"normalization\":" + json::quote(norm_.describe()) + "}");
 }
 

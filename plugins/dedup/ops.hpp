@@ -16,6 +16,7 @@
 
 #include "exact_index.hpp"
 #include "lsh_index.hpp"
+#include "survivor.hpp"
 #include "normalize.hpp"
 
 namespace tamis::dedup {
@@ -32,8 +33,9 @@ class Exact {
  public:
   static constexpr const char* name = "dedup.exact";
   static constexpr const char* summary =
-      "Exact dedup on normalised key fields (XXH3-128): the first record in input order survives; later copies are "
-      "rejected as `duplicate` with `dup_of`. Optional answer-conflict checks and a saved/loaded index.";
+      "Exact dedup on normalised key fields (XXH3-128): the first record in input order survives (or the best by "
+      "`prefer`); the other copies are rejected as `duplicate` with `dup_of`. Optional answer-conflict checks and a "
+      "saved/loaded index.";
   static constexpr OpKind kind = OpKind::ordered;
   static const ParamTable params;
 
@@ -43,13 +45,15 @@ class Exact {
   struct Prepared {
     Key128 key;
     uint64_t answer = kNoAnswer;  // answer_value(XXH3-64 of the normalised answer), or kNoAnswer
+    SurvivorPolicy::Score score{};  // with `prefer`
   };
   Prepared prepare(Record& r) const;
   void prefetch(const Prepared& p) const { index_.prefetch(p.key); }
   void ordered(Record& r, Prepared& p);
   void finish(Stage& stage);
-  // reject_both: a first pass finds the conflicted keys, so that their first record is rejected too.
-  bool first_pass() const { return on_conflict_ == Conflict::reject_both; }
+  // A first pass, for reject_both (to find the conflicted keys, so that their first record is rejected
+  // too) and for `prefer` (to find each key's best record).
+  bool first_pass() const { return on_conflict_ == Conflict::reject_both || !policy_.empty(); }
   void observe(const Record& r, Prepared& p);
 
  private:
@@ -66,9 +70,19 @@ class Exact {
   size_t loaded_ = 0;
   int64_t duplicates_ = 0, conflicts_ = 0;
   std::vector<std::string> conflicted_survivors_;  // reject_both: loaded survivors that could not be retracted
-  std::vector<uint64_t> first_ordinal_;              // reject_both: per key, its first record's ordinal
+  std::vector<uint64_t> first_ordinal_;              // first pass: per key, its first record's ordinal
   std::unordered_map<uint32_t, std::string> conflict_with_;  // reject_both: per conflicted key, the first disagreeing id
   uint64_t observed_ = 0, passed_ = 0;
+  // With `prefer`: per key, the record to keep (when it is not the key's first record).
+  struct Chosen {
+    SurvivorPolicy::Score score;
+    uint64_t ordinal;
+    uint64_t answer;
+    std::string id;
+  };
+  SurvivorPolicy policy_;
+  std::unordered_map<uint32_t, Chosen> chosen_;
+  std::vector<SurvivorPolicy::Score> first_score_;  // with `prefer`: per key, its first record's score
 };
 
 // The bands x rows (b * r <= num_perm) minimising false positive + false negative area at threshold.
@@ -112,7 +126,7 @@ class MinHash {
   struct Prepared {
     std::vector<uint32_t> values;    // sorted, distinct 32-bit shingle hashes (verify: jaccard) or the signature
     InlineU32 fps;                   // per band, the band key's 32-bit fingerprint
-    std::array<int64_t, 3> score{};  // the `prefer` criteria, in order; higher is better
+    SurvivorPolicy::Score score{};   // the `prefer` criteria, in order; higher is better
     // The parallel part's search of the survivors published when it ran (see resolve() in minhash.cpp).
     uint32_t searched = 0;              // survivors [0, searched) were searched
     uint32_t earlier = 0;               // distinct candidates among them
@@ -124,7 +138,7 @@ class MinHash {
   void prefetch(const Prepared& p) const { index_.prefetch(p.fps.data()); }
   void ordered(Record& r, Prepared& p);
   // Survivor policies (prefer): a first pass chooses each cluster's member to keep.
-  bool first_pass() const { return !prefer_.empty(); }
+  bool first_pass() const { return !policy_.empty(); }
   void observe(const Record& r, Prepared& p);
   void finish(Stage& stage);
 
@@ -132,8 +146,6 @@ class MinHash {
   static constexpr uint32_t npos = LshIndex::npos;
   static std::pair<int, int> shape(const Params& p);  // (bands, rows): given, or chosen for the threshold
   MinHash(const Params& p, Stage& stage, std::pair<int, int> bands_rows);
-  enum class Prefer { answer, source, longer };
-  int64_t preference(const Record& r, Prefer what, std::string_view text) const;
   // Candidates in [from, to), with the bands each shares, by number.
   void gather(const Prepared& p, uint32_t from, uint32_t to, std::vector<Candidate>& out) const;
   // Keeps the max_candidates sharing the most bands (then the earliest), by number.
@@ -163,7 +175,7 @@ class MinHash {
   // Survivor policy: per cluster (= first member's survivor number) the member to keep; per record of
   // the first pass its cluster.
   struct Chosen {
-    std::array<int64_t, 3> score;
+    SurvivorPolicy::Score score;
     uint64_t ordinal;
     uint32_t own;  // npos: the cluster's survivor (id and values in the index); else its entry in owned_
   };
@@ -171,10 +183,8 @@ class MinHash {
     std::string id;
     std::vector<uint32_t> values;
   };
+  SurvivorPolicy policy_;
   std::vector<Owned> owned_;
-  std::vector<Prefer> prefer_;
-  std::string answer_field_;
-  std::vector<std::string> source_rank_;
   std::vector<Chosen> chosen_;
   std::vector<uint32_t> cluster_of_;
   uint64_t passed_ = 0;

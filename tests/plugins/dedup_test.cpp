@@ -330,6 +330,50 @@ TEST(plugins_dedup_exact, AnswerConflictRejectBoth) {
 // Index files
 // ============================================================================================
 
+// Survivor policies: with `prefer` a first pass finds each key's best record, which is kept; the
+// others are rejected `duplicate` with dup_of naming it. Answer conflicts are then judged against the
+// survivor's answer.
+TEST(plugins_dedup_exact, PreferChoosesEachKeysSurvivor) {
+  const std::string input = jsonl({
+      rec("a1", "What is 2+2?", ""), rec("b1", "Compute $x$.", "1"), rec("a2", "what is  2+2?", "4"),
+      rec("b2", "Compute x.", "1"), rec("a3", "WHAT IS 2+2?", "4"), rec("c1", "Alone here.", ""),
+      rec("d1", "Same D.", ""), rec("d2", "same d.", "5"), rec("d3", "SAME D.", "6")});
+  std::string previous;
+  for (int threads : {1, 2}) {
+    const OpRun run = run_op("dedup.exact", "{answer_field: answer, prefer: [answer]}", input, threads);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    // a2: the first with an answer; b1: a tie, so the first; d2 kept, d3 kept too (tag: another answer).
+    EXPECT_EQ(run.kept_ids(), (Strings{"b1", "a2", "c1", "d2", "d3"}));
+    EXPECT_EQ(run.rejected_ids(), (Strings{"a1", "b2", "a3", "d1"}));
+    for (const auto& line : run.rejected) {
+      const std::string id = *json_string(line, "id");
+      const std::string want = id[0] == 'a' ? "\"a2\"" : id[0] == 'b' ? "\"b1\"" : "\"d2\"";
+      EXPECT_EQ(run.annotation(line, "dup_of"), want) << line;
+    }
+    EXPECT_EQ(run.annotation(run.kept[4], "answer_conflict"), "\"d2\"");
+    EXPECT_EQ(json_int(run.report, "/stages/0/report/chosen_not_first"), 2) << run.report;  // a2, d2
+    const std::string all = jsonl(run.kept) + jsonl(run.rejected);
+    if (!previous.empty()) {
+      EXPECT_EQ(all, previous);
+    }
+    previous = all;
+  }
+  // `longer` (bytes of the key fields as written): a2 has a double space.
+  const OpRun longer = run_op("dedup.exact", "{prefer: [longer]}", input);
+  ASSERT_EQ(longer.exit_code, 0) << longer.describe();
+  EXPECT_EQ(longer.kept_ids(), (Strings{"b1", "a2", "c1", "d1"}));
+  // reject_later against the chosen survivor's answer.
+  const OpRun later = run_op("dedup.exact", "{answer_field: answer, prefer: [answer], on_answer_conflict: reject_later}", input);
+  ASSERT_EQ(later.exit_code, 0) << later.describe();
+  EXPECT_EQ(later.kept_ids(), (Strings{"b1", "a2", "c1", "d2"}));
+  EXPECT_EQ(later.rejections().back().reason, "answer_conflict");
+  // Refused: an answer criterion without the field, a source criterion without a ranking, an index.
+  EXPECT_NE(validate_op("dedup.exact", "{prefer: [answer]}").exit_code, 0);
+  EXPECT_NE(validate_op("dedup.exact", "{prefer: [source]}").exit_code, 0);
+  EXPECT_NE(validate_op("dedup.exact", "{prefer: [longer], save_index: x.idx}").exit_code, 0);
+  EXPECT_NE(validate_op("dedup.exact", "{prefer: [longer, longer]}").exit_code, 0);
+}
+
 TEST(plugins_dedup_exact, SaveLoadRoundTrip) {
   TempDir dir;
   const std::string idx = (dir / "corpus.idx").string();
