@@ -434,6 +434,7 @@ class Tail {
 
  private:
   // One code point at s[i] of 2 to 4 bytes (valid UTF-8): written lowercased, or as a pending space.
+  // (run() copies those from U+4000 on itself.)
   template <bool kLc, bool kWs>
   static void non_ascii(std::string_view s, size_t& i, char*& w, bool& pending, const int16_t* action,
                         const char* begin) {
@@ -491,9 +492,9 @@ class Tail {
   // The whole text, 16 bytes at a time: the ASCII prefix of each 16-byte window is classified with
   // vector compares into kept characters K, dropped ones D (punctuation, digits) and spaces S; a space
   // is written only when the next byte that is not dropped is a kept character of the same window (the
-  // last space of a run), and a run that reaches the window's end stays pending. The kept bytes are then
-  // compacted by runs of consecutive kept positions (one 16-byte store each). Non-ASCII code points go
-  // one by one through non_ascii().
+  // last space of a run), and a run that reaches the window's end stays pending. When the kept bytes
+  // are a prefix of the window (nearly always with the default options) the window is one store; else
+  // they are compacted by runs of consecutive kept positions. Non-ASCII code points go one by one.
   template <bool kLc, bool kWs, bool kPunct, bool kDigits>
   void run(std::string_view s) {
     char* w = w_;
@@ -798,7 +799,12 @@ void normalize_append(std::string_view s, const NormalizeOptions& o, std::string
   // change), then LaTeX into a second one, then the other steps fused in one pass over the whole text:
   // long runs for the 16-byte path rather than the short pieces between LaTeX commands. Tail reads
   // 16 bytes at a time, past the end too: its input is always one of the padded buffers.
-  thread_local std::string nfkc_buf, latex_buf;
+  struct Buffers {
+    std::string nfkc, latex;
+  };
+  thread_local Buffers buffers;  // one thread-local lookup (a call in a shared library), not two
+  std::string& nfkc_buf = buffers.nfkc;
+  std::string& latex_buf = buffers.latex;
   std::string_view t = s;
   if (o.nfkc && first_non_ascii != s.size()) t = nfkc_into(s, first_non_ascii, nfkc_buf);
   if (o.latex) t = latex_into(t, t.data() != s.data(), latex_buf);
