@@ -246,9 +246,10 @@ size_t next_latex_special(std::string_view s, size_t i) {
       [](unsigned char b) { return b == '$' || b == '\\'; });
 }
 
-// next_latex_special() for the many calls of one latex_spans() pass: each 16-byte window's mask is
-// computed once and kept, rather than rescanned from every command or '$' found (math text has one
-// every few bytes).
+// next_latex_special() for the many calls of one latex_spans() pass: the positions of '$' and '\\' are
+// found 64 bytes at a time (four independent 16-byte compares) into a bit mask kept for the following
+// calls, so that going from one special byte to the next (math text has one every few bytes) is a bit
+// scan rather than a load and compare each time.
 class LatexSpecials {
  public:
   explicit LatexSpecials(std::string_view s) : s_(s) {}
@@ -258,19 +259,14 @@ class LatexSpecials {
     const size_t n = s_.size();
     if (n < 16) return next_latex_special(s_, i);
     while (i < n) {
-      const size_t b = i & ~size_t{15};
+      const size_t b = i & ~size_t{63};
       if (b != base_) {
         base_ = b;
-        // The last window is the text's last 16 bytes, shifted to start at b: nothing past the end is read.
-        const size_t at = b + 16 <= n ? b : n - 16;
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.data() + at));
-        mask_ = static_cast<unsigned>(_mm_movemask_epi8(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('$')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))))) >>
-                (b - at);
+        mask_ = block(b);
       }
-      const unsigned m = mask_ >> (i - b);
-      if (m != 0) return i + static_cast<size_t>(__builtin_ctz(m));
-      i = b + 16;
+      const uint64_t m = mask_ >> (i - b);
+      if (m != 0) return i + static_cast<size_t>(__builtin_ctzll(m));
+      i = b + 64;
     }
     return n;
 #else
@@ -279,10 +275,33 @@ class LatexSpecials {
   }
 
  private:
+#ifdef __SSE2__
+  // The mask of bytes [b, b + 64) (bits past the end clear). A window that would run past the end is
+  // the text's last 16 bytes, shifted: nothing past the end is read.
+  uint64_t block(size_t b) const {
+    const size_t n = s_.size();
+    uint64_t mask = 0;
+    for (size_t k = 0; k < 64 && b + k < n; k += 16) {
+      const size_t at = b + k + 16 <= n ? b + k : n - 16;
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.data() + at));
+      const auto m = static_cast<unsigned>(_mm_movemask_epi8(
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('$')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+      mask |= static_cast<uint64_t>(m >> (b + k - at)) << k;
+    }
+    return mask;
+  }
+#endif
+
   std::string_view s_;
-  size_t base_ = SIZE_MAX;  // start of the window whose mask is kept
-  unsigned mask_ = 0;
+  size_t base_ = SIZE_MAX;  // start of the 64-byte block whose mask is kept
+  uint64_t mask_ = 0;
 };
+
+// cmd == lit, with the length a constant: memcmp inlined rather than called.
+template <size_t N>
+inline bool is(std::string_view cmd, const char (&lit)[N]) {
+  return cmd.size() == N - 1 && std::memcmp(cmd.data(), lit, N - 1) == 0;
+}
 
 // The LaTeX step as a transducer: calls emit(span) with consecutive pieces of its output, each either a
 // slice of `s` or a literal. Slices are cut only at ASCII bytes, so (for valid UTF-8) a multi-byte
@@ -316,19 +335,19 @@ void latex_spans(std::string_view s, Emit& emit) {
     size_t e = i + 1;
     while (e < s.size() && is_letter(s[e])) ++e;
     const std::string_view cmd = s.substr(i + 1, e - i - 1);
-    if (cmd == "quad" || cmd == "qquad" || cmd == "displaystyle") {
+    if (is(cmd, "quad") || is(cmd, "qquad") || is(cmd, "displaystyle")) {
       flush(i);
       run = i = e;
       continue;
     }
-    if (cmd == "left" || cmd == "right") {
+    if (is(cmd, "left") || is(cmd, "right")) {
       flush(i);
       i = e;
       if (i < s.size() && s[i] == '.') ++i;  // \left. / \right. : an invisible delimiter
       run = i;
       continue;
     }
-    if (cmd == "dfrac" || cmd == "tfrac") {
+    if (is(cmd, "dfrac") || is(cmd, "tfrac")) {
       flush(i);
       // Padded, like every input of Tail (which may read 16 bytes from any position of a span).
       alignas(16) static constexpr char kFrac[kPad + 8] = "\\frac";
@@ -336,7 +355,7 @@ void latex_spans(std::string_view s, Emit& emit) {
       run = i = e;
       continue;
     }
-    if (cmd == "text" || cmd == "textrm" || cmd == "mbox") {
+    if (is(cmd, "text") || is(cmd, "textrm") || is(cmd, "mbox")) {
       size_t b = e;
       while (b < s.size() && s[b] == ' ') ++b;
       if (b < s.size() && s[b] == '{') {
