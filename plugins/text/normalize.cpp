@@ -522,6 +522,9 @@ class Tail {
     const char* const p = s.data();
     const size_t size = s.size();
     alignas(16) char tmp[32] = {};
+    // Whether anything was written (w != begin_), kept apart so that the masks of a window do not
+    // wait for the previous window's w.
+    bool started = w != begin_;
     // One window: the bytes of `valid` (its low bits: the ASCII bytes to do).
     auto window = [&](__m128i v, unsigned valid) {
       if constexpr (kLc)
@@ -556,7 +559,7 @@ class Tail {
           G |= P & (G >> 8);
         }
         unsigned SK = S & (G >> 1);
-        if (w == begin_) SK &= ~((K & -K) - 1);  // no space before the first kept character of the output
+        if (!started) SK &= ~((K & -K) - 1);  // no space before the first kept character of the output
         const unsigned X = S | K;
         lead = pending & ((X & -X & K) != 0);    // the first non-dropped byte is kept: the run ends here
         keep |= SK;
@@ -582,7 +585,10 @@ class Tail {
           keep &= ~(((1u << len) - 1) << a);  // len <= 16
         }
       }
-      if constexpr (kWs) pending = pending & (w != begin_);
+      if constexpr (kWs) {
+        started |= K != 0;
+        pending &= started;
+      }
     };
     for (size_t i = 0; i < size;) {
       // The window: 16 bytes from i (the input is padded: bytes past its end may be read). The common
@@ -615,6 +621,7 @@ class Tail {
             non_ascii<kLc, kWs>(s, i, w, pending, action, begin_);
           }
         } while (i < size && static_cast<unsigned char>(p[i]) >= 0x80);
+        started = w != begin_;
         continue;
       }
       window(v, (1u << n) - 1);
