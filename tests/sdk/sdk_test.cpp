@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <regex>
 #include <set>
 
 #include <tamis/abi.h>
@@ -115,6 +116,12 @@ TEST(OrderedOp, KeepsTheFirstOccurrenceInInputOrderForAnyThreadCount) {
     const std::string report = read_file(d / "out" / "report.json");
     EXPECT_NE(report.find("\"report\": {\"distinct\": 1000, \"unhinted\": 0}"), std::string::npos) << report;
     EXPECT_NE(report.find("\"distinct\": 1000"), std::string::npos);
+    // An ordered stage reports its serial part's time, a part of its seconds.
+    const std::regex times(R"#("seconds": ([0-9.e+-]+), "time_share": [0-9.e+-]+, "serial_seconds": ([0-9.e+-]+))#");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(report, m, times)) << report;
+    EXPECT_GE(std::stod(m[2]), 0.0);
+    EXPECT_LE(std::stod(m[2]), std::stod(m[1]));
   }
 }
 

@@ -74,6 +74,7 @@ struct StageBatchStats {
   std::map<std::string, uint64_t> rejected;  // by reason
   std::map<std::string, int64_t> counters;
   uint64_t nanos = 0;
+  uint64_t serial_nanos = 0;  // ordered stages: of nanos, the serial part (input order, one batch at a time)
 };
 
 struct StageCall;

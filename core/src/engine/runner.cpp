@@ -348,7 +348,9 @@ void Runner::stage_ordered(Batch& b, StageRuntime& st) {
     check_call(st, *call, rc, err, "process_ordered");
   }
   finalize(b, st, *call);
-  b.stage_stats[st.index].nanos += nanos_since(t0);
+  const uint64_t spent = nanos_since(t0);
+  b.stage_stats[st.index].nanos += spent;
+  b.stage_stats[st.index].serial_nanos += spent;
 }
 
 void Runner::finalize(Batch& b, StageRuntime& st, StageCall& call) {
@@ -532,6 +534,7 @@ void Runner::account(Batch& b) {
     t.out += x.out;
     t.emitted += x.emitted;
     t.nanos += x.nanos;
+    t.serial_nanos += x.serial_nanos;
     for (const auto& [k, v] : x.rejected) t.rejected[k] += v;
     for (const auto& [k, v] : x.counters) t.counters[k] += v;
   }
@@ -777,6 +780,7 @@ RunTotals Runner::run() {
     StageTotals out{st.spec->name, st.spec->op_name, t.in, t.out, t.emitted, t.rejected, t.counters,
                     static_cast<double>(t.nanos) * 1e-9, st.ctx.report_json};
     for (const auto& [k, v] : st.ctx.counters) out.counters[k] += v;
+    if (st.op->kind == TAMIS_OP_ORDERED) out.serial_seconds = static_cast<double>(t.serial_nanos) * 1e-9;
     totals_.stages.push_back(std::move(out));
   }
   for (size_t k = 0; k < p_.sinks.size(); ++k) {
@@ -907,6 +911,7 @@ std::string format_report(const Pipeline& p, const RunTotals& t) {
          ", \"in\": " + std::to_string(s.in) + ", \"kept\": " + std::to_string(s.out) + ", \"emitted\": " + std::to_string(s.emitted) +
          ", \"rejected\": " + std::to_string(rej) + ", \"rejected_by_reason\": {" + reasons + "}, \"counters\": {" + counters +
          "}, \"seconds\": " + num(s.seconds) + ", \"time_share\": " + num(work > 0 ? s.seconds / work : 0);
+    if (s.serial_seconds >= 0) o += ", \"serial_seconds\": " + num(s.serial_seconds);
     if (!s.report_json.empty()) o += ", \"report\": " + s.report_json;
     o += "}";
   }

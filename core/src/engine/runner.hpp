@@ -36,6 +36,7 @@ struct StageTotals {
   std::map<std::string, int64_t> counters;
   double seconds = 0;
   std::string report_json;
+  double serial_seconds = -1;  // ordered stages: the share of `seconds` spent in the serial part; -1: not ordered
 };
 
 struct SourceTotals {
