@@ -683,8 +683,26 @@ bool valid_utf8_from(std::string_view s, size_t i) {
   while (i < n) {
 #ifdef __SSE2__
     if (i + 16 <= n) {
-      const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i))));
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+      const auto m = static_cast<unsigned>(_mm_movemask_epi8(v));
       if (m == 0) {
+        i += 16;
+        continue;
+      }
+      // ASCII and whole 2- and 3-byte sequences only (Latin-1, Greek, Cyrillic, CJK text): each lead
+      // C2-DF followed by one continuation 80-BF, each lead E1-EF but ED by two, every continuation
+      // where one is due, no sequence cut by the window's end (E0, ED and 4-byte leads, whose next
+      // byte has a narrower range, go byte-wise). A window never starts inside a sequence: the
+      // byte-wise loop below ends only before an ASCII byte.
+      const auto lead2 = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(
+          _mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(0xC1))), _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(0xE0))))));
+      const auto lead3 = static_cast<unsigned>(_mm_movemask_epi8(_mm_andnot_si128(
+          _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xED))),
+          _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(0xE0))),
+                        _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(0xF0)))))));
+      const auto cont = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(0xC0)))));
+      if ((lead2 | lead3 | cont) == m && cont == (((lead2 << 1) | (lead3 << 1) | (lead3 << 2)) & 0xFFFFu) &&
+          (lead2 & 0x8000u) == 0 && (lead3 & 0xC000u) == 0) {
         i += 16;
         continue;
       }
