@@ -67,8 +67,6 @@ void Exact::check(const Params& p) {
   if (!p.has("answer_field") && p.get_string("on_answer_conflict") != "tag")
     throw Error("on_answer_conflict needs answer_field");
   SurvivorPolicy::check(p);
-  if (!p.get_strings("prefer").empty() && p.has("save_index"))
-    throw Error("save_index works with the input-order survivor only (prefer: []): an index keeps each key's first id");
 }
 
 Exact::Exact(const Params& p, Stage& stage)
@@ -237,7 +235,9 @@ void Exact::finish(Stage& stage) {
   rep += "}";
   stage.report(rep);
   if (!save_path_.empty()) {
-    index_.save(save_path_, norm_.describe());
+    ExactIndex::Replacements chosen;  // with `prefer`: the kept record of each key whose first was not kept
+    for (const auto& [n, c] : chosen_) chosen.emplace(n, std::make_pair(c.id, c.answer));
+    index_.save(save_path_, norm_.describe(), chosen);
     stage.info("saved " + std::to_string(distinct) + " keys to " + save_path_);
   }
 }

@@ -125,7 +125,7 @@ uint32_t ExactIndex::insert(const Key128& key, std::string_view id, uint64_t ans
 
 std::string ExactIndex::id(uint32_t n) const {
   const size_t b = id_begin(n);
-  const size_t e = n + 1 < keys_.size() ? id_begin(n + 1) : arena_.size();
+  const size_t e = id_end(n);
   return std::string(arena_.begin() + static_cast<std::ptrdiff_t>(b), arena_.begin() + static_cast<std::ptrdiff_t>(e));
 }
 
@@ -134,28 +134,41 @@ size_t ExactIndex::structure_bytes() const {
          id_rel_.size() * sizeof(uint32_t) + id_base_.capacity() * sizeof(uint64_t);
 }
 
-void ExactIndex::save(const std::string& path, const std::string& settings) const {
+void ExactIndex::save(const std::string& path, const std::string& settings, const Replacements& replace) const {
   const std::string s = with_answers_setting(settings, with_answers_);
+  auto id_of = [&](uint32_t n) -> std::string {
+    if (const auto it = replace.find(n); it != replace.end()) return it->second.first;
+    return id(n);
+  };
+  uint64_t id_total = arena_.size();
+  for (const auto& [n, r] : replace) id_total = id_total - (id_end(n) - id_begin(n)) + r.first.size();
   std::string out;
-  out.reserve(40 + s.size() + keys_.size() * (16 + 8 + 4) + arena_.size());
+  out.reserve(40 + s.size() + keys_.size() * (16 + 8 + 4) + id_total);
   out.append(kMagic, sizeof(kMagic));
   put(out, kVersion);
   put(out, kKindExact);
   put(out, static_cast<uint32_t>(s.size()));
   out += s;
   put(out, static_cast<uint64_t>(keys_.size()));
-  put(out, static_cast<uint64_t>(arena_.size()));
+  put(out, id_total);
   for (const Key128& k : keys_) {
     put(out, k.lo);
     put(out, k.hi);
   }
   if (with_answers_)
-    for (uint64_t a : answers_) put(out, a);
+    for (uint32_t n = 0; n < keys_.size(); ++n) {
+      const auto it = replace.find(n);
+      put(out, it != replace.end() ? it->second.second : answers_[n]);
+    }
   for (uint32_t n = 0; n < keys_.size(); ++n) {
-    const size_t e = n + 1 < keys_.size() ? id_begin(n + 1) : arena_.size();
-    put(out, static_cast<uint32_t>(e - id_begin(n)));
+    const auto it = replace.find(n);
+    put(out, static_cast<uint32_t>(it != replace.end() ? it->second.first.size() : id_end(n) - id_begin(n)));
   }
-  out.append(arena_.begin(), arena_.end());
+  if (replace.empty()) {
+    out.append(arena_.begin(), arena_.end());
+  } else {
+    for (uint32_t n = 0; n < keys_.size(); ++n) out += id_of(n);
+  }
   put(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
 
   write_file_atomically(path, out, "index file");

@@ -21,6 +21,8 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace tamis::dedup {
@@ -63,13 +65,17 @@ class ExactIndex {
   size_t id_bytes() const { return arena_.size(); }
 
   // Index file: see docs/dedup.md. `settings` is the normalisation description; load() refuses a file
-  // whose settings differ. Both throw tamis::Error with a message naming the file.
-  void save(const std::string& path, const std::string& settings) const;
+  // whose settings differ. Both throw tamis::Error with a message naming the file. `replace`: per
+  // survivor number, another (id, answer) to write for it (dedup.exact's `prefer` keeps another record
+  // than a key's first).
+  using Replacements = std::unordered_map<uint32_t, std::pair<std::string, uint64_t>>;
+  void save(const std::string& path, const std::string& settings, const Replacements& replace = {}) const;
   void load(const std::string& path, const std::string& settings);
 
  private:
   static constexpr uint32_t kTaggedMax = (1u << 24) - 1;  // survivor numbers below this fit beside a tag
   size_t id_begin(uint32_t n) const { return id_base_[n / 64] + id_rel_[n]; }
+  size_t id_end(uint32_t n) const { return n + 1 < keys_.size() ? id_begin(n + 1) : arena_.size(); }
   uint32_t slot_value(uint32_t n, const Key128& key) const;
   void rebuild(size_t capacity);
 

@@ -156,8 +156,6 @@ void MinHash::check(const Params& p) {
   if (p.get_int("ngram") < 1) throw Error("ngram must be at least 1");
   if (p.get_int("max_candidates") < 0) throw Error("max_candidates must be 0 (no limit) or more");
   SurvivorPolicy::check(p);
-  if (!p.get_strings("prefer").empty() && (p.has("save_index") || p.has("load_index")))
-    throw Error("save_index and load_index work with the input-order survivor only (prefer: [])");
   const int64_t n = p.get_int("num_perm");
   if (n < 1 || n > 1024) throw Error("num_perm must be within [1, 1024]");
   const double t = p.get_double("threshold");
@@ -422,8 +420,10 @@ void MinHash::observe(const Record& r, Prepared& p) {
     cl = static_cast<uint32_t>(ids_.size());
     add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size());
     chosen_.push_back({p.score, k, npos});  // the survivor itself: its id and values are in the index
-  } else if (Chosen& c = chosen_[cl]; p.score > c.score) {
-    Owned o{std::string(r.id()), p.values};
+  } else if (Chosen& c = chosen_[cl]; c.ordinal != kLoaded && p.score > c.score) {
+    // (A loaded survivor stays: it is in the curated corpus already.)
+    Owned o{std::string(r.id()), p.values, {}};
+    if (!save_path_.empty()) o.fps.assign(p.fps.data(), p.fps.data() + p.fps.size());
     if (c.own == npos) {
       c.own = static_cast<uint32_t>(owned_.size());
       owned_.push_back(std::move(o));
@@ -475,10 +475,13 @@ void MinHash::save(const std::string& path) const {
   out += st;
   put_le(out, static_cast<uint64_t>(ids_.size()));
   for (size_t n = 0; n < ids_.size(); ++n) {
-    put_le(out, static_cast<uint32_t>(ids_[n].size()));
-    out += ids_[n];
-    for (size_t b = 0; b < bands; ++b) put_le(out, fps_[n * bands + b]);
-    const std::span<const uint32_t> v = index_.values(static_cast<uint32_t>(n));
+    // With `prefer`, each cluster is saved as its kept member (which may not be its first).
+    const Owned* own = !policy_.empty() && chosen_[n].own != npos ? &owned_[chosen_[n].own] : nullptr;
+    const std::string& id = own ? own->id : ids_[n];
+    put_le(out, static_cast<uint32_t>(id.size()));
+    out += id;
+    for (size_t b = 0; b < bands; ++b) put_le(out, own ? own->fps[b] : fps_[n * bands + b]);
+    const std::span<const uint32_t> v = own ? std::span<const uint32_t>(own->values) : index_.values(static_cast<uint32_t>(n));
     put_le(out, static_cast<uint32_t>(v.size()));
     for (const uint32_t x : v) put_le(out, x);
   }
@@ -528,6 +531,7 @@ void MinHash::load(const std::string& path) {
     values.resize(nv);
     for (auto& x : values) x = get32();
     add_survivor(id, fps.data(), values.data(), values.size());
+    if (!policy_.empty()) chosen_.push_back({SurvivorPolicy::Score{}, kLoaded, npos});
   }
   if (pos != buf.size() - 8) throw Error("index file '" + path + "' has trailing bytes");
 }

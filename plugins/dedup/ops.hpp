@@ -182,7 +182,9 @@ class MinHash {
   struct Owned {  // a chosen member that is not its cluster's survivor
     std::string id;
     std::vector<uint32_t> values;
+    std::vector<uint32_t> fps;  // only with save_index
   };
+  static constexpr uint64_t kLoaded = UINT64_MAX;  // Chosen::ordinal of a survivor from load_index
   SurvivorPolicy policy_;
   std::vector<Owned> owned_;
   std::vector<Chosen> chosen_;

@@ -370,8 +370,19 @@ TEST(plugins_dedup_exact, PreferChoosesEachKeysSurvivor) {
   // Refused: an answer criterion without the field, a source criterion without a ranking, an index.
   EXPECT_NE(validate_op("dedup.exact", "{prefer: [answer]}").exit_code, 0);
   EXPECT_NE(validate_op("dedup.exact", "{prefer: [source]}").exit_code, 0);
-  EXPECT_NE(validate_op("dedup.exact", "{prefer: [longer], save_index: x.idx}").exit_code, 0);
   EXPECT_NE(validate_op("dedup.exact", "{prefer: [longer, longer]}").exit_code, 0);
+  // A saved index names the kept records, with their answers: later copies point at a2 and d2.
+  TempDir dir;
+  const std::string idx = (dir / "chosen.idx").string();
+  const OpRun saved = run_op("dedup.exact", "{answer_field: answer, prefer: [answer], save_index: " + idx + "}", input);
+  ASSERT_EQ(saved.exit_code, 0) << saved.describe();
+  const OpRun next = run_op("dedup.exact", "{answer_field: answer, load_index: " + idx + "}",
+                            jsonl({rec("n1", "what is 2+2?", "4"), rec("n2", "same d.", "5"), rec("n3", "SAME D.", "7")}));
+  ASSERT_EQ(next.exit_code, 0) << next.describe();
+  EXPECT_EQ(next.rejected_ids(), (Strings{"n1", "n2"}));
+  EXPECT_EQ(next.annotation(next.rejected[0], "dup_of"), "\"a2\"");
+  EXPECT_EQ(next.annotation(next.rejected[1], "dup_of"), "\"d2\"");
+  EXPECT_EQ(next.annotation(next.kept[0], "answer_conflict"), "\"d2\"");  // 7 against d2's 5
 }
 
 TEST(plugins_dedup_exact, SaveLoadRoundTrip) {
@@ -759,8 +770,20 @@ TEST(plugins_dedup_minhash, PreferKeepsTheBestMemberOfEachCluster) {
   EXPECT_EQ(first.kept_ids(), (Strings{"a", "c"}));
   EXPECT_NE(validate_op("dedup.minhash", "{prefer: [source]}").exit_code, 0);
   EXPECT_NE(validate_op("dedup.minhash", "{prefer: [answer, answer]}").exit_code, 0);
-  EXPECT_NE(validate_op("dedup.minhash", "{prefer: [answer], save_index: x.idx}").exit_code, 0);
   EXPECT_EQ(validate_op("dedup.minhash", "{prefer: [source, answer], source_rank: [input]}").exit_code, 0);
+  // Incremental: the saved index holds each cluster's kept member (b, not a); with `prefer` again, a
+  // loaded survivor stays (it is in the curated corpus) even when a new member ranks higher.
+  TempDir dir;
+  const std::string idx = (dir / "chosen.idx").string();
+  const OpRun saved = run_op("dedup.minhash", "{threshold: 0.5, prefer: [answer], save_index: " + idx + "}", input);
+  ASSERT_EQ(saved.exit_code, 0) << saved.describe();
+  const std::string more = jsonl({rec("n1", base + " once more", "42"), rec("n2", "A brand new problem about triangles and their angles"),
+                                  rec("n3", "a brand new problem about triangles and their angles today", "9")});
+  const OpRun next = run_op("dedup.minhash", "{threshold: 0.5, prefer: [answer], load_index: " + idx + "}", more);
+  ASSERT_EQ(next.exit_code, 0) << next.describe();
+  EXPECT_EQ(next.kept_ids(), Strings{"n3"});  // n2, n3: a new cluster, n3 has the answer
+  EXPECT_EQ(next.annotation(next.rejected[0], "dup_of"), "\"b\"");  // n1 joins the loaded b, which stays
+  EXPECT_EQ(next.annotation(next.rejected[1], "dup_of"), "\"n3\"");
   const OpRun src = run_op("dedup.minhash", "{threshold: 0.5, prefer: [source], source_rank: [other, input]}", input);
   EXPECT_EQ(src.kept_ids(), (Strings{"a", "c"}));  // one source: ties, input order
 }
