@@ -14,7 +14,9 @@
 # test), each at 1 and 2 threads. Every round runs every configuration once (interleaved), so a slow
 # phase of a shared machine hits all rows alike; ratios to the pass-through are taken at the same thread
 # count within this one script run. Wall time from $EPOCHREALTIME, CPU seconds and peak RSS from
-# /usr/bin/time. The 1- and 2-thread outputs (kept and rejected files) are compared with cmp.
+# /usr/bin/time. The 1- and 2-thread outputs (kept and rejected files) are compared with cmp. For the
+# ordered stages (dedup.exact, dedup.minhash) the table also shows the share of the stage's time spent
+# in its serial part (report.json's serial_seconds), which bounds the gain from more threads.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -96,6 +98,15 @@ same() {  # same PIPELINE: the last 1- and 2-thread runs wrote byte-identical ke
   echo identical
 }
 
+serial_share() {  # serial_share PIPELINE: an ordered stage's serial_seconds / seconds, from its 1-thread report
+  local f
+  f=$(ls "$out/keep-$1"/*.report.json 2>/dev/null | head -1)
+  [[ -n $f ]] || return 0
+  python3 -c 'import json, sys
+st = json.load(open(sys.argv[1]))["stages"]
+print(" ".join("%.0f%%" % (100 * s["serial_seconds"] / s["seconds"]) for s in st if "serial_seconds" in s and s["seconds"] > 0))' "$f"
+}
+
 row() {  # row PIPELINE LABEL
   local p=$1 t ratio speedup
   for t in 1 2; do
@@ -103,10 +114,10 @@ row() {  # row PIPELINE LABEL
     ratio=$(awk -v a="${wall[passthrough-t$t]}" -v b="${wall[$k]}" 'BEGIN { printf "%.2fx", a / b }')
     speedup=""
     [[ $t == 2 ]] && speedup=$(awk -v a="${wall[$p-t1]}" -v b="${wall[$k]}" 'BEGIN { printf "%.2fx", a / b }')
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$t" "${wall[$k]}" "${cpu[$k]}" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$2" "$t" "${wall[$k]}" "${cpu[$k]}" \
       "$(awk -v n="$records" -v s="${wall[$k]}" 'BEGIN { printf "%.0f", n / s / 1000 }')K" \
       "$(awk -v b="$bytes" -v s="${wall[$k]}" 'BEGIN { printf "%.0f", b / s / 1e6 }')" \
-      "$ratio" "$speedup" "${rss[$k]}" "$([[ $t == 2 ]] && same "$p" || true)"
+      "$ratio" "$speedup" "${rss[$k]}" "$([[ $t == 1 ]] && serial_share "$p" || true)" "$([[ $t == 2 ]] && same "$p" || true)"
   done
 }
 
@@ -122,8 +133,10 @@ report=$results/dedup-latest.md
   echo "- build: Release (\`$build_dir\`), commit $commit; best of $repeat interleaved round(s) by wall time"
   echo "- records/s and MB/s: input records and bytes / wall seconds; vs pass-through: pass-through wall / this wall, same thread count"
   echo
-  echo "| run | threads | wall s | CPU s | records/s | MB/s | vs pass-through | 2t / 1t | peak RSS MiB | 1t = 2t output |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "- serial part: for an ordered stage, its \`serial_seconds\` / \`seconds\` in the 1-thread run's report (the share that does not scale with threads)"
+  echo
+  echo "| run | threads | wall s | CPU s | records/s | MB/s | vs pass-through | 2t / 1t | peak RSS MiB | serial part | 1t = 2t output |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   row passthrough "pass-through"
   row dedup-exact "dedup.exact (problem)"
   row dedup-minhash "dedup.minhash (word 5-grams, 128 perms, 0.8)"

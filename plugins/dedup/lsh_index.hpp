@@ -83,7 +83,7 @@ class LshIndex {
   uint32_t add(const uint32_t* fps, const uint32_t* values, size_t n);
   // A hint for the writer: fetch the slots of these fingerprints into the cache.
   void prefetch(const uint32_t* fps) const;
-  size_t bytes() const;  // memory held, for the report
+  size_t bytes() const;  // memory held by the current table, blocks, entries and values, for the report
 
  private:
   static constexpr uint32_t kSingle = 0x80000000u;  // a slot's head: a lone survivor, not a block

@@ -568,7 +568,7 @@ void MinHash::finish(Stage& stage) {
   stage.report("{\"survivors\":" + std::to_string(ids_.size()) + ",\"near_duplicates\":" + std::to_string(duplicates_) +
                ",\"bands\":" + std::to_string(bands_) + ",\"rows\":" + std::to_string(rows_) +
                ",\"candidates\":" + std::to_string(candidates_total_) + ",\"max_candidates\":" + std::to_string(max_candidates_) +
-               ",\"capped\":" + std::to_string(capped_) +
+               ",\"capped\":" + std::to_string(capped_) + ",\"index_bytes\":" + std::to_string(index_.bytes()) +
                (policy_.empty() ? std::string() : ",\"below_threshold\":" + std::to_string(below_threshold_)) +
                ",\"normalization\":" + json::quote(norm_.describe()) + "}");
 }
