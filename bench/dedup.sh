@@ -8,7 +8,8 @@
 #   BENCH_REFS=DIR bench/dedup.sh      the shared data folder holding the decontamination references
 #                                      (default ../shared/data beside the repository)
 #
-# Rows: pass-through (bench/pipelines/passthrough.yaml), dedup.exact (dedup-exact.yaml: key problem,
+# Rows: pass-through (bench/pipelines/passthrough.yaml), filter.require on problem (require-problem.yaml:
+# the cheapest stage, what any one stage costs over the pass-through), dedup.exact (dedup-exact.yaml: key problem,
 # default normalisation), dedup.minhash (dedup-minhash.yaml: word 5-grams, 128 permutations, threshold
 # 0.8, exact Jaccard) and decontaminate (decontaminate-bench.yaml: AIME 2024 + 2025, MATH-500, GSM8K
 # test), each at 1 and 2 threads. Every round runs every configuration once (interleaved), so a slow
@@ -39,7 +40,7 @@ done
 log "building tamis and the dedup plugin in $build_dir (Release; log in ${logs#"$root"/}/dedup-build.log)"
 {
   cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DTAMIS_BUILD_TESTS=OFF &&
-    cmake --build "$build_dir" -j2 --target tamis tamis_dedup tamis_gen_prompts
+    cmake --build "$build_dir" -j2 --target tamis tamis_basic tamis_dedup tamis_gen_prompts
 } >"$logs/dedup-build.log" 2>&1 || { tail -n 30 "$logs/dedup-build.log" >&2; log "build failed"; exit 1; }
 tamis=$root/$build_dir/core/tamis
 
@@ -59,7 +60,7 @@ mkdir -p "$out"
 trap 'rm -rf -- "$out"' EXIT
 
 declare -A wall cpu rss
-pipelines=(passthrough dedup-exact dedup-minhash decontaminate-bench)
+pipelines=(passthrough require-problem dedup-exact dedup-minhash decontaminate-bench)
 measure() {  # measure PIPELINE THREADS
   local key=$1-t$2 start w m u s
   rm -rf "${out:?}/$key" && mkdir -p "$out/$key"
@@ -138,6 +139,7 @@ report=$results/dedup-latest.md
   echo "| run | threads | wall s | CPU s | records/s | MB/s | vs pass-through | 2t / 1t | peak RSS MiB | serial part | 1t = 2t output |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   row passthrough "pass-through"
+  row require-problem "filter.require (problem): one trivial stage"
   row dedup-exact "dedup.exact (problem)"
   row dedup-minhash "dedup.minhash (word 5-grams, 128 perms, 0.8)"
   row decontaminate-bench "decontaminate (AIME 24+25, MATH-500, GSM8K test)"

@@ -45,10 +45,11 @@ std::string strip_punctuation(std::string_view s);
 std::string strip_digits(std::string_view s);
 std::string collapse_whitespace(std::string_view s);
 
-// All enabled steps, in order. This is the fast path: NFKC only when the text is not ASCII (into a
-// per-thread buffer), then LaTeX feeding the other four steps fused in one pass. Its output equals
-// normalize_steps() byte for byte (a differential test holds it to that); invalid UTF-8 takes the
-// step-by-step path.
+// All enabled steps, in order. This is the fast path: NFKC only when the text holds a lead byte of a
+// code point it changes (into a per-thread buffer), LaTeX into another, then the other four steps fused
+// in one pass over the whole text, 16 bytes at a time where the bytes are ASCII. Its output equals
+// normalize_steps() byte for byte (differential tests hold it to that: tests/plugins/text_normalize_test.cpp);
+// invalid UTF-8 takes the step-by-step path.
 std::string normalize(std::string_view s, const NormalizeOptions& o);
 // The same, appended to `out` (no allocation once `out` has grown): for keys built from several fields.
 void normalize_append(std::string_view s, const NormalizeOptions& o, std::string& out);
