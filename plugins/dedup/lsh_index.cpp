@@ -41,6 +41,10 @@ void LshIndex::candidates(const uint32_t* fps, uint32_t from, uint32_t to, std::
   readers_.fetch_add(1, std::memory_order_seq_cst);
   const Table& t = *table_.load(std::memory_order_seq_cst);
   for (size_t b = 0; b < bands_; ++b) __builtin_prefetch(&t.slots[fps[b] & t.mask]);
+  // Each band's chain is a list of blocks, each a cache miss: the chains are walked side by side, one
+  // block of each per round, so that their misses overlap instead of queueing one chain after another.
+  thread_local std::vector<uint32_t> cursors;
+  cursors.clear();
   for (size_t b = 0; b < bands_; ++b) {
     const uint64_t v = slot(t, fps[b]).load(std::memory_order_acquire);
     if (v == kEmpty) continue;
@@ -48,18 +52,25 @@ void LshIndex::candidates(const uint32_t* fps, uint32_t from, uint32_t to, std::
     if (head & kSingle) {
       const uint32_t c = head & ~kSingle;
       if (c >= from && c < to) out.push_back(c);
-      continue;
+    } else {
+      cursors.push_back(head);
+      __builtin_prefetch(&blocks_[head]);
     }
-    // Newest block first; items ascend within a block, so a block starting below `from` is the last
-    // one with anything at or above it.
-    for (uint32_t k = head; k != npos;) {
+  }
+  while (!cursors.empty()) {
+    size_t live = 0;
+    for (const uint32_t k : cursors) {
       const Block& blk = blocks_[k];
       const uint32_t n = blk.count.load(std::memory_order_acquire);
       for (uint32_t j = 0; j < n; ++j)
         if (blk.item[j] >= from && blk.item[j] < to) out.push_back(blk.item[j]);
-      if (n > 0 && blk.item[0] < from) break;
-      k = blk.next;
+      // Newest block first; items ascend within a block, so a block starting below `from` is the last
+      // one with anything at or above it.
+      if ((n > 0 && blk.item[0] < from) || blk.next == npos) continue;
+      __builtin_prefetch(&blocks_[blk.next]);
+      cursors[live++] = blk.next;
     }
+    cursors.resize(live);
   }
   readers_.fetch_sub(1, std::memory_order_seq_cst);
 }
