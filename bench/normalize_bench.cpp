@@ -32,16 +32,7 @@ namespace {
 
 using tamis::text::NormalizeOptions;
 
-NormalizeOptions from_mask(int m) {
-  NormalizeOptions o;
-  o.whitespace = m & 1;
-  o.lowercase = m & 2;
-  o.nfkc = m & 4;
-  o.latex = m & 8;
-  o.punctuation = m & 16;
-  o.digits = m & 32;
-  return o;
-}
+NormalizeOptions from_mask(int m) { return NormalizeOptions::from_bits(static_cast<unsigned>(m)); }
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr, "normalize_bench: %s\nusage: normalize_bench --in FILE [--field NAME] [--rounds N] [--all | --mask M] [--limit N]\n", why);

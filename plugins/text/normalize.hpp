@@ -32,6 +32,11 @@ struct NormalizeOptions {
   // files: an index is only reused with the same settings. Bump the "v" when any step's behaviour
   // changes, so old index files are refused rather than silently mismatched.
   std::string describe() const;
+  // The options of one of the 64 combinations, for tests and benchmarks that go through them all: bit
+  // 0 whitespace, 1 lowercase, 2 nfkc, 3 latex, 4 punctuation, 5 digits.
+  static NormalizeOptions from_bits(unsigned bits) {
+    return {(bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, (bits & 8) != 0, (bits & 16) != 0, (bits & 32) != 0};
+  }
 };
 
 // Lowercase of one code point (identity outside the covered ranges).

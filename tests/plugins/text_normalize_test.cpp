@@ -18,16 +18,7 @@ namespace {
 
 using namespace tamis::text;
 
-NormalizeOptions from_mask(int m) {
-  NormalizeOptions o;
-  o.whitespace = m & 1;
-  o.lowercase = m & 2;
-  o.nfkc = m & 4;
-  o.latex = m & 8;
-  o.punctuation = m & 16;
-  o.digits = m & 32;
-  return o;
-}
+NormalizeOptions from_mask(int m) { return NormalizeOptions::from_bits(static_cast<unsigned>(m)); }
 
 // Reports the first few mismatches in full; returns whether all three forms agree.
 bool agree(const std::string& s, const NormalizeOptions& o, size_t& failures) {
