@@ -1,5 +1,9 @@
 #include <xxhash.h>
 
+#include <algorithm>
+
+#include <tamis/files.hpp>
+
 #include "fields.hpp"
 #include "ops.hpp"
 #include "survivor.hpp"
@@ -52,6 +56,8 @@ const ParamTable Exact::params = [] {
        .help = "an index file saved by an earlier run: its keys count as already seen (their ids in `dup_of`)"},
       {.name = "save_index", .type = ParamType::path,
        .help = "write the index (loaded keys and this run's survivors) here at the end, atomically"},
+      {.name = "clusters", .type = ParamType::path,
+       .help = "optional: write every key with copies here at the end (JSONL: survivor, members, answer conflicts)"},
   };
   SurvivorPolicy::add_params(t, nullptr);
   add_normalize_params(t);
@@ -76,6 +82,7 @@ Exact::Exact(const Params& p, Stage& stage)
   const std::string mode = p.get_string("on_answer_conflict");
   on_conflict_ = mode == "reject_later" ? Conflict::reject_later : mode == "reject_both" ? Conflict::reject_both : Conflict::tag;
   if (p.has("save_index")) save_path_ = p.get_string("save_index");
+  if (p.has("clusters")) clusters_path_ = p.get_string("clusters");
   if (p.has("load_index")) {
     load_path_ = p.get_string("load_index");
     index_.load(load_path_, norm_.describe());
@@ -165,6 +172,7 @@ void Exact::ordered_after_first_pass(Record& r, Prepared& p) {
   if (on_conflict_ == Conflict::reject_both && index_.answer(n) == kConflicted) {
     ++conflicts_;
     const std::string other = is_first ? conflict_with_.at(n) : index_.id(n);
+    note_member(n, r.id(), true);
     r.annotate("answer_conflict", other);
     return r.reject("answer_conflict", "same problem as " + other + " with conflicting answers");
   }
@@ -177,12 +185,14 @@ void Exact::ordered_after_first_pass(Record& r, Prepared& p) {
     const uint64_t theirs = chosen == chosen_.end() ? index_.answer(n) : chosen->second.answer;
     if (p.answer != kNoAnswer && theirs != kNoAnswer && p.answer != theirs) {
       ++conflicts_;
+      note_member(n, r.id(), true);
       r.annotate("answer_conflict", survivor);
       if (on_conflict_ == Conflict::tag) return;
       return r.reject("answer_conflict", "same problem as " + survivor + " with a different answer");
     }
   }
   ++duplicates_;
+  note_member(n, r.id(), false);
   r.annotate("dup_of", survivor);
   r.reject("duplicate", "duplicate of " + survivor);
 }
@@ -197,6 +207,7 @@ void Exact::ordered(Record& r, Prepared& p) {
   const uint64_t first = index_.answer(n);
   const bool conflict = first == kConflicted || (p.answer != kNoAnswer && first != kNoAnswer && p.answer != first);
   const std::string survivor = index_.id(n);
+  note_member(n, r.id(), conflict);
   if (!conflict) {
     ++duplicates_;
     r.annotate("dup_of", survivor);
@@ -214,7 +225,32 @@ void Exact::ordered(Record& r, Prepared& p) {
   }
 }
 
+void Exact::note_member(uint32_t key, std::string_view id, bool conflict) {
+  if (!clusters_path_.empty()) members_.push_back({key, std::string(id), conflict});
+}
+
+void Exact::write_clusters() const {
+  // One line per key with copies, in the order of the keys' first records; members in input order.
+  std::vector<size_t> order(members_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return members_[a].key < members_[b].key; });
+  std::string text;
+  for (size_t i = 0; i < order.size();) {
+    const uint32_t n = members_[order[i]].key;
+    const auto chosen = chosen_.find(n);
+    const std::string name = json::quote(chosen == chosen_.end() ? index_.id(n) : chosen->second.id);
+    text += "{\"cluster\":" + name + ",\"survivor\":" + name + ",\"members\":[";
+    for (bool first = true; i < order.size() && members_[order[i]].key == n; ++i, first = false) {
+      const Member& m = members_[order[i]];
+      text += std::string(first ? "" : ",") + "{\"id\":" + json::quote(m.id) + (m.conflict ? ",\"answer_conflict\":true}" : "}");
+    }
+    text += "]}\n";
+  }
+  write_file_atomically(clusters_path_, text, "clusters file");
+}
+
 void Exact::finish(Stage& stage) {
+  if (!clusters_path_.empty()) write_clusters();
   const size_t distinct = index_.size();
   stage.count("distinct", static_cast<int64_t>(distinct));
   stage.count("duplicates", duplicates_);

@@ -83,6 +83,16 @@ class Exact {
   SurvivorPolicy policy_;
   std::unordered_map<uint32_t, Chosen> chosen_;
   std::vector<SurvivorPolicy::Score> first_score_;  // with `prefer`: per key, its first record's score
+  // With a clusters file: every copy, with its key's survivor number.
+  struct Member {
+    uint32_t key;
+    std::string id;
+    bool conflict;  // an answer conflict (kept with `tag`, else rejected), not a plain duplicate
+  };
+  std::string clusters_path_;
+  std::vector<Member> members_;
+  void note_member(uint32_t key, std::string_view id, bool conflict);
+  void write_clusters() const;
 };
 
 // The bands x rows (b * r <= num_perm) minimising false positive + false negative area at threshold.

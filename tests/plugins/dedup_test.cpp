@@ -291,6 +291,26 @@ TEST(plugins_dedup_exact, AnswerConflictTag) {
   EXPECT_NE(run.report.find("\"answer_conflicts\":1"), std::string::npos) << run.report;
 }
 
+// The clusters file: one line per key with copies, in first-occurrence order, members in input order,
+// answer conflicts marked; with `prefer` named after the kept record.
+TEST(plugins_dedup_exact, ClustersFile) {
+  TempDir dir;
+  const std::string path = (dir / "clusters.jsonl").string();
+  const std::string input = conflict_input() + jsonl({rec("g", "OTHER", "1"), rec("h", "Lonely", "")});
+  for (int threads : {1, 2}) {
+    const OpRun run = run_op("dedup.exact", "{answer_field: answer, clusters: " + path + "}", input, threads);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(read_file(path),
+              "{\"cluster\":\"a\",\"survivor\":\"a\",\"members\":[{\"id\":\"b\"},{\"id\":\"c\",\"answer_conflict\":true},"
+              "{\"id\":\"d\"},{\"id\":\"e\"}]}\n"
+              "{\"cluster\":\"f\",\"survivor\":\"f\",\"members\":[{\"id\":\"g\"}]}\n");
+  }
+  const OpRun chosen = run_op("dedup.exact", "{prefer: [longer], clusters: " + path + "}",
+                              jsonl({rec("x1", "Sum?"), rec("x2", "  sum? "), rec("x3", "SUM?")}));
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.describe();
+  EXPECT_EQ(read_file(path), "{\"cluster\":\"x2\",\"survivor\":\"x2\",\"members\":[{\"id\":\"x1\"},{\"id\":\"x3\"}]}\n");
+}
+
 TEST(plugins_dedup_exact, AnswerConflictRejectLater) {
   const OpRun run = run_op("dedup.exact", "{answer_field: answer, on_answer_conflict: reject_later}", conflict_input());
   ASSERT_EQ(run.exit_code, 0) << run.describe();
