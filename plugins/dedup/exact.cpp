@@ -160,7 +160,7 @@ void Exact::observe(const Record& r, Prepared& p) {
   if (n < first_ordinal_.size() && first_ordinal_[n] != kLoaded) {
     conflict_with_.emplace(n, std::string(r.id()));
   } else if (conflicted_survivors_.size() < kListedConflicts) {
-    conflicted_survivors_.push_back(index_.id(n));  // from load_index: not in this run, cannot be rejected
+    conflicted_survivors_.emplace_back(index_.id(n));  // from load_index: not in this run, cannot be rejected
   }
 }
 
@@ -171,16 +171,16 @@ void Exact::ordered_after_first_pass(Record& r, Prepared& p) {
   const bool is_first = n < first_ordinal_.size() && first_ordinal_[n] == k;
   if (on_conflict_ == Conflict::reject_both && index_.answer(n) == kConflicted) {
     ++conflicts_;
-    const std::string other = is_first ? conflict_with_.at(n) : index_.id(n);
+    const std::string_view other = is_first ? std::string_view(conflict_with_.at(n)) : index_.id(n);
     note_member(n, r.id(), true);
     r.annotate("answer_conflict", other);
-    return r.reject("answer_conflict", "same problem as " + other + " with conflicting answers");
+    return r.reject("answer_conflict", "same problem as " + std::string(other) + " with conflicting answers");
   }
   // The key's survivor: its best record by `prefer` (the first one without, or when none was better).
   const auto chosen = chosen_.find(n);
   const bool kept = chosen == chosen_.end() ? is_first : chosen->second.ordinal == k;
   if (kept) return;
-  const std::string survivor = chosen == chosen_.end() ? index_.id(n) : chosen->second.id;
+  const std::string_view survivor = chosen == chosen_.end() ? index_.id(n) : std::string_view(chosen->second.id);
   if (on_conflict_ != Conflict::reject_both) {  // tag / reject_later: against the survivor's answer
     const uint64_t theirs = chosen == chosen_.end() ? index_.answer(n) : chosen->second.answer;
     if (p.answer != kNoAnswer && theirs != kNoAnswer && p.answer != theirs) {
@@ -188,13 +188,13 @@ void Exact::ordered_after_first_pass(Record& r, Prepared& p) {
       note_member(n, r.id(), true);
       r.annotate("answer_conflict", survivor);
       if (on_conflict_ == Conflict::tag) return;
-      return r.reject("answer_conflict", "same problem as " + survivor + " with a different answer");
+      return r.reject("answer_conflict", "same problem as " + std::string(survivor) + " with a different answer");
     }
   }
   ++duplicates_;
   note_member(n, r.id(), false);
   r.annotate("dup_of", survivor);
-  r.reject("duplicate", "duplicate of " + survivor);
+  r.reject("duplicate", "duplicate of " + std::string(survivor));
 }
 
 void Exact::ordered(Record& r, Prepared& p) {
@@ -206,12 +206,12 @@ void Exact::ordered(Record& r, Prepared& p) {
   }
   const uint64_t first = index_.answer(n);
   const bool conflict = first == kConflicted || (p.answer != kNoAnswer && first != kNoAnswer && p.answer != first);
-  const std::string survivor = index_.id(n);
+  const std::string_view survivor = index_.id(n);
   note_member(n, r.id(), conflict);
   if (!conflict) {
     ++duplicates_;
     r.annotate("dup_of", survivor);
-    return r.reject("duplicate", "duplicate of " + survivor);
+    return r.reject("duplicate", "duplicate of " + std::string(survivor));
   }
   ++conflicts_;
   r.annotate("answer_conflict", survivor);
@@ -219,7 +219,7 @@ void Exact::ordered(Record& r, Prepared& p) {
     case Conflict::tag:
       return;  // kept: a different answer to the same problem is not a plain duplicate
     case Conflict::reject_later:
-      return r.reject("answer_conflict", "same problem as " + survivor + " with a different answer");
+      return r.reject("answer_conflict", "same problem as " + std::string(survivor) + " with a different answer");
     case Conflict::reject_both:  // decided with the first pass (ordered_after_first_pass)
       break;
   }

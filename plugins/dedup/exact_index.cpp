@@ -115,18 +115,34 @@ uint32_t ExactIndex::insert(const Key128& key, std::string_view id, uint64_t ans
   slots_[i] = slot_value(n, key);
   keys_.push_back(key);
   if (with_answers_) answers_.push_back(answer);
-  if (n % 64 == 0) id_base_.push_back(arena_.size());
-  const uint64_t rel = arena_.size() - id_base_.back();
-  if (rel > UINT32_MAX) throw Error("dedup index: ids too long (more than 4 GiB within 64 ids)");
-  id_rel_.push_back(static_cast<uint32_t>(rel));
-  arena_.insert(arena_.end(), id.begin(), id.end());
+  constexpr size_t kChunk = size_t{1} << kChunkBits;
+  if (id.size() > kChunk) throw Error("dedup index: an id longer than 1 MiB (" + std::to_string(id.size()) + " bytes)");
+  if (chunks_.empty() || chunk_used_.back() + id.size() > kChunk) {
+    chunks_.push_back(std::make_unique_for_overwrite<char[]>(kChunk));
+    chunk_used_.push_back(0);
+  }
+  const size_t at = ((chunks_.size() - 1) << kChunkBits) + chunk_used_.back();
+  if (!id.empty()) std::memcpy(chunks_.back().get() + chunk_used_.back(), id.data(), id.size());
+  chunk_used_.back() += static_cast<uint32_t>(id.size());
+  id_bytes_ += id.size();
+  if (n % 64 == 0) id_base_.push_back(at);
+  id_rel_.push_back(static_cast<uint32_t>(at - id_base_.back()));  // < 64 x 2 MiB
   return n;
 }
 
-std::string ExactIndex::id(uint32_t n) const {
+size_t ExactIndex::id_end(uint32_t n) const {
   const size_t b = id_begin(n);
-  const size_t e = id_end(n);
-  return std::string(arena_.begin() + static_cast<std::ptrdiff_t>(b), arena_.begin() + static_cast<std::ptrdiff_t>(e));
+  const size_t chunk = b >> kChunkBits;
+  if (n + 1 < keys_.size()) {
+    const size_t next = id_begin(n + 1);
+    if (next >> kChunkBits == chunk) return next;
+  }
+  return (chunk << kChunkBits) + chunk_used_[chunk];  // the last id of its chunk
+}
+
+std::string_view ExactIndex::id(uint32_t n) const {
+  const size_t b = id_begin(n);
+  return {chunks_[b >> kChunkBits].get() + (b & ((size_t{1} << kChunkBits) - 1)), id_end(n) - b};
 }
 
 size_t ExactIndex::structure_bytes() const {
@@ -136,11 +152,11 @@ size_t ExactIndex::structure_bytes() const {
 
 void ExactIndex::save(const std::string& path, const std::string& settings, const Replacements& replace) const {
   const std::string s = with_answers_setting(settings, with_answers_);
-  auto id_of = [&](uint32_t n) -> std::string {
+  auto id_of = [&](uint32_t n) -> std::string_view {
     if (const auto it = replace.find(n); it != replace.end()) return it->second.first;
     return id(n);
   };
-  uint64_t id_total = arena_.size();
+  uint64_t id_total = id_bytes_;
   for (const auto& [n, r] : replace) id_total = id_total - (id_end(n) - id_begin(n)) + r.first.size();
   std::string out;
   out.reserve(40 + s.size() + keys_.size() * (16 + 8 + 4) + id_total);
@@ -164,11 +180,7 @@ void ExactIndex::save(const std::string& path, const std::string& settings, cons
     const auto it = replace.find(n);
     put(out, static_cast<uint32_t>(it != replace.end() ? it->second.first.size() : id_end(n) - id_begin(n)));
   }
-  if (replace.empty()) {
-    out.append(arena_.begin(), arena_.end());
-  } else {
-    for (uint32_t n = 0; n < keys_.size(); ++n) out += id_of(n);
-  }
+  for (uint32_t n = 0; n < keys_.size(); ++n) out += id_of(n);
   put(out, static_cast<uint64_t>(XXH3_64bits(out.data(), out.size())));
 
   write_file_atomically(path, out, "index file");

@@ -11,14 +11,16 @@
 //   - id_rel_: where the survivor's id starts, as a uint32 offset from its group's base  4 B
 //   - id_base_: one uint64 arena offset per group of 64 survivors                      0.125 B
 //                                                                        total   <= 30.8 B
-//   - the ids themselves, once each, back to back in a block-allocated arena (no separators: an id
-//     ends where the next one starts).
+//   - the ids themselves, once each, back to back in 1 MiB chunks that never move (no separators: an
+//     id ends where the next one starts, or where its chunk's used bytes end; an id never straddles
+//     two chunks, so id() is a view, and an id may not exceed 1 MiB).
 //   - with answer checks: answers_, 8 more bytes per key (documented in docs/dedup.md).
 // Capacity is limited to 2^32 - 1 distinct keys.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -54,7 +56,7 @@ class ExactIndex {
   // Adds a key known to be absent; returns its survivor number.
   uint32_t insert(const Key128& key, std::string_view id, uint64_t answer);
 
-  std::string id(uint32_t n) const;
+  std::string_view id(uint32_t n) const;  // valid as long as the index
   uint64_t answer(uint32_t n) const { return with_answers_ ? answers_[n] : kNoAnswer; }
   void set_answer(uint32_t n, uint64_t a) {
     if (with_answers_) answers_[n] = a;
@@ -62,7 +64,7 @@ class ExactIndex {
 
   // Bytes held by the index structures (capacity, not just size), and the id bytes.
   size_t structure_bytes() const;
-  size_t id_bytes() const { return arena_.size(); }
+  size_t id_bytes() const { return id_bytes_; }
 
   // Index file: see docs/dedup.md. `settings` is the normalisation description; load() refuses a file
   // whose settings differ. Both throw tamis::Error with a message naming the file. `replace`: per
@@ -74,8 +76,9 @@ class ExactIndex {
 
  private:
   static constexpr uint32_t kTaggedMax = (1u << 24) - 1;  // survivor numbers below this fit beside a tag
+  static constexpr unsigned kChunkBits = 20;  // id chunks of 1 MiB; an id's offset is chunk << 20 | position
   size_t id_begin(uint32_t n) const { return id_base_[n / 64] + id_rel_[n]; }
-  size_t id_end(uint32_t n) const { return n + 1 < keys_.size() ? id_begin(n + 1) : arena_.size(); }
+  size_t id_end(uint32_t n) const;
   uint32_t slot_value(uint32_t n, const Key128& key) const;
   void rebuild(size_t capacity);
 
@@ -84,7 +87,9 @@ class ExactIndex {
   std::deque<uint64_t> answers_;
   std::deque<uint32_t> id_rel_;
   std::vector<uint64_t> id_base_;
-  std::deque<char> arena_;
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  std::vector<uint32_t> chunk_used_;
+  size_t id_bytes_ = 0;
   std::vector<uint32_t> slots_;  // survivor numbers (tagged while fewer than kTaggedMax keys), npos: empty
   size_t mask_;
   bool tagged_ = true;

@@ -430,6 +430,29 @@ TEST(plugins_dedup_exact, SaveLoadRoundTrip) {
   EXPECT_EQ(third.annotation(third.rejected[0], "dup_of"), "\"n2\"");
 }
 
+// Survivor ids live in 1 MiB chunks (an id never straddles two): long ids across several chunks come
+// back intact in dup_of, in a saved index and after loading it.
+TEST(plugins_dedup_exact, LongIdsAcrossIdChunks) {
+  Strings first, again;
+  auto long_id = [](int i) { return "id" + std::to_string(i) + std::string(700 + i % 97, static_cast<char>('a' + i % 26)); };
+  for (int i = 0; i < 4000; ++i) first.push_back(rec(long_id(i), "problem number " + std::to_string(i)));
+  for (int i = 0; i < 4000; i += 7) again.push_back(rec("copy" + std::to_string(i), "Problem number " + std::to_string(i)));
+  TempDir dir;
+  const std::string idx = (dir / "long.idx").string();
+  Strings both = first;
+  both.insert(both.end(), again.begin(), again.end());
+  const OpRun run = run_op("dedup.exact", "{save_index: " + idx + "}", jsonl(both));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  ASSERT_EQ(run.rejected.size(), again.size());
+  for (size_t k = 0; k < run.rejected.size(); ++k)
+    ASSERT_EQ(run.annotation(run.rejected[k], "dup_of"), "\"" + long_id(static_cast<int>(k) * 7) + "\"") << k;
+  const OpRun loaded = run_op("dedup.exact", "{load_index: " + idx + "}", jsonl(again));
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.describe();
+  ASSERT_EQ(loaded.rejected.size(), again.size());
+  for (size_t k = 0; k < loaded.rejected.size(); ++k)
+    ASSERT_EQ(loaded.annotation(loaded.rejected[k], "dup_of"), "\"" + long_id(static_cast<int>(k) * 7) + "\"") << k;
+}
+
 TEST(plugins_dedup_exact, BadIndexFilesAreClearErrors) {
   TempDir dir;
   const std::string idx = (dir / "ok.idx").string();
