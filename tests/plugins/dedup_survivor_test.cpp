@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness.hpp"
@@ -96,8 +97,12 @@ TEST(plugins_dedup_survivor, BestRankedMemberSurvivesForAnyThreadCount) {
   write_file(d / "p.yaml", two_source_pipeline(std::string("{ field: problem, ngram: 3, threshold: 0.8, ") + kBands + "prefer: [source, answer], "
                                                "source_rank: [curated] }"));
   std::string previous;
-  for (const char* threads : {"1", "2", "8"}) {
-    const auto r = run_tamis({"run", (d / "p.yaml").string(), "--threads", threads});
+  // Small batches too (many batch boundaries, where the first pass and the real pass hand records
+  // from the parallel part to the serial part): the same clusters and the same bytes.
+  for (const auto& [threads, batch] : std::vector<std::pair<const char*, const char*>>{
+           {"1", "4194304"}, {"2", "4194304"}, {"8", "4194304"}, {"2", "4096"}, {"8", "4096"}}) {
+    SCOPED_TRACE(std::string(threads) + " threads, batches of " + batch + " bytes");
+    const auto r = run_tamis({"run", (d / "p.yaml").string(), "--threads", threads, "--batch-bytes", batch});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto kept = ids_of(read_lines(d / "out" / "kept.jsonl"));
     std::sort(kept.begin(), kept.end());
