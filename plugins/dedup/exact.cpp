@@ -1,9 +1,6 @@
 #include <xxhash.h>
 
-#include <algorithm>
-
-#include <tamis/files.hpp>
-
+#include "clusters.hpp"
 #include "fields.hpp"
 #include "ops.hpp"
 #include "survivor.hpp"
@@ -230,23 +227,16 @@ void Exact::note_member(uint32_t key, std::string_view id, bool conflict) {
 }
 
 void Exact::write_clusters() const {
-  // One line per key with copies, in the order of the keys' first records; members in input order.
-  std::vector<size_t> order(members_.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return members_[a].key < members_[b].key; });
-  std::string text;
-  for (size_t i = 0; i < order.size();) {
-    const uint32_t n = members_[order[i]].key;
-    const auto chosen = chosen_.find(n);
-    const std::string name = json::quote(chosen == chosen_.end() ? index_.id(n) : chosen->second.id);
-    text += "{\"cluster\":" + name + ",\"survivor\":" + name + ",\"members\":[";
-    for (bool first = true; i < order.size() && members_[order[i]].key == n; ++i, first = false) {
-      const Member& m = members_[order[i]];
-      text += std::string(first ? "" : ",") + "{\"id\":" + json::quote(m.id) + (m.conflict ? ",\"answer_conflict\":true}" : "}");
-    }
-    text += "]}\n";
-  }
-  write_file_atomically(clusters_path_, text, "clusters file");
+  // Named after each key's kept record; answer conflicts marked.
+  write_clusters_file(
+      clusters_path_, members_,
+      [&](uint32_t n) -> std::string_view {
+        const auto chosen = chosen_.find(n);
+        return chosen == chosen_.end() ? index_.id(n) : std::string_view(chosen->second.id);
+      },
+      [](const Member& m, std::string& out) {
+        if (m.conflict) out += ",\"answer_conflict\":true";
+      });
 }
 
 void Exact::finish(Stage& stage) {

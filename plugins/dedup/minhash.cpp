@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include <tamis/files.hpp>
+#include "clusters.hpp"
 #include "fields.hpp"
 #include "ops.hpp"
 #include "survivor.hpp"
@@ -537,26 +538,15 @@ void MinHash::load(const std::string& path) {
 }
 
 void MinHash::write_clusters() const {
-  // One line per cluster, in the order of their survivors; members in input order.
-  std::vector<size_t> order(members_.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return members_[a].survivor < members_[b].survivor; });
-  std::string text;
-  std::string line;
-  for (size_t i = 0; i < order.size();) {
-    const uint32_t s = members_[order[i]].survivor;
-    const std::string& name = policy_.empty() || chosen_[s].own == npos ? ids_[s] : owned_[chosen_[s].own].id;
-    line = "{\"cluster\":" + json::quote(name) + ",\"survivor\":" + json::quote(name) + ",\"members\":[";
-    for (bool first = true; i < order.size() && members_[order[i]].survivor == s; ++i, first = false) {
-      const Member& m = members_[order[i]];
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.4f", m.similarity);
-      line += std::string(first ? "" : ",") + "{\"id\":" + json::quote(m.id) + ",\"similarity\":" + buf + "}";
-    }
-    line += "]}\n";
-    text += line;
-  }
-  write_file_atomically(clusters_path_, text, "clusters file");
+  // Named after each cluster's kept member (its first, without `prefer`); similarities to 4 decimals.
+  write_clusters_file(
+      clusters_path_, members_,
+      [&](uint32_t c) -> const std::string& { return policy_.empty() || chosen_[c].own == npos ? ids_[c] : owned_[chosen_[c].own].id; },
+      [](const Member& m, std::string& out) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, ",\"similarity\":%.4f", m.similarity);
+        out += buf;
+      });
 }
 
 void MinHash::finish(Stage& stage) {

@@ -85,7 +85,7 @@ class Exact {
   std::vector<SurvivorPolicy::Score> first_score_;  // with `prefer`: per key, its first record's score
   // With a clusters file: every copy, with its key's survivor number.
   struct Member {
-    uint32_t key;
+    uint32_t group;  // the key's survivor number
     std::string id;
     bool conflict;  // an answer conflict (kept with `tag`, else rejected), not a plain duplicate
   };
@@ -203,7 +203,7 @@ class MinHash {
   int64_t below_threshold_ = 0;
   // With a clusters file: every near duplicate, with its survivor and similarity.
   struct Member {
-    uint32_t survivor;
+    uint32_t group;  // the cluster's survivor number
     std::string id;
     double similarity;
   };
