@@ -1,4 +1,5 @@
 #include "cli/fingerprint.hpp"
+#include "cli/numbers.hpp"
 
 #include <glob.h>
 #include <unistd.h>
@@ -80,14 +81,6 @@ void on_signal(int sig) {
   }
 }
 
-// A whole number in [1, max]; out-of-range text ("99999999999999999999") is refused, not clamped.
-bool positive(const char* v, long max, long& out) {
-  char* end = nullptr;
-  errno = 0;
-  out = std::strtol(v, &end, 10);
-  return *v && !*end && errno != ERANGE && out >= 1 && out <= max;
-}
-
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;
@@ -100,7 +93,7 @@ std::string slurp(const fs::path& p) {
 int fingerprint_main(int argc, char** argv, int first) {
   std::string group_by, text, human_field = "text", out = "fingerprint-out", measure = "cosine";
   std::vector<std::string> human, inputs, plugin_dirs;
-  long threads = 0, neighbours = 3, min_count = 5, min_records = 5;
+  long long threads = 0, neighbours = 3, min_count = 5, min_records = 5;
   bool keep_stopwords = false, quiet = false;
   for (int i = first; i < argc; ++i) {
     const std::string a = argv[i];
@@ -117,7 +110,7 @@ int fingerprint_main(int argc, char** argv, int first) {
       log::set_level(log::Level::debug);
     } else if (a.size() > 1 && a[0] == '-') {
       if (!(v = value())) return usage(a + " needs a value");
-      long n = 0;
+      long long n = 0;
       if (a == "--group-by") group_by = v;
       else if (a == "--text") text = v;
       else if (a == "--human") human.emplace_back(v);
@@ -130,8 +123,8 @@ int fingerprint_main(int argc, char** argv, int first) {
       } else if (a == "--threads" || a == "-j" || a == "--neighbours" || a == "--min-count" || a == "--min-records") {
         // The thread count becomes an int, with `tamis run`'s bound; the others are stage parameters.
         const bool thread_option = a == "--threads" || a == "-j";
-        const long max = thread_option ? 1024 : 1000000000;
-        if (!positive(v, max, n))
+        const long long max = thread_option ? 1024 : 1000000000;
+        if (!cli::positive(v, max, n))
           return usage(a + " wants a whole number from 1 to " + std::to_string(max) + ", got '" + v + "'");
         (a == "--neighbours" ? neighbours : a == "--min-count" ? min_count : a == "--min-records" ? min_records : threads) = n;
       } else {

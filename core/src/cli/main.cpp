@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/fingerprint.hpp"
+#include "cli/numbers.hpp"
 #include "cli/op_docs.hpp"
 #include "common/log.hpp"
 #include "common/version.hpp"
@@ -68,16 +69,14 @@ int parse_args(int argc, char** argv, int first, Args& a) {
     if (arg == "--threads" || arg == "-j") {
       const char* v = value("--threads");
       if (!v) return usage_error("--threads needs a number");
-      char* end = nullptr;
-      const long n = std::strtol(v, &end, 10);
-      if (*end || n < 1 || n > 1024) return usage_error(std::string("--threads wants a positive integer, got '") + v + "'");
+      long long n = 0;
+      if (!tamis::cli::positive(v, 1024, n)) return usage_error(std::string("--threads wants a positive integer, got '") + v + "'");
       a.threads = static_cast<int>(n);
     } else if (arg == "--batch-bytes") {
       const char* v = value("--batch-bytes");
       if (!v) return usage_error("--batch-bytes needs a number");
-      char* end = nullptr;
-      const long long n = std::strtoll(v, &end, 10);
-      if (*end || n < 1 || n > (1LL << 30))
+      long long n = 0;
+      if (!tamis::cli::positive(v, 1LL << 30, n))
         return usage_error(std::string("--batch-bytes wants a number of bytes from 1 to 2^30, got '") + v + "'");
       a.batch_bytes = static_cast<size_t>(n);
     } else if (arg == "--set") {
