@@ -9,6 +9,7 @@
 #include <tamis/json.hpp>
 
 #include "fields.hpp"
+#include "decontaminate.hpp"
 #include "ops.hpp"
 
 namespace tamis::dedup {

@@ -1260,6 +1260,20 @@ Equivalence equivalent_normalized(std::string_view a, std::string_view b, const 
   return r;
 }
 
+std::string reference_answer(std::string_view reference, const GradeOptions& options) {
+  const bool worked = reference.find("\\boxed") != std::string_view::npos || reference.find("\\fbox") != std::string_view::npos ||
+                      reference.find("####") != std::string_view::npos;
+  const bool multiline = reference.find('\n') != std::string_view::npos;
+  if (reference.size() <= options.max_response_bytes && (worked || multiline)) {
+    // A worked solution: its boxed / #### answer; a multi-line one may also end with "The answer is" / "A:".
+    ExtractOptions only;
+    only.answer_phrase = multiline;
+    Extraction re = extract(reference, only);
+    if (re.found) return std::move(re.answer);
+  }
+  return std::string(reference);
+}
+
 Verdict grade(std::string_view response, std::string_view reference, const GradeOptions& options, bool extract_reference) {
   Verdict v;
   if (response.size() > options.max_response_bytes) {
@@ -1278,17 +1292,7 @@ Verdict grade(std::string_view response, std::string_view reference, const Grade
     while (cut > 0 && (static_cast<unsigned char>(v.extracted[cut]) & 0xC0) == 0x80) --cut;
     v.extracted.resize(cut);
   }
-  std::string ref(reference);
-  const bool worked = reference.find("\\boxed") != std::string_view::npos || reference.find("\\fbox") != std::string_view::npos ||
-                      reference.find("####") != std::string_view::npos;
-  const bool multiline = reference.find('\n') != std::string_view::npos;
-  if (extract_reference && reference.size() <= options.max_response_bytes && (worked || multiline)) {
-    // A worked solution: its boxed / #### answer; a multi-line one may also end with "The answer is" / "A:".
-    ExtractOptions only;
-    only.answer_phrase = multiline;
-    Extraction re = extract(reference, only);
-    if (re.found) ref = std::move(re.answer);
-  }
+  const std::string ref = extract_reference ? reference_answer(reference, options) : std::string(reference);
   const Equivalence eq = equivalent(e.answer, ref, options);
   v.correct = eq.equal;
   v.reason = eq.reason;

@@ -60,6 +60,12 @@ struct Verdict {
   std::string reason;     // "" when correct; "mismatch"; "no_answer", "response_too_long", ...
 };
 
+// A reference reduced to its final answer: a worked solution (it contains \boxed, \fbox or "####", or
+// spans several lines) gives its boxed / #### answer (multi-line ones also "The answer is X"); anything
+// else, or a worked solution where nothing is found, is returned as given. grade() uses it with
+// `extract_reference`; dedup uses it to compare the answers of duplicates.
+std::string reference_answer(std::string_view reference, const GradeOptions& options = {});
+
 // Grades a whole response against a reference answer. The reference is used as given, unless
 // `extract_reference` is set and it contains a \boxed{} or "####" (a full worked solution).
 Verdict grade(std::string_view response, std::string_view reference, const GradeOptions& options = {},
