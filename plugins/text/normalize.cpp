@@ -68,7 +68,7 @@ inline bool in(char32_t c, char32_t lo, char32_t hi) { return c >= lo && c <= hi
 
 std::string NormalizeOptions::describe() const {
   auto b = [](bool v) { return v ? "1" : "0"; };
-  return std::string("v1;ws=") + b(whitespace) + ";case=" + b(lowercase) + ";nfkc=" + b(nfkc) +
+  return std::string("v2;ws=") + b(whitespace) + ";case=" + b(lowercase) + ";nfkc=" + b(nfkc) +
          ";latex=" + b(latex) + ";punct=" + b(punctuation) + ";digits=" + b(digits);
 }
 
@@ -136,6 +136,10 @@ void nfkc_one(char*& out, char32_t c) {
     case 0xB5: encode(out, 0x3BC); return; // micro sign -> Greek mu
     case 0x2212: *out++ = '-'; return;       // minus sign (NFKC keeps it; a common near-identical form)
     case 0xFF5F: encode(out, 0x2985); return;
+    // Invisible format characters, dropped (not NFKC either): soft hyphen, zero-width space, non-joiner
+    // and joiner, word joiner, and U+FEFF (byte-order mark / zero-width no-break space). Pasted text
+    // carries them where a reader sees nothing.
+    case 0xAD: case 0x200B: case 0x200C: case 0x200D: case 0x2060: case 0xFEFF: return;
     default: break;
   }
   if (in(c, 0x2074, 0x2079)) { *out++ = static_cast<char>('4' + (c - 0x2074)); return; }
@@ -297,16 +301,28 @@ class LatexSpecials {
   uint64_t mask_ = 0;
 };
 
-// cmd == lit, with the length a constant: memcmp inlined rather than called.
-template <size_t N>
+// cmd == lit, with the length a constant: memcmp inlined rather than called. With kFold, any case of
+// the letters of cmd (a command name: ASCII letters only, so `| 0x20` is their lowercase) matches the
+// lowercase literal.
+template <bool kFold, size_t N>
 inline bool is(std::string_view cmd, const char (&lit)[N]) {
-  return cmd.size() == N - 1 && std::memcmp(cmd.data(), lit, N - 1) == 0;
+  if (cmd.size() != N - 1) return false;
+  if constexpr (kFold) {
+    for (size_t k = 0; k + 1 < N; ++k)
+      if ((cmd[k] | 0x20) != lit[k]) return false;
+    return true;
+  } else {
+    return std::memcmp(cmd.data(), lit, N - 1) == 0;
+  }
 }
 
 // The LaTeX step as a transducer: calls emit(span) with consecutive pieces of its output, each either a
 // slice of `s` or a literal. Slices are cut only at ASCII bytes, so (for valid UTF-8) a multi-byte
 // sequence never straddles two spans: the streaming steps after it may decode each span on its own.
-template <class Emit>
+// kFold (the lowercase step is on): command names are recognised in any case (`\TEXT{A}`, `\DFRAC`,
+// `\Left(` as `\text{A}`, `\dfrac`, `\left(`), as they would be if lowercasing ran first; the text is
+// not changed here (the lowercase step does that after).
+template <bool kFold, class Emit>
 void latex_spans(std::string_view s, Emit& emit) {
   size_t run = 0;  // start of the pending slice, emitted when something is dropped or replaced
   size_t i = 0;
@@ -335,19 +351,19 @@ void latex_spans(std::string_view s, Emit& emit) {
     size_t e = i + 1;
     while (e < s.size() && is_letter(s[e])) ++e;
     const std::string_view cmd = s.substr(i + 1, e - i - 1);
-    if (is(cmd, "quad") || is(cmd, "qquad") || is(cmd, "displaystyle")) {
+    if (is<kFold>(cmd, "quad") || is<kFold>(cmd, "qquad") || is<kFold>(cmd, "displaystyle")) {
       flush(i);
       run = i = e;
       continue;
     }
-    if (is(cmd, "left") || is(cmd, "right")) {
+    if (is<kFold>(cmd, "left") || is<kFold>(cmd, "right")) {
       flush(i);
       i = e;
       if (i < s.size() && s[i] == '.') ++i;  // \left. / \right. : an invisible delimiter
       run = i;
       continue;
     }
-    if (is(cmd, "dfrac") || is(cmd, "tfrac")) {
+    if (is<kFold>(cmd, "dfrac") || is<kFold>(cmd, "tfrac")) {
       flush(i);
       // Padded, like every input of Tail (which may read 16 bytes from any position of a span).
       alignas(16) static constexpr char kFrac[kPad + 8] = "\\frac";
@@ -355,7 +371,7 @@ void latex_spans(std::string_view s, Emit& emit) {
       run = i = e;
       continue;
     }
-    if (is(cmd, "text") || is(cmd, "textrm") || is(cmd, "mbox")) {
+    if (is<kFold>(cmd, "text") || is<kFold>(cmd, "textrm") || is<kFold>(cmd, "mbox")) {
       size_t b = e;
       while (b < s.size() && s[b] == ' ') ++b;
       if (b < s.size() && s[b] == '{') {
@@ -368,7 +384,7 @@ void latex_spans(std::string_view s, Emit& emit) {
         }
         if (k < s.size()) {  // balanced: unwrap (the content may hold $...$ or more commands)
           flush(i);
-          latex_spans(s.substr(b + 1, k - b - 1), emit);
+          latex_spans<kFold>(s.substr(b + 1, k - b - 1), emit);
           run = i = k + 1;
           continue;
         }
@@ -793,6 +809,7 @@ std::string_view nfkc_into(std::string_view s, size_t from, std::string& buf) {
 // at a time (whatever lands past a span's end is overwritten by the next one or is padding) when the
 // 16-byte reads stay inside s or its padding (`padded`), or come from the padded literal; the last
 // bytes of an unpadded s go through memcpy.
+template <bool kFold>
 std::string_view latex_into(std::string_view s, bool padded, std::string& buf) {
   char* const begin = scratch(buf, s.size());
   char* w = begin;
@@ -806,24 +823,25 @@ std::string_view latex_into(std::string_view s, bool padded, std::string& buf) {
     }
     w += span.size();
   };
-  latex_spans(s, append);
+  latex_spans<kFold>(s, append);
   return {begin, static_cast<size_t>(w - begin)};
 }
 
 }  // namespace
 
-std::string latex_normalize(std::string_view s) {
+std::string latex_normalize(std::string_view s, bool fold_case) {
   std::string out;
   out.reserve(s.size());
   auto append = [&](std::string_view span) { out.append(span); };
-  latex_spans(s, append);
+  if (fold_case) latex_spans<true>(s, append);
+  else latex_spans<false>(s, append);
   return out;
 }
 
 std::string normalize_steps(std::string_view s, const NormalizeOptions& o) {
   std::string t(s);
   if (o.nfkc) t = nfkc_subset(t);
-  if (o.latex) t = latex_normalize(t);
+  if (o.latex) t = latex_normalize(t, o.lowercase);
   if (o.lowercase) t = lowercase(t);
   if (o.punctuation) t = strip_punctuation(t);
   if (o.digits) t = strip_digits(t);
@@ -851,7 +869,8 @@ void normalize_append(std::string_view s, const NormalizeOptions& o, std::string
   std::string& latex_buf = buffers.latex;
   std::string_view t = s;
   if (o.nfkc && first_non_ascii != s.size()) t = nfkc_into(s, first_non_ascii, nfkc_buf);
-  if (o.latex) t = latex_into(t, t.data() != s.data(), latex_buf);
+  if (o.latex)
+    t = o.lowercase ? latex_into<true>(t, t.data() != s.data(), latex_buf) : latex_into<false>(t, t.data() != s.data(), latex_buf);
   else if (t.data() == s.data()) t = padded_copy(s, nfkc_buf);
   const size_t start = out.size();
   out.resize(start + t.size() + kSlack);

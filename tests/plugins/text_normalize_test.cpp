@@ -44,6 +44,8 @@ const std::vector<std::string>& pieces() {
       "$", "$$", "\\,", "\\;", "\\!", "\\:", "\\(", "\\)", "\\[", "\\]", "\\left(", "\\right)", "\\left.", "\\right.",
       "\\leftarrow", "\\dfrac", "\\tfrac{a}{b}", "\\frac", "\\quad", "\\qquad ", "\\displaystyle", "\\text{",
       "\\text{Ab C}", "\\text {x$y$}", "\\textrm{Z}", "\\mbox{\\}}", "\\$", "\\\\", "\\{", "\\", "}", "\\sqrt{2}",
+      "\\TEXT{Ab}", "\\Text {q$Y$}", "\\DFRAC", "\\TFrac", "\\LEFT(", "\\Right.", "\\QUAD", "\\MBOX{\\}}",
+      "\\LEFTARROW", "\\DisplayStyle", "\\TEXTRM{Z}", "\\FRAC", "\\TRIANGLE",
       "\\alpha", "\\Gamma", "Hello World", "THE QUICK BROWN FOX", "jumps over the lazy dog", "x = 3y + 12",
       "abcdefghijklmnop", "ABCDEFGHIJKLMNOPQ", "Compute  the\tsum.",
       // 2-byte: Latin-1/Extended-A capitals, Greek, Cyrillic (+ supplement), micro, NBSP, NEL, superscripts
@@ -149,6 +151,71 @@ TEST(text_normalize, FusedEqualsStepsAtEveryOffset) {
   for (size_t lead = 0; lead < 40; ++lead)
     for (int m = 0; m < 64; ++m) agree(std::string(lead, lead % 3 == 0 ? ' ' : 'A') + body, from_mask(m), failures);
   EXPECT_EQ(failures, 0u);
+}
+
+// Issue 12: a copy whose LaTeX command names were upper-cased must get the key of the original when
+// lowercasing is on (the LaTeX step then recognises `\TEXT{}`, `\DFRAC`, `\LEFT(` ... in any case), and
+// the commands must stay case-sensitive when it is off.
+TEST(text_normalize, UpperCasedLatexCommandsGiveTheSameKey) {
+  const NormalizeOptions def;
+  const std::string lower = "In $\\triangle ABC$, \\text{find} $\\dfrac{m}{n}$ \\left( in lowest terms \\right)\\quad "
+                            "\\displaystyle \\mbox{and} \\textrm{q}, \\left. x \\right| \\tfrac12";
+  const std::string upper = "IN $\\TRIANGLE ABC$, \\TEXT{FIND} $\\DFRAC{M}{N}$ \\LEFT( IN LOWEST TERMS \\RIGHT)\\QUAD "
+                            "\\DISPLAYSTYLE \\MBOX{AND} \\TextRm{Q}, \\Left. X \\RIGHT| \\TFRAC12";
+  const std::string want = "in \\triangle abc, find \\frac{m}{n} ( in lowest terms ) and q, x | \\frac12";
+  for (const auto& s : {lower, upper}) {
+    EXPECT_EQ(normalize(s, def), want) << s;
+    EXPECT_EQ(normalize_steps(s, def), want) << s;
+  }
+  // Only the case of whole command names is folded: \LEFTARROW is not \left.
+  EXPECT_EQ(normalize("\\LEFTARROW \\Rightarrow", def), "\\leftarrow \\rightarrow");
+  // Without lowercasing, LaTeX is case-sensitive: \TEXT is not \text, \DFRAC not \dfrac.
+  NormalizeOptions keep_case = def;
+  keep_case.lowercase = false;
+  EXPECT_EQ(normalize("\\TEXT{A} \\text{B} \\DFRAC12 \\Left( x", keep_case), "\\TEXT{A} B \\DFRAC12 \\Left( x");
+  EXPECT_EQ(latex_normalize("\\TEXT{A} \\DFRAC"), "\\TEXT{A} \\DFRAC");
+  EXPECT_EQ(latex_normalize("\\TEXT{A} \\DFRAC", true), "A \\frac");
+}
+
+// Characters a reader does not see (left by copying from web pages and PDFs) do not change the key.
+TEST(text_normalize, InvisibleCharactersAreDropped) {
+  const NormalizeOptions def;
+  const std::string want = normalize("Find the hypotenuse of the triangle.", def);
+  EXPECT_EQ(normalize("\uFEFFFind the\u200B hypo\u00ADtenuse of\u2060 the \u200Ctri\u200Dangle.", def), want);
+  EXPECT_EQ(normalize("Find the \u200B hypotenuse of the triangle.\u200B", def), want);  // no double space left
+  EXPECT_EQ(nfkc_subset("a\u200Bb\uFEFFc\u00ADd"), "abcd");
+  NormalizeOptions no_nfkc = def;
+  no_nfkc.nfkc = false;
+  EXPECT_EQ(normalize("a\u200Bb", no_nfkc), "a\u200Bb");  // part of the nfkc step, as documented
+}
+
+// The same on every problem of MATH-500 (skipped without ../shared/data): the problem with its command
+// names upper-cased, and the whole problem in ASCII capitals, have the key of the problem itself.
+TEST(text_normalize, UpperCasedCopiesOfRealProblemsGiveTheSameKey) {
+  const auto path = tamis::test::shared_data("math/math500_test.jsonl");
+  if (path.empty() || !std::filesystem::exists(path)) GTEST_SKIP() << "no ../shared/data/math/math500_test.jsonl";
+  std::ifstream in(path);
+  const NormalizeOptions def;
+  size_t problems = 0, changed = 0, missed = 0;
+  for (std::string line; std::getline(in, line);) {
+    auto raw = tamis::json::member_value(line, "problem");
+    if (!raw || raw->empty() || raw->front() != '"') continue;
+    const std::string p = tamis::json::unescape(*raw);
+    std::string commands = p, all = p;
+    for (size_t i = 0; i < p.size(); ++i) {
+      if (p[i] >= 'a' && p[i] <= 'z') all[i] = static_cast<char>(p[i] - 0x20);
+      if (p[i] == '\\')
+        for (size_t k = i + 1; k < p.size() && p[k] >= 'a' && p[k] <= 'z'; ++k) commands[k] = static_cast<char>(p[k] - 0x20);
+    }
+    ++problems;
+    changed += commands != p;
+    const std::string key = normalize(p, def);
+    for (const std::string& copy : {commands, all})
+      if (normalize(copy, def) != key && ++missed <= 3) ADD_FAILURE() << "original [" << p << "]\ncopy [" << copy << "]";
+  }
+  EXPECT_EQ(problems, 500u);
+  EXPECT_GT(changed, 200u);  // half of them hold a command (252)
+  EXPECT_EQ(missed, 0u);
 }
 
 // The string field `key` of each line of a JSONL file.
