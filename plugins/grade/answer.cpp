@@ -142,7 +142,7 @@ std::string_view rest_of_line(std::string_view s, size_t from) {
 
 std::string clean_phrase_answer(std::string_view a) {
   a = trim(a);
-  while (!a.empty() && (a.front() == ':' || is_space(a.front()))) a.remove_prefix(1);
+  while (!a.empty() && (a.front() == ':' || a.front() == '*' || is_space(a.front()))) a.remove_prefix(1);
   // "... is 5. I hope it is correct": keep only the first sentence ("." followed by a space).
   for (size_t i = 0; i + 1 < a.size(); ++i)
     if (a[i] == '.' && a[i + 1] == ' ') {
@@ -150,7 +150,7 @@ std::string clean_phrase_answer(std::string_view a) {
       break;
     }
   // Strip trailing sentence punctuation and $ delimiters.
-  while (!a.empty() && (a.back() == '.' || is_space(a.back()) || a.back() == '$')) a.remove_suffix(1);
+  while (!a.empty() && (a.back() == '.' || a.back() == '*' || is_space(a.back()) || a.back() == '$')) a.remove_suffix(1);
   while (!a.empty() && (a.front() == '$' || is_space(a.front()))) a.remove_prefix(1);
   return std::string(a);
 }
@@ -184,6 +184,118 @@ std::optional<std::string> last_phrase(std::string_view s) {
   std::string a = clean_phrase_answer(rest_of_line(s, best + best_len));
   if (a.empty()) return std::nullopt;
   return a;
+}
+
+// The last complete math span: $$...$$, \[...\] (may span lines), $...$, \(...\) (one line only); its
+// content, cut before a top-level \approx and, in a chain a = b = c, after the last '='. Linear: each
+// closing delimiter is searched for once and reused until passed.
+std::optional<std::string> last_math_span(std::string_view s) {
+  std::optional<std::string_view> found;
+  size_t close_paren = 0, close_bracket = 0, close_dollars = 0;
+  bool have_paren = false, have_bracket = false, have_dollars = false;
+  auto next = [&](std::string_view t, size_t from, size_t& cache, bool& have) {
+    if (!have || (cache != std::string_view::npos && cache < from)) cache = s.find(t, from), have = true;
+    return cache;
+  };
+  for (size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    if (c == '\\' && i + 1 < s.size()) {
+      const char d = s[i + 1];
+      if (d == '(' || d == '[') {
+        const size_t close = d == '(' ? next("\\)", i + 2, close_paren, have_paren) : next("\\]", i + 2, close_bracket, have_bracket);
+        if (close != std::string_view::npos) {
+          const std::string_view body = s.substr(i + 2, close - i - 2);
+          if (d == '[' || body.find('\n') == std::string_view::npos) {
+            found = body;
+            i = close + 2;
+            continue;
+          }
+        }
+      }
+      i += 2;  // an escaped character (\$ is not a delimiter)
+      continue;
+    }
+    if (c != '$') {
+      ++i;
+      continue;
+    }
+    if (i + 1 < s.size() && s[i + 1] == '$') {
+      const size_t close = next("$$", i + 2, close_dollars, have_dollars);
+      if (close == std::string_view::npos) break;
+      found = s.substr(i + 2, close - i - 2);
+      i = close + 2;
+      continue;
+    }
+    size_t close = i + 1;
+    while (close < s.size() && s[close] != '$' && s[close] != '\n') close += s[close] == '\\' ? 2 : 1;
+    if (close >= s.size()) break;
+    if (s[close] == '\n') {
+      i = close;
+      continue;
+    }
+    found = s.substr(i + 1, close - i - 1);
+    i = close + 1;
+  }
+  if (!found) return std::nullopt;
+  std::string_view body = trim(*found);
+  // Top-level '=' and \approx.
+  std::vector<size_t> eqs;
+  int depth = 0;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '{' || c == '(' || c == '[') ++depth;
+    else if (c == '}' || c == ')' || c == ']') --depth;
+    else if (depth == 0 && c == '=' && (i == 0 || (body[i - 1] != '<' && body[i - 1] != '>' && body[i - 1] != '!'))) eqs.push_back(i);
+    else if (depth == 0 && body.compare(i, 7, "\\approx") == 0) {
+      body = trim(body.substr(0, i));
+      break;
+    }
+  }
+  while (!eqs.empty() && eqs.back() >= body.size()) eqs.pop_back();
+  if (eqs.size() >= 2) body = trim(body.substr(eqs.back() + 1));
+  while (!body.empty() && (body.back() == '.' || body.back() == ',')) body = trim(body.substr(0, body.size() - 1));
+  if (body.empty()) return std::nullopt;
+  return std::string(body);
+}
+
+// Words of two or more letters outside LaTeX commands.
+int count_words(std::string_view s) {
+  int words = 0;
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '\\') {
+      ++i;
+      while (i < s.size() && is_alpha(s[i])) ++i;
+      continue;
+    }
+    size_t k = i;
+    while (k < s.size() && is_alpha(s[k])) ++k;
+    if (k - i >= 2) ++words;
+    i = k > i ? k : i + 1;
+  }
+  return words;
+}
+
+// The last number of the text that is not glued to a letter on its left ("AB2C" has none), with a currency
+// sign that follows it ("2,74 $": its comma is then a decimal comma, see normalize()).
+std::optional<std::string> last_free_number(std::string_view s) {
+  size_t end = s.size();
+  while (true) {
+    while (end > 0 && !is_digit(s[end - 1])) --end;
+    if (end == 0) return std::nullopt;
+    size_t start = end;
+    while (start > 0 && (is_digit(s[start - 1]) || s[start - 1] == '.' || s[start - 1] == ',')) --start;
+    while (start < end && !is_digit(s[start]) && s[start] != '.') ++start;
+    if (start > 0 && is_alpha(s[start - 1])) {
+      end = start;
+      continue;
+    }
+    if (start > 0 && s[start - 1] == '-') --start;
+    std::string n(s.substr(start, end - start));
+    size_t k = end;
+    while (k < s.size() && s[k] == ' ') ++k;
+    if (s.substr(k, 1) == "$" || s.substr(k, 3) == "\xE2\x82\xAC") n += "$";
+    return n;
+  }
 }
 
 std::optional<std::string> last_number(std::string_view s) {
@@ -310,7 +422,10 @@ void drop_variable_lhs(std::string& s) {
                   std::all_of(lhs.begin(), lhs.begin() + static_cast<long>(paren), is_alpha);
   if (function)
     for (char c : lhs.substr(paren + 1, lhs.size() - paren - 2)) function = function && (is_alpha(c) || c == ',');
-  const bool variable = function || (lhs.size() <= 2 && is_alpha(lhs[0])) ||
+  // "(x,y)": a tuple of one-letter variables.
+  bool tuple = lhs.size() >= 5 && lhs.size() <= 13 && lhs.front() == '(' && lhs.back() == ')';
+  for (size_t i = 1; tuple && i + 1 < lhs.size(); ++i) tuple = (i % 2 == 1) ? is_alpha(lhs[i]) : lhs[i] == ',';
+  const bool variable = function || tuple || (lhs.size() <= 2 && is_alpha(lhs[0])) ||
                         (lhs.size() <= 6 && is_alpha(lhs[0]) && lhs.size() > 1 && lhs[1] == '_');
   if (variable && eq + len < s.size()) s = s.substr(eq + len);
 }
@@ -334,14 +449,28 @@ void unbrace_single(std::string& s) {
 
 // \begin{pmatrix} a & b \\ c & d \end{pmatrix} → ((a,b),(c,d)); a column or a row → (a,b).
 void matrices_to_tuples(std::string& s) {
-  for (auto env : {"pmatrix", "bmatrix", "matrix", "vmatrix"}) {
+  for (auto env : {"pmatrix", "bmatrix", "Bmatrix", "matrix", "vmatrix", "array"}) {
     const std::string open = std::string("\\begin{") + env + "}", close = std::string("\\end{") + env + "}";
     for (int guard = 0; guard < 100; ++guard) {
-      const size_t a = s.find(open);
+      size_t a = s.find(open);
       if (a == std::string::npos) break;
-      const size_t b = s.find(close, a);
+      size_t b = s.find(close, a);
       if (b == std::string::npos) break;
-      std::string body = s.substr(a + open.size(), b - a - open.size());
+      size_t body_start = a + open.size();
+      if (std::string_view(env) == "array" && body_start < s.size() && s[body_start] == '{') {  // {cc}: the column spec
+        const size_t spec = match_brace(s, body_start);
+        if (spec == std::string::npos || spec > b) break;
+        body_start = spec + 1;
+      }
+      std::string body = s.substr(body_start, b - body_start);
+      size_t end = b + close.size();
+      {
+        // "[\begin{array}...\end{array}]" (from \left[ ... \right]): the brackets are the matrix's.
+        size_t l = a, r = end;
+        while (l > 0 && s[l - 1] == ' ') --l;
+        while (r < s.size() && s[r] == ' ') ++r;
+        if (l > 0 && r < s.size() && ((s[l - 1] == '[' && s[r] == ']') || (s[l - 1] == '(' && s[r] == ')'))) a = l - 1, end = r + 1;
+      }
       std::vector<std::string> rows;
       size_t start = 0;
       for (size_t k; (k = body.find("\\\\", start)) != std::string::npos; start = k + 2) rows.push_back(body.substr(start, k - start));
@@ -360,7 +489,7 @@ void matrices_to_tuples(std::string& s) {
         }
       }
       out += ")";
-      s = s.substr(0, a) + out + s.substr(b + close.size());
+      s = s.substr(0, a) + out + s.substr(end);
     }
   }
 }
@@ -456,21 +585,186 @@ void mixed_number(std::string& s) {
   }
 }
 
+// "2,74 $", "€ 3,5", "1000,25": a decimal comma where a list or a thousands separator cannot be meant
+// (a currency sign with one or two decimals, or four or more integer digits). The whole answer only.
+void decimal_comma(std::string& s) {
+  std::string_view v = trim(s);
+  bool currency = false;
+  auto strip_currency = [&](bool front) {
+    for (std::string_view c : {std::string_view("\\$"), std::string_view("$"), std::string_view("\xE2\x82\xAC")}) {
+      if (front ? v.substr(0, c.size()) == c : (v.size() >= c.size() && v.substr(v.size() - c.size()) == c)) {
+        front ? v.remove_prefix(c.size()) : v.remove_suffix(c.size());
+        v = trim(v);
+        currency = true;
+        return;
+      }
+    }
+  };
+  strip_currency(true);
+  strip_currency(false);
+  const bool neg = !v.empty() && v[0] == '-';
+  if (neg) v.remove_prefix(1);
+  const size_t comma = v.find(',');
+  if (comma == std::string_view::npos || comma == 0) return;
+  const std::string_view ip = v.substr(0, comma), fp = v.substr(comma + 1);
+  if (!all_of(ip, is_digit) || !all_of(fp, is_digit)) return;
+  if (!((currency && fp.size() <= 2) || (ip.size() >= 4 && fp.size() != 3))) return;
+  s = std::string(neg ? "-" : "") + std::string(ip) + "." + std::string(fp);
+}
+
+// "1 000", "12 345 678.5": digit groups separated by single spaces (the whole answer only).
+void space_thousands(std::string& s) {
+  std::string_view v = trim(s);
+  if (!v.empty() && v[0] == '-') v.remove_prefix(1);
+  const size_t dot = v.find('.');
+  const std::string_view ip = v.substr(0, dot);
+  if (dot != std::string_view::npos && !all_of(v.substr(dot + 1), is_digit)) return;
+  const size_t first = ip.find(' ');
+  if (first == std::string_view::npos || first == 0 || first > 3 || !all_of(ip.substr(0, first), is_digit)) return;
+  for (size_t i = first; i < ip.size(); i += 4)
+    if (ip[i] != ' ' || i + 4 > ip.size() || !all_of(ip.substr(i + 1, 3), is_digit)) return;
+  s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
+  s = std::string(trim(s));
+}
+
+bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+
+// A Greek letter's command name (\pi included: a constant, but spaced the same way).
+bool greek_letter(std::string_view name) {
+  static constexpr std::string_view kGreek[] = {
+      "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "iota", "kappa",
+      "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega",
+      "Gamma", "Delta", "Theta", "Lambda", "Xi", "Sigma", "Phi", "Psi", "Omega"};
+  return std::find(std::begin(kGreek), std::end(kGreek), name) != std::end(kGreek);
+}
+
+// A unit token: a word of two or more letters (maybe with a final '.'), one capital letter, or such
+// words joined by '/', each maybe with a power ^2, ^3, ^{2}, ^{3}.
+bool unit_token(std::string_view t) {
+  if (t.empty() || t.size() > 24) return false;
+  size_t i = 0;
+  while (i < t.size()) {
+    size_t k = i;
+    while (k < t.size() && is_alpha(t[k])) ++k;
+    const size_t letters = k - i;
+    const bool compound = t.find('/') != std::string_view::npos, superscript = t.substr(k, 2) == "\xC2\xB2" || t.substr(k, 2) == "\xC2\xB3";
+    if (letters == 0 || (letters == 1 && !is_upper(t[i]) && !compound && !superscript)) return false;
+    if (superscript) k += 2;
+    if (k < t.size() && t[k] == '.') ++k;
+    for (std::string_view pw : {"^{2}", "^{3}", "^2", "^3"})
+      if (t.substr(k, pw.size()) == pw) {
+        k += pw.size();
+        break;
+      }
+    if (k == t.size()) return true;
+    if (t[k] != '/') return false;
+    i = k + 1;
+  }
+  return false;
+}
+
+// "125 miles per hour" → "125", "7.6 Z" → "7.6", "15 cm^2" → "15", "\frac56 liters" → "\frac56", "15cm" →
+// "15", "1,000.99m²" → "1,000.99": unit words after a value (the text before them ends in a digit, '}' or
+// ')'). One lowercase letter after a space is a variable, not a unit ("2 x" stays a product).
+void drop_unit_words(std::string& s) {
+  std::string_view v = trim(s);
+  size_t cut = v.size();
+  while (cut > 0) {
+    size_t start = cut;
+    while (start > 0 && v[start - 1] != ' ') --start;
+    if (start == 0 || !unit_token(v.substr(start, cut - start))) break;
+    size_t before = start;
+    while (before > 0 && v[before - 1] == ' ') --before;
+    cut = before;
+  }
+  if (cut < v.size() && cut > 0) {
+    const char b = v[cut - 1];
+    if (is_digit(b) || b == '}' || b == ')' || b == '.') {
+      s = std::string(v.substr(0, cut));
+      return;
+    }
+  }
+  // Glued to a number: a common unit, or letters with a superscript ² or ³.
+  size_t i = v.size();
+  while (i > 0 && (is_alpha(v[i - 1]) || static_cast<unsigned char>(v[i - 1]) >= 0x80 || v[i - 1] == '/')) --i;
+  if (i == 0 || i == v.size() || !is_digit(v[i - 1])) return;
+  const std::string_view unit = v.substr(i);
+  static constexpr std::string_view kUnits[] = {"cm", "mm", "km", "kg", "mg", "ml", "mL", "ft", "yd", "mi", "lb", "lbs", "oz",
+                                                "hr", "hrs", "min", "sec", "km/h", "mph", "cm\xC2\xB2", "cm\xC2\xB3", "m\xC2\xB2",
+                                                "m\xC2\xB3", "km\xC2\xB2", "mm\xC2\xB2", "ft\xC2\xB2", "in\xC2\xB2"};
+  for (auto u : kUnits)
+    if (unit == u) {
+      s = std::string(v.substr(0, i));
+      return;
+    }
+}
+
+// "\sin x" → "\sin(x)", "\cos^2 x" → "\cos^2(x)", "\tan 2x" → "\tan(2x)": a function applied to a short
+// argument without parentheses (before spaces are removed, which would glue "\sinx").
+void parenthesise_function_arguments(std::string& s) {
+  static constexpr std::string_view kFunctions[] = {"sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos", "arctan",
+                                                    "sinh", "cosh", "tanh", "ln", "log", "exp"};
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] != '\\') {
+      out.push_back(s[i++]);
+      continue;
+    }
+    size_t k = i + 1;
+    while (k < s.size() && is_alpha(s[k])) ++k;
+    const std::string_view name = std::string_view(s).substr(i + 1, k - i - 1);
+    const bool function = std::find(std::begin(kFunctions), std::end(kFunctions), name) != std::end(kFunctions);
+    out.append(s, i, k - i);
+    i = k;
+    if (!function) continue;
+    if (i + 1 < s.size() && s[i] == '^' && is_digit(s[i + 1])) out.append(s, i, 2), i += 2;
+    else if (s.compare(i, 2, "^{") == 0) {
+      const size_t close = match_brace(s, i + 1);
+      if (close == std::string::npos) continue;
+      out.append(s, i, close + 1 - i);
+      i = close + 1;
+    }
+    size_t a = i;
+    while (a < s.size() && s[a] == ' ') ++a;
+    if (a == i) continue;
+    size_t b = a;
+    while (b < s.size() && is_digit(s[b])) ++b;
+    if (b < s.size() && is_alpha(s[b]) && !(b + 1 < s.size() && is_alpha(s[b + 1]))) ++b;
+    else if (s.compare(b, 1, "\\") == 0) {  // a Greek letter: \sin \theta
+      size_t c = b + 1;
+      while (c < s.size() && is_alpha(s[c])) ++c;
+      if (c - b > 2) b = c;
+    }
+    if (b == a) continue;
+    out += "(";
+    out.append(s, a, b - a);
+    out += ")";
+    i = b;
+  }
+  s = std::move(out);
+}
+
 std::string normalize_impl(std::string_view in) {
   std::string s(trim(in));
   // A whole answer in \boxed{} (references are sometimes stored that way).
   if (s.rfind("\\boxed{", 0) == 0 && match_brace(s, 6) == s.size() - 1) s = s.substr(7, s.size() - 8);
+  unwrap_command(s, "boxed");
+  decimal_comma(s);
   replace_all(s, "\\$", "");
   replace_all(s, "$", "");
+  replace_all(s, "\xE2\x82\xAC", "");  // €
+  replace_all(s, "\xC2\xA3", "");      // £
+  replace_command(s, "euro", "");
   {
     std::string_view v = trim(s);
     if ((v.substr(0, 2) == "\\(" && v.substr(v.size() - 2) == "\\)") || (v.substr(0, 2) == "\\[" && v.substr(v.size() >= 2 ? v.size() - 2 : 0) == "\\]"))
       s = std::string(v.substr(2, v.size() - 4));
   }
-  matrices_to_tuples(s);
   replace_all(s, "\n", " ");
   replace_command(s, "left", "");
   replace_command(s, "right", "");
+  matrices_to_tuples(s);
   replace_command(s, "displaystyle", "");
   replace_command(s, "dfrac", "\\frac");
   replace_command(s, "tfrac", "\\frac");
@@ -502,35 +796,65 @@ std::string normalize_impl(std::string_view in) {
   replace_command(s, "le", "\\leq");
   replace_command(s, "ge", "\\geq");
   replace_command(s, "ne", "\\neq");
+  replace_command(s, "leqslant", "\\leq");
+  replace_command(s, "geqslant", "\\geq");
+  replace_command(s, "lt", "<");
+  replace_command(s, "gt", ">");
+  replace_all(s, "\xE2\x89\xA5", "\\geq ");  // ≥
+  replace_all(s, "\xE2\x89\xA4", "\\leq ");  // ≤
+  replace_all(s, "\xE2\x89\xA0", "\\neq ");  // ≠
+  replace_all(s, ">=", "\\geq ");
+  replace_all(s, "<=", "\\leq ");
+  replace_all(s, "!=", "\\neq ");
   replace_command(s, "varnothing", "\\emptyset");
   replace_command(s, "emptyset", "\\emptyset");
   handle_text(s);
   for (auto cmd : {"mathbf", "textbf", "mathit", "boldsymbol", "mathbb", "operatorname"}) unwrap_command(s, cmd);
-  {
-    std::string_view v = trim(s);
-    // "18 dollars", "5 cm": a number followed by plain words.
-    size_t i = 0;
-    while (i < v.size() && (is_digit(v[i]) || v[i] == '.' || v[i] == ',' || v[i] == '-' || v[i] == '/')) ++i;
-    if (i > 0 && i < v.size() && v[i] == ' ') {
-      std::string_view words = trim(v.substr(i));
-      bool plain = !words.empty();
-      for (char c : words) plain = plain && (is_alpha(c) || c == ' ');
-      if (plain) s = std::string(v.substr(0, i));
-    }
-  }
+  drop_unit_words(s);  // "18 dollars", "5 cm", "28 percent", "15 cm^2", "7.6 Z"
+  space_thousands(s);
+  replace_all(s, "\xC2\xB2", "^2");  // ²
+  replace_all(s, "\xC2\xB3", "^3");  // ³
+  parenthesise_function_arguments(s);
   brace_arguments(s);
   // "2 and 3", "2 \text{ or } 3": lists of answers.
   replace_all(s, " and ", ",");
   replace_all(s, " or ", ",");
   mixed_number(s);
   // "\pi r^2": removing the space would make the command "\pir"; a product is meant.
-  for (size_t at = s.find("\\pi "); at != std::string::npos; at = s.find("\\pi ", at + 1)) {
-    size_t k = at + 3;
-    while (k < s.size() && s[k] == ' ') ++k;
-    if (k < s.size() && is_alpha(s[k])) s.replace(at + 3, k - at - 3, "*");
+  // "x \\cdot y", "a \\times b": the operator as * (the command would swallow the letter once spaces go).
+  for (const char* op : {"\\cdot ", "\\times "})
+    for (size_t at = s.find(op); at != std::string::npos; at = s.find(op, at + 1)) {
+      size_t k = at + std::string_view(op).size();
+      while (k < s.size() && s[k] == ' ') ++k;
+      if (k < s.size() && is_alpha(s[k])) s.replace(at, k - at, "*");
+    }
+  // The same for a Greek letter: "\\alpha x" is a product, not the command "\\alphax".
+  for (size_t at = s.find('\\'); at != std::string::npos; at = s.find('\\', at + 1)) {
+    size_t k = at + 1;
+    while (k < s.size() && is_alpha(s[k])) ++k;
+    if (k == at + 1 || k >= s.size() || s[k] != ' ' || !greek_letter(std::string_view(s).substr(at + 1, k - at - 1))) continue;
+    size_t m = k;
+    while (m < s.size() && s[m] == ' ') ++m;
+    if (m < s.size() && is_alpha(s[m])) s.replace(k, m - k, "*");
   }
   s.erase(std::remove_if(s.begin(), s.end(), is_space), s.end());
+  // 1011_{(2)}: a base in parentheses.
+  for (size_t at = s.find("_{("); at != std::string::npos; at = s.find("_{(", at + 1)) {
+    const size_t close = s.find(")}", at);
+    if (close != std::string::npos && close - at <= 6) s.erase(close, 1), s.erase(at + 2, 1);
+  }
   unbrace_single(s);
+  {
+    // "-1./3", "3.\cdot2": a point after an integer with no digits after it.
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '.' && i > 0 && is_digit(s[i - 1]) && i + 1 < s.size() && !is_digit(s[i + 1]) && s[i + 1] != '\\' && s[i + 1] != '.')
+        continue;
+      out.push_back(s[i]);
+    }
+    s = std::move(out);
+  }
   repeating_decimal(s);
   inequality_to_interval(s);
   replace_all(s, "+\\infty", "\\infty");
@@ -682,6 +1006,11 @@ std::optional<Num> square_root(const Num& a) {
   return Num::real(std::sqrt(a.d));
 }
 
+// The functions both readers know (the symbolic reader in symbolic.cpp has the same list).
+constexpr const char* kFunctionNames[] = {"\\sin",    "\\cos",    "\\tan",  "\\sec",  "\\csc",  "\\cot", "\\arcsin",
+                                          "\\arccos", "\\arctan", "\\sinh", "\\cosh", "\\tanh", "\\ln",  "\\log",
+                                          "\\exp"};
+
 // A recursive-descent evaluator over normalised answers: numbers, + - * / ^, \frac, \sqrt, \cdot,
 // \times, \div, \pi, e, parentheses, implicit products, and (when `vars` is given) one-letter variables.
 class Evaluator : private detail::LatexCursor {
@@ -720,9 +1049,9 @@ class Evaluator : private detail::LatexCursor {
   }
 
   using Fn = double (*)(double);
-  // A function command at pos_: \sin, \cos, \tan, \ln, \log, \exp.
+  // A function command at pos_ (kFunctionNames).
   const char* function_at() const {
-    for (const char* f : {"\\sin", "\\cos", "\\tan", "\\ln", "\\log", "\\exp"})
+    for (const char* f : kFunctionNames)
       if (at_command(f)) return f;
     return nullptr;
   }
@@ -910,6 +1239,12 @@ class Evaluator : private detail::LatexCursor {
         base = pos_ < s_.size() && is_digit(s_[pos_]) ? std::optional<Num>(Num::ratio(s_[pos_++] - '0', 1)) : atom();
         if (!base) return std::nullopt;
       }
+      // \sin^2(x): a power of the value (an exponent -1 would mean the inverse function: not read).
+      std::optional<Num> fpow;
+      if (eat('^')) {
+        fpow = pos_ < s_.size() && is_digit(s_[pos_]) ? std::optional<Num>(Num::ratio(s_[pos_++] - '0', 1)) : braced();
+        if (!fpow || !fpow->exact || fpow->q != 1 || fpow->p < 1 || fpow->p > 16) return std::nullopt;
+      }
       auto arg = power_();
       if (!arg) return std::nullopt;
       const double x = arg->d;
@@ -917,9 +1252,19 @@ class Evaluator : private detail::LatexCursor {
       if (name == "\\sin") v = std::sin(x);
       else if (name == "\\cos") v = std::cos(x);
       else if (name == "\\tan") v = std::tan(x);
+      else if (name == "\\sec") v = 1 / std::cos(x);
+      else if (name == "\\csc") v = 1 / std::sin(x);
+      else if (name == "\\cot") v = std::cos(x) / std::sin(x);
+      else if (name == "\\arcsin") v = x >= -1 && x <= 1 ? std::asin(x) : NAN;
+      else if (name == "\\arccos") v = x >= -1 && x <= 1 ? std::acos(x) : NAN;
+      else if (name == "\\arctan") v = std::atan(x);
+      else if (name == "\\sinh") v = std::sinh(x);
+      else if (name == "\\cosh") v = std::cosh(x);
+      else if (name == "\\tanh") v = std::tanh(x);
       else if (name == "\\exp") v = std::exp(x);
       else if (name == "\\ln") v = x > 0 ? std::log(x) : NAN;
       else v = x > 0 && (!base || (base->d > 0 && base->d != 1)) ? std::log(x) / std::log(base ? base->d : 10.0) : NAN;
+      if (fpow) v = std::pow(v, static_cast<double>(fpow->p));
       if (!std::isfinite(v)) return std::nullopt;
       // Exact when the value is an integer that checks back (\log_2 8 = 3).
       const double r = std::round(v);
@@ -978,9 +1323,9 @@ int64_t variables(std::string_view s) {
       size_t k = i + 1;
       while (k < s.size() && is_alpha(s[k])) ++k;
       const std::string_view cmd = s.substr(i + 1, k - i - 1);
-      if (cmd != "frac" && cmd != "sqrt" && cmd != "pi" && cmd != "cdot" && cmd != "times" && cmd != "div" && cmd != "sin" &&
-          cmd != "cos" && cmd != "tan" && cmd != "ln" && cmd != "log" && cmd != "exp" && cmd != "binom")
-        return -1;
+      bool known = cmd == "frac" || cmd == "sqrt" || cmd == "pi" || cmd == "cdot" || cmd == "times" || cmd == "div" || cmd == "binom";
+      for (const char* f : kFunctionNames) known = known || cmd == std::string_view(f).substr(1);
+      if (!known) return -1;
       i = k - 1;
     } else if (is_alpha(c)) {
       if (c == 'e') continue;
@@ -1005,6 +1350,20 @@ bool symbolic_equal(std::string_view a, std::string_view b, double tol) {
     ++agreed;
   }
   return agreed >= 2;
+}
+
+// An expression in variables that is a constant (\sin^2(x)+\cos^2(x), x-x+1) and a number: equal at every
+// sample point.
+bool constant_equal(std::string_view expr, const Num& value, double tol) {
+  if (variables(expr) <= 0) return false;
+  static constexpr double kPoints[] = {0.5377, 0.8622, -0.4336};
+  for (double pt : kPoints) {
+    double vars[52];
+    for (int i = 0; i < 52; ++i) vars[i] = pt + 0.1 * i;
+    auto x = evaluate(expr, vars);
+    if (!x || !close_enough(x->d, value.d, std::max(tol, 1e-9))) return false;
+  }
+  return true;
 }
 
 // Splits at top-level occurrences of `sep` (outside (), [], {}).
@@ -1108,15 +1467,126 @@ bool words_equal(std::string_view a, std::string_view b) {
 thread_local long g_budget = 0;
 
 // "1\pm\sqrt{2}" → "\{1+\sqrt{2},1-\sqrt{2}\}" (one top-level \pm or \mp).
-std::optional<std::string> expand_pm(std::string_view s) {
-  for (std::string_view op : {"\\pm", "\\mp"}) {
-    auto parts = split_top(s, op);
-    if (parts.size() != 2) continue;
-    const std::string a(parts[0]), b(parts[1]);
-    if (b.empty() || split_top(s, ",").size() > 1) return std::nullopt;
-    return "\\{" + a + "+" + b + "," + a + "-" + b + "\\}";
+// One \pm or \mp anywhere in a single answer: its two values ("\frac{-1\pm\sqrt5}{2}" too).
+std::optional<std::pair<std::string, std::string>> pm_values(std::string_view s) {
+  size_t at = std::string_view::npos, count = 0;
+  bool minus_first = false;
+  for (size_t i = s.find('\\'); i != std::string_view::npos; i = s.find('\\', i + 1)) {
+    const bool pm = s.compare(i, 3, "\\pm") == 0, mp = s.compare(i, 3, "\\mp") == 0;
+    if ((pm || mp) && s.compare(i, 5, "\\pmod") != 0) {  // spaces are gone: "\\pmi" is \\pm i
+      if (++count > 1) return std::nullopt;
+      at = i, minus_first = mp;
+    }
   }
-  return std::nullopt;
+  if (count != 1 || at + 3 >= s.size()) return std::nullopt;
+  const std::string head(s.substr(0, at)), tail(s.substr(at + 3));
+  std::pair<std::string, std::string> r{head + "+" + tail, head + "-" + tail};
+  if (minus_first) std::swap(r.first, r.second);
+  return r;
+}
+
+// "1\pm\sqrt{2}" → "\{1+\sqrt{2},1-\sqrt{2}\}"; in a set or a bare list, each item with one \pm becomes two.
+std::optional<std::string> expand_pm(std::string_view s) {
+  if (s.find("\\pm") == std::string_view::npos && s.find("\\mp") == std::string_view::npos) return std::nullopt;
+  if (split_top(s, ",").size() == 1 && !(s.size() > 4 && s.substr(0, 2) == "\\{")) {
+    auto v = pm_values(s);
+    if (!v) return std::nullopt;
+    return "\\{" + v->first + "," + v->second + "\\}";
+  }
+  auto l = as_list(s);
+  if (!l || !(l->open.empty() || l->open == "\\{") || l->items.size() > 32) return std::nullopt;
+  std::string out = "\\{";
+  bool any = false;
+  for (size_t i = 0; i < l->items.size(); ++i) {
+    if (i) out += ",";
+    auto v = pm_values(l->items[i]);
+    if (v) out += v->first + "," + v->second, any = true;
+    else out += l->items[i];
+  }
+  if (!any) return std::nullopt;
+  return out + "\\}";
+}
+
+// "204_5", "A3_{16}": digits (at least one decimal digit) valid in a base from 2 to 36 written as a subscript.
+std::optional<std::pair<std::string_view, int>> base_numeral(std::string_view s) {
+  const size_t us = s.find('_');
+  if (us == std::string_view::npos || us == 0) return std::nullopt;
+  std::string_view digits = s.substr(0, us), base = s.substr(us + 1);
+  if (base.size() >= 2 && base.front() == '{' && base.back() == '}') base = base.substr(1, base.size() - 2);
+  if (base.empty() || base.size() > 2 || !all_of(base, is_digit)) return std::nullopt;
+  const int b = std::atoi(std::string(base).c_str());
+  if (b < 2 || b > 36) return std::nullopt;
+  bool decimal = false;
+  for (char c : digits) {
+    const int v = is_digit(c) ? c - '0' : is_alpha(c) ? lower(c) - 'a' + 10 : 99;
+    if (v >= b) return std::nullopt;
+    decimal = decimal || is_digit(c);
+  }
+  if (!decimal) return std::nullopt;
+  return std::make_pair(digits, b);
+}
+
+// Greek letters (not \pi), primed letters (x', f''), and subscripted letters (x_1, a_{10}) as one-letter
+// variables: each distinct one becomes the same unused capital letter in both answers, so that the
+// evaluator and the symbolic check, which read one-letter variables, can compare them.
+bool rename_symbols(std::string& a, std::string& b) {
+  std::vector<std::string> names;
+  std::string_view free_letters = "ABCDFGHJKLMNOPQRSTUVWXYZ";
+  auto symbol_at = [](std::string_view s, size_t i) -> size_t {  // length of a symbol token at i, or 0
+    if (s[i] == '\\') {
+      size_t k = i + 1;
+      while (k < s.size() && is_alpha(s[k])) ++k;
+      const std::string_view name = s.substr(i + 1, k - i - 1);
+      return name != "pi" && greek_letter(name) ? k - i : 0;
+    }
+    if (!is_alpha(s[i]) || (i > 0 && (is_alpha(s[i - 1]) || s[i - 1] == '\\'))) return 0;
+    size_t k = i + 1;
+    if (k < s.size() && s[k] == '\'') {
+      while (k < s.size() && s[k] == '\'') ++k;
+      return k - i;
+    }
+    if (k + 1 < s.size() && s[k] == '_') {
+      if (is_digit(s[k + 1]) || is_alpha(s[k + 1])) return k + 2 - i;
+      if (s[k + 1] == '{') {
+        size_t c = k + 2;
+        while (c < s.size() && (is_digit(s[c]) || is_alpha(s[c]))) ++c;
+        if (c < s.size() && s[c] == '}' && c > k + 2 && c - k < 8) return c + 1 - i;
+      }
+    }
+    return 0;
+  };
+  std::string out[2];
+  const std::string* in[2] = {&a, &b};
+  for (int side = 0; side < 2; ++side) {
+    const std::string& s = *in[side];
+    for (size_t i = 0; i < s.size();) {
+      const size_t len = symbol_at(s, i);
+      if (len == 0) {
+        out[side].push_back(s[i++]);
+        continue;
+      }
+      const std::string name = s.substr(i, len);
+      auto it = std::find(names.begin(), names.end(), name);
+      if (it == names.end()) {
+        names.push_back(name);
+        it = names.end() - 1;
+      }
+      const size_t index = static_cast<size_t>(it - names.begin());
+      size_t used = 0, letter = 0;
+      for (; letter < free_letters.size(); ++letter) {
+        const char c = free_letters[letter];
+        if (a.find(c) != std::string::npos || b.find(c) != std::string::npos) continue;
+        if (used++ == index) break;
+      }
+      if (letter >= free_letters.size()) return false;
+      out[side].push_back(free_letters[letter]);
+      i += len;
+    }
+  }
+  if (names.empty()) return false;
+  a = std::move(out[0]);
+  b = std::move(out[1]);
+  return true;
 }
 
 // Equations with the same solutions: lhs - rhs of one is a constant multiple of the other's, at sample points.
@@ -1166,9 +1636,32 @@ bool equal_normalized(std::string_view a, std::string_view b, double tol, int de
     if (la->open.empty() || lb->open.empty() || la->open != lb->open || la->close != lb->close) return false;
     return items_equal(la->items, lb->items, true, tol, depth);
   }
+  {
+    // Numerals with a base subscript: the same digits in the same base; a numeral without its base
+    // ("204" for "204_5") is read in the base of the other.
+    auto ba = base_numeral(a), bb = base_numeral(b);
+    if (ba || bb) {
+      auto digits_equal = [](std::string_view x, std::string_view y) {
+        if (x.size() != y.size()) return false;
+        for (size_t i = 0; i < x.size(); ++i)
+          if (lower(x[i]) != lower(y[i])) return false;
+        return true;
+      };
+      if (ba && bb) return ba->second == bb->second && digits_equal(ba->first, bb->first);
+      const auto& n = ba ? *ba : *bb;
+      return digits_equal(n.first, ba ? b : a);
+    }
+  }
   auto na = evaluate(a), nb = evaluate(b);
   if (na && nb) return numbers_equal(*na, *nb, tol);
-  if (na || nb) return false;
+  if (na || nb) return constant_equal(na ? b : a, na ? *na : *nb, tol);
+  std::string ra(a), rb(b);
+  if (rename_symbols(ra, rb)) {
+    a = ra, b = rb;
+    auto ma = evaluate(a), mb = evaluate(b);
+    if (ma && mb) return numbers_equal(*ma, *mb, tol);
+    if (ma || mb) return false;
+  }
   // Expressions: GiNaC first (when built in) for an exact answer; sampling at fixed points otherwise.
   switch (detail::symbolic_compare(a, b)) {
     case detail::Symbolic::equal: return true;
@@ -1187,6 +1680,12 @@ Extraction extract(std::string_view response, const ExtractOptions& options) {
   std::string problem;
   if (options.boxed) {
     if (auto b = last_boxed(response, &problem)) {
+      // A box inside the boxed text ("\boxed{x = \boxed{5}}"): the innermost last one.
+      for (int depth = 0; depth < 8 && b->find("\\boxed") != std::string::npos; ++depth) {
+        auto inner = last_boxed(*b, nullptr);
+        if (!inner || inner->empty()) break;
+        b = std::move(inner);
+      }
       e.found = true, e.answer = std::move(*b), e.method = "boxed";
       return e;
     }
@@ -1205,6 +1704,32 @@ Extraction extract(std::string_view response, const ExtractOptions& options) {
     if (auto a = last_phrase(response)) {
       e.found = true, e.answer = std::move(*a), e.method = "phrase";
       return e;
+    }
+  }
+  if (!problem.empty()) {  // an unbalanced box: nothing after it is trusted, nor a guess from the rest
+    e.problem = problem;
+    return e;
+  }
+  if (options.math_span) {
+    if (auto a = last_math_span(response)) {
+      e.found = true, e.answer = std::move(*a), e.method = "math";
+      return e;
+    }
+  }
+  if (options.short_response) {
+    const std::string_view t = trim(response);
+    if (!t.empty() && t.size() <= 100 && t.find('\n') == std::string_view::npos) {
+      std::optional<std::string> a;
+      const int words = count_words(t);
+      // An answer starts with its value ("28 percent", "$1,000", "\\frac13", "(1, 2)"), or is one or two words
+      // ("Evelyn", "No solution").
+      const bool answer_like = words <= 2 || std::string_view("0123456789-+.$\\([{").find(t[0]) != std::string_view::npos;
+      if (words <= 3 && answer_like && t.find(": ") == std::string_view::npos) a = std::string(t);
+      else a = last_free_number(t);
+      if (a && !a->empty()) {
+        e.found = true, e.answer = std::move(*a), e.method = "short";
+        return e;
+      }
     }
   }
   if (options.last_number) {
@@ -1268,6 +1793,7 @@ std::string reference_answer(std::string_view reference, const GradeOptions& opt
     // A worked solution: its boxed / #### answer; a multi-line one may also end with "The answer is" / "A:".
     ExtractOptions only;
     only.answer_phrase = multiline;
+    only.math_span = only.short_response = false;
     Extraction re = extract(reference, only);
     if (re.found) return std::move(re.answer);
   }

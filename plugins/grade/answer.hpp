@@ -18,9 +18,13 @@ struct ExtractOptions {
   bool gsm8k = true;          // last "#### N"
   bool answer_phrase = true;  // "The answer is X", "Answer: X", a line "A: X"
   bool last_number = false;   // the last number in the text, when nothing else matched
+  bool math_span = true;      // the last $...$, $$...$$, \(...\) or \[...\] (after the rules above)
+  bool short_response = true; // a one-line response of at most 100 bytes: itself when it reads as an
+                              // answer (at most 3 words), else its last number
 };
 
-// How an answer was found; method is "boxed", "gsm8k", "phrase", "last_number", or "" when not found.
+// How an answer was found; method is "boxed", "gsm8k", "phrase", "math", "short", "last_number", or ""
+// when not found.
 struct Extraction {
   bool found = false;
   std::string answer;

@@ -15,6 +15,21 @@ std::optional<std::string> text_of(Record& r, const std::string& path) {
     case simdjson::dom::element_type::INT64: return std::to_string(e->get_int64().value_unsafe());
     case simdjson::dom::element_type::UINT64: return std::to_string(e->get_uint64().value_unsafe());
     case simdjson::dom::element_type::DOUBLE: return json::number(e->get_double().value_unsafe());
+    case simdjson::dom::element_type::ARRAY: {
+      // ["5"], ["1", "2"] (OlympiadBench's final_answer): the items joined with ", ", as filter.format reads them.
+      std::string joined;
+      size_t items = 0;
+      simdjson::dom::array array;
+      if (e->get_array().get(array) != simdjson::SUCCESS) return std::nullopt;
+      for (auto item : array) {
+        std::string_view v;
+        if (item.get_string().get(v) != simdjson::SUCCESS) return std::nullopt;
+        if (items++) joined += ", ";
+        joined += v;
+      }
+      if (items == 0) return std::nullopt;
+      return joined;
+    }
     default: return std::nullopt;
   }
 }
@@ -31,6 +46,10 @@ const ParamTable Grade::params = {
      .help = "take the text after the last '#### ' of the response"},
     {.name = "extract_phrase", .type = ParamType::boolean, .default_json = "true",
      .help = "take the text after the last 'The answer is', 'Final answer:', 'Answer:', or a line starting 'A:'"},
+    {.name = "extract_math", .type = ParamType::boolean, .default_json = "true",
+     .help = "then the last math span: $...$ or \\(...\\) on one line, $$...$$ or \\[...\\] (its last '=' in a chain a = b = c)"},
+    {.name = "extract_short", .type = ParamType::boolean, .default_json = "true",
+     .help = "then a one-line response of at most 100 bytes: itself when it starts with its value or has at most two words, else its last number not glued to a letter"},
     {.name = "last_number", .type = ParamType::boolean, .default_json = "false",
      .help = "when nothing else matched, take the last number of the response"},
     {.name = "extract_reference", .type = ParamType::boolean, .default_json = "true",
@@ -54,6 +73,8 @@ Grade::Grade(const Params& p)
   options_.extract.gsm8k = p.get_bool("extract_gsm8k");
   options_.extract.answer_phrase = p.get_bool("extract_phrase");
   options_.extract.last_number = p.get_bool("last_number");
+  options_.extract.math_span = p.get_bool("extract_math");
+  options_.extract.short_response = p.get_bool("extract_short");
   options_.tolerance = p.get_double("tolerance");
   options_.max_answer_chars = static_cast<size_t>(p.get_int("max_answer_chars"));
   options_.max_response_bytes = static_cast<size_t>(p.get_int("max_response_bytes"));
@@ -65,8 +86,10 @@ void Grade::check(const Params& p) {
   if (p.get_int("max_answer_chars") < 1) throw Error("max_answer_chars must be at least 1");
   if (p.get_int("max_response_bytes") < 1) throw Error("max_response_bytes must be at least 1");
   if (!p.get_bool("extract_boxed") && !p.get_bool("extract_gsm8k") && !p.get_bool("extract_phrase") &&
-      !p.get_bool("last_number"))
-    throw Error("every extraction method is off: enable at least one of extract_boxed, extract_gsm8k, extract_phrase, last_number");
+      !p.get_bool("last_number") && !p.get_bool("extract_math") && !p.get_bool("extract_short"))
+    throw Error(
+        "every extraction method is off: enable at least one of extract_boxed, extract_gsm8k, extract_phrase, extract_math, "
+        "extract_short, last_number");
 }
 
 void Grade::process(Record& r) const {

@@ -63,7 +63,8 @@ class Reader : private LatexCursor {
   }
 
   const char* function_at() const {
-    for (const char* f : {"\\sin", "\\cos", "\\tan", "\\ln", "\\log", "\\exp"})
+    for (const char* f : {"\\sin", "\\cos", "\\tan", "\\sec", "\\csc", "\\cot", "\\arcsin", "\\arccos", "\\arctan", "\\sinh",
+                          "\\cosh", "\\tanh", "\\ln", "\\log", "\\exp"})
       if (at_command(f)) return f;
     return nullptr;
   }
@@ -229,16 +230,38 @@ class Reader : private LatexCursor {
         base = pos_ < s_.size() && is_digit(s_[pos_]) ? std::optional<Term>(Term{GiNaC::numeric(s_[pos_++] - '0'), 0, true}) : atom();
         if (!base) return std::nullopt;
       }
+      int fpow = 1;  // \sin^2(x)
+      if (eat('^')) {
+        if (pos_ < s_.size() && is_digit(s_[pos_])) fpow = s_[pos_++] - '0';
+        else {
+          auto e = braced();
+          if (!e || !GiNaC::is_a<GiNaC::numeric>(e->e) || !GiNaC::ex_to<GiNaC::numeric>(e->e).is_pos_integer() ||
+              GiNaC::ex_to<GiNaC::numeric>(e->e) > 16)
+            return fail();
+          fpow = GiNaC::ex_to<GiNaC::numeric>(e->e).to_int();
+        }
+        if (fpow < 1) return fail();
+      }
       auto arg = power();
       if (!arg) return std::nullopt;
       GiNaC::ex v;
       if (name == "\\sin") v = GiNaC::sin(arg->e);
       else if (name == "\\cos") v = GiNaC::cos(arg->e);
       else if (name == "\\tan") v = GiNaC::tan(arg->e);
+      else if (name == "\\sec") v = 1 / GiNaC::cos(arg->e);
+      else if (name == "\\csc") v = 1 / GiNaC::sin(arg->e);
+      else if (name == "\\cot") v = GiNaC::cos(arg->e) / GiNaC::sin(arg->e);
+      else if (name == "\\arcsin") v = GiNaC::asin(arg->e);
+      else if (name == "\\arccos") v = GiNaC::acos(arg->e);
+      else if (name == "\\arctan") v = GiNaC::atan(arg->e);
+      else if (name == "\\sinh") v = GiNaC::sinh(arg->e);
+      else if (name == "\\cosh") v = GiNaC::cosh(arg->e);
+      else if (name == "\\tanh") v = GiNaC::tanh(arg->e);
       else if (name == "\\exp") v = GiNaC::exp(arg->e);
       else if (name == "\\ln") v = GiNaC::log(arg->e);
       else v = GiNaC::log(arg->e) / GiNaC::log(base ? base->e : GiNaC::ex(10));
-      return checked({v, arg->degree, false});
+      if (fpow > 1) v = GiNaC::pow(v, fpow);
+      return checked({v, arg->degree * fpow, false});
     }
     if (at_command("\\pi")) {
       pos_ += 3;

@@ -286,6 +286,56 @@ TEST(plugins_grade_answer, TableOfLatexPairs) {
   EXPECT_EQ(agree, n) << failures;
 }
 
+// The table of hard pairs in tests/plugins/grade/answer_pairs.tsv (its header says how it is read):
+// whole responses through grade() and answers through equivalent() both ways. Requires 100%.
+TEST(plugins_grade_answer, TableOfHardPairs) {
+  const std::filesystem::path path = std::filesystem::path(TAMIS_SOURCE_DIR) / "tests" / "plugins" / "grade" / "answer_pairs.tsv";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  auto unescape = [](std::string s) {
+    for (size_t at; (at = s.find("<NL>")) != std::string::npos;) s.replace(at, 4, "\n");
+    return s;
+  };
+  size_t n = 0, agree = 0, equal_cases = 0;
+  std::string failures, line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cols;
+    for (size_t start = 0;;) {
+      const size_t tab = line.find('\t', start);
+      cols.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+      if (tab == std::string::npos) break;
+      start = tab + 1;
+    }
+    ASSERT_GE(cols.size(), 4u) << line;
+    ASSERT_TRUE(cols[0] == "g" || cols[0] == "e") << line;
+    ASSERT_TRUE(cols[3] == "1" || cols[3] == "0") << line;
+    const std::string a = unescape(cols[1]), b = unescape(cols[2]);
+    const bool expected = cols[3] == "1";
+    bool got;
+    std::string seen;
+    if (cols[0] == "g") {
+      const Verdict v = grade(a, b);
+      got = v.correct;
+      seen = "extracted '" + v.extracted + "' (" + v.reason + ")";
+    } else {
+      const Equivalence e = equivalent(a, b);
+      got = e.equal && equivalent(b, a).equal;
+      if (!expected) got = e.equal || equivalent(b, a).equal;
+    }
+    ++n;
+    equal_cases += expected;
+    if (got == expected) ++agree;
+    else failures += "  " + cols[0] + " '" + a + "' vs '" + b + "': expected " + (expected ? "equal" : "different") + ", " + seen +
+                     " normalised '" + normalize(a) + "' / '" + normalize(b) + "'\n";
+  }
+  std::printf("hard pairs table agreement: %zu/%zu = %.2f%% (%zu equivalent, %zu not)\n", agree, n,
+              100.0 * static_cast<double>(agree) / static_cast<double>(n), equal_cases, n - equal_cases);
+  EXPECT_GE(n, 250u);
+  EXPECT_GE(n - equal_cases, 70u);  // false positives matter as much as misses
+  EXPECT_EQ(agree, n) << failures;
+}
+
 // Expressions in variables. `cas` marks pairs that only GiNaC gets right (sampling at fixed points in
 // doubles calls them equal); without GiNaC in the build they are skipped, the others must hold either way.
 struct SymbolicPair {
@@ -491,7 +541,8 @@ TEST(plugins_grade_answer, Extraction) {
       {"so the answer is $\\boxed{\\frac{1}{2}}$.", "\\frac{1}{2}", "boxed"},
       {"\\boxed{\\frac{\\sqrt{3}}{2}}", "\\frac{\\sqrt{3}}{2}", "boxed"},
       {"first \\boxed{1}, then \\boxed{2}", "2", "boxed"},
-      {"\\boxed{\\boxed{3}}", "\\boxed{3}", "boxed"},
+      {"\\boxed{\\boxed{3}}", "3", "boxed"},
+      {"\\boxed{x = \\boxed{3}}", "3", "boxed"},
       {"$\\fbox{5}$", "5", "boxed"},
       {"$\\boxed 5$", "5", "boxed"},
       {"\\boxed{\\{1,2\\}}", "\\{1,2\\}", "boxed"},
@@ -505,7 +556,14 @@ TEST(plugins_grade_answer, Extraction) {
       {"Answer: $\\frac{3}{4}$", "\\frac{3}{4}", "phrase"},
       {"She makes 9 * 2 = $18\nA: 18", "18", "phrase"},
       {"the answer is 5\nno wait, the answer is 6", "6", "phrase"},
-      {"There are 3 apples and 4 pears.", nullptr, ""},
+      {"There are 3 apples and 4 pears.", "4", "short"},
+      {"There are 3 apples and 4 pears.\nThat is all.", nullptr, ""},
+      {"So $x = 2 + 3 = 5$, done", "5", "math"},
+      {"Answer \\( 9 \\)", "9", "math"},
+      {"Answer $ \n 9 \n $", nullptr, ""},
+      {"$\\frac13 $", "\\frac13", "math"},
+      {"125 miles", "125 miles", "short"},
+      {"AB2C", "AB2C", "short"},
       {"", nullptr, ""},
       {"\\boxed{5", nullptr, ""},
       {"the answer is", nullptr, ""},
@@ -520,7 +578,7 @@ TEST(plugins_grade_answer, Extraction) {
     EXPECT_EQ(e.method, c.method);
   }
   EXPECT_EQ(extract("\\boxed{5").problem, "unbalanced braces after \\boxed");
-  EXPECT_EQ(extract("nothing").problem, "no final answer found");
+  EXPECT_EQ(extract("I do not know.").problem, "no final answer found");
 }
 
 TEST(plugins_grade_answer, ExtractionOptions) {
@@ -529,11 +587,12 @@ TEST(plugins_grade_answer, ExtractionOptions) {
   EXPECT_EQ(extract("There are 3 apples and 4.5 pears.", last).answer, "4.5");
   EXPECT_EQ(extract("It costs -12 dollars", last).answer, "-12");
   EXPECT_EQ(extract("It costs 1,200 dollars", last).answer, "1,200");
-  EXPECT_EQ(extract("It costs 1,200 dollars", last).method, "last_number");
+  EXPECT_EQ(extract("It costs 1,200 dollars", last).method, "short");
+  EXPECT_EQ(extract("It costs 1,200 dollars and was paid\nin cash", last).method, "last_number");
   ExtractOptions no_boxed;
   no_boxed.boxed = false;
   EXPECT_EQ(extract("\\boxed{1}\nThe answer is 2", no_boxed).answer, "2");
-  ExtractOptions none{false, false, false, false};
+  ExtractOptions none{false, false, false, false, false, false};
   EXPECT_FALSE(extract("\\boxed{1} #### 2 The answer is 3", none).found);
 }
 
@@ -700,6 +759,9 @@ TEST(plugins_grade_op, AnnotatesCorrectExtractedAndReason) {
       R"({"id":"no_response","answer":"5"})",
       R"({"id":"no_reference","response":"\\boxed{5}"})",
       R"({"id":"unicode","response":"Réponse : la réponse est \\boxed{10{,}000} €","answer":"10000"})",
+      R"({"id":"array_ref","response":"\\boxed{5}","answer":["5"]})",
+      R"({"id":"array_refs","response":"\\boxed{2, 1}","answer":["1","2"]})",
+      R"({"id":"array_wrong","response":"\\boxed{6}","answer":["5"]})",
   };
   const OpRun run = run_op("grade", "", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
@@ -720,6 +782,10 @@ TEST(plugins_grade_op, AnnotatesCorrectExtractedAndReason) {
   EXPECT_EQ(ann(5, "grade_reason"), R"("missing_response")");
   EXPECT_EQ(ann(6, "grade_reason"), R"("missing_reference")");
   EXPECT_EQ(ann(7, "correct"), "true");
+  EXPECT_EQ(ann(8, "correct"), "true");  // an array reference, as filter.format reads it
+  EXPECT_EQ(ann(9, "correct"), "true");
+  EXPECT_EQ(ann(10, "correct"), "false");
+  EXPECT_EQ(ann(10, "grade_reason"), std::nullopt);
   EXPECT_EQ(strip_annotation(run.kept[0]), in[0]);  // the record's bytes are kept
   EXPECT_NE(run.report.find("\"correct\""), std::string::npos) << run.report;
 }
@@ -730,13 +796,17 @@ TEST(plugins_grade_op, RejectIncorrectAndOptions) {
       R"({"id":"b","out":"\\boxed{3}","ref":"2"})",
       R"({"id":"c","out":"It is 2 apples","ref":"2"})",
   };
-  const OpRun run = run_op("grade", "{response_field: out, reference_field: ref, reject_incorrect: true}", jsonl(in));
+  const OpRun run = run_op(
+      "grade", "{response_field: out, reference_field: ref, reject_incorrect: true, extract_math: false, extract_short: false}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"a"});
   EXPECT_EQ(run.reasons(), (Strings{"incorrect", "no_answer"}));
   EXPECT_EQ(run.rejections()[0].detail, "answer '3' does not match the reference");
-  // The last-number fallback finds "2".
-  const OpRun last = run_op("grade", "{response_field: out, reference_field: ref, reject_incorrect: true, last_number: true}", jsonl(in));
+  // The short-response rule (on by default) and the last-number fallback find "2".
+  const OpRun dflt = run_op("grade", "{response_field: out, reference_field: ref, reject_incorrect: true}", jsonl(in));
+  ASSERT_EQ(dflt.exit_code, 0) << dflt.describe();
+  EXPECT_EQ(dflt.kept_ids(), (Strings{"a", "c"}));
+  const OpRun last = run_op("grade", "{response_field: out, reference_field: ref, reject_incorrect: true, extract_short: false, last_number: true}", jsonl(in));
   ASSERT_EQ(last.exit_code, 0) << last.describe();
   EXPECT_EQ(last.kept_ids(), (Strings{"a", "c"}));
   // Turning boxed extraction off leaves nothing to extract from a and b.
@@ -761,7 +831,8 @@ TEST(plugins_grade_op, BadParametersAreRefused) {
   const auto tol = validate_op("grade", "{tolerance: 2}");
   EXPECT_EQ(tol.exit_code, 2);
   EXPECT_NE(tol.err.find("tolerance must be in [0, 1)"), std::string::npos) << tol.err;
-  const auto none = validate_op("grade", "{extract_boxed: false, extract_gsm8k: false, extract_phrase: false}");
+  const auto none =
+      validate_op("grade", "{extract_boxed: false, extract_gsm8k: false, extract_phrase: false, extract_math: false, extract_short: false}");
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_NE(none.err.find("every extraction method is off"), std::string::npos) << none.err;
   EXPECT_EQ(validate_op("grade", "{max_answer_chars: 0}").exit_code, 2);
