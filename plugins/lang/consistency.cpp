@@ -197,7 +197,10 @@ const ParamTable Consistency::params = {
      .help = "largest share of the response's letters (in chunks of known language) allowed in languages other than "
              "the response's main one"},
     {.name = "min_letters", .type = ParamType::integer, .default_json = "20",
-     .help = "a part (prompt, think, answer) with fewer letters is `und` and not compared"},
+     .help = "a part (prompt, think, answer) with fewer letters is `und` and not compared, unless min_cjk names it"},
+    {.name = "min_cjk", .type = ParamType::integer, .default_json = "2",
+     .help = "as in langid: a part below min_letters with at least this many Han, kana and Hangul characters (80% of "
+             "its letters) is named by the script (zh, ja, ko) and compared (0: off)"},
     {.name = "fast_path", .type = ParamType::boolean, .default_json = "true", .help = "as in langid"},
 };
 
@@ -208,6 +211,7 @@ Consistency::Consistency(const Params& p)
       chunk_letters_(static_cast<size_t>(p.get_int("chunk_letters"))),
       max_other_share_(p.get_double("max_other_share")) {
   options_.min_letters = static_cast<size_t>(p.get_int("min_letters"));
+  options_.min_cjk = static_cast<size_t>(p.get_int("min_cjk"));
   options_.fast_path = p.get_bool("fast_path");
 }
 
@@ -219,6 +223,8 @@ void Consistency::check(const Params& p) {
   if (!(share >= 0 && share < 1)) throw Error("max_other_share must be in [0, 1)");
   const int64_t min = p.get_int("min_letters");
   if (min < 0 || min > 1000000) throw Error("min_letters must be between 0 and 1000000");
+  const int64_t min_cjk = p.get_int("min_cjk");
+  if (min_cjk < 0 || min_cjk > 1000000) throw Error("min_cjk must be between 0 and 1000000");
 }
 
 void Consistency::process(Record& r) const {
@@ -237,14 +243,19 @@ void Consistency::process(Record& r) const {
   chunk_options.min_letters = std::min(options_.min_letters, chunk_letters_);
   const auto part_language = [&](std::string_view text, Tally& tally) {
     Tally own;
-    add_chunks(strip_markup(text), chunk_letters_, chunk_options, own);
+    const std::string stripped = strip_markup(text);
+    add_chunks(stripped, chunk_letters_, chunk_options, own);
     const auto* main = main_language(own);
     size_t letters = 0;
     for (const auto& [lang, n] : own) {
       letters += n;
       add(tally, lang, n);
     }
-    return (main && letters >= options_.min_letters) ? main->first : std::string("und");
+    if (!main) return std::string("und");
+    if (letters >= options_.min_letters) return main->first;
+    // Too few letters: langid's answer for the whole part, "und" or, for a short Han, kana or
+    // Hangul text, the script's (min_cjk): a Chinese prompt "9只兔子有多少条腿？" is compared.
+    return detect_stripped(stripped, options_).lang;
   };
   Tally response_tally, prompt_tally;  // the prompt's letters are not the response's
   std::string prompt_lang, think_lang;

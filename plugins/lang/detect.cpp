@@ -574,6 +574,38 @@ Detection decide(const Analysis& a) {
   return decided(kCodes[static_cast<size_t>(best)], share(lat), a.letters, "words");
 }
 
+// Below min_letters (both modes): a text of Han, kana or Hangul with at least `min_cjk` of those
+// characters is named by its script, as the fast path would name it, since the script and not the
+// amount of text tells zh, ja and ko apart. The same 80% share as the fast path, over the letters
+// outside one-letter Latin words; Japanese needs only two kana here (and 10% of the CJK characters),
+// as in the check after CLD2: a short Japanese prompt ("値を求めよ") may hold no more. Anything else
+// (a Latin word or two, a stray kana in Chinese) stays "und". Reliable = false: a short text.
+Detection decide_short_cjk(const Analysis& a, size_t min_cjk) {
+  Detection none;
+  none.lang = "und";
+  none.letters = a.letters;
+  const auto chars = [&](Script s) { return a.by_script[static_cast<size_t>(s)]; };
+  const size_t han = chars(Script::han);
+  const size_t kana = chars(Script::hiragana) + chars(Script::katakana);
+  const size_t hangul = chars(Script::hangul);
+  if (min_cjk == 0 || han + kana + hangul < min_cjk) return none;
+  const size_t base = a.letters - a.single_latin;
+  const auto dominant = [&](size_t n) { return n * weight(Script::han) * 5 >= base * 4; };
+  const auto named = [&](const char* lang, size_t n) {
+    Detection d = decided(lang, std::min(1.0, static_cast<double>(n * weight(Script::han)) / static_cast<double>(base)),
+                          a.letters, "short_cjk");
+    d.reliable = false;
+    return d;
+  };
+  if (hangul == 0 && dominant(han + kana)) {
+    if (kana == 0) return named("zh", han);
+    if (kana >= 2 && kana * 10 >= han + kana) return named("ja", han + kana);
+    return none;
+  }
+  if (dominant(hangul)) return named("ko", hangul);
+  return none;
+}
+
 // The check after CLD2 (both modes). CLD2's small tables miss on some short math prompts once the
 // formulas are gone: "unknown" for "Sea un número complejo tal que y . Halla la parte imaginaria de
 // sabiendo que es positiva", even "en" (reliable!) for "Halla la parte imaginaria de sabiendo que es
@@ -695,12 +727,7 @@ Detection fast_path(std::string_view stripped) { return decide(Analyzer().run(st
 
 Detection detect_stripped(std::string_view stripped, const DetectOptions& options) {
   const Analysis a = Analyzer().run(stripped);
-  if (a.letters < options.min_letters) {
-    Detection d;
-    d.lang = "und";
-    d.letters = a.letters;
-    return d;
-  }
+  if (a.letters < options.min_letters) return decide_short_cjk(a, options.min_cjk);
   if (options.fast_path) {
     Detection d = decide(a);
     if (!d.lang.empty()) return d;

@@ -21,7 +21,13 @@
 namespace tamis::lang {
 
 struct DetectOptions {
-  size_t min_letters = 20;   // fewer letters after stripping -> "und"
+  size_t min_letters = 20;   // fewer letters after stripping -> "und", except for short CJK text (min_cjk)
+  // Below min_letters, a text with at least this many Han, kana and Hangul characters, whose letters
+  // are at least 80% those scripts, is named by the script alone (zh: Han without kana; ja: kana at
+  // least 2 and 10% of the CJK characters; ko: Hangul). The script, not the amount of text, tells these
+  // languages apart, so "9只兔子有多少条腿？" (8 characters, 16 letters) is zh. 0: off. With
+  // min_cjk >= min_letters / 2 it never applies (such a text already has min_letters letters).
+  size_t min_cjk = 2;
   bool fast_path = true;     // script/stop-word shortcut before CLD2 (same labels as CLD2 alone, faster)
 };
 
@@ -30,8 +36,9 @@ struct Detection {
   double confidence = 0;     // 0..1
   bool reliable = false;
   size_t letters = 0;        // letters counted after stripping (a Han, kana or Hangul character counts 2)
-  // Who decided: "short" (below min_letters); "script" or "words" (fast path, reliable = true); "cld2";
-  // "check": the check after CLD2 overruled it (see detect(); reliable = false).
+  // Who decided: "short" (below min_letters, "und"); "short_cjk" (below min_letters, named by the
+  // script: see DetectOptions::min_cjk; reliable = false); "script" or "words" (fast path, reliable =
+  // true); "cld2"; "check": the check after CLD2 overruled it (see detect(); reliable = false).
   const char* method = "short";
 };
 

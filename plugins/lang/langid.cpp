@@ -11,7 +11,11 @@ const ParamTable LangId::params = {
              "none of them is rejected missing_field)"},
     {.name = "min_letters", .type = ParamType::integer, .default_json = "20",
      .help = "fewer letters left after stripping LaTeX, code, URLs and numbers (a Han, kana or Hangul character counts 2): "
-             "lang `und` (confidence 0, not reliable)"},
+             "lang `und` (confidence 0, not reliable), unless min_cjk names it"},
+    {.name = "min_cjk", .type = ParamType::integer, .default_json = "2",
+     .help = "below min_letters, a text with at least this many Han, kana and Hangul characters that make at least 80% "
+             "of its letters is named by the script: zh (Han, no kana), ja (2 kana or more, 10% of the characters), ko "
+             "(Hangul); reliable false (0: off; the rule never applies when min_cjk >= min_letters / 2)"},
     {.name = "allow", .type = ParamType::string_list,
      .help = "when set, a filter: records whose lang is not listed are rejected (reason language); list `und` to keep "
              "records too short to tell"},
@@ -22,6 +26,7 @@ const ParamTable LangId::params = {
 
 LangId::LangId(const Params& p) : fields_(p.get_strings("fields")) {
   options_.min_letters = static_cast<size_t>(p.get_int("min_letters"));
+  options_.min_cjk = static_cast<size_t>(p.get_int("min_cjk"));
   options_.fast_path = p.get_bool("fast_path");
   if (p.has("allow")) {
     filter_ = true;
@@ -37,6 +42,8 @@ void LangId::check(const Params& p) {
   }
   const int64_t min = p.get_int("min_letters");
   if (min < 0 || min > 1000000) throw Error("min_letters must be between 0 and 1000000");
+  const int64_t min_cjk = p.get_int("min_cjk");
+  if (min_cjk < 0 || min_cjk > 1000000) throw Error("min_cjk must be between 0 and 1000000");
   if (p.has("allow")) {
     const auto allow = p.get_strings("allow");
     if (allow.empty()) throw Error("allow is empty: every record would be rejected; list languages (e.g. [en, fr]) or drop allow");

@@ -180,6 +180,53 @@ TEST(plugins_lang_detect, MinLetters) {
   EXPECT_EQ(detect("", {.min_letters = 0}).lang, "und");
 }
 
+// Below min_letters, Han, kana and Hangul text is named by its script (DetectOptions::min_cjk), in both
+// modes; anything the script does not settle stays und.
+TEST(plugins_lang_detect, ShortCjk) {
+  struct Case {
+    const char* text;
+    const char* lang;
+  };
+  const std::vector<Case> cases = {
+      {"9只兔子有多少条腿？", "zh"},  // 8 characters, 16 letters: und before
+      {"计算：$(\\pi-3)^0 + (1/2)^{-1}$", "zh"},
+      {"因式分解：$2x^2-8$", "zh"},
+      {"已知 $z=1+i$, 则 $\\bar z=$ ( ) A. $1-i$ B. $-1+i$", "zh"},  // option letters are not language
+      {"求下列各式的值", "zh"},
+      {"値を求めよ。", "ja"},  // 2 Han, 3 kana
+      {"$x$ の値を求めよ", "ja"},
+      {"次の計算をせよ", "ja"},
+      {"$x$의 값을 구하시오.", "ko"},
+      {"넓이를 구하라", "ko"},
+      // Not settled by the script: und.
+      {"Find $x$ 若", "und"},               // Han 2 of 6 letters
+      {"则 $x=1$", "und"},                  // one Han character
+      {"$(5$ 分 $)(1+i)(2-i)=( )$", "und"},  // one Han character (a score marker)
+      {"求の值", "und"},                    // Chinese with one stray kana: neither zh nor ja
+      {"漢字 한글", "und"},                 // Han and Hangul, neither 80%
+      {"Find the sum 的", "und"},
+  };
+  for (const Case& c : cases) {
+    for (const bool fast : {true, false}) {
+      const Detection d = detect(c.text, {.fast_path = fast});
+      EXPECT_EQ(d.lang, c.lang) << c.text << (fast ? " (fast path)" : " (plain)");
+      EXPECT_LT(d.letters, 20u) << c.text;  // all below min_letters: this is the short rule
+      EXPECT_FALSE(d.reliable) << c.text;
+      EXPECT_STREQ(d.method, std::string(c.lang) == "und" ? "short" : "short_cjk") << c.text;
+    }
+  }
+  const Detection zh = detect("9只兔子有多少条腿？");
+  EXPECT_EQ(zh.letters, 16u);
+  EXPECT_DOUBLE_EQ(zh.confidence, 1.0);
+  EXPECT_EQ(detect("9只兔子有多少条腿？", {.min_cjk = 0}).lang, "und");  // off: as before
+  EXPECT_EQ(detect("9只兔子有多少条腿？", {.min_cjk = 8}).lang, "zh");
+  EXPECT_EQ(detect("9只兔子有多少条腿？", {.min_cjk = 9}).lang, "und");
+  EXPECT_EQ(detect("计算：$x+1$", {.min_cjk = 3}).lang, "und");
+  EXPECT_EQ(detect("计算：$x+1$", {.min_cjk = 2}).lang, "zh");
+  // At min_letters and above, the short rule plays no part: a long text is decided as before.
+  EXPECT_STREQ(detect("一家面包店上午卖出48个面包，下午卖出的数量是上午的两倍。").method, "script");
+}
+
 TEST(plugins_lang_detect, ScriptDecides) {
   // Short Chinese full of digits and math: CLD2 is unreliable there; the script is not.
   const Detection zh = detect("某班男生人数与女生人数的比是3比5。如果全班一共有40名学生，那么女生比男生多多少名？");
@@ -310,7 +357,8 @@ TEST(plugins_lang_detect, SharedChineseRawVsStripped) {
       return std::to_string(c.zh) + " / " + std::to_string(c.other) + " / " + std::to_string(c.und);
     };
     std::printf("| %s | %d | %s | %s | %s |\n", f.c_str(), n, cell(raw).c_str(), cell(stripped).c_str(), cell(full).c_str());
-    EXPECT_EQ(full.other, 0) << f;  // und below min_letters (20), zh otherwise
+    EXPECT_EQ(full.other, 0) << f;  // zh, or und when too short to tell
+    EXPECT_LE(full.und * 100, n * 3) << f;  // short questions are named by their script (min_cjk)
   }
 }
 

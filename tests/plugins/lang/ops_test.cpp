@@ -75,6 +75,27 @@ TEST(plugins_lang_langid, MinLettersAndSeveralFields) {
   EXPECT_EQ(ann(high, "a", "lang"), "\"und\"");
 }
 
+// A short Chinese prompt (8 characters, 16 letters: below min_letters) is named by its script.
+TEST(plugins_lang_langid, ShortCjkPrompts) {
+  const std::string in = jsonl({rec("zh", "9只兔子有多少条腿？"), rec("ja", "$x$ の値を求めよ"),
+                                rec("ko", "$x$의 값을 구하시오."), rec("en", "Find $x$ 若")});
+  const OpRun run = run_op("langid", "{allow: [zh, ja, ko]}", in);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"zh", "ja", "ko"}));
+  EXPECT_EQ(ann(run, "zh", "lang"), "\"zh\"");
+  EXPECT_EQ(ann(run, "ja", "lang"), "\"ja\"");
+  EXPECT_EQ(ann(run, "ko", "lang"), "\"ko\"");
+  EXPECT_EQ(ann(run, "zh", "lang_reliable"), "false");  // a short text
+  EXPECT_EQ(ann(run, "en", "lang"), "\"und\"");
+  const auto counters = json_raw(run.report, "/stages/0/counters").value_or("{}");
+  EXPECT_EQ(json_int(counters, "decided_by_short_cjk"), 3) << counters;
+  EXPECT_EQ(json_int(counters, "decided_by_short"), 1) << counters;
+  // min_cjk: 0 turns the rule off: every one of them is und, as before.
+  const OpRun off = run_op("langid", "{min_cjk: 0, allow: [und]}", in);
+  EXPECT_EQ(off.kept_ids(), (Strings{"zh", "ja", "ko", "en"}));
+  EXPECT_EQ(validate_op("langid", "{min_cjk: -1}").exit_code, 2);
+}
+
 TEST(plugins_lang_langid, AllowFilter) {
   const std::string in = jsonl({rec("en", kEn), rec("fr", kFr), rec("zh", kZh), rec("short", kShort)});
   const OpRun run = run_op("langid", "{allow: [en, zh]}", in);
@@ -147,8 +168,9 @@ TEST(plugins_lang_langid, ProblemsBothModesAndThreads) {
   EXPECT_EQ(outputs["false/1"], outputs["false/2"]);
 }
 
-// The Chinese math sets of ../shared/data (real problems: cmath, gaokao, middle school): every record
-// long enough to tell is zh, and almost all are long enough once Han characters count two letters.
+// The Chinese math sets of ../shared/data (real problems: cmath, gaokao, middle school): no record gets
+// a language other than zh, and with the defaults (short CJK text named by its script) at least 97% of
+// each file is zh; `min_cjk: 0` is the rule off (Han characters only counting two letters each).
 // Prints the table quoted in docs/languages.md:
 //   build/tests/plugins/lang/plugins_lang_ops_test --gtest_filter='*SharedChinese*'
 TEST(plugins_lang_langid, SharedChineseSets) {
@@ -160,7 +182,7 @@ TEST(plugins_lang_langid, SharedChineseSets) {
   std::printf("| file | langid parameters | records | zh | und | other |\n|---|---|---:|---:|---:|---:|\n");
   for (const std::string& f : files) {
     for (const std::string with : {"{fields: [question]}", "{fields: [question], fast_path: false}",
-                                   "{fields: [question], min_letters: 4}"}) {
+                                   "{fields: [question], min_cjk: 0}"}) {
       OpOptions o;
       o.id_field = "";
       o.input = shared_data(f);
@@ -174,8 +196,8 @@ TEST(plugins_lang_langid, SharedChineseSets) {
       for (const auto& [k, v] : langs) seen += k + ":" + std::to_string(v) + " ";
       std::printf("| %s | `%s` | %d | %d | %d | %d |\n", f.c_str(), with.c_str(), total, zh, und, total - zh - und);
       EXPECT_EQ(zh + und, total) << f << " " << with << ": " << seen;  // no other language at all
-      if (with.find("min_letters: 4") != std::string::npos) {
-        EXPECT_GE(zh, total * 97 / 100) << f << ": " << seen;
+      if (with.find("min_cjk: 0") == std::string::npos) {
+        EXPECT_GE(zh * 100, total * 97) << f << " " << with << ": " << seen;
       }
       if (f.find("cmath") != std::string::npos) {
         EXPECT_GE(zh, total * 99 / 100) << f << " " << with << ": " << seen;
@@ -276,6 +298,21 @@ TEST(plugins_lang_consistency, PartsDisagree) {
   const OpRun whole = run_op("lang.consistency", "{prompt_field: \"\", think: false}",
                              jsonl({trace("fr-prompt", kFr, "<think>" + kEnThink + "</think>" + kEnAnswer)}));
   EXPECT_EQ(whole.kept_ids(), (Strings{"fr-prompt"}));
+}
+
+// A short Chinese prompt (below min_letters) is compared with the response: its script names it.
+TEST(plugins_lang_consistency, ShortCjkPromptIsCompared) {
+  const std::string in = jsonl({trace("en-answer", "9只兔子有多少条腿？", "<think>" + kEnThink + "</think>" + kEnAnswer),
+                                trace("zh-answer", "9只兔子有多少条腿？", "<think>" + kZhThink + "</think>" + kZhThink)});
+  const OpRun run = run_op("lang.consistency", "", in);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (Strings{"zh-answer"}));
+  EXPECT_EQ(verdict(run, "en-answer").detail, "parts disagree: prompt zh, think en, answer en");
+  EXPECT_EQ(ann(run, "zh-answer", "lang_prompt"), "\"zh\"");
+  // min_cjk: 0: the prompt is und again and not compared.
+  const OpRun off = run_op("lang.consistency", "{min_cjk: 0}", in);
+  EXPECT_EQ(off.kept_ids(), (Strings{"en-answer", "zh-answer"}));
+  EXPECT_EQ(ann(off, "en-answer", "lang_prompt"), "\"und\"");
 }
 
 TEST(plugins_lang_consistency, SecondLanguageShare) {
