@@ -9,6 +9,7 @@
 #                                       checks that both give the same output checksum
 #   REPEAT=3 ROUNDS=3 ALL=1 LIMIT=N     process runs per build (interleaved), timed rounds per process
 #                                       (best kept), all 64 option combinations, first N records only
+#   INPUTS="a.jsonl b.jsonl"            other JSONL files (field problem) instead of the two above
 #
 # Builds Release in build-bench-norm (BUILD_DIR to change). Numbers are best-of-all-rounds MB/s (10^6
 # bytes of input text per second, one thread); the machine may be shared: compare ratios from one run.
@@ -44,7 +45,8 @@ args=(--rounds "$rounds")
 tmp=$(mktemp -d /dev/shm/normalize-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-for input in bench/data/prompts-1m.jsonl bench/data/multilingual-200k.jsonl; do
+read -r -a inputs <<< "${INPUTS:-bench/data/prompts-1m.jsonl bench/data/multilingual-200k.jsonl}"
+for input in "${inputs[@]}"; do
   [[ -s $input ]] || { log "$input is missing (bench/run.sh and bench/gen_multilingual.py make it); skipped"; continue; }
   name=$(basename "$input" .jsonl)
   for ((r = 0; r < repeat; ++r)); do
