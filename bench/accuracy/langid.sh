@@ -124,19 +124,20 @@ for s in sets:
     for k in ("right", "wrong"):
         totals[("before", k)] += b[k]
         totals[("after", k)] += a[k]
-print("\n## Precision and recall per language (defaults; gold: the set's label or the hand-check)\n")
-print("| lang | records | called that | right | precision | recall | und |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-golds = collections.Counter(r["label"] for r in after)
-called = collections.Counter(r["tamis"]["lang"] for r in after)
-right = collections.Counter(r["label"] for r in after if r["tamis"]["lang"] == r["label"])
-und = collections.Counter(r["label"] for r in after if r["tamis"]["lang"] == "und")
-for lang in sorted(set(golds) | set(called)):
-    if lang == "und":
-        continue
-    p = f"{100.0 * right[lang] / called[lang]:.2f}%" if called[lang] else "-"
-    rc = f"{100.0 * right[lang] / golds[lang]:.2f}%" if golds[lang] else "-"
-    print(f"| {lang} | {golds[lang]} | {called[lang]} | {right[lang]} | {p} | {rc} | {und[lang]} |")
+print("\n## Precision and recall per language (gold: the set's label or the hand-check)\n")
+print("| lang | mode | records | called that | right | precision | recall | und |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
+for mode, recs in (("before", before), ("after", after)):
+    golds = collections.Counter(r["label"] for r in recs)
+    called = collections.Counter(r["tamis"]["lang"] for r in recs)
+    right = collections.Counter(r["label"] for r in recs if r["tamis"]["lang"] == r["label"])
+    und = collections.Counter(r["label"] for r in recs if r["tamis"]["lang"] == "und")
+    for lang in sorted(set(golds) | set(called)):
+        if lang == "und":
+            continue
+        p = f"{100.0 * right[lang] / called[lang]:.2f}%" if called[lang] else "-"
+        rc = f"{100.0 * right[lang] / golds[lang]:.2f}%" if golds[lang] else "-"
+        print(f"| {lang} | {mode} | {golds[lang]} | {called[lang]} | {right[lang]} | {p} | {rc} | {und[lang]} |")
 if golds["und"]:
     print(f"\nHand-checked as holding no language (gold `und`): {golds['und']}, "
           f"of which `und`: {right['und']}.")

@@ -21,7 +21,8 @@ class LangId {
   static constexpr const char* name = "langid";
   static constexpr const char* summary =
       "Detects the language of one or more text fields after removing LaTeX, code, URLs and numbers (CLD2, with a "
-      "script/function-word fast path); annotates lang (ISO 639-1, `und` below min_letters), lang_confidence and "
+      "script/function-word fast path); annotates lang (ISO 639-1, `und` below min_letters unless short CJK text names itself by its "
+      "script: min_cjk), lang_confidence and "
       "lang_reliable; with `allow`, rejects other languages (reason language).";
   static constexpr OpKind kind = OpKind::record;
   static const ParamTable params;
