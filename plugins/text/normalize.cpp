@@ -829,6 +829,8 @@ std::string_view latex_into(std::string_view s, bool padded, std::string& buf) {
 
 }  // namespace
 
+std::string latex_normalize(std::string_view s) { return latex_normalize(s, false); }
+
 std::string latex_normalize(std::string_view s, bool fold_case) {
   std::string out;
   out.reserve(s.size());

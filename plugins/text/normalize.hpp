@@ -48,8 +48,9 @@ char32_t lower(char32_t c);
 
 // The individual steps (exposed for tests). Input is UTF-8; invalid bytes pass through unchanged.
 std::string nfkc_subset(std::string_view s);
+std::string latex_normalize(std::string_view s);  // command names as written (case-sensitive)
 // fold_case: command names in any case (what normalize() does when `lowercase` is on).
-std::string latex_normalize(std::string_view s, bool fold_case = false);
+std::string latex_normalize(std::string_view s, bool fold_case);
 std::string lowercase(std::string_view s);
 std::string strip_punctuation(std::string_view s);
 std::string strip_digits(std::string_view s);
