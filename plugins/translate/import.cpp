@@ -54,7 +54,7 @@ std::vector<std::pair<std::string, std::pair<double, double>>> read_ratios(const
 
 const ParamTable Import::params = {
     {.name = "translations", .type = ParamType::path_list, .required = true,
-     .help = "JSONL files of translations: OpenAI Batch API output (and error) files, or plain {\"id\": ..., \"text\": ...} lines; loaded when the stage starts, keyed by id"},
+     .help = "JSONL files of translations: OpenAI Batch API output (and error) files, or plain {\"id\": ..., \"text\": ...} lines; loaded when the stage starts, keyed by id", .files = FileRole::input},
     {.name = "field", .type = ParamType::string, .default_json = "\"problem\"",
      .help = "the top-level text field that was translated; its value is replaced by the translation"},
     {.name = "to_field", .type = ParamType::string, .default_json = "\"translate_to\"",
@@ -172,7 +172,8 @@ void Import::process(Record& r) const {
   if (!original) return r.reject("missing_field", "no string field '" + field_ + "' to replace with the translation");
   const std::string& tr = e.t.text;
 
-  // Every check runs; the first failure (in the order of Reason) is the verdict, all are annotated.
+  // Every check runs; the first failure (in the order of Reason, added_content after wrong_language) is the
+  // verdict, all are annotated.
   std::vector<std::pair<Reason, std::string>> failures;
   const size_t n_orig = code_points(*original), n_tr = code_points(tr);
   const double ratio = n_orig > 0 ? static_cast<double>(n_tr) / static_cast<double>(n_orig) : 1.0;
@@ -193,22 +194,48 @@ void Import::process(Record& r) const {
                                                 json::number(std::round(d.confidence * 100) / 100) +
                                                 (d.reliable ? "" : ", unreliable") + "), expected " + *target);
   }
+  // Content the model added (a preamble, a note, an answer): always checked; its reason, `added_content`,
+  // ranks after wrong_language. It is not one of Import::Reason (ops.hpp), so it is not in the report's
+  // `failed` counts (the stage's rejection counts have it).
+  std::string added_detail;
+  for (const Addition& a : added_content(*original, tr))
+    added_detail += (added_detail.empty() ? "the translation adds " : "; ") + a.kind + " " + json::quote(a.text);
   if (check_latex_) {
-    const auto missing = missing_math(*original, tr);
-    if (!missing.empty()) failures.emplace_back(latex_changed, "math span(s) of the original missing from the translation: " + listed(missing, true));
+    const MathChanges m = compare_math(*original, tr);
+    std::string d;
+    if (!m.missing.empty()) d = "math span(s) of the original missing from the translation: " + listed(m.missing, true);
+    if (!m.added.empty()) d += (d.empty() ? "" : "; ") + std::string("math span(s) not in the original: ") + listed(m.added, true);
+    if (!d.empty()) failures.emplace_back(latex_changed, d);
   }
   if (check_numbers_) {
-    const auto missing = missing_numbers(*original, tr);
-    if (!missing.empty()) failures.emplace_back(numbers_changed, "number(s) of the original missing from the translation: " + listed(missing, false));
+    // Numbers written in words excuse digits: the original's language is its `lang` tag (langid), else English.
+    const std::string source = read_tag(r, "lang").value_or("en");
+    const NumberChanges n = compare_numbers(*original, tr, source, *target);
+    std::string d;
+    if (!n.missing.empty()) d = "number(s) of the original missing from the translation: " + listed(n.missing, false);
+    if (!n.added.empty()) d += (d.empty() ? "" : "; ") + std::string("number(s) not in the original: ") + listed(n.added, false);
+    if (!d.empty()) failures.emplace_back(numbers_changed, d);
   }
-  if (!failures.empty()) {
+  if (!failures.empty() || !added_detail.empty()) {
     r.annotate("translation", tr);  // so that the rejected line shows what was refused
-    if (failures.size() > 1) {
+    // The verdict: the first failure in the order length_ratio, wrong_language, added_content, latex_changed, numbers_changed.
+    const size_t before_added = static_cast<size_t>(
+        std::find_if(failures.begin(), failures.end(), [](const auto& f) { return f.first > wrong_language; }) - failures.begin());
+    std::vector<std::string> names;
+    for (size_t i = 0; i < failures.size(); ++i) {
+      if (i == before_added && !added_detail.empty()) names.push_back("added_content");
+      names.push_back(kReasonNames[failures[i].first]);
+    }
+    if (before_added == failures.size() && !added_detail.empty()) names.push_back("added_content");
+    if (names.size() > 1) {
       std::string all = "[";
-      for (size_t i = 0; i < failures.size(); ++i) all += (i ? "," : "") + json::quote(kReasonNames[failures[i].first]);
+      for (size_t i = 0; i < names.size(); ++i) all += (i ? "," : "") + json::quote(names[i]);
       r.annotate_json("fidelity_failures", all + "]");
     }
-    return fail(r, failures.front().first, failures.front().second);
+    if (before_added > 0 || added_detail.empty()) return fail(r, failures.front().first, failures.front().second);
+    if (!keep_on_failure_) return r.reject("added_content", added_detail);
+    r.annotate_json("translation_failed", "{\"reason\":\"added_content\",\"detail\":" + json::quote(added_detail) + "}");
+    return;
   }
 
   // The original id: a copy made by translate_tag (mode copy) is `<id>#<lang>`.
