@@ -1,9 +1,13 @@
-// decontaminate: reject records that overlap benchmark reference sets (docs/dedup.md#decontamination).
+// decontaminate: reject records that copy benchmark items, with the evidence (docs/dedup.md#decontamination).
 #include <xxhash.h>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include <tamis/json.hpp>
@@ -17,6 +21,12 @@ namespace tamis::dedup {
 namespace {
 
 constexpr size_t kFilterWords = size_t{1} << 17;  // 2^23 bits, 1 MiB
+// Token hashes: 61 bits of XXH3 and three flag bits.
+constexpr uint64_t kNumberBit = uint64_t{1} << 63;  // a number
+constexpr uint64_t kSymbolBit = uint64_t{1} << 62;  // a number or a one-letter word: must match in copies mode
+constexpr uint64_t kFlexBit = uint64_t{1} << 61;    // a flexible word (kFlexible): editable in copies mode
+constexpr uint64_t kHashBits = kFlexBit - 1;
+constexpr size_t kExcerptBytes = 240, kSpanBytes = 240, kDetailSpanBytes = 100;
 const char* const kRefKeys[] = {"name", "path", "fields", "id"};
 
 // The reference list's structure (also run by the constructor, so a bad list never half-loads).
@@ -93,11 +103,10 @@ std::optional<simdjson::dom::element> ref_field(simdjson::dom::element root, con
   return cur;
 }
 
-NormalizeOptions ngram_options() {
+NormalizeOptions token_options() {
   NormalizeOptions o;
-  o.nfkc = false;
-  o.latex = false;
-  return o;  // lowercase + whitespace
+  o.whitespace = false;  // the tokenizer splits on every non-letter, non-digit byte
+  return o;              // NFKC subset, LaTeX, lowercase
 }
 
 NormalizeOptions strip_options() {
@@ -107,11 +116,120 @@ NormalizeOptions strip_options() {
   return o;
 }
 
-const NormalizeOptions kNgramOptions = ngram_options(), kStripOptions = strip_options();
+const NormalizeOptions kTokenOptions = token_options(), kStripOptions = strip_options();
+
+bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool is_letter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; }
+
+// Words a rewording may change in a short item (copies mode): instruction and function words.
+constexpr std::string_view kFlexible[] = {
+    "a", "an", "and", "answer", "are", "as", "be", "calculate", "can", "compute", "determine", "do", "does",
+    "evaluate", "exact", "exactly", "express", "find", "following", "for", "form", "give", "given", "how", "if",
+    "in", "is", "it", "let", "much", "number", "of", "please", "problem", "question", "show", "simplest", "so",
+    "solve", "suppose", "that", "the", "then", "this", "to", "value", "was", "what", "which", "will", "your"};
+
+// LaTeX command spellings that mean the same thing.
+std::string_view canonical(std::string_view tok) {
+  if (tok == "ldots" || tok == "cdots") return "dots";
+  if (tok == "dfrac" || tok == "tfrac") return "frac";
+  if (tok == "leq" || tok == "leqslant") return "le";
+  if (tok == "geq" || tok == "geqslant") return "ge";
+  if (tok == "neq") return "ne";
+  return tok;
+}
+
+// The hash of one token. Numbers carry kNumberBit (with `mask`, every number has the same hash); the
+// flexible words kFlexBit; symbols (numbers and one-letter words but "a" and "i") kSymbolBit.
+uint64_t token_hash(std::string_view tok, bool mask) {
+  if (is_digit(static_cast<unsigned char>(tok[0])))
+    return kSymbolBit | kNumberBit | (mask ? 0x5bd1e995u : (XXH3_64bits(tok.data(), tok.size()) & kHashBits));
+  tok = canonical(tok);
+  uint64_t h = XXH3_64bits(tok.data(), tok.size()) & kHashBits;
+  if (tok.size() == 1 && tok[0] != 'a' && tok[0] != 'i') h |= kSymbolBit;
+  else if (std::find(std::begin(kFlexible), std::end(kFlexible), tok) != std::end(kFlexible)) h |= kFlexBit;
+  return h;
+}
+
+// A prefix of at most `max` bytes, cut at a UTF-8 boundary, with "..." when cut.
+std::string excerpt(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return std::string(s.substr(0, end)) + "...";
+}
+
+std::string fixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// One record's tokens, reused per thread.
+struct Tokens {
+  std::string norm;
+  std::vector<std::pair<uint32_t, uint32_t>> spans;
+  std::vector<uint64_t> hashes;     // per token (numbers masked in siblings mode)
+  std::vector<uint64_t> positional; // per position, the n-gram hash (filled on demand)
+  std::array<uint64_t, 2> bloom{};
+  void build(std::string_view text, bool mask) {
+    word_tokens(text, norm, spans);
+    hashes.clear();
+    positional.clear();
+    bloom = {0, 0};
+    for (const auto& [start, len] : spans) {
+      const uint64_t h = token_hash(std::string_view(norm.data() + start, len), mask);
+      hashes.push_back(h);
+      bloom[(h >> 7) & 1] |= uint64_t{1} << (h & 63);
+    }
+  }
+  // The sorted symbols (kSymbolBit) and other rigid words (neither symbols nor flexible) of tokens [from, to).
+  void rigid(size_t from, size_t to, std::vector<uint64_t>& symbols, std::vector<uint64_t>& words) const {
+    symbols.clear();
+    words.clear();
+    for (size_t i = from; i < to; ++i) {
+      if (hashes[i] & kSymbolBit) symbols.push_back(hashes[i]);
+      else if (!(hashes[i] & kFlexBit)) words.push_back(hashes[i]);
+    }
+    std::sort(symbols.begin(), symbols.end());
+    std::sort(words.begin(), words.end());
+  }
+};
 
 }  // namespace
 
-std::string ngram_text(std::string_view text) { return normalize(text, ngram_options()); }
+void word_tokens(std::string_view text, std::string& norm, std::vector<std::pair<uint32_t, uint32_t>>& tokens) {
+  norm.clear();
+  normalize_append(text, kTokenOptions, norm);
+  tokens.clear();
+  const auto* s = reinterpret_cast<const unsigned char*>(norm.data());
+  const size_t n = norm.size();
+  for (size_t i = 0; i < n;) {
+    if (is_digit(s[i])) {
+      size_t j = i + 1;
+      while (j < n && is_digit(s[j])) ++j;
+      tokens.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(j - i));
+      i = j;
+    } else if (is_letter(s[i])) {
+      size_t j = i + 1;
+      while (j < n && is_letter(s[j])) ++j;
+      tokens.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(j - i));
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+}
+
+std::vector<uint64_t> word_ngram_hashes(const std::vector<uint64_t>& token_hashes, size_t n) {
+  std::vector<uint64_t> out;
+  if (n == 0 || token_hashes.size() < n) return out;
+  out.reserve(token_hashes.size() - n + 1);
+  for (size_t w = 0; w + n <= token_hashes.size(); ++w)
+    out.push_back(XXH3_64bits(token_hashes.data() + w, n * sizeof(uint64_t)));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 std::string stripped_text(std::string_view text) {
   std::string s = normalize(text, strip_options());
@@ -119,23 +237,47 @@ std::string stripped_text(std::string_view text) {
   return s;
 }
 
-std::vector<uint64_t> word_ngram_hashes(std::string_view text, size_t n) {
-  std::vector<size_t> starts;  // start of each word; text is single-space separated, trimmed
-  if (!text.empty()) {
-    starts.push_back(0);
-    for (size_t i = 0; i < text.size(); ++i)
-      if (text[i] == ' ') starts.push_back(i + 1);
+bool has_prose(std::string_view text) {
+  int words = 0;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (!is_letter(c)) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && is_letter(static_cast<unsigned char>(text[j]))) ++j;
+    if (j - i >= 2 && (i == 0 || text[i - 1] != '\\')) ++words;
+    i = j;
   }
-  std::vector<uint64_t> out;
-  if (n == 0 || starts.size() < n) return out;
-  out.reserve(starts.size() - n + 1);
-  for (size_t w = 0; w + n <= starts.size(); ++w) {
-    const size_t end = w + n < starts.size() ? starts[w + n] - 1 : text.size();
-    out.push_back(XXH3_64bits(text.data() + starts[w], end - starts[w]));
+  return words >= 3;
+}
+
+size_t token_edit_distance(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b, size_t limit, bool rigid) {
+  const size_t big = limit + 1;
+  const size_t n = a.size(), m = b.size();
+  if ((n > m ? n - m : m - n) > limit) return big;
+  // rigid: only flexible words may be inserted, deleted or replaced (by another flexible word).
+  auto indel = [&](uint64_t t) { return !rigid || (t & kFlexBit) ? size_t{1} : big; };
+  thread_local std::vector<size_t> prev, cur;
+  prev.assign(m + 1, 0);
+  cur.assign(m + 1, 0);
+  for (size_t j = 1; j <= m; ++j) prev[j] = std::min(big, prev[j - 1] + indel(b[j - 1]));
+  for (size_t i = 1; i <= n; ++i) {
+    cur[0] = std::min(big, prev[0] + indel(a[i - 1]));
+    size_t row_min = cur[0];
+    for (size_t j = 1; j <= m; ++j) {
+      const size_t sub = a[i - 1] == b[j - 1]                               ? 0
+                         : !rigid || (a[i - 1] & b[j - 1] & kFlexBit) != 0 ? 1
+                                                                            : big;
+      size_t v = std::min({prev[j - 1] + sub, prev[j] + indel(a[i - 1]), cur[j - 1] + indel(b[j - 1])});
+      cur[j] = std::min(v, big);
+      row_min = std::min(row_min, cur[j]);
+    }
+    if (row_min > limit) return big;
+    std::swap(prev, cur);
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  return std::min(prev[m], big);
 }
 
 const ParamTable Decontaminate::params = {
@@ -143,22 +285,43 @@ const ParamTable Decontaminate::params = {
      .help = "the record's text field (a record without it is rejected `missing_field`)"},
     {.name = "references", .type = ParamType::json, .required = true,
      .help = "benchmark reference sets: a list of {name, path (JSONL, relative to the pipeline file), fields "
-             "(default [problem]), id (item id field, default id; else the line number)}"},
-    {.name = "ngram", .type = ParamType::integer, .default_json = "8",
-     .help = "word n-gram length, on lowercased, whitespace-normalised text (open-r1 uses 8)"},
+             "(default [problem]), id (item id field, default id; else the line number)}",
+     .files = FileRole::input, .paths_at = "*.path"},
+    {.name = "match", .type = ParamType::string, .default_json = "\"copies\"",
+     .help = "copies: copies and rewordings of an item, with the item's numbers (the default); siblings: also "
+             "template siblings, the same text with other numbers (numbers masked)"},
+    {.name = "ngram", .type = ParamType::integer, .default_json = "5",
+     .help = "word n-gram length (words: runs of letters or of digits, lowercased, LaTeX delimiters dropped)"},
+    {.name = "min_coverage", .type = ParamType::number, .default_json = "0.5",
+     .help = "share (0-1] of an item's informative n-grams that a record must hold to be its copy"},
+    {.name = "boilerplate", .type = ParamType::integer, .default_json = "3",
+     .help = "an n-gram found in this many items of one benchmark is boilerplate: it does not count"},
+    {.name = "max_edits", .type = ParamType::integer, .default_json = "2",
+     .help = "short items (up to short_words words): a record that is the item with this many word edits is a "
+             "copy (at most one edit per 5 words of the item; in copies mode numbers may not be edited)"},
+    {.name = "short_words", .type = ParamType::integer, .default_json = "24",
+     .help = "items of at most this many words are also matched by word edit distance (max_edits)"},
     {.name = "min_shared", .type = ParamType::integer, .default_json = "1",
-     .help = "n-grams a record must share with one reference item to be contaminated"},
+     .help = "informative n-grams a record must share with an item, at least (besides min_coverage)"},
     {.name = "min_fraction", .type = ParamType::number,
      .help = "optional: also require this fraction (0-1] of the record's distinct n-grams to be shared"},
-    {.name = "exact_stripped", .type = ParamType::boolean, .default_json = "true",
-     .help = "also match exactly after normalising and removing digits, punctuation and whitespace "
-             "(\"only the numbers changed\" copies)"},
+    {.name = "exact_stripped", .type = ParamType::boolean, .default_json = "false",
+     .help = "also match exactly after removing digits, punctuation and whitespace, for texts with at least 3 "
+             "prose words (off by default: it equates template siblings; match: siblings is the better choice)"},
 };
 
 void Decontaminate::check(const Params& p) {
   if (p.get_string("field").empty()) throw Error("field is empty");
+  const std::string match = p.get_string("match");
+  if (match != "copies" && match != "siblings")
+    throw Error("match must be copies or siblings, not '" + match + "'");
   if (p.get_int("ngram") < 1) throw Error("ngram must be at least 1");
   if (p.get_int("min_shared") < 1) throw Error("min_shared must be at least 1");
+  const double c = p.get_double("min_coverage");
+  if (!(c > 0 && c <= 1)) throw Error("min_coverage must be in (0, 1]");
+  if (p.get_int("boilerplate") < 2) throw Error("boilerplate must be at least 2");
+  if (p.get_int("max_edits") < 0) throw Error("max_edits must be at least 0");
+  if (p.get_int("short_words") < 0) throw Error("short_words must be at least 0");
   if (p.has("min_fraction")) {
     const double f = p.get_double("min_fraction");
     if (!(f > 0 && f <= 1)) throw Error("min_fraction must be in (0, 1]");
@@ -168,10 +331,14 @@ void Decontaminate::check(const Params& p) {
 
 Decontaminate::Decontaminate(const Params& p, Stage& stage)
     : field_(p.get_string("field")), ngram_(static_cast<size_t>(p.get_int("ngram"))),
-      min_shared_(p.get_int("min_shared")), exact_stripped_(p.get_bool("exact_stripped")) {
+      min_shared_(p.get_int("min_shared")), min_coverage_(p.get_double("min_coverage")),
+      boilerplate_(p.get_int("boilerplate")), max_edits_(p.get_int("max_edits")),
+      short_words_(static_cast<size_t>(p.get_int("short_words"))), siblings_(p.get_string("match") == "siblings"),
+      exact_stripped_(p.get_bool("exact_stripped")) {
   if (p.has("min_fraction")) min_fraction_ = p.get_double("min_fraction");
   benchmarks_ = parse_references(p.get_json("references"));
   simdjson::dom::parser parser;
+  Tokens tk;
   for (uint32_t bi = 0; bi < benchmarks_.size(); ++bi) {
     Benchmark& b = benchmarks_[bi];
     std::filesystem::path path(b.path);
@@ -180,6 +347,8 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error("benchmark '" + b.name + "': cannot open " + b.path);
     b.first_item = static_cast<uint32_t>(items_.size());
+    const auto first_unit = static_cast<uint32_t>(units_.size());
+    std::vector<std::pair<uint64_t, uint32_t>> grams;  // this benchmark's (n-gram, unit)
     std::string line;
     size_t line_no = 0, without_text = 0;
     while (std::getline(in, line)) {
@@ -201,10 +370,27 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
         std::string_view text;
         if (!v || v->get_string().get(text)) continue;
         any = true;
-        for (uint64_t h : word_ngram_hashes(ngram_text(text), ngram_)) ngrams_.emplace_back(h, index);
-        if (exact_stripped_) {
+        tk.build(text, siblings_);
+        if (tk.hashes.empty()) continue;
+        Unit u;
+        u.item = index;
+        u.tokens = static_cast<uint32_t>(tk.hashes.size());
+        if (!siblings_) {
+          tk.rigid(0, tk.hashes.size(), u.symbols, u.words);
+          u.grams = word_ngram_hashes(tk.hashes, ngram_);
+        }
+        u.excerpt = excerpt(text, kExcerptBytes);
+        if (u.tokens <= short_words_) {
+          u.short_item = true;
+          u.sequence = tk.hashes;
+          u.bloom = tk.bloom;
+        }
+        const auto ui = static_cast<uint32_t>(units_.size());
+        for (uint64_t h : word_ngram_hashes(tk.hashes, ngram_)) grams.emplace_back(h, ui);
+        units_.push_back(std::move(u));
+        if (exact_stripped_ && has_prose(text)) {
           const std::string s = stripped_text(text);
-          if (!s.empty()) stripped_.try_emplace(XXH3_64bits(s.data(), s.size()), index);
+          if (!s.empty()) stripped_.try_emplace(XXH3_64bits(s.data(), s.size()), ui);
         }
       }
       if (!any) {
@@ -218,10 +404,41 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
       stage.warn("benchmark '" + b.name + "': " + std::to_string(without_text) + " lines of " + b.path +
                  " have none of the text fields; skipped");
     if (b.items == 0) throw Error("benchmark '" + b.name + "': no items with a text field in " + b.path);
-    stage.info("benchmark '" + b.name + "': " + std::to_string(b.items) + " items from " + b.path);
+    // Boilerplate: n-grams in `boilerplate` or more items of this benchmark (an item's fields count once).
+    std::sort(grams.begin(), grams.end());
+    grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
+    for (size_t i = 0; i < grams.size();) {
+      size_t j = i;
+      std::vector<uint32_t> items;
+      while (j < grams.size() && grams[j].first == grams[i].first) items.push_back(units_[grams[j++].second].item);
+      items.erase(std::unique(items.begin(), items.end()), items.end());
+      if (static_cast<int64_t>(items.size()) >= boilerplate_) {
+        ++b.boilerplate;
+      } else {
+        for (size_t k = i; k < j; ++k) {
+          ngrams_.push_back(grams[k]);
+          ++units_[grams[k].second].informative;
+        }
+      }
+      i = j;
+    }
+    for (uint32_t ui = first_unit; ui < units_.size(); ++ui) {
+      Unit& u = units_[ui];
+      // Need: min_coverage of the informative n-grams, at least min_shared; an item with fewer than 3
+      // informative n-grams is matched only by edit distance (when short).
+      if (u.informative >= 3)
+        u.need = static_cast<uint32_t>(std::max<double>(static_cast<double>(min_shared_),
+                                                        std::ceil(min_coverage_ * u.informative - 1e-9)));
+      if (u.short_item) {
+        if (short_by_length_.size() <= u.tokens) short_by_length_.resize(u.tokens + 1);
+        short_by_length_[u.tokens].push_back(ui);
+        max_short_tokens_ = std::max<size_t>(max_short_tokens_, u.tokens);
+      }
+    }
+    stage.info("benchmark '" + b.name + "': " + std::to_string(b.items) + " items from " + b.path + ", " +
+               std::to_string(b.boilerplate) + " boilerplate " + std::to_string(ngram_) + "-grams");
   }
   std::sort(ngrams_.begin(), ngrams_.end());
-  ngrams_.erase(std::unique(ngrams_.begin(), ngrams_.end()), ngrams_.end());
   ngrams_.shrink_to_fit();
   filter_.assign(kFilterWords, 0);
   for (const auto& [h, i] : ngrams_) filter_[(h >> 6) & (kFilterWords - 1)] |= uint64_t{1} << (h & 63);
@@ -231,79 +448,185 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
              std::to_string(ngram_) + "-gram postings");
 }
 
+// A candidate match of one record with one unit.
+struct Decontaminate::Hit {
+  uint32_t unit = UINT32_MAX;
+  const char* method = nullptr;  // "ngram", "edit", "exact_stripped"
+  uint32_t shared = 0;           // informative n-grams shared (ngram)
+  uint32_t edits = 0;            // word edits (edit)
+  double score = 0;              // coverage (ngram), 1 - edits / words (edit), 1 (exact_stripped)
+  size_t first = 0, last = 0;    // the record's matching words (tokens first..last)
+  std::string span;              // the record's words that match
+};
+
+bool Decontaminate::better(const Hit& a, const Hit& b) const {
+  if (b.unit == UINT32_MAX) return true;
+  if (a.score != b.score) return a.score > b.score;
+  return units_[a.unit].item < units_[b.unit].item;
+}
+
 void Decontaminate::process(Record& r) const {
   // Per-thread buffers; the field is read from the record text without a DOM parse (fields.hpp).
-  thread_local std::string text, normalized;
+  thread_local std::string text, stripped;
+  thread_local Tokens tk;
+  thread_local std::vector<uint32_t> postings;
+  thread_local std::vector<uint64_t> symbols, words, missing;
   if (read_string_field(r, field_, text) != FieldKind::string)
     return r.reject("missing_field", "no string field '" + field_ + "'");
-  normalized.clear();
-  normalize_append(text, kNgramOptions, normalized);
-  const std::vector<uint64_t> grams = word_ngram_hashes(normalized, ngram_);
-  // Shared n-grams per item (items in ascending order; a record's n-grams are distinct).
-  std::vector<std::pair<uint32_t, uint32_t>> shared;  // (item, count)
-  {
-    std::vector<uint32_t> hits;
-    for (uint64_t h : grams) {
-      if (!((filter_[(h >> 6) & (kFilterWords - 1)] >> (h & 63)) & 1)) continue;
-      auto it = std::lower_bound(ngrams_.begin(), ngrams_.end(), std::pair<uint64_t, uint32_t>(h, 0));
-      for (; it != ngrams_.end() && it->first == h; ++it) hits.push_back(it->second);
-    }
-    std::sort(hits.begin(), hits.end());
-    for (size_t i = 0; i < hits.size();) {
+  tk.build(text, siblings_);
+  const std::vector<uint64_t> grams = word_ngram_hashes(tk.hashes, ngram_);
+  postings.clear();
+  for (uint64_t h : grams) {
+    if (!((filter_[(h >> 6) & (kFilterWords - 1)] >> (h & 63)) & 1)) continue;
+    auto it = std::lower_bound(ngrams_.begin(), ngrams_.end(), std::pair<uint64_t, uint32_t>(h, 0));
+    for (; it != ngrams_.end() && it->first == h; ++it) postings.push_back(it->second);
+  }
+  Hit best;
+  // The n-gram path: the units whose informative n-grams the record covers.
+  if (!postings.empty()) {
+    std::sort(postings.begin(), postings.end());
+    for (size_t i = 0; i < postings.size();) {
       size_t j = i;
-      while (j < hits.size() && hits[j] == hits[i]) ++j;
-      shared.emplace_back(hits[i], static_cast<uint32_t>(j - i));
+      while (j < postings.size() && postings[j] == postings[i]) ++j;
+      const uint32_t ui = postings[i];
+      const auto count = static_cast<uint32_t>(j - i);
       i = j;
+      const Unit& u = units_[ui];
+      if (u.need == 0 || count < u.need) continue;
+      if (min_fraction_ > 0 && static_cast<double>(count) < min_fraction_ * static_cast<double>(grams.size())) continue;
+      Hit h;
+      h.unit = ui;
+      h.method = "ngram";
+      h.shared = count;
+      h.score = static_cast<double>(count) / u.informative;
+      if (!better(h, best)) continue;
+      // The window: from the first to the last record n-gram that is an informative n-gram of the unit.
+      if (tk.positional.empty())
+        for (size_t w = 0; w + ngram_ <= tk.hashes.size(); ++w)
+          tk.positional.push_back(XXH3_64bits(tk.hashes.data() + w, ngram_ * sizeof(uint64_t)));
+      // In copies mode the window reaches the unit's boilerplate n-grams too.
+      size_t first = SIZE_MAX, last = 0;
+      for (size_t w = 0; w < tk.positional.size(); ++w)
+        if (siblings_ ? std::binary_search(ngrams_.begin(), ngrams_.end(), std::pair<uint64_t, uint32_t>(tk.positional[w], ui))
+                      : std::binary_search(u.grams.begin(), u.grams.end(), tk.positional[w])) {
+          first = std::min(first, w);
+          last = w;
+        }
+      h.first = first;
+      h.last = last + ngram_ - 1;
+      if (!siblings_) {
+        // Copies: the window holds no symbol (number, one-letter word) that the item lacks (as multisets);
+        // the window widened by n - 1 words each side (words changed at its edges break the n-grams that
+        // reach them) holds all of the item's symbols, and all but one in 20 of its other words
+        // (flexible words aside).
+        tk.rigid(h.first, h.last + 1, symbols, words);
+        if (!std::includes(u.symbols.begin(), u.symbols.end(), symbols.begin(), symbols.end())) continue;
+        tk.rigid(h.first >= ngram_ - 1 ? h.first - (ngram_ - 1) : 0, std::min(tk.hashes.size(), h.last + ngram_), symbols, words);
+        if (!std::includes(symbols.begin(), symbols.end(), u.symbols.begin(), u.symbols.end())) continue;
+        missing.clear();
+        std::set_difference(u.words.begin(), u.words.end(), words.begin(), words.end(), std::back_inserter(missing));
+        if (missing.size() > u.words.size() / 20) continue;
+      }
+      best = std::move(h);
     }
   }
-  auto shared_with = [&](uint32_t item) -> uint32_t {
-    auto it = std::lower_bound(shared.begin(), shared.end(), std::pair<uint32_t, uint32_t>(item, 0));
-    return it != shared.end() && it->first == item ? it->second : 0;
-  };
-  uint32_t item = UINT32_MAX, count = 0;
-  const char* method = nullptr;
-  if (exact_stripped_ && !stripped_.empty()) {
-    normalized.clear();
-    normalize_append(text, kStripOptions, normalized);
-    std::erase(normalized, ' ');
-    const std::string& s = normalized;
-    if (!s.empty()) {
-      if (auto it = stripped_.find(XXH3_64bits(s.data(), s.size())); it != stripped_.end()) {
-        item = it->second;
-        count = shared_with(item);
-        method = "exact_stripped";
+  // The edit path: a record about as long as a short item, with its tokens.
+  if (max_short_tokens_ > 0 && tk.hashes.size() <= max_short_tokens_ + static_cast<size_t>(max_edits_)) {
+    const size_t n = tk.hashes.size();
+    const size_t lo = n > static_cast<size_t>(max_edits_) ? n - static_cast<size_t>(max_edits_) : 0;
+    const size_t hi = std::min(n + static_cast<size_t>(max_edits_), short_by_length_.size() - 1);
+    for (size_t len = lo; len <= hi; ++len) {
+      for (uint32_t ui : short_by_length_[len]) {
+        const Unit& u = units_[ui];
+        const size_t allowed = std::min<size_t>(static_cast<size_t>(max_edits_), u.tokens / 5);
+        if ((n > len ? n - len : len - n) > allowed) continue;
+        // Every token of the item missing from the record is one edit at least: so are the item's bloom
+        // bits missing from the record's.
+        const int absent = std::popcount(u.bloom[0] & ~tk.bloom[0]) + std::popcount(u.bloom[1] & ~tk.bloom[1]);
+        if (static_cast<size_t>(absent) > allowed) continue;
+        const size_t d = token_edit_distance(u.sequence, tk.hashes, allowed, !siblings_);
+        if (d > allowed) continue;
+        Hit h;
+        h.unit = ui;
+        h.method = "edit";
+        h.edits = static_cast<uint32_t>(d);
+        h.score = 1.0 - static_cast<double>(d) / u.tokens;
+        h.first = 0;
+        h.last = n - 1;
+        if (better(h, best)) best = std::move(h);
       }
     }
   }
-  if (!method) {
-    // The item sharing the most n-grams; ties go to the earliest (benchmark order, then line order).
-    for (const auto& [i, c] : shared)
-      if (c > count) item = i, count = c;
-    const bool enough = count > 0 && static_cast<int64_t>(count) >= min_shared_ &&
-                        (min_fraction_ <= 0 || static_cast<double>(count) >= min_fraction_ * grams.size());
-    if (!enough) return;
-    method = "ngram";
+  if (exact_stripped_ && !stripped_.empty() && best.score < 1) {
+    stripped.clear();
+    normalize_append(text, kStripOptions, stripped);
+    std::erase(stripped, ' ');
+    if (!stripped.empty() && has_prose(text)) {
+      if (auto it = stripped_.find(XXH3_64bits(stripped.data(), stripped.size())); it != stripped_.end()) {
+        Hit h;
+        h.unit = it->second;
+        h.method = "exact_stripped";
+        h.score = 1;
+        h.first = 0;
+        h.last = tk.hashes.empty() ? 0 : tk.hashes.size() - 1;
+        if (better(h, best)) best = std::move(h);
+      }
+    }
   }
-  const Item& it = items_[item];
+  if (best.unit == UINT32_MAX) return;
+
+  // Evidence: the record's words that match (the n-gram window, or the whole record).
+  const Unit& u = units_[best.unit];
+  if (!tk.spans.empty() && best.first < tk.spans.size()) {
+    const size_t last = std::min(best.last, tk.spans.size() - 1);
+    const size_t from = tk.spans[best.first].first, to = tk.spans[last].first + tk.spans[last].second;
+    best.span = tk.norm.substr(from, to - from);
+  }
+  const Item& it = items_[u.item];
   const Benchmark& b = benchmarks_[it.benchmark];
-  item_hits_[item].fetch_add(1, std::memory_order_relaxed);
+  item_hits_[u.item].fetch_add(1, std::memory_order_relaxed);
   bench_records_[it.benchmark].fetch_add(1, std::memory_order_relaxed);
-  (method[0] == 'n' ? by_ngram_ : by_exact_).fetch_add(1, std::memory_order_relaxed);
-  r.annotate_json("contaminated_by", "{\"benchmark\":" + json::quote(b.name) + ",\"item\":" + it.id_json +
-                                         ",\"shared_ngrams\":" + std::to_string(count) + ",\"method\":\"" +
-                                         method + "\"}");
+  (best.method[0] == 'n' ? by_ngram_ : best.method[0] == 'e' ? by_edit_ : by_exact_).fetch_add(1, std::memory_order_relaxed);
+  const std::string evidence = evidence_json(best);
+  r.annotate_json("contaminated_by", evidence);
   std::string detail = "contaminated by " + b.name + " item " + it.id_json + " (";
-  if (method[0] == 'n')
-    detail += std::to_string(count) + " shared " + std::to_string(ngram_) + "-grams of " + std::to_string(grams.size()) + ")";
+  if (best.method[0] == 'n')
+    detail += std::to_string(best.shared) + " of its " + std::to_string(u.informative) + " informative " +
+              std::to_string(ngram_) + "-grams, coverage " + fixed(best.score, 2);
+  else if (best.method[0] == 'e')
+    detail += std::to_string(best.edits) + " word edits of " + std::to_string(u.tokens);
   else
-    detail += "same text without digits, punctuation and whitespace)";
+    detail += "same text without digits, punctuation and whitespace";
+  detail += "): \"" + excerpt(best.span, kDetailSpanBytes) + "\"";
   r.reject("contaminated", detail);
+  // The item's example: the hit with the smallest record key.
+  const std::string id(r.id());
+  std::string key_text = id + '\n' + std::string(r.file()) + '\n' + std::to_string(r.line());
+  const uint64_t key = XXH3_64bits(key_text.data(), key_text.size());
+  std::lock_guard lock(examples_mutex_);
+  Example& ex = examples_[u.item];
+  if (key < ex.key) ex = {key, "{\"record\":" + json::quote(id) + ",\"evidence\":" + evidence + "}"};
+}
+
+std::string Decontaminate::evidence_json(const Hit& h) const {
+  const Unit& u = units_[h.unit];
+  const Item& it = items_[u.item];
+  std::string out = "{\"benchmark\":" + json::quote(benchmarks_[it.benchmark].name) + ",\"item\":" + it.id_json +
+                    ",\"method\":\"" + h.method + "\",\"score\":" + fixed(h.score, 3);
+  if (h.method[0] == 'n')
+    out += ",\"shared_ngrams\":" + std::to_string(h.shared) + ",\"item_ngrams\":" + std::to_string(u.informative);
+  else if (h.method[0] == 'e')
+    out += ",\"edits\":" + std::to_string(h.edits) + ",\"item_words\":" + std::to_string(u.tokens);
+  out += ",\"item_text\":" + json::quote(u.excerpt) + ",\"span\":" + json::quote(excerpt(h.span, kSpanBytes)) + "}";
+  return out;
 }
 
 void Decontaminate::finish(Stage& stage) {
-  std::string out = "{\"ngram\":" + std::to_string(ngram_) + ",\"contaminated\":" +
-                    std::to_string(by_ngram_.load() + by_exact_.load()) + ",\"by_method\":{\"ngram\":" +
-                    std::to_string(by_ngram_.load()) + ",\"exact_stripped\":" + std::to_string(by_exact_.load()) +
+  std::string out = "{\"match\":\"" + std::string(siblings_ ? "siblings" : "copies") + "\",\"ngram\":" +
+                    std::to_string(ngram_) + ",\"min_coverage\":" + fixed(min_coverage_, 3) + ",\"contaminated\":" +
+                    std::to_string(by_ngram_.load() + by_edit_.load() + by_exact_.load()) +
+                    ",\"by_method\":{\"ngram\":" + std::to_string(by_ngram_.load()) + ",\"edit\":" +
+                    std::to_string(by_edit_.load()) + ",\"exact_stripped\":" + std::to_string(by_exact_.load()) +
                     "},\"benchmarks\":[";
   for (size_t bi = 0; bi < benchmarks_.size(); ++bi) {
     const Benchmark& b = benchmarks_[bi];
@@ -314,11 +637,14 @@ void Decontaminate::finish(Stage& stage) {
       if (n == 0) continue;
       ++items_hit;
       if (!hits.empty()) hits += ',';
-      hits += "{\"item\":" + items_[i].id_json + ",\"records\":" + std::to_string(n) + "}";
+      hits += "{\"item\":" + items_[i].id_json + ",\"records\":" + std::to_string(n);
+      if (auto ex = examples_.find(i); ex != examples_.end()) hits += ",\"example\":" + ex->second.json;
+      hits += "}";
     }
     if (bi) out += ',';
     out += "{\"benchmark\":" + json::quote(b.name) + ",\"path\":" + json::quote(b.path) +
-           ",\"items\":" + std::to_string(b.items) + ",\"records_matched\":" + std::to_string(bench_records_[bi].load()) +
+           ",\"items\":" + std::to_string(b.items) + ",\"boilerplate_ngrams\":" + std::to_string(b.boilerplate) +
+           ",\"records_matched\":" + std::to_string(bench_records_[bi].load()) +
            ",\"items_hit\":" + std::to_string(items_hit) + ",\"hits\":[" + hits + "]}";
     if (bench_records_[bi].load() > 0)
       stage.info(b.name + ": " + std::to_string(bench_records_[bi].load()) + " records matched " +
