@@ -1,5 +1,6 @@
 #include <xxhash.h>
 
+#include "answers.hpp"
 #include "clusters.hpp"
 #include "fields.hpp"
 #include "ops.hpp"
@@ -50,11 +51,11 @@ const ParamTable Exact::params = [] {
                "reject_both: reject every record of that key, the first included (a first pass over the input; see docs/dedup.md)",
        .choices = kConflictChoices},
       {.name = "load_index", .type = ParamType::path,
-       .help = "an index file saved by an earlier run: its keys count as already seen (their ids in `dup_of`)"},
+       .help = "an index file saved by an earlier run: its keys count as already seen (their ids in `dup_of`)", .files = FileRole::input},
       {.name = "save_index", .type = ParamType::path,
-       .help = "write the index (loaded keys and this run's survivors) here at the end, atomically"},
+       .help = "write the index (loaded keys and this run's survivors) here at the end, atomically", .files = FileRole::output},
       {.name = "clusters", .type = ParamType::path,
-       .help = "optional: write every key with copies here at the end (JSONL: survivor, members, answer conflicts)"},
+       .help = "optional: write every key with copies here at the end (JSONL: survivor, members, answer conflicts)", .files = FileRole::output},
   };
   SurvivorPolicy::add_params(t, nullptr);
   add_normalize_params(t);
@@ -116,16 +117,44 @@ Exact::Prepared Exact::prepare(Record& r) const {
     out.score = policy_.score(r, bytes);
   }
   if (!answer_field_.empty()) {
-    key.clear();
-    switch (read_string_field(r, answer_field_, text)) {
-      case FieldKind::absent: return out;
-      case FieldKind::string: normalize_append(text, norm_, key); break;
-      case FieldKind::other: key = simdjson::minify(*r.field(answer_field_)); break;
-    }
-    // An answer that normalises to nothing ("", "  ", "$ $") is no answer: it conflicts with none.
-    if (!key.empty()) out.answer = answer_value(XXH3_64bits(key.data(), key.size()));
+    // The grader's canonical answer (a worked solution reduced to its final answer); "" is no answer,
+    // which conflicts with none. Equal hashes mean equal texts; different ones are compared by the
+    // grader in the serial part (answers_differ), since `97` and `097` are one answer.
+    read_answer(r, answer_field_, out.answer_text);
+    if (!out.answer_text.empty()) out.answer = answer_value(XXH3_64bits(out.answer_text.data(), out.answer_text.size()));
   }
   return out;
+}
+
+uint32_t Exact::insert(const Prepared& p, std::string_view id) {
+  const uint32_t n = index_.insert(p.key, id, p.answer);
+  if (!answer_field_.empty()) {
+    answer_texts_.resize(static_cast<size_t>(n) + 1);
+    answer_texts_[n] = p.answer_text;
+  }
+  return n;
+}
+
+std::string_view Exact::answer_text(uint32_t n) const {
+  return n < answer_texts_.size() ? std::string_view(answer_texts_[n]) : std::string_view();
+}
+
+bool Exact::answers_differ(const Prepared& p, uint64_t theirs, std::string_view theirs_text) const {
+  if (p.answer == kNoAnswer || theirs == kNoAnswer || theirs == kConflicted || p.answer == theirs) return false;
+  if (theirs_text.empty()) return true;  // a key from load_index: only its answer's hash is known
+  return !answers_agree(p.answer_text, theirs_text);
+}
+
+void Exact::annotate_conflict(Record& r, std::string_view survivor, std::string_view mine, std::string_view theirs) {
+  // The evidence: the survivor, and both answers as the grader read them (canonical text).
+  r.annotate("answer_conflict", survivor);
+  r.annotate("answer", mine);
+  if (!theirs.empty()) r.annotate("survivor_answer", theirs);
+}
+
+std::string Exact::conflict_answers(std::string_view mine, std::string_view theirs) {
+  if (theirs.empty()) return {};
+  return " (" + std::string(mine) + " vs " + std::string(theirs) + ")";
 }
 
 void Exact::observe(const Record& r, Prepared& p) {
@@ -135,7 +164,7 @@ void Exact::observe(const Record& r, Prepared& p) {
   const uint64_t k = observed_++;
   uint32_t n = index_.find(p.key);
   if (n == ExactIndex::npos) {
-    n = index_.insert(p.key, r.id(), p.answer);
+    n = insert(p, r.id());
     first_ordinal_.resize(static_cast<size_t>(n) + 1, kLoaded);
     first_ordinal_[n] = k;
     if (!policy_.empty()) {
@@ -148,11 +177,11 @@ void Exact::observe(const Record& r, Prepared& p) {
   if (!policy_.empty() && n < first_ordinal_.size() && first_ordinal_[n] != kLoaded) {
     const auto it = chosen_.find(n);
     if (p.score > (it == chosen_.end() ? first_score_[n] : it->second.score))
-      chosen_[n] = Chosen{p.score, k, p.answer, std::string(r.id())};
+      chosen_[n] = Chosen{p.score, k, p.answer, std::string(r.id()), p.answer_text};
   }
   if (on_conflict_ != Conflict::reject_both) return;
   const uint64_t first = index_.answer(n);
-  if (first == kConflicted || p.answer == kNoAnswer || first == kNoAnswer || p.answer == first) return;
+  if (first == kConflicted || !answers_differ(p, first, answer_text(n))) return;
   index_.set_answer(n, kConflicted);
   if (n < first_ordinal_.size() && first_ordinal_[n] != kLoaded) {
     conflict_with_.emplace(n, std::string(r.id()));
@@ -171,6 +200,7 @@ void Exact::ordered_after_first_pass(Record& r, Prepared& p) {
     const std::string_view other = is_first ? std::string_view(conflict_with_.at(n)) : index_.id(n);
     note_member(n, r.id(), true);
     r.annotate("answer_conflict", other);
+    r.annotate("answer", p.answer_text);
     return r.reject("answer_conflict", "same problem as " + std::string(other) + " with conflicting answers");
   }
   // The key's survivor: its best record by `prefer` (the first one without, or when none was better).
@@ -180,12 +210,14 @@ void Exact::ordered_after_first_pass(Record& r, Prepared& p) {
   const std::string_view survivor = chosen == chosen_.end() ? index_.id(n) : std::string_view(chosen->second.id);
   if (on_conflict_ != Conflict::reject_both) {  // tag / reject_later: against the survivor's answer
     const uint64_t theirs = chosen == chosen_.end() ? index_.answer(n) : chosen->second.answer;
-    if (p.answer != kNoAnswer && theirs != kNoAnswer && p.answer != theirs) {
+    const std::string_view theirs_text = chosen == chosen_.end() ? answer_text(n) : std::string_view(chosen->second.answer_text);
+    if (answers_differ(p, theirs, theirs_text)) {
       ++conflicts_;
       note_member(n, r.id(), true);
-      r.annotate("answer_conflict", survivor);
+      annotate_conflict(r, survivor, p.answer_text, theirs_text);
       if (on_conflict_ == Conflict::tag) return;
-      return r.reject("answer_conflict", "same problem as " + std::string(survivor) + " with a different answer");
+      return r.reject("answer_conflict", "same problem as " + std::string(survivor) + " with a different answer" +
+                                              conflict_answers(p.answer_text, theirs_text));
     }
   }
   ++duplicates_;
@@ -198,11 +230,11 @@ void Exact::ordered(Record& r, Prepared& p) {
   if (first_pass()) return ordered_after_first_pass(r, p);
   const uint32_t n = index_.find(p.key);
   if (n == ExactIndex::npos) {
-    index_.insert(p.key, r.id(), p.answer);
+    insert(p, r.id());
     return;
   }
   const uint64_t first = index_.answer(n);
-  const bool conflict = first == kConflicted || (p.answer != kNoAnswer && first != kNoAnswer && p.answer != first);
+  const bool conflict = first == kConflicted || answers_differ(p, first, answer_text(n));
   const std::string_view survivor = index_.id(n);
   note_member(n, r.id(), conflict);
   if (!conflict) {
@@ -211,12 +243,13 @@ void Exact::ordered(Record& r, Prepared& p) {
     return r.reject("duplicate", "duplicate of " + std::string(survivor));
   }
   ++conflicts_;
-  r.annotate("answer_conflict", survivor);
+  annotate_conflict(r, survivor, p.answer_text, answer_text(n));
   switch (on_conflict_) {
     case Conflict::tag:
       return;  // kept: a different answer to the same problem is not a plain duplicate
     case Conflict::reject_later:
-      return r.reject("answer_conflict", "same problem as " + std::string(survivor) + " with a different answer");
+      return r.reject("answer_conflict", "same problem as " + std::string(survivor) + " with a different answer" +
+                                              conflict_answers(p.answer_text, answer_text(n)));
     case Conflict::reject_both:  // decided with the first pass (ordered_after_first_pass)
       break;
   }

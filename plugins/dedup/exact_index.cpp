@@ -19,7 +19,7 @@ namespace {
 // Index file layout, all integers little-endian:
 //   "TAMISIDX"               8 bytes magic
 //   u32 version (1)          u32 kind (1 = dedup.exact)
-//   u32 settings length      settings bytes (normalisation description + ";answers=0|1")
+//   u32 settings length      settings bytes (normalisation description + ";answers=0|2")
 //   u64 count                u64 total id bytes
 //   count x 16 bytes key (lo, hi)
 //   count x 8 bytes answer hash          (only when answers=1)
@@ -60,7 +60,9 @@ struct Reader {
 };
 
 std::string with_answers_setting(const std::string& settings, bool answers) {
-  return settings + ";answers=" + (answers ? "1" : "0");
+  // answers=2: the hash of the grader's canonical answer (answers.hpp); 1 was the hash of the answer's
+  // text normalisation, which older versions wrote and which is refused (rebuild the index).
+  return settings + ";answers=" + (answers ? "2" : "0");
 }
 
 }  // namespace
@@ -201,7 +203,7 @@ void ExactIndex::load(const std::string& path, const std::string& settings) {
   const std::string file_settings(r.bytes(slen));
   const auto count = r.get<uint64_t>();
   const auto idbytes = r.get<uint64_t>();
-  const uint64_t per = 16 + 4 + (file_settings.ends_with(";answers=1") ? 8 : 0);
+  const uint64_t per = 16 + 4 + (file_settings.ends_with(";answers=0") ? 0 : 8);
   const uint64_t expect = r.pos + count * per + idbytes + 8;
   if (count > UINT32_MAX - 2 || idbytes > (uint64_t{1} << 48) || buf.size() < expect)
     throw Error("index file '" + path + "' is truncated: " + std::to_string(buf.size()) + " bytes, the header announces " +

@@ -7,16 +7,6 @@
 
 namespace tamis::dedup {
 
-template <class T, unsigned kShift>
-T& Segmented<T, kShift>::append() {
-  const size_t s = size_ >> kShift;
-  if ((size_ & (kSegment - 1)) == 0) {
-    if (s >= kMaxSegments) throw Error("dedup.minhash: index full");
-    dir_[s].store(new T[kSegment], std::memory_order_relaxed);
-  }
-  return (*this)[size_++];
-}
-
 LshIndex::Table::Table(size_t n) : mask(n - 1), slots(std::make_unique<std::atomic<uint64_t>[]>(n)) {
   for (size_t i = 0; i < n; ++i) slots[i].store(kEmpty, std::memory_order_relaxed);
 }

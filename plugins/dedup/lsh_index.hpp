@@ -22,6 +22,8 @@
 #include <span>
 #include <vector>
 
+#include <tamis/sdk.hpp>
+
 namespace tamis::dedup {
 
 // Append-only storage with stable addresses: a fixed directory of segments of 2^kShift elements.
@@ -40,7 +42,14 @@ class Segmented {
 
   size_t size() const { return size_; }  // writer only
   // Writer: a new default-constructed element at the end.
-  T& append();
+  T& append() {
+    const size_t s = size_ >> kShift;
+    if ((size_ & (kSegment - 1)) == 0) {
+      if (s >= kMaxSegments) throw Error("dedup: append-only index full");
+      dir_[s].store(new T[kSegment], std::memory_order_relaxed);
+    }
+    return (*this)[size_++];
+  }
   // Element i: the writer any, a reader only those it learnt of through a published count or slot.
   T& operator[](size_t i) const { return dir_[i >> kShift].load(std::memory_order_relaxed)[i & (kSegment - 1)]; }
   size_t bytes() const { return ((size_ + kSegment - 1) / kSegment) * kSegment * sizeof(T); }

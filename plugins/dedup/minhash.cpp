@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include <tamis/files.hpp>
+#include "answers.hpp"
 #include "clusters.hpp"
 #include "fields.hpp"
 #include "ops.hpp"
@@ -22,6 +23,7 @@ namespace tamis::dedup {
 namespace {
 const char* const kShingleChoices[] = {"words", "chars", nullptr};
 const char* const kVerifyChoices[] = {"jaccard", "signature", nullptr};
+const char* const kAnswerChoices[] = {"ignore", "distinct", nullptr};
 
 // splitmix64: the permutation seeds.
 uint64_t splitmix(uint64_t& s) {
@@ -137,16 +139,21 @@ const ParamTable MinHash::params = [] {
   };
   SurvivorPolicy::add_params(t, "\"answer\"");
   const ParamTable rest = {
+      {.name = "answers", .type = ParamType::string, .default_json = "\"ignore\"",
+       .help = "distinct: texts at or above the threshold whose reference answers (answer_field) are not equivalent by the "
+               "grader are different problems: both kept, the later annotated `answer_distinct`; ignore: answers play no part "
+               "(see docs/dedup.md#answer-aware-dedup)",
+       .choices = kAnswerChoices},
       {.name = "max_candidates", .type = ParamType::integer, .default_json = "256",
        .help = "verify at most this many candidates per record, those sharing the most bands (0: all); records "
                "over it are counted as `capped` in the report (see docs/dedup.md)"},
       {.name = "seed", .type = ParamType::integer, .default_json = "1", .help = "seed of the hash functions"},
       {.name = "load_index", .type = ParamType::path,
-       .help = "an index saved by an earlier run (same settings): its survivors count as earlier records"},
+       .help = "an index saved by an earlier run (same settings): its survivors count as earlier records", .files = FileRole::input},
       {.name = "save_index", .type = ParamType::path,
-       .help = "write the index (loaded and new survivors) here at the end, atomically"},
+       .help = "write the index (loaded and new survivors) here at the end, atomically", .files = FileRole::output},
       {.name = "clusters", .type = ParamType::path,
-       .help = "optional: write every cluster with near duplicates here at the end (JSONL: survivor, members, similarities)"},
+       .help = "optional: write every cluster with near duplicates here at the end (JSONL: survivor, members, similarities)", .files = FileRole::output},
   };
   t.insert(t.end(), rest.begin(), rest.end());
   add_normalize_params(t);
@@ -157,6 +164,8 @@ void MinHash::check(const Params& p) {
   if (p.get_int("ngram") < 1) throw Error("ngram must be at least 1");
   if (p.get_int("max_candidates") < 0) throw Error("max_candidates must be 0 (no limit) or more");
   SurvivorPolicy::check(p);
+  if (p.get_string("answers") == "distinct" && p.get_string("answer_field").empty())
+    throw Error("answers: distinct needs answer_field");
   const int64_t n = p.get_int("num_perm");
   if (n < 1 || n > 1024) throw Error("num_perm must be within [1, 1024]");
   const double t = p.get_double("threshold");
@@ -175,7 +184,8 @@ MinHash::MinHash(const Params& p, Stage& stage, std::pair<int, int> bands_rows)
     : field_(p.get_string("field")), norm_(read_normalize_params(p)), words_(p.get_string("shingle") == "words"),
       ngram_(static_cast<size_t>(p.get_int("ngram"))), threshold_(p.get_double("threshold")),
       verify_exact_(p.get_string("verify") == "jaccard"), max_candidates_(static_cast<size_t>(p.get_int("max_candidates"))),
-      bands_(bands_rows.first), rows_(bands_rows.second), index_(static_cast<size_t>(bands_rows.first)), policy_(p) {
+      bands_(bands_rows.first), rows_(bands_rows.second), index_(static_cast<size_t>(bands_rows.first)),
+      distinct_(p.get_string("answers") == "distinct"), answer_field_(p.get_string("answer_field")), policy_(p) {
   const int num_perm = static_cast<int>(p.get_int("num_perm"));
   seed_ = p.get_int("seed");
   uint64_t s = static_cast<uint64_t>(seed_);
@@ -206,6 +216,7 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
       return out;
   }
   if (!policy_.empty()) out.score = policy_.score(r, text.size());
+  if (distinct_) read_answer(r, answer_field_, out.answer);
   t.clear();
   normalize_append(text, norm_, t);
   // Shingles: word n-grams (a text with fewer words is one shingle) or character n-grams, hashed to 32
@@ -268,8 +279,11 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
         select(cands);
         out.selected = cands;
       }
-      const size_t m = first_match(out, cands, 0, out.similarity);
+      Refusal refused;
+      const size_t m = first_match(out, cands, 0, out.similarity, refused);
       if (m < cands.size()) out.match = cands[m].first;
+      out.refused = refused.survivor;
+      out.refused_similarity = refused.similarity;
     }
   }
   return out;
@@ -300,24 +314,26 @@ void MinHash::select(std::vector<Candidate>& c) const {
   std::sort(c.begin(), c.end());
 }
 
-bool MinHash::matches(const Prepared& p, uint32_t c, double& sim) const {
+MinHash::Match MinHash::matches(const Prepared& p, uint32_t c, double& sim) const {
   const std::span<const uint32_t> v = index_.values(c);
+  double s;
   if (verify_exact_) {
     const size_t na = p.values.size(), nb = v.size();
     // |A n B| <= min(|A|, |B|): a pair whose sizes alone keep it below the threshold is not merged.
-    if (static_cast<double>(std::min(na, nb)) < threshold_ * static_cast<double>(std::max(na, nb)) - 1e-9) return false;
-    const double s = jaccard_at_least(p.values.data(), na, v.data(), nb, threshold_);
-    if (s < threshold_) return false;
-    sim = s;
-    return true;
+    if (static_cast<double>(std::min(na, nb)) < threshold_ * static_cast<double>(std::max(na, nb)) - 1e-9) return Match::no;
+    s = jaccard_at_least(p.values.data(), na, v.data(), nb, threshold_);
+  } else {
+    s = similarity(p.values, v);
   }
-  const double s = similarity(p.values, v);
-  if (s < threshold_) return false;
+  if (s < threshold_) return Match::no;
   sim = s;
-  return true;
+  // The survivor's answer was written before it was published, so a reader that sees c sees it too.
+  if (distinct_ && !answers_agree(p.answer, answers_[c])) return Match::other_answer;
+  return Match::yes;
 }
 
-size_t MinHash::first_match(const Prepared& p, const std::vector<Candidate>& list, size_t from, double& sim) const {
+size_t MinHash::first_match(const Prepared& p, const std::vector<Candidate>& list, size_t from, double& sim,
+                            Refusal& refused) const {
   // On a large index each candidate costs two cache misses (its entry, then its values): entries are
   // fetched kAhead candidates ahead, values half as far.
   constexpr size_t kAhead = 8;
@@ -326,9 +342,28 @@ size_t MinHash::first_match(const Prepared& p, const std::vector<Candidate>& lis
   for (size_t k = from; k < n; ++k) {
     if (k + kAhead < n) index_.prefetch_entry(list[k + kAhead].first);
     if (k + kAhead / 2 < n) index_.prefetch_values(list[k + kAhead / 2].first);
-    if (matches(p, list[k].first, sim)) return k;
+    double s = 0;
+    switch (matches(p, list[k].first, s)) {
+      case Match::yes:
+        sim = s;
+        return k;
+      case Match::other_answer:
+        refused.note(list[k].first, s);
+        break;
+      case Match::no:
+        break;
+    }
   }
   return n;
+}
+
+MinHash::Refusal MinHash::earliest_refused(const Prepared& p, const std::vector<Candidate>& list) const {
+  Refusal refused;
+  for (const Candidate& c : list) {
+    double s = 0;
+    if (matches(p, c.first, s) == Match::other_answer) refused.note(c.first, s);
+  }
+  return refused;
 }
 
 // The earliest survivor at or above the threshold among the record's candidates (all of them, or the
@@ -342,24 +377,34 @@ size_t MinHash::first_match(const Prepared& p, const std::vector<Candidate>& lis
 //   - capped, the kept set is the top max_candidates of the union, which lies within the parallel
 //     half's own top (`selected`) plus the serial half; the parallel half verified its top in order up
 //     to its first match, so everything before that match is known not to match.
-uint32_t MinHash::resolve(Prepared& p, double& sim) {
+//   - with `answers: distinct`, a survivor matches when its text does and its answer agrees: still a
+//     pure function of (record, survivor), so the rules above hold. When no survivor matches, the
+//     earliest one refused for its answer is taken over the same candidates as the verdict: both
+//     halves were searched whole when uncapped; when capped, it is recomputed over the kept list.
+uint32_t MinHash::resolve(Prepared& p, double& sim, Refusal& refused) {
   gather(p, p.searched, index_.size(), fresh_);
   const size_t total = p.earlier + fresh_.size();
   candidates_total_ += static_cast<int64_t>(total);
   auto found = [](const std::vector<Candidate>& list, size_t k) { return k < list.size() ? list[k].first : npos; };
+  refused = Refusal{};
   if (max_candidates_ == 0 || total <= max_candidates_) {
     if (p.match != npos) {
       sim = p.similarity;
       return p.match;
     }
-    return found(fresh_, first_match(p, fresh_, 0, sim));
+    refused.survivor = p.refused;  // the parallel half's candidates all come before the serial half's
+    refused.similarity = p.refused_similarity;
+    Refusal later;
+    const uint32_t m = found(fresh_, first_match(p, fresh_, 0, sim, later));
+    if (refused.survivor == npos) refused = later;
+    return m;
   }
   ++capped_;
   if (p.earlier <= max_candidates_) {
     // The parallel half kept no list (it was under the cap alone): search everything here.
     if (p.searched > 0) gather(p, 0, index_.size(), fresh_);
     select(fresh_);
-    return found(fresh_, first_match(p, fresh_, 0, sim));
+    return found(fresh_, first_match(p, fresh_, 0, sim, refused));
   }
   merged_ = p.selected;
   merged_.insert(merged_.end(), fresh_.begin(), fresh_.end());
@@ -372,7 +417,10 @@ uint32_t MinHash::resolve(Prepared& p, double& sim) {
     sim = p.similarity;
     return p.match;
   }
-  return found(merged_, first_match(p, merged_, k, sim));
+  Refusal ignored;
+  const uint32_t m = found(merged_, first_match(p, merged_, k, sim, ignored));
+  if (m == npos && distinct_) refused = earliest_refused(p, merged_);
+  return m;
 }
 
 double MinHash::similarity(std::span<const uint32_t> a, std::span<const uint32_t> b) const {
@@ -399,16 +447,32 @@ void MinHash::ordered(Record& r, Prepared& p) {
     if (k >= cluster_of_.size()) throw Error("dedup.minhash: the real pass has more records than the first pass");
     const uint32_t cl = cluster_of_[k];
     const Chosen& c = chosen_[cl];
-    if (c.ordinal == k) return;  // kept
+    if (c.ordinal == k) {  // kept
+      if (const auto it = first_pass_refused_.find(k); it != first_pass_refused_.end()) note_distinct(r, p, it->second);
+      return;
+    }
     const bool own = c.own != npos;
     const double sim = similarity(p.values, own ? std::span<const uint32_t>(owned_[c.own].values) : index_.values(cl));
     if (sim < threshold_) ++below_threshold_;
     return reject_duplicate(r, cl, own ? owned_[c.own].id : ids_[cl], sim);
   }
   double sim = 0;
-  const uint32_t best = resolve(p, sim);
+  Refusal refused;
+  const uint32_t best = resolve(p, sim, refused);
   if (best != npos) return reject_duplicate(r, best, ids_[best], sim);
-  add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size());
+  note_distinct(r, p, refused);
+  add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size(), p.answer);
+}
+
+void MinHash::note_distinct(Record& r, const Prepared& p, const Refusal& refused) {
+  // A kept record whose text matched an earlier survivor at or above the threshold, with an answer the
+  // grader finds different: the evidence, so that a reviewer can see both answers.
+  if (refused.survivor == npos) return;
+  ++answer_distinct_;
+  const uint32_t c = refused.survivor;
+  r.annotate_json("answer_distinct", "{\"of\":" + json::quote(ids_[c]) + ",\"similarity\":" +
+                                         json::number(std::round(refused.similarity * 1e4) / 1e4) + ",\"answer\":" +
+                                         json::quote(p.answer) + ",\"other_answer\":" + json::quote(answers_[c]) + "}");
 }
 
 void MinHash::observe(const Record& r, Prepared& p) {
@@ -416,10 +480,12 @@ void MinHash::observe(const Record& r, Prepared& p) {
   // index); each cluster remembers its best member by the `prefer` criteria, then input order.
   const auto k = static_cast<uint64_t>(cluster_of_.size());
   double sim = 0;
-  uint32_t cl = resolve(p, sim);
+  Refusal refused;
+  uint32_t cl = resolve(p, sim, refused);
   if (cl == npos) {
     cl = static_cast<uint32_t>(ids_.size());
-    add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size());
+    if (refused.survivor != npos) first_pass_refused_.emplace(k, refused);
+    add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size(), p.answer);
     chosen_.push_back({p.score, k, npos});  // the survivor itself: its id and values are in the index
   } else if (Chosen& c = chosen_[cl]; c.ordinal != kLoaded && p.score > c.score) {
     // (A loaded survivor stays: it is in the curated corpus already.)
@@ -437,8 +503,10 @@ void MinHash::observe(const Record& r, Prepared& p) {
   cluster_of_.push_back(cl);
 }
 
-void MinHash::add_survivor(std::string_view id, const uint32_t* fps, const uint32_t* values, size_t n) {
+void MinHash::add_survivor(std::string_view id, const uint32_t* fps, const uint32_t* values, size_t n,
+                           std::string_view answer) {
   ids_.emplace_back(id);
+  if (distinct_) answers_.append() = answer;  // before index_.add publishes the survivor
   if (!save_path_.empty()) fps_.insert(fps_.end(), fps, fps + bands_);
   index_.add(fps, values, n);
 }
@@ -531,7 +599,7 @@ void MinHash::load(const std::string& path) {
                   std::to_string(a_lo_.size()));
     values.resize(nv);
     for (auto& x : values) x = get32();
-    add_survivor(id, fps.data(), values.data(), values.size());
+    add_survivor(id, fps.data(), values.data(), values.size(), {});  // index files hold no answers
     if (!policy_.empty()) chosen_.push_back({SurvivorPolicy::Score{}, kLoaded, npos});
   }
   if (pos != buf.size() - 8) throw Error("index file '" + path + "' has trailing bytes");
@@ -555,11 +623,13 @@ void MinHash::finish(Stage& stage) {
   stage.count("survivors", static_cast<int64_t>(ids_.size()));
   stage.count("near_duplicates", duplicates_);
   if (capped_ > 0) stage.count("capped", capped_);
+  if (distinct_) stage.count("answer_distinct", answer_distinct_);
   stage.report("{\"survivors\":" + std::to_string(ids_.size()) + ",\"near_duplicates\":" + std::to_string(duplicates_) +
                ",\"bands\":" + std::to_string(bands_) + ",\"rows\":" + std::to_string(rows_) +
                ",\"candidates\":" + std::to_string(candidates_total_) + ",\"max_candidates\":" + std::to_string(max_candidates_) +
                ",\"capped\":" + std::to_string(capped_) + ",\"index_bytes\":" + std::to_string(index_.bytes()) +
                (policy_.empty() ? std::string() : ",\"below_threshold\":" + std::to_string(below_threshold_)) +
+               (distinct_ ? ",\"answer_distinct\":" + std::to_string(answer_distinct_) : std::string()) +
                ",\"normalization\":" + json::quote(norm_.describe()) + "}");
 }
 

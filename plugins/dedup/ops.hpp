@@ -45,7 +45,8 @@ class Exact {
 
   struct Prepared {
     Key128 key;
-    uint64_t answer = kNoAnswer;  // answer_value(XXH3-64 of the normalised answer), or kNoAnswer
+    uint64_t answer = kNoAnswer;  // answer_value(XXH3-64 of answer_text), or kNoAnswer
+    std::string answer_text;      // the grader's canonical answer (answers.hpp), "" when none
     SurvivorPolicy::Score score{};  // with `prefer`
   };
   Prepared prepare(Record& r) const;
@@ -60,6 +61,12 @@ class Exact {
  private:
   enum class Conflict { tag, reject_later, reject_both };
   void ordered_after_first_pass(Record& r, Prepared& p);
+  uint32_t insert(const Prepared& p, std::string_view id);  // a new key, with its answer
+  std::string_view answer_text(uint32_t n) const;          // key n's survivor's canonical answer ("": none known)
+  // Whether p's answer and a survivor's (hash, text) are different answers, by the grader.
+  bool answers_differ(const Prepared& p, uint64_t theirs, std::string_view theirs_text) const;
+  static void annotate_conflict(Record& r, std::string_view survivor, std::string_view mine, std::string_view theirs);
+  static std::string conflict_answers(std::string_view mine, std::string_view theirs);
   static constexpr uint64_t kLoaded = UINT64_MAX;  // first_ordinal_ of a key from load_index
 
   std::vector<std::string> fields_;
@@ -72,6 +79,7 @@ class Exact {
   int64_t duplicates_ = 0, conflicts_ = 0;
   std::vector<std::string> conflicted_survivors_;  // reject_both: loaded survivors that could not be retracted
   std::vector<uint64_t> first_ordinal_;              // first pass: per key, its first record's ordinal
+  std::vector<std::string> answer_texts_;  // with answer_field: per key, its survivor's canonical answer
   std::unordered_map<uint32_t, std::string> conflict_with_;  // reject_both: per conflicted key, the first disagreeing id
   uint64_t observed_ = 0, passed_ = 0;
   // With `prefer`: per key, the record to keep (when it is not the key's first record).
@@ -80,6 +88,7 @@ class Exact {
     uint64_t ordinal;
     uint64_t answer;
     std::string id;
+    std::string answer_text;
   };
   SurvivorPolicy policy_;
   std::unordered_map<uint32_t, Chosen> chosen_;
@@ -144,6 +153,11 @@ class MinHash {
     uint32_t match = LshIndex::npos;    // the earliest of those verified at or above the threshold
     double similarity = 0;
     std::vector<Candidate> selected;    // over max_candidates: the ones kept, by number
+    // With `answers: distinct`: the record's canonical answer, and the earliest survivor the parallel
+    // part found similar enough but with a different answer (npos: none).
+    std::string answer;
+    uint32_t refused = LshIndex::npos;
+    double refused_similarity = 0;
   };
   Prepared prepare(Record& r) const;
   void prefetch(const Prepared& p) const { index_.prefetch(p.fps.data()); }
@@ -155,20 +169,36 @@ class MinHash {
 
  private:
   static constexpr uint32_t npos = LshIndex::npos;
+  // A survivor whose text matched but whose answer did not (`answers: distinct`): the evidence that a
+  // kept record is a different problem, not a missed duplicate.
+  struct Refusal {
+    uint32_t survivor = npos;
+    double similarity = 0;
+    void note(uint32_t c, double s) {
+      if (c < survivor) survivor = c, similarity = s;
+    }
+  };
+  enum class Match { no, yes, other_answer };
   static std::pair<int, int> shape(const Params& p);  // (bands, rows): given, or chosen for the threshold
   MinHash(const Params& p, Stage& stage, std::pair<int, int> bands_rows);
   // Candidates in [from, to), with the bands each shares, by number.
   void gather(const Prepared& p, uint32_t from, uint32_t to, std::vector<Candidate>& out) const;
   // Keeps the max_candidates sharing the most bands (then the earliest), by number.
   void select(std::vector<Candidate>& c) const;
-  // Whether survivor c is a near duplicate of p (sets the similarity when it is).
-  bool matches(const Prepared& p, uint32_t c, double& sim) const;
-  // The position of the first of list[from..] that matches, or list.size(); prefetches ahead.
-  size_t first_match(const Prepared& p, const std::vector<Candidate>& list, size_t from, double& sim) const;
-  uint32_t resolve(Prepared& p, double& sim);  // the earliest matching survivor, or npos
+  // Whether survivor c is a near duplicate of p (sets the similarity when the texts match); with
+  // `answers: distinct`, texts that match with answers that differ are `other_answer`.
+  Match matches(const Prepared& p, uint32_t c, double& sim) const;
+  // The position of the first of list[from..] that matches, or list.size(); prefetches ahead. Survivors
+  // refused for their answer on the way are noted in `refused`.
+  size_t first_match(const Prepared& p, const std::vector<Candidate>& list, size_t from, double& sim, Refusal& refused) const;
+  // The earliest matching survivor, or npos; when npos, `refused` is the earliest refused for its answer
+  // among the candidates the verdict considered (the same for any split between the two parts).
+  uint32_t resolve(Prepared& p, double& sim, Refusal& refused);
+  Refusal earliest_refused(const Prepared& p, const std::vector<Candidate>& list) const;
+  void note_distinct(Record& r, const Prepared& p, const Refusal& refused);
   double similarity(std::span<const uint32_t> a, std::span<const uint32_t> b) const;
   void reject_duplicate(Record& r, uint32_t cluster, const std::string& id, double sim);
-  void add_survivor(std::string_view id, const uint32_t* fps, const uint32_t* values, size_t n);
+  void add_survivor(std::string_view id, const uint32_t* fps, const uint32_t* values, size_t n, std::string_view answer);
 
   std::string field_;
   NormalizeOptions norm_;
@@ -181,6 +211,13 @@ class MinHash {
   std::vector<uint32_t> a_lo_, a_hi_, b_lo_, b_hi_;  // the hash functions' a_i (odd) and b_i, in halves
   LshIndex index_;
   std::vector<std::string> ids_;  // per survivor (serial part only)
+  // `answers: distinct`: the answer field, and per survivor its canonical answer, written before the
+  // survivor is published (readers in prepare() see it through the same publication).
+  bool distinct_ = false;
+  std::string answer_field_;
+  Segmented<std::string, 12> answers_;
+  int64_t answer_distinct_ = 0;
+  std::unordered_map<uint64_t, Refusal> first_pass_refused_;  // with `prefer`: per first-pass ordinal
   std::vector<Candidate> fresh_, merged_;
   int64_t candidates_total_ = 0, capped_ = 0;
   // Survivor policy: per cluster (= first member's survivor number) the member to keep; per record of

@@ -98,7 +98,7 @@ TEST(plugins_dedup_normalize, AllStepsAndDescribe) {
   EXPECT_EQ(normalize("Wie viel ist \\text{ÄRGER}?", def), "wie viel ist ärger?");
   EXPECT_EQ(normalize("A, B: 12!", only(true, true, false, false, true, true)), "a b");
   EXPECT_EQ(normalize("A  B", only(false, false, false, false, false, false)), "A  B");
-  EXPECT_EQ(def.describe(), "v1;ws=1;case=1;nfkc=1;latex=1;punct=0;digits=0");
+  EXPECT_EQ(def.describe(), "v2;ws=1;case=1;nfkc=1;latex=1;punct=0;digits=0");
 }
 
 // normalize() is a fused fast path; normalize_steps() runs each step in turn. On random mixes of
@@ -316,7 +316,7 @@ TEST(plugins_dedup_exact, AnswerConflictRejectLater) {
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"a", "f"}));
   EXPECT_EQ(run.reasons(), (Strings{"duplicate", "answer_conflict", "duplicate", "duplicate"}));
-  EXPECT_EQ(run.rejections()[1].detail, "same problem as a with a different answer");
+  EXPECT_EQ(run.rejections()[1].detail, "same problem as a with a different answer (41 vs 42)");
   EXPECT_EQ(run.annotation(run.rejected[1], "answer_conflict"), "\"a\"");
 }
 
@@ -480,8 +480,9 @@ TEST(plugins_dedup_exact, BadIndexFilesAreClearErrors) {
   expect_error("short.idx", good.substr(0, 14), "truncated");
   expect_error("settings.idx", good, "other settings", ", lowercase: false");
   expect_error("answers.idx", good, "other settings", ", answer_field: answer");
+  // A missing index file is found before any data is read: a pipeline error (exit 2), naming the file.
   const OpRun missing = run_op("dedup.exact", "{load_index: " + (dir / "none.idx").string() + "}", jsonl({rec("a", "x")}));
-  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("none.idx"), std::string::npos) << missing.err;
 }
 
@@ -914,3 +915,114 @@ TEST(plugins_dedup_minhash, Gsm8kAgreesWithBruteForce) {
 }
 
 }  // namespace
+
+// ============================================================================================
+// Answer-aware dedup: answers compared by the grader (plugins/dedup/answers.hpp)
+// ============================================================================================
+
+// Exact copies whose answers are one answer written differently are plain duplicates; a copy whose
+// answer the grader finds different is a conflict, which shows both answers. Comparing the answers as
+// text would flag b, c, d, e and g.
+TEST(plugins_dedup_exact, AnswerConflictsAreJudgedByTheGrader) {
+  const std::string input = jsonl({
+      rec("a", "What is the sum?", "97"), rec("b", "What is the sum?", "097"), rec("c", "What is the sum?", "$97$"),
+      rec("d", "What is the sum?", "Add them up.\nThe total is $\\boxed{97}$."), rec("e", "What is the sum?", "97.0"),
+      rec("f", "What is the sum?", "98"), rec("g", "Angle?", "83^\\circ"), rec("h", "angle?", "83"),
+      rec("i", "Pair?", "(1, 2)"), rec("j", "pair?", "(1,2)"), rec("k", "Half?", "\\frac{1}{2}"), rec("l", "half?", "0.5"),
+      R"({"id":"m","problem":"Half?","answer":["0.5"]})", rec("n", "half?", "1/3")});
+  for (int threads : {1, 2}) {
+    const OpRun run = run_op("dedup.exact", "{answer_field: answer, on_answer_conflict: reject_later}", input, threads);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(run.kept_ids(), (Strings{"a", "g", "i", "k"}));
+    EXPECT_EQ(run.reasons(), (Strings{"duplicate", "duplicate", "duplicate", "duplicate", "answer_conflict", "duplicate",
+                                      "duplicate", "duplicate", "duplicate", "answer_conflict"}));
+    const auto v = run.rejections();
+    EXPECT_EQ(v[4].id, "f");
+    EXPECT_EQ(v[4].detail, "same problem as a with a different answer (98 vs 97)");
+    EXPECT_EQ(run.annotation(run.rejected[4], "answer"), "\"98\"");
+    EXPECT_EQ(run.annotation(run.rejected[4], "survivor_answer"), "\"97\"");
+    EXPECT_EQ(v[9].id, "n");
+    EXPECT_NE(run.report.find("\"answer_conflicts\":2"), std::string::npos) << run.report;
+  }
+}
+
+// A long base text and a template sibling that differs in one number near the end: at threshold 0.8
+// their texts match, but their answers differ, so with `answers: distinct` both are kept (the later
+// one annotated with the evidence), while a reworded copy whose answer is the same value in another
+// form, and a copy without an answer, are still rejected.
+TEST(plugins_dedup_minhash, AnswersDistinctKeepsTemplateSiblings) {
+  const std::string stem =
+      "A bag holds red green and blue marbles in the ratio three to four to five and the bag is shared equally "
+      "between the children of one class so that every child gets the same number of marbles of each colour "
+      "when all the marbles are divided by ";
+  const std::string input = jsonl({rec("a", stem + "9. How many are left?", "\\frac{1}{2}"),
+                                   rec("b", stem + "8. How many are left?", "3"),
+                                   rec("c", "Problem: " + stem + "9. How many are left?", "0.5"),
+                                   rec("d", stem + "9.  How many are  left?", ""),
+                                   rec("e", stem + "8. How many are left ?", "The remainder is\n$\\boxed{3}$.")});
+  const OpRun ignore = run_op("dedup.minhash", "{threshold: 0.8}", input);
+  ASSERT_EQ(ignore.exit_code, 0) << ignore.describe();
+  EXPECT_EQ(ignore.kept_ids(), Strings{"a"});  // answers ignored: the sibling b is merged into a
+  OpRun base;
+  for (int threads : {1, 2}) {
+    OpRun run = run_op("dedup.minhash", "{threshold: 0.8, answers: distinct}", input, threads);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(run.kept_ids(), (Strings{"a", "b"}));
+    EXPECT_EQ(run.rejected_ids(), (Strings{"c", "d", "e"}));
+    EXPECT_EQ(run.annotation(run.rejected[0], "dup_of"), "\"a\"");
+    EXPECT_EQ(run.annotation(run.rejected[2], "dup_of"), "\"b\"");  // its answer is b's, written as a worked solution
+    const auto evidence = run.annotation(run.kept[1], "answer_distinct");
+    ASSERT_TRUE(evidence.has_value()) << run.kept[1];
+    EXPECT_NE(evidence->find("\"of\":\"a\""), std::string::npos) << *evidence;
+    EXPECT_NE(evidence->find("\"answer\":\"3\""), std::string::npos) << *evidence;
+    EXPECT_NE(evidence->find("\"other_answer\":\"\\\\frac{1}{2}\""), std::string::npos) << *evidence;
+    EXPECT_EQ(run.annotation(run.kept[0], "answer_distinct"), std::nullopt);
+    EXPECT_EQ(json_int(run.report, "/stages/0/report/answer_distinct"), 1) << run.report;
+    if (threads == 1) base = std::move(run);
+    else EXPECT_TRUE(run.kept == base.kept && run.rejected == base.rejected);
+  }
+  EXPECT_NE(validate_op("dedup.minhash", "{answers: distinct, answer_field: ''}").exit_code, 0);
+  EXPECT_NE(validate_op("dedup.minhash", "{answers: maybe}").exit_code, 0);
+}
+
+// With answers in play, which survivor a record is refused by (its evidence) and every verdict stay the
+// same for any batch size and thread count, capped or not: the answer check is a pure function of the
+// record and the survivor, and the refusal is taken over the same candidates as the verdict.
+TEST(plugins_dedup_minhash, AnswersDistinctDoesNotDependOnBatchesOrThreads) {
+  std::mt19937_64 rng(23);
+  Strings vocab;
+  for (int i = 0; i < 2000; ++i) vocab.push_back("v" + std::to_string(rng() % 1000000));
+  Strings lines;
+  for (int i = 0; i < 4000; ++i) {
+    std::mt19937_64 family(rng() % 12);
+    Strings w;
+    for (int k = 0; k < 40; ++k) w.push_back(vocab[family() % vocab.size()]);
+    for (int e = 0, n = static_cast<int>(rng() % 11); e < n; ++e) w[rng() % w.size()] = vocab[rng() % vocab.size()];
+    const uint64_t a = rng() % 4;  // 0: no answer; else one of three, two of them the same value
+    const std::string answer = a == 0 ? "" : a == 1 ? "12" : a == 2 ? "12.0" : "\\frac{1}{3}";
+    lines.push_back(rec("r" + std::to_string(i), join(w), answer));
+  }
+  const std::string input = jsonl(lines);
+  for (const char* cap : {"0", "8"}) {
+    const std::string with = std::string("{threshold: 0.7, ngram: 3, answers: distinct, max_candidates: ") + cap + "}";
+    OpOptions whole;
+    whole.threads = 1;
+    whole.args = {"--batch-bytes", "1073741824"};
+    const OpRun one = run_op("dedup.minhash", with, input, whole);
+    ASSERT_EQ(one.exit_code, 0) << one.describe();
+    const auto distinct = json_int(one.report, "/stages/0/report/answer_distinct");
+    ASSERT_TRUE(distinct) << one.report;
+    EXPECT_GT(*distinct, 10) << one.report;
+    EXPECT_GT(one.rejected.size(), 500u) << cap;
+    for (int threads : {2, 8}) {
+      OpOptions small;
+      small.threads = threads;
+      small.args = {"--batch-bytes", "2048"};
+      const OpRun run = run_op("dedup.minhash", with, input, small);
+      ASSERT_EQ(run.exit_code, 0) << run.describe();
+      EXPECT_TRUE(run.kept == one.kept) << "cap " << cap << ", threads " << threads;
+      EXPECT_TRUE(run.rejected == one.rejected) << "cap " << cap << ", threads " << threads;
+      EXPECT_EQ(json_int(run.report, "/stages/0/report/answer_distinct"), distinct) << threads;
+    }
+  }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Accuracy of answer-aware dedup (docs/accuracy.md): near dedup with `answers: ignore` and `distinct`,
+# and exact dedup's answer conflicts, on DeepScaleR MATH train + MATH test + GSM8K train (real pools)
+# plus 200 planted light rewordings of real problems whose answers are written in other, equivalent
+# forms (bench/accuracy/plant_rewordings.py); exact dedup also over MATH-500 (short answers for the MATH
+# test problems whose answers are worked solutions) and 200 planted exact copies, half of them with a
+# wrong answer. Prints Markdown tables.
+#
+#   bench/accuracy/dedup.sh            uses build/ (BUILD=dir to change); needs ../shared/data
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+root=$(pwd)
+BUILD=${BUILD:-build}
+shared=$(cd "$root/.." && pwd)/shared/data
+if [[ ! -s $shared/deepscaler/train_math.jsonl || ! -s $shared/math/math_test.jsonl || ! -s $shared/gsm8k/train.jsonl ]]; then
+  echo "dedup.sh: ../shared/data is absent: nothing to measure"; exit 0
+fi
+[[ -n ${NO_BUILD:-} ]] || cmake --build "$BUILD" --target tamis tamis_dedup tamis_basic tamis_answer_equiv > /dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+/usr/bin/python3 bench/accuracy/plant_rewordings.py "$shared/deepscaler/train_math.jsonl" 200 "$work/planted.jsonl"
+for mode in ignore distinct; do
+  PLANTED=$work/planted.jsonl OUT=$work/near-$mode "$BUILD/core/tamis" run bench/accuracy/pipelines/near-dedup.yaml \
+    --set near.answers=$mode > "$work/near-$mode.log" 2>&1
+done
+/usr/bin/python3 bench/accuracy/plant_rewordings.py --conflicts "$shared/deepscaler/train_math.jsonl" 200 "$work/conflicts.jsonl"
+PLANTED=$work/conflicts.jsonl OUT=$work/exact "$BUILD/core/tamis" run bench/accuracy/pipelines/exact-dedup.yaml > "$work/exact.log" 2>&1
+/usr/bin/python3 bench/accuracy/dedup_report.py "$shared" "$work/planted.jsonl" "$BUILD/bench/answer_equiv" "$work" "$work/conflicts.jsonl"
+if [[ -n ${KEEP_SAMPLES:-} ]]; then cp -r "$work/samples" "$KEEP_SAMPLES"; echo "samples copied to $KEEP_SAMPLES"; fi

@@ -1,0 +1,32 @@
+// Reference answers for answer-aware dedup (docs/dedup.md#answer-aware-dedup): two records whose texts
+// are duplicates but whose reference answers are not equivalent are different problems (the same
+// template with other numbers) or the same problem with a conflicting label. Both ops read the answer
+// field the same way and compare answers with the grader (plugins/grade/answer.hpp), not as text:
+// `97` = `097`, `83^\circ` = `83`, `1, 2` = `1,2`, `\frac{1}{2}` = `0.5`, a worked solution (GSM8K's
+// `... #### 72`, MATH's `... \boxed{72}`) = its final answer `72`.
+//
+//     std::string a;
+//     read_answer(r, "answer", a);              // canonical text, "" when the record has no answer
+//     if (!answers_agree(a, theirs)) ...        // not equivalent: different problems (or a conflict)
+#pragma once
+
+#include <tamis/sdk.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace tamis::dedup {
+
+// Reads the answer field `field` of `r` into `out` as the grader's canonical text: a string (a worked
+// solution reduced to its final answer), a number (its JSON text), or an array of strings and numbers
+// (joined with ", ", as OlympiadBench's `final_answer`); then grade::normalize. `out` is "" when the
+// field is absent, null, of another type, or blank: such a record has no answer and agrees with any.
+void read_answer(const Record& r, std::string_view field, std::string& out);
+
+// Whether two canonical answers (from read_answer) may belong to the same problem: true when either is
+// empty, when they are the same text, or when the grader finds them equivalent (exact rationals,
+// intervals, sets, symbolic forms; bounded work). Answers the grader cannot compare ("too_complex")
+// count as different: both records are kept, which loses nothing.
+bool answers_agree(std::string_view a, std::string_view b);
+
+}  // namespace tamis::dedup
