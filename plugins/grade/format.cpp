@@ -47,11 +47,17 @@ size_t marker_at(std::string_view text, std::string_view m, bool line_start_only
   return std::string_view::npos;
 }
 
-bool marker(std::string_view text, std::string_view m, bool line_start_only) {
-  return marker_at(text, m, line_start_only) != std::string_view::npos;
-}
-
 bool asks_question(std::string_view low);
+
+// An option marker such as "A." or "A)" at the start of a line (after spaces), whatever follows it ("A)5").
+bool line_option(std::string_view text, std::string_view m) {
+  for (size_t at = text.find(m); at != std::string_view::npos; at = text.find(m, at + 1)) {
+    size_t k = at;
+    while (k > 0 && (text[k - 1] == ' ' || text[k - 1] == '\t')) --k;
+    if (k == 0 || text[k - 1] == '\n') return true;
+  }
+  return false;
+}
 
 // Parts x and y (in that order) each asking something: the text after x up to y, and after y (up to
 // 400 bytes), both hold a question cue. Conditions listed as (i), (ii) ask nothing and do not count.
@@ -132,6 +138,79 @@ bool asks_question(std::string_view low) {
   return false;
 }
 
+// Options lettered A, B, C, D in that order inside a line ("A.-2  B.0  C.3  D.-1/2", "( ) A. 1 B. 2 C. 3 D. 4",
+// "A) $x$ B) $y$ ..."): each letter stands after a space, a line start, '$' or '}', and is followed by the
+// same mark ('.', ')', '．', '、'). Four in order are needed: "A. B. Smith" or one "A." is no list.
+std::string inline_options(std::string_view text) {
+  for (std::string_view mark : {".", ")", "．", "、"}) {
+    size_t from = 0;
+    int next = 0;
+    for (; next < 4; ++next) {
+      const char letter = static_cast<char>('A' + next);
+      size_t at = std::string_view::npos;
+      for (size_t k = text.find(letter, from); k != std::string_view::npos; k = text.find(letter, k + 1)) {
+        const char prev = k == 0 ? ' ' : text[k - 1];
+        if ((space(prev) || prev == '$' || prev == '}') && text.substr(k + 1, mark.size()) == mark) {
+          at = k;
+          break;
+        }
+      }
+      if (at == std::string_view::npos) break;
+      from = at + 1 + mark.size();
+    }
+    if (next == 4) return "A" + std::string(mark) + " B" + std::string(mark) + " C" + std::string(mark) + " D" + std::string(mark);
+  }
+  return {};
+}
+
+// A reference that is only option letters: "C", "(C)", "\text{(E)}", "$B$", "A, C", "\text{B,E}".
+bool letter_answer(std::string_view a) {
+  std::string s;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a.substr(i, 6) == "\\text{") i += 5;
+    else if (a.substr(i, 8) == "\\textbf{" || a.substr(i, 8) == "\\mathrm{") i += 7;
+    else if (!space(a[i]) && a[i] != '$' && a[i] != '(' && a[i] != ')' && a[i] != '{' && a[i] != '}' && a[i] != ',') s += a[i];
+  }
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[i] < 'A' || s[i] > 'E' || (i > 0 && s[i] <= s[i - 1])) return false;  // distinct letters in order
+  return true;
+}
+
+// Blanks to fill: "( )" and "(\quad)" (ASCII parentheses with at least one space or \quad), "（）", "（ ）",
+// "___" (three or more underscores), "\_\_", "\underline{\quad}".
+size_t blanks(std::string_view text) {
+  size_t n = 0;
+  for (size_t i = 0; i < text.size();) {
+    const std::string_view rest = text.substr(i);
+    size_t len = 0;
+    if (rest[0] == '(' || rest.rfind("（", 0) == 0) {
+      const size_t open = rest[0] == '(' ? 1 : 3;
+      size_t k = open;
+      while (k < rest.size() && (rest[k] == ' ' || rest.substr(k, 3) == "\u3000")) k += rest[k] == ' ' ? 1 : 3;
+      if (rest.substr(k, 5) == "\\quad") k += 5;
+      while (k < rest.size() && rest[k] == ' ') ++k;
+      const bool filled = k > open || open == 3;  // "()" in ASCII is a call, not a blank
+      if (filled && rest.substr(k, 1) == ")") len = k + 1;
+      else if (filled && rest.substr(k, 3) == "）") len = k + 3;
+    } else if (rest.rfind("___", 0) == 0) {
+      len = rest.find_first_not_of('_');
+    } else if (rest.rfind("\\_\\_", 0) == 0) {
+      for (len = 0; rest.substr(len, 2) == "\\_";) len += 2;
+    } else if (rest.rfind("\\underline{\\quad", 0) == 0) {
+      len = rest.find('}');
+    }
+    if (len == std::string_view::npos) len = rest.size();
+    if (len > 0) ++n;
+    i += len > 0 ? len : 1;
+  }
+  return n;
+}
+
+// The problem offers lettered choices somewhere (for a reference that is only a letter).
+constexpr std::string_view kChoiceCues[] = {"which of the following", "which one of the following", "the following",
+                                            "options", "choices", "the letter", "letters", "下列", "选项", "选择"};
+
 }  // namespace
 
 const ParamTable Format::params = {
@@ -141,9 +220,11 @@ const ParamTable Format::params = {
     {.name = "proof", .type = ParamType::boolean, .default_json = "true",
      .help = "reject proofs: 'prove that', 'show that', 'prove or disprove', ... (reason proof)"},
     {.name = "multi_part", .type = ParamType::boolean, .default_json = "true",
-     .help = "reject multi-part problems: (a)/(b), (i)/(ii), (1)/(2) at line starts, 'Part 1'/'Part 2' (reason multi_part)"},
+     .help = "reject multi-part problems: (a)/(b), (i)/(ii), (1)/(2) each asking something, 'Part 1'/'Part 2', two or more "
+             "blanks to fill such as ( ) or ____ (reason multi_part)"},
     {.name = "multiple_choice", .type = ParamType::boolean, .default_json = "true",
-     .help = "reject multiple choice: options (A) (B) (C), lines A. B. C., 'Answer Choices' (reason multiple_choice)"},
+     .help = "reject multiple choice: options (A) (B) (C), lines A. B. C., A. B. C. D. inside a line, 'Answer Choices:', a "
+             "reference that is only option letters in a problem that offers choices (reason multiple_choice)"},
     {.name = "missing_answer", .type = ParamType::boolean, .default_json = "true",
      .help = "reject a missing, null or blank reference answer (reason missing_answer)"},
     {.name = "long_answer", .type = ParamType::boolean, .default_json = "true",
@@ -182,16 +263,31 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
   const bool question = asks_question(low);
 
   if (rules.multiple_choice) {
-    if (auto p = first_of(low, {"answer choices", "answer options", "choose the correct", "select the correct answer"}); !p.empty())
+    if (auto p = first_of(low, {"choose the correct", "select the correct answer"}); !p.empty())
       return {"multiple_choice", "the problem says '" + std::string(p) + "'"};
+    // "Answer Choices:" introduces a list; "each question has five answer choices" does not.
+    for (std::string_view p : {"answer choices", "answer options"})
+      for (size_t at = find_word(low, p); at != std::string_view::npos; at = find_word(low, p, at + 1)) {
+        const size_t next = low.find_first_not_of(" \t", at + p.size());
+        if (next != std::string::npos && (low[next] == ':' || low[next] == '\n' || low[next] == '(' || low.compare(next, 3, "：") == 0))
+          return {"multiple_choice", "the problem says '" + std::string(p) + "' before a list"};
+      }
     // Options (A) (B) (C), as AMC writes them (\textbf{(A)}), or A. B. C. / A) B) C) at line starts.
     if (contains(text, "(A)") && contains(text, "(B)") && contains(text, "(C)"))
       return {"multiple_choice", "the problem lists options (A), (B), (C)"};
     if (contains(text, "（A）") && contains(text, "（B）")) return {"multiple_choice", "the problem lists options （A）, （B）"};
+    if (contains(text, "(F)") && contains(text, "(G)") && contains(text, "(H)"))
+      return {"multiple_choice", "the problem lists options (F), (G), (H)"};
     for (auto [a, b, c] : {std::array<const char*, 3>{"A.", "B.", "C."}, std::array<const char*, 3>{"A)", "B)", "C)"},
                            std::array<const char*, 3>{"A:", "B:", "C:"}}) {
-      if (marker(text, a, true) && marker(text, b, true) && marker(text, c, true))
+      if (line_option(text, a) && line_option(text, b) && line_option(text, c))
         return {"multiple_choice", std::string("the problem lists options ") + a + " " + b + " " + c + " at line starts"};
+    }
+    if (const std::string o = inline_options(text); !o.empty()) return {"multiple_choice", "the problem lists options " + o};
+    if (answer && letter_answer(*answer)) {
+      for (auto cue : kChoiceCues)
+        if (contains(low, cue)) return {"multiple_choice", "the reference is an option letter and the problem says '" + std::string(cue) + "'"};
+      if (blanks(text) > 0) return {"multiple_choice", "the reference is an option letter and the problem has a blank ( ) to fill"};
     }
   }
 
@@ -224,6 +320,7 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
         return {"multi_part", "the problem has parts " + std::string(x) + " and " + std::string(y) + " at line starts, each asking something"};
     if (parts_ask(text, "（1）", "（2）", false) || parts_ask(text, "(1)", "(2)", false) || parts_ask(text, "（I）", "（II）", false))
       return {"multi_part", "the problem has parts (1) and (2), each asking something"};
+    if (const size_t n = blanks(text); n >= 2) return {"multi_part", "the problem has " + std::to_string(n) + " blanks to fill"};
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kParts = {
         {{"part 1", "part 2"}, {"part (a)", "part (b)"}, {"part a", "part b"}, {"part i", "part ii"}}};
     for (auto [x, y] : kParts)
@@ -235,7 +332,7 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
     if (contains(problem, "[asy]") || contains(problem, "[ASY]")) return {"needs_figure", "the problem draws a figure with [asy]"};
     if (contains(low, "\\includegraphics") || contains(low, "<image") || contains(low, "![")) return {"needs_figure", "the problem embeds an image"};
     if (auto p = first_of(low, {"see the figure", "see figure", "see the diagram", "see diagram", "see the picture", "in the figure",
-                                "in the diagram", "in the picture", "the figure below", "the diagram below", "the figure above",
+                                "in the diagram", "the figure below", "the diagram below", "the figure above",
                                 "the diagram above", "the following figure", "the following diagram", "accompanying figure",
                                 "adjoining figure", "accompanying diagram", "adjoining diagram", "figure shows", "diagram shows"});
         !p.empty())
