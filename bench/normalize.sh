@@ -66,7 +66,7 @@ for input in "${inputs[@]}"; do
   awk -v has_base="${BASE:+1}" '
     function field(k,   i) { for (i = 1; i <= NF; ++i) if (index($i, k "=") == 1) return substr($i, length(k) + 2) }
     FNR == 1 { side = (FILENAME ~ /\.base$/) ? "base" : "new" }
-    { c = field("combo"); v = field("MBps") + 0
+    { c = field("combo"); sub(/^v[0-9]+;/, "", c); v = field("MBps") + 0  # the same options across versions
       if (!(c in seen)) { seen[c] = 1; order[++n] = c }
       if (v > best[side, c]) best[side, c] = v
       sum[side, c] = field("checksum") }

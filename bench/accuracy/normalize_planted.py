@@ -228,7 +228,8 @@ TRANSFORMS = [
 
 def score(planted_path, rejected_path):
     """Markdown rows: per transform, copies and how many dedup.exact rejected as a duplicate of their own
-    original; then copies or originals merged into another problem (false merges)."""
+    original (copies rejected as duplicates of another copy of the same problem are misses: their key is
+    not the original's); then records merged into another problem (false merges)."""
     rows = {}
     group = {}
     with open(planted_path, encoding="utf-8") as f:
@@ -241,9 +242,9 @@ def score(planted_path, rejected_path):
             r = json.loads(line)
             g, t = group[r["id"]]
             dup = (r.get("tamis") or {}).get("dup_of")
-            if dup is not None and group.get(dup, (None,))[0] == g:
+            if dup == f"o{g}":  # the original's key (not merely another copy's: two copies may share a miss)
                 caught[t] = caught.get(t, 0) + 1
-            else:
+            elif group.get(dup, (None,))[0] != g:
                 wrong[t] = wrong.get(t, 0) + 1
                 print(f"false merge: {r['id']} into {dup}", file=sys.stderr)
     for g, t in group.values():
