@@ -128,6 +128,14 @@ constexpr std::string_view kFlexible[] = {
     "in", "is", "it", "let", "much", "number", "of", "please", "problem", "question", "show", "simplest", "so",
     "solve", "suppose", "that", "the", "then", "this", "to", "value", "was", "what", "which", "will", "your"};
 
+// The flexible words' hashes, sorted (a binary search per token instead of string compares).
+const std::vector<uint64_t> kFlexHashes = [] {
+  std::vector<uint64_t> v;
+  for (std::string_view w : kFlexible) v.push_back(XXH3_64bits(w.data(), w.size()) & kHashBits);
+  std::sort(v.begin(), v.end());
+  return v;
+}();
+
 // LaTeX command spellings that mean the same thing.
 std::string_view canonical(std::string_view tok) {
   if (tok == "ldots" || tok == "cdots") return "dots";
@@ -146,7 +154,7 @@ uint64_t token_hash(std::string_view tok, bool mask) {
   tok = canonical(tok);
   uint64_t h = XXH3_64bits(tok.data(), tok.size()) & kHashBits;
   if (tok.size() == 1 && tok[0] != 'a' && tok[0] != 'i') h |= kSymbolBit;
-  else if (std::find(std::begin(kFlexible), std::end(kFlexible), tok) != std::end(kFlexible)) h |= kFlexBit;
+  else if (tok.size() <= 9 && std::binary_search(kFlexHashes.begin(), kFlexHashes.end(), h)) h |= kFlexBit;
   return h;
 }
 
