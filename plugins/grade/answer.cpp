@@ -749,8 +749,8 @@ std::string normalize_impl(std::string_view in) {
   std::string s(trim(in));
   // A whole answer in \boxed{} (references are sometimes stored that way).
   if (s.rfind("\\boxed{", 0) == 0 && match_brace(s, 6) == s.size() - 1) s = s.substr(7, s.size() - 8);
-  unwrap_command(s, "boxed");
-  decimal_comma(s);
+  if (s.find("\\boxed") != std::string::npos) unwrap_command(s, "boxed");
+  if (s.find(',') != std::string::npos) decimal_comma(s);
   replace_all(s, "\\$", "");
   replace_all(s, "$", "");
   replace_all(s, "\xE2\x82\xAC", "");  // €
@@ -796,25 +796,29 @@ std::string normalize_impl(std::string_view in) {
   replace_command(s, "le", "\\leq");
   replace_command(s, "ge", "\\geq");
   replace_command(s, "ne", "\\neq");
-  replace_command(s, "leqslant", "\\leq");
-  replace_command(s, "geqslant", "\\geq");
-  replace_command(s, "lt", "<");
-  replace_command(s, "gt", ">");
-  replace_all(s, "\xE2\x89\xA5", "\\geq ");  // ≥
-  replace_all(s, "\xE2\x89\xA4", "\\leq ");  // ≤
-  replace_all(s, "\xE2\x89\xA0", "\\neq ");  // ≠
-  replace_all(s, ">=", "\\geq ");
-  replace_all(s, "<=", "\\leq ");
-  replace_all(s, "!=", "\\neq ");
+  if (s.find_first_of("<>=\\\xE2") != std::string::npos) {  // relations (cheap test first: most answers have none)
+    replace_command(s, "leqslant", "\\leq");
+    replace_command(s, "geqslant", "\\geq");
+    replace_command(s, "lt", "<");
+    replace_command(s, "gt", ">");
+    replace_all(s, "\xE2\x89\xA5", "\\geq ");  // ≥
+    replace_all(s, "\xE2\x89\xA4", "\\leq ");  // ≤
+    replace_all(s, "\xE2\x89\xA0", "\\neq ");  // ≠
+    replace_all(s, ">=", "\\geq ");
+    replace_all(s, "<=", "\\leq ");
+    replace_all(s, "!=", "\\neq ");
+  }
   replace_command(s, "varnothing", "\\emptyset");
   replace_command(s, "emptyset", "\\emptyset");
   handle_text(s);
   for (auto cmd : {"mathbf", "textbf", "mathit", "boldsymbol", "mathbb", "operatorname"}) unwrap_command(s, cmd);
   drop_unit_words(s);  // "18 dollars", "5 cm", "28 percent", "15 cm^2", "7.6 Z"
-  space_thousands(s);
-  replace_all(s, "\xC2\xB2", "^2");  // ²
-  replace_all(s, "\xC2\xB3", "^3");  // ³
-  parenthesise_function_arguments(s);
+  if (s.find(' ') != std::string::npos) space_thousands(s);
+  if (s.find('\xC2') != std::string::npos) {
+    replace_all(s, "\xC2\xB2", "^2");  // ²
+    replace_all(s, "\xC2\xB3", "^3");  // ³
+  }
+  if (s.find('\\') != std::string::npos) parenthesise_function_arguments(s);
   brace_arguments(s);
   // "2 and 3", "2 \text{ or } 3": lists of answers.
   replace_all(s, " and ", ",");

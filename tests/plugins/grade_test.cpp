@@ -809,8 +809,10 @@ TEST(plugins_grade_op, RejectIncorrectAndOptions) {
   const OpRun last = run_op("grade", "{response_field: out, reference_field: ref, reject_incorrect: true, extract_short: false, last_number: true}", jsonl(in));
   ASSERT_EQ(last.exit_code, 0) << last.describe();
   EXPECT_EQ(last.kept_ids(), (Strings{"a", "c"}));
-  // Turning boxed extraction off leaves nothing to extract from a and b.
-  const OpRun no_boxed = run_op("grade", "{response_field: out, reference_field: ref, extract_boxed: false}", jsonl(in));
+  // Turning boxed extraction off (and the short-response rule, which would read "\boxed{2}" whole) leaves
+  // nothing to extract from a and b.
+  const OpRun no_boxed =
+      run_op("grade", "{response_field: out, reference_field: ref, extract_boxed: false, extract_short: false}", jsonl(in));
   ASSERT_EQ(no_boxed.exit_code, 0) << no_boxed.describe();
   EXPECT_EQ(no_boxed.annotation(no_boxed.kept[0], "grade_reason"), R"("no_answer")");
   // Tolerance from the shell.
