@@ -20,9 +20,11 @@ void add_normalize_params(ParamTable& t) {
   t.push_back({.name = "lowercase", .type = ParamType::boolean, .default_json = "true",
                .help = "lowercase (ASCII, Latin-1, Latin Extended-A and Additional, Greek, Cyrillic)"});
   t.push_back({.name = "nfkc", .type = ParamType::boolean, .default_json = "true",
-               .help = "NFKC subset: fullwidth ASCII, compatibility spaces, ligatures, super/subscript digits"});
+               .help = "NFKC subset: fullwidth ASCII, compatibility spaces, ligatures, super/subscript digits; zero-width characters "
+               "and soft hyphens dropped"});
   t.push_back({.name = "latex", .type = ParamType::boolean, .default_json = "true",
-               .help = "drop `\\,` `\\;` `\\!` `\\quad` `\\left` `\\right` and `$` delimiters, `\\dfrac`/`\\tfrac` -> `\\frac`, unwrap `\\text{}`"});
+               .help = "drop `\\,` `\\;` `\\!` `\\quad` `\\left` `\\right` and `$` delimiters, `\\dfrac`/`\\tfrac` -> `\\frac`, unwrap "
+               "`\\text{}` (with lowercase on, command names in any case: `\\TEXT{}`, `\\DFRAC`)"});
   t.push_back({.name = "punctuation", .type = ParamType::boolean, .default_json = "false",
                .help = "remove ASCII punctuation"});
   t.push_back({.name = "digits", .type = ParamType::boolean, .default_json = "false",
@@ -45,7 +47,8 @@ const ParamTable Exact::params = [] {
       {.name = "fields", .type = ParamType::string_list, .default_json = "[\"problem\"]",
        .help = "the key: one or more fields, normalised each and joined (a record missing one is rejected `missing_field`)"},
       {.name = "answer_field", .type = ParamType::string,
-       .help = "optional: records with the same key but a different normalised answer are answer conflicts"},
+       .help = "optional: records with the same key whose answers the grader finds different (a worked solution reduced to "
+               "its final answer; `97` = `097`) are answer conflicts"},
       {.name = "on_answer_conflict", .type = ParamType::string, .default_json = "\"tag\"",
        .help = "tag: keep the later record, annotated `answer_conflict`; reject_later: reject it; "
                "reject_both: reject every record of that key, the first included (a first pass over the input; see docs/dedup.md)",
