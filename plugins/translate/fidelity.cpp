@@ -613,6 +613,10 @@ constexpr Phrase kPhrases[] = {
     {"note", "nota del traductor"}, {"note", "nota del traduttore"}, {"note", "примечание переводчика"},
     {"note", "translated from"}, {"note", "traduit de"}, {"note", "übersetzt aus"}, {"note", "traducido del"},
     {"note", "tradotto dall"}, {"note", "переведено с"},
+    // "Note that ..." in an original may become "Nota: ..." in a faithful translation: counted as notes too.
+    {"note", "note that"}, {"note", "notice that"}, {"note", "notez que"}, {"note", "remarquez que"}, {"note", "beachte"},
+    {"note", "beachten sie"}, {"note", "ten en cuenta"}, {"note", "tenga en cuenta"}, {"note", "nótese"}, {"note", "si noti che"},
+    {"note", "nota che"}, {"note", "заметим"}, {"note", "обратите внимание"}, {"note", "请注意"}, {"note", "注意"},
     {"note", "note", true}, {"note", "nb", true}, {"note", "n.b.", true}, {"note", "remarque", true}, {"note", "hinweis", true},
     {"note", "anmerkung", true}, {"note", "注意", true}, {"note", "备注", true}, {"note", "注", true}, {"note", "nota", true},
     {"note", "примечание", true}, {"note", "замечание", true},
@@ -722,13 +726,74 @@ size_t count_of(std::string_view s, std::string_view what) {
   return n;
 }
 
+// The prose words of a text, lowercased: math spans, [asy] figures and code blocks removed (they stay
+// untranslated in a faithful translation).
+std::vector<std::string> prose_words(std::string_view text) {
+  std::string t(text);
+  for (const auto& [open, close] : {std::pair<std::string_view, std::string_view>{"[asy]", "[/asy]"}, {"```", "```"}})
+    for (size_t a; (a = t.find(open)) != std::string::npos;) {
+      const size_t b = t.find(close, a + open.size());
+      t.erase(a, b == std::string::npos ? std::string::npos : b + close.size() - a);
+    }
+  for (const auto& m : math_spans(std::string(t)))
+    for (size_t a; (a = t.find(m.raw)) != std::string::npos;) t.replace(a, m.raw.size(), " ");
+  std::vector<std::string> out;
+  std::string w;
+  for (size_t i = 0; i <= t.size();) {
+    const text::Decoded d = i < t.size() ? text::decode(t, i) : text::Decoded{U' ', 1, true};
+    if (i < t.size() && word_cp(d.cp)) {
+      char buf[4];
+      char* p = buf;
+      text::encode(p, text::lower(d.cp));
+      w.append(buf, p);
+    } else if (!w.empty()) {
+      out.push_back(std::move(w));
+      w.clear();
+    }
+    i += d.len;
+  }
+  return out;
+}
+
+constexpr size_t kEchoGram = 5;        // words per n-gram of the echo test
+constexpr size_t kEchoMinGrams = 6;    // fewest n-grams in the original's prose for the test to run
+constexpr double kEchoShare = 0.6;     // share of the original's n-grams found in the translation
+
+// When the translation holds the original's prose (the model echoed the text it was given): the first
+// shared n-gram and the counts; else empty.
+std::string echoed_original(std::string_view original, std::string_view translation) {
+  const std::vector<std::string> o = prose_words(original);
+  if (o.size() < kEchoGram + kEchoMinGrams - 1) return {};
+  const std::vector<std::string> t = prose_words(translation);
+  auto gram = [](const std::vector<std::string>& w, size_t i) {
+    std::string g = w[i];
+    for (size_t k = 1; k < kEchoGram; ++k) g += " " + w[i + k];
+    return g;
+  };
+  std::unordered_set<std::string> in_translation;
+  for (size_t i = 0; i + kEchoGram <= t.size(); ++i) in_translation.insert(gram(t, i));
+  size_t shared = 0;
+  std::string first;
+  const size_t grams = o.size() - kEchoGram + 1;
+  for (size_t i = 0; i < grams; ++i)
+    if (in_translation.count(gram(o, i)) && shared++ == 0) first = gram(o, i);
+  if (static_cast<double>(shared) < kEchoShare * static_cast<double>(grams)) return {};
+  return "\"" + first + " ...\" (" + std::to_string(shared) + " of the original's " + std::to_string(grams) + " word " +
+         std::to_string(kEchoGram) + "-grams)";
+}
+
 }  // namespace
 
 std::vector<Addition> added_content(std::string_view original, std::string_view translation) {
   std::map<std::string_view, size_t> in_original;
   for (const Found& f : find_phrases(original)) ++in_original[f.kind];
   std::map<std::string_view, std::vector<size_t>> in_translation;
-  for (const Found& f : find_phrases(translation)) in_translation[f.kind].push_back(f.at);
+  for (const Found& f : find_phrases(translation)) {
+    std::vector<size_t>& at = in_translation[f.kind];
+    // One per line: "Sure! Here is the translation:" is one preamble.
+    if (!at.empty() && translation.substr(at.back(), f.at - at.back()).find('\n') == std::string_view::npos) continue;
+    at.push_back(f.at);
+  }
   std::vector<std::pair<size_t, Addition>> found;  // position in the translation, addition
   for (const auto& [kind, at] : in_translation) {
     const size_t have = in_original[kind];
@@ -743,6 +808,7 @@ std::vector<Addition> added_content(std::string_view original, std::string_view 
     const size_t at = translation.find(mark);
     found.push_back({at, {kind, excerpt(translation, at)}});
   }
+  if (std::string echo = echoed_original(original, translation); !echo.empty()) found.push_back({translation.size(), {"original text", std::move(echo)}});
   std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<Addition> out;
   for (auto& f : found) out.push_back(std::move(f.second));

@@ -82,6 +82,8 @@ MathChanges compare_math(std::string_view original, std::string_view translation
 //              "Solution:", "The answer is", "La réponse est" ...
 //   closing    "I hope this helps", "Let me know", "J'espère que", "Надеюсь" ...
 //   code fence ``` wrapped around the text
+//   original text  the original's prose repeated (60% of its word 5-grams, math, [asy] and code aside,
+//              when it has at least 6): the model echoed the text it was given
 // A phrase counts at the start of the text, of a line, or of a sentence (after . ? ! 。？！), after
 // Markdown marks (** # > -); a label (Answer, Note, Translation ...) must be followed by a colon within a
 // few words. Each kind is found in the original the same way (in any of the languages): only the

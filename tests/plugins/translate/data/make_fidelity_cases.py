@@ -51,6 +51,28 @@ f("g3-ru", G(3), "ru", f"Джош решает попробовать переп
 f("m37-ru", M("test/intermediate_algebra/428.json"), "ru", r"Найдите корни уравнения $(x - 3)^3 + (x -7)^3 = (2x - 10)^3.$")
 f("m43-ru", M("test/algebra/2214.json"), "ru", r"Решение неравенства $-4 < 2(x - 1) < 8$ записывается в виде $a < x < b$. Найдите значение $a + b$.")
 
+# ---- Faithful variants: numbers in the source's format or as words/digits, notes the original has,
+# label-like words inside sentences, formula-heavy short texts.
+f("m993-de", M("test/prealgebra/993.json"), "de", r"Im Jahr 1992 konnte man in Italien eine Kugel Gelato für 1200 Lire kaufen. Dasselbe Gelato hätte in den USA $\$1.50$ gekostet. Wie viele Dollar entsprächen beim entsprechenden Wechselkurs zwischen Lira und Dollar 1.000.000 Lire?")
+f("m2037-fr", M("test/prealgebra/2037.json"), "fr", "Karla a parcouru 12 000 miles avec son véhicule l'année dernière. Combien de gallons d'essence aurait-elle économisés l'année dernière si elle avait conduit une voiture hybride économe en carburant faisant en moyenne 48 miles par gallon plutôt qu'un SUV faisant en moyenne 15 miles par gallon ?")
+f("m2037-ru", M("test/prealgebra/2037.json"), "ru", f"В прошлом году Карла проехала на своём автомобиле 12{NB}000 миль. Сколько галлонов бензина она сэкономила бы в прошлом году, если бы ездила на экономичном гибридном автомобиле, проезжающем в среднем 48 миль на галлон, а не на внедорожнике, проезжающем в среднем 15 миль на галлон?")
+f("m1009-es", M("test/counting_and_probability/1009.json"), "es", "Pat debe elegir seis galletas de una bandeja que solo contiene galletas con chispas de chocolate, de avena y de mantequilla de cacahuete. En la bandeja hay al menos seis galletas de cada uno de estos tres tipos. ¿Cuántos surtidos diferentes de seis galletas se pueden elegir? (Ten en cuenta que las galletas del mismo tipo no se distinguen.)")
+f("m675-it", M("test/precalculus/675.json"), "it", "Trova il più piccolo numero reale positivo $C$ tale che\n\\[\\left\\| \\begin{pmatrix} 2 & 3 \\\\ 0 & -2 \\end{pmatrix} \\bold{v} \\right\\| \\le C \\|\\bold{v}\\|\\]per tutti i vettori bidimensionali $\\bold{v}.$\n\nNota: per un vettore bidimensionale $\\mathbf{a},$ $\\|\\mathbf{a}\\|$ è il modulo di $\\mathbf{a}.$")
+f("g16-de-v", G(16), "de", "Ein Händler möchte sich zwischen 2 Kaufplänen entscheiden: Schmuck im Wert von 5,000 $ oder elektronische Geräte im Wert von 8,000 $. Sein Finanzberater vermutet, dass der Schmuckmarkt innerhalb desselben Monats um 2.5 % steigen wird, der Markt für elektronische Geräte dagegen um 1.2 %. Wenn der Händler durch seine Wahl den Gewinn am Ende dieses Monats maximieren möchte, wie hoch wäre dieser Gewinn?")
+f("g3-fr-v", G(3), "fr", "Josh décide de se lancer dans l'achat-revente d'une maison. Il achète une maison 80,000 $ puis investit 50,000 $ dans des réparations. Cela augmente la valeur de la maison de 150%. Quel bénéfice a-t-il fait ?")
+f("g1-de-v", G(1), "de", "Janets Enten legen 16 Eier am Tag. Sie isst jeden Morgen 3 zum Frühstück und backt jeden Tag mit 4 Eiern Muffins für ihre Freunde. Den Rest verkauft sie täglich auf dem Bauernmarkt für 2 $ pro frischem Entenei. Wie viel Dollar verdient sie jeden Tag auf dem Bauernmarkt?")
+f("g1-fr", G(1), "fr", "Les canes de Janet pondent 16 œufs par jour. Elle en mange trois au petit-déjeuner chaque matin et en utilise quatre chaque jour pour faire des muffins pour ses amis. Elle vend le reste chaque jour au marché fermier à 2 $ l'œuf de cane frais. Combien de dollars gagne-t-elle chaque jour au marché fermier ?")
+f("g5-ru-v", G(5), "ru", "Каждый день Венди даёт каждой из своих кур по 3 стакана смешанного корма, в котором есть семена, мучные черви и овощи, чтобы куры оставались здоровыми. Корм она даёт курам в 3 приёма. Утром она даёт стае 15 стаканов корма. Днём — ещё 25 стаканов. Сколько стаканов корма ей нужно дать курам в последний приём пищи, если в стае Венди 20 кур?")
+f("g21-zh", G(21), "zh", "我有10升橙汁饮料，其中三分之二是水，我想把它加入15升菠萝饮料中，菠萝饮料的五分之三是水。但在倒的时候，我洒掉了1升橙汁饮料。剩下的24升饮料中有多少水？")
+f("g17-zh", G(17), "zh", "两列火车同时离开圣拉斐尔。它们开始向西行驶，都行驶了80英里。第二天，它们向北行驶，行驶了150英里。每列火车在这两天里行驶的距离是多少？")
+f("g10-it", G(10), "it", "La paga oraria di Eliza per le prime 40 ore di lavoro settimanali è di 10 $. Per gli straordinari riceve inoltre 1,2 volte la sua normale paga oraria. Se questa settimana Eliza ha lavorato 45 ore, quanto ha guadagnato questa settimana?")
+f("m17-zh", M("test/intermediate_algebra/134.json"), "zh", r"计算：$1-2+3-4+5- \dots +99-100$。")
+f("m4-ru", M("test/number_theory/572.json"), "ru", "Сколько натуральных делителей у числа 196?")
+f("m3-de", M("test/algebra/2584.json"), "de", r"Wenn $f(x) = \frac{3x-2}{x-2}$ ist, welchen Wert hat $f(-2) +f(-1)+f(0)$? Gib deine Antwort als gewöhnlichen Bruch an.")
+f("m43-fr", M("test/algebra/2214.json"), "fr", r"La solution de $-4 < 2(x - 1) < 8$ s'écrit sous la forme $a < x < b$. Trouver la valeur de $a + b$.")
+f("g13-zh", G(13), "zh", "卡洛斯正在种一棵柠檬树。种这棵树要花90美元。这棵树每年会结7个柠檬，他每个可以卖1.5美元。每年给树浇水和施肥要花3美元。他要过多少年才能开始从这棵柠檬树上赚钱？")
+f("g18-es", G(18), "es", "A Jill le pagan 20 $ por hora como profesora y 30 $ como entrenadora de animadoras. Si trabaja 50 semanas al año, 35 horas semanales como profesora y 15 horas semanales como entrenadora, ¿cuál es su salario anual?")
+
 out = []
 for k, (src, lang, text) in F.items():
     out.append({"id": k, "src": src, "lang": lang, "label": "faithful", "text": text})
@@ -92,8 +114,8 @@ for key, old, new in [
     plant(key, L, f"{old} -> {new}", (old, new))
 
 A = "added_content"
-def pre(key, p, what): plant(key, A, what, text=p + F[key][2])
-def post(key, p, what): plant(key, A, what, text=F[key][2] + p)
+def pre(key, p, what, check=A): plant(key, check, what, text=p + F[key][2])
+def post(key, p, what, check=A): plant(key, check, what, text=F[key][2] + p)
 pre("g3-fr", "Voici la traduction :\n\n", "preamble fr"); pre("g13-fr", "Here is the translation:\n\n", "preamble en")
 post("g12-fr", "\n\nRéponse : 694 $", "answer fr"); post("g13-fr", " Réponse : il lui faut 12 ans... soit environ 2", "answer fr, same line")
 pre("m13-fr", "Traduction :\n", "label fr"); post("g12-fr", "\n\n(Remarque : « cupcakes » et « cheesecakes » sont laissés en anglais.)", "note fr")
@@ -127,9 +149,14 @@ for key, k in [("g12-fr", 1), ("g16-de", 1), ("g10-es", 1), ("g21-it", 1), ("g5-
         plant(key, R, "only the first words", text=F[key][2][:40])
     else:
         plant(key, R, "only the first sentence", text=first(key, k))
-# The translation followed by the original (the model kept both): originals are filled in by the reader.
+# The model solved the problem after translating it (no label): much longer.
+post("g3-fr", "\n\nLa maison a coûté 80 000 + 50 000 = 130 000 $ au total. Sa valeur a augmenté de 150 % : 80 000 × 1,5 = 120 000 $, donc elle vaut maintenant 80 000 + 120 000 = 200 000 $. Le bénéfice est donc de 200 000 − 130 000 = 70 000 $.", "worked solution fr", check=R)
+post("g18-de", "\n\nAls Lehrerin verdient sie 20 × 35 = 700 $ pro Woche, als Trainerin 30 × 15 = 450 $ pro Woche, zusammen 1.150 $ pro Woche. In 50 Wochen sind das 50 × 1.150 = 57.500 $ im Jahr.", "worked solution de", check=R)
+post("g22-es", "\n\nEl hijo de Raymond nació cuando Raymond tenía 23 años, es decir, cuando Samantha tenía 23 − 6 = 17 años. Como Samantha tiene ahora 31 años, el hijo nació hace 31 − 17 = 14 años.", "worked solution es", check=R)
+post("g14-ru", "\n\nПусть у неё было x пылесосов. После зелёного дома осталось 2x/3, после красного 2x/3 − 2, после оранжевого половина: (2x/3 − 2)/2 = 5, откуда 2x/3 = 12 и x = 18.", "worked solution ru", check=R)
+# The translation followed by the original (the model echoed its input): originals are filled in by the reader.
 for key in ["g13-fr", "g18-de", "g6-es", "g17-it", "g11-ru", "g4-zh"]:
-    plant(key, R, "translation followed by the English original", text=F[key][2] + "\n\n{original}")
+    plant(key, A, "translation followed by the English original", text=F[key][2] + "\n\n{original}")
 
 W = "wrong_language"
 for key, lang, what in [("g3-fr", "de", "French for de"), ("g12-fr", "es", "French for es"), ("g1-de", "fr", "German for fr"),
