@@ -652,8 +652,11 @@ void Difficulty::process(Record& r) const {
     const double share = static_cast<double>(major->count) / static_cast<double>(pooled.n);
     r.annotate("majority_answer", cut_utf8(major->answer, 200));
     r.annotate("majority_share", share);
+    // The majority must also have more than twice as many rollouts as reach the reference: a reference
+    // that 1 of 4 rollouts reaches against 2 for another answer is most often right (GSM8K with planted
+    // wrong references, bench/accuracy/suspect.sh: 58 of 60 such flags were on unplanted references).
     if (reference && suspect_action_ != Suspect::off && pooled.n >= min_samples_ && share + 1e-12 >= suspect_share_ &&
-        !is_reference(*major)) {
+        major->count > 2 * pooled.correct && !is_reference(*major)) {
       suspect = true;
       r.annotate("suspect_label", true);
       r.count("suspect_label");

@@ -154,8 +154,11 @@ TEST(plugins_grade_difficulty, SuspectLabels) {
   const Strings in = {
       // 3 of 4 agree on 42 (as 42, 42.0 and \boxed{42}); the reference says 24.
       R"({"id":"s","answer":"24","r":["\\boxed{42}","#### 42.0","The answer is 42","\\boxed{24}"]})",
-      // Half agree on a wrong answer: share 0.5 >= 0.5 is suspect.
+      // Half agree on a wrong answer and one rollout reaches the reference: 2 is not more than twice 1, so
+      // not suspect (on GSM8K such flags were false 58 times out of 60, bench/accuracy/suspect.sh).
       R"({"id":"half","answer":"7","r":["\\boxed{8}","\\boxed{8}","\\boxed{7}","\\boxed{9}"]})",
+      // Half agree on a wrong answer and none reaches the reference: share 0.5 >= 0.5 is suspect.
+      R"({"id":"half0","answer":"7","r":["\\boxed{8}","\\boxed{8}","\\boxed{6}","\\boxed{9}"]})",
       // Wrong answers scattered: no majority above the share.
       R"({"id":"scatter","answer":"7","r":["\\boxed{1}","\\boxed{2}","\\boxed{7}","\\boxed{3}"]})",
       // Too few samples for a suspect label (min_samples 4): too_few_samples instead.
@@ -167,12 +170,13 @@ TEST(plugins_grade_difficulty, SuspectLabels) {
   };
   const OpRun run = run_op("difficulty", "{responses_field: r, min_samples: 4}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(run.kept_ids(), (Strings{"scatter", "fine", "tie"}));
+  EXPECT_EQ(run.kept_ids(), (Strings{"half", "scatter", "fine", "tie"}));
   EXPECT_EQ(ann(run, "tie", "majority_answer"), R"("7")");
   EXPECT_EQ(ann(run, "tie", "majority_share"), "0.5");
   EXPECT_EQ(reason_of(run, "s"), "suspect_label");
   EXPECT_EQ(detail_of(run, "s"), "majority answer '42' (3/4, share 0.75) is not equivalent to the reference '24'; 1/4 correct");
-  EXPECT_EQ(reason_of(run, "half"), "suspect_label");
+  EXPECT_EQ(reason_of(run, "half0"), "suspect_label");
+  EXPECT_EQ(ann(run, "half", "suspect_label"), std::nullopt);
   EXPECT_EQ(reason_of(run, "few"), "too_few_samples");
   // "fine": 7 (twice) and 8 / 8.0 (one group) tie at 2 each; the tie goes to the answer seen first, 7,
   // equal to the reference.
@@ -184,12 +188,14 @@ TEST(plugins_grade_difficulty, SuspectLabels) {
   ASSERT_EQ(strict.exit_code, 0) << strict.describe();
   EXPECT_EQ(reason_of(strict, "s"), "suspect_label");
   EXPECT_EQ(strict.kept_ids(), (Strings{"half", "scatter", "fine", "tie"}));  // half: 1/4 correct, in the band
+  EXPECT_EQ(reason_of(strict, "half0"), "too_hard");                              // 0/4, share 0.5 < 0.7
   // Annotate only: the band decides; s is kept with 1/4 and marked.
   const OpRun note = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_action: annotate}", jsonl(in));
   ASSERT_EQ(note.exit_code, 0) << note.describe();
   EXPECT_EQ(note.kept_ids(), (Strings{"s", "half", "scatter", "fine", "tie"}));
   EXPECT_EQ(ann(note, "s", "suspect_label"), "true");
-  EXPECT_EQ(ann(note, "half", "suspect_label"), "true");
+  EXPECT_EQ(ann(note, "half0", "suspect_label"), "true");
+  EXPECT_EQ(ann(note, "half", "suspect_label"), std::nullopt);
   // Off: no check.
   const OpRun off = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_action: off}", jsonl(in));
   ASSERT_EQ(off.exit_code, 0) << off.describe();
@@ -296,7 +302,7 @@ TEST(plugins_grade_difficulty, SidecarCorrectnessPerModelAndErrors) {
   EXPECT_EQ(ann(run, "7", "pass_rate_pooled"), "0.5");
   EXPECT_EQ(ann(run, "7", "n_samples_by_model"), R"({"small":4,"big":2})");
   // Answers with correctness marks.
-  const Sidecar marked("marked", jsonl({R"({"id":"a","ans":["3","3","4"],"c":[0,0,1]})"}));
+  const Sidecar marked("marked", jsonl({R"({"id":"a","ans":["3","3","3","4"],"c":[0,0,0,1]})"}));
   const OpRun m = run_op("difficulty", "{sidecar: '" + marked.path.string() + "', sidecar_field: ans, sidecar_kind: answers, sidecar_correct_field: c}",
                          jsonl({R"({"id":"a","answer":"4"})"}));
   ASSERT_EQ(m.exit_code, 0) << m.describe();
@@ -369,7 +375,7 @@ TEST(plugins_grade_difficulty, Gsm8kExampleSolutionsAsRollouts) {
               h[0], h[1], h[2], h[3], h[4], same, suspects);
   EXPECT_GE(same, 1306u);  // >= 99% of problems
   EXPECT_EQ(h, (std::array<int, 5>{432, 290, 236, 205, 156}));
-  EXPECT_EQ(suspects, 234u);  // docs/grading.md
+  EXPECT_EQ(suspects, 169u);  // docs/grading.md
   // Determinism: 2 threads, same bytes.
   OpOptions two = opt;
   two.threads = 2;
