@@ -18,7 +18,7 @@
 # Everything else has no field label: its decisions are measured on a hand-checked sample.
 # Hand-check: format_handcheck.tsv beside this script (id, true reasons, note; "ok" = gradable as is).
 # The sample is deterministic: per decision (each reason, and kept among records without a field
-# label), the SAMPLE_N records (default 40) with the smallest sha1(id).
+# label), the SAMPLE_N records (default 40; kept: twice as many) with the smallest sha1(id).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD=${BUILD:-build}
@@ -134,7 +134,7 @@ for r in recs.values():
 print("\nmultiple_choice recall per set: " + ", ".join(f"{s} {c[True]}/{c[True] + c[False]}" for s, c in sorted(by_set.items())))
 # 2. Hand-checked sample.
 def key(r): return hashlib.sha1(r["id"].encode()).hexdigest()
-print(f"\n#### Hand-checked sample (first {sample_n} by sha1(id) per decision; kept: records without a field label)\n")
+print(f"\n#### Hand-checked sample (first {sample_n} by sha1(id) per decision; kept: first {2 * sample_n} of the records without a field label)\n")
 print("| decision | in sample | checked | right reason | right to reject | precision | unchecked |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 need = []
@@ -142,7 +142,7 @@ est_tp = 0.0
 for d in reasons + ["kept"]:
     pool = [r for r in recs.values() if r["decision"] == d and (d != "kept" or r["label"] is None)]
     if d != "kept": pool = [r for r in pool if r["label"] is None]
-    sample = sorted(pool, key=key)[:sample_n]
+    sample = sorted(pool, key=key)[:sample_n * (2 if d == "kept" else 1)]
     checked = [r for r in sample if r["id"] in truth]
     need += [r for r in sample if r["id"] not in truth]
     if d == "kept":
