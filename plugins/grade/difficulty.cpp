@@ -112,7 +112,8 @@ const ParamTable Difficulty::params = {
     {.name = "min_samples", .type = ParamType::integer, .default_json = "1",
      .help = "fewer rollouts: rejected (too_few_samples); also the least rollouts for a suspect label"},
     {.name = "suspect_share", .type = ParamType::number, .default_json = "0.5",
-     .help = "a majority answer not equivalent to the reference with at least this share of the rollouts marks the label suspect"},
+     .help = "a majority answer not equivalent to the reference with at least this share of the rollouts, and more than twice "
+             "as many rollouts as reach the reference, marks the label suspect"},
     {.name = "suspect_action", .type = ParamType::string, .default_json = "\"reject\"",
      .help = "reject (reason suspect_label), annotate (suspect_label: true, then the band applies), or off",
      .choices = kSuspectActions},
