@@ -104,7 +104,11 @@ std::string number_text(std::string_view text) {
   std::string pre;
   pre.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
-    if (text.compare(i, 3, "\xEF\xBC\x8C") == 0 || text.compare(i, 3, "\xE3\x80\x81") == 0) {  // ， 、
+    const char c = text[i];
+    if (c != '\xEF' && c != '\xE3' && c != '{' && c != '\\') {
+      pre += c;
+      ++i;
+    } else if (text.compare(i, 3, "\xEF\xBC\x8C") == 0 || text.compare(i, 3, "\xE3\x80\x81") == 0) {  // ， 、
       pre += ", ";
       i += 3;
     } else if ((text.compare(i, 3, "{,}") == 0 || text.compare(i, 3, "{.}") == 0) && i > 0 && digit(text[i - 1])) {
@@ -665,6 +669,16 @@ struct Found {
   size_t at;
 };
 
+// kPhrases by their first byte, in table order.
+const std::array<std::vector<const Phrase*>, 256>& phrases_by_lead() {
+  static const std::array<std::vector<const Phrase*>, 256> index = [] {
+    std::array<std::vector<const Phrase*>, 256> a;
+    for (const Phrase& p : kPhrases) a[static_cast<unsigned char>(p.text[0])].push_back(&p);
+    return a;
+  }();
+  return index;
+}
+
 // Every phrase of kPhrases at a sentence start of `s`.
 std::vector<Found> find_phrases(std::string_view s) {
   std::vector<Found> out;
@@ -673,7 +687,8 @@ std::vector<Found> find_phrases(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '\n') starts.push_back(i + 1);
     else if ((s[i] == '.' || s[i] == '?' || s[i] == '!') && i + 1 < s.size() && (s[i + 1] == ' ' || s[i + 1] == '\t')) starts.push_back(i + 2);
-    else if (s.compare(i, 3, "\xE3\x80\x82") == 0 || s.compare(i, 3, "\xEF\xBC\x9F") == 0 || s.compare(i, 3, "\xEF\xBC\x81") == 0)
+    else if ((s[i] == '\xE3' || s[i] == '\xEF') &&
+             (s.compare(i, 3, "\xE3\x80\x82") == 0 || s.compare(i, 3, "\xEF\xBC\x9F") == 0 || s.compare(i, 3, "\xEF\xBC\x81") == 0))
       starts.push_back(i + 3);
   }
   for (const size_t start : starts) {
@@ -690,7 +705,8 @@ std::vector<Found> find_phrases(std::string_view s) {
     }
     if (i >= s.size() || s[i] == '\n') continue;
     const std::string w = window(s, i, 96);
-    for (const Phrase& p : kPhrases) {
+    for (const Phrase* pp : phrases_by_lead()[static_cast<unsigned char>(w[0])]) {
+      const Phrase& p = *pp;
       if (w.compare(0, p.text.size(), p.text) != 0) continue;
       if (p.start_only && start != 0) continue;
       const bool cjk = static_cast<unsigned char>(p.text[0]) >= 0xE3;
@@ -765,20 +781,28 @@ std::string echoed_original(std::string_view original, std::string_view translat
   const std::vector<std::string> o = prose_words(original);
   if (o.size() < kEchoGram + kEchoMinGrams - 1) return {};
   const std::vector<std::string> t = prose_words(translation);
-  auto gram = [](const std::vector<std::string>& w, size_t i) {
-    std::string g = w[i];
-    for (size_t k = 1; k < kEchoGram; ++k) g += " " + w[i + k];
+  // N-grams as hashes of their words' hashes (a collision could only add a shared n-gram).
+  auto hashes = [](const std::vector<std::string>& w) {
+    std::vector<uint64_t> h(w.size());
+    for (size_t i = 0; i < w.size(); ++i) h[i] = std::hash<std::string>{}(w[i]);
+    return h;
+  };
+  auto gram = [](const std::vector<uint64_t>& h, size_t i) {
+    uint64_t g = 0;
+    for (size_t k = 0; k < kEchoGram; ++k) g = (g ^ h[i + k]) * 0x100000001B3ULL + 0x9E3779B97F4A7C15ULL;
     return g;
   };
-  std::unordered_set<std::string> in_translation;
-  for (size_t i = 0; i + kEchoGram <= t.size(); ++i) in_translation.insert(gram(t, i));
-  size_t shared = 0;
-  std::string first;
+  const std::vector<uint64_t> ho = hashes(o), ht = hashes(t);
+  std::unordered_set<uint64_t> in_translation;
+  for (size_t i = 0; i + kEchoGram <= t.size(); ++i) in_translation.insert(gram(ht, i));
+  size_t shared = 0, first = 0;
   const size_t grams = o.size() - kEchoGram + 1;
   for (size_t i = 0; i < grams; ++i)
-    if (in_translation.count(gram(o, i)) && shared++ == 0) first = gram(o, i);
+    if (in_translation.count(gram(ho, i)) && shared++ == 0) first = i;
   if (static_cast<double>(shared) < kEchoShare * static_cast<double>(grams)) return {};
-  return "\"" + first + " ...\" (" + std::to_string(shared) + " of the original's " + std::to_string(grams) + " word " +
+  std::string words = o[first];
+  for (size_t k = 1; k < kEchoGram; ++k) words += " " + o[first + k];
+  return "\"" + words + " ...\" (" + std::to_string(shared) + " of the original's " + std::to_string(grams) + " word " +
          std::to_string(kEchoGram) + "-grams)";
 }
 
