@@ -336,7 +336,8 @@ constexpr std::array<WordList, 6> kNumberWords = {{
      "zero=0 one=1 first=1 two=2 twice=2 second=2 three=3 thrice=3 third=3 four=4 fourth=4 five=5 fifth=5 six=6 sixth=6 "
      "seven=7 seventh=7 eight=8 eighth=8 nine=9 ninth=9 ten=10 tenth=10 eleven=11 twelve=12 dozen=12 thirteen=13 "
      "fourteen=14 fifteen=15 sixteen=16 seventeen=17 eighteen=18 nineteen=19 twenty=20 thirty=30 forty=40 fifty=50 "
-     "sixty=60 seventy=70 eighty=80 ninety=90 hundred=100 thousand=1000 million=1000000"},
+     "sixty=60 seventy=70 eighty=80 ninety=90 hundred=100 thousand=1000 million=1000000 thirds=3 quarter=4 quarters=4 "
+     "fourths=4 fifths=5 sixths=6 sevenths=7 eighths=8 ninths=9 tenths=10"},
     {"fr",
      "zéro=0 un=1 une=1 premier=1 première=1 deux=2 deuxième=2 second=2 seconde=2 trois=3 troisième=3 quatre=4 "
      "quatrième=4 cinq=5 cinquième=5 six=6 sixième=6 sept=7 septième=7 huit=8 huitième=8 neuf=9 neuvième=9 dix=10 "
@@ -628,7 +629,7 @@ constexpr Phrase kPhrases[] = {
     {"closing", "i hope this helps"}, {"closing", "hope this helps"}, {"closing", "let me know"}, {"closing", "feel free"},
     {"closing", "j'espère que"}, {"closing", "n'hésitez pas"}, {"closing", "ich hoffe"}, {"closing", "lass mich wissen"},
     {"closing", "lassen sie mich wissen"}, {"closing", "espero que"}, {"closing", "no dudes"}, {"closing", "spero che"},
-    {"closing", "fammi sapere"}, {"closing", "надеюсь"}, {"closing", "希望这"}, {"closing", "如果您"}, {"closing", "如需"},
+    {"closing", "fammi sapere"}, {"closing", "надеюсь"}, {"closing", "希望这"},
 };
 
 bool is_cjk_or_punct(char32_t c) { return (c >= 0x2E80 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFF00 && c <= 0xFFEF); }

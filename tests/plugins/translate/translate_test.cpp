@@ -815,6 +815,7 @@ TEST(plugins_translate_fidelity, NumberWords) {
   EXPECT_TRUE(tr::compare_numbers("She eats 3 eggs.", "Elle mange trois œufs.", "en", "fr").empty());
   EXPECT_EQ(tr::compare_numbers("She eats 1 egg.", "Elle mange un œuf.", "en", "fr").missing, Strings{"1"});
   EXPECT_EQ(tr::compare_numbers("She eats three eggs.", "Elle mange 4 œufs.", "en", "fr").added, Strings{"4"});
+  EXPECT_TRUE(tr::compare_numbers("a drink that is three-fifths water", "一种含水3/5的饮料", "en", "zh").empty());
 }
 
 TEST(plugins_translate_fidelity, MathSpans) {
@@ -867,6 +868,7 @@ TEST(plugins_translate_fidelity, AddedContent) {
   EXPECT_EQ(added("Solve $x^2 = 4$.", "解方程：$x^2 = 4$。"), Adds{});
   EXPECT_EQ(added("Explain your answer.", "Erkläre deine Antwort."), Adds{});
   EXPECT_EQ(added("Surely 5 > 3.", "Sicherlich ist 5 > 3."), Adds{});
+  EXPECT_EQ(added("Two dice are rolled. If you get a 6, you win.", "掷两颗骰子。如果您掷出6，您就赢了。"), Adds{});
 }
 
 TEST(plugins_translate_fidelity, ManyUnclosedDollarsThenOtherSpans) {
