@@ -34,13 +34,19 @@ void read_answer(const Record& r, std::string_view field, std::string& out) {
       break;
     }
   }
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return;
-  out = grade::normalize(grade::reference_answer(text));
+  const size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return;
+  out = grade::reference_answer(std::string_view(text).substr(begin, text.find_last_not_of(" \t\r\n") + 1 - begin));
 }
 
 bool answers_agree(std::string_view a, std::string_view b) {
   if (a.empty() || b.empty() || a == b) return true;
-  return grade::equivalent_normalized(a, b).equal;
+  // Normalised only here: most records are never compared (they match no earlier text).
+  thread_local std::string na, nb;
+  na = grade::normalize(a);
+  nb = grade::normalize(b);
+  if (na.empty() || nb.empty() || na == nb) return true;  // an answer that normalises to nothing is no answer
+  return grade::equivalent_normalized(na, nb).equal;
 }
 
 }  // namespace tamis::dedup

@@ -6,7 +6,7 @@
 // `... #### 72`, MATH's `... \boxed{72}`) = its final answer `72`.
 //
 //     std::string a;
-//     read_answer(r, "answer", a);              // canonical text, "" when the record has no answer
+//     read_answer(r, "answer", a);              // the final answer, "" when the record has no answer
 //     if (!answers_agree(a, theirs)) ...        // not equivalent: different problems (or a conflict)
 #pragma once
 
@@ -17,16 +17,18 @@
 
 namespace tamis::dedup {
 
-// Reads the answer field `field` of `r` into `out` as the grader's canonical text: a string (a worked
-// solution reduced to its final answer), a number (its JSON text), or an array of strings and numbers
-// (joined with ", ", as OlympiadBench's `final_answer`); then grade::normalize. `out` is "" when the
-// field is absent, null, of another type, or blank: such a record has no answer and agrees with any.
+// Reads the answer field `field` of `r` into `out`: a string (trimmed; a worked solution reduced to its
+// final answer by grade::reference_answer), a number (its JSON text), or an array of strings and
+// numbers (joined with ", ", as OlympiadBench's `final_answer`). `out` is "" when the field is absent,
+// null, of another type, or blank: such a record has no answer and agrees with any. Not normalised
+// yet: that is left to answers_agree, which few records reach.
 void read_answer(const Record& r, std::string_view field, std::string& out);
 
-// Whether two canonical answers (from read_answer) may belong to the same problem: true when either is
-// empty, when they are the same text, or when the grader finds them equivalent (exact rationals,
-// intervals, sets, symbolic forms; bounded work). Answers the grader cannot compare ("too_complex")
-// count as different: both records are kept, which loses nothing.
+// Whether two answers (from read_answer) may belong to the same problem: true when either is empty or
+// normalises to nothing, when they are the same text before or after grade::normalize, or when the
+// grader finds them equivalent (exact rationals, intervals, sets, symbolic forms; bounded work).
+// Answers the grader cannot compare ("too_complex") count as different: both records are kept, which
+// loses nothing.
 bool answers_agree(std::string_view a, std::string_view b);
 
 }  // namespace tamis::dedup

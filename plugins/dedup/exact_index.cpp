@@ -60,7 +60,7 @@ struct Reader {
 };
 
 std::string with_answers_setting(const std::string& settings, bool answers) {
-  // answers=2: the hash of the grader's canonical answer (answers.hpp); 1 was the hash of the answer's
+  // answers=2: the hash of the final answer (answers.hpp: read_answer); 1 was the hash of the answer's
   // text normalisation, which older versions wrote and which is refused (rebuild the index).
   return settings + ";answers=" + (answers ? "2" : "0");
 }

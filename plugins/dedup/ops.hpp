@@ -46,7 +46,7 @@ class Exact {
   struct Prepared {
     Key128 key;
     uint64_t answer = kNoAnswer;  // answer_value(XXH3-64 of answer_text), or kNoAnswer
-    std::string answer_text;      // the grader's canonical answer (answers.hpp), "" when none
+    std::string answer_text;      // the final answer (answers.hpp: read_answer), "" when none
     SurvivorPolicy::Score score{};  // with `prefer`
   };
   Prepared prepare(Record& r) const;
@@ -62,7 +62,7 @@ class Exact {
   enum class Conflict { tag, reject_later, reject_both };
   void ordered_after_first_pass(Record& r, Prepared& p);
   uint32_t insert(const Prepared& p, std::string_view id);  // a new key, with its answer
-  std::string_view answer_text(uint32_t n) const;          // key n's survivor's canonical answer ("": none known)
+  std::string_view answer_text(uint32_t n) const;          // key n's survivor's final answer ("": none known)
   // Whether p's answer and a survivor's (hash, text) are different answers, by the grader.
   bool answers_differ(const Prepared& p, uint64_t theirs, std::string_view theirs_text) const;
   static void annotate_conflict(Record& r, std::string_view survivor, std::string_view mine, std::string_view theirs);
@@ -79,7 +79,7 @@ class Exact {
   int64_t duplicates_ = 0, conflicts_ = 0;
   std::vector<std::string> conflicted_survivors_;  // reject_both: loaded survivors that could not be retracted
   std::vector<uint64_t> first_ordinal_;              // first pass: per key, its first record's ordinal
-  std::vector<std::string> answer_texts_;  // with answer_field: per key, its survivor's canonical answer
+  std::vector<std::string> answer_texts_;  // with answer_field: per key, its survivor's final answer
   std::unordered_map<uint32_t, std::string> conflict_with_;  // reject_both: per conflicted key, the first disagreeing id
   uint64_t observed_ = 0, passed_ = 0;
   // With `prefer`: per key, the record to keep (when it is not the key's first record).
@@ -153,7 +153,7 @@ class MinHash {
     uint32_t match = LshIndex::npos;    // the earliest of those verified at or above the threshold
     double similarity = 0;
     std::vector<Candidate> selected;    // over max_candidates: the ones kept, by number
-    // With `answers: distinct`: the record's canonical answer, and the earliest survivor the parallel
+    // With `answers: distinct`: the record's final answer (read_answer), and the earliest survivor the parallel
     // part found similar enough but with a different answer (npos: none).
     std::string answer;
     uint32_t refused = LshIndex::npos;
@@ -211,7 +211,7 @@ class MinHash {
   std::vector<uint32_t> a_lo_, a_hi_, b_lo_, b_hi_;  // the hash functions' a_i (odd) and b_i, in halves
   LshIndex index_;
   std::vector<std::string> ids_;  // per survivor (serial part only)
-  // `answers: distinct`: the answer field, and per survivor its canonical answer, written before the
+  // `answers: distinct`: the answer field, and per survivor its final answer, written before the
   // survivor is published (readers in prepare() see it through the same publication).
   bool distinct_ = false;
   std::string answer_field_;
