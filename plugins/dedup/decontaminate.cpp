@@ -1,8 +1,8 @@
 // decontaminate: reject records that copy benchmark items, with the evidence (docs/dedup.md#decontamination).
+#define XXH_INLINE_ALL  // the per-token and per-n-gram hashes inline (same values as the library's)
 #include <xxhash.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -177,18 +177,25 @@ struct Tokens {
   std::string norm;
   std::vector<std::pair<uint32_t, uint32_t>> spans;
   std::vector<uint64_t> hashes;     // per token (numbers masked in siblings mode)
-  std::vector<uint64_t> positional; // per position, the n-gram hash (filled on demand)
+  std::vector<uint64_t> positional; // per position, the n-gram hash (ngrams())
   std::array<uint64_t, 2> bloom{};
   void build(std::string_view text, bool mask) {
     word_tokens(text, norm, spans);
     hashes.clear();
     positional.clear();
+    hashes.reserve(spans.size());
     bloom = {0, 0};
     for (const auto& [start, len] : spans) {
       const uint64_t h = token_hash(std::string_view(norm.data() + start, len), mask);
       hashes.push_back(h);
       bloom[(h >> 7) & 1] |= uint64_t{1} << (h & 63);
     }
+  }
+  // The n-gram hash at each position (as word_ngram_hashes computes them, unsorted, with repeats).
+  void ngrams(size_t n) {
+    positional.clear();
+    for (size_t w = 0; w + n <= hashes.size(); ++w)
+      positional.push_back(XXH3_64bits(hashes.data() + w, n * sizeof(uint64_t)));
   }
   // The sorted symbols (kSymbolBit) and other rigid words (neither symbols nor flexible) of tokens [from, to).
   void rigid(size_t from, size_t to, std::vector<uint64_t>& symbols, std::vector<uint64_t>& words) const {
@@ -202,6 +209,21 @@ struct Tokens {
     std::sort(words.begin(), words.end());
   }
 };
+
+// One thread's buffers for process().
+struct Buffers {
+  std::string text, stripped;
+  Tokens tk;
+  std::vector<uint32_t> postings;
+  std::vector<uint64_t> candidates, grams, symbols, words, missing;
+};
+
+// Not inlined: in a shared library GCC would otherwise recompute a thread-local's address (a
+// __tls_get_addr call) at nearly every use, even through a reference.
+[[gnu::noinline]] Buffers& thread_buffers() {
+  thread_local Buffers buffers;
+  return buffers;
+}
 
 }  // namespace
 
@@ -383,9 +405,11 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
         Unit u;
         u.item = index;
         u.tokens = static_cast<uint32_t>(tk.hashes.size());
+        std::vector<uint64_t> unit_grams = word_ngram_hashes(tk.hashes, ngram_);
+        for (uint64_t h : unit_grams) grams.emplace_back(h, static_cast<uint32_t>(units_.size()));
         if (!siblings_) {
           tk.rigid(0, tk.hashes.size(), u.symbols, u.words);
-          u.grams = word_ngram_hashes(tk.hashes, ngram_);
+          u.grams = std::move(unit_grams);
         }
         u.excerpt = excerpt(text, kExcerptBytes);
         if (u.tokens <= short_words_) {
@@ -394,7 +418,6 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
           u.bloom = tk.bloom;
         }
         const auto ui = static_cast<uint32_t>(units_.size());
-        for (uint64_t h : word_ngram_hashes(tk.hashes, ngram_)) grams.emplace_back(h, ui);
         units_.push_back(std::move(u));
         if (exact_stripped_ && has_prose(text)) {
           const std::string s = stripped_text(text);
@@ -415,9 +438,11 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
     // Boilerplate: n-grams in `boilerplate` or more items of this benchmark (an item's fields count once).
     std::sort(grams.begin(), grams.end());
     grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
+    const size_t merged = ngrams_.size();  // ngrams_[0, merged) is sorted; this benchmark's postings follow, sorted
+    std::vector<uint32_t> items;
     for (size_t i = 0; i < grams.size();) {
       size_t j = i;
-      std::vector<uint32_t> items;
+      items.clear();
       while (j < grams.size() && grams[j].first == grams[i].first) items.push_back(units_[grams[j++].second].item);
       items.erase(std::unique(items.begin(), items.end()), items.end());
       if (static_cast<int64_t>(items.size()) >= boilerplate_) {
@@ -430,6 +455,7 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
       }
       i = j;
     }
+    std::inplace_merge(ngrams_.begin(), ngrams_.begin() + static_cast<std::ptrdiff_t>(merged), ngrams_.end());
     for (uint32_t ui = first_unit; ui < units_.size(); ++ui) {
       Unit& u = units_[ui];
       // Need: min_coverage of the informative n-grams, at least min_shared; an item with fewer than 3
@@ -439,17 +465,20 @@ Decontaminate::Decontaminate(const Params& p, Stage& stage)
                                                         std::ceil(min_coverage_ * u.informative - 1e-9)));
       if (u.short_item) {
         if (short_by_length_.size() <= u.tokens) short_by_length_.resize(u.tokens + 1);
-        short_by_length_[u.tokens].push_back(ui);
+        short_by_length_[u.tokens].push_back(
+            {ui, static_cast<uint32_t>(std::min<size_t>(static_cast<size_t>(max_edits_), u.tokens / 5)), u.bloom});
         max_short_tokens_ = std::max<size_t>(max_short_tokens_, u.tokens);
       }
     }
     stage.info("benchmark '" + b.name + "': " + std::to_string(b.items) + " items from " + b.path + ", " +
                std::to_string(b.boilerplate) + " boilerplate " + std::to_string(ngram_) + "-grams");
   }
-  std::sort(ngrams_.begin(), ngrams_.end());
-  ngrams_.shrink_to_fit();
+  ngrams_.shrink_to_fit();  // sorted: merged benchmark by benchmark
   filter_.assign(kFilterWords, 0);
   for (const auto& [h, i] : ngrams_) filter_[(h >> 6) & (kFilterWords - 1)] |= uint64_t{1} << (h & 63);
+  bucket_starts_.assign((size_t{1} << kBucketBits) + 1, 0);
+  for (const auto& [h, i] : ngrams_) ++bucket_starts_[(h >> (64 - kBucketBits)) + 1];
+  for (size_t k = 1; k < bucket_starts_.size(); ++k) bucket_starts_[k] += bucket_starts_[k - 1];
   item_hits_ = std::make_unique<std::atomic<uint32_t>[]>(items_.size());
   bench_records_ = std::make_unique<std::atomic<int64_t>[]>(benchmarks_.size());
   stage.info("index: " + std::to_string(items_.size()) + " items, " + std::to_string(ngrams_.size()) + " " +
@@ -474,21 +503,43 @@ bool Decontaminate::better(const Hit& a, const Hit& b) const {
 }
 
 void Decontaminate::process(Record& r) const {
-  // Per-thread buffers; the field is read from the record text without a DOM parse (fields.hpp).
-  thread_local std::string text, stripped;
-  thread_local Tokens tk;
-  thread_local std::vector<uint32_t> postings;
-  thread_local std::vector<uint64_t> symbols, words, missing;
+  // Per-thread buffers (one thread-local lookup per record); the field is read from the record text
+  // without a DOM parse (fields.hpp).
+  Buffers& buf = thread_buffers();
+  std::string &text = buf.text, &stripped = buf.stripped;
+  Tokens& tk = buf.tk;
+  std::vector<uint32_t>& postings = buf.postings;
+  std::vector<uint64_t> &candidates = buf.candidates, &grams = buf.grams, &symbols = buf.symbols, &words = buf.words,
+                        &missing = buf.missing;
   if (read_string_field(r, field_, text) != FieldKind::string)
     return r.reject("missing_field", "no string field '" + field_ + "'");
   tk.build(text, siblings_);
-  const std::vector<uint64_t> grams = word_ngram_hashes(tk.hashes, ngram_);
+  tk.ngrams(ngram_);
+  // The record's distinct n-grams that pass the bit filter (most pass none: no sort, no search), then
+  // their postings.
+  candidates.clear();
+  for (uint64_t h : tk.positional)
+    if ((filter_[(h >> 6) & (kFilterWords - 1)] >> (h & 63)) & 1) candidates.push_back(h);
   postings.clear();
-  for (uint64_t h : grams) {
-    if (!((filter_[(h >> 6) & (kFilterWords - 1)] >> (h & 63)) & 1)) continue;
-    auto it = std::lower_bound(ngrams_.begin(), ngrams_.end(), std::pair<uint64_t, uint32_t>(h, 0));
-    for (; it != ngrams_.end() && it->first == h; ++it) postings.push_back(it->second);
+  if (!candidates.empty()) {
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    for (uint64_t h : candidates) {
+      const uint64_t bucket = h >> (64 - kBucketBits);
+      for (uint32_t k = bucket_starts_[bucket], end = bucket_starts_[bucket + 1]; k < end; ++k)
+        if (ngrams_[k].first == h) postings.push_back(ngrams_[k].second);
+    }
   }
+  // The record's distinct n-grams, counted only for min_fraction.
+  size_t distinct = SIZE_MAX;
+  auto distinct_grams = [&] {
+    if (distinct == SIZE_MAX) {
+      grams.assign(tk.positional.begin(), tk.positional.end());
+      std::sort(grams.begin(), grams.end());
+      distinct = static_cast<size_t>(std::unique(grams.begin(), grams.end()) - grams.begin());
+    }
+    return distinct;
+  };
   Hit best;
   // The n-gram path: the units whose informative n-grams the record covers.
   if (!postings.empty()) {
@@ -501,7 +552,7 @@ void Decontaminate::process(Record& r) const {
       i = j;
       const Unit& u = units_[ui];
       if (u.need == 0 || count < u.need) continue;
-      if (min_fraction_ > 0 && static_cast<double>(count) < min_fraction_ * static_cast<double>(grams.size())) continue;
+      if (min_fraction_ > 0 && static_cast<double>(count) < min_fraction_ * static_cast<double>(distinct_grams())) continue;
       Hit h;
       h.unit = ui;
       h.method = "ngram";
@@ -509,9 +560,6 @@ void Decontaminate::process(Record& r) const {
       h.score = static_cast<double>(count) / u.informative;
       if (!better(h, best)) continue;
       // The window: from the first to the last record n-gram that is an informative n-gram of the unit.
-      if (tk.positional.empty())
-        for (size_t w = 0; w + ngram_ <= tk.hashes.size(); ++w)
-          tk.positional.push_back(XXH3_64bits(tk.hashes.data() + w, ngram_ * sizeof(uint64_t)));
       // In copies mode the window reaches the unit's boilerplate n-grams too.
       size_t first = SIZE_MAX, last = 0;
       for (size_t w = 0; w < tk.positional.size(); ++w)
@@ -544,14 +592,18 @@ void Decontaminate::process(Record& r) const {
     const size_t lo = n > static_cast<size_t>(max_edits_) ? n - static_cast<size_t>(max_edits_) : 0;
     const size_t hi = std::min(n + static_cast<size_t>(max_edits_), short_by_length_.size() - 1);
     for (size_t len = lo; len <= hi; ++len) {
-      for (uint32_t ui : short_by_length_[len]) {
-        const Unit& u = units_[ui];
-        const size_t allowed = std::min<size_t>(static_cast<size_t>(max_edits_), u.tokens / 5);
+      for (const ShortUnit& su : short_by_length_[len]) {
+        const size_t allowed = su.allowed;
         if ((n > len ? n - len : len - n) > allowed) continue;
         // Every token of the item missing from the record is one edit at least: so are the item's bloom
-        // bits missing from the record's.
-        const int absent = std::popcount(u.bloom[0] & ~tk.bloom[0]) + std::popcount(u.bloom[1] & ~tk.bloom[1]);
-        if (static_cast<size_t>(absent) > allowed) continue;
+        // bits missing from the record's (counted up to allowed + 1 only: most units miss many).
+        uint64_t absent0 = su.bloom[0] & ~tk.bloom[0], absent1 = su.bloom[1] & ~tk.bloom[1];
+        size_t absent = 0;
+        for (; absent0 != 0 && absent <= allowed; ++absent) absent0 &= absent0 - 1;
+        for (; absent1 != 0 && absent <= allowed; ++absent) absent1 &= absent1 - 1;
+        if (absent > allowed) continue;
+        const uint32_t ui = su.unit;
+        const Unit& u = units_[ui];
         const size_t d = token_edit_distance(u.sequence, tk.hashes, allowed, !siblings_);
         if (d > allowed) continue;
         Hit h;

@@ -87,12 +87,22 @@ class Decontaminate {
   std::vector<Unit> units_;
   // (n-gram hash, unit), sorted, distinct, informative n-grams only: the n-gram index.
   std::vector<std::pair<uint64_t, uint32_t>> ngrams_;
+  // (n-gram hash >> (64 - kBucketBits)) -> the start of its postings in ngrams_ (one more entry at the end):
+  // a record n-gram that passes the filter finds its postings without a binary search.
+  static constexpr int kBucketBits = 17;
+  std::vector<uint32_t> bucket_starts_;
+  // A short unit as the edit path first checks it, without touching the unit.
+  struct ShortUnit {
+    uint32_t unit;
+    uint32_t allowed;                // the edits allowed: min(max_edits, tokens / 5)
+    std::array<uint64_t, 2> bloom;   // the unit's token bloom
+  };
   // Short units by token count.
-  std::vector<std::vector<uint32_t>> short_by_length_;
+  std::vector<std::vector<ShortUnit>> short_by_length_;
   // (stripped-text hash, unit), only with exact_stripped.
   std::unordered_map<uint64_t, uint32_t> stripped_;
   // A one-hash bit filter over the n-gram hashes (2^23 bits): most record n-grams are in no reference,
-  // and the filter spares them the binary search.
+  // and the filter spares them the postings lookup.
   std::vector<uint64_t> filter_;
   // Hit counts, updated concurrently by process() (sums do not depend on scheduling).
   std::unique_ptr<std::atomic<uint32_t>[]> item_hits_;
