@@ -120,9 +120,9 @@ Exact::Prepared Exact::prepare(Record& r) const {
     out.score = policy_.score(r, bytes);
   }
   if (!answer_field_.empty()) {
-    // The grader's canonical answer (a worked solution reduced to its final answer); "" is no answer,
-    // which conflicts with none. Equal hashes mean equal texts; different ones are compared by the
-    // grader in the serial part (answers_differ), since `97` and `097` are one answer.
+    // The final answer (a worked solution reduced); "" is no answer, which conflicts with none. Equal
+    // hashes mean equal texts; different ones are compared by the grader in the serial part
+    // (answers_differ), since `97` and `097` are one answer.
     read_answer(r, answer_field_, out.answer_text);
     if (!out.answer_text.empty()) out.answer = answer_value(XXH3_64bits(out.answer_text.data(), out.answer_text.size()));
   }
@@ -144,12 +144,12 @@ std::string_view Exact::answer_text(uint32_t n) const {
 
 bool Exact::answers_differ(const Prepared& p, uint64_t theirs, std::string_view theirs_text) const {
   if (p.answer == kNoAnswer || theirs == kNoAnswer || theirs == kConflicted || p.answer == theirs) return false;
-  if (theirs_text.empty()) return true;  // a key from load_index: only its answer's hash is known
+  if (theirs_text.empty()) return true;  // a key from load_index: only its answer's hash is known (same text or not)
   return !answers_agree(p.answer_text, theirs_text);
 }
 
 void Exact::annotate_conflict(Record& r, std::string_view survivor, std::string_view mine, std::string_view theirs) {
-  // The evidence: the survivor, and both answers as the grader read them (canonical text).
+  // The evidence: the survivor, and both final answers (as written, worked solutions reduced).
   r.annotate("answer_conflict", survivor);
   r.annotate("answer", mine);
   if (!theirs.empty()) r.annotate("survivor_answer", theirs);
