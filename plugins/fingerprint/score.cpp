@@ -27,7 +27,7 @@ const ParamTable Score::params = {
     {.name = "field", .type = ParamType::string, .required = true, .help = "the text field to score"},
     {.name = "lists", .type = ParamType::path_list, .required = true,
      .help = "slop lists: published slop-list JSON arrays (weight 1 each unless given) and/or profile.json files of "
-             "fingerprint.profile (weight = the feature's log ratio)"},
+             "fingerprint.profile (weight = the feature's log ratio)", .files = FileRole::input},
     {.name = "group", .type = ParamType::string,
      .help = "with a profile.json: the group whose top features to use (default: every group, highest weight)"},
     {.name = "drop_stopwords", .type = ParamType::boolean, .default_json = "true",

@@ -92,7 +92,7 @@ const ParamTable Difficulty::params = {
      .choices = kKinds},
     {.name = "sidecar", .type = ParamType::path,
      .help = "a JSONL file of rollouts keyed by record id (one line per rollout or per problem; read once, streamed; "
-             "kept in memory as counts and distinct answers per id)"},
+             "kept in memory as counts and distinct answers per id)", .files = FileRole::input},
     {.name = "sidecar_id_field", .type = ParamType::string, .default_json = "\"id\"",
      .help = "the sidecar's field holding the record id (a string or an integer; matched against the source's id)"},
     {.name = "sidecar_field", .type = ParamType::string, .default_json = "\"response\"",

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 const ParamTable Export::params = {
     {.name = "path", .type = ParamType::path, .required = true,
-     .help = "the batch file to write (JSONL); with more requests than one file may hold, parts PATH-STEM.1.jsonl, .2, ..."},
+     .help = "the batch file to write (JSONL); with more requests than one file may hold, parts PATH-STEM.1.jsonl, .2, ...", .files = FileRole::output},
     {.name = "field", .type = ParamType::string, .default_json = "\"problem\"", .help = "the text to translate (a path)"},
     {.name = "to_field", .type = ParamType::string, .default_json = "\"translate_to\"",
      .help = "where the target language is read: annotation of that name, else the field, else tamis.NAME; records without one pass on, not exported"},
@@ -25,7 +25,7 @@ const ParamTable Export::params = {
     {.name = "model", .type = ParamType::string, .default_json = "\"gpt-4o-mini\"", .help = "body.model of every request"},
     {.name = "url", .type = ParamType::string, .default_json = "\"/v1/chat/completions\"", .help = "the request url (the Batch API endpoint)"},
     {.name = "template", .type = ParamType::path,
-     .help = "a JSON file: an array of chat messages [{role, content}] with placeholders {text} {id} {source} {target} {source_name} {target_name}; default: the built-in faithful-translation prompt (pipelines/translate/template.json)"},
+     .help = "a JSON file: an array of chat messages [{role, content}] with placeholders {text} {id} {source} {target} {source_name} {target_name}; default: the built-in faithful-translation prompt (pipelines/translate/template.json)", .files = FileRole::input},
     {.name = "body", .type = ParamType::json, .default_json = "{}",
      .help = "more members of every request body, e.g. {temperature: 0, max_tokens: 4096}"},
     {.name = "language_names", .type = ParamType::string_map, .default_json = "{}",

@@ -6,6 +6,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <unistd.h>
 
 #include <tamis/abi.h>
 
@@ -257,6 +258,95 @@ TEST(Params, CheckHookErrorsAreReportedByValidateWithTheStage) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("p.yaml:7:11: error: stage 'len'"), std::string::npos) << r.err;  // at `with`
   EXPECT_NE(r.err.find("stage 'len': max (5) is below min (10)"), std::string::npos) << r.err;
+}
+
+// ---------------------------------------------------------------- side files, missing fields
+
+TEST(Params, ValidateChecksEveryFileAStageWillReadAndNoneItWrites) {
+  TempDir d;
+  write_file(d / "in.jsonl", "{\"id\": \"x\", \"text\": \"t\"}\n");
+  write_file(d / "refs/a.jsonl", "{}\n");
+  write_file(d / "p.yaml", pipeline_with("  side:\n    uses: test.side_files\n    with:\n"
+                                         "      table: no/table.tsv\n"                       // line 8
+                                         "      out: not/yet/written.jsonl\n"
+                                         "      sets:\n"                                     // line 10, its value at 11:9
+                                         "        - { file: refs/a.jsonl }\n"
+                                         "        - { file: refs/gone.jsonl }\n"
+                                         "        - { file: \"refs/*.json\" }\n"
+                                         "        - { other: 1 }\n"));
+  const std::vector<std::string> plugins = {"--plugin-path", (kFixtures / "ops").string()};
+  auto with = [&](std::vector<std::string> args) { args.insert(args.end(), plugins.begin(), plugins.end()); return args; };
+  const auto v = run_tamis(with({"validate", (d / "p.yaml").string()}));
+  EXPECT_EQ(v.exit_code, 2) << v.err;
+  const std::string at = (d / "p.yaml").string();
+  EXPECT_NE(v.err.find(at + ":8:14: error: stage 'side': parameter 'table': input file '" + (d / "no/table.tsv").string() +
+                       "' does not exist"), std::string::npos) << v.err;
+  EXPECT_NE(v.err.find(at + ":11:9: error: stage 'side': parameter 'sets': input file '" + (d / "refs/gone.jsonl").string() +
+                       "' does not exist"), std::string::npos) << v.err;
+  EXPECT_NE(v.err.find("input file '" + (d / "refs/*.json").string() + "' no file matches"), std::string::npos) << v.err;
+  EXPECT_EQ(v.err.find("a.jsonl'"), std::string::npos) << "an existing file is not reported: " << v.err;
+  EXPECT_EQ(v.err.find("written.jsonl"), std::string::npos) << "an output need not exist: " << v.err;
+  EXPECT_NE(v.err.find("3 errors"), std::string::npos) << v.err;
+  const auto r = run_tamis(with({"run", (d / "p.yaml").string()}));
+  EXPECT_EQ(r.exit_code, 2) << "run refuses before reading: " << r.err;
+  EXPECT_FALSE(fs::exists(d / "out"));
+
+  write_file(d / "no/table.tsv", "");
+  write_file(d / "refs/gone.jsonl", "");
+  write_file(d / "refs/b.json", "");
+  const auto ok = run_tamis(with({"validate", (d / "p.yaml").string()}));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  fs::permissions(d / "no/table.tsv", fs::perms::none);
+  if (::access((d / "no/table.tsv").c_str(), R_OK) != 0) {  // not as root
+    const auto unreadable = run_tamis(with({"validate", (d / "p.yaml").string()}));
+    EXPECT_EQ(unreadable.exit_code, 2);
+    EXPECT_NE(unreadable.err.find("table.tsv' is not readable"), std::string::npos) << unreadable.err;
+  }
+}
+
+TEST(RecordOp, RejectingNearlyAllForAMissingFieldWarnsNamingTheFieldAndTheRecordsFields) {
+  TempDir d;
+  // The first record has one more field than the rest: the evidence is the first record in input
+  // order, whatever the batches and threads.
+  std::string in = "{\"id\": \"r0\", \"txt\": \"a\", \"extra\": 1}\n";
+  for (int i = 1; i < 200; ++i) in += "{\"id\": \"r" + std::to_string(i) + "\", \"txt\": \"a\"}\n";
+  write_file(d / "in.jsonl", in);
+  write_file(d / "p.yaml", pipeline_with("  side:\n    uses: test.side_files\n"));
+  const std::string expected =
+      "tamis: warning: stage 'side' (test.side_files): 200 of 200 records rejected because field 'text' is missing or "
+      "unusable (unusable: no text); the records have: id, txt, extra. Check the stage's field parameters.\n";
+  for (const char* threads : {"1", "8"}) {
+    const auto r = run_tamis({"run", (d / "p.yaml").string(), "--threads", threads, "--batch-bytes", "100",
+                              "--plugin-path", (kFixtures / "ops").string()});
+    ASSERT_EQ(r.exit_code, 0) << "a warning, not a failure: " << r.err;
+    EXPECT_EQ(r.err, expected);
+    EXPECT_NE(r.out.find("  ! warning: 200 rejected for a missing field 'text'"), std::string::npos) << r.out;
+    const std::string report = read_file(d / "out" / "report.json");
+    EXPECT_NE(report.find("\"warnings\": [\n    {\"kind\": \"missing_field\", \"stage\": \"side\", \"op\": \"test.side_files\", "
+                          "\"field\": \"text\", \"reason\": \"unusable\", \"detail\": \"no text\", \"rejected\": 200, "
+                          "\"other_missing\": 0, \"in\": 200, \"record_fields\": [\"id\", \"txt\", \"extra\"]"),
+              std::string::npos) << report;
+  }
+}
+
+TEST(RecordOp, NoWarningBelowNineTenthsOrForAHandfulOfRecords) {
+  TempDir d;
+  std::string in;  // 17 of 20 without the field: 85%
+  for (int i = 0; i < 20; ++i) in += "{\"id\": \"r" + std::to_string(i) + "\"" + (i < 3 ? ", \"text\": \"t\"" : "") + "}\n";
+  write_file(d / "in.jsonl", in);
+  write_file(d / "p.yaml", pipeline_with("  side:\n    uses: test.side_files\n"));
+  auto run = [&] { return run_tamis({"run", (d / "p.yaml").string(), "--plugin-path", (kFixtures / "ops").string()}); };
+  auto r = run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(read_file(d / "out" / "report.json").find("\"warnings\": [],"), std::string::npos);
+  write_file(d / "in.jsonl", "{\"id\": \"a\"}\n{\"id\": \"b\"}\n{\"id\": \"c\"}\n{\"id\": \"d\"}\n");  // 4 of 4
+  r = run();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  write_file(d / "in.jsonl", in.substr(in.find('\n', in.find("r2\"")) + 1));  // 17 of 17: warns
+  r = run();
+  EXPECT_NE(r.err.find("17 of 17 records rejected because field 'text'"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -157,6 +157,9 @@ int cmd_run(const Args& a, bool validate_only) {
   try {
     const tamis::RunTotals t = tamis::run_pipeline(p, ro);
     if (!a.quiet) std::fputs(tamis::format_summary(t).c_str(), stdout);
+    std::fflush(stdout);
+    // After the run (the progress line is gone), even with --quiet: a warning, the exit code stays 0.
+    for (const auto& w : t.warnings) std::fprintf(stderr, "tamis: warning: %s\n", w.message().c_str());
     return kExitOk;
   } catch (const tamis::RunError& e) {
     std::fprintf(stderr, "tamis: error: %s\n", e.what());

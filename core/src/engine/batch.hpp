@@ -36,6 +36,8 @@ struct Record {
   int rejected_by = -1;   // stage index, or -1
   std::string reason;
   std::string detail;
+  bool field_rejection = false;  // rejected through callback_reject_field: for `missing_field`
+  std::string missing_field;
 
   void set_text(std::string_view t) {
     owned.reserve(t.size() + io::kPadding);
@@ -68,10 +70,29 @@ struct InputEntry {
   const Record* rejection = nullptr;  // first rejection of a descendant, when fate == rejected
 };
 
+// Rejections of one stage for one missing or unusable field: those made with callback_reject_field
+// (keyed by the field), and, from ops that give only a reason, those whose reason starts with
+// "missing_" (keyed by the reason). With the first such record's evidence, in input order.
+struct MissingFieldStats {
+  uint64_t count = 0;
+  std::string field;   // empty when the op gave only a reason
+  std::string reason;  // of the first such record
+  std::string detail;
+  std::vector<std::string> record_fields;  // the first such record's top-level keys
+
+  // Whether `r`, rejected by a stage, counts as rejected for a missing field; then its key.
+  static bool key_of(const Record& r, std::string& key) {
+    if (r.field_rejection) return key.assign("field:").append(r.missing_field), true;
+    if (r.reason.starts_with("missing_")) return key.assign("reason:").append(r.reason), true;
+    return false;
+  }
+};
+
 // Per-stage figures of one batch, merged into the run totals by the writer, in order.
 struct StageBatchStats {
   uint64_t in = 0, out = 0, emitted = 0;
   std::map<std::string, uint64_t> rejected;  // by reason
+  std::map<std::string, MissingFieldStats> missing;  // by MissingFieldStats::key_of
   std::map<std::string, int64_t> counters;
   uint64_t nanos = 0;
   uint64_t serial_nanos = 0;  // ordered stages: of nanos, the serial part (input order, one batch at a time)

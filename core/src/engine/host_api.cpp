@@ -57,6 +57,15 @@ void on_reject(void* ctx, size_t index, tamis_str reason, tamis_str detail) {
   r->detail = std::string(view(detail));
 }
 
+void on_reject_field(void* ctx, size_t index, tamis_str field, tamis_str reason, tamis_str detail) {
+  StageCall* call = call_of(ctx);
+  Record* r = record_at(call, index, "reject");
+  if (!r || r->rejected_by >= 0) return;  // the first verdict stands
+  on_reject(ctx, index, reason.size ? reason : tamis_str{"missing_field", 13}, detail);
+  r->field_rejection = true;
+  r->missing_field = std::string(view(field));
+}
+
 void on_replace(void* ctx, size_t index, tamis_str json) {
   StageCall* call = call_of(ctx);
   Record* r = record_at(call, index, "replace");
@@ -106,6 +115,7 @@ void on_report(void* ctx, tamis_str json) {
 
 const tamis_host_api kHostApi = {
     sizeof(tamis_host_api), TAMIS_ABI_VERSION, on_annotate, on_reject, on_replace, on_emit, on_count, on_log, on_report,
+    on_reject_field,
 };
 
 }  // namespace

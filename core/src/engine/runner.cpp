@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <unistd.h>
 
 #include "common/log.hpp"
@@ -97,6 +98,21 @@ struct StageRuntime {
     if (state && op->destroy) op->destroy(state);
   }
 };
+
+// The warning for a stage that rejected (nearly) all its input for missing fields, if it did: about
+// the field (or reason) most records were rejected for.
+std::optional<RunWarning> missing_field_warning(const StageRuntime& st, const StageBatchStats& t) {
+  uint64_t all = 0;
+  const MissingFieldStats* top = nullptr;
+  for (const auto& [_, m] : t.missing) {  // key order on ties: deterministic
+    all += m.count;
+    if (!top || m.count > top->count) top = &m;
+  }
+  if (!top || t.in < kMissingFieldMin || static_cast<double>(all) < kMissingFieldShare * static_cast<double>(t.in))
+    return std::nullopt;
+  return RunWarning{st.spec->name, st.spec->op_name, top->field, top->reason, top->detail,
+                    top->count, all - top->count, t.in, top->record_fields};
+}
 
 class Runner {
  public:
@@ -357,11 +373,21 @@ void Runner::finalize(Batch& b, StageRuntime& st, StageCall& call) {
   StageBatchStats& stats = b.stage_stats[st.index];
   std::vector<Record*> out;
   out.reserve(call.records.size());
+  std::string key;
   for (size_t i = 0; i < call.records.size(); ++i) {
     Record* r = call.records[i];
     if (r->rejected_by == st.index) {
       b.rejected.push_back(r);
       stats.rejected[r->reason]++;
+      if (MissingFieldStats::key_of(*r, key)) {
+        MissingFieldStats& m = stats.missing[key];
+        if (m.count++ == 0) {  // the evidence: the batch's first such record
+          m.field = r->missing_field;
+          m.reason = r->reason;
+          m.detail = r->detail;
+          for (const auto& member : json::members(r->text)) m.record_fields.emplace_back(member.key);
+        }
+      }
     } else {
       out.push_back(r);
     }
@@ -537,6 +563,8 @@ void Runner::account(Batch& b) {
     t.serial_nanos += x.serial_nanos;
     for (const auto& [k, v] : x.rejected) t.rejected[k] += v;
     for (const auto& [k, v] : x.counters) t.counters[k] += v;
+    for (const auto& [k, v] : x.missing)  // batches come in input order: the first evidence stays
+      if (auto [it, fresh] = t.missing.try_emplace(k, v); !fresh) it->second.count += v.count;
   }
   if (progress_) progress_->update(totals_.read, totals_.input_bytes, file_bytes_read_.load(), total_file_bytes_);
 }
@@ -782,6 +810,7 @@ RunTotals Runner::run() {
     for (const auto& [k, v] : st.ctx.counters) out.counters[k] += v;
     if (st.op->kind == TAMIS_OP_ORDERED) out.serial_seconds = static_cast<double>(t.serial_nanos) * 1e-9;
     totals_.stages.push_back(std::move(out));
+    if (auto w = missing_field_warning(st, t)) totals_.warnings.push_back(std::move(*w));
   }
   for (size_t k = 0; k < p_.sinks.size(); ++k) {
     totals_.sinks.push_back({p_.sinks[k].name, p_.sinks[k].path, p_.sinks[k].discard ? "discard" : sink_kind_name(p_.sinks[k].kind), sink_lines_[k],
@@ -819,6 +848,19 @@ std::string pad(std::string s, size_t width, bool right) {
 
 }  // namespace
 
+std::string RunWarning::message() const {
+  std::string out = "stage '" + stage + "' (" + op + "): " + with_commas(count) + " of " + with_commas(in) + " records rejected ";
+  if (!field.empty()) out += "because field '" + field + "' is missing or unusable (" + reason + (detail.empty() ? "" : ": " + detail) + ")";
+  else out += "as " + reason + (detail.empty() ? "" : " (first: " + detail + ")");
+  if (other) out += ", and " + with_commas(other) + " for other missing fields";
+  out += "; the records have: ";
+  constexpr size_t kShown = 16;
+  for (size_t i = 0; i < record_fields.size() && i < kShown; ++i) out += (i ? ", " : "") + record_fields[i];
+  if (record_fields.size() > kShown) out += ", ... (" + std::to_string(record_fields.size() - kShown) + " more)";
+  if (record_fields.empty()) out += "(no fields)";
+  return out + ". Check the stage's field parameters.";
+}
+
 RunTotals run_pipeline(const Pipeline& p, const RunOptions& options) {
   Runner runner(p, options);
   return runner.run();
@@ -850,6 +892,11 @@ std::string format_summary(const RunTotals& t) {
     for (const auto& [reason, n] : s.rejected)
       out += pad("  - " + reason, w, false) + pad("", wo + 24, false) + pad(with_commas(n), 12, true) + "\n";
     if (s.emitted) out += pad("  + emitted", w, false) + pad("", wo, false) + pad("", 12, true) + pad(with_commas(s.emitted), 12, true) + "\n";
+    for (const auto& wn : t.warnings)
+      if (wn.stage == s.name)
+        out += "  ! warning: " + with_commas(wn.count) + " rejected " +
+               (wn.field.empty() ? "as " + wn.reason : "for a missing field '" + wn.field + "'") +
+               " (the records have other fields; see the warning)\n";
   }
   out += pad("(render)", w, false) + pad("", wo + 36, false) + pad(share(t.render_seconds), 8, true) + "\n";
   out += "\nsinks:\n";
@@ -884,6 +931,18 @@ std::string format_report(const Pipeline& p, const RunTotals& t) {
   o += "  \"totals\": {\"read\": " + std::to_string(t.read) + ", \"kept\": " + std::to_string(t.kept) +
        ", \"rejected\": " + std::to_string(t.rejected) + ", \"errors\": " + std::to_string(t.errors) +
        ", \"balanced\": " + (t.balanced() ? "true" : "false") + "},\n";
+  o += "  \"warnings\": [";
+  for (size_t i = 0; i < t.warnings.size(); ++i) {
+    const auto& w = t.warnings[i];
+    std::string fields;
+    for (const auto& f : w.record_fields) fields += (fields.empty() ? "" : ", ") + json::quote(f);
+    o += std::string(i ? "," : "") + "\n    {\"kind\": \"missing_field\", \"stage\": " + json::quote(w.stage) + ", \"op\": " + json::quote(w.op) +
+         ", \"field\": " + (w.field.empty() ? std::string("null") : json::quote(w.field)) + ", \"reason\": " + json::quote(w.reason) +
+         ", \"detail\": " + json::quote(w.detail) + ", \"rejected\": " + std::to_string(w.count) +
+         ", \"other_missing\": " + std::to_string(w.other) + ", \"in\": " + std::to_string(w.in) +
+         ", \"record_fields\": [" + fields + "], \"message\": " + json::quote(w.message()) + "}";
+  }
+  o += std::string(t.warnings.empty() ? "" : "\n  ") + "],\n";
   o += "  \"inputs\": [";
   for (size_t i = 0; i < t.sources.size(); ++i) {
     const auto& s = t.sources[i];

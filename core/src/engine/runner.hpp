@@ -49,8 +49,26 @@ struct SinkTotals {
   uint64_t lines = 0, bytes = 0;
 };
 
+// A stage that rejected all or nearly all of its input (kMissingFieldShare, at least kMissingFieldMin
+// records) for a missing or unusable field: most often a field parameter that names a field the records
+// do not have. Printed on stderr at the end of the run, shown in the summary, listed in the report.
+struct RunWarning {
+  std::string stage, op;
+  std::string field;           // as the op named it; empty when the op gave only a reason code
+  std::string reason, detail;  // of the first such record
+  uint64_t count = 0;          // records rejected for this field (or reason)
+  uint64_t other = 0;          // records rejected for other missing fields
+  uint64_t in = 0;             // the stage's input
+  std::vector<std::string> record_fields;  // the top-level fields of the first such record
+
+  std::string message() const;
+};
+inline constexpr double kMissingFieldShare = 0.9;
+inline constexpr uint64_t kMissingFieldMin = 5;
+
 struct RunTotals {
   uint64_t read = 0, kept = 0, rejected = 0, errors = 0;
+  std::vector<RunWarning> warnings;  // in stage execution order
   std::vector<SourceTotals> sources;
   std::vector<StageTotals> stages;  // in execution order
   std::vector<SinkTotals> sinks;

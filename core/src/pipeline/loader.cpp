@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <glob.h>
 #include <set>
+#include <simdjson.h>
 #include <tamis/json.hpp>
+#include <unistd.h>
 
 #include "pipeline/pipeline.hpp"
 
@@ -248,6 +250,63 @@ std::vector<std::string> expand_glob(const std::string& pattern) {
   globfree(&g);
   std::sort(out.begin(), out.end());  // byte order, whatever the locale
   return out;
+}
+
+// The strings at `segs` (keys; "*": every element or member) in `e`; a list of strings at the end
+// gives each. Values of other types are skipped: the op's check() judges them.
+void strings_at(simdjson::dom::element e, const std::vector<std::string>& segs, size_t i, std::vector<std::string>& out) {
+  std::string_view s;
+  if (i == segs.size()) {
+    if (e.get_string().get(s) == simdjson::SUCCESS) out.emplace_back(s);
+    else if (simdjson::dom::array a; e.get_array().get(a) == simdjson::SUCCESS)
+      for (auto item : a)
+        if (item.get_string().get(s) == simdjson::SUCCESS) out.emplace_back(s);
+    return;
+  }
+  if (simdjson::dom::array a; e.get_array().get(a) == simdjson::SUCCESS) {
+    if (segs[i] == "*") {
+      for (auto item : a) strings_at(item, segs, i + 1, out);
+    } else if (int64_t k; parse_int(segs[i], k) && k >= 0) {
+      if (simdjson::dom::element item; a.at(static_cast<size_t>(k)).get(item) == simdjson::SUCCESS) strings_at(item, segs, i + 1, out);
+    }
+  } else if (simdjson::dom::object o; e.get_object().get(o) == simdjson::SUCCESS) {
+    if (segs[i] == "*") {
+      for (auto kv : o) strings_at(kv.value, segs, i + 1, out);
+    } else if (simdjson::dom::element v; o.at_key(segs[i]).get(v) == simdjson::SUCCESS) {
+      strings_at(v, segs, i + 1, out);
+    }
+  }
+}
+
+// The files a parameter with role TAMIS_ROLE_INPUT names, from its JSON value, resolved.
+std::vector<std::string> input_files_of(const tamis_param_desc& row, const std::string& value_json, const std::string& dir) {
+  std::vector<std::string> segs;
+  if (row.paths_at && *row.paths_at) {
+    std::string_view at = row.paths_at;
+    for (size_t dot; (dot = at.find('.')) != std::string_view::npos; at.remove_prefix(dot + 1)) segs.emplace_back(at.substr(0, dot));
+    segs.emplace_back(at);
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::vector<std::string> out;
+  if (parser.parse(value_json).get(root) != simdjson::SUCCESS) return out;
+  strings_at(root, segs, 0, out);
+  for (auto& f : out) f = resolve_path(dir, f);
+  out.erase(std::remove(out.begin(), out.end(), std::string()), out.end());
+  return out;
+}
+
+// Why the stage could not read input file `path`, or "" when it can. A name with glob characters that
+// is not itself a file must match at least one file.
+std::string unreadable(const std::string& path) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (!fs::exists(st)) {
+    if (path.find_first_of("*?[") != std::string::npos) return expand_glob(path).empty() ? "no file matches" : "";
+    return "does not exist";
+  }
+  if (::access(path.c_str(), R_OK) != 0) return "is not readable (permissions)";
+  return "";
 }
 
 std::vector<InputRef> read_inputs(const Ctx& c, const YAML::Node& n, const std::string& owner) {
@@ -496,6 +555,23 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       }
       if (star) add("*", star_json + "}", false, "file");
       st.params_json = pj + "}";
+      // Every file the stage will read must be there now, not when the run reaches the stage.
+      const bool typed = params_ok;
+      for (size_t i = 0; typed && options.check_files && i < op.param_count; ++i) {
+        const tamis_param_desc& row = op.params[i];
+        if (row.role != TAMIS_ROLE_INPUT) continue;
+        const auto v = std::find_if(st.params.begin(), st.params.end(), [&](const ParamValue& pv) { return pv.name == row.name; });
+        if (v == st.params.end()) continue;
+        const YAML::Node given_node = given_value(row.name);
+        const SourcePos where = v->is_default ? st.pos : pos_of(row.name, given_node);
+        for (const auto& f : input_files_of(row, v->json, p.dir)) {
+          if (const std::string why = unreadable(f); !why.empty()) {
+            diags.error(where, "stage '" + st.name + "': parameter '" + std::string(row.name) + "': input file '" + f + "' " + why,
+                        "the stage reads it when it starts; check the path (relative paths are relative to the pipeline file)");
+            params_ok = false;
+          }
+        }
+      }
       if (params_ok && op.check) {
         tamis_error err{};
         if (op.check({st.params_json.data(), st.params_json.size()}, &err) != TAMIS_OK)

@@ -30,8 +30,10 @@
 extern "C" {
 #endif
 
-/* The version of this ABI. A plugin and a host agree only when their numbers are equal. */
-#define TAMIS_ABI_VERSION 2u
+/* The version of this ABI. A plugin and a host agree only when their numbers are equal.
+ * 3: tamis_param_desc grew `role` and `paths_at` (files a stage reads), tamis_host_api grew
+ *    callback_reject_field (rejections for a missing field, which the host counts and warns about). */
+#define TAMIS_ABI_VERSION 3u
 
 /* Bytes that the host guarantees readable after every record's JSON text, so that a plugin
  * can hand the text to simdjson without copying it. */
@@ -77,12 +79,28 @@ typedef enum tamis_param_type {
   TAMIS_PARAM_JSON = 9         /* any YAML value, passed through as JSON */
 } tamis_param_type;
 
+/* What a parameter's files are to the stage (ABI 3). `tamis validate` (and `run`, before reading any
+ * data) checks that every file a stage will read exists and is readable. */
+typedef enum tamis_param_role {
+  TAMIS_ROLE_UNKNOWN = 0, /* not said, or not a file: the host checks nothing */
+  TAMIS_ROLE_INPUT = 1,   /* files the stage reads (side files: references, indexes, rollouts) */
+  TAMIS_ROLE_OUTPUT = 2   /* files or directories the stage writes */
+} tamis_param_role;
+
 /* One row of an op's parameter table. The table drives validation, `tamis plugins info` and the op
  * reference in docs/ops.md.
  *
  *   default_json  the default as JSON text ("0.8", "true", "\"problem\"", "[]"), or NULL.
  *   required      non-zero when the stage must set it (then default_json is NULL).
  *   choices       for STRING / STRING_LIST: NULL, or a NULL-terminated list of allowed values.
+ *   role          for PATH / PATH_LIST / JSON: whether the value names files the stage reads or writes.
+ *                 With TAMIS_ROLE_INPUT the host checks each such file before running: it must exist and
+ *                 be readable (a name with * ? [ that is not a file must match at least one).
+ *   paths_at      JSON rows with TAMIS_ROLE_INPUT: where the paths are inside the value, keys separated by
+ *                 dots, where "*" stands for every element of an array or every member of an object
+ *                 ("*.path": the `path` of every item of a list of objects); NULL: the value itself is
+ *                 a path or a list of paths. Relative paths found there are taken relative to the
+ *                 pipeline file's directory; values that are not strings are left to the op's check().
  *
  * A row named "*" accepts every key not named by another row, with the row's type; the op receives
  * those keys under the parameter name "*" as an object (used by map.rename: `with: {old: new}`). */
@@ -93,6 +111,8 @@ typedef struct tamis_param_desc {
   int32_t required;
   const char* help;
   const char* const* choices;
+  tamis_param_role role; /* ABI 3 */
+  const char* paths_at;  /* ABI 3 */
 } tamis_param_desc;
 
 /* ---------------------------------------------------------------------------------------------------
@@ -160,6 +180,12 @@ typedef struct tamis_host_api {
   void (*callback_log)(void* ctx, tamis_log_level level, tamis_str message);
   /* finish() only: attach a JSON object (text) to the stage's entry in the run report. */
   void (*callback_report)(void* stage_ctx, tamis_str json_object);
+  /* ABI 3. Like callback_reject, for a record rejected because its field `field` (a path as the op's
+   * parameter names it) is missing or cannot be used (null, not a string ...). The host counts these per
+   * stage and field, and when nearly all of a stage's input is rejected that way it warns at the end of
+   * the run, naming the field and the fields the records do have (a misnamed field parameter). */
+  void (*callback_reject_field)(void* host_ctx, size_t index, tamis_str field, tamis_str reason,
+                                tamis_str detail);
 } tamis_host_api;
 
 /* ---------------------------------------------------------------------------------------------------

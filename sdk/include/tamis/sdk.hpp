@@ -16,7 +16,7 @@
 //       explicit MinWords(const tamis::Params& p) : field_(p.get_string("field")), min_(p.get_int("min")) {}
 //       void process(tamis::Record& r) const {          // const: runs on many batches at once
 //         auto text = r.string_field(field_);
-//         if (!text) return r.reject("missing_field", field_);
+//         if (!text) return r.reject_missing_field(field_);   // counted: tamis warns if nearly all are
 //         ...
 //       }
 //      private:
@@ -30,6 +30,8 @@
 //   expanding  void process(tamis::Record&) const;        may call r.emit(json, id)
 //   ordered    Prepared prepare(tamis::Record&) const;    parallel part, any movable Prepared type
 //              void ordered(tamis::Record&, Prepared&);  in input order, one batch at a time
+// A parameter naming files the op reads says so, and `tamis validate` checks they exist:
+//   {.name = "rollouts", .type = tamis::ParamType::path, .help = "...", .files = tamis::FileRole::input}
 // Optional members:
 //   static void check(const tamis::Params&);   throws tamis::Error for cross-parameter problems
 //   void finish(tamis::Stage&);                after the last record (write index files, report)
@@ -90,6 +92,9 @@ enum class ParamType {
   json = TAMIS_PARAM_JSON,
 };
 
+// What a path (or JSON) parameter's files are to the stage; see tamis_param_role.
+enum class FileRole { none = TAMIS_ROLE_UNKNOWN, input = TAMIS_ROLE_INPUT, output = TAMIS_ROLE_OUTPUT };
+
 // One row of a parameter table; mirrors tamis_param_desc with C++ defaults.
 struct Param {
   const char* name = nullptr;
@@ -98,6 +103,13 @@ struct Param {
   bool required = false;
   const char* help = "";
   const char* const* choices = nullptr;  // nullptr-terminated, for string and string_list
+  // Files the value names: FileRole::input makes `tamis validate` check that each exists and is
+  // readable before anything runs (write it for every file the op reads); FileRole::output documents
+  // a file or directory it writes.
+  FileRole files = FileRole::none;
+  // JSON parameters with files = input: where the paths are in the value ("*.path": the `path` member
+  // of every item of a list); nullptr: the value is a path or a list of paths.
+  const char* paths_at = nullptr;
 };
 using ParamTable = std::vector<Param>;
 
@@ -383,6 +395,15 @@ class Record {
     rejected_ = true;
     detail::host().callback_reject(batch_->host_ctx, index_, to_str(reason), to_str(detail));
   }
+  // Reject the record because `field` (as the op's parameter names it) is missing or unusable (null,
+  // not a string ...). Use this rather than reject() for such records: when nearly every record of a
+  // stage is rejected for a missing field, tamis warns, naming the field and the fields the records
+  // have (a misspelt or misnamed field parameter would otherwise reject a whole data set silently).
+  void reject_missing_field(std::string_view field, std::string_view reason = "missing_field",
+                            std::string_view detail = {}) {
+    rejected_ = true;
+    detail::host().callback_reject_field(batch_->host_ctx, index_, to_str(field), to_str(reason), to_str(detail));
+  }
   bool rejected() const { return rejected_; }
 
   // Replace the record's text (one JSON object). Later field reads see the new text.
@@ -611,7 +632,8 @@ struct OpAdapter {
       std::vector<tamis_param_desc> out;
       for (const Param& p : Op::params) {
         out.push_back(tamis_param_desc{p.name, static_cast<tamis_param_type>(p.type), p.default_json,
-                                       p.required ? 1 : 0, p.help, p.choices});
+                                       p.required ? 1 : 0, p.help, p.choices,
+                                       static_cast<tamis_param_role>(p.files), p.paths_at});
       }
       return out;
     }();
