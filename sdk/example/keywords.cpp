@@ -44,7 +44,7 @@ class Keywords {
   // const: tamis calls it on several batches at once.
   void process(tamis::Record& r) const {
     const auto text = r.string_field(field_);
-    if (!text) return r.reject("missing_field", "no string field '" + field_ + "'");
+    if (!text) return r.reject_missing_field(field_, "missing_field", "no string field '" + field_ + "'");
     const std::string t = lower(*text);
     for (const auto& b : banned_) {
       if (t.find(b) != std::string::npos) return r.reject("banned_phrase", "contains \"" + b + "\"");

@@ -20,6 +20,14 @@ std::string choices_text(const tamis_param_desc& p) {
   return out + ".";
 }
 
+// The type, with what its files are to the stage: "path, read" (checked by validate) or "path, written".
+std::string type_text(const tamis_param_desc& p) {
+  std::string t = param_type_name(p.type);
+  if (p.role == TAMIS_ROLE_INPUT) t += ", read";
+  else if (p.role == TAMIS_ROLE_OUTPUT) t += ", written";
+  return t;
+}
+
 std::string param_name(const tamis_param_desc& p) {
   return std::string(p.name) == "*" ? "* (any other key)" : std::string(p.name);
 }
@@ -49,7 +57,7 @@ std::string format_op_info(const OpHandle& op) {
   size_t wn = 4, wt = 4, wd = 7;
   for (size_t i = 0; i < d.param_count; ++i) {
     wn = std::max(wn, std::string(d.params[i].name).size());
-    wt = std::max(wt, std::string(param_type_name(d.params[i].type)).size());
+    wt = std::max(wt, type_text(d.params[i]).size());
     wd = std::max(wd, std::min<size_t>(24, default_text(d.params[i]).size()));
   }
   auto col = [](std::string s, size_t w) { return s.size() >= w ? s + "  " : s + std::string(w - s.size() + 2, ' '); };
@@ -58,7 +66,7 @@ std::string format_op_info(const OpHandle& op) {
     const auto& p = d.params[i];
     std::string choices = choices_text(p);
     choices.erase(std::remove(choices.begin(), choices.end(), '`'), choices.end());
-    out += "  " + col(p.name, wn) + col(param_type_name(p.type), wt) + col(default_text(p), wd) + (p.help ? p.help : "") + choices + "\n";
+    out += "  " + col(p.name, wn) + col(type_text(p), wt) + col(default_text(p), wd) + (p.help ? p.help : "") + choices + "\n";
   }
   if (d.param_count == 0) out += "  (none)\n";
   return out;
@@ -87,12 +95,12 @@ std::string format_op_reference(const Registry& registry) {
       out += "No parameters.\n";
       continue;
     }
-    out += "| parameter | type | default | meaning |\n|---|---|---|---|\n";
+    out += "| parameter | type | default | meaning |\n|---|---|---|---|\n";  // type "path, read": validate checks the files exist
     for (size_t i = 0; i < d.param_count; ++i) {
       const auto& p = d.params[i];
       std::string help = p.help ? p.help : "";
       std::replace(help.begin(), help.end(), '|', '/');
-      out += "| `" + param_name(p) + "` | `" + param_type_name(p.type) + "` | " +
+      out += "| `" + param_name(p) + "` | `" + type_text(p) + "` | " +
              (p.required ? std::string("**required**") : "`" + default_text(p) + "`") + " | " + help + choices_text(p) + " |\n";
     }
   }
