@@ -118,8 +118,15 @@ NormalizeOptions strip_options() {
 
 const NormalizeOptions kTokenOptions = token_options(), kStripOptions = strip_options();
 
-bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool is_letter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; }
+constexpr bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_letter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; }
+
+// The tokenizer's byte classes: 1 a digit, 2 a letter, 0 a separator.
+constexpr std::array<uint8_t, 256> kByteClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = is_digit(static_cast<unsigned char>(c)) ? 1 : is_letter(static_cast<unsigned char>(c)) ? 2 : 0;
+  return t;
+}();
 
 // Words a rewording may change in a short item (copies mode): instruction and function words.
 constexpr std::string_view kFlexible[] = {
@@ -135,14 +142,31 @@ const std::vector<uint64_t> kFlexHashes = [] {
   std::sort(v.begin(), v.end());
   return v;
 }();
+// A 1024-bit filter over those hashes (bits 0-9): most other words skip the binary search.
+const std::array<uint64_t, 16> kFlexFilter = [] {
+  std::array<uint64_t, 16> f{};
+  for (uint64_t h : kFlexHashes) f[(h >> 6) & 15] |= uint64_t{1} << (h & 63);
+  return f;
+}();
 
 // LaTeX command spellings that mean the same thing.
 std::string_view canonical(std::string_view tok) {
-  if (tok == "ldots" || tok == "cdots") return "dots";
-  if (tok == "dfrac" || tok == "tfrac") return "frac";
-  if (tok == "leq" || tok == "leqslant") return "le";
-  if (tok == "geq" || tok == "geqslant") return "ge";
-  if (tok == "neq") return "ne";
+  switch (tok.size()) {  // the lengths of the spellings below
+    case 3:
+      if (tok == "leq") return "le";
+      if (tok == "geq") return "ge";
+      if (tok == "neq") return "ne";
+      break;
+    case 5:
+      if (tok == "ldots" || tok == "cdots") return "dots";
+      if (tok == "dfrac" || tok == "tfrac") return "frac";
+      break;
+    case 8:
+      if (tok == "leqslant") return "le";
+      if (tok == "geqslant") return "ge";
+      break;
+    default: break;
+  }
   return tok;
 }
 
@@ -154,7 +178,9 @@ uint64_t token_hash(std::string_view tok, bool mask) {
   tok = canonical(tok);
   uint64_t h = XXH3_64bits(tok.data(), tok.size()) & kHashBits;
   if (tok.size() == 1 && tok[0] != 'a' && tok[0] != 'i') h |= kSymbolBit;
-  else if (tok.size() <= 9 && std::binary_search(kFlexHashes.begin(), kFlexHashes.end(), h)) h |= kFlexBit;
+  else if (tok.size() <= 9 && ((kFlexFilter[(h >> 6) & 15] >> (h & 63)) & 1) &&
+           std::binary_search(kFlexHashes.begin(), kFlexHashes.end(), h))
+    h |= kFlexBit;
   return h;
 }
 
@@ -234,19 +260,15 @@ void word_tokens(std::string_view text, std::string& norm, std::vector<std::pair
   const auto* s = reinterpret_cast<const unsigned char*>(norm.data());
   const size_t n = norm.size();
   for (size_t i = 0; i < n;) {
-    if (is_digit(s[i])) {
-      size_t j = i + 1;
-      while (j < n && is_digit(s[j])) ++j;
-      tokens.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(j - i));
-      i = j;
-    } else if (is_letter(s[i])) {
-      size_t j = i + 1;
-      while (j < n && is_letter(s[j])) ++j;
-      tokens.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(j - i));
-      i = j;
-    } else {
+    const uint8_t cls = kByteClass[s[i]];  // a run of digits or a run of letters
+    if (cls == 0) {
       ++i;
+      continue;
     }
+    size_t j = i + 1;
+    while (j < n && kByteClass[s[j]] == cls) ++j;
+    tokens.emplace_back(static_cast<uint32_t>(i), static_cast<uint32_t>(j - i));
+    i = j;
   }
 }
 
