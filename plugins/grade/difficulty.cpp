@@ -423,14 +423,9 @@ void Difficulty::check(const Params& p) {
 }
 
 std::string Difficulty::reduce_reference(const std::string& reference) {
-  const bool worked = reference.find("\\boxed") != std::string::npos || reference.find("\\fbox") != std::string::npos ||
-                      reference.find("####") != std::string::npos;
-  const bool multiline = reference.find('\n') != std::string::npos;
-  if (!worked && !multiline) return reference;
-  ExtractOptions only;
-  only.answer_phrase = multiline;
-  Extraction e = extract(reference, only);
-  return e.found ? e.answer : reference;
+  // The grader's own reduction (answer.hpp): a worked solution's boxed / #### / "The answer is" answer;
+  // never a math span or a short line, which are rules for responses, not references.
+  return reference_answer(reference);
 }
 
 Difficulty::Tally Difficulty::tally(const std::vector<Rollout>& rollouts) const {

@@ -336,11 +336,12 @@ TEST(plugins_fingerprint_profile, ClearErrors) {
   EXPECT_EQ(run.kept.size(), 2u);
   EXPECT_EQ(json_int(run.report, "/stages/0/counters/missing_group"), 1);
   EXPECT_NE(run.err.find("has no group field 'model' (a non-empty string, a number or a boolean)"), std::string::npos) << run.err;
-  // A reference that does not exist.
+  // A reference that does not exist: found before any data is read, a pipeline error naming it.
   run = run_op("fingerprint.profile", "{group_by: model, field: text, dir: '" + dir + "', human: ['" + (t / "nope.jsonl").string() + "']}",
                jsonl({rec("a", "m", "x")}));
-  EXPECT_EQ(run.exit_code, 1);
-  EXPECT_NE(run.err.find("nope.jsonl': no such file"), std::string::npos) << run.err;
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("parameter 'human': input file '" + (t / "nope.jsonl").string() + "' does not exist"), std::string::npos)
+      << run.err;
   // A group_by field with a value per record (an id): stopped at max_groups, not at the memory limit.
   run = run_op("fingerprint.profile", "{group_by: id, field: text, dir: '" + dir + "', max_groups: 2}",
                jsonl({rec("a", "m", "x"), rec("b", "m", "x"), rec("c", "m", "x")}));
