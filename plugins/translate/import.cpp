@@ -12,7 +12,8 @@ namespace tamis::translate {
 namespace {
 const char* const kOnFailure[] = {"reject", "keep", nullptr};
 constexpr const char* kReasonNames[] = {"missing_translation", "translation_error", "malformed_translation", "length_ratio",
-                                        "wrong_language",      "latex_changed",     "numbers_changed"};
+                                        "wrong_language",      "added_content",     "latex_changed",         "numbers_changed"};
+static_assert(std::size(kReasonNames) == Import::kReasons, "a name for each Import::Reason");
 constexpr size_t kListed = 5;  // items named in a detail or a warning before "..."
 
 std::string listed(const std::vector<std::string>& items, bool quoted) {
@@ -63,6 +64,8 @@ const ParamTable Import::params = {
      .help = "the language detected in the translation (tamis::lang::detect, after stripping LaTeX, code, URLs and numbers) must be the target; `und` (too few letters) passes"},
     {.name = "min_letters", .type = ParamType::integer, .default_json = "20",
      .help = "fewest letters for the language check to decide (fewer: `und`, not checked)"},
+    {.name = "check_added", .type = ParamType::boolean, .default_json = "true",
+     .help = "the translation adds nothing the original lacks: a preamble (\"Here is the translation:\", \"Sure!\"), a note, an answer (\"Answer:\", \"The answer is\", an extra \\boxed{}), a closing (\"I hope this helps\"), a code fence, or the original text echoed; each kind in any of seven languages, counted in the original too (a formula added as an answer is check_latex's)"},
     {.name = "check_numbers", .type = ParamType::boolean, .default_json = "true",
      .help = "the original and the translation hold the same multiset of numbers, read across locale forms (80,000 = 80.000 = 80 000, 3.5 = 3,5, 8万); a number written in words on the other side excuses a difference"},
     {.name = "check_latex", .type = ParamType::boolean, .default_json = "true",
@@ -88,7 +91,7 @@ void Import::check(const Params& p) {
 
 Import::Import(const Params& p, Stage& stage)
     : field_(p.get_string("field")), to_field_(p.get_string("to_field")), check_language_(p.get_bool("check_language")),
-      check_numbers_(p.get_bool("check_numbers")), check_latex_(p.get_bool("check_latex")),
+      check_added_(p.get_bool("check_added")), check_numbers_(p.get_bool("check_numbers")), check_latex_(p.get_bool("check_latex")),
       write_fields_(p.get_bool("write_fields")), keep_on_failure_(p.get_string("on_failure") == "keep"),
       min_letters_(static_cast<size_t>(p.get_int("min_letters"))), ratios_(read_ratios(p)),
       files_(p.get_strings("translations")) {
@@ -172,8 +175,7 @@ void Import::process(Record& r) const {
   if (!original) return r.reject("missing_field", "no string field '" + field_ + "' to replace with the translation");
   const std::string& tr = e.t.text;
 
-  // Every check runs; the first failure (in the order of Reason, added_content after wrong_language) is the
-  // verdict, all are annotated.
+  // Every check runs; the first failure (in the order of Reason) is the verdict, all are annotated.
   std::vector<std::pair<Reason, std::string>> failures;
   const size_t n_orig = code_points(*original), n_tr = code_points(tr);
   const double ratio = n_orig > 0 ? static_cast<double>(n_tr) / static_cast<double>(n_orig) : 1.0;
@@ -194,12 +196,12 @@ void Import::process(Record& r) const {
                                                 json::number(std::round(d.confidence * 100) / 100) +
                                                 (d.reliable ? "" : ", unreliable") + "), expected " + *target);
   }
-  // Content the model added (a preamble, a note, an answer): always checked; its reason, `added_content`,
-  // ranks after wrong_language. It is not one of Import::Reason (ops.hpp), so it is not in the report's
-  // `failed` counts (the stage's rejection counts have it).
-  std::string added_detail;
-  for (const Addition& a : added_content(*original, tr))
-    added_detail += (added_detail.empty() ? "the translation adds " : "; ") + a.kind + " " + json::quote(a.text);
+  if (check_added_) {  // content the model added: a preamble, a note, an answer, ...
+    std::string d;
+    for (const Addition& a : translate::added_content(*original, tr))  // the function (fidelity.hpp), not the Reason
+      d += (d.empty() ? "the translation adds " : "; ") + a.kind + " " + json::quote(a.text);
+    if (!d.empty()) failures.emplace_back(added_content, d);
+  }
   if (check_latex_) {
     const MathChanges m = compare_math(*original, tr);
     std::string d;
@@ -216,26 +218,14 @@ void Import::process(Record& r) const {
     if (!n.added.empty()) d += (d.empty() ? "" : "; ") + std::string("number(s) not in the original: ") + listed(n.added, false);
     if (!d.empty()) failures.emplace_back(numbers_changed, d);
   }
-  if (!failures.empty() || !added_detail.empty()) {
+  if (!failures.empty()) {
     r.annotate("translation", tr);  // so that the rejected line shows what was refused
-    // The verdict: the first failure in the order length_ratio, wrong_language, added_content, latex_changed, numbers_changed.
-    const size_t before_added = static_cast<size_t>(
-        std::find_if(failures.begin(), failures.end(), [](const auto& f) { return f.first > wrong_language; }) - failures.begin());
-    std::vector<std::string> names;
-    for (size_t i = 0; i < failures.size(); ++i) {
-      if (i == before_added && !added_detail.empty()) names.push_back("added_content");
-      names.push_back(kReasonNames[failures[i].first]);
-    }
-    if (before_added == failures.size() && !added_detail.empty()) names.push_back("added_content");
-    if (names.size() > 1) {
+    if (failures.size() > 1) {
       std::string all = "[";
-      for (size_t i = 0; i < names.size(); ++i) all += (i ? "," : "") + json::quote(names[i]);
+      for (size_t i = 0; i < failures.size(); ++i) all += (i ? "," : "") + json::quote(kReasonNames[failures[i].first]);
       r.annotate_json("fidelity_failures", all + "]");
     }
-    if (before_added > 0 || added_detail.empty()) return fail(r, failures.front().first, failures.front().second);
-    if (!keep_on_failure_) return r.reject("added_content", added_detail);
-    r.annotate_json("translation_failed", "{\"reason\":\"added_content\",\"detail\":" + json::quote(added_detail) + "}");
-    return;
+    return fail(r, failures.front().first, failures.front().second);
   }
 
   // The original id: a copy made by translate_tag (mode copy) is `<id>#<lang>`.

@@ -119,7 +119,7 @@ class Import {
   static constexpr const char* summary =
       "Joins translations (OpenAI Batch API output or {id, text} JSONL, loaded at start and keyed by id) to the "
       "records tagged `translate_to`: replaces the text field, sets `lang` and `translated_from`, after fidelity "
-      "checks (detected language, numbers, LaTeX math spans, length ratio); failures and missing or malformed "
+      "checks (detected language, content the model added, numbers, LaTeX math spans, length ratio); failures and missing or malformed "
       "translations are rejected with their reason.";
   static constexpr OpKind kind = OpKind::record;
   static const ParamTable params;
@@ -131,7 +131,7 @@ class Import {
 
   // Rejection reasons, in the order the checks run.
   enum Reason { missing_translation, translation_error, malformed_translation, length_ratio, wrong_language,
-                latex_changed, numbers_changed, kReasons };
+                added_content, latex_changed, numbers_changed, kReasons };
 
  private:
   struct Entry {
@@ -143,7 +143,7 @@ class Import {
   std::pair<double, double> ratio_bounds(const std::string& lang) const;
 
   std::string field_, to_field_;
-  bool check_language_, check_numbers_, check_latex_, write_fields_, keep_on_failure_;
+  bool check_language_, check_added_, check_numbers_, check_latex_, write_fields_, keep_on_failure_;
   size_t min_letters_;
   std::vector<std::pair<std::string, std::pair<double, double>>> ratios_;  // "default" first
   std::vector<std::string> files_;

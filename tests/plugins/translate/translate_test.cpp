@@ -733,6 +733,65 @@ TEST(plugins_translate_import, LanguageNumbersAndLatexChecks) {
   EXPECT_EQ(nolatex.kept_ids(), (Strings{"dec", "ok", "tex"}));  // "tex": a vaut 3, the numbers are all there
 }
 
+TEST(plugins_translate_import, AddedContentIsACountedCheckThatCanBeSwitchedOff) {
+  TempDir dir;
+  const std::string preamble = "Voici la traduction :\n" + kFrench;
+  const std::map<std::string, std::string> tr = {
+      {"ok", kFrench},
+      {"pre", preamble},                                               // added_content alone
+      {"pre_num", "Voici la traduction :\n" + std::string("Un boulanger fait 48 croissants le matin et en vend 36 avant midi. Combien en reste-t-il ?")},
+      {"pre_de", "Hier ist die Übersetzung:\nEin Bäcker backt am Morgen 48 Croissants und verkauft 35 davon vor Mittag. Wie viele bleiben übrig?"},
+  };
+  std::string lines, in;
+  for (const auto& [id, text] : tr) {
+    lines += R"({"id":")" + id + R"(","text":)" + tamis::json::quote(text) + "}\n";
+    in += R"({"id":")" + id + R"(","problem":)" + tamis::json::quote(kEnglish) + R"(,"translate_to":"fr"})" + "\n";
+  }
+  write_file(dir / "t.jsonl", lines);
+  const std::string t = "{translations: '" + (dir / "t.jsonl").string() + "'";
+  auto failed = [](const OpRun& run, const std::string& reason) {
+    return json_int(run.report, "/stages/0/report/failed/" + reason);
+  };
+  // On by default: the verdict ranks after wrong_language and before numbers_changed, every failure listed.
+  const OpRun run = run_op("translate.import", t + "}", in, 2);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), Strings{"ok"});
+  std::map<std::string, std::string> reason;
+  for (const auto& v : run.rejections()) reason[v.id] = v.reason;
+  EXPECT_EQ(reason, (std::map<std::string, std::string>{
+                        {"pre", "added_content"}, {"pre_de", "wrong_language"}, {"pre_num", "added_content"}}));
+  std::map<std::string, std::string> rejected;  // id -> line
+  for (const auto& line : run.rejected) rejected[json_string(line, "id").value_or("")] = line;
+  ASSERT_EQ(rejected.size(), 3u);
+  EXPECT_EQ(json_string(rejected["pre"], "/tamis/detail"), "the translation adds preamble \"Voici la traduction :\"");
+  EXPECT_FALSE(run.annotation(rejected["pre"], "fidelity_failures"));
+  EXPECT_EQ(run.annotation(rejected["pre_num"], "fidelity_failures"), R"(["added_content","numbers_changed"])");
+  EXPECT_EQ(run.annotation(rejected["pre_de"], "fidelity_failures"), R"(["wrong_language","added_content"])");
+  // The report's `failed` counts it, in the order of the checks, like the other reasons.
+  EXPECT_EQ(failed(run, "added_content"), 2);
+  EXPECT_EQ(failed(run, "wrong_language"), 1);
+  EXPECT_EQ(failed(run, "numbers_changed"), 0);  // counted by verdict: pre_num's is added_content
+  EXPECT_NE(run.report.find(R"("wrong_language":1,"added_content":2,"latex_changed":0,"numbers_changed":0)"), std::string::npos)
+      << run.report;
+  // on_failure: keep says so too, and counts it.
+  const OpRun keep = run_op("translate.import", t + ", on_failure: keep}", in, 2);
+  ASSERT_EQ(keep.exit_code, 0) << keep.describe();
+  ASSERT_EQ(keep.kept.size(), 4u) << keep.describe();
+  EXPECT_EQ(json_string(keep.kept[1], "/tamis/translation_failed/reason"), "added_content");  // "pre" (input order)
+  EXPECT_EQ(failed(keep, "added_content"), 2);
+  // check_added: false keeps the planted preamble as the translation; the next check decides the others.
+  const OpRun off = run_op("translate.import", t + ", check_added: false}", in, 2);
+  ASSERT_EQ(off.exit_code, 0) << off.describe();
+  ASSERT_EQ(off.kept_ids(), (Strings{"ok", "pre"}));
+  EXPECT_EQ(json_string(off.kept[1], "problem"), preamble);  // "pre"
+  reason.clear();
+  for (const auto& v : off.rejections()) reason[v.id] = v.reason;
+  EXPECT_EQ(reason, (std::map<std::string, std::string>{{"pre_de", "wrong_language"}, {"pre_num", "numbers_changed"}}));
+  for (const auto& line : off.rejected) EXPECT_FALSE(off.annotation(line, "fidelity_failures")) << line;
+  EXPECT_EQ(failed(off, "added_content"), 0);
+  EXPECT_EQ(failed(off, "numbers_changed"), 1);
+}
+
 TEST(plugins_translate_import, InvalidParametersAndFiles) {
   TempDir dir;
   write_file(dir / "t.jsonl", "");
