@@ -46,38 +46,41 @@ size_t match_brace(std::string_view s, size_t open) {
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
   if (from.empty()) return;
+  size_t hit = s.find(from);
+  if (hit == std::string::npos) return;  // the common case: no string is built
   std::string out;
   size_t pos = 0;
-  bool any = false;
-  for (size_t hit; (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
+  for (; hit != std::string::npos; pos = hit + from.size(), hit = s.find(from, pos)) {
     out.append(s, pos, hit - pos);
     out.append(to);
-    any = true;
   }
-  if (!any) return;
   out.append(s, pos, std::string::npos);
   s = std::move(out);
 }
 
+// The next command \NAME at or after `from` (any character may follow it), or npos. Scans for '\\' only,
+// so that text without a backslash costs one memchr and no pattern string is built.
+size_t find_command(std::string_view s, std::string_view name, size_t from = 0) {
+  for (size_t hit = s.find('\\', from); hit != std::string_view::npos; hit = s.find('\\', hit + 1))
+    if (s.compare(hit + 1, name.size(), name) == 0) return hit;
+  return std::string_view::npos;
+}
+
 // Replaces the command \NAME (not followed by a letter, so \left does not hit \leftarrow) by `to`.
 void replace_command(std::string& s, std::string_view name, std::string_view to) {
+  size_t hit = find_command(s, name);
+  while (hit != std::string::npos && hit + 1 + name.size() < s.size() && is_alpha(s[hit + 1 + name.size()]))
+    hit = find_command(s, name, hit + 1);
+  if (hit == std::string::npos) return;  // the common case: no string is built
   std::string out;
   size_t pos = 0;
-  bool any = false;
-  const std::string pattern = "\\" + std::string(name);
-  for (size_t hit; (hit = s.find(pattern, pos)) != std::string::npos;) {
-    const size_t end = hit + pattern.size();
-    if (end < s.size() && is_alpha(s[end])) {
-      out.append(s, pos, end - pos);
-      pos = end;
-      continue;
-    }
+  for (; hit != std::string::npos; hit = find_command(s, name, hit + 1)) {
+    const size_t end = hit + 1 + name.size();
+    if (end < s.size() && is_alpha(s[end])) continue;
     out.append(s, pos, hit - pos);
     out.append(to);
     pos = end;
-    any = true;
   }
-  if (!any) return;
   out.append(s, pos, std::string::npos);
   s = std::move(out);
 }
@@ -316,11 +319,11 @@ std::optional<std::string> last_number(std::string_view s) {
 
 // Replaces \CMD{X} by X (for formatting commands).
 void unwrap_command(std::string& s, std::string_view name) {
-  const std::string pattern = "\\" + std::string(name) + "{";
   for (size_t guard = 0; guard < 1000; ++guard) {
-    const size_t hit = s.find(pattern);
+    size_t hit = find_command(s, name);
+    while (hit != std::string::npos && s.compare(hit + 1 + name.size(), 1, "{") != 0) hit = find_command(s, name, hit + 1);
     if (hit == std::string::npos) return;
-    const size_t open = hit + pattern.size() - 1;
+    const size_t open = hit + 1 + name.size();
     const size_t close = match_brace(s, open);
     if (close == std::string::npos) return;
     s = s.substr(0, hit) + s.substr(open + 1, close - open - 1) + s.substr(close + 1);
@@ -331,6 +334,7 @@ void unwrap_command(std::string& s, std::string_view name) {
 // Elsewhere \text{X} becomes X.
 void handle_text(std::string& s) {
   static constexpr std::string_view kText[] = {"\\text{", "\\textnormal{", "\\mbox{", "\\textrm{", "\\textit{", "\\mathrm{"};
+  if (s.find('\\') == std::string::npos) return;  // every pattern starts with a backslash
   for (size_t guard = 0; guard < 1000; ++guard) {
     size_t hit = std::string::npos, plen = 0;
     for (auto p : kText) {
@@ -409,7 +413,7 @@ void drop_variable_lhs(std::string& s) {
     else if (depth == 0 && c == '=') {
       ++count;
       if (eq == std::string::npos) eq = i, len = 1;
-    } else if (depth == 0 && s.compare(i, 3, "\\in") == 0 && !(i + 3 < s.size() && is_alpha(s[i + 3]))) {
+    } else if (depth == 0 && c == '\\' && s.compare(i, 3, "\\in") == 0 && !(i + 3 < s.size() && is_alpha(s[i + 3]))) {
       ++count;
       if (eq == std::string::npos) eq = i, len = 3;
     }
@@ -449,6 +453,7 @@ void unbrace_single(std::string& s) {
 
 // \begin{pmatrix} a & b \\ c & d \end{pmatrix} → ((a,b),(c,d)); a column or a row → (a,b).
 void matrices_to_tuples(std::string& s) {
+  if (s.find("\\begin{") == std::string::npos) return;  // no environment at all: no pattern strings built
   for (auto env : {"pmatrix", "bmatrix", "Bmatrix", "matrix", "vmatrix", "array"}) {
     const std::string open = std::string("\\begin{") + env + "}", close = std::string("\\end{") + env + "}";
     for (int guard = 0; guard < 100; ++guard) {
@@ -527,7 +532,7 @@ void inequality_to_interval(std::string& s) {
     else if (c == ')' || c == ']' || c == '}') --depth;
     if (depth != 0) continue;
     if (c == '<' || c == '>') cmps.push_back({i, 1, c == '<', true});
-    else if (s.compare(i, 4, "\\leq") == 0 || s.compare(i, 4, "\\geq") == 0) cmps.push_back({i, 4, s[i + 1] == 'l', false});
+    else if (c == '\\' && (s.compare(i, 4, "\\leq") == 0 || s.compare(i, 4, "\\geq") == 0)) cmps.push_back({i, 4, s[i + 1] == 'l', false});
     if (cmps.size() > 2) return;
   }
   if (cmps.empty()) return;
