@@ -448,7 +448,7 @@ void MinHash::ordered(Record& r, Prepared& p) {
     const uint32_t cl = cluster_of_[k];
     const Chosen& c = chosen_[cl];
     if (c.ordinal == k) {  // kept
-      if (const auto it = first_pass_refused_.find(k); it != first_pass_refused_.end()) note_distinct(r, p, it->second);
+      if (const auto it = first_pass_refused_.find(cl); it != first_pass_refused_.end()) note_distinct(r, p, it->second);
       return;
     }
     const bool own = c.own != npos;
@@ -470,7 +470,9 @@ void MinHash::note_distinct(Record& r, const Prepared& p, const Refusal& refused
   if (refused.survivor == npos) return;
   ++answer_distinct_;
   const uint32_t c = refused.survivor;
-  r.annotate_json("answer_distinct", "{\"of\":" + json::quote(ids_[c]) + ",\"similarity\":" +
+  // With `prefer`, the other cluster's kept member (its first may have been rejected in its favour).
+  const std::string& of = policy_.empty() || chosen_[c].own == npos ? ids_[c] : owned_[chosen_[c].own].id;
+  r.annotate_json("answer_distinct", "{\"of\":" + json::quote(of) + ",\"similarity\":" +
                                          json::number(std::round(refused.similarity * 1e4) / 1e4) + ",\"answer\":" +
                                          json::quote(p.answer) + ",\"other_answer\":" + json::quote(answers_[c]) + "}");
 }
@@ -484,7 +486,7 @@ void MinHash::observe(const Record& r, Prepared& p) {
   uint32_t cl = resolve(p, sim, refused);
   if (cl == npos) {
     cl = static_cast<uint32_t>(ids_.size());
-    if (refused.survivor != npos) first_pass_refused_.emplace(k, refused);
+    if (refused.survivor != npos) first_pass_refused_.emplace(cl, refused);
     add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size(), p.answer);
     chosen_.push_back({p.score, k, npos});  // the survivor itself: its id and values are in the index
   } else if (Chosen& c = chosen_[cl]; c.ordinal != kLoaded && p.score > c.score) {

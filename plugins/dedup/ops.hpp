@@ -217,7 +217,8 @@ class MinHash {
   std::string answer_field_;
   Segmented<std::string, 12> answers_;
   int64_t answer_distinct_ = 0;
-  std::unordered_map<uint64_t, Refusal> first_pass_refused_;  // with `prefer`: per first-pass ordinal
+  // With `prefer`: per cluster, its first member's refusal (the evidence given to the member kept).
+  std::unordered_map<uint64_t, Refusal> first_pass_refused_;
   std::vector<Candidate> fresh_, merged_;
   int64_t candidates_total_ = 0, capped_ = 0;
   // Survivor policy: per cluster (= first member's survivor number) the member to keep; per record of

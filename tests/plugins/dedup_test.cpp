@@ -981,6 +981,19 @@ TEST(plugins_dedup_minhash, AnswersDistinctKeepsTemplateSiblings) {
     if (threads == 1) base = std::move(run);
     else EXPECT_TRUE(run.kept == base.kept && run.rejected == base.rejected);
   }
+  // With a survivor policy (a first pass): each cluster keeps its longest member; the two clusters stay
+  // apart by their answers, and the evidence goes to the member kept, naming the other cluster's kept one.
+  for (int threads : {1, 2}) {
+    const OpRun run = run_op("dedup.minhash", "{threshold: 0.8, answers: distinct, prefer: [longer]}", input, threads);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(run.kept_ids(), (Strings{"c", "e"}));
+    EXPECT_EQ(run.annotation(run.rejected[0], "dup_of"), "\"c\"");   // a
+    EXPECT_EQ(run.annotation(run.rejected[1], "dup_of"), "\"e\"");   // b
+    const auto evidence = run.annotation(run.kept[1], "answer_distinct");
+    ASSERT_TRUE(evidence.has_value()) << run.kept[1];
+    EXPECT_NE(evidence->find("\"of\":\"c\""), std::string::npos) << *evidence;
+    EXPECT_EQ(run.annotation(run.kept[0], "answer_distinct"), std::nullopt);
+  }
   EXPECT_NE(validate_op("dedup.minhash", "{answers: distinct, answer_field: ''}").exit_code, 0);
   EXPECT_NE(validate_op("dedup.minhash", "{answers: maybe}").exit_code, 0);
 }
