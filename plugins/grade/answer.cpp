@@ -44,10 +44,11 @@ size_t match_brace(std::string_view s, size_t open) {
   return std::string_view::npos;
 }
 
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-  if (from.empty()) return;
+// Replaces every `from` by `to`; true when there was one.
+bool replace_all(std::string& s, std::string_view from, std::string_view to) {
+  if (from.empty()) return false;
   size_t hit = s.find(from);
-  if (hit == std::string::npos) return;  // the common case: no string is built
+  if (hit == std::string::npos) return false;  // the common case: no string is built
   std::string out;
   size_t pos = 0;
   for (; hit != std::string::npos; pos = hit + from.size(), hit = s.find(from, pos)) {
@@ -56,6 +57,7 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
   }
   out.append(s, pos, std::string::npos);
   s = std::move(out);
+  return true;
 }
 
 // The next command \NAME at or after `from` (any character may follow it), or npos. Scans for '\\' only,
@@ -66,12 +68,13 @@ size_t find_command(std::string_view s, std::string_view name, size_t from = 0) 
   return std::string_view::npos;
 }
 
-// Replaces the command \NAME (not followed by a letter, so \left does not hit \leftarrow) by `to`.
-void replace_command(std::string& s, std::string_view name, std::string_view to) {
+// Replaces the command \NAME (not followed by a letter, so \left does not hit \leftarrow) by `to`; true
+// when there was one.
+bool replace_command(std::string& s, std::string_view name, std::string_view to) {
   size_t hit = find_command(s, name);
   while (hit != std::string::npos && hit + 1 + name.size() < s.size() && is_alpha(s[hit + 1 + name.size()]))
     hit = find_command(s, name, hit + 1);
-  if (hit == std::string::npos) return;  // the common case: no string is built
+  if (hit == std::string::npos) return false;  // the common case: no string is built
   std::string out;
   size_t pos = 0;
   for (; hit != std::string::npos; hit = find_command(s, name, hit + 1)) {
@@ -83,7 +86,26 @@ void replace_command(std::string& s, std::string_view name, std::string_view to)
   }
   out.append(s, pos, std::string::npos);
   s = std::move(out);
+  return true;
 }
+
+// A set of byte values (which bytes a text holds).
+class ByteSet {
+ public:
+  explicit ByteSet(std::string_view t) { add(t); }
+  void add(std::string_view t) {
+    for (char c : t) bits_[static_cast<unsigned char>(c) >> 6] |= uint64_t{1} << (static_cast<unsigned char>(c) & 63);
+  }
+  bool has(char c) const { return (bits_[static_cast<unsigned char>(c) >> 6] >> (static_cast<unsigned char>(c) & 63)) & 1; }
+  bool has_all(std::string_view t) const {
+    for (char c : t)
+      if (!has(c)) return false;
+    return true;
+  }
+
+ private:
+  uint64_t bits_[4] = {};
+};
 
 // Case-insensitive find of an ASCII needle (lowercase) from `from`.
 size_t ifind(std::string_view hay, std::string_view needle, size_t from = 0) {
@@ -756,78 +778,93 @@ std::string normalize_impl(std::string_view in) {
   if (s.rfind("\\boxed{", 0) == 0 && match_brace(s, 6) == s.size() - 1) s = s.substr(7, s.size() - 8);
   if (s.find("\\boxed") != std::string::npos) unwrap_command(s, "boxed");
   if (s.find(',') != std::string::npos) decimal_comma(s);
-  replace_all(s, "\\$", "");
-  replace_all(s, "$", "");
-  replace_all(s, "\xE2\x82\xAC", "");  // €
-  replace_all(s, "\xC2\xA3", "");      // £
-  replace_command(s, "euro", "");
+  // The bytes of s, kept a superset while s is rewritten: a replacement adds the bytes it writes, and
+  // the passes below that rewrite s otherwise take a fresh count (present.reset). A replacement whose
+  // pattern has a byte that is not present cannot hit and is skipped: most answers have few distinct bytes.
+  ByteSet present(s);
+  auto rep = [&](std::string_view from, std::string_view to) {
+    if (present.has_all(from) && replace_all(s, from, to)) present.add(to);
+  };
+  auto cmd = [&](std::string_view name, std::string_view to) {
+    if (present.has('\\') && present.has_all(name) && replace_command(s, name, to)) present.add(to);
+  };
+  rep("\\$", "");
+  rep("$", "");
+  rep("\xE2\x82\xAC", "");  // €
+  rep("\xC2\xA3", "");      // £
+  cmd("euro", "");
   {
     std::string_view v = trim(s);
     if ((v.substr(0, 2) == "\\(" && v.substr(v.size() - 2) == "\\)") || (v.substr(0, 2) == "\\[" && v.substr(v.size() >= 2 ? v.size() - 2 : 0) == "\\]"))
       s = std::string(v.substr(2, v.size() - 4));
   }
-  replace_all(s, "\n", " ");
-  replace_command(s, "left", "");
-  replace_command(s, "right", "");
+  rep("\n", " ");
+  cmd("left", "");
+  cmd("right", "");
   matrices_to_tuples(s);
-  replace_command(s, "displaystyle", "");
-  replace_command(s, "dfrac", "\\frac");
-  replace_command(s, "tfrac", "\\frac");
-  replace_command(s, "cfrac", "\\frac");
-  replace_command(s, "qquad", " ");
-  replace_command(s, "quad", " ");
-  replace_all(s, "{,}", ",");
-  replace_all(s, "\\!", "");
-  replace_all(s, "\\,", "");
-  replace_all(s, "\\;", "");
-  replace_all(s, "\\:", "");
-  replace_all(s, "\\ ", " ");
-  replace_all(s, "~", " ");
-  replace_all(s, "^{\\circ}", "");
-  replace_all(s, "^\\circ", "");
-  replace_command(s, "circ", "");
-  replace_command(s, "degree", "");
-  replace_all(s, "\xC2\xB0", "");  // °
-  replace_all(s, "\\%", "");
-  replace_all(s, "%", "");
-  replace_all(s, "\xE2\x88\x9E", "\\infty");  // ∞
-  replace_all(s, "\xE2\x88\x92", "-");        // − (minus sign)
-  replace_all(s, "\xC3\x97", "\\times ");      // ×
-  replace_all(s, "\xC2\xB7", "\\cdot ");       // ·
-  replace_all(s, "\xC3\xB7", "\\div ");        // ÷
-  replace_all(s, "\xCF\x80", "\\pi ");         // π
-  replace_all(s, "\xE2\x88\x9A", "\\sqrt");    // √
-  replace_all(s, "\xC2\xB1", "\\pm ");         // ±
-  replace_command(s, "le", "\\leq");
-  replace_command(s, "ge", "\\geq");
-  replace_command(s, "ne", "\\neq");
+  present.add("(),");  // the only bytes matrices_to_tuples writes
+  cmd("displaystyle", "");
+  cmd("dfrac", "\\frac");
+  cmd("tfrac", "\\frac");
+  cmd("cfrac", "\\frac");
+  cmd("qquad", " ");
+  cmd("quad", " ");
+  rep("{,}", ",");
+  rep("\\!", "");
+  rep("\\,", "");
+  rep("\\;", "");
+  rep("\\:", "");
+  rep("\\ ", " ");
+  rep("~", " ");
+  rep("^{\\circ}", "");
+  rep("^\\circ", "");
+  cmd("circ", "");
+  cmd("degree", "");
+  rep("\xC2\xB0", "");  // °
+  rep("\\%", "");
+  rep("%", "");
+  rep("\xE2\x88\x9E", "\\infty");  // ∞
+  rep("\xE2\x88\x92", "-");        // − (minus sign)
+  rep("\xC3\x97", "\\times ");      // ×
+  rep("\xC2\xB7", "\\cdot ");       // ·
+  rep("\xC3\xB7", "\\div ");        // ÷
+  rep("\xCF\x80", "\\pi ");         // π
+  rep("\xE2\x88\x9A", "\\sqrt");    // √
+  rep("\xC2\xB1", "\\pm ");         // ±
+  cmd("le", "\\leq");
+  cmd("ge", "\\geq");
+  cmd("ne", "\\neq");
   if (s.find_first_of("<>=\\\xE2") != std::string::npos) {  // relations (cheap test first: most answers have none)
-    replace_command(s, "leqslant", "\\leq");
-    replace_command(s, "geqslant", "\\geq");
-    replace_command(s, "lt", "<");
-    replace_command(s, "gt", ">");
-    replace_all(s, "\xE2\x89\xA5", "\\geq ");  // ≥
-    replace_all(s, "\xE2\x89\xA4", "\\leq ");  // ≤
-    replace_all(s, "\xE2\x89\xA0", "\\neq ");  // ≠
-    replace_all(s, ">=", "\\geq ");
-    replace_all(s, "<=", "\\leq ");
-    replace_all(s, "!=", "\\neq ");
+    cmd("leqslant", "\\leq");
+    cmd("geqslant", "\\geq");
+    cmd("lt", "<");
+    cmd("gt", ">");
+    rep("\xE2\x89\xA5", "\\geq ");  // ≥
+    rep("\xE2\x89\xA4", "\\leq ");  // ≤
+    rep("\xE2\x89\xA0", "\\neq ");  // ≠
+    rep(">=", "\\geq ");
+    rep("<=", "\\leq ");
+    rep("!=", "\\neq ");
   }
-  replace_command(s, "varnothing", "\\emptyset");
-  replace_command(s, "emptyset", "\\emptyset");
+  cmd("varnothing", "\\emptyset");
+  cmd("emptyset", "\\emptyset");
   handle_text(s);
-  for (auto cmd : {"mathbf", "textbf", "mathit", "boldsymbol", "mathbb", "operatorname"}) unwrap_command(s, cmd);
+  if (present.has('\\'))
+    for (auto name : {"mathbf", "textbf", "mathit", "boldsymbol", "mathbb", "operatorname"}) unwrap_command(s, name);
   drop_unit_words(s);  // "18 dollars", "5 cm", "28 percent", "15 cm^2", "7.6 Z"
   if (s.find(' ') != std::string::npos) space_thousands(s);
   if (s.find('\xC2') != std::string::npos) {
-    replace_all(s, "\xC2\xB2", "^2");  // ²
-    replace_all(s, "\xC2\xB3", "^3");  // ³
+    rep("\xC2\xB2", "^2");  // ²
+    rep("\xC2\xB3", "^3");  // ³
   }
-  if (s.find('\\') != std::string::npos) parenthesise_function_arguments(s);
-  brace_arguments(s);
+  if (s.find('\\') != std::string::npos) {
+    parenthesise_function_arguments(s);
+    brace_arguments(s);  // \sqrt and \frac only: nothing to do without a backslash
+    present.add("(){}");  // the only bytes these two write
+  }
   // "2 and 3", "2 \text{ or } 3": lists of answers.
-  replace_all(s, " and ", ",");
-  replace_all(s, " or ", ",");
+  rep(" and ", ",");
+  rep(" or ", ",");
   mixed_number(s);
   // "\pi r^2": removing the space would make the command "\pir"; a product is meant.
   // "x \\cdot y", "a \\times b": the operator as * (the command would swallow the letter once spaces go).
