@@ -107,17 +107,6 @@ class ByteSet {
   uint64_t bits_[4] = {};
 };
 
-// Case-insensitive find of an ASCII needle (lowercase) from `from`.
-size_t ifind(std::string_view hay, std::string_view needle, size_t from = 0) {
-  if (needle.empty() || hay.size() < needle.size()) return std::string_view::npos;
-  for (size_t i = from; i + needle.size() <= hay.size(); ++i) {
-    size_t k = 0;
-    while (k < needle.size() && lower(hay[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return i;
-  }
-  return std::string_view::npos;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Extraction
 // ---------------------------------------------------------------------------------------------
@@ -181,14 +170,21 @@ std::string clean_phrase_answer(std::string_view a) {
 }
 
 std::optional<std::string> last_phrase(std::string_view s) {
+  // The last position where a phrase starts (case-insensitive), found by one scan from the end. No phrase
+  // is a prefix of another, so at most one matches at a position.
   static constexpr std::string_view kPhrases[] = {"the final answer is", "final answer:", "the answer is", "answer:"};
   size_t best = std::string_view::npos, best_len = 0;
-  for (auto p : kPhrases) {
-    size_t last = std::string_view::npos;
-    for (size_t at = ifind(s, p); at != std::string_view::npos; at = ifind(s, p, at + 1)) last = at;
-    if (last != std::string_view::npos && (best == std::string_view::npos || last > best)) {
-      best = last;
-      best_len = p.size();
+  for (size_t i = s.size(); i-- > 0 && best == std::string_view::npos;) {
+    const char c = lower(s[i]);
+    if (c != 't' && c != 'f' && c != 'a') continue;
+    for (auto p : kPhrases) {
+      if (p[0] != c || p.size() > s.size() - i) continue;
+      size_t k = 1;
+      while (k < p.size() && lower(s[i + k]) == p[k]) ++k;
+      if (k == p.size()) {
+        best = i, best_len = p.size();
+        break;
+      }
     }
   }
   // A line starting with "A:" (GSM8K model solutions).
