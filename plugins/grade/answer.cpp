@@ -173,10 +173,15 @@ std::optional<std::string> last_phrase(std::string_view s) {
   // The last position where a phrase starts (case-insensitive), found by one scan from the end. No phrase
   // is a prefix of another, so at most one matches at a position.
   static constexpr std::string_view kPhrases[] = {"the final answer is", "final answer:", "the answer is", "answer:"};
+  static constexpr auto kFirst = [] {  // a byte that starts a phrase (either case)
+    std::array<bool, 256> t{};
+    for (auto p : kPhrases) t[static_cast<unsigned char>(p[0])] = t[static_cast<unsigned char>(p[0] - 'a' + 'A')] = true;
+    return t;
+  }();
   size_t best = std::string_view::npos, best_len = 0;
   for (size_t i = s.size(); i-- > 0 && best == std::string_view::npos;) {
+    if (!kFirst[static_cast<unsigned char>(s[i])]) continue;
     const char c = lower(s[i]);
-    if (c != 't' && c != 'f' && c != 'a') continue;
     for (auto p : kPhrases) {
       if (p[0] != c || p.size() > s.size() - i) continue;
       size_t k = 1;
