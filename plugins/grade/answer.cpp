@@ -783,10 +783,11 @@ std::string normalize_impl(std::string_view in) {
   // the passes below that rewrite s otherwise take a fresh count (present.reset). A replacement whose
   // pattern has a byte that is not present cannot hit and is skipped: most answers have few distinct bytes.
   ByteSet present(s);
-  auto rep = [&](std::string_view from, std::string_view to) {
+  // Inlined, so that the byte test of a literal pattern costs a few instructions and no call.
+  auto rep = [&](std::string_view from, std::string_view to) __attribute__((always_inline)) {
     if (present.has_all(from) && replace_all(s, from, to)) present.add(to);
   };
-  auto cmd = [&](std::string_view name, std::string_view to) {
+  auto cmd = [&](std::string_view name, std::string_view to) __attribute__((always_inline)) {
     if (present.has('\\') && present.has_all(name) && replace_command(s, name, to)) present.add(to);
   };
   rep("\\$", "");
@@ -802,7 +803,7 @@ std::string normalize_impl(std::string_view in) {
   rep("\n", " ");
   cmd("left", "");
   cmd("right", "");
-  matrices_to_tuples(s);
+  if (present.has_all("\\begin{")) matrices_to_tuples(s);
   present.add("(),");  // the only bytes matrices_to_tuples writes
   cmd("displaystyle", "");
   cmd("dfrac", "\\frac");
@@ -849,9 +850,10 @@ std::string normalize_impl(std::string_view in) {
   }
   cmd("varnothing", "\\emptyset");
   cmd("emptyset", "\\emptyset");
-  handle_text(s);
-  if (present.has('\\'))
-    for (auto name : {"mathbf", "textbf", "mathit", "boldsymbol", "mathbb", "operatorname"}) unwrap_command(s, name);
+  if (present.has_all("\\{") && (present.has_all("text") || present.has_all("mbox") || present.has_all("mathrm"))) handle_text(s);
+  if (present.has_all("\\{"))
+    for (std::string_view name : {"mathbf", "textbf", "mathit", "boldsymbol", "mathbb", "operatorname"})
+      if (present.has_all(name)) unwrap_command(s, name);
   drop_unit_words(s);  // "18 dollars", "5 cm", "28 percent", "15 cm^2", "7.6 Z"
   if (s.find(' ') != std::string::npos) space_thousands(s);
   if (s.find('\xC2') != std::string::npos) {
