@@ -55,8 +55,8 @@ void Length::process(Record& r) const {
   const auto string = r.string_field(field_);  // no DOM parse
   if (!string) {
     const auto raw = r.raw_field(field_);
-    if (!raw || *raw == "null") return r.reject("missing_field", "field '" + field_ + "' is missing");
-    return r.reject("not_a_string", "field '" + field_ + "' is not a string");
+    if (!raw || *raw == "null") return r.reject_missing_field(field_, "missing_field", "field '" + field_ + "' is missing");
+    return r.reject_missing_field(field_, "not_a_string", "field '" + field_ + "' is not a string");
   }
   const std::string_view text = *string;
   const uint64_t n = measure(text, unit_);

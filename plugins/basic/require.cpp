@@ -71,7 +71,7 @@ Require::Require(const Params& p)
 void Require::process(Record& r) const {
   for (const auto& f : fields_) {
     const auto raw = r.raw_field(f);  // the value's text: no DOM parse
-    if (!raw || raw->empty() || *raw == "null") return r.reject("missing_field", "field '" + f + "' is missing or null");
+    if (!raw || raw->empty() || *raw == "null") return r.reject_missing_field(f, "missing_field", "field '" + f + "' is missing or null");
     if (type_ != "any") {
       const std::string_view t = type_of(*raw);
       const bool ok = t == type_ || (type_ == "number" && t == "integer");

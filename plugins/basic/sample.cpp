@@ -30,7 +30,7 @@ void Sample::process(Record& r) const {
   std::string raw;
   if (!key_.empty()) {
     auto e = r.field(key_);
-    if (!e) return r.reject("missing_field", "sample key field '" + key_ + "' is missing");
+    if (!e) return r.reject_missing_field(key_, "missing_field", "sample key field '" + key_ + "' is missing");
     std::string_view s;
     if (e->get_string().get(s) == simdjson::SUCCESS) {
       key = s;

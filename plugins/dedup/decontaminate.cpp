@@ -534,7 +534,7 @@ void Decontaminate::process(Record& r) const {
   std::vector<uint64_t> &candidates = buf.candidates, &grams = buf.grams, &symbols = buf.symbols, &words = buf.words,
                         &missing = buf.missing;
   if (read_string_field(r, field_, text) != FieldKind::string)
-    return r.reject("missing_field", "no string field '" + field_ + "'");
+    return r.reject_missing_field(field_, "missing_field", "no string field '" + field_ + "'");
   tk.build(text, siblings_);
   tk.ngrams(ngram_);
   // The record's distinct n-grams that pass the bit filter (most pass none: no sort, no search), then

@@ -101,7 +101,7 @@ Exact::Prepared Exact::prepare(Record& r) const {
     if (i > 0) key += kFieldSeparator;
     switch (read_string_field(r, fields_[i], text)) {
       case FieldKind::absent:
-        r.reject("missing_field", "no field '" + fields_[i] + "'");
+        r.reject_missing_field(fields_[i], "missing_field", "no field '" + fields_[i] + "'");
         return out;
       case FieldKind::string:
         normalize_append(text, norm_, key);

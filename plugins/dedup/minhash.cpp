@@ -212,7 +212,7 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
   switch (read_string_field(r, field_, text)) {
     case FieldKind::string: break;
     default:
-      r.reject("missing_field", "no string field '" + field_ + "'");
+      r.reject_missing_field(field_, "missing_field", "no string field '" + field_ + "'");
       return out;
   }
   if (!policy_.empty()) out.score = policy_.score(r, text.size());

@@ -135,7 +135,7 @@ void Score::load(const std::string& path, const std::string& group) {
 
 void Score::process(Record& r) const {
   const auto text = r.string_field(field_);
-  if (!text) return r.reject("missing_field", "no string field '" + field_ + "'");
+  if (!text) return r.reject_missing_field(field_, "missing_field", "no string field '" + field_ + "'");
   thread_local Tokens t;
   thread_local std::vector<std::pair<uint32_t, uint32_t>> hits;  // (entry, count)
   tokenize(*text, tok_, t);

@@ -363,7 +363,7 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
 
 void Format::process(Record& r) const {
   const auto problem = r.string_field(problem_field_);
-  if (!problem) return r.reject("missing_problem", "no string field '" + problem_field_ + "'");
+  if (!problem) return r.reject_missing_field(problem_field_, "missing_problem", "no string field '" + problem_field_ + "'");
   std::optional<std::string> answer;
   if (auto e = r.field(answer_field_)) {
     switch (e->type()) {

@@ -229,11 +229,11 @@ void Consistency::check(const Params& p) {
 
 void Consistency::process(Record& r) const {
   const auto response = r.string_field(response_field_);
-  if (!response) return r.reject("missing_field", "no string field '" + response_field_ + "'");
+  if (!response) return r.reject_missing_field(response_field_, "missing_field", "no string field '" + response_field_ + "'");
   std::optional<std::string_view> prompt;
   if (!prompt_field_.empty()) {
     prompt = r.string_field(prompt_field_);
-    if (!prompt) return r.reject("missing_field", "no string field '" + prompt_field_ + "'");
+    if (!prompt) return r.reject_missing_field(prompt_field_, "missing_field", "no string field '" + prompt_field_ + "'");
   }
   const Parts parts = think_ ? split_think(*response) : Parts{{}, *response, false};
 

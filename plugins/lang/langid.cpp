@@ -67,7 +67,7 @@ void LangId::process(Record& r) const {
   if (!any) {
     std::string names;
     for (const std::string& f : fields_) names += (names.empty() ? "'" : ", '") + f + "'";
-    return r.reject("missing_field", "no string field among " + names);
+    return r.reject_missing_field(fields_.size() == 1 ? fields_[0] : names, "missing_field", "no string field among " + names);
   }
   const Detection d = detect_stripped(text, options_);
   r.annotate("lang", d.lang);

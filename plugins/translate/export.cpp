@@ -113,7 +113,7 @@ std::string Export::prepare(Record& r) const {
   if (!target) return {};
   const auto text = r.string_field(field_);
   if (!text) {
-    r.reject("missing_field", "no string field '" + field_ + "' to translate");
+    r.reject_missing_field(field_, "missing_field", "no string field '" + field_ + "' to translate");
     return {};
   }
   const std::string source = read_tag(r, lang_field_).value_or(source_);

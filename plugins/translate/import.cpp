@@ -172,7 +172,7 @@ void Import::process(Record& r) const {
   if (e.t.status == Translation::Status::error) return fail(r, translation_error, e.t.message + " (" + e.where + ")");
   if (e.t.status == Translation::Status::malformed) return fail(r, malformed_translation, e.t.message + " (" + e.where + ")");
   const auto original = r.string_field(field_);
-  if (!original) return r.reject("missing_field", "no string field '" + field_ + "' to replace with the translation");
+  if (!original) return r.reject_missing_field(field_, "missing_field", "no string field '" + field_ + "' to replace with the translation");
   const std::string& tr = e.t.text;
 
   // Every check runs; the first failure (in the order of Reason) is the verdict, all are annotated.

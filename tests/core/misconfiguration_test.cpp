@@ -68,7 +68,8 @@ TEST(Misconfiguration, DedupIndexToLoadMustExistIndexToSaveNeedNot) {
 
 // ---------------------------------------------------------------- run: nearly all rejected for a missing field
 
-// filter.require gives only a reason (`missing_field`): the warning names it and the first record's detail.
+// filter.require names the field it misses (Record::reject_missing_field): the warning names it, and the
+// fields the records do have.
 TEST(Misconfiguration, RequireOfAFieldNoRecordHasWarnsWithTheFieldsTheRecordsHave) {
   TempDir t;
   write_file(t / "in.jsonl", kRecords);
@@ -76,13 +77,28 @@ TEST(Misconfiguration, RequireOfAFieldNoRecordHasWarnsWithTheFieldsTheRecordsHav
   const auto r = run_tamis({"run", (t / "p.yaml").string()});
   ASSERT_EQ(r.exit_code, 0) << "a warning: " << r.err;
   EXPECT_EQ(r.err,
-            "tamis: warning: stage 'need' (filter.require): 6 of 6 records rejected as missing_field (first: field "
-            "'question' is missing or null); the records have: id, problem, answer. Check the stage's field parameters.\n");
-  EXPECT_HAS(r.out, "  ! warning: 6 rejected as missing_field");
+            "tamis: warning: stage 'need' (filter.require): 6 of 6 records rejected because field 'question' is missing or "
+            "unusable (missing_field: field 'question' is missing or null); the records have: id, problem, answer. Check "
+            "the stage's field parameters.\n");
+  EXPECT_HAS(r.out, "  ! warning: 6 rejected for a missing field 'question'");
   const std::string report = read_file(t / "out/report.json");
-  EXPECT_HAS(report, "{\"kind\": \"missing_field\", \"stage\": \"need\", \"op\": \"filter.require\", \"field\": null, "
+  EXPECT_HAS(report, "{\"kind\": \"missing_field\", \"stage\": \"need\", \"op\": \"filter.require\", \"field\": \"question\", "
                      "\"reason\": \"missing_field\", \"detail\": \"field 'question' is missing or null\", \"rejected\": 6, "
                      "\"other_missing\": 0, \"in\": 6, \"record_fields\": [\"id\", \"problem\", \"answer\"]");
+}
+
+// An op that gives only a reason starting with `missing_` (grade's missing_response) is covered too: the
+// warning names the reason and the first record's detail, since the field itself is not known.
+TEST(Misconfiguration, AMissingReasonAloneWarnsToo) {
+  TempDir t;
+  write_file(t / "in.jsonl", kRecords);
+  write_file(t / "p.yaml", pipeline("  g:\n    uses: grade\n    with: { response_field: response, reject_incorrect: true }\n"));
+  const auto r = run_tamis({"run", (t / "p.yaml").string()});
+  ASSERT_EQ(r.exit_code, 0) << "a warning: " << r.err;
+  EXPECT_HAS(r.err, "tamis: warning: stage 'g' (grade): 6 of 6 records rejected as missing_response (first: ");
+  EXPECT_HAS(r.err, "the records have: id, problem, answer. Check the stage's field parameters.");
+  EXPECT_HAS(r.out, "  ! warning: 6 rejected as missing_response");
+  EXPECT_HAS(read_file(t / "out/report.json"), "\"field\": null, \"reason\": \"missing_response\"");
 }
 
 TEST(Misconfiguration, AStageThatFindsItsFieldsDoesNotWarn) {
