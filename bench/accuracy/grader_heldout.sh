@@ -9,23 +9,29 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD=${BUILD:-build}
 tamis=$BUILD/core/tamis
-table=bench/accuracy/grader_heldout.tsv
+table=${TABLE:-bench/accuracy/grader_heldout.tsv}  # TABLE= grades another table of the same form
 [[ -x $tamis ]] || { echo "grader_heldout.sh: no $tamis (build first: cmake --build $BUILD --target tamis tamis_grade)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
 
-python3 - "$table" "$work/pairs.jsonl" <<'PY'
+# pairs.jsonl is what the grader sees ({id, response, answer}); labels.jsonl keeps the verdicts aside.
+python3 - "$table" "$work" <<'PY'
 import json, sys
-table, out_path = sys.argv[1], sys.argv[2]
-with open(out_path, "w", encoding="utf-8") as out:
+table, work = sys.argv[1], sys.argv[2]
+with open(f"{work}/pairs.jsonl", "w", encoding="utf-8") as out, open(f"{work}/labels.jsonl", "w", encoding="utf-8") as lab:
+    part = "all rows"
     for n, line in enumerate(open(table, encoding="utf-8"), 1):
         line = line.rstrip("\n")
+        if line.startswith("# pass "):  # the table's rows were written in passes; each is reported apart too
+            part = line[2:].split(":")[0]
         if not line or line.startswith("#"):
             continue
         response, reference, expected, family = line.split("\t")
         assert expected in ("0", "1"), f"{table}:{n}: expected must be 0 or 1"
-        out.write(json.dumps({"id": f"h{n}", "response": response.replace("<NL>", "\n"), "answer": reference,
-                              "expected": expected == "1", "family": family}, separators=(",", ":")) + "\n")
+        response = response.replace("<NL>", "\n")
+        out.write(json.dumps({"id": f"h{n}", "response": response, "answer": reference}, separators=(",", ":")) + "\n")
+        lab.write(json.dumps({"id": f"h{n}", "response": response, "answer": reference, "expected": expected == "1",
+                              "family": family, "pass": part}, separators=(",", ":")) + "\n")
 PY
 
 cat >"$work/heldout.yaml" <<YAML
@@ -41,7 +47,7 @@ sinks:
 YAML
 "$tamis" run "$work/heldout.yaml" --threads 2 >/dev/null 2>"$work/run.log" || { cat "$work/run.log" >&2; exit 1; }
 
-python3 - "$work/pairs.jsonl" "$work/out.jsonl" <<'PY'
+python3 - "$work/labels.jsonl" "$work/out.jsonl" <<'PY'
 import json, sys
 pairs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 graded = {}
@@ -51,7 +57,7 @@ for l in open(sys.argv[2], encoding="utf-8"):
 missing = [p["id"] for p in pairs if p["id"] not in graded]
 if missing:
     sys.exit(f"grader_heldout.sh: {len(missing)} pairs missing from the output (first {missing[0]})")
-fam = {}
+fam, passes = {}, {}
 tot = {"n": 0, "agree": 0, "tp": 0, "fp": 0, "fn": 0, "tn": 0}
 bad = []
 for p in pairs:
@@ -59,7 +65,8 @@ for p in pairs:
     got = g.get("correct") is True
     exp = p["expected"]
     key = ("t" if got == exp else "f") + ("p" if got else "n")
-    for s in (fam.setdefault(p["family"], {"n": 0, "agree": 0, "tp": 0, "fp": 0, "fn": 0, "tn": 0}), tot):
+    for s in (fam.setdefault(p["family"], {"n": 0, "agree": 0, "tp": 0, "fp": 0, "fn": 0, "tn": 0}),
+              passes.setdefault(p["pass"], {"n": 0, "agree": 0, "tp": 0, "fp": 0, "fn": 0, "tn": 0}), tot):
         s["n"] += 1
         s["agree"] += got == exp
         s[key] += 1
@@ -74,6 +81,9 @@ print("| family | pairs | agreement | precision (correct) | recall (correct) | f
 print("|---|---:|---:|---:|---:|---:|---:|")
 for name in sorted(fam):
     row(name, fam[name])
+if len(passes) > 1:
+    for name in sorted(passes):
+        row(f"*{name}*", passes[name])
 row("**all**", tot)
 print()
 print(f"Disagreements ({len(bad)}):")
