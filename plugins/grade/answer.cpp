@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <vector>
 
@@ -149,6 +150,19 @@ std::optional<std::string> last_boxed(std::string_view s, std::string* problem) 
   return found;
 }
 
+// The position of the last "####" (as rfind), found from the '#' bytes by memrchr instead of a compare at
+// every position.
+size_t last_gsm8k_mark(std::string_view s) {
+  for (size_t end = s.size(); end >= 4;) {
+    const void* hash = memrchr(s.data(), '#', end);
+    if (hash == nullptr) break;
+    const size_t i = static_cast<size_t>(static_cast<const char*>(hash) - s.data());  // the last '#' before end
+    if (i >= 3 && s[i - 1] == '#' && s[i - 2] == '#' && s[i - 3] == '#') return i - 3;
+    end = i;
+  }
+  return std::string_view::npos;
+}
+
 std::string_view rest_of_line(std::string_view s, size_t from) {
   const size_t nl = s.find('\n', from);
   return s.substr(from, nl == std::string_view::npos ? std::string_view::npos : nl - from);
@@ -169,29 +183,41 @@ std::string clean_phrase_answer(std::string_view a) {
   return std::string(a);
 }
 
-std::optional<std::string> last_phrase(std::string_view s) {
-  // The last position where a phrase starts (case-insensitive), found by one scan from the end. No phrase
-  // is a prefix of another, so at most one matches at a position.
+// The last position where an answer phrase starts (case-insensitive), and its length in `len`; npos when
+// there is none. One scan from the end: a byte that starts a phrase (either case) is known by a table that
+// gives the phrases' common second letter, and only then are whole phrases compared. No phrase is a prefix
+// of another, so at most one matches at a position.
+size_t last_phrase_at(std::string_view s, size_t& len) {
   static constexpr std::string_view kPhrases[] = {"the final answer is", "final answer:", "the answer is", "answer:"};
-  static constexpr auto kFirst = [] {  // a byte that starts a phrase (either case)
-    std::array<bool, 256> t{};
-    for (auto p : kPhrases) t[static_cast<unsigned char>(p[0])] = t[static_cast<unsigned char>(p[0] - 'a' + 'A')] = true;
+  static constexpr auto kSecond = [] {  // first byte (either case) → the second letter of its phrases, or 0
+    std::array<char, 256> t{};
+    for (auto p : kPhrases) {
+      char& second = t[static_cast<unsigned char>(p[0])];
+      if (second != 0 && second != p[1]) throw "phrases with one first letter must share their second";  // compile-time
+      second = t[static_cast<unsigned char>(p[0] - 'a' + 'A')] = p[1];
+    }
     return t;
   }();
-  size_t best = std::string_view::npos, best_len = 0;
-  for (size_t i = s.size(); i-- > 0 && best == std::string_view::npos;) {
-    if (!kFirst[static_cast<unsigned char>(s[i])]) continue;
+  for (size_t i = s.size(); i-- > 0;) {
+    const char second = kSecond[static_cast<unsigned char>(s[i])];
+    if (second == 0 || i + 1 >= s.size() || lower(s[i + 1]) != second) continue;
     const char c = lower(s[i]);
     for (auto p : kPhrases) {
       if (p[0] != c || p.size() > s.size() - i) continue;
-      size_t k = 1;
+      size_t k = 2;
       while (k < p.size() && lower(s[i + k]) == p[k]) ++k;
       if (k == p.size()) {
-        best = i, best_len = p.size();
-        break;
+        len = p.size();
+        return i;
       }
     }
   }
+  return std::string_view::npos;
+}
+
+std::optional<std::string> last_phrase(std::string_view s) {
+  size_t best_len = 0;
+  size_t best = last_phrase_at(s, best_len);
   // A line starting with "A:" (GSM8K model solutions).
   size_t line = 0;
   while (line < s.size()) {
@@ -1740,7 +1766,7 @@ Extraction extract(std::string_view response, const ExtractOptions& options) {
     }
   }
   if (options.gsm8k) {
-    const size_t hit = response.rfind("####");
+    const size_t hit = last_gsm8k_mark(response);
     if (hit != std::string_view::npos) {
       std::string a = clean_phrase_answer(rest_of_line(response, hit + 4));
       if (!a.empty()) {
