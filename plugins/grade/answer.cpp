@@ -408,6 +408,15 @@ void handle_text(std::string& s) {
 
 // \sqrt2 → \sqrt{2}, \frac12 → \frac{1}{2}, \frac1b → \frac{1}{b}.
 void brace_arguments(std::string& s) {
+  {
+    // Most answers need nothing: every \sqrt / \frac is followed by '{', '[' or a command (or ends the text).
+    bool needed = false;
+    for (size_t i = s.find('\\'); i != std::string::npos && !needed; i = s.find('\\', i + 1)) {
+      if (s.compare(i, 5, "\\sqrt") != 0 && s.compare(i, 5, "\\frac") != 0) continue;
+      needed = i + 5 < s.size() && !is_alpha(s[i + 5]) && s[i + 5] != '{' && s[i + 5] != '[' && s[i + 5] != '\\';
+    }
+    if (!needed) return;
+  }
   std::string out;
   out.reserve(s.size() + 8);
   for (size_t i = 0; i < s.size();) {
@@ -485,11 +494,16 @@ void drop_variable_lhs(std::string& s) {
 
 // x^{2} → x^2, 1011_{2} → 1011_2: braces around one character carry nothing.
 void unbrace_single(std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if ((s[i] == '^' || s[i] == '_') && i + 3 < s.size() + 0 && s[i + 1] == '{' && s[i + 3] == '}' && s[i + 2] != '\\' &&
-        s[i + 2] != '{' && s[i + 2] != '}') {
+  auto single = [&](size_t i) {  // "^{c}" / "_{c}" at i
+    return (s[i] == '^' || s[i] == '_') && i + 3 < s.size() && s[i + 1] == '{' && s[i + 3] == '}' && s[i + 2] != '\\' &&
+           s[i + 2] != '{' && s[i + 2] != '}';
+  };
+  size_t i = 0;
+  while (i < s.size() && !single(i)) ++i;
+  if (i == s.size()) return;  // nothing to rewrite: most answers (no string is built)
+  std::string out(s, 0, i);
+  for (; i < s.size(); ++i) {
+    if (single(i)) {
       out.push_back(s[i]);
       out.push_back(s[i + 2]);
       i += 3;
@@ -758,6 +772,18 @@ void drop_unit_words(std::string& s) {
 void parenthesise_function_arguments(std::string& s) {
   static constexpr std::string_view kFunctions[] = {"sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos", "arctan",
                                                     "sinh", "cosh", "tanh", "ln", "log", "exp"};
+  auto function_name = [&](size_t i) {  // the command at s[i] == '\\' is one of kFunctions
+    size_t k = i + 1;
+    while (k < s.size() && is_alpha(s[k])) ++k;
+    const std::string_view name = std::string_view(s).substr(i + 1, k - i - 1);
+    return std::find(std::begin(kFunctions), std::end(kFunctions), name) != std::end(kFunctions);
+  };
+  {
+    // Without a function command the text is copied unchanged: skip building it.
+    size_t i = s.find('\\');
+    while (i != std::string::npos && !function_name(i)) i = s.find('\\', i + 1);
+    if (i == std::string::npos) return;
+  }
   std::string out;
   out.reserve(s.size() + 8);
   for (size_t i = 0; i < s.size();) {
@@ -895,10 +921,11 @@ std::string normalize_impl(std::string_view in) {
   rep(" and ", ",");
   rep(" or ", ",");
   mixed_number(s);
+  present.add("-\\frac{}0123456789");  // what mixed_number writes
   // "\pi r^2": removing the space would make the command "\pir"; a product is meant.
   // "x \\cdot y", "a \\times b": the operator as * (the command would swallow the letter once spaces go).
-  for (const char* op : {"\\cdot ", "\\times "})
-    for (size_t at = s.find(op); at != std::string::npos; at = s.find(op, at + 1)) {
+  for (std::string_view op : {std::string_view("\\cdot "), std::string_view("\\times ")})
+    for (size_t at = present.has_all(op) ? s.find(op) : std::string::npos; at != std::string::npos; at = s.find(op, at + 1)) {
       size_t k = at + std::string_view(op).size();
       while (k < s.size() && s[k] == ' ') ++k;
       if (k < s.size() && is_alpha(s[k])) s.replace(at, k - at, "*");
@@ -912,14 +939,15 @@ std::string normalize_impl(std::string_view in) {
     while (m < s.size() && s[m] == ' ') ++m;
     if (m < s.size() && is_alpha(s[m])) s.replace(k, m - k, "*");
   }
+  present.add("*");  // what the two loops above write
   s.erase(std::remove_if(s.begin(), s.end(), is_space), s.end());
   // 1011_{(2)}: a base in parentheses.
-  for (size_t at = s.find("_{("); at != std::string::npos; at = s.find("_{(", at + 1)) {
+  for (size_t at = present.has_all("_{(") ? s.find("_{(") : std::string::npos; at != std::string::npos; at = s.find("_{(", at + 1)) {
     const size_t close = s.find(")}", at);
     if (close != std::string::npos && close - at <= 6) s.erase(close, 1), s.erase(at + 2, 1);
   }
   unbrace_single(s);
-  {
+  if (s.find('.') != std::string::npos) {
     // "-1./3", "3.\cdot2": a point after an integer with no digits after it.
     std::string out;
     out.reserve(s.size());
