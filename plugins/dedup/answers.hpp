@@ -25,10 +25,12 @@ namespace tamis::dedup {
 void read_answer(const Record& r, std::string_view field, std::string& out);
 
 // Whether two answers (from read_answer) may belong to the same problem: true when either is empty or
-// normalises to nothing, when they are the same text before or after grade::normalize, or when the
-// grader finds them equivalent (exact rationals, intervals, sets, symbolic forms; bounded work).
-// Answers the grader cannot compare ("too_complex") count as different: both records are kept, which
-// loses nothing.
+// normalises to nothing, when they are the same text, the same plain decimal number (`97` = `097` =
+// `97.0`, without normalising), the same text after grade::normalize, or when the grader finds them
+// equivalent (exact rationals, intervals, sets, symbolic forms; bounded work). Answers too long for the
+// grader to compare (over its 1,000-character limit: a proof, a worked solution without a final
+// answer) are no answer, so they agree. Answers too complex to decide count as different: both
+// records are kept, which loses nothing.
 bool answers_agree(std::string_view a, std::string_view b);
 
 }  // namespace tamis::dedup

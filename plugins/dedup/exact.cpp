@@ -129,11 +129,11 @@ Exact::Prepared Exact::prepare(Record& r) const {
   return out;
 }
 
-uint32_t Exact::insert(const Prepared& p, std::string_view id) {
+uint32_t Exact::insert(Prepared& p, std::string_view id) {
   const uint32_t n = index_.insert(p.key, id, p.answer);
   if (!answer_field_.empty()) {
     answer_texts_.resize(static_cast<size_t>(n) + 1);
-    answer_texts_[n] = p.answer_text;
+    answer_texts_[n] = std::move(p.answer_text);  // the inserting record's answer is not read again
   }
   return n;
 }
@@ -143,7 +143,8 @@ std::string_view Exact::answer_text(uint32_t n) const {
 }
 
 bool Exact::answers_differ(const Prepared& p, uint64_t theirs, std::string_view theirs_text) const {
-  if (p.answer == kNoAnswer || theirs == kNoAnswer || theirs == kConflicted || p.answer == theirs) return false;
+  if (p.answer == kNoAnswer || theirs == kNoAnswer || p.answer == theirs) return false;
+  if (theirs == kConflicted) return true;  // a key already known for conflicting answers (a reject_both index)
   if (theirs_text.empty()) return true;  // a key from load_index: only its answer's hash is known (same text or not)
   return !answers_agree(p.answer_text, theirs_text);
 }

@@ -25,6 +25,41 @@ const char* const kShingleChoices[] = {"words", "chars", nullptr};
 const char* const kVerifyChoices[] = {"jaccard", "signature", nullptr};
 const char* const kAnswerChoices[] = {"ignore", "distinct", nullptr};
 
+// The numbers of a normalised text, sorted and space-separated: runs of digits with a decimal part
+// (`2.5`) and thousands groups (`1,000` = `1000`) read as one number. Two texts whose numbers differ are
+// the same template with other data: `numbers: distinct` keeps both.
+void numbers_of(std::string_view t, std::string& out) {
+  thread_local std::vector<std::string> nums;
+  nums.clear();
+  auto digit = [&](size_t k) { return k < t.size() && t[k] >= '0' && t[k] <= '9'; };
+  for (size_t i = 0; i < t.size();) {
+    if (!digit(i)) {
+      ++i;
+      continue;
+    }
+    std::string n;
+    size_t j = i;
+    while (digit(j)) n += t[j++];
+    while (j + 3 < t.size() + 0 && t[j] == ',' && digit(j + 1) && digit(j + 2) && digit(j + 3) && !digit(j + 4)) {
+      n.append(t.data() + j + 1, 3);
+      j += 4;
+    }
+    if (j + 1 < t.size() && t[j] == '.' && digit(j + 1)) {
+      n += '.';
+      ++j;
+      while (digit(j)) n += t[j++];
+    }
+    nums.push_back(std::move(n));
+    i = j;
+  }
+  std::sort(nums.begin(), nums.end());
+  out.clear();
+  for (const auto& n : nums) {
+    if (!out.empty()) out += ' ';
+    out += n;
+  }
+}
+
 // splitmix64: the permutation seeds.
 uint64_t splitmix(uint64_t& s) {
   uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
@@ -144,6 +179,11 @@ const ParamTable MinHash::params = [] {
                "grader are different problems: both kept, the later annotated `answer_distinct`; ignore: answers play no part "
                "(see docs/dedup.md#answer-aware-dedup)",
        .choices = kAnswerChoices},
+      {.name = "numbers", .type = ParamType::string, .default_json = "\"ignore\"",
+       .help = "distinct: texts at or above the threshold whose numbers differ (as multisets, `1,000` = `1000`) are different "
+               "problems, the same template with other data: both kept, the later annotated `numbers_distinct`; ignore: "
+               "numbers play no part beyond the shingles (see docs/dedup.md#answer-aware-dedup)",
+       .choices = kAnswerChoices},
       {.name = "max_candidates", .type = ParamType::integer, .default_json = "256",
        .help = "verify at most this many candidates per record, those sharing the most bands (0: all); records "
                "over it are counted as `capped` in the report (see docs/dedup.md)"},
@@ -185,7 +225,8 @@ MinHash::MinHash(const Params& p, Stage& stage, std::pair<int, int> bands_rows)
       ngram_(static_cast<size_t>(p.get_int("ngram"))), threshold_(p.get_double("threshold")),
       verify_exact_(p.get_string("verify") == "jaccard"), max_candidates_(static_cast<size_t>(p.get_int("max_candidates"))),
       bands_(bands_rows.first), rows_(bands_rows.second), index_(static_cast<size_t>(bands_rows.first)),
-      distinct_(p.get_string("answers") == "distinct"), answer_field_(p.get_string("answer_field")), policy_(p) {
+      distinct_(p.get_string("answers") == "distinct"), answer_field_(p.get_string("answer_field")),
+      numbers_distinct_(p.get_string("numbers") == "distinct"), policy_(p) {
   const int num_perm = static_cast<int>(p.get_int("num_perm"));
   seed_ = p.get_int("seed");
   uint64_t s = static_cast<uint64_t>(seed_);
@@ -219,6 +260,7 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
   if (distinct_) read_answer(r, answer_field_, out.answer);
   t.clear();
   normalize_append(text, norm_, t);
+  if (numbers_distinct_) numbers_of(t, out.numbers);
   // Shingles: word n-grams (a text with fewer words is one shingle) or character n-grams, hashed to 32
   // bits (two distinct shingles of one text collide with a chance of about n^2 / 2^33: 1 in 10^4 for
   // a text of 1,000 shingles, and then only merge two elements of its set).
@@ -284,6 +326,7 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
       if (m < cands.size()) out.match = cands[m].first;
       out.refused = refused.survivor;
       out.refused_similarity = refused.similarity;
+      out.refused_for_numbers = refused.numbers;
     }
   }
   return out;
@@ -328,6 +371,7 @@ MinHash::Match MinHash::matches(const Prepared& p, uint32_t c, double& sim) cons
   if (s < threshold_) return Match::no;
   sim = s;
   // The survivor's answer was written before it was published, so a reader that sees c sees it too.
+  if (numbers_distinct_ && p.numbers != numbers_[c]) return Match::other_numbers;
   if (distinct_ && !answers_agree(p.answer, answers_[c])) return Match::other_answer;
   return Match::yes;
 }
@@ -343,12 +387,14 @@ size_t MinHash::first_match(const Prepared& p, const std::vector<Candidate>& lis
     if (k + kAhead < n) index_.prefetch_entry(list[k + kAhead].first);
     if (k + kAhead / 2 < n) index_.prefetch_values(list[k + kAhead / 2].first);
     double s = 0;
-    switch (matches(p, list[k].first, s)) {
+    const Match m = matches(p, list[k].first, s);
+    switch (m) {
       case Match::yes:
         sim = s;
         return k;
       case Match::other_answer:
-        refused.note(list[k].first, s);
+      case Match::other_numbers:
+        refused.note(list[k].first, s, m == Match::other_numbers);
         break;
       case Match::no:
         break;
@@ -357,11 +403,12 @@ size_t MinHash::first_match(const Prepared& p, const std::vector<Candidate>& lis
   return n;
 }
 
-MinHash::Refusal MinHash::earliest_refused(const Prepared& p, const std::vector<Candidate>& list) const {
+MinHash::Refusal MinHash::earliest_refused(const Prepared& p, const std::vector<Candidate>& list, size_t end) const {
   Refusal refused;
-  for (const Candidate& c : list) {
+  for (size_t k = 0; k < end && refused.survivor == npos; ++k) {
     double s = 0;
-    if (matches(p, c.first, s) == Match::other_answer) refused.note(c.first, s);
+    const Match m = matches(p, list[k].first, s);
+    if (m == Match::other_answer || m == Match::other_numbers) refused.note(list[k].first, s, m == Match::other_numbers);
   }
   return refused;
 }
@@ -394,6 +441,7 @@ uint32_t MinHash::resolve(Prepared& p, double& sim, Refusal& refused) {
     }
     refused.survivor = p.refused;  // the parallel half's candidates all come before the serial half's
     refused.similarity = p.refused_similarity;
+    refused.numbers = p.refused_for_numbers;
     Refusal later;
     const uint32_t m = found(fresh_, first_match(p, fresh_, 0, sim, later));
     if (refused.survivor == npos) refused = later;
@@ -417,9 +465,15 @@ uint32_t MinHash::resolve(Prepared& p, double& sim, Refusal& refused) {
     sim = p.similarity;
     return p.match;
   }
-  Refusal ignored;
-  const uint32_t m = found(merged_, first_match(p, merged_, k, sim, ignored));
-  if (m == npos && distinct_) refused = earliest_refused(p, merged_);
+  // When nothing matches, the refusal over the kept list: the verified part before k is checked again
+  // (prepare()'s own refusal may have come from a candidate no longer kept), up to its first refusal;
+  // only then the one first_match met in the rest.
+  Refusal tail;
+  const uint32_t m = found(merged_, first_match(p, merged_, k, sim, tail));
+  if (m == npos && (distinct_ || numbers_distinct_)) {
+    refused = earliest_refused(p, merged_, k);
+    if (refused.survivor == npos) refused = tail;
+  }
   return m;
 }
 
@@ -448,7 +502,7 @@ void MinHash::ordered(Record& r, Prepared& p) {
     const uint32_t cl = cluster_of_[k];
     const Chosen& c = chosen_[cl];
     if (c.ordinal == k) {  // kept
-      if (const auto it = first_pass_refused_.find(cl); it != first_pass_refused_.end()) note_distinct(r, p, it->second);
+      if (const auto it = first_pass_refused_.find(cl); it != first_pass_refused_.end()) note_distinct_kept(r, p, it->second);
       return;
     }
     const bool own = c.own != npos;
@@ -461,20 +515,39 @@ void MinHash::ordered(Record& r, Prepared& p) {
   const uint32_t best = resolve(p, sim, refused);
   if (best != npos) return reject_duplicate(r, best, ids_[best], sim);
   note_distinct(r, p, refused);
-  add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size(), p.answer);
+  add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size(), &p);
 }
 
 void MinHash::note_distinct(Record& r, const Prepared& p, const Refusal& refused) {
   // A kept record whose text matched an earlier survivor at or above the threshold, with an answer the
-  // grader finds different: the evidence, so that a reviewer can see both answers.
+  // grader finds different or other numbers: the evidence, so that a reviewer can see both sides.
   if (refused.survivor == npos) return;
-  ++answer_distinct_;
   const uint32_t c = refused.survivor;
-  // With `prefer`, the other cluster's kept member (its first may have been rejected in its favour).
-  const std::string& of = policy_.empty() || chosen_[c].own == npos ? ids_[c] : owned_[chosen_[c].own].id;
-  r.annotate_json("answer_distinct", "{\"of\":" + json::quote(of) + ",\"similarity\":" +
-                                         json::number(std::round(refused.similarity * 1e4) / 1e4) + ",\"answer\":" +
-                                         json::quote(p.answer) + ",\"other_answer\":" + json::quote(answers_[c]) + "}");
+  if (refused.numbers) return write_distinct(r, true, ids_[c], refused.similarity, p.numbers, numbers_[c]);
+  write_distinct(r, false, ids_[c], refused.similarity, p.answer, answers_[c]);
+}
+
+void MinHash::note_distinct_kept(Record& r, const Prepared& p, const Refusal& founders) {
+  // The clusters were kept apart by their first members; the evidence compares the two members kept.
+  const uint32_t c = founders.survivor;
+  const Chosen& other = chosen_[c];
+  const bool own = other.own != npos;
+  const std::string& id = own ? owned_[other.own].id : ids_[c];
+  const double sim = similarity(p.values, own ? std::span<const uint32_t>(owned_[other.own].values) : index_.values(c));
+  if (founders.numbers) return write_distinct(r, true, id, sim, p.numbers, own ? owned_[other.own].numbers : numbers_[c]);
+  write_distinct(r, false, id, sim, p.answer, own ? owned_[other.own].answer : answers_[c]);
+}
+
+void MinHash::write_distinct(Record& r, bool numbers, const std::string& of, double similarity, const std::string& mine,
+                             const std::string& theirs) {
+  const std::string head = "{\"of\":" + json::quote(of) + ",\"similarity\":" + json::number(std::round(similarity * 1e4) / 1e4);
+  if (numbers) {
+    ++numbers_distinct_count_;
+    return r.annotate_json("numbers_distinct", head + ",\"numbers\":" + json::quote(mine) + ",\"other_numbers\":" +
+                                                   json::quote(theirs) + "}");
+  }
+  ++answer_distinct_;
+  r.annotate_json("answer_distinct", head + ",\"answer\":" + json::quote(mine) + ",\"other_answer\":" + json::quote(theirs) + "}");
 }
 
 void MinHash::observe(const Record& r, Prepared& p) {
@@ -487,11 +560,11 @@ void MinHash::observe(const Record& r, Prepared& p) {
   if (cl == npos) {
     cl = static_cast<uint32_t>(ids_.size());
     if (refused.survivor != npos) first_pass_refused_.emplace(cl, refused);
-    add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size(), p.answer);
+    add_survivor(r.id(), p.fps.data(), p.values.data(), p.values.size(), &p);
     chosen_.push_back({p.score, k, npos});  // the survivor itself: its id and values are in the index
   } else if (Chosen& c = chosen_[cl]; c.ordinal != kLoaded && p.score > c.score) {
     // (A loaded survivor stays: it is in the curated corpus already.)
-    Owned o{std::string(r.id()), p.values, {}};
+    Owned o{std::string(r.id()), p.values, {}, p.answer, p.numbers};
     if (!save_path_.empty()) o.fps.assign(p.fps.data(), p.fps.data() + p.fps.size());
     if (c.own == npos) {
       c.own = static_cast<uint32_t>(owned_.size());
@@ -505,10 +578,12 @@ void MinHash::observe(const Record& r, Prepared& p) {
   cluster_of_.push_back(cl);
 }
 
-void MinHash::add_survivor(std::string_view id, const uint32_t* fps, const uint32_t* values, size_t n,
-                           std::string_view answer) {
+void MinHash::add_survivor(std::string_view id, const uint32_t* fps, const uint32_t* values, size_t n, const Prepared* p) {
   ids_.emplace_back(id);
-  if (distinct_) answers_.append() = answer;  // before index_.add publishes the survivor
+  // Before index_.add publishes the survivor. Survivors from an index file (p null) have neither: they
+  // agree with any answer and any numbers.
+  if (distinct_) answers_.append() = p ? p->answer : std::string();
+  if (numbers_distinct_) numbers_.append() = p ? p->numbers : std::string();
   if (!save_path_.empty()) fps_.insert(fps_.end(), fps, fps + bands_);
   index_.add(fps, values, n);
 }
@@ -601,7 +676,7 @@ void MinHash::load(const std::string& path) {
                   std::to_string(a_lo_.size()));
     values.resize(nv);
     for (auto& x : values) x = get32();
-    add_survivor(id, fps.data(), values.data(), values.size(), {});  // index files hold no answers
+    add_survivor(id, fps.data(), values.data(), values.size(), nullptr);  // index files hold no answers or numbers
     if (!policy_.empty()) chosen_.push_back({SurvivorPolicy::Score{}, kLoaded, npos});
   }
   if (pos != buf.size() - 8) throw Error("index file '" + path + "' has trailing bytes");
@@ -626,12 +701,14 @@ void MinHash::finish(Stage& stage) {
   stage.count("near_duplicates", duplicates_);
   if (capped_ > 0) stage.count("capped", capped_);
   if (distinct_) stage.count("answer_distinct", answer_distinct_);
+  if (numbers_distinct_) stage.count("numbers_distinct", numbers_distinct_count_);
   stage.report("{\"survivors\":" + std::to_string(ids_.size()) + ",\"near_duplicates\":" + std::to_string(duplicates_) +
                ",\"bands\":" + std::to_string(bands_) + ",\"rows\":" + std::to_string(rows_) +
                ",\"candidates\":" + std::to_string(candidates_total_) + ",\"max_candidates\":" + std::to_string(max_candidates_) +
                ",\"capped\":" + std::to_string(capped_) + ",\"index_bytes\":" + std::to_string(index_.bytes()) +
                (policy_.empty() ? std::string() : ",\"below_threshold\":" + std::to_string(below_threshold_)) +
                (distinct_ ? ",\"answer_distinct\":" + std::to_string(answer_distinct_) : std::string()) +
+               (numbers_distinct_ ? ",\"numbers_distinct\":" + std::to_string(numbers_distinct_count_) : std::string()) +
                ",\"normalization\":" + json::quote(norm_.describe()) + "}");
 }
 

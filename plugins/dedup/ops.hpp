@@ -61,7 +61,7 @@ class Exact {
  private:
   enum class Conflict { tag, reject_later, reject_both };
   void ordered_after_first_pass(Record& r, Prepared& p);
-  uint32_t insert(const Prepared& p, std::string_view id);  // a new key, with its answer
+  uint32_t insert(Prepared& p, std::string_view id);  // a new key, with its answer (moved out of p)
   std::string_view answer_text(uint32_t n) const;          // key n's survivor's final answer ("": none known)
   // Whether p's answer and a survivor's (hash, text) are different answers, by the grader.
   bool answers_differ(const Prepared& p, uint64_t theirs, std::string_view theirs_text) const;
@@ -156,8 +156,11 @@ class MinHash {
     // With `answers: distinct`: the record's final answer (read_answer), and the earliest survivor the parallel
     // part found similar enough but with a different answer (npos: none).
     std::string answer;
+    // With `numbers: distinct`: the numbers of the normalised text, sorted, space-separated.
+    std::string numbers;
     uint32_t refused = LshIndex::npos;
     double refused_similarity = 0;
+    bool refused_for_numbers = false;
   };
   Prepared prepare(Record& r) const;
   void prefetch(const Prepared& p) const { index_.prefetch(p.fps.data()); }
@@ -174,11 +177,12 @@ class MinHash {
   struct Refusal {
     uint32_t survivor = npos;
     double similarity = 0;
-    void note(uint32_t c, double s) {
-      if (c < survivor) survivor = c, similarity = s;
+    bool numbers = false;  // refused for its numbers (else for its answer)
+    void note(uint32_t c, double s, bool for_numbers) {
+      if (c < survivor) survivor = c, similarity = s, numbers = for_numbers;
     }
   };
-  enum class Match { no, yes, other_answer };
+  enum class Match { no, yes, other_answer, other_numbers };
   static std::pair<int, int> shape(const Params& p);  // (bands, rows): given, or chosen for the threshold
   MinHash(const Params& p, Stage& stage, std::pair<int, int> bands_rows);
   // Candidates in [from, to), with the bands each shares, by number.
@@ -194,11 +198,16 @@ class MinHash {
   // The earliest matching survivor, or npos; when npos, `refused` is the earliest refused for its answer
   // among the candidates the verdict considered (the same for any split between the two parts).
   uint32_t resolve(Prepared& p, double& sim, Refusal& refused);
-  Refusal earliest_refused(const Prepared& p, const std::vector<Candidate>& list) const;
+  // The earliest of list[0, end) refused for its answer or numbers (the list is by number: the first found).
+  Refusal earliest_refused(const Prepared& p, const std::vector<Candidate>& list, size_t end) const;
   void note_distinct(Record& r, const Prepared& p, const Refusal& refused);
+  // With `prefer`: the evidence for a cluster's kept member, against the other cluster's kept member.
+  void note_distinct_kept(Record& r, const Prepared& p, const Refusal& founders);
+  void write_distinct(Record& r, bool numbers, const std::string& of, double similarity, const std::string& mine,
+                      const std::string& theirs);
   double similarity(std::span<const uint32_t> a, std::span<const uint32_t> b) const;
   void reject_duplicate(Record& r, uint32_t cluster, const std::string& id, double sim);
-  void add_survivor(std::string_view id, const uint32_t* fps, const uint32_t* values, size_t n, std::string_view answer);
+  void add_survivor(std::string_view id, const uint32_t* fps, const uint32_t* values, size_t n, const Prepared* p);
 
   std::string field_;
   NormalizeOptions norm_;
@@ -217,6 +226,10 @@ class MinHash {
   std::string answer_field_;
   Segmented<std::string, 12> answers_;
   int64_t answer_distinct_ = 0;
+  // `numbers: distinct`: per survivor the numbers of its text (Prepared::numbers), published the same way.
+  bool numbers_distinct_ = false;
+  Segmented<std::string, 12> numbers_;
+  int64_t numbers_distinct_count_ = 0;
   // With `prefer`: per cluster, its first member's refusal (the evidence given to the member kept).
   std::unordered_map<uint64_t, Refusal> first_pass_refused_;
   std::vector<Candidate> fresh_, merged_;
@@ -232,6 +245,7 @@ class MinHash {
     std::string id;
     std::vector<uint32_t> values;
     std::vector<uint32_t> fps;  // only with save_index
+    std::string answer, numbers;  // with answers / numbers: distinct, for the evidence
   };
   static constexpr uint64_t kLoaded = UINT64_MAX;  // Chosen::ordinal of a survivor from load_index
   SurvivorPolicy policy_;

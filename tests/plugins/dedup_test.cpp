@@ -946,6 +946,43 @@ TEST(plugins_dedup_exact, AnswerConflictsAreJudgedByTheGrader) {
   }
 }
 
+// An index saved by a reject_both run marks a key's conflicting answers; loading it, a record of that
+// key is an answer conflict whether or not a survivor policy is in force.
+TEST(plugins_dedup_exact, ConflictedLoadedKeyStaysAConflictWithPrefer) {
+  TempDir dir;
+  const std::string idx = (dir / "conflicted.idx").string();
+  const OpRun first = run_op("dedup.exact", "{answer_field: answer, on_answer_conflict: reject_both, save_index: " + idx + "}",
+                             jsonl({rec("a", "Q", "1"), rec("b", "q", "2")}));
+  ASSERT_EQ(first.exit_code, 0) << first.describe();
+  for (const char* prefer : {"[]", "[longer]"}) {
+    const OpRun run = run_op("dedup.exact", std::string("{answer_field: answer, on_answer_conflict: reject_later, prefer: ") + prefer +
+                                                ", load_index: " + idx + "}",
+                             jsonl({rec("x", "Q", "1"), rec("y", "Other", "3")}));
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(run.reasons(), Strings{"answer_conflict"}) << prefer;
+    EXPECT_EQ(run.kept_ids(), Strings{"y"}) << prefer;
+  }
+}
+
+// Answers too long for the grader to compare (a proof, a worked solution without a final answer) say
+// nothing about the problem: such records are plain duplicates, not conflicts nor different problems.
+TEST(plugins_dedup_exact, AnswersTooLongToCompareAreNoAnswer) {
+  std::string proof = "Suppose not. ", other = "Assume the contrary. ";
+  for (int i = 0; i < 120; ++i) proof += "Then step " + std::to_string(i) + " follows from the last one. ";
+  other += proof;  // over the grader's 1,000 characters, and different from the first word on
+  const std::string input = jsonl({rec("a", "Prove it.", proof), rec("b", "prove it.", other)});
+  const OpRun exact = run_op("dedup.exact", "{answer_field: answer, on_answer_conflict: reject_later}", input);
+  ASSERT_EQ(exact.exit_code, 0) << exact.describe();
+  EXPECT_EQ(exact.reasons(), Strings{"duplicate"});
+  const std::string stem =
+      "Show that the sum of the first n odd numbers is a perfect square for every positive integer n and explain "
+      "each step of the argument carefully so that a reader can check it line by line without any gaps";
+  const OpRun near = run_op("dedup.minhash", "{threshold: 0.8, answers: distinct}",
+                            jsonl({rec("a", stem + ".", proof), rec("b", stem + " .", other)}));
+  ASSERT_EQ(near.exit_code, 0) << near.describe();
+  EXPECT_EQ(near.reasons(), Strings{"near_duplicate"});
+}
+
 // A long base text and a template sibling that differs in one number near the end: at threshold 0.8
 // their texts match, but their answers differ, so with `answers: distinct` both are kept (the later
 // one annotated with the evidence), while a reworded copy whose answer is the same value in another
@@ -991,7 +1028,8 @@ TEST(plugins_dedup_minhash, AnswersDistinctKeepsTemplateSiblings) {
     EXPECT_EQ(run.annotation(run.rejected[1], "dup_of"), "\"e\"");   // b
     const auto evidence = run.annotation(run.kept[1], "answer_distinct");
     ASSERT_TRUE(evidence.has_value()) << run.kept[1];
-    EXPECT_NE(evidence->find("\"of\":\"c\""), std::string::npos) << *evidence;
+    // All of it about the two members kept: e's answer and c's, and their Jaccard (11/14, by hand).
+    EXPECT_EQ(*evidence, "{\"of\":\"c\",\"similarity\":0.7857,\"answer\":\"3\",\"other_answer\":\"0.5\"}");
     EXPECT_EQ(run.annotation(run.kept[0], "answer_distinct"), std::nullopt);
   }
   EXPECT_NE(validate_op("dedup.minhash", "{answers: distinct, answer_field: ''}").exit_code, 0);
@@ -1016,8 +1054,11 @@ TEST(plugins_dedup_minhash, AnswersDistinctDoesNotDependOnBatchesOrThreads) {
     lines.push_back(rec("r" + std::to_string(i), join(w), answer));
   }
   const std::string input = jsonl(lines);
+  // The words are "v<digits>": with numbers: distinct, texts that share most words but not their
+  // numbers are refused too, so both kinds of refusal compete for the evidence.
+  for (const std::string numbers : {"", ", numbers: distinct"}) {
   for (const char* cap : {"0", "8"}) {
-    const std::string with = std::string("{threshold: 0.7, ngram: 3, answers: distinct, max_candidates: ") + cap + "}";
+    const std::string with = std::string("{threshold: 0.7, ngram: 3, answers: distinct, max_candidates: ") + cap + numbers + "}";
     OpOptions whole;
     whole.threads = 1;
     whole.args = {"--batch-bytes", "1073741824"};
@@ -1025,8 +1066,11 @@ TEST(plugins_dedup_minhash, AnswersDistinctDoesNotDependOnBatchesOrThreads) {
     ASSERT_EQ(one.exit_code, 0) << one.describe();
     const auto distinct = json_int(one.report, "/stages/0/report/answer_distinct");
     ASSERT_TRUE(distinct) << one.report;
-    EXPECT_GT(*distinct, 10) << one.report;
-    EXPECT_GT(one.rejected.size(), 500u) << cap;
+    EXPECT_GT(*distinct, numbers.empty() ? 10 : 0) << one.report;
+    if (!numbers.empty()) {
+      EXPECT_GT(json_int(one.report, "/stages/0/report/numbers_distinct").value_or(0), 10) << one.report;
+    }
+    EXPECT_GT(one.rejected.size(), numbers.empty() ? 500u : 100u) << cap;
     for (int threads : {2, 8}) {
       OpOptions small;
       small.threads = threads;
@@ -1036,6 +1080,35 @@ TEST(plugins_dedup_minhash, AnswersDistinctDoesNotDependOnBatchesOrThreads) {
       EXPECT_TRUE(run.kept == one.kept) << "cap " << cap << ", threads " << threads;
       EXPECT_TRUE(run.rejected == one.rejected) << "cap " << cap << ", threads " << threads;
       EXPECT_EQ(json_int(run.report, "/stages/0/report/answer_distinct"), distinct) << threads;
+      EXPECT_EQ(json_int(run.report, "/stages/0/report/numbers_distinct"), json_int(one.report, "/stages/0/report/numbers_distinct"));
     }
+  }
+  }
+}
+
+// numbers: distinct: texts at or above the threshold whose numbers differ are the same template with
+// other data (here with the same answer, which answers: distinct cannot see); numbers written with a
+// thousands separator are the same numbers.
+TEST(plugins_dedup_minhash, NumbersDistinctKeepsSiblingsWithTheSameAnswer) {
+  const std::string stem =
+      "A farmer sells eggs at the market every week and keeps a careful record of how many boxes he sells on "
+      "each day so that he can plan how many hens he needs for the next season when he has ";
+  const std::string input = jsonl({rec("a", stem + "1000 hens and 12 boxes. How many boxes are left?", "2"),
+                                   rec("b", stem + "1000 hens and 14 boxes. How many boxes are left?", "2"),
+                                   rec("c", stem + "1,000 hens and 12 boxes. How many boxes are left?", "2"),
+                                   rec("d", stem + "$1000$ hens and 12 boxes. How many boxes are left ?", "")});
+  const OpRun text = run_op("dedup.minhash", "{threshold: 0.8, answers: distinct}", input);
+  ASSERT_EQ(text.exit_code, 0) << text.describe();
+  EXPECT_EQ(text.kept_ids(), Strings{"a"});  // the same answer: answers alone merge b into a
+  for (int threads : {1, 2}) {
+    const OpRun run = run_op("dedup.minhash", "{threshold: 0.8, answers: distinct, numbers: distinct}", input, threads);
+    ASSERT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_EQ(run.kept_ids(), (Strings{"a", "b"}));
+    EXPECT_EQ(run.rejected_ids(), (Strings{"c", "d"}));
+    const auto evidence = run.annotation(run.kept[1], "numbers_distinct");
+    ASSERT_TRUE(evidence.has_value()) << run.kept[1];
+    EXPECT_NE(evidence->find("\"of\":\"a\""), std::string::npos) << *evidence;
+    EXPECT_NE(evidence->find("\"numbers\":\"1000 14\",\"other_numbers\":\"1000 12\""), std::string::npos) << *evidence;
+    EXPECT_EQ(json_int(run.report, "/stages/0/report/numbers_distinct"), 1) << run.report;
   }
 }
