@@ -117,15 +117,19 @@ class ByteSet {
 std::optional<std::string> last_boxed(std::string_view s, std::string* problem) {
   std::optional<std::string> found;
   size_t pos = 0;
-  size_t b = 0, f = 0;  // next occurrence of each at or after pos (found again only once passed: linear)
-  bool first = true;
   while (true) {
-    if (first || b < pos) b = s.find("\\boxed", pos);
-    if (first || f < pos) f = s.find("\\fbox", pos);
-    first = false;
-    const size_t hit = std::min(b, f);
+    // The next \boxed or \fbox at or after pos: one memchr per backslash, the names compared in place
+    // (linear: pos only grows).
+    size_t hit = s.find('\\', pos), name_end = 0;
+    for (; hit != std::string_view::npos; hit = s.find('\\', hit + 1)) {
+      const size_t left = s.size() - hit;
+      const char* c = s.data() + hit;
+      if (left >= 6 && c[1] == 'b' && c[2] == 'o' && c[3] == 'x' && c[4] == 'e' && c[5] == 'd') name_end = hit + 6;
+      else if (left >= 5 && c[1] == 'f' && c[2] == 'b' && c[3] == 'o' && c[4] == 'x') name_end = hit + 5;
+      else continue;
+      break;
+    }
     if (hit == std::string_view::npos) break;
-    const size_t name_end = hit + (hit == b ? 6 : 5);
     size_t i = name_end;
     while (i < s.size() && s[i] == ' ') ++i;
     if (i < s.size() && s[i] == '{') {
