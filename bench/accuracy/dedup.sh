@@ -19,10 +19,15 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 /usr/bin/python3 bench/accuracy/plant_rewordings.py "$shared/deepscaler/train_math.jsonl" 200 "$work/planted.jsonl"
-for mode in ignore distinct; do
-  PLANTED=$work/planted.jsonl OUT=$work/near-$mode "$BUILD/core/tamis" run bench/accuracy/pipelines/near-dedup.yaml \
-    --set near.answers=$mode > "$work/near-$mode.log" 2>&1
-done
+# Modes: text only; answers: distinct; answers and numbers: distinct (what the recipes use).
+run_modes() {  # pipeline, output prefix
+  PLANTED=$work/planted.jsonl OUT=$work/$2-ignore "$BUILD/core/tamis" run "$1" > "$work/$2-ignore.log" 2>&1
+  PLANTED=$work/planted.jsonl OUT=$work/$2-distinct "$BUILD/core/tamis" run "$1" --set near.answers=distinct > "$work/$2-distinct.log" 2>&1
+  PLANTED=$work/planted.jsonl OUT=$work/$2-numbers "$BUILD/core/tamis" run "$1" --set near.answers=distinct \
+    --set near.numbers=distinct > "$work/$2-numbers.log" 2>&1
+}
+run_modes bench/accuracy/pipelines/near-dedup.yaml near
+run_modes bench/accuracy/pipelines/near-dedup-qwen.yaml qwen
 /usr/bin/python3 bench/accuracy/plant_rewordings.py --conflicts "$shared/deepscaler/train_math.jsonl" 200 "$work/conflicts.jsonl"
 PLANTED=$work/conflicts.jsonl OUT=$work/exact "$BUILD/core/tamis" run bench/accuracy/pipelines/exact-dedup.yaml > "$work/exact.log" 2>&1
 /usr/bin/python3 bench/accuracy/dedup_report.py "$shared" "$work/planted.jsonl" "$BUILD/bench/answer_equiv" "$work" "$work/conflicts.jsonl"

@@ -2,7 +2,8 @@
 """The figures of bench/accuracy/dedup.sh from the runs it made (see that script).
 
 usage: dedup_report.py SHARED_DATA PLANTED.jsonl ANSWER_EQUIV WORK CONFLICTS.jsonl
-WORK holds near-ignore/, near-distinct/ and exact/ (each kept.jsonl, rejected.jsonl).
+WORK holds near-{ignore,distinct,numbers}/, qwen-{ignore,distinct,numbers}/ and exact/ (each kept.jsonl,
+rejected.jsonl, ledger.jsonl).
 """
 import difflib
 import hashlib
@@ -22,7 +23,9 @@ sources = [  # (file, answer field), as the pipelines read them
     (planted, "answer", "problem"),
     (os.path.join(shared, "math/math500_test.jsonl"), "answer", "problem"),
     (conflicts, "answer", "problem"),
-]
+] + [(os.path.join(shared, f"qwen25math_eval/{q}_test.jsonl"), "answer", "question")
+     for q in ("cmath", "cn_middle_school", "gaokao_math_qa", "gaokao_math_cloze", "gaokao2024_mix", "gaokao2023en",
+               "college_math", "asdiv")]
 answer, problem = {}, {}
 for path, afield, pfield in sources:
     for i, line in enumerate(open(path, encoding="utf-8"), 1):
@@ -58,12 +61,12 @@ def with_ids(run):
         yield rid, entry["fate"], next(kept if entry["fate"] == "kept" else rej)
 
 
-def near_figures(mode):
-    out = list(with_ids(f"{work}/near-{mode}"))
-    rej = [r for _, fate, r in out if fate == "rejected"]
+def near_figures(prefix, mode):
+    out = list(with_ids(f"{work}/{prefix}-{mode}"))
+    rej = [r for _, fate, r in out if fate == "rejected" and r["tamis"]["reason"] == "near_duplicate"]
     pairs, ids = [], []
     for rid, fate, r in out:
-        if fate != "rejected":
+        if fate != "rejected" or r["tamis"]["reason"] != "near_duplicate":
             continue
         t = r["tamis"]
         ids.append((rid, t["dup_of"]))
@@ -72,30 +75,34 @@ def near_figures(mode):
     # Planted copies: caught when rejected as a duplicate of their original (or of its survivor).
     dup_of = {rid: d for rid, d in ids}
     plant_total = plant_caught = 0
-    for i, line in enumerate(open(planted, encoding="utf-8"), 1):
-        p = json.loads(line)
-        orig = f"{sources[0][0]}:{p['planted_from']}"
-        plant_total += 1
-        d = dup_of.get(f"{planted}:{i}")
-        if d is not None and (d == orig or d == dup_of.get(orig)):
-            plant_caught += 1
+    if prefix == "near":
+        for i, line in enumerate(open(planted, encoding="utf-8"), 1):
+            p = json.loads(line)
+            orig = f"{sources[0][0]}:{p['planted_from']}"
+            plant_total += 1
+            d = dup_of.get(f"{planted}:{i}")
+            if d is not None and (d == orig or d == dup_of.get(orig)):
+                plant_caught += 1
     distinct = [r for _, fate, r in out if fate == "kept" and "answer_distinct" in r.get("tamis", {})]
-    return len(rej), sum(1 for a in agree if not a), plant_caught, plant_total, distinct, rej, agree
+    by_numbers = sum(1 for _, fate, r in out if fate == "kept" and "numbers_distinct" in r.get("tamis", {}))
+    return len(rej), sum(1 for a in agree if not a), plant_caught, plant_total, distinct, by_numbers
 
 
-rows = []
-for mode in ("ignore", "distinct"):
-    n, differ, caught, total, distinct, rej, agree = near_figures(mode)
-    rows.append((mode, n, differ, caught, total, len(distinct)))
-    if mode == "distinct":
-        kept_distinct = distinct
-        distinct_rej = rej
-
-print("### Near dedup (dedup.minhash, threshold 0.8) on DeepScaleR MATH train + MATH test + GSM8K train + 200 planted copies\n")
-print("| answers | near-duplicate rejections | of them with an answer the grader finds different | planted copies collapsed | kept as `answer_distinct` |")
-print("|---|---:|---:|---:|---:|")
-for mode, n, differ, caught, total, nd in rows:
-    print(f"| `{mode}` | {n} | {differ} | {caught} / {total} | {nd} |")
+MODES = (("ignore", "`ignore`"), ("distinct", "answers `distinct`"), ("numbers", "answers and numbers `distinct`"))
+for prefix, title in (("near", "DeepScaleR MATH train + MATH test + GSM8K train + 200 planted copies"),
+                      ("qwen", "eight Qwen2.5-Math evaluation sets (cmath, cn_middle_school, gaokao_math_qa, gaokao_math_cloze, "
+                               "gaokao2024_mix, gaokao2023en, college_math, asdiv; Chinese and English)")):
+    print(f"### Near dedup (dedup.minhash, threshold 0.8) on {title}\n")
+    print("| mode | near-duplicate rejections | of them with an answer the grader finds different | planted copies collapsed "
+          "| kept as `answer_distinct` | kept as `numbers_distinct` |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for mode, label in MODES:
+        n, differ, caught, total, distinct, by_numbers = near_figures(prefix, mode)
+        planted_cell = f"{caught} / {total}" if total else "–"
+        print(f"| {label} | {n} | {differ} | {planted_cell} | {len(distinct)} | {by_numbers} |")
+        if prefix == "near" and mode == "distinct":
+            kept_distinct = distinct
+    print()
 
 # Exact dedup conflicts: by the grader now, and what a text comparison (the op's old rule) would flag.
 ex = [r for r in records(f"{work}/exact/kept.jsonl") if "answer_conflict" in r.get("tamis", {})]
@@ -107,7 +114,7 @@ for rid, fate, r in with_ids(f"{work}/exact"):
     exact_dups += bool(a and b)
     if a and b and " ".join(a.lower().split()) != " ".join(b.lower().split()):
         text_conflicts += 1
-print("\n### Answer conflicts (dedup.exact, answer_field answer) on the same three pools + MATH-500\n")
+print("### Answer conflicts (dedup.exact, answer_field answer) on the same three pools + MATH-500\n")
 print(f"| rule | conflicts flagged (of {exact_dups + len(ex)} exact duplicates with answers on both sides) |")
 print("|---|---:|")
 planted_wrong = {f"{conflicts}:{i}": json.loads(l)["planted_conflict"] for i, l in enumerate(open(conflicts, encoding="utf-8"), 1)}
@@ -144,9 +151,18 @@ with open(f"{sample_dir}/answer_distinct.txt", "w", encoding="utf-8") as f:
         text = r.get("problem", r.get("question", ""))
         f.write(f"{k}\tsimilarity {d['similarity']}\tanswers {d['answer']!r} vs {d['other_answer']!r} (of {d['of']})\n"
                 f"\tedits: {word_diff(problem[d['of']], text)}\n")
+with open(f"{sample_dir}/numbers_distinct.txt", "w", encoding="utf-8") as f:
+    kept_numbers = [(rid, r) for prefix in ("near", "qwen") for rid, fate, r in with_ids(f"{work}/{prefix}-numbers")
+                    if fate == "kept" and "numbers_distinct" in r.get("tamis", {})]
+    for k, (rid, r) in enumerate(sorted(kept_numbers, key=lambda x: h(x[0].rsplit("/", 1)[-1]))[:40], 1):
+        d = r["tamis"]["numbers_distinct"]
+        f.write(f"{k}\t{rid.rsplit('/', 1)[-1]} similarity {d['similarity']}\tnumbers {d['numbers'][:60]!r} vs {d['other_numbers'][:60]!r}"
+                f" (of {d['of'].rsplit('/', 1)[-1]})\n\tedits: {word_diff(problem[d['of']], problem[rid])}\n")
 with open(f"{sample_dir}/near_duplicates.txt", "w", encoding="utf-8") as f:
-    rejected = [(rid, r) for rid, fate, r in with_ids(f"{work}/near-distinct")
+    rejected = [(rid, r) for rid, fate, r in with_ids(f"{work}/near-numbers")
                 if fate == "rejected" and not rid.startswith(planted + ":")]  # the real pools' rejections
+    rejected += [(rid, r) for rid, fate, r in with_ids(f"{work}/qwen-numbers")
+                 if fate == "rejected" and r["tamis"]["reason"] == "near_duplicate"]
     for k, (rid, r) in enumerate(sorted(rejected, key=lambda x: h(x[0].rsplit("/", 1)[-1]))[:40], 1):
         t = r["tamis"]
         f.write(f"{k}\t{rid.rsplit('/', 1)[-1]} similarity {t['similarity']}\tanswers {answer[rid][-40:]!r} vs {answer[t['dup_of']][-40:]!r}\n"
@@ -156,4 +172,4 @@ with open(f"{sample_dir}/conflicts.txt", "w", encoding="utf-8") as f:
         t = r["tamis"]
         f.write(f"=== {r.get('problem', r.get('question'))!r}\n    answer {t.get('answer')!r} vs survivor {t.get('survivor_answer')!r} ({t['answer_conflict']})\n\n")
 print(f"\nSamples for hand-checking (verdicts in bench/accuracy/dedup_handcheck.tsv): {sample_dir}/answer_distinct.txt, "
-      f"{sample_dir}/near_duplicates.txt, {sample_dir}/conflicts.txt")
+      f"{sample_dir}/numbers_distinct.txt, {sample_dir}/near_duplicates.txt, {sample_dir}/conflicts.txt")

@@ -27,12 +27,18 @@ const char* const kAnswerChoices[] = {"ignore", "distinct", nullptr};
 
 // The numbers of a normalised text, sorted and space-separated: runs of digits with a decimal part
 // (`2.5`) and thousands groups (`1,000` = `1000`) read as one number. Two texts whose numbers differ are
-// the same template with other data: `numbers: distinct` keeps both.
+// the same template with other data: `numbers: distinct` keeps both. Asymptote drawing code
+// (`[asy]...[/asy]`) is skipped: its coordinates and sizes change between copies of one problem.
 void numbers_of(std::string_view t, std::string& out) {
   thread_local std::vector<std::string> nums;
   nums.clear();
   auto digit = [&](size_t k) { return k < t.size() && t[k] >= '0' && t[k] <= '9'; };
   for (size_t i = 0; i < t.size();) {
+    if (t[i] == '[' && t.substr(i, 5) == "[asy]") {
+      const size_t end = t.find("[/asy]", i + 5);
+      i = end == std::string_view::npos ? t.size() : end + 6;
+      continue;
+    }
     if (!digit(i)) {
       ++i;
       continue;
