@@ -581,6 +581,58 @@ TEST(plugins_grade_answer, Extraction) {
   EXPECT_EQ(extract("I do not know.").problem, "no final answer found");
 }
 
+// The scans for the last phrase, the last "####" and the last box: the last occurrence of any of them,
+// case-insensitive phrases, runs of '#', look-alike commands.
+TEST(plugins_grade_answer, ExtractionTakesTheLastOccurrence) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"Final Answer: 3. Then the answer is 4", "4"},
+      {"The answer is 4. Final answer: 5", "5"},
+      {"THE FINAL ANSWER IS 6", "6"},
+      {"ANSWER: 8", "8"},
+      {"the answer is 2, so the final answer is 9", "9"},
+      {"the final answer is 7 and the final answ", "7 and the final answ"},
+      {"the answer: 10\nA: 11", "11"},
+      {"A: 12\nso the answer is 13", "13"},
+      {"#####  7", "7"},
+      {"#### 3\n#### 4", "4"},
+      {"#### 3 ### 5", "3 ### 5"},
+      {"#### 3 ## ##", "3 ## ##"},
+      {"\\fbox{1} \\boxed{2} \\fbox{3}", "3"},
+      {"\\boxe{1} \\boxed{4} \\fboxx", "4"},
+      {"\\boxed{5} \\boxed", "5"},
+      {"\\fbox 6", "6"},
+  };
+  for (const auto& [response, answer] : cases) {
+    SCOPED_TRACE(response);
+    EXPECT_EQ(extract(response).answer, answer);
+  }
+}
+
+// Passes that skip work when their pattern cannot occur still rewrite what they are for.
+TEST(plugins_grade_answer, NormalisationPassesThatSkipWork) {
+  EXPECT_EQ(normalize("\\frac {1}{2}"), "\\frac{1}{2}");
+  EXPECT_EQ(normalize("\\frac 1 2"), "\\frac{1}{2}");
+  EXPECT_EQ(normalize("\\sqrt 2"), "\\sqrt{2}");
+  EXPECT_EQ(normalize("\\sqrt[3]{8}"), "\\sqrt[3]{8}");
+  EXPECT_EQ(normalize("\\frac\\pi2"), "\\frac\\pi2");
+  EXPECT_EQ(normalize("\\sin x + \\cos^2 x"), "\\sin(x)+\\cos^2(x)");
+  EXPECT_EQ(normalize("\\sinh 2x"), "\\sinh(2x)");
+  EXPECT_EQ(normalize("x^{2}"), "x^2");
+  EXPECT_EQ(normalize("a_{1}"), "a_1");
+  EXPECT_EQ(normalize("x^{\\pi}"), "x^{\\pi}");
+  EXPECT_EQ(normalize("x\\ge2"), "[2,\\infty)");
+  EXPECT_EQ(normalize("2 < x"), "(2,\\infty)");
+  EXPECT_EQ(normalize("x=\\frac {3}{4}"), "\\frac{3}{4}");
+  EXPECT_EQ(normalize("y\\in(1,2)"), "(1,2)");
+  EXPECT_EQ(normalize("0.\\overline{3}"), "\\frac{3}{9}");
+  EXPECT_EQ(normalize("\\mathbf{v}"), "v");
+  EXPECT_EQ(normalize("\\textbf{A}"), "A");
+  EXPECT_EQ(normalize("\\alpha x"), "\\alpha*x");
+  EXPECT_EQ(normalize("2 \\times y"), "2*y");
+  EXPECT_EQ(normalize("x = 3\\frac18"), "\\frac{25}{8}");
+  EXPECT_EQ(normalize("1011_{(2)}"), "1011_2");
+}
+
 TEST(plugins_grade_answer, ExtractionOptions) {
   ExtractOptions last;
   last.last_number = true;
