@@ -1096,7 +1096,9 @@ TEST(plugins_dedup_minhash, NumbersDistinctKeepsSiblingsWithTheSameAnswer) {
   const std::string input = jsonl({rec("a", stem + "1000 hens and 12 boxes. How many boxes are left?", "2"),
                                    rec("b", stem + "1000 hens and 14 boxes. How many boxes are left?", "2"),
                                    rec("c", stem + "1,000 hens and 12 boxes. How many boxes are left?", "2"),
-                                   rec("d", stem + "$1000$ hens and 12 boxes. How many boxes are left ?", "")});
+                                   rec("d", stem + "$1000$ hens and 12 boxes. How many boxes are left ?", ""),
+                                   // figure code is not data: its numbers do not count
+                                   rec("e", stem + "1000 hens and 12 boxes. How many boxes are left? [asy]draw((0,0)--(5,7));[/asy]", "2")});
   const OpRun text = run_op("dedup.minhash", "{threshold: 0.8, answers: distinct}", input);
   ASSERT_EQ(text.exit_code, 0) << text.describe();
   EXPECT_EQ(text.kept_ids(), Strings{"a"});  // the same answer: answers alone merge b into a
@@ -1104,7 +1106,7 @@ TEST(plugins_dedup_minhash, NumbersDistinctKeepsSiblingsWithTheSameAnswer) {
     const OpRun run = run_op("dedup.minhash", "{threshold: 0.8, answers: distinct, numbers: distinct}", input, threads);
     ASSERT_EQ(run.exit_code, 0) << run.describe();
     EXPECT_EQ(run.kept_ids(), (Strings{"a", "b"}));
-    EXPECT_EQ(run.rejected_ids(), (Strings{"c", "d"}));
+    EXPECT_EQ(run.rejected_ids(), (Strings{"c", "d", "e"}));
     const auto evidence = run.annotation(run.kept[1], "numbers_distinct");
     ASSERT_TRUE(evidence.has_value()) << run.kept[1];
     EXPECT_NE(evidence->find("\"of\":\"a\""), std::string::npos) << *evidence;
