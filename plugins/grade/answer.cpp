@@ -1161,12 +1161,14 @@ class Evaluator : private detail::LatexCursor {
     const char c = s_[pos_];
     if (is_digit(c) || c == '(' || c == '{' || c == '.') return true;
     if (is_alpha(c)) return true;
+    if (c != '\\') return false;  // the rest are commands
     return at_command("\\frac") || at_command("\\sqrt") || at_command("\\pi") || at_command("\\binom") || function_at() != nullptr;
   }
 
   using Fn = double (*)(double);
   // A function command at pos_ (kFunctionNames).
   const char* function_at() const {
+    if (pos_ >= s_.size() || s_[pos_] != '\\') return nullptr;
     for (const char* f : kFunctionNames)
       if (at_command(f)) return f;
     return nullptr;
