@@ -123,8 +123,9 @@ TEST(Misconfiguration, FormatFilterWithAMisnamedProblemFieldWarnsOnRealData) {
                                "sinks:\n  kept: { path: out/kept.jsonl }\n  report: { path: out/report.json, report: true }\n");
   const auto r = run_tamis({"run", (t / "p.yaml").string(), "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_HAS(r.err, "tamis: warning: stage 'format' (filter.format): 7,474 of 7,474 records rejected as missing_problem "
-                    "(first: no string field 'question'); the records have: problem, answer, difficulty, type.");
+  EXPECT_HAS(r.err, "tamis: warning: stage 'format' (filter.format): 7,474 of 7,474 records rejected because field 'question' "
+                    "is missing or unusable (missing_problem: no string field 'question'); the records have: problem, answer, "
+                    "difficulty, type.");
   EXPECT_HAS(read_file(t / "out/report.json"), "\"record_fields\": [\"problem\", \"answer\", \"difficulty\", \"type\"]");
 }
 
