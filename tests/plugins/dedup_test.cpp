@@ -662,19 +662,28 @@ TEST(plugins_dedup_minhash, DeterministicAcrossThreads) {
 // since (docs/dedup.md#index): the verdicts must not depend on where that split falls. Template families
 // (hot LSH buckets; with max_candidates 8 many records go over the cap) cut into ~2 KB batches at 2 and
 // 8 threads, against one batch at 1 thread, where the serial part searches everything.
-TEST(plugins_dedup_minhash, VerdictsDoNotDependOnBatchesOrThreads) {
-  std::mt19937_64 rng(11);
+// JSONL of n texts in template families: 12 families of 40 words from a vocabulary of "v<digits>"
+// words, each text with up to 10 words replaced at random; each(i, text, rng) makes record i (it may
+// draw more from rng).
+std::string family_records(uint64_t seed, int n,
+                           const std::function<std::string(int, const std::string&, std::mt19937_64&)>& each) {
+  std::mt19937_64 rng(seed);
   Strings vocab;
   for (int i = 0; i < 2000; ++i) vocab.push_back("v" + std::to_string(rng() % 1000000));
   Strings lines;
-  for (int i = 0; i < 6000; ++i) {
+  for (int i = 0; i < n; ++i) {
     std::mt19937_64 family(rng() % 12);
     Strings w;
     for (int k = 0; k < 40; ++k) w.push_back(vocab[family() % vocab.size()]);
-    for (int e = 0, n = static_cast<int>(rng() % 11); e < n; ++e) w[rng() % w.size()] = vocab[rng() % vocab.size()];
-    lines.push_back(rec("r" + std::to_string(i), join(w)));
+    for (int e = 0, edits = static_cast<int>(rng() % 11); e < edits; ++e) w[rng() % w.size()] = vocab[rng() % vocab.size()];
+    lines.push_back(each(i, join(w), rng));
   }
-  const std::string input = jsonl(lines);
+  return jsonl(lines);
+}
+
+TEST(plugins_dedup_minhash, VerdictsDoNotDependOnBatchesOrThreads) {
+  const std::string input =
+      family_records(11, 6000, [](int i, const std::string& text, std::mt19937_64&) { return rec("r" + std::to_string(i), text); });
   for (const char* cap : {"0", "8"}) {
     const std::string with = std::string("{threshold: 0.7, ngram: 3, max_candidates: ") + cap + "}";
     OpOptions whole;
@@ -1040,20 +1049,10 @@ TEST(plugins_dedup_minhash, AnswersDistinctKeepsTemplateSiblings) {
 // same for any batch size and thread count, capped or not: the answer check is a pure function of the
 // record and the survivor, and the refusal is taken over the same candidates as the verdict.
 TEST(plugins_dedup_minhash, AnswersDistinctDoesNotDependOnBatchesOrThreads) {
-  std::mt19937_64 rng(23);
-  Strings vocab;
-  for (int i = 0; i < 2000; ++i) vocab.push_back("v" + std::to_string(rng() % 1000000));
-  Strings lines;
-  for (int i = 0; i < 4000; ++i) {
-    std::mt19937_64 family(rng() % 12);
-    Strings w;
-    for (int k = 0; k < 40; ++k) w.push_back(vocab[family() % vocab.size()]);
-    for (int e = 0, n = static_cast<int>(rng() % 11); e < n; ++e) w[rng() % w.size()] = vocab[rng() % vocab.size()];
+  const std::string input = family_records(23, 4000, [](int i, const std::string& text, std::mt19937_64& rng) {
     const uint64_t a = rng() % 4;  // 0: no answer; else one of three, two of them the same value
-    const std::string answer = a == 0 ? "" : a == 1 ? "12" : a == 2 ? "12.0" : "\\frac{1}{3}";
-    lines.push_back(rec("r" + std::to_string(i), join(w), answer));
-  }
-  const std::string input = jsonl(lines);
+    return rec("r" + std::to_string(i), text, a == 0 ? "" : a == 1 ? "12" : a == 2 ? "12.0" : "\\frac{1}{3}");
+  });
   // The words are "v<digits>": with numbers: distinct, texts that share most words but not their
   // numbers are refused too, so both kinds of refusal compete for the evidence.
   for (const std::string numbers : {"", ", numbers: distinct"}) {
