@@ -188,35 +188,48 @@ std::string clean_phrase_answer(std::string_view a) {
 }
 
 // The last position where an answer phrase starts (case-insensitive), and its length in `len`; npos when
-// there is none. One scan from the end: a byte that starts a phrase (either case) is known by a table that
-// gives the phrases' common second letter, and only then are whole phrases compared. No phrase is a prefix
-// of another, so at most one matches at a position.
+// there is none. Every phrase holds "answer", so its 'w' (either case) anchors the search: the w's are
+// visited from the end by memrchr (a few per response), and at each the phrases that would have their 'w'
+// there are compared. A match at start i ends the search once the w's left could only start phrases at
+// or before i. No phrase is a prefix of another, so at most one matches at a position.
 size_t last_phrase_at(std::string_view s, size_t& len) {
   static constexpr std::string_view kPhrases[] = {"the final answer is", "final answer:", "the answer is", "answer:"};
-  static constexpr auto kSecond = [] {  // first byte (either case) → the second letter of its phrases, or 0
-    std::array<char, 256> t{};
-    for (auto p : kPhrases) {
-      char& second = t[static_cast<unsigned char>(p[0])];
-      if (second != 0 && second != p[1]) throw "phrases with one first letter must share their second";  // compile-time
-      second = t[static_cast<unsigned char>(p[0] - 'a' + 'A')] = p[1];
+  static constexpr auto kW = [] {  // the offset of each phrase's 'w'
+    std::array<size_t, std::size(kPhrases)> w{};
+    for (size_t k = 0; k < w.size(); ++k) {
+      if (kPhrases[k].find("answer") == std::string_view::npos) throw "every phrase must hold \"answer\"";  // compile-time
+      w[k] = kPhrases[k].find("answer") + 3;
     }
-    return t;
+    return w;
   }();
-  for (size_t i = s.size(); i-- > 0;) {
-    const char second = kSecond[static_cast<unsigned char>(s[i])];
-    if (second == 0 || i + 1 >= s.size() || lower(s[i + 1]) != second) continue;
-    const char c = lower(s[i]);
-    for (auto p : kPhrases) {
-      if (p[0] != c || p.size() > s.size() - i) continue;
-      size_t k = 2;
-      while (k < p.size() && lower(s[i + k]) == p[k]) ++k;
-      if (k == p.size()) {
-        len = p.size();
-        return i;
-      }
+  static constexpr size_t kMinW = *std::min_element(kW.begin(), kW.end());
+  auto previous = [&](char c, size_t end) -> size_t {  // the last c before end, or npos
+    const void* hit = end > 0 ? memrchr(s.data(), c, end) : nullptr;
+    return hit ? static_cast<size_t>(static_cast<const char*>(hit) - s.data()) : std::string_view::npos;
+  };
+  size_t best = std::string_view::npos;
+  size_t lower_w = previous('w', s.size()), upper_w = previous('W', s.size());
+  while (lower_w != std::string_view::npos || upper_w != std::string_view::npos) {
+    size_t j;  // the next w from the end
+    if (upper_w == std::string_view::npos || (lower_w != std::string_view::npos && lower_w > upper_w)) {
+      j = lower_w;
+      lower_w = previous('w', j);
+    } else {
+      j = upper_w;
+      upper_w = previous('W', j);
+    }
+    if (best != std::string_view::npos && j <= best + kMinW) break;  // phrases anchored here start at or before best
+    for (size_t k = 0; k < kW.size(); ++k) {
+      const std::string_view p = kPhrases[k];
+      if (j < kW[k]) continue;
+      const size_t i = j - kW[k];
+      if (p.size() > s.size() - i || (best != std::string_view::npos && i <= best)) continue;
+      size_t m = 0;
+      while (m < p.size() && lower(s[i + m]) == p[m]) ++m;
+      if (m == p.size()) best = i, len = p.size();
     }
   }
-  return std::string_view::npos;
+  return best;
 }
 
 std::optional<std::string> last_phrase(std::string_view s) {
