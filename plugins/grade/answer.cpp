@@ -844,6 +844,11 @@ void parenthesise_function_arguments(std::string& s) {
 
 std::string normalize_impl(std::string_view in) {
   std::string s(trim(in));
+  {
+    // A plain integer (most GSM8K answers) is already canonical: no pass below changes it.
+    const size_t sign = !s.empty() && s[0] == '-';
+    if (s.size() > sign && std::all_of(s.begin() + static_cast<long>(sign), s.end(), is_digit)) return s;
+  }
   // A whole answer in \boxed{} (references are sometimes stored that way).
   if (s.rfind("\\boxed{", 0) == 0 && match_brace(s, 6) == s.size() - 1) s = s.substr(7, s.size() - 8);
   if (s.find("\\boxed") != std::string::npos) unwrap_command(s, "boxed");
