@@ -853,9 +853,10 @@ std::string normalize_impl(std::string_view in) {
   if (s.rfind("\\boxed{", 0) == 0 && match_brace(s, 6) == s.size() - 1) s = s.substr(7, s.size() - 8);
   if (s.find("\\boxed") != std::string::npos) unwrap_command(s, "boxed");
   if (s.find(',') != std::string::npos) decimal_comma(s);
-  // The bytes of s, kept a superset while s is rewritten: a replacement adds the bytes it writes, and
-  // the passes below that rewrite s otherwise take a fresh count (present.reset). A replacement whose
-  // pattern has a byte that is not present cannot hit and is skipped: most answers have few distinct bytes.
+  // The bytes of s, kept a superset while s is rewritten: a replacement adds the bytes it writes, a pass
+  // that writes new bytes is followed by present.add of those it can write, and the other passes only
+  // remove or reorder bytes. A replacement or pass whose pattern has a byte that is not present cannot hit
+  // and is skipped: most answers have few distinct bytes.
   ByteSet present(s);
   // Inlined, so that the byte test of a literal pattern costs a few instructions and no call.
   auto rep = [&](std::string_view from, std::string_view to) __attribute__((always_inline)) {
