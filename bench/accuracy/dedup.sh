@@ -6,7 +6,8 @@
 # test problems whose answers are worked solutions) and 200 planted exact copies, half of them with a
 # wrong answer. Prints Markdown tables.
 #
-#   bench/accuracy/dedup.sh            uses build/ (BUILD=dir to change); needs ../shared/data
+#   bench/accuracy/dedup.sh            uses a built build/ (BUILD=dir to change); needs ../shared/data
+#   KEEP_SAMPLES=DIR bench/accuracy/dedup.sh   also keeps the samples for hand-checking in DIR
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root=$(pwd)
@@ -15,7 +16,9 @@ shared=$(cd "$root/.." && pwd)/shared/data
 if [[ ! -s $shared/deepscaler/train_math.jsonl || ! -s $shared/math/math_test.jsonl || ! -s $shared/gsm8k/train.jsonl ]]; then
   echo "dedup.sh: ../shared/data is absent: nothing to measure"; exit 0
 fi
-[[ -n ${NO_BUILD:-} ]] || cmake --build "$BUILD" --target tamis tamis_dedup tamis_basic tamis_answer_equiv > /dev/null
+for f in core/tamis bench/answer_equiv; do
+  [[ -x $BUILD/$f ]] || { echo "dedup.sh: no $BUILD/$f (build first: cmake --build $BUILD --target tamis tamis_dedup tamis_basic tamis_answer_equiv)" >&2; exit 2; }
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 /usr/bin/python3 bench/accuracy/plant_rewordings.py "$shared/deepscaler/train_math.jsonl" 200 "$work/planted.jsonl"
