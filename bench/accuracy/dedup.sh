@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Accuracy of answer-aware dedup (docs/accuracy.md): near dedup with `answers: ignore` and `distinct`,
-# and exact dedup's answer conflicts, on DeepScaleR MATH train + MATH test + GSM8K train (real pools)
-# plus 200 planted light rewordings of real problems whose answers are written in other, equivalent
-# forms (bench/accuracy/plant_rewordings.py); exact dedup also over MATH-500 (short answers for the MATH
+# Accuracy of answer-aware dedup (docs/accuracy.md): near dedup with answers and numbers ignored, answers
+# `distinct`, and both `distinct`, on DeepScaleR MATH train + MATH test + GSM8K train (real pools) plus
+# 200 planted light rewordings of real problems whose answers are written in other, equivalent forms
+# (bench/accuracy/plant_rewordings.py), and on eight Qwen2.5-Math evaluation sets (Chinese and English);
+# exact dedup's answer conflicts on the first pools and MATH-500 (short answers for the MATH
 # test problems whose answers are worked solutions) and 200 planted exact copies, half of them with a
 # wrong answer. Prints Markdown tables.
 #
