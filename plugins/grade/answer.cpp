@@ -477,7 +477,8 @@ bool thousands(std::string_view s) {
 }
 
 // "x=5" → "5", "x\in[1,2]" → "[1,2]": a short left-hand side (a variable, maybe with a subscript).
-void drop_variable_lhs(std::string& s) {
+// `dropped`, when given, receives what was dropped ("x=", "f(x)=", "x\in").
+void drop_variable_lhs(std::string& s, std::string* dropped = nullptr) {
   size_t eq = std::string::npos, len = 0;
   int depth = 0;
   int count = 0;
@@ -506,7 +507,10 @@ void drop_variable_lhs(std::string& s) {
   for (size_t i = 1; tuple && i + 1 < lhs.size(); ++i) tuple = (i % 2 == 1) ? is_alpha(lhs[i]) : lhs[i] == ',';
   const bool variable = function || tuple || (lhs.size() <= 2 && is_alpha(lhs[0])) ||
                         (lhs.size() <= 6 && is_alpha(lhs[0]) && lhs.size() > 1 && lhs[1] == '_');
-  if (variable && eq + len < s.size()) s = s.substr(eq + len);
+  if (variable && eq + len < s.size()) {
+    if (dropped) *dropped = s.substr(0, eq + len);
+    s = s.substr(eq + len);
+  }
 }
 
 // x^{2} → x^2, 1011_{2} → 1011_2: braces around one character carry nothing.
@@ -637,6 +641,30 @@ void inequality_to_interval(std::string& s) {
   else return;
   if (less) s = "(-\\infty," + bound + (c.strict ? ")" : "]");
   else s = std::string(c.strict ? "(" : "[") + bound + ",\\infty)";
+}
+
+// "x<-2\cupx>3" (from "x < -2 or x > 3") → "(-\infty,-2)\cup(3,\infty)": each piece an interval, or
+// nothing changes.
+void inequalities_to_intervals(std::string& s) {
+  if (s.find("\\cup") == std::string::npos) {
+    inequality_to_interval(s);
+    return;
+  }
+  std::string out;
+  for (size_t start = 0; start <= s.size();) {
+    size_t end = s.find("\\cup", start);
+    if (end == std::string::npos) end = s.size();
+    std::string piece = s.substr(start, end - start);
+    if (piece.find_first_of("<>") != std::string::npos || piece.find("\\leq") != std::string::npos ||
+        piece.find("\\geq") != std::string::npos) {
+      inequality_to_interval(piece);
+      if (piece.empty() || (piece[0] != '(' && piece[0] != '[')) return;  // not read as an interval
+    }
+    if (!out.empty()) out += "\\cup";
+    out += piece;
+    start = end + 4;
+  }
+  s = std::move(out);
 }
 
 void mixed_number(std::string& s) {
@@ -842,7 +870,132 @@ void parenthesise_function_arguments(std::string& s) {
   s = std::move(out);
 }
 
-std::string normalize_impl(std::string_view in) {
+// "\sin 15^\circ" → "\sin(15*\pi/180)", "\cos(60°)" → "\cos(60*\pi/180)": a trigonometric function whose
+// argument is a number of degrees (^\circ, ^{\circ}, \circ, \degree or °), read in radians as the evaluator
+// does. Other degree marks are left to be dropped.
+void trig_degrees(std::string& s) {
+  static constexpr std::string_view kTrig[] = {"sin", "cos", "tan", "sec", "csc", "cot"};
+  static constexpr std::string_view kMarks[] = {"^{\\circ}", "^\\circ", "\\circ", "\\degree", "\xC2\xB0"};
+  std::string out;
+  size_t copied = 0;
+  for (size_t i = s.find('\\'); i != std::string::npos; i = s.find('\\', i + 1)) {
+    size_t k = i + 1;
+    while (k < s.size() && is_alpha(s[k])) ++k;
+    const std::string_view name = std::string_view(s).substr(i + 1, k - i - 1);
+    if (std::find(std::begin(kTrig), std::end(kTrig), name) == std::end(kTrig)) continue;
+    // \sin^2 30^\circ: the power stays with the function.
+    if (k + 1 < s.size() && s[k] == '^' && is_digit(s[k + 1])) k += 2;
+    else if (s.compare(k, 2, "^{") == 0) {
+      const size_t close = match_brace(s, k + 1);
+      if (close == std::string::npos) continue;
+      k = close + 1;
+    }
+    const size_t power_end = k;
+    auto spaces = [&] {
+      while (k < s.size() && s[k] == ' ') ++k;
+    };
+    spaces();
+    char closer = 0;
+    if (k < s.size() && (s[k] == '(' || s[k] == '{')) closer = s[k] == '(' ? ')' : '}', ++k, spaces();
+    const size_t num_at = k;
+    if (k < s.size() && s[k] == '-') ++k;
+    const size_t digits_at = k;
+    while (k < s.size() && is_digit(s[k])) ++k;
+    if (k == digits_at) continue;
+    if (k + 1 < s.size() && s[k] == '.' && is_digit(s[k + 1])) {
+      ++k;
+      while (k < s.size() && is_digit(s[k])) ++k;
+    }
+    const size_t num_end = k;
+    spaces();
+    size_t mark = 0;
+    for (auto m : kMarks)
+      if (s.compare(k, m.size(), m) == 0 && !(is_alpha(m.back()) && k + m.size() < s.size() && is_alpha(s[k + m.size()]))) {
+        mark = m.size();
+        break;
+      }
+    if (mark == 0) continue;
+    k += mark;
+    spaces();
+    if (closer) {
+      if (k >= s.size() || s[k] != closer) continue;
+      ++k;
+    }
+    out.append(s, copied, power_end - copied);
+    out += "(";
+    out.append(s, num_at, num_end - num_at);
+    out += "*\\pi/180)";
+    copied = k;
+    i = k - 1;
+  }
+  if (copied == 0) return;
+  out.append(s, copied);
+  s = std::move(out);
+}
+
+// "x < -2 or x > 3" → "x < -2 \\cup x > 3" when every side of " or " has an inequality.
+void or_of_inequalities(std::string& s) {
+  size_t start = 0, pieces = 0;
+  for (;;) {
+    const size_t end = std::min(s.find(" or ", start), s.size());
+    const std::string_view piece = std::string_view(s).substr(start, end - start);
+    if (piece.find_first_of("<>") == std::string_view::npos && piece.find("\\leq") == std::string_view::npos &&
+        piece.find("\\geq") == std::string_view::npos)
+      return;
+    ++pieces;
+    if (end == s.size()) break;
+    start = end + 4;
+  }
+  if (pieces > 1) replace_all(s, " or ", " \\cup ");
+}
+
+// "five" → "5", "Twenty-one" → "21", "three hundred and six" → "306": a whole answer that is an English
+// number word (zero to nineteen, the tens, with hundred and thousand), below a million.
+void number_words(std::string& s) {
+  static constexpr std::string_view kSmall[] = {"zero",    "one",     "two",       "three",    "four",
+                                                "five",    "six",     "seven",     "eight",    "nine",
+                                                "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+                                                "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+  static constexpr std::string_view kTens[] = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+  std::vector<std::string> words;
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == ' ' || s[i] == '-') {
+      ++i;
+      continue;
+    }
+    if (!is_alpha(s[i])) return;
+    std::string w;
+    while (i < s.size() && is_alpha(s[i])) w.push_back(lower(s[i++]));
+    if (w != "and") words.push_back(std::move(w));
+  }
+  if (words.empty()) return;
+  long total = 0, group = 0;  // group: the part below the next "thousand"
+  int last = 0;  // what came before: 1 a word below twenty, 2 a ten, 3 hundred, 4 thousand
+  for (const std::string& w : words) {
+    const auto small = std::find(std::begin(kSmall), std::end(kSmall), w);
+    const auto ten = std::find(std::begin(kTens), std::end(kTens), w);
+    if (small != std::end(kSmall)) {
+      const long v = small - std::begin(kSmall);
+      if (last == 1 || (last == 2 && (v == 0 || v >= 10)) || (v == 0 && last != 0)) return;
+      group += v, last = 1;
+    } else if (ten != std::end(kTens)) {
+      if (last == 1 || last == 2) return;
+      group += 20 + 10 * (ten - std::begin(kTens)), last = 2;
+    } else if (w == "hundred") {
+      if (last != 1 || group >= 10 || group == 0) return;
+      group *= 100, last = 3;
+    } else if (w == "thousand") {
+      if (group == 0 || last == 4 || total != 0) return;
+      total = group * 1000, group = 0, last = 4;
+    } else {
+      return;
+    }
+  }
+  s = std::to_string(total + group);
+}
+
+// `dropped` receives the variable left-hand side normalisation removed ("x=" of "x = 5"), if any.
+std::string normalize_impl(std::string_view in, std::string* dropped = nullptr) {
   std::string s(trim(in));
   {
     // A plain integer (most GSM8K answers) is already canonical: no pass below changes it.
@@ -884,6 +1037,8 @@ std::string normalize_impl(std::string_view in) {
   cmd("dfrac", "\\frac");
   cmd("tfrac", "\\frac");
   cmd("cfrac", "\\frac");
+  cmd("dbinom", "\\binom");
+  cmd("tbinom", "\\binom");
   cmd("qquad", " ");
   cmd("quad", " ");
   rep("{,}", ",");
@@ -893,6 +1048,9 @@ std::string normalize_impl(std::string_view in) {
   rep("\\:", "");
   rep("\\ ", " ");
   rep("~", " ");
+  // "\sin 15^\circ", "\cos(60°)": a trigonometric function of degrees, in radians before the marks go.
+  if (present.has('\\') && (present.has_all("circ") || present.has_all("degree") || present.has_all("\xC2\xB0"))) trig_degrees(s);
+  present.add("()*\\pi/180");  // what trig_degrees writes
   rep("^{\\circ}", "");
   rep("^\\circ", "");
   cmd("circ", "");
@@ -940,8 +1098,13 @@ std::string normalize_impl(std::string_view in) {
     brace_arguments(s);  // \sqrt and \frac only: nothing to do without a backslash
     present.add("(){}");  // the only bytes these two write
   }
+  if (s.size() >= 3 && s.size() <= 80 && is_alpha(s[0])) number_words(s);  // "five", "twenty-one"
   // "2 and 3", "2 \text{ or } 3": lists of answers.
   rep(" and ", ",");
+  // "x < -2 or x > 3": a union of intervals (each side an inequality), read once spaces are gone.
+  if ((present.has('<') || present.has('>') || present.has_all("\\leq") || present.has_all("\\geq")) && present.has_all(" or "))
+    or_of_inequalities(s);
+  present.add("\\cup ");  // what or_of_inequalities writes
   rep(" or ", ",");
   mixed_number(s);
   present.add("-\\frac{}0123456789");  // what mixed_number writes
@@ -989,12 +1152,12 @@ std::string normalize_impl(std::string_view in) {
     late = ByteSet(s);
   }
   if (late.has('<') || late.has('>') || late.has_all("\\leq") || late.has_all("\\geq")) {
-    inequality_to_interval(s);
+    inequalities_to_intervals(s);
     late = ByteSet(s);
   }
   if (late.has_all("+\\infty")) replace_all(s, "+\\infty", "\\infty");
   if (s.rfind("+", 0) == 0) s.erase(0, 1);
-  if (late.has('=') || late.has_all("\\in")) drop_variable_lhs(s);  // a '=' or \in is what it looks for
+  if (late.has('=') || late.has_all("\\in")) drop_variable_lhs(s, dropped);  // a '=' or \in is what it looks for
   if (late.has_all("\\frac{")) mixed_number(s);  // again: "x = 3\frac18" is a mixed number once its variable is gone
   if (thousands(s)) s.erase(std::remove(s.begin(), s.end(), ','), s.end());
   while (!s.empty() && s.back() == '.') s.pop_back();
@@ -1439,6 +1602,166 @@ class Evaluator : private detail::LatexCursor {
 
 std::optional<Num> evaluate(std::string_view s, const double* vars = nullptr) { return Evaluator(s, vars).run(); }
 
+// A complex number with exact (or inexact) parts.
+struct Complex {
+  Num re, im;
+};
+
+// The evaluator of answers in the imaginary unit i and numbers: + - * / ^ (integer powers up to 64),
+// parentheses and braces, \frac, \sqrt of a real number (of a negative one: an imaginary number), \pi,
+// implicit products. Parts stay exact rationals while they can.
+class ComplexEvaluator : private detail::LatexCursor {
+ public:
+  explicit ComplexEvaluator(std::string_view s) : LatexCursor(s) {}
+
+  std::optional<Complex> run() {
+    auto v = expr();
+    if (!v || pos_ != s_.size() || failed_) return std::nullopt;
+    if (!std::isfinite(v->re.d) || !std::isfinite(v->im.d)) return std::nullopt;
+    return v;
+  }
+
+ private:
+  static Complex real(const Num& n) { return {n, Num::ratio(0, 1)}; }
+  static Complex times(const Complex& a, const Complex& b) {
+    return {add(multiply(a.re, b.re), multiply(a.im, b.im), -1), add(multiply(a.re, b.im), multiply(a.im, b.re), 1)};
+  }
+  static std::optional<Complex> over(const Complex& a, const Complex& b) {
+    const Num den = add(multiply(b.re, b.re), multiply(b.im, b.im), 1);
+    if (den.exact ? den.p == 0 : den.d == 0) return std::nullopt;
+    auto re = divide(add(multiply(a.re, b.re), multiply(a.im, b.im), 1), den);
+    auto im = divide(add(multiply(a.im, b.re), multiply(a.re, b.im), -1), den);
+    if (!re || !im) return std::nullopt;
+    return Complex{*re, *im};
+  }
+
+  std::optional<Complex> expr() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    auto left = term();
+    while (left && !failed_ && pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
+      const int sign = s_[pos_++] == '+' ? 1 : -1;
+      auto right = term();
+      if (!right) return std::nullopt;
+      left = Complex{add(left->re, right->re, sign), add(left->im, right->im, sign)};
+    }
+    return left;
+  }
+
+  bool starts_atom() const {
+    if (pos_ >= s_.size()) return false;
+    const char c = s_[pos_];
+    return is_digit(c) || c == '(' || c == '{' || c == '.' || c == 'i' || at_command("\\frac") || at_command("\\sqrt") ||
+           at_command("\\pi");
+  }
+
+  std::optional<Complex> term() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    auto left = unary();
+    while (left && !failed_) {
+      if (eat('*') || (at_command("\\cdot") && (pos_ += 5)) || (at_command("\\times") && (pos_ += 6))) {
+        auto right = unary();
+        if (!right) return std::nullopt;
+        left = times(*left, *right);
+      } else if (eat('/') || (at_command("\\div") && (pos_ += 4))) {
+        auto right = unary();
+        if (!right) return std::nullopt;
+        left = over(*left, *right);
+      } else if (starts_atom()) {
+        auto right = power_();
+        if (!right) return std::nullopt;
+        left = times(*left, *right);
+      } else {
+        break;
+      }
+    }
+    return left;
+  }
+
+  std::optional<Complex> unary() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    if (eat('-')) {
+      auto v = unary();
+      if (!v) return std::nullopt;
+      return Complex{multiply(Num::ratio(-1, 1), v->re), multiply(Num::ratio(-1, 1), v->im)};
+    }
+    if (eat('+')) return unary();
+    return power_();
+  }
+
+  std::optional<Complex> power_() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    auto base = atom();
+    if (!base || !eat('^')) return base;
+    // An integer exponent: a digit, or braced digits with an optional sign.
+    const bool braced = eat('{');
+    const bool negative = eat('-');
+    int n = 0, digits = 0;
+    while (pos_ < s_.size() && is_digit(s_[pos_]) && digits < 3) n = n * 10 + (s_[pos_++] - '0'), ++digits;
+    if (digits == 0 || (!braced && (digits > 1 || negative)) || (braced && !eat('}')) || n > 64) return std::nullopt;
+    Complex r = real(Num::ratio(1, 1));
+    for (int k = 0; k < n; ++k) r = times(r, *base);
+    if (!negative) return r;
+    return over(real(Num::ratio(1, 1)), r);
+  }
+
+  std::optional<Complex> braced() {
+    if (!eat('{')) return std::nullopt;
+    auto v = expr();
+    if (!v || !eat('}')) return std::nullopt;
+    return v;
+  }
+
+  std::optional<Complex> atom() {
+    Depth guard(*this);
+    if (failed_ || pos_ >= s_.size()) return std::nullopt;
+    const char c = s_[pos_];
+    if (is_digit(c) || c == '.') {
+      const size_t start = pos_;
+      while (pos_ < s_.size() && (is_digit(s_[pos_]) || s_[pos_] == '.')) ++pos_;
+      auto v = evaluate(s_.substr(start, pos_ - start));
+      if (!v) return std::nullopt;
+      return real(*v);
+    }
+    if (c == 'i') {
+      ++pos_;
+      return Complex{Num::ratio(0, 1), Num::ratio(1, 1)};
+    }
+    if (c == '(') {
+      ++pos_;
+      auto v = expr();
+      if (!v || !eat(')')) return std::nullopt;
+      return v;
+    }
+    if (c == '{') return braced();
+    if (at_command("\\frac")) {
+      pos_ += 5;
+      auto a = braced();
+      if (!a) return std::nullopt;
+      auto b = braced();
+      if (!b) return std::nullopt;
+      return over(*a, *b);
+    }
+    if (at_command("\\sqrt")) {
+      pos_ += 5;
+      auto v = braced();
+      if (!v || !(v->im.exact ? v->im.p == 0 : v->im.d == 0)) return std::nullopt;
+      const bool negative = v->re.exact ? v->re.p < 0 : v->re.d < 0;
+      auto r = square_root(negative ? multiply(Num::ratio(-1, 1), v->re) : v->re);
+      if (!r) return std::nullopt;
+      return negative ? Complex{Num::ratio(0, 1), *r} : real(*r);
+    }
+    if (at_command("\\pi")) {
+      pos_ += 3;
+      return real(Num::real(M_PI));
+    }
+    return std::nullopt;
+  }
+};
+
 bool close_enough(double a, double b, double tol) {
   if (a == b) return true;
   if (!std::isfinite(a) || !std::isfinite(b)) return false;
@@ -1470,6 +1793,21 @@ int64_t variables(std::string_view s) {
     }
   }
   return set;
+}
+
+// Two complex numbers written with the imaginary unit i ("(1+i)^2" and "2i"): decided when i is the only
+// letter of both answers and at least one has it, and both are read; nullopt otherwise.
+std::optional<bool> complex_equal(std::string_view a, std::string_view b, double tol) {
+  constexpr int64_t kI = int64_t{1} << ('i' - 'a');
+  const int64_t va = variables(a), vb = variables(b);
+  if (va < 0 || vb < 0 || (va | vb) != kI || a.find('e') != std::string_view::npos || b.find('e') != std::string_view::npos)
+    return std::nullopt;
+  auto x = ComplexEvaluator(a).run(), y = ComplexEvaluator(b).run();
+  if (!x || !y) return std::nullopt;
+  if (x->re.exact && x->im.exact && y->re.exact && y->im.exact)
+    return x->re.p == y->re.p && x->re.q == y->re.q && x->im.p == y->im.p && x->im.q == y->im.q;
+  const double scale = std::max(std::hypot(x->re.d, x->im.d), std::hypot(y->re.d, y->im.d));
+  return std::fabs(x->re.d - y->re.d) <= tol * scale && std::fabs(x->im.d - y->im.d) <= tol * scale;
 }
 
 // Equal as functions of their variables: evaluated at a few fixed points.
@@ -1795,6 +2133,7 @@ bool equal_normalized(std::string_view a, std::string_view b, double tol, int de
   }
   auto na = evaluate(a), nb = evaluate(b);
   if (na && nb) return numbers_equal(*na, *nb, tol);
+  if (auto c = complex_equal(a, b, tol)) return *c;
   if (na || nb) return constant_equal(na ? b : a, na ? *na : *nb, tol);
   std::string ra(a), rb(b);
   if (rename_symbols(ra, rb)) {
@@ -1889,6 +2228,29 @@ std::string normalize(std::string_view answer) {
   return normalize_impl(answer);
 }
 
+namespace {
+
+// "x=", "a_1=", "x\in": a left-hand side that is one variable (not a function or a tuple).
+bool single_variable_lhs(std::string_view lhs) {
+  if (lhs.back() == '=') lhs.remove_suffix(1);
+  else if (lhs.size() > 3 && lhs.substr(lhs.size() - 3) == "\\in") lhs.remove_suffix(3);
+  else return false;
+  if (lhs.empty() || !is_alpha(lhs[0])) return false;
+  if (lhs.size() == 1) return true;
+  if (lhs[1] != '_') return false;
+  for (char c : lhs.substr(2))
+    if (!is_alpha(c) && !is_digit(c) && c != '{' && c != '}') return false;
+  return lhs.size() > 2;
+}
+
+// "(B)12", "(B)\$12": an answer-choice letter followed by the choice's value; nullopt otherwise.
+std::optional<std::string_view> choice_with_value(std::string_view s) {
+  if (s.size() > 3 && s[0] == '(' && is_upper(s[1]) && s[2] == ')') return s.substr(1, 1);
+  return std::nullopt;
+}
+
+}  // namespace
+
 Equivalence equivalent(std::string_view answer, std::string_view reference, const GradeOptions& options) {
   Equivalence r;
   if (answer.size() > options.max_answer_chars) {
@@ -1899,7 +2261,27 @@ Equivalence equivalent(std::string_view answer, std::string_view reference, cons
     r.reason = "reference_too_long";
     return r;
   }
-  return equivalent_normalized(normalize_impl(answer), normalize_impl(reference), options);
+  std::string lhs_a, lhs_b;
+  const std::string a = normalize_impl(answer, &lhs_a), b = normalize_impl(reference, &lhs_b);
+  // "x = 3" against "y = 3": values of different variables. A bare value ("3") or a function's value
+  // ("f(x) = 3") is not told apart this way.
+  if (!lhs_a.empty() && !lhs_b.empty() && lhs_a != lhs_b && single_variable_lhs(lhs_a) && single_variable_lhs(lhs_b) &&
+      !a.empty() && !b.empty()) {
+    r.reason = "mismatch";
+    return r;
+  }
+  r = equivalent_normalized(a, b, options);
+  // "2x-y+1=0" against "y = 2x+1": the equation whose variable side was dropped, whole again.
+  if (!r.equal && r.reason == "mismatch" && lhs_a.empty() != lhs_b.empty()) {
+    const std::string& lhs = lhs_a.empty() ? lhs_b : lhs_a;
+    const std::string& other = lhs_a.empty() ? a : b;
+    if (lhs.back() == '=' && split_top(other, "=").size() == 2) {
+      const std::string whole = lhs + (lhs_a.empty() ? b : a);
+      Equivalence again = lhs_a.empty() ? equivalent_normalized(a, whole, options) : equivalent_normalized(whole, b, options);
+      if (again.equal) return again;
+    }
+  }
+  return r;
 }
 
 Equivalence equivalent_normalized(std::string_view a, std::string_view b, const GradeOptions& options) {
@@ -1919,6 +2301,12 @@ Equivalence equivalent_normalized(std::string_view a, std::string_view b, const 
   if (a.empty()) {
     r.reason = "empty_answer";
     return r;
+  }
+  // "(B) 12" against the bare choice letter "B": the letter is the answer.
+  if (b.size() == 1 && is_upper(b[0])) {
+    if (auto letter = choice_with_value(a)) a = *letter;
+  } else if (a.size() == 1 && is_upper(a[0])) {
+    if (auto letter = choice_with_value(b)) b = *letter;
   }
   g_budget = 20000;
   r.equal = equal_normalized(a, b, options.tolerance, 0);
