@@ -94,11 +94,11 @@ bool replace_command(std::string& s, std::string_view name, std::string_view to)
 class ByteSet {
  public:
   explicit ByteSet(std::string_view t) { add(t); }
-  void add(std::string_view t) {
+  __attribute__((always_inline)) void add(std::string_view t) {
     for (char c : t) bits_[static_cast<unsigned char>(c) >> 6] |= uint64_t{1} << (static_cast<unsigned char>(c) & 63);
   }
-  bool has(char c) const { return (bits_[static_cast<unsigned char>(c) >> 6] >> (static_cast<unsigned char>(c) & 63)) & 1; }
-  bool has_all(std::string_view t) const {
+  __attribute__((always_inline)) bool has(char c) const { return (bits_[static_cast<unsigned char>(c) >> 6] >> (static_cast<unsigned char>(c) & 63)) & 1; }
+  __attribute__((always_inline)) bool has_all(std::string_view t) const {
     for (char c : t)
       if (!has(c)) return false;
     return true;
@@ -1037,8 +1037,10 @@ std::string normalize_impl(std::string_view in, std::string* dropped = nullptr) 
   cmd("dfrac", "\\frac");
   cmd("tfrac", "\\frac");
   cmd("cfrac", "\\frac");
-  cmd("dbinom", "\\binom");
-  cmd("tbinom", "\\binom");
+  if (present.has_all("\\binom")) {
+    cmd("dbinom", "\\binom");
+    cmd("tbinom", "\\binom");
+  }
   cmd("qquad", " ");
   cmd("quad", " ");
   rep("{,}", ",");
@@ -1049,8 +1051,10 @@ std::string normalize_impl(std::string_view in, std::string* dropped = nullptr) 
   rep("\\ ", " ");
   rep("~", " ");
   // "\sin 15^\circ", "\cos(60°)": a trigonometric function of degrees, in radians before the marks go.
-  if (present.has('\\') && (present.has_all("circ") || present.has_all("degree") || present.has_all("\xC2\xB0"))) trig_degrees(s);
-  present.add("()*\\pi/180");  // what trig_degrees writes
+  if (present.has('\\') && (present.has_all("circ") || present.has_all("degree") || present.has_all("\xC2\xB0"))) {
+    trig_degrees(s);
+    present.add("()*\\pi/180");  // what trig_degrees writes
+  }
   rep("^{\\circ}", "");
   rep("^\\circ", "");
   cmd("circ", "");
@@ -1098,13 +1102,16 @@ std::string normalize_impl(std::string_view in, std::string* dropped = nullptr) 
     brace_arguments(s);  // \sqrt and \frac only: nothing to do without a backslash
     present.add("(){}");  // the only bytes these two write
   }
-  if (s.size() >= 3 && s.size() <= 80 && is_alpha(s[0])) number_words(s);  // "five", "twenty-one"
+  if (s.size() >= 3 && s.size() <= 80 && is_alpha(s[0]) &&
+      std::all_of(s.begin(), s.end(), [](char c) { return is_alpha(c) || c == ' ' || c == '-'; }))
+    number_words(s);  // "five", "twenty-one"
   // "2 and 3", "2 \text{ or } 3": lists of answers.
   rep(" and ", ",");
   // "x < -2 or x > 3": a union of intervals (each side an inequality), read once spaces are gone.
-  if ((present.has('<') || present.has('>') || present.has_all("\\leq") || present.has_all("\\geq")) && present.has_all(" or "))
+  if ((present.has('<') || present.has('>') || present.has_all("\\leq") || present.has_all("\\geq")) && present.has_all(" or ")) {
     or_of_inequalities(s);
-  present.add("\\cup ");  // what or_of_inequalities writes
+    present.add("\\cup ");  // what or_of_inequalities writes
+  }
   rep(" or ", ",");
   mixed_number(s);
   present.add("-\\frac{}0123456789");  // what mixed_number writes
@@ -2243,9 +2250,11 @@ bool single_variable_lhs(std::string_view lhs) {
   return lhs.size() > 2;
 }
 
-// "(B)12", "(B)\$12": an answer-choice letter followed by the choice's value; nullopt otherwise.
+// "(B)12", "(B)7\sqrt{2}": an answer-choice letter followed by the choice's value (a number or a command,
+// not an operator: "(C)+1" is not a choice); nullopt otherwise.
 std::optional<std::string_view> choice_with_value(std::string_view s) {
-  if (s.size() > 3 && s[0] == '(' && is_upper(s[1]) && s[2] == ')') return s.substr(1, 1);
+  if (s.size() > 3 && s[0] == '(' && is_upper(s[1]) && s[2] == ')' && (is_digit(s[3]) || s[3] == '.' || s[3] == '\\'))
+    return s.substr(1, 1);
   return std::nullopt;
 }
 
@@ -2272,7 +2281,7 @@ Equivalence equivalent(std::string_view answer, std::string_view reference, cons
   }
   r = equivalent_normalized(a, b, options);
   // "2x-y+1=0" against "y = 2x+1": the equation whose variable side was dropped, whole again.
-  if (!r.equal && r.reason == "mismatch" && lhs_a.empty() != lhs_b.empty()) {
+  if (lhs_a.empty() != lhs_b.empty() && !r.equal && r.reason == "mismatch") {
     const std::string& lhs = lhs_a.empty() ? lhs_b : lhs_a;
     const std::string& other = lhs_a.empty() ? a : b;
     if (lhs.back() == '=' && split_top(other, "=").size() == 2) {
