@@ -2272,10 +2272,12 @@ Equivalence equivalent(std::string_view answer, std::string_view reference, cons
   }
   std::string lhs_a, lhs_b;
   const std::string a = normalize_impl(answer, &lhs_a), b = normalize_impl(reference, &lhs_b);
-  // "x = 3" against "y = 3": values of different variables. A bare value ("3") or a function's value
-  // ("f(x) = 3") is not told apart this way.
+  // "x = 3" against "y = 3": values of different variables differ, but "x = 2y+1" and "y = (x-1)/2" are the
+  // same equation: both are compared whole. A bare value ("3") or a function's value ("f(x) = 3") is not
+  // told apart this way.
   if (!lhs_a.empty() && !lhs_b.empty() && lhs_a != lhs_b && single_variable_lhs(lhs_a) && single_variable_lhs(lhs_b) &&
       !a.empty() && !b.empty()) {
+    if (lhs_a.back() == '=' && lhs_b.back() == '=') return equivalent_normalized(lhs_a + a, lhs_b + b, options);
     r.reason = "mismatch";
     return r;
   }
