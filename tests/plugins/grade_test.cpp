@@ -633,6 +633,38 @@ TEST(plugins_grade_answer, NormalisationPassesThatSkipWork) {
   EXPECT_EQ(normalize("1011_{(2)}"), "1011_2");
 }
 
+// The forms added for the held-out table's families: their normalised text, and bounds on the new readers.
+TEST(plugins_grade_answer, NumberWordsDegreesUnionsAndComplexNumbers) {
+  EXPECT_EQ(normalize("\\text{Forty-two}"), "42");
+  EXPECT_EQ(normalize("one thousand two hundred and three"), "1203");
+  EXPECT_EQ(normalize("nineteen"), "19");
+  EXPECT_EQ(normalize("twenty twenty"), "twentytwenty");  // not a number: left as words
+  EXPECT_EQ(normalize("fifteen hundred"), "fifteenhundred");  // hundreds of a teen are not read
+  EXPECT_EQ(normalize("\\sin 30^\\circ"), "\\sin(30*\\pi/180)");
+  EXPECT_EQ(normalize("\\cos^2(45^{\\circ})"), "\\cos^2(45*\\pi/180)");
+  EXPECT_EQ(normalize("\\tan x^\\circ"), "\\tan(x)");  // a variable of degrees is not rewritten
+  EXPECT_EQ(normalize("x < -2 \\text{ or } x \\geq 3"), "(-\\infty,-2)\\cup[3,\\infty)");
+  EXPECT_EQ(normalize("x < -2 \\text{ or } 5").find("\\cup"), std::string::npos);  // one side is no inequality: no union
+  EXPECT_EQ(normalize("\\tbinom{5}{2}"), "\\binom{5}{2}");
+  // Complex numbers: exact, both ways, bounded.
+  EXPECT_TRUE(equivalent("(1+i)^{20}", "-1024").equal);
+  EXPECT_TRUE(equivalent("\\frac{1+i}{1-i}", "i").equal);
+  EXPECT_FALSE(equivalent("\\frac{1+i}{1-i}", "-i").equal);
+  EXPECT_FALSE(equivalent("i^{65}", "i").equal);  // past the power bound: not read as complex
+  EXPECT_FALSE(equivalent("\\frac{1}{1-1+0i}", "0").equal);  // division by zero
+  EXPECT_FALSE(equivalent("x+i", "i").equal);  // another letter: not this reader's
+  std::string deep = "i";
+  for (int k = 0; k < 5000; ++k) deep = "(" + deep + ")";
+  EXPECT_FALSE(equivalent(deep, "-i").equal);
+  // The letter with its value only against a bare letter.
+  EXPECT_TRUE(equivalent("\\textbf{(C) }\\frac{1}{2}", "C").equal);
+  EXPECT_FALSE(equivalent("\\textbf{(C) }\\frac{1}{2}", "\\frac12").equal);
+  // Two variables: equal as equations, different as values.
+  EXPECT_TRUE(equivalent("u = 3v", "v = \\frac{u}{3}").equal);
+  EXPECT_FALSE(equivalent("u = 3", "v = 3").equal);
+  EXPECT_TRUE(equivalent("u = 3", "3").equal);
+}
+
 TEST(plugins_grade_answer, ExtractionOptions) {
   ExtractOptions last;
   last.last_number = true;
