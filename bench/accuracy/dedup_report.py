@@ -170,6 +170,6 @@ with open(f"{sample_dir}/near_duplicates.txt", "w", encoding="utf-8") as f:
 with open(f"{sample_dir}/conflicts.txt", "w", encoding="utf-8") as f:
     for r in ex:
         t = r["tamis"]
-        f.write(f"=== {r.get('problem', r.get('question'))!r}\n    answer {t.get('answer')!r} vs survivor {t.get('survivor_answer')!r} ({t['answer_conflict']})\n\n")
+        f.write(f"=== {r.get('problem', r.get('question'))!r}\n    answer {t.get('answer')!r} vs survivor {t.get('conflicting_answer')!r} ({t['answer_conflict']})\n\n")
 print(f"\nSamples for hand-checking (verdicts in bench/accuracy/dedup_handcheck.tsv): {sample_dir}/answer_distinct.txt, "
       f"{sample_dir}/numbers_distinct.txt, {sample_dir}/near_duplicates.txt, {sample_dir}/conflicts.txt")

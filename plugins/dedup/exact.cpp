@@ -149,15 +149,15 @@ bool Exact::answers_differ(const Prepared& p, uint64_t theirs, std::string_view 
   return !answers_agree(p.answer_text, theirs_text);
 }
 
-void Exact::annotate_conflict(Record& r, std::string_view survivor, std::string_view mine, std::string_view theirs) {
-  // The evidence: the survivor, and both final answers (as written, worked solutions reduced).
-  r.annotate("answer_conflict", survivor);
-  r.annotate("answer", mine);
-  if (!theirs.empty()) r.annotate("survivor_answer", theirs);
+void Exact::annotate_conflict(Record& r, std::string_view other, std::string_view mine, std::string_view theirs) {
+  // The evidence: the record it conflicts with, and both final answers (as written, worked solutions reduced).
+  r.annotate("answer_conflict", other);
+  if (!mine.empty()) r.annotate("answer", mine);
+  if (!theirs.empty()) r.annotate("conflicting_answer", theirs);
 }
 
 std::string Exact::conflict_answers(std::string_view mine, std::string_view theirs) {
-  if (theirs.empty()) return {};
+  if (mine.empty() || theirs.empty()) return {};
   return " (" + std::string(mine) + " vs " + std::string(theirs) + ")";
 }
 
@@ -188,7 +188,7 @@ void Exact::observe(const Record& r, Prepared& p) {
   if (first == kConflicted || !answers_differ(p, first, answer_text(n))) return;
   index_.set_answer(n, kConflicted);
   if (n < first_ordinal_.size() && first_ordinal_[n] != kLoaded) {
-    conflict_with_.emplace(n, std::string(r.id()));
+    conflict_with_.emplace(n, std::make_pair(std::string(r.id()), p.answer_text));
   } else if (conflicted_survivors_.size() < kListedConflicts) {
     conflicted_survivors_.emplace_back(index_.id(n));  // from load_index: not in this run, cannot be rejected
   }
@@ -201,11 +201,17 @@ void Exact::ordered_after_first_pass(Record& r, Prepared& p) {
   const bool is_first = n < first_ordinal_.size() && first_ordinal_[n] == k;
   if (on_conflict_ == Conflict::reject_both && index_.answer(n) == kConflicted) {
     ++conflicts_;
-    const std::string_view other = is_first ? std::string_view(conflict_with_.at(n)) : index_.id(n);
+    // The first record names the first that disagreed with it; the others name the first record. The
+    // answer shown against a record's own is one that conflicts with it where possible: the first
+    // record's, or (for a record that agrees with the first) the first disagreeing one's.
+    const auto with = conflict_with_.find(n);  // absent for a key loaded with load_index
+    const std::string_view other = is_first ? std::string_view(with->second.first) : index_.id(n);
+    std::string_view theirs = is_first ? std::string_view(with->second.second) : answer_text(n);
+    if (!is_first && with != conflict_with_.end() && answers_agree(p.answer_text, theirs)) theirs = with->second.second;
     note_member(n, r.id(), true);
-    r.annotate("answer_conflict", other);
-    r.annotate("answer", p.answer_text);
-    return r.reject("answer_conflict", "same problem as " + std::string(other) + " with conflicting answers");
+    annotate_conflict(r, other, p.answer_text, theirs);
+    return r.reject("answer_conflict", "same problem as " + std::string(other) + " with conflicting answers" +
+                                            conflict_answers(p.answer_text, theirs));
   }
   // The key's survivor: its best record by `prefer` (the first one without, or when none was better).
   const auto chosen = chosen_.find(n);

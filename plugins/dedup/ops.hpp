@@ -65,7 +65,7 @@ class Exact {
   std::string_view answer_text(uint32_t n) const;          // key n's survivor's final answer ("": none known)
   // Whether p's answer and a survivor's (hash, text) are different answers, by the grader.
   bool answers_differ(const Prepared& p, uint64_t theirs, std::string_view theirs_text) const;
-  static void annotate_conflict(Record& r, std::string_view survivor, std::string_view mine, std::string_view theirs);
+  static void annotate_conflict(Record& r, std::string_view other, std::string_view mine, std::string_view theirs);
   static std::string conflict_answers(std::string_view mine, std::string_view theirs);
   static constexpr uint64_t kLoaded = UINT64_MAX;  // first_ordinal_ of a key from load_index
 
@@ -80,7 +80,8 @@ class Exact {
   std::vector<std::string> conflicted_survivors_;  // reject_both: loaded survivors that could not be retracted
   std::vector<uint64_t> first_ordinal_;              // first pass: per key, its first record's ordinal
   std::vector<std::string> answer_texts_;  // with answer_field: per key, its survivor's final answer
-  std::unordered_map<uint32_t, std::string> conflict_with_;  // reject_both: per conflicted key, the first disagreeing id
+  // reject_both: per conflicted key, the first record that disagreed with its first record (id, answer).
+  std::unordered_map<uint32_t, std::pair<std::string, std::string>> conflict_with_;
   uint64_t observed_ = 0, passed_ = 0;
   // With `prefer`: per key, the record to keep (when it is not the key's first record).
   struct Chosen {

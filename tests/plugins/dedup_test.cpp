@@ -332,8 +332,14 @@ TEST(plugins_dedup_exact, AnswerConflictRejectBoth) {
     EXPECT_EQ(run.rejected_ids(), (Strings{"a", "b", "c", "d", "e"}));
     EXPECT_EQ(run.reasons(), (Strings{"answer_conflict", "answer_conflict", "answer_conflict", "answer_conflict", "answer_conflict"}));
     EXPECT_EQ(run.annotation(run.rejected[0], "answer_conflict"), "\"c\"");
-    EXPECT_EQ(run.rejections()[0].detail, "same problem as c with conflicting answers");
+    EXPECT_EQ(run.rejections()[0].detail, "same problem as c with conflicting answers (42 vs 41)");
     EXPECT_EQ(run.annotation(run.rejected[2], "answer_conflict"), "\"a\"");
+    // Each shows an answer that conflicts with its own: b agrees with a, so it is shown c's 41; c is
+    // shown a's 42; e has no answer of its own, and is shown the one that disagreed with a's.
+    EXPECT_EQ(run.annotation(run.rejected[1], "conflicting_answer"), "\"41\"");
+    EXPECT_EQ(run.annotation(run.rejected[2], "conflicting_answer"), "\"42\"");
+    EXPECT_EQ(run.annotation(run.rejected[4], "answer"), std::nullopt);
+    EXPECT_EQ(run.annotation(run.rejected[4], "conflicting_answer"), "\"41\"");
     EXPECT_NE(run.report.find("\"conflicted_survivors\":[]"), std::string::npos) << run.report;
     if (threads == 1) base = std::move(run);
     else EXPECT_TRUE(run.rejected == base.rejected && run.kept == base.kept);
@@ -949,7 +955,7 @@ TEST(plugins_dedup_exact, AnswerConflictsAreJudgedByTheGrader) {
     EXPECT_EQ(v[4].id, "f");
     EXPECT_EQ(v[4].detail, "same problem as a with a different answer (98 vs 97)");
     EXPECT_EQ(run.annotation(run.rejected[4], "answer"), "\"98\"");
-    EXPECT_EQ(run.annotation(run.rejected[4], "survivor_answer"), "\"97\"");
+    EXPECT_EQ(run.annotation(run.rejected[4], "conflicting_answer"), "\"97\"");
     EXPECT_EQ(v[9].id, "n");
     EXPECT_NE(run.report.find("\"answer_conflicts\":2"), std::string::npos) << run.report;
   }
