@@ -7,6 +7,8 @@
 
 #include <tamis/files.hpp>
 
+#include <tamis/temp_file.hpp>
+
 #include "ops.hpp"
 
 namespace tamis::translate {
@@ -90,13 +92,19 @@ Export::~Export() {
 }
 
 void Export::open_part() {
-  const fs::path target(path_);
-  const std::string tmp = (target.parent_path() / ("." + target.filename().string() + ".part" +
-                                                   std::to_string(temps_.size() + 1) + ".tmp-" + std::to_string(::getpid())))
-                              .string();
-  out_ = std::fopen(tmp.c_str(), "wb");
-  if (!out_) throw Error("cannot write batch file '" + tmp + "': " + std::strerror(errno));
-  temps_.push_back(tmp);
+  // Each part's temporary is made as every output's is (tamis/temp_file.hpp): a new file, never a planted
+  // one or a link, never over a device. Part 1 is named after the file itself (its name when it stays
+  // the only part), later parts after their part names.
+  const size_t n = temps_.size() + 1;
+  files::Temporary t = files::create_temporary_beside(n == 1 ? path_ : part_path(path_, n));
+  if (t.fd < 0) throw Error("cannot write batch file: " + t.error);
+  out_ = ::fdopen(t.fd, "wb");
+  if (!out_) {
+    ::close(t.fd);
+    ::unlink(t.path.c_str());
+    throw Error("cannot write batch file '" + t.path + "': " + std::strerror(errno));
+  }
+  temps_.push_back(t.path);
   part_requests_ = part_bytes_ = 0;
 }
 

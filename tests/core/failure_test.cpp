@@ -1,6 +1,7 @@
 // Failed and interrupted runs: exit 1 (or 130), a message naming the file and line with an excerpt,
 // and no output left behind: no partial output file, no temporary file, pre-existing outputs unchanged.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <string>
 #include <vector>
@@ -209,6 +210,43 @@ TEST(Failure, UnwritableSinkFailsAndLeavesNoOtherOutput) {
   EXPECT_HAS(r.err, (t / "blocked/bad.jsonl").string());
   expect_no_output(t);
   EXPECT_EQ(read_file(t / "blocked"), "a file where a directory should be\n");
+}
+
+// A sink path that names a FIFO, or a link to a device, is refused: renaming the temporary over it
+// would replace it with a regular file (as root, `path: /dev/null` once replaced the system's
+// /dev/null). The link here points to /dev/null, so that a regression replaces the link, not the device.
+TEST(Failure, SinkOverADeviceOrFifoIsRefusedAndLeftAlone) {
+  TempDir t;
+  write_file(t / "s.jsonl", "{\"id\":\"ok\",\"problem\":\"fine fine fine fine fine\"}\n");
+  fs::create_directories(t / "out");
+  ASSERT_EQ(::mkfifo((t / "out/fifo").c_str(), 0600), 0);
+  fs::create_symlink("/dev/null", t / "out/null");
+  for (const char* name : {"fifo", "null"}) {
+    write_file(t / "p.yaml", std::string("version: 1\nsources:\n  s: s.jsonl\nsinks:\n  kept: { path: out/") + name + " }\n");
+    const auto r = run_tamis({"run", (t / "p.yaml").string()});
+    EXPECT_NE(r.exit_code, 0) << name << ": " << r.err;
+    EXPECT_HAS(r.err, (t / "out" / name).string());
+    EXPECT_HAS(r.err, std::string(name) == std::string("fifo") ? "is a FIFO, not a regular file" : "is a character device");
+  }
+  struct stat st;
+  ASSERT_EQ(::lstat((t / "out/fifo").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO was replaced";
+  ASSERT_EQ(::lstat((t / "out/null").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode)) << "the link to /dev/null was replaced";
+  EXPECT_FALSE(has_temporary(t.path())) << "a temporary file was left behind";
+}
+
+// A rerun keeps an existing output's permissions (the temporary gets them before the rename).
+TEST(Failure, RerunKeepsAnOutputsPermissions) {
+  TempDir t;
+  write_file(t / "s.jsonl", "{\"id\":\"ok\",\"problem\":\"fine fine fine fine fine\"}\n");
+  write_file(t / "p.yaml", "version: 1\nsources:\n  s: s.jsonl\nsinks:\n  kept: { path: out/kept.jsonl }\n");
+  ASSERT_EQ(run_tamis({"run", (t / "p.yaml").string()}).exit_code, 0);
+  fs::permissions(t / "out/kept.jsonl", fs::perms::owner_read | fs::perms::owner_write);
+  const auto r = run_tamis({"run", (t / "p.yaml").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(fs::status(t / "out/kept.jsonl").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(read_file(t / "out/kept.jsonl"), read_file(t / "s.jsonl"));
 }
 
 // SIGINT during a long run: exit 130, and neither outputs nor temporaries remain.

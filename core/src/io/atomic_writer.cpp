@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include <tamis/temp_file.hpp>
+
 namespace tamis::io {
 
 namespace {
@@ -97,13 +99,12 @@ AtomicWriter::AtomicWriter(const std::string& path, int level)
   const auto dir = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
   std::filesystem::create_directories(dir, ec);
   if (ec) throw WriteError(path + ": cannot create directory " + dir.string() + ": " + ec.message());
-  std::string temp_name = ".";  // built piece by piece: GCC 12 -O3 warns falsely (-Wrestrict) on "." + s
-  temp_name += target.filename().string();
-  temp_name += ".tamis-tmp-";
-  temp_name += std::to_string(::getpid());
-  temp_path_ = (dir / temp_name).string();
-  fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw WriteError(path + ": cannot create " + temp_path_ + ": " + std::strerror(errno));
+  // A new temporary beside the target (never a planted file or link; the target's permissions), and
+  // never over a device, FIFO or socket: see tamis/temp_file.hpp.
+  files::Temporary t = files::create_temporary_beside(path);
+  if (t.fd < 0) throw WriteError(t.error);
+  fd_ = t.fd;
+  temp_path_ = std::move(t.path);
   register_temporary(temp_path_);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tamis/sdk.hpp>
+#include <tamis/temp_file.hpp>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,24 +16,37 @@
 
 namespace tamis {
 
-// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename over it, so a reader
-// never sees half a file. `what` names the file in messages ("index file").
+// Writes `bytes` to `path` atomically: a new temporary file beside it, then a rename over it, so a
+// reader never sees half a file (tamis/temp_file.hpp: never through a planted file or link, never over
+// a device or FIFO, keeping the target's permissions). `what` names the file in messages ("index file").
 inline void write_file_atomically(const std::string& path, std::string_view bytes, const std::string& what) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw Error("cannot write " + what + " '" + tmp + "': " + std::strerror(errno));
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0;
-  const bool closed = std::fclose(f) == 0;
+  files::Temporary t = files::create_temporary_beside(path);
+  if (t.fd < 0) throw Error("cannot write " + what + ": " + t.error);
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  bool ok = true;
+  while (left > 0) {
+    const ssize_t n = ::write(t.fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  ok = ok && ::fsync(t.fd) == 0;
+  const bool closed = ::close(t.fd) == 0;
   std::error_code ec;
   if (!ok || !closed) {
-    std::filesystem::remove(tmp, ec);
-    throw Error("cannot write " + what + " '" + tmp + "' (disk full?)");
+    std::filesystem::remove(t.path, ec);
+    throw Error("cannot write " + what + " '" + t.path + "' (disk full?)");
   }
-  std::filesystem::rename(tmp, path, ec);
+  std::filesystem::rename(t.path, path, ec);
   if (ec) {
     std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw Error("cannot rename '" + tmp + "' to " + what + " '" + path + "': " + ec.message());
+    std::filesystem::remove(t.path, ignored);
+    throw Error("cannot rename '" + t.path + "' to " + what + " '" + path + "': " + ec.message());
   }
 }
 
