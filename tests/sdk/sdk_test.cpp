@@ -250,6 +250,22 @@ TEST(RecordOp, InvalidAnnotationJsonFailsTheStage) {
   EXPECT_NE(r.err.find("the value of 'broken' is not valid JSON"), std::string::npos) << r.err;
 }
 
+// JSON that is valid but spans lines (pretty-printed) would add lines to the JSONL output while the
+// summary says balanced: the host refuses it at the boundary, naming the op and the record.
+TEST(RecordOp, JsonWithALineBreakFailsTheStage) {
+  for (const char* how : {"annotate", "replace"}) {
+    TempDir d;
+    write_file(d / "in.jsonl", "{\"id\": \"x\"}\n");
+    write_file(d / "p.yaml", pipeline_with(std::string("  bad:\n    uses: test.fail_on\n    with: { id: x, line_break: ") + how + " }\n"));
+    const auto r = run_tamis({"run", (d / "p.yaml").string(), "--plugin-path", (kFixtures / "ops").string()});
+    EXPECT_EQ(r.exit_code, 1) << how;
+    EXPECT_NE(r.err.find("stage 'bad' (test.fail_on) failed"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("record x"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("a raw line break"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(d / "out" / "kept.jsonl")) << how;
+  }
+}
+
 TEST(Params, CheckHookErrorsAreReportedByValidateWithTheStage) {
   TempDir d;
   write_file(d / "in.jsonl", "{\"id\": \"x\"}\n");

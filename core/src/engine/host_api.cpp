@@ -4,6 +4,8 @@
 // message once the hook returns, since nothing may throw across the C boundary.
 #include <simdjson.h>
 
+#include <cstring>
+
 #include "common/log.hpp"
 #include "engine/stage_call.hpp"
 #include "plugin/registry.hpp"
@@ -20,6 +22,14 @@ bool valid_json(std::string_view text, bool object) {
   if (parser.parse(text.data(), text.size(), true).get(e) != simdjson::SUCCESS) return false;
   return !object || e.is_object();
 }
+
+// Whether `text` holds a raw line break. Valid JSON has one only as whitespace between tokens (a
+// string cannot hold one unescaped), but one record is one line of JSONL: a pretty-printed value
+// would add lines to the output while the counts still balance.
+bool has_line_break(std::string_view text) {
+  return std::memchr(text.data(), '\n', text.size()) != nullptr || std::memchr(text.data(), '\r', text.size()) != nullptr;
+}
+constexpr const char* kLineBreak = "a raw line break (one record is one line of JSONL: write it compact)";
 
 StageCall* call_of(void* ctx) { return static_cast<StageCall*>(HostCtx::from(ctx)); }
 
@@ -40,6 +50,7 @@ void on_annotate(void* ctx, size_t index, tamis_str key, tamis_str value) {
   if (k.empty() || k == "rejected_by" || k == "reason" || k == "detail") {
     return call->fail(index, "annotate: key '" + std::string(k) + "' is empty or reserved");
   }
+  if (has_line_break(v)) return call->fail(index, "annotate: the value of '" + std::string(k) + "' holds " + kLineBreak);
   if (!valid_json(v, false)) {
     return call->fail(index, "annotate: the value of '" + std::string(k) + "' is not valid JSON: " +
                                  std::string(v.substr(0, 80)));
@@ -70,6 +81,7 @@ void on_replace(void* ctx, size_t index, tamis_str json) {
   StageCall* call = call_of(ctx);
   Record* r = record_at(call, index, "replace");
   if (!r) return;
+  if (has_line_break(view(json))) return call->fail(index, std::string("replace: the new text holds ") + kLineBreak);
   if (!valid_json(view(json), true)) return call->fail(index, "replace: the new text is not one JSON object");
   r->set_text(view(json));
   r->has_annotation_field = true;  // may have it: the writer looks for the field in the new text
@@ -81,6 +93,7 @@ void on_emit(void* ctx, size_t index, tamis_str json, tamis_str id) {
   Record* parent = record_at(call, index, "emit");
   if (!parent) return;
   if (call->kind != TAMIS_OP_EXPANDING) return call->fail(index, "emit: only expanding ops may emit records");
+  if (has_line_break(view(json))) return call->fail(index, std::string("emit: the new record holds ") + kLineBreak);
   if (!valid_json(view(json), true)) return call->fail(index, "emit: the new record is not one JSON object");
   Record& r = call->batch->records.emplace_back();
   r.set_text(view(json));
