@@ -1318,9 +1318,78 @@ constexpr const char* kFunctionNames[] = {"\\sin",    "\\cos",    "\\tan",  "\\s
 
 // A recursive-descent evaluator over normalised answers: numbers, + - * / ^, \frac, \sqrt, \cdot,
 // \times, \div, \pi, e, parentheses, implicit products, and (when `vars` is given) one-letter variables.
-class Evaluator : private detail::LatexCursor {
+// The grammar both evaluators share: sums of products of signed powers, with implicit products (`2\pi`,
+// `3i`) and braced groups. `Derived` supplies the values and the rest of the grammar: static sum(a, b,
+// sign), product(a, b), quotient(a, b) (nullopt for a division by zero), negated(v), and the members
+// starts_atom() and power_().
+template <class Derived, class V>
+class InfixGrammar : protected detail::LatexCursor {
+ protected:
+  using LatexCursor::LatexCursor;
+
+  std::optional<V> expr() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    auto left = term();
+    while (left && !failed_ && pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
+      const int sign = s_[pos_++] == '+' ? 1 : -1;
+      auto right = term();
+      if (!right) return std::nullopt;
+      left = Derived::sum(*left, *right, sign);
+    }
+    return left;
+  }
+
+  std::optional<V> term() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    auto left = unary();
+    while (left && !failed_) {
+      if (eat('*') || (at_command("\\cdot") && (pos_ += 5)) || (at_command("\\times") && (pos_ += 6))) {
+        auto right = unary();
+        if (!right) return std::nullopt;
+        left = Derived::product(*left, *right);
+      } else if (eat('/') || (at_command("\\div") && (pos_ += 4))) {
+        auto right = unary();
+        if (!right) return std::nullopt;
+        left = Derived::quotient(*left, *right);
+      } else if (self().starts_atom()) {
+        auto right = self().power_();
+        if (!right) return std::nullopt;
+        left = Derived::product(*left, *right);
+      } else {
+        break;
+      }
+    }
+    return left;
+  }
+
+  std::optional<V> unary() {
+    Depth guard(*this);
+    if (failed_) return std::nullopt;
+    if (eat('-')) {
+      auto v = unary();
+      if (!v) return std::nullopt;
+      return Derived::negated(*v);
+    }
+    if (eat('+')) return unary();
+    return self().power_();
+  }
+
+  std::optional<V> braced() {
+    if (!eat('{')) return std::nullopt;
+    auto v = expr();
+    if (!v || !eat('}')) return std::nullopt;
+    return v;
+  }
+
+ private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+};
+
+class Evaluator : private InfixGrammar<Evaluator, Num> {
  public:
-  Evaluator(std::string_view s, const double* vars) : LatexCursor(s), vars_(vars) {}
+  Evaluator(std::string_view s, const double* vars) : InfixGrammar(s), vars_(vars) {}
 
   std::optional<Num> run() {
     auto v = expr();
@@ -1330,20 +1399,13 @@ class Evaluator : private detail::LatexCursor {
   }
 
  private:
+  friend class InfixGrammar<Evaluator, Num>;
   const double* vars_;
 
-  std::optional<Num> expr() {
-    Depth guard(*this);
-    if (failed_) return std::nullopt;
-    auto left = term();
-    while (left && !failed_ && pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
-      const int sign = s_[pos_++] == '+' ? 1 : -1;
-      auto right = term();
-      if (!right) return std::nullopt;
-      left = add(*left, *right, sign);
-    }
-    return left;
-  }
+  static Num sum(const Num& a, const Num& b, int sign) { return add(a, b, sign); }
+  static Num product(const Num& a, const Num& b) { return multiply(a, b); }
+  static std::optional<Num> quotient(const Num& a, const Num& b) { return divide(a, b); }
+  static Num negated(const Num& v) { return multiply(Num::ratio(-1, 1), v); }
 
   bool starts_atom() const {
     if (pos_ >= s_.size()) return false;
@@ -1361,42 +1423,6 @@ class Evaluator : private detail::LatexCursor {
     for (const char* f : kFunctionNames)
       if (at_command(f)) return f;
     return nullptr;
-  }
-
-  std::optional<Num> term() {
-    Depth guard(*this);
-    if (failed_) return std::nullopt;
-    auto left = unary();
-    while (left && !failed_) {
-      if (eat('*') || (at_command("\\cdot") && (pos_ += 5)) || (at_command("\\times") && (pos_ += 6))) {
-        auto right = unary();
-        if (!right) return std::nullopt;
-        left = multiply(*left, *right);
-      } else if (eat('/') || (at_command("\\div") && (pos_ += 4))) {
-        auto right = unary();
-        if (!right) return std::nullopt;
-        left = divide(*left, *right);
-      } else if (starts_atom()) {
-        auto right = power_();
-        if (!right) return std::nullopt;
-        left = multiply(*left, *right);
-      } else {
-        break;
-      }
-    }
-    return left;
-  }
-
-  std::optional<Num> unary() {
-    Depth guard(*this);
-    if (failed_) return std::nullopt;
-    if (eat('-')) {
-      auto v = unary();
-      if (!v) return std::nullopt;
-      return multiply(Num::ratio(-1, 1), *v);
-    }
-    if (eat('+')) return unary();
-    return power_();
   }
 
   std::optional<Num> power_() {
@@ -1423,13 +1449,6 @@ class Evaluator : private detail::LatexCursor {
       return power(*base, *e);
     }
     return base;
-  }
-
-  std::optional<Num> braced() {
-    if (!eat('{')) return std::nullopt;
-    auto v = expr();
-    if (!v || !eat('}')) return std::nullopt;
-    return v;
   }
 
   std::optional<Num> number() {
@@ -1617,9 +1636,9 @@ struct Complex {
 // The evaluator of answers in the imaginary unit i and numbers: + - * / ^ (integer powers up to 64),
 // parentheses and braces, \frac, \sqrt of a real number (of a negative one: an imaginary number), \pi,
 // implicit products. Parts stay exact rationals while they can.
-class ComplexEvaluator : private detail::LatexCursor {
+class ComplexEvaluator : private InfixGrammar<ComplexEvaluator, Complex> {
  public:
-  explicit ComplexEvaluator(std::string_view s) : LatexCursor(s) {}
+  explicit ComplexEvaluator(std::string_view s) : InfixGrammar(s) {}
 
   std::optional<Complex> run() {
     auto v = expr();
@@ -1629,7 +1648,12 @@ class ComplexEvaluator : private detail::LatexCursor {
   }
 
  private:
+  friend class InfixGrammar<ComplexEvaluator, Complex>;
   static Complex real(const Num& n) { return {n, Num::ratio(0, 1)}; }
+  static Complex sum(const Complex& a, const Complex& b, int sign) { return {add(a.re, b.re, sign), add(a.im, b.im, sign)}; }
+  static Complex product(const Complex& a, const Complex& b) { return times(a, b); }
+  static std::optional<Complex> quotient(const Complex& a, const Complex& b) { return over(a, b); }
+  static Complex negated(const Complex& v) { return {multiply(Num::ratio(-1, 1), v.re), multiply(Num::ratio(-1, 1), v.im)}; }
   static Complex times(const Complex& a, const Complex& b) {
     return {add(multiply(a.re, b.re), multiply(a.im, b.im), -1), add(multiply(a.re, b.im), multiply(a.im, b.re), 1)};
   }
@@ -1642,60 +1666,11 @@ class ComplexEvaluator : private detail::LatexCursor {
     return Complex{*re, *im};
   }
 
-  std::optional<Complex> expr() {
-    Depth guard(*this);
-    if (failed_) return std::nullopt;
-    auto left = term();
-    while (left && !failed_ && pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
-      const int sign = s_[pos_++] == '+' ? 1 : -1;
-      auto right = term();
-      if (!right) return std::nullopt;
-      left = Complex{add(left->re, right->re, sign), add(left->im, right->im, sign)};
-    }
-    return left;
-  }
-
   bool starts_atom() const {
     if (pos_ >= s_.size()) return false;
     const char c = s_[pos_];
     return is_digit(c) || c == '(' || c == '{' || c == '.' || c == 'i' || at_command("\\frac") || at_command("\\sqrt") ||
            at_command("\\pi");
-  }
-
-  std::optional<Complex> term() {
-    Depth guard(*this);
-    if (failed_) return std::nullopt;
-    auto left = unary();
-    while (left && !failed_) {
-      if (eat('*') || (at_command("\\cdot") && (pos_ += 5)) || (at_command("\\times") && (pos_ += 6))) {
-        auto right = unary();
-        if (!right) return std::nullopt;
-        left = times(*left, *right);
-      } else if (eat('/') || (at_command("\\div") && (pos_ += 4))) {
-        auto right = unary();
-        if (!right) return std::nullopt;
-        left = over(*left, *right);
-      } else if (starts_atom()) {
-        auto right = power_();
-        if (!right) return std::nullopt;
-        left = times(*left, *right);
-      } else {
-        break;
-      }
-    }
-    return left;
-  }
-
-  std::optional<Complex> unary() {
-    Depth guard(*this);
-    if (failed_) return std::nullopt;
-    if (eat('-')) {
-      auto v = unary();
-      if (!v) return std::nullopt;
-      return Complex{multiply(Num::ratio(-1, 1), v->re), multiply(Num::ratio(-1, 1), v->im)};
-    }
-    if (eat('+')) return unary();
-    return power_();
   }
 
   std::optional<Complex> power_() {
@@ -1713,13 +1688,6 @@ class ComplexEvaluator : private detail::LatexCursor {
     for (int k = 0; k < n; ++k) r = times(r, *base);
     if (!negative) return r;
     return over(real(Num::ratio(1, 1)), r);
-  }
-
-  std::optional<Complex> braced() {
-    if (!eat('{')) return std::nullopt;
-    auto v = expr();
-    if (!v || !eat('}')) return std::nullopt;
-    return v;
   }
 
   std::optional<Complex> atom() {
