@@ -687,6 +687,23 @@ std::string family_records(uint64_t seed, int n,
   return jsonl(lines);
 }
 
+// Runs `with` on `input` cut into ~2 KB batches at 2 and 8 threads, each expected to give `one`'s kept
+// and rejected lines byte for byte (`one`: a single batch at 1 thread); returns the runs, for their reports.
+std::vector<OpRun> split_runs_agree(const std::string& with, const std::string& input, const OpRun& one, const std::string& what) {
+  std::vector<OpRun> runs;
+  for (int threads : {2, 8}) {
+    OpOptions small;
+    small.threads = threads;
+    small.args = {"--batch-bytes", "2048"};
+    OpRun run = run_op("dedup.minhash", with, input, small);
+    EXPECT_EQ(run.exit_code, 0) << run.describe();
+    EXPECT_TRUE(run.kept == one.kept) << what << ", threads " << threads;
+    EXPECT_TRUE(run.rejected == one.rejected) << what << ", threads " << threads;
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
 TEST(plugins_dedup_minhash, VerdictsDoNotDependOnBatchesOrThreads) {
   const std::string input =
       family_records(11, 6000, [](int i, const std::string& text, std::mt19937_64&) { return rec("r" + std::to_string(i), text); });
@@ -704,16 +721,9 @@ TEST(plugins_dedup_minhash, VerdictsDoNotDependOnBatchesOrThreads) {
     if (std::string(cap) == "8") {
       EXPECT_GT(*capped, 500) << one.report;
     }
-    for (int threads : {2, 8}) {
-      OpOptions small;
-      small.threads = threads;
-      small.args = {"--batch-bytes", "2048"};
-      const OpRun run = run_op("dedup.minhash", with, input, small);
-      ASSERT_EQ(run.exit_code, 0) << run.describe();
-      EXPECT_TRUE(run.kept == one.kept) << "cap " << cap << ", threads " << threads;
-      EXPECT_TRUE(run.rejected == one.rejected) << "cap " << cap << ", threads " << threads;
-      EXPECT_EQ(json_int(run.report, "/stages/0/report/capped"), capped) << threads;
-      EXPECT_EQ(json_int(run.report, "/stages/0/report/candidates"), candidates) << threads;
+    for (const OpRun& run : split_runs_agree(with, input, one, std::string("cap ") + cap)) {
+      EXPECT_EQ(json_int(run.report, "/stages/0/report/capped"), capped);
+      EXPECT_EQ(json_int(run.report, "/stages/0/report/candidates"), candidates);
     }
   }
 }
@@ -1076,15 +1086,8 @@ TEST(plugins_dedup_minhash, AnswersDistinctDoesNotDependOnBatchesOrThreads) {
       EXPECT_GT(json_int(one.report, "/stages/0/report/numbers_distinct").value_or(0), 10) << one.report;
     }
     EXPECT_GT(one.rejected.size(), numbers.empty() ? 500u : 100u) << cap;
-    for (int threads : {2, 8}) {
-      OpOptions small;
-      small.threads = threads;
-      small.args = {"--batch-bytes", "2048"};
-      const OpRun run = run_op("dedup.minhash", with, input, small);
-      ASSERT_EQ(run.exit_code, 0) << run.describe();
-      EXPECT_TRUE(run.kept == one.kept) << "cap " << cap << ", threads " << threads;
-      EXPECT_TRUE(run.rejected == one.rejected) << "cap " << cap << ", threads " << threads;
-      EXPECT_EQ(json_int(run.report, "/stages/0/report/answer_distinct"), distinct) << threads;
+    for (const OpRun& run : split_runs_agree(with, input, one, std::string("cap ") + cap + numbers)) {
+      EXPECT_EQ(json_int(run.report, "/stages/0/report/answer_distinct"), distinct);
       EXPECT_EQ(json_int(run.report, "/stages/0/report/numbers_distinct"), json_int(one.report, "/stages/0/report/numbers_distinct"));
     }
   }
