@@ -1383,6 +1383,24 @@ class InfixGrammar : protected detail::LatexCursor {
     return v;
   }
 
+  // `(expr)`, at its opening parenthesis.
+  std::optional<V> parenthesised() {
+    ++pos_;
+    auto v = expr();
+    if (!v || !eat(')')) return std::nullopt;
+    return v;
+  }
+
+  // `\frac{a}{b}`, at the command.
+  std::optional<V> fraction() {
+    pos_ += 5;
+    auto a = braced();
+    if (!a) return std::nullopt;
+    auto b = braced();
+    if (!b) return std::nullopt;
+    return Derived::quotient(*a, *b);
+  }
+
  private:
   Derived& self() { return static_cast<Derived&>(*this); }
 };
@@ -1520,21 +1538,9 @@ class Evaluator : private InfixGrammar<Evaluator, Num> {
     if (failed_ || pos_ >= s_.size()) return std::nullopt;
     const char c = s_[pos_];
     if (is_digit(c) || c == '.') return number();
-    if (c == '(') {
-      ++pos_;
-      auto v = expr();
-      if (!v || !eat(')')) return std::nullopt;
-      return v;
-    }
+    if (c == '(') return parenthesised();
     if (c == '{') return braced();
-    if (at_command("\\frac")) {
-      pos_ += 5;
-      auto a = braced();
-      if (!a) return std::nullopt;
-      auto b = braced();
-      if (!b) return std::nullopt;
-      return divide(*a, *b);
-    }
+    if (at_command("\\frac")) return fraction();
     if (at_command("\\sqrt")) {
       pos_ += 5;
       std::optional<Num> index;
@@ -1705,21 +1711,9 @@ class ComplexEvaluator : private InfixGrammar<ComplexEvaluator, Complex> {
       ++pos_;
       return Complex{Num::ratio(0, 1), Num::ratio(1, 1)};
     }
-    if (c == '(') {
-      ++pos_;
-      auto v = expr();
-      if (!v || !eat(')')) return std::nullopt;
-      return v;
-    }
+    if (c == '(') return parenthesised();
     if (c == '{') return braced();
-    if (at_command("\\frac")) {
-      pos_ += 5;
-      auto a = braced();
-      if (!a) return std::nullopt;
-      auto b = braced();
-      if (!b) return std::nullopt;
-      return over(*a, *b);
-    }
+    if (at_command("\\frac")) return fraction();
     if (at_command("\\sqrt")) {
       pos_ += 5;
       auto v = braced();
