@@ -46,7 +46,7 @@ void numbers_of(std::string_view t, std::string& out) {
     std::string n;
     size_t j = i;
     while (digit(j)) n += t[j++];
-    while (j + 3 < t.size() + 0 && t[j] == ',' && digit(j + 1) && digit(j + 2) && digit(j + 3) && !digit(j + 4)) {
+    while (j < t.size() && t[j] == ',' && digit(j + 1) && digit(j + 2) && digit(j + 3) && !digit(j + 4)) {
       n.append(t.data() + j + 1, 3);
       j += 4;
     }
