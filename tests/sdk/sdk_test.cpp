@@ -367,3 +367,98 @@ TEST(RecordOp, NoWarningBelowNineTenthsOrForAHandfulOfRecords) {
 
 }  // namespace
 }  // namespace tamis::test
+
+// ---------------------------------------------------------------- big numbers (issue 13, item 8)
+// tamis::json::big_number / quote_big_numbers against simdjson. (What ops see of big numbers, through
+// the Record's text paths and its DOM, is tested end to end in tests/core/input_edge_test.cpp.)
+#include <simdjson.h>
+#include <tamis/json.hpp>
+
+#include <random>
+
+namespace tamis::test {
+namespace {
+
+// Whether simdjson refuses `token` as a number (the case quote_big_numbers is for).
+bool simdjson_refuses(const std::string& token) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  return parser.parse(token).get(e) == simdjson::NUMBER_ERROR;
+}
+
+TEST(BigNumbers, HandPickedTokensAgreeWithSimdjson) {
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"0", false}, {"-0", false}, {"12", false}, {"-12.5e-3", false},
+      {"9223372036854775807", false}, {"-9223372036854775808", false}, {"-9223372036854775809", true},
+      {"18446744073709551615", false}, {"18446744073709551616", true}, {"123456789012345678901234567890", true},
+      {"-123456789012345678901234567890", true}, {"00000000000000000000001", false},  // malformed: not a token at all
+      {"1e308", false}, {"1e309", true}, {"1e400", true}, {"-1e400", true}, {"1E+400", true},
+      {"1.7976931348623157e308", false}, {"1.7976931348623159e308", true}, {"17976931348623157e292", false},
+      {"0.0000001e309", false}, {"1000e306", true}, {"100e306", false},
+      {"1e-400", false}, {"-1e-400", false}, {"4.9e-324", false}, {"1e-99999999999999999999", false},
+      {"2.5e99999999999999999999", true}, {"0e999999", false}, {"0.000e999999", false}, {"0.001e99999", true},
+  };
+  for (const auto& [token, big] : cases) {
+    const size_t n = json::number_token_length(token);
+    const bool well_formed = n == token.size();
+    EXPECT_EQ(well_formed && json::big_number(token), big) << token;
+    if (well_formed) {
+      EXPECT_EQ(json::big_number(token), simdjson_refuses(token)) << token;
+    }
+  }
+}
+
+// Random tokens around the edges of int64, uint64 and the double range (both ends): big_number says
+// exactly when simdjson refuses the number, and the quoted line then parses with the number as a
+// string of its text. (Before the fix, the double case read an unset value on out-of-range input.)
+TEST(BigNumbers, RandomTokensAgreeWithSimdjson) {
+  std::mt19937_64 rng(8);
+  auto pick = [&](uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng); };
+  auto digits = [&](size_t n, bool lead) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) s.push_back(static_cast<char>('0' + ((i == 0 && lead) ? 1 + pick(9) : pick(10))));
+    return s;
+  };
+  size_t big = 0, small = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string t = pick(4) == 0 ? "-" : "";
+    if (pick(3) == 0) {
+      t += digits(17 + pick(5), true);  // 17 to 21 digits: around 2^63 and 2^64
+    } else {
+      const size_t int_digits = 1 + pick(4);
+      t += pick(5) == 0 ? "0" : digits(int_digits, true);
+      if (pick(2)) t += "." + digits(1 + pick(6), false);
+      const int64_t exp = pick(2) ? 300 + static_cast<int64_t>(pick(15)) : -(315 + static_cast<int64_t>(pick(100)));
+      t += (pick(2) ? "e" : "E") + std::to_string(exp);
+    }
+    ASSERT_EQ(json::number_token_length(t), t.size()) << t;
+    const bool refused = simdjson_refuses(t);
+    ASSERT_EQ(json::big_number(t), refused) << t;
+    (refused ? big : small)++;
+    const std::string line = "{\"n\":" + t + ",\"s\":\"" + t + "\"}";
+    std::string quoted;
+    ASSERT_EQ(json::quote_big_numbers(line, quoted), refused) << line;
+    if (refused) {
+      EXPECT_EQ(quoted, "{\"n\":\"" + t + "\",\"s\":\"" + t + "\"}");
+    }
+  }
+  EXPECT_GT(big, 2000u);
+  EXPECT_GT(small, 2000u);
+}
+
+TEST(BigNumbers, QuotingLeavesStringsAndMalformedNumbersAlone) {
+  std::string out;
+  EXPECT_FALSE(json::quote_big_numbers("{\"a\":\"1e400\",\"b\":[1,2.5,-3e-400]}", out));
+  EXPECT_TRUE(json::quote_big_numbers("{\"a\\\"1e400\":[1e400, -1e400 ,{\"c\":123456789012345678901234567890}]}", out));
+  EXPECT_EQ(out, "{\"a\\\"1e400\":[\"1e400\", \"-1e400\" ,{\"c\":\"123456789012345678901234567890\"}]}");
+  for (const char* bad : {"{\"n\":01e400}", "{\"n\":1.e400}", "{\"n\":--1e400}", "{\"n\":1e400.5}", "{\"n\":+1e400}",
+                          "{\"n\":1e400e1}", "{\"n\":-}", "{\"n\":1e}"}) {
+    json::quote_big_numbers(bad, out);
+    simdjson::dom::parser parser;
+    simdjson::dom::element e;
+    EXPECT_NE(parser.parse(out).get(e), simdjson::SUCCESS) << bad << " became " << out;
+  }
+}
+
+}  // namespace
+}  // namespace tamis::test

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
+#include <string_view>
 #include <vector>
 
 namespace tamis::io {
@@ -70,6 +71,26 @@ class PlainSource final : public ByteSource {
 
 constexpr size_t kCompressedChunk = 1 << 18;
 
+// The first bytes of a file whose name says it is compressed: an empty file, or one that does not
+// start like the format's signature (compared on the bytes there are), is not a
+// stream of that format at all. That is a file-level error (no line to blame, whatever on_error says),
+// not a cut stream.
+void check_signature(const std::string& path, const std::string& format, const char* head, size_t got,
+                     std::string_view signature) {
+  if (got == 0) {
+    throw ReadError(path + ": the file is empty: not a " + format +
+                    " stream (even no data compresses to a few bytes), so it was cut short or never written; "
+                    "recreate it, or remove it from the source");
+  }
+  for (size_t i = 0; i < signature.size() && i < got; ++i) {
+    if (head[i] != signature[i]) {
+      throw ReadError(path + ": not " + format + " data (the name says " + format +
+                      " but the file does not start with its signature): compress it with " + format +
+                      ", or rename it to match its format");
+    }
+  }
+}
+
 // gzip, including files of several concatenated gzip members (as `cat a.gz b.gz` makes).
 class GzipSource final : public ByteSource {
  public:
@@ -84,8 +105,10 @@ class GzipSource final : public ByteSource {
     zs_.avail_out = static_cast<uInt>(n);
     while (zs_.avail_out == n) {
       if (zs_.avail_in == 0 && !eof_) {
+        const bool first = file_.consumed() == 0;
         const size_t got = file_.read(in_.data(), in_.size());
         if (got == 0) eof_ = true;
+        if (first) check_signature(file_.path(), "gzip", in_.data(), got, "\x1f\x8b");
         zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
         zs_.avail_in = static_cast<uInt>(got);
       }
@@ -132,8 +155,17 @@ class ZstdSource final : public ByteSource {
     ZSTD_outBuffer out{dst, n, 0};
     while (out.pos == 0) {
       if (input_.pos == input_.size && !eof_) {
+        const bool first = file_.consumed() == 0;
         const size_t got = file_.read(in_.data(), in_.size());
         if (got == 0) eof_ = true;
+        if (first) {  // magic numbers, little-endian: a frame 0xFD2FB528 (0xFD2FB51E-27: formats before
+                      // zstd 0.8), or a skippable frame 0x184D2A50-5F
+          const unsigned char b0 = got > 0 ? static_cast<unsigned char>(in_[0]) : 0;
+          char sig[4] = {'\x28', '\xb5', '\x2f', '\xfd'};
+          if ((b0 & 0xF0) == 0x50) sig[1] = '\x2a', sig[2] = '\x4d', sig[3] = '\x18';
+          if ((b0 & 0xF0) == 0x50 || (b0 >= 0x1E && b0 <= 0x27)) sig[0] = static_cast<char>(b0);
+          check_signature(file_.path(), "zstd", in_.data(), got, std::string_view(sig, 4));
+        }
         input_ = ZSTD_inBuffer{in_.data(), got, 0};
       }
       if (eof_ && input_.pos == input_.size && last_hint_ == 0) return 0;  // every frame complete

@@ -5,11 +5,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <glob.h>
+#include <map>
+#include <sys/stat.h>
 #include <set>
 #include <simdjson.h>
 #include <tamis/json.hpp>
 #include <unistd.h>
 
+#include "common/log.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace fs = std::filesystem;
@@ -391,6 +394,8 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
     diags.error(sources.IsDefined() ? c.at(sources) : SourcePos{path, 1, 1}, "the pipeline needs at least one source",
                 "sources: { NAME: { path: data/*.jsonl } }");
   } else {
+    // The files read so far, by device and inode (the same file under two names): source and path.
+    std::map<std::pair<dev_t, ino_t>, std::pair<std::string, std::string>> files_read;
     for (const auto& kv : sources) {
       SourceSpec s;
       s.name = kv.first.Scalar();
@@ -416,6 +421,32 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
           if (s.files.empty())
             diags.error(c.at(body["path"]), "source '" + s.name + "': no file matches '" + s.pattern + "'",
                         "check the path; relative paths are relative to the pipeline file");
+          // One file under two names (a link beside its target, two sources naming it) would give its
+          // records twice: within one source it is read once, under its first name in byte order; two
+          // sources each read it (they may differ in id or on_error). Either way, a warning.
+          std::vector<std::string> once;
+          std::map<std::pair<dev_t, ino_t>, std::string> mine;  // this source's files
+          for (const auto& f : s.files) {
+            struct stat st{};
+            if (::stat(f.c_str(), &st) != 0) {
+              once.push_back(f);
+              continue;
+            }
+            const auto [it, fresh] = files_read.try_emplace({st.st_dev, st.st_ino}, s.name, f);
+            if (const auto [m, new_here] = mine.try_emplace({st.st_dev, st.st_ino}, f); !new_here) {
+              log::warn("", "source '" + s.name + "' matches one file twice, as " + display_path(p.dir, m->second) +
+                                " and as " + display_path(p.dir, f) + " (a link?): it is read once, as " +
+                                display_path(p.dir, m->second));
+            } else if (fresh) {
+              once.push_back(f);
+            } else {
+              once.push_back(f);
+              log::warn("", "sources '" + it->second.first + "' (" + display_path(p.dir, it->second.second) + ") and '" + s.name +
+                                "' (" + display_path(p.dir, f) +
+                                ") read the same file: its records are read twice, once by each source");
+            }
+          }
+          s.files = std::move(once);
         }
         for (const auto& f : s.files) s.display_files.push_back(display_path(p.dir, f));
       }

@@ -21,14 +21,42 @@ std::pair<size_t, size_t> find_member(std::string_view s, std::string_view key) 
   return {std::string_view::npos, 0};
 }
 
+bool strip_members(std::string_view s, std::string_view key, std::string& out) {
+  const std::vector<json::Member> ms = json::members(s);
+  size_t copied = 0;                          // s[0, copied) is settled (in `out` or dropped)
+  size_t kept_end = std::string_view::npos;   // end of the last member kept, if any
+  bool found = false;
+  for (const json::Member& m : ms) {
+    const bool match = m.key.find('\\') == std::string_view::npos ? m.key == key : json::unescape(m.key) == key;
+    if (!match) {
+      kept_end = m.value_end;
+      continue;
+    }
+    if (!found) {
+      out.clear();
+      out.reserve(s.size());
+      found = true;
+    }
+    if (kept_end != std::string_view::npos) {  // drop the comma before it and the member
+      if (kept_end > copied) out.append(s.substr(copied, kept_end - copied));
+      copied = m.value_end;
+    } else {  // no member before it is kept: drop the member and the comma after it
+      out.append(s.substr(copied, m.key_start - copied));
+      size_t j = m.value_end;
+      while (j < s.size() && is_ws(s[j])) ++j;
+      if (j < s.size() && s[j] == ',') ++j;
+      copied = j;
+    }
+  }
+  if (found) out.append(s.substr(copied));
+  return found;
+}
+
 void render_record(std::string& out, const Record& r, std::string_view field, const RejectionText* rejection) {
   std::string_view text = r.text;
   std::string stripped;
   if (r.has_annotation_field) {
-    const auto [pos, len] = find_member(text, field);
-    if (pos != std::string_view::npos) {
-      stripped.reserve(text.size());
-      stripped.append(text.substr(0, pos)).append(text.substr(pos + len));
+    if (strip_members(text, field, stripped)) {  // every such member: a key written twice goes too
       text = stripped;
     } else if (r.annotations.empty() && !rejection) {
       out.append(text).push_back('\n');

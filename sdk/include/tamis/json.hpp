@@ -224,17 +224,77 @@ inline std::optional<std::string_view> member_value(std::string_view obj, std::s
   return std::nullopt;
 }
 
+// The length of the JSON number token at the start of `text` (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?),
+// or 0 when `text` does not start with a well-formed one.
+inline size_t number_token_length(std::string_view text) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t j = 0;
+  if (j < text.size() && text[j] == '-') ++j;
+  const size_t int_start = j;
+  while (j < text.size() && digit(text[j])) ++j;
+  if (j == int_start || (text[int_start] == '0' && j - int_start > 1)) return 0;
+  if (j < text.size() && text[j] == '.') {
+    const size_t f = ++j;
+    while (j < text.size() && digit(text[j])) ++j;
+    if (j == f) return 0;
+  }
+  if (j < text.size() && (text[j] == 'e' || text[j] == 'E')) {
+    ++j;
+    if (j < text.size() && (text[j] == '+' || text[j] == '-')) ++j;
+    const size_t e = j;
+    while (j < text.size() && digit(text[j])) ++j;
+    if (j == e) return 0;
+  }
+  return j;
+}
+
+// Whether a well-formed JSON number token is one simdjson cannot hold: an integer beyond 64 bits
+// (below -2^63 or above 2^64-1), or a number with a fraction or an exponent beyond the range of a
+// double (±1.8e308). Numbers too small for a double are not: they read as 0 (or a subnormal).
+inline bool big_number(std::string_view token) {
+  const char* b = token.data();
+  const char* e = b + token.size();
+  if (token.find_first_of(".eE") == std::string_view::npos) {
+    if (token.size() < 19) return false;  // at most 18 digits: always an int64
+    int64_t v;
+    uint64_t u;
+    return std::from_chars(b, e, v).ec != std::errc() && std::from_chars(b, e, u).ec != std::errc();
+  }
+  double d = 0;
+  const auto r = std::from_chars(b, e, d);
+  if (r.ec == std::errc()) return !std::isfinite(d);
+  if (r.ec != std::errc::result_out_of_range) return false;
+  // Out of range leaves `d` unset: overflow or underflow? The decimal exponent of the first significant
+  // digit decides (>= 0: the value is at least 1, so it overflowed).
+  const std::string_view t = token.front() == '-' ? token.substr(1) : token;
+  const size_t exp_at = t.find_first_of("eE");
+  const std::string_view mantissa = t.substr(0, exp_at);
+  const size_t dot = std::min(mantissa.find('.'), mantissa.size());
+  const size_t first = mantissa.find_first_of("123456789");
+  if (first == std::string_view::npos) return false;  // zero
+  int64_t exponent = first < dot ? static_cast<int64_t>(dot - first - 1) : -static_cast<int64_t>(first - dot);
+  if (exp_at != std::string_view::npos) {
+    size_t i = exp_at + 1;
+    const bool negative = i < t.size() && t[i] == '-';
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    int64_t x = 0;
+    for (; i < t.size(); ++i) x = std::min<int64_t>(x * 10 + (t[i] - '0'), int64_t{1} << 40);  // saturates
+    exponent += negative ? -x : x;
+  }
+  return exponent >= 0;
+}
+
 // JSON allows numbers of any size; simdjson refuses integers beyond 64 bits and doubles beyond
-// ±1.8e308 (NUMBER_ERROR). This copies `text` to `out` with each such number, when it is well formed,
-// turned into a string of its digits ("123456789012345678901234567890"), so that the record can still
-// be parsed and its other fields read. Returns false when no number needed quoting (then `out` is
-// unspecified). Malformed numbers are left alone, so invalid JSON stays invalid.
+// ±1.8e308 (NUMBER_ERROR). This copies `text` to `out` with each such number (big_number), when it is
+// well formed, turned into a string of its text as written ("123456789012345678901234567890",
+// "1e400"), so that the record can still be parsed and its other fields read. Returns false when no
+// number needed quoting (then `out` is unspecified). Malformed numbers are left alone, so invalid JSON
+// stays invalid.
 inline bool quote_big_numbers(std::string_view text, std::string& out) {
   out.clear();
   out.reserve(text.size() + 16);
   bool changed = false;
   size_t i = 0;
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
   while (i < text.size()) {
     const char c = text[i];
     if (c == '"') {  // copy a string whole
@@ -245,48 +305,21 @@ inline bool quote_big_numbers(std::string_view text, std::string& out) {
       i = j;
       continue;
     }
-    if (c != '-' && !digit(c)) {
+    if (c != '-' && !(c >= '0' && c <= '9')) {
       out.push_back(c);
       ++i;
       continue;
     }
-    // A number token: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
-    size_t j = i;
-    if (text[j] == '-') ++j;
-    const size_t int_start = j;
-    while (j < text.size() && digit(text[j])) ++j;
-    bool ok = j > int_start && !(text[int_start] == '0' && j - int_start > 1);
-    bool integer = true;
-    if (ok && j < text.size() && text[j] == '.') {
-      integer = false;
-      const size_t f = ++j;
-      while (j < text.size() && digit(text[j])) ++j;
-      ok = j > f;
+    const size_t n = number_token_length(text.substr(i));
+    if (n == 0) {  // malformed ("01", "1.", "-x"): copied as it is, with the number-like bytes after it
+      size_t j = i + 1;
+      while (j < text.size() && text[j] != '\0' && std::strchr("0123456789+-.eE", text[j])) ++j;
+      out.append(text.substr(i, j - i));
+      i = j;
+      continue;
     }
-    if (ok && j < text.size() && (text[j] == 'e' || text[j] == 'E')) {
-      integer = false;
-      ++j;
-      if (j < text.size() && (text[j] == '+' || text[j] == '-')) ++j;
-      const size_t e = j;
-      while (j < text.size() && digit(text[j])) ++j;
-      ok = j > e;
-    }
-    const std::string_view token = text.substr(i, j - i);
-    bool fits = true;
-    if (ok) {
-      if (integer) {
-        int64_t v;
-        uint64_t u;
-        fits = std::from_chars(token.data(), token.data() + token.size(), v).ec == std::errc() ||
-               std::from_chars(token.data(), token.data() + token.size(), u).ec == std::errc();
-      } else {
-        double d;
-        const auto r = std::from_chars(token.data(), token.data() + token.size(), d);
-        fits = r.ec == std::errc() && std::isfinite(d);
-        if (r.ec == std::errc::result_out_of_range && std::fabs(d) < 1.0) fits = true;  // underflow to 0 is fine
-      }
-    }
-    if (ok && !fits) {
+    const std::string_view token = text.substr(i, n);
+    if (big_number(token)) {
       out.push_back('"');
       out.append(token);
       out.push_back('"');
@@ -294,7 +327,7 @@ inline bool quote_big_numbers(std::string_view text, std::string& out) {
     } else {
       out.append(token);
     }
-    i = j == i ? i + 1 : j;
+    i += n;
   }
   return changed;
 }

@@ -157,6 +157,12 @@ inline std::optional<simdjson::dom::element> follow_path(simdjson::dom::element 
   }
 }
 
+// Whether a value's text (valid JSON) is a number simdjson cannot hold, which the record's DOM holds
+// as a string of its digits (json::quote_big_numbers): the text paths show it the same way.
+inline bool big_number_text(std::string_view v) {
+  return !v.empty() && (v.front() == '-' || (v.front() >= '0' && v.front() <= '9')) && json::big_number(v);
+}
+
 // follow_path on a record's text without parsing it (the text is valid JSON): the value's text as
 // written, or nothing. Same rules as follow_path, JSON pointers aside.
 inline std::optional<std::string_view> follow_path_text(std::string_view obj, std::string_view path) {
@@ -332,7 +338,12 @@ class Record {
       unescaped_.push_back(std::make_shared<const std::string>(simdjson::minify(*e)));
       return std::string_view(*unescaped_.back());
     }
-    return detail::follow_path_text(json(), path);
+    const auto v = detail::follow_path_text(json(), path);
+    if (v && detail::big_number_text(*v)) {  // a string of its digits, as root() and field() see it
+      unescaped_.push_back(std::make_shared<const std::string>(json::quote(*v)));
+      return std::string_view(*unescaped_.back());
+    }
+    return v;
   }
   // A string field, if present and a string. The view stays valid while this Record object lives.
   std::optional<std::string_view> string_field(std::string_view path) const {
@@ -346,6 +357,7 @@ class Record {
     // Read from the text, without a DOM parse: the record is valid JSON (the host checked it), and
     // one string field is the most common read (2x faster than parsing a typical prompt record).
     const auto v = detail::follow_path_text(json(), path);
+    if (v && detail::big_number_text(*v)) return *v;  // its digits, as root() and field() see it
     if (!v || v->size() < 2 || v->front() != '"') return std::nullopt;
     const std::string_view body = v->substr(1, v->size() - 2);
     if (body.find('\\') == std::string_view::npos) return body;
