@@ -9,6 +9,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <sys/stat.h>
 
 #include "core_test_helpers.hpp"
 
@@ -629,6 +630,192 @@ TEST(PipelineFile, UsageErrorsExitTwo) {
   }
   EXPECT_EQ(list_files(t / "out"), std::vector<std::string>{});
 }
+
+// ---------------------------------------------------------------- hazards in the pipeline file (issue 13, item 9)
+
+// A value that names YAML anchors nested `levels` deep, `width` aliases each: width^(levels + 1) copies
+// of "lol" in its last item once expanded, from one line.
+std::string alias_bomb(int width, int levels) {
+  std::string out = "&a0 [";
+  for (int i = 0; i < width; ++i) out += std::string(i ? "," : "") + "lol";
+  out += "]";
+  std::string all = "[" + out;
+  for (int l = 1; l <= levels; ++l) {
+    std::string level = ", &a" + std::to_string(l) + " [";
+    for (int i = 0; i < width; ++i) level += std::string(i ? "," : "") + "*a" + std::to_string(l - 1);
+    all += level + "]";
+  }
+  return all + "]";
+}
+
+// A json-typed parameter made of aliases that name aliases ("billion laughs"): its JSON grows
+// exponentially with the nesting. It is refused at the value's position once the JSON passes the
+// bound, instead of being built (8^7 = 2 million copies here: 14 MB of JSON; 9^9 copies took 16 GB
+// and 8 minutes before the fix, and were killed).
+TEST(PipelineFile, AliasBombInAJsonParameterIsRefusedAtItsPosition) {
+  TempDir t;
+  write_file(t / "in.jsonl", kInput);
+  const std::string pipeline =
+      "version: 1\n"
+      "sources:\n"
+      "  s: { path: in.jsonl, id: id }\n"
+      "stages:\n"
+      "  tag:\n"
+      "    uses: translate_tag\n"
+      "    with:\n"
+      "      languages: [de]\n"
+      "      buckets: " + alias_bomb(8, 6) + "\n"
+      "sinks:\n"
+      "  kept: { path: out/k.jsonl }\n";
+  write_file(t / "p.yaml", pipeline);
+  std::string err = expect_pipeline_error(t);
+  EXPECT_HAS(err, (t / "p.yaml").string() + ":9:16: error: stage 'tag': parameter 'buckets': this value expands to more than 4 MiB of JSON");
+  EXPECT_EQ(count_occurrences(err, "error:"), 1u) << err;
+
+  // The same value from --set is reported against the option.
+  const std::string q =
+      "version: 1\nsources:\n  s: { path: in.jsonl, id: id }\nstages:\n  tag:\n    uses: translate_tag\n"
+      "    with: { languages: [de] }\nsinks:\n  kept: { path: out/k.jsonl }\n";
+  write_file(t / "q.yaml", q);
+  err = expect_pipeline_error(t, "q.yaml", {"--set", "tag.buckets=" + alias_bomb(8, 6)});
+  EXPECT_HAS(err, "--set tag.buckets: error: stage 'tag': parameter 'buckets': this value expands to more than 4 MiB of JSON");
+
+  // The bound holds for the whole file: 40 stages repeating a 1.8 MB value (8^6 copies, under the bound
+  // alone) stop being expanded once 4 MiB have been made in all, so no walk repeats without end.
+  std::string many = "version: 1\nsources:\n  s: { path: in.jsonl, id: id }\nstages:\n";
+  for (int k = 0; k < 40; ++k) {
+    many += "  t" + std::to_string(k) + ":\n    uses: translate_tag\n    with:\n      languages: [de]\n";
+    many += k == 0 ? "      buckets: &big " + alias_bomb(8, 5) + "\n" : "      buckets: *big\n";
+  }
+  many += "sinks:\n  kept: { path: out/k.jsonl }\n";
+  write_file(t / "many.yaml", many);
+  err = expect_pipeline_error(t, "many.yaml");
+  EXPECT_FALSE(contains(err, "stage 't1': parameter 'buckets': this value expands")) << err;
+  EXPECT_HAS(err, "error: stage 't2': parameter 'buckets': this value expands to more than 4 MiB of JSON");
+  EXPECT_HAS(err, "error: stage 't39': parameter 'buckets': this value expands to more than 4 MiB of JSON");
+  EXPECT_EQ(count_occurrences(err, "this value expands"), 38u);
+}
+
+// A sink, or a stage's output file (a parameter with role output), that would replace the pipeline
+// file itself is refused like one that would replace an input, whatever name it is given.
+TEST(PipelineFile, OutputsOverwritingThePipelineFileAreRefused) {
+  TempDir t;
+  write_file(t / "in.jsonl", kInput);
+  for (const char* name : {"p.yaml", "./sub/../p.yaml", "link.yaml", "hard.yaml"}) {
+    fs::remove(t / "link.yaml");
+    fs::remove(t / "hard.yaml");
+    write_file(t / "p.yaml", good_pipeline("in.jsonl", name));
+    fs::create_symlink(t / "p.yaml", t / "link.yaml");
+    fs::create_hard_link(t / "p.yaml", t / "hard.yaml");
+    const std::string before = read_file(t / "p.yaml");
+    const std::string err = expect_pipeline_error(t);
+    EXPECT_HAS(err, (t / "p.yaml").string() + ":9:17: error: sink 'kept' would overwrite the pipeline file " + (t / "p.yaml").string());
+    EXPECT_EQ(read_file(t / "p.yaml"), before) << name;
+  }
+  write_file(t / "p.yaml",
+             "version: 1\n"
+             "sources:\n"
+             "  s: { path: in.jsonl, id: id }\n"
+             "stages:\n"
+             "  exact:\n"
+             "    uses: dedup.exact\n"
+             "    with: { fields: [problem], save_index: p.yaml, clusters: in.jsonl }\n"
+             "sinks:\n"
+             "  kept: { path: out/k.jsonl }\n");
+  const std::string before = read_file(t / "p.yaml");
+  const std::string err = expect_pipeline_error(t);
+  EXPECT_HAS(err, ":7:44: error: stage 'exact': parameter 'save_index' would overwrite the pipeline file " + (t / "p.yaml").string());
+  EXPECT_HAS(err, ":7:62: error: stage 'exact': parameter 'clusters' would overwrite " + (t / "in.jsonl").string() +
+                      ", an input of source 's'");
+  EXPECT_EQ(read_file(t / "p.yaml"), before);
+  EXPECT_EQ(read_file(t / "in.jsonl"), kInput);
+}
+
+// A source naming a directory, a FIFO or a device says what it names, not "no file matches".
+TEST(PipelineFile, SourceThatIsNotARegularFileSaysWhatItIs) {
+  TempDir t;
+  fs::create_directories(t / "dir/sub");
+  ASSERT_EQ(::mkfifo((t / "fifo").c_str(), 0600), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"dir", "'" + (t / "dir").string() + "' is a directory, not a regular file"},
+      {"fifo", "'" + (t / "fifo").string() + "' is a FIFO (named pipe), not a regular file"},
+      {"/dev/null", "'/dev/null' is a device, not a regular file"},
+      {"dir/*", "no regular file matches '" + (t / "dir/*").string() + "' ('" + (t / "dir/sub").string() + "' is a directory)"},
+      {"missing.jsonl", "no file matches '" + (t / "missing.jsonl").string() + "'"},
+  };
+  for (const auto& [path, message] : cases) {
+    write_file(t / "p.yaml", good_pipeline(path));
+    EXPECT_HAS(expect_pipeline_error(t), (t / "p.yaml").string() + ":3:14: error: source 's': " + message);
+  }
+}
+
+// An unclosed ${ in a --set value is reported against the option, not at 1:1 of the pipeline file.
+TEST(PipelineFile, UnclosedVariableInSetIsReportedAgainstSet) {
+  TempDir t;
+  write_file(t / "in.jsonl", kInput);
+  write_file(t / "p.yaml", good_pipeline());
+  const std::string err = expect_pipeline_error(t, "p.yaml", {"--set", "len.field=${X"});
+  EXPECT_HAS(err, "--set len.field: error: unclosed '${' in \"${X\"");
+  EXPECT_FALSE(contains(err, "p.yaml:")) << err;
+}
+
+// A NUL byte in a path (the YAML escape \0) would end the name where the system reads it, naming
+// another file: it is an error, in source and sink paths and in path parameters.
+TEST(PipelineFile, NulByteInAPathIsAnError) {
+  TempDir t;
+  write_file(t / "in.jsonl", kInput);
+  write_file(t / "p.yaml", good_pipeline("in.jsonl\\0.gz", "out/kept.jsonl\\0.zst"));
+  std::string err = expect_pipeline_error(t);
+  EXPECT_HAS(err, (t / "p.yaml").string() + ":3:14: error: source 's': path holds a NUL byte (\\0), which no file name can hold");
+  EXPECT_HAS(err, (t / "p.yaml").string() + ":9:17: error: sink 'kept': path holds a NUL byte (\\0)");
+  write_file(t / "p.yaml",
+             "version: 1\n"
+             "sources:\n"
+             "  s: { path: in.jsonl, id: id }\n"
+             "stages:\n"
+             "  exact:\n"
+             "    uses: dedup.exact\n"
+             "    with: { fields: [problem], load_index: \"in.jsonl\\0.idx\" }\n"
+             "sinks:\n"
+             "  kept: { path: out/k.jsonl }\n");
+  err = expect_pipeline_error(t);
+  EXPECT_HAS(err, ":7:44: error: stage 'exact': parameter 'load_index' holds a NUL byte (\\0)");
+}
+
+// ---------------------------------------------------------------- the plugin path
+
+#ifdef FOREIGN_LIBRARY
+// Every *.so on the plugin path is read before it is loaded: one that is not a plugin (a real library
+// whose constructor would leave a marker file) is skipped without running any of its code; a file that
+// is not an ELF shared object, or a truncated one, is reported by name with what is wrong with it.
+TEST(PipelineFile, PluginPathLibrariesAreCheckedBeforeLoading) {
+  TempDir t;
+  write_file(t / "in.jsonl", kInput);
+  write_file(t / "p.yaml", good_pipeline());
+  fs::create_directories(t / "plugins");
+  fs::copy_file(FOREIGN_LIBRARY, t / "plugins/libforeign.so");
+  ScopedEnv marker("TAMIS_TEST_MARKER", (t / "marker").c_str());
+
+  auto r = run_tamis({"validate", (t / "p.yaml").string(), "--plugin-path", (t / "plugins").string(), "--verbose"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(t / "marker")) << "the foreign library was loaded: its constructor ran";
+  EXPECT_HAS(r.err, (t / "plugins/libforeign.so").string() + " is not a tamis plugin (exports no tamis_plugin_entry), skipped without loading it");
+
+  // Not ELF; an ELF header cut short; a real plugin cut before its section headers.
+  write_file(t / "plugins/x.so", "not a library\n");
+  write_file(t / "plugins/y.so", std::string("\x7f" "ELF\x02\x01\x01", 7));
+  const std::string plugin = read_file(fs::path(TAMIS_PLUGIN_BUILD_DIR) / "libtamis_basic.so");
+  write_file(t / "plugins/z.so", plugin.substr(0, plugin.size() / 2));
+  r = run_tamis({"validate", (t / "p.yaml").string(), "--plugin-path", (t / "plugins").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_HAS(r.err, (t / "plugins/x.so").string() + ": cannot load plugin library: not an ELF shared object (14 bytes, no ELF header)");
+  EXPECT_HAS(r.err, (t / "plugins/y.so").string() + ": cannot load plugin library: truncated ELF file (7 bytes, shorter than its header)");
+  EXPECT_HAS(r.err, (t / "plugins/z.so").string() + ": cannot load plugin library: truncated or damaged ELF file (" +
+                        std::to_string(plugin.size() / 2) + " bytes; its section headers are not inside it)");
+  EXPECT_FALSE(contains(r.err, "Bad file descriptor")) << r.err;
+  EXPECT_FALSE(fs::exists(t / "marker"));
+}
+#endif
 
 }  // namespace
 }  // namespace tamis::test

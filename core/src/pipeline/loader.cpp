@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <glob.h>
+#include <optional>
 #include <map>
 #include <sys/stat.h>
 #include <set>
@@ -24,7 +25,10 @@ struct Ctx {
   std::string file;  // as displayed in messages
   std::string dir;
   Diagnostics& diags;
+  std::optional<SourcePos> origin;  // set for a --set value: every problem in it is reported there
+  size_t* json_bytes;               // JSON made so far from the file's json-typed values (kMaxJsonBytes)
   SourcePos at(const YAML::Node& n) const {
+    if (origin) return *origin;
     const auto m = n.Mark();
     if (m.is_null()) return {file, 0, 0};
     return {file, m.line + 1, m.column + 1};
@@ -80,6 +84,14 @@ std::string display_path(const std::string& dir, const std::string& abs) {
 
 bool is_scalar(const YAML::Node& n) { return n.IsDefined() && n.IsScalar(); }
 
+// A NUL byte in a path ("in.jsonl\0x" in YAML) would end the name where the system reads it, silently
+// naming another file. Such a path is an error (at `pos`; `what` names it), and true is returned.
+bool nul_in_path(const Ctx& c, const SourcePos& pos, const std::string& value, const std::string& what) {
+  if (value.find('\0') == std::string::npos) return false;
+  c.diags.error(pos, what + " holds a NUL byte (\\0), which no file name can hold", "remove the \\0 from the path");
+  return true;
+}
+
 std::string scalar(const Ctx& c, const YAML::Node& n) { return expand_env(n.Scalar(), c.at(n), c.diags); }
 
 bool parse_bool(const std::string& s, bool& out) {
@@ -105,39 +117,52 @@ bool parse_float(const std::string& s, double& out) {
   return end == s.c_str() + s.size() && std::isfinite(out);
 }
 
-// A YAML value as JSON: scalars typed as YAML's core schema would (int, float, bool, null, string).
-std::string yaml_to_json(const Ctx& c, const YAML::Node& n) {
-  if (!n.IsDefined() || n.IsNull()) return "null";
-  if (n.IsScalar()) {
+// A YAML alias (*name) stands for the node it names, so a few lines of YAML can name a node a billion
+// times ("billion laughs"), and the JSON of such a value repeats it each time. The JSON of all the
+// json-typed values of one load (file and --set) is built up to this bound; every node adds at least
+// one byte, so it also bounds the walk, however many stages repeat a large alias.
+constexpr size_t kMaxJsonBytes = size_t{4} << 20;
+
+// Appends a YAML value as JSON to `out`: scalars typed as YAML's core schema would (int, float, bool,
+// null, string). False, with `out` partly written, once `out` and the JSON made before it pass
+// kMaxJsonBytes, or once a scalar had an error (an aliased bad ${VAR} is reported once, not per copy).
+bool append_yaml_json(const Ctx& c, const YAML::Node& n, std::string& out, size_t errors_before) {
+  if (*c.json_bytes + out.size() > kMaxJsonBytes || c.diags.size() > errors_before) return false;
+  if (!n.IsDefined() || n.IsNull()) {
+    out += "null";
+  } else if (n.IsScalar()) {
     const std::string s = scalar(c, n);
-    if (n.Tag() == "!") return json::quote(s);  // quoted in the file: a string
     int64_t i;
     double d;
     bool b;
-    if (parse_int(s, i)) return std::to_string(i);
-    if (parse_float(s, d)) return json::number(d);
-    if (parse_bool(s, b)) return b ? "true" : "false";
-    if (s == "null" || s == "~") return "null";
-    return json::quote(s);
-  }
-  std::string out;
-  if (n.IsSequence()) {
-    out = "[";
-    for (size_t i = 0; i < n.size(); ++i) {
-      if (i) out += ",";
-      out += yaml_to_json(c, n[i]);
+    if (n.Tag() == "!") json::append_quoted(out, s);  // quoted in the file: a string
+    else if (parse_int(s, i)) out += std::to_string(i);
+    else if (parse_float(s, d)) out += json::number(d);
+    else if (parse_bool(s, b)) out += b ? "true" : "false";
+    else if (s == "null" || s == "~") out += "null";
+    else json::append_quoted(out, s);
+  } else if (n.IsSequence()) {
+    out += '[';
+    bool first = true;
+    for (const auto& item : n) {
+      if (!first) out += ',';
+      first = false;
+      if (!append_yaml_json(c, item, out, errors_before)) return false;
     }
-    return out + "]";
+    out += ']';
+  } else {
+    out += '{';
+    bool first = true;
+    for (const auto& kv : n) {
+      if (!first) out += ',';
+      first = false;
+      json::append_quoted(out, kv.first.Scalar());
+      out += ':';
+      if (!append_yaml_json(c, kv.second, out, errors_before)) return false;
+    }
+    out += '}';
   }
-  out = "{";
-  bool first = true;
-  for (const auto& kv : n) {
-    if (!first) out += ",";
-    first = false;
-    json::append_quoted(out, kv.first.Scalar());
-    out += ":" + yaml_to_json(c, kv.second);
-  }
-  return out + "}";
+  return *c.json_bytes + out.size() <= kMaxJsonBytes && c.diags.size() == errors_before;
 }
 
 std::string choices_text(const char* const* choices) {
@@ -175,6 +200,7 @@ std::string type_param(const Ctx& c, const SourcePos& pos, const std::string& st
         c.diags.error(c.at(items[i]), where + " has value '" + v + "'", "allowed values: " + choices_text(row.choices));
         return "";
       }
+      if (paths && nul_in_path(c, c.at(items[i]), v, where + ", item " + std::to_string(i + 1) + ",")) return "";
       if (paths) v = resolve_path(c.dir, v);
       out += (i ? "," : "") + json::quote(v);
     }
@@ -204,6 +230,7 @@ std::string type_param(const Ctx& c, const SourcePos& pos, const std::string& st
         c.diags.error(pos, where + " has value '" + v + "'", "allowed values: " + choices_text(row.choices));
         return "";
       }
+      if (row.type == TAMIS_PARAM_PATH && nul_in_path(c, pos, v, where)) return "";
       return json::quote(row.type == TAMIS_PARAM_PATH ? resolve_path(c.dir, v) : v);
     }
     case TAMIS_PARAM_STRING_LIST: return string_list(false);
@@ -219,7 +246,18 @@ std::string type_param(const Ctx& c, const SourcePos& pos, const std::string& st
       }
       return out + "}";
     }
-    case TAMIS_PARAM_JSON: return yaml_to_json(c, n);
+    case TAMIS_PARAM_JSON: {
+      std::string out;
+      const size_t errors_before = c.diags.size();
+      const bool ok = append_yaml_json(c, n, out, errors_before);
+      *c.json_bytes += out.size();
+      if (ok) return out;
+      if (c.diags.size() > errors_before) return "";  // reported where it is
+      c.diags.error(pos, where + ": this value expands to more than " + std::to_string(kMaxJsonBytes >> 20) +
+                             " MiB of JSON (with the file's other json values)",
+                    "YAML aliases (*name) repeat the node they name each time they appear; write the value out, smaller");
+      return "";
+    }
   }
   return bad("has an unknown type");
 }
@@ -299,9 +337,48 @@ std::vector<std::string> input_files_of(const tamis_param_desc& row, const std::
   return out;
 }
 
+// Whether two paths name one file: the same device and inode when both exist (hard and symbolic links,
+// other spellings), else the same normalised path (an output not written yet).
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa{}, sb{};
+  if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  std::error_code ea, eb;
+  return fs::weakly_canonical(a, ea) == fs::weakly_canonical(b, eb);
+}
+
+// What a file that is not a regular file is ("a directory", "a FIFO (named pipe)", ...).
+std::string kind_of(fs::file_type t) {
+  switch (t) {
+    case fs::file_type::directory: return "a directory";
+    case fs::file_type::fifo: return "a FIFO (named pipe)";
+    case fs::file_type::character:
+    case fs::file_type::block: return "a device";
+    case fs::file_type::socket: return "a socket";
+    default: return "not a regular file";
+  }
+}
+
+// Why a source's pattern gives no file to read: it names something that is not a regular file (a
+// directory, a FIFO, a device), or matches nothing at all.
+std::string why_no_files(const std::string& pattern) {
+  std::error_code ec;
+  if (const auto st = fs::status(pattern, ec); fs::exists(st))
+    return "'" + pattern + "' is " + kind_of(st.type()) + ", not a regular file";
+  if (pattern.find_first_of("*?[") != std::string::npos) {
+    glob_t g{};
+    std::string first;
+    if (::glob(pattern.c_str(), 0, nullptr, &g) == 0 && g.gl_pathc > 0) first = g.gl_pathv[0];
+    globfree(&g);
+    if (!first.empty())
+      return "no regular file matches '" + pattern + "' ('" + first + "' is " + kind_of(fs::status(first, ec).type()) + ")";
+  }
+  return "no file matches '" + pattern + "'";
+}
+
 // Why the stage could not read input file `path`, or "" when it can. A name with glob characters that
 // is not itself a file must match at least one file.
 std::string unreadable(const std::string& path) {
+  if (path.find('\0') != std::string::npos) return "holds a NUL byte (\\0), which no file name can hold";
   std::error_code ec;
   const auto st = fs::status(path, ec);
   if (!fs::exists(st)) {
@@ -346,7 +423,8 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
   p.file = path;
   std::error_code ec;
   p.dir = fs::absolute(fs::path(path), ec).parent_path().lexically_normal().string();
-  Ctx c{path, p.dir, diags};
+  size_t json_bytes = 0;
+  Ctx c{path, p.dir, diags, std::nullopt, &json_bytes};
 
   YAML::Node root;
   try {
@@ -414,12 +492,12 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       check_keys(c, body, {"path", "id", "on_error"}, "source '" + s.name + "'");
       if (!is_scalar(body["path"])) {
         diags.error(s.pos, "source '" + s.name + "' has no 'path'", "path: data/train.jsonl (globs and .gz/.zst allowed)");
-      } else {
-        s.pattern = resolve_path(p.dir, scalar(c, body["path"]));
+      } else if (const std::string v = scalar(c, body["path"]); !nul_in_path(c, c.at(body["path"]), v, "source '" + s.name + "': path")) {
+        s.pattern = resolve_path(p.dir, v);
         if (options.check_files) {
           s.files = expand_glob(s.pattern);
           if (s.files.empty())
-            diags.error(c.at(body["path"]), "source '" + s.name + "': no file matches '" + s.pattern + "'",
+            diags.error(c.at(body["path"]), "source '" + s.name + "': " + why_no_files(s.pattern),
                         "check the path; relative paths are relative to the pipeline file");
           // One file under two names (a link beside its target, two sources naming it) would give its
           // records twice: within one source it is read once, under its first name in byte order; two
@@ -532,6 +610,12 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       auto pos_of = [&](const std::string& name, const YAML::Node& v) {
         return from_set.count(name) ? SourcePos{"--set " + st.name + "." + name, 0, 0} : c.at(v);
       };
+      // The context its scalars are read in: a ${VAR} problem in a --set value is reported at the option.
+      auto ctx_of = [&](const std::string& name) {
+        Ctx vc = c;
+        if (from_set.count(name)) vc.origin = pos_of(name, YAML::Node());
+        return vc;
+      };
       const tamis_op_desc& op = *st.op->desc;
       const tamis_param_desc* star = nullptr;
       std::vector<std::string> known;
@@ -552,7 +636,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         if (std::string(row.name) == "*") continue;
         const YAML::Node v = given_value(row.name);
         if (v.IsDefined() && !v.IsNull()) {
-          const std::string j = type_param(c, pos_of(row.name, v), st.name, row, v);
+          const std::string j = type_param(ctx_of(row.name), pos_of(row.name, v), st.name, row, v);
           if (j.empty()) params_ok = false;
           else add(row.name, j, false, from_set.count(row.name) ? "--set" : "file");
         } else if (row.default_json) {
@@ -569,7 +653,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         if (star) {
           tamis_param_desc row = *star;  // reported under the key's own name, not "*"
           row.name = key.c_str();
-          const std::string j = type_param(c, pos_of(key, value), st.name, row, value);
+          const std::string j = type_param(ctx_of(key), pos_of(key, value), st.name, row, value);
           if (j.empty()) params_ok = false;
           else star_json += (star_json.size() > 1 ? "," : "") + json::quote(key) + ":" + j;
           continue;
@@ -601,6 +685,24 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
                         "the stage reads it when it starts; check the path (relative paths are relative to the pipeline file)");
             params_ok = false;
           }
+        }
+      }
+      // Nor may it write over the pipeline file or a source's file (files it writes: role output).
+      for (size_t i = 0; typed && i < op.param_count; ++i) {
+        const tamis_param_desc& row = op.params[i];
+        if (row.role != TAMIS_ROLE_OUTPUT) continue;
+        const auto v = std::find_if(st.params.begin(), st.params.end(), [&](const ParamValue& pv) { return pv.name == row.name; });
+        if (v == st.params.end()) continue;
+        const SourcePos where = v->is_default ? st.pos : pos_of(row.name, given_value(row.name));
+        const std::string what = "stage '" + st.name + "': parameter '" + std::string(row.name) + "' would overwrite ";
+        for (const auto& f : input_files_of(row, v->json, p.dir)) {
+          std::vector<std::string> victims;
+          if (same_file(path, f)) victims.push_back("the pipeline file " + path);
+          for (const auto& src : p.sources)
+            for (const auto& in : src.files)
+              if (same_file(in, f)) victims.push_back(in + ", an input of source '" + src.name + "'");
+          for (const auto& victim : victims) diags.error(where, what + victim, "write the stage's files elsewhere");
+          if (!victims.empty()) params_ok = false;
         }
       }
       if (params_ok && op.check) {
@@ -657,18 +759,19 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
                       "remove 'path' (and 'level'), or remove 'discard: true' to write the records");
       } else if (!is_scalar(body["path"])) {
         diags.error(s.pos, "sink '" + s.name + "' has no 'path'");
-      } else {
-        s.path = resolve_path(p.dir, scalar(c, body["path"]));
+      } else if (const std::string v = scalar(c, body["path"]); !nul_in_path(c, c.at(body["path"]), v, "sink '" + s.name + "': path")) {
+        s.path = resolve_path(p.dir, v);
         if (auto [it, fresh] = paths.emplace(s.path, s.name); !fresh)
           diags.error(c.at(body["path"]), "sinks '" + it->second + "' and '" + s.name + "' write the same file " + s.path);
-        // A sink must not replace a file the run reads (the input would be lost when it is renamed over).
-        std::error_code pec;
-        const fs::path sink_file = fs::weakly_canonical(s.path, pec);
+        // A sink must not replace a file the run reads (the input would be lost when it is renamed over),
+        // nor the pipeline file itself.
         for (const auto& src : p.sources)
           for (const auto& f : src.files)
-            if (fs::weakly_canonical(f, pec) == sink_file)
+            if (same_file(f, s.path))
               diags.error(c.at(body["path"]), "sink '" + s.name + "' would overwrite " + f + ", an input of source '" + src.name + "'",
                           "write outputs to another file");
+        if (same_file(path, s.path))
+          diags.error(c.at(body["path"]), "sink '" + s.name + "' would overwrite the pipeline file " + path, "write outputs to another file");
       }
       if (body["level"].IsDefined()) {
         int64_t lvl;

@@ -1,8 +1,17 @@
 #include "plugin/registry.hpp"
 
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "common/log.hpp"
@@ -23,6 +32,143 @@ std::string invalid_op(const tamis_op_desc& op) {
   if ((op.first_pass != nullptr) != (op.observe_ordered != nullptr)) return "first_pass and observe_ordered go together";
   if (op.first_pass && op.kind != TAMIS_OP_ORDERED) return "only ordered ops can have a first pass";
   return "";
+}
+
+// ---- what a library is, read from its file without loading it
+//
+// dlopen() runs a library's constructors before the host can look for the plugin entry, so any
+// *.so on the plugin path would run code. The ELF file is read first instead: only a shared object for
+// this machine whose dynamic symbol table defines both plugin symbols is ever loaded. Every offset and
+// size read from the file is checked against the file's length, so a truncated or damaged file is
+// reported, never read past.
+
+enum class Library { plugin, foreign, unusable };
+
+struct LibraryCheck {
+  Library kind = Library::unusable;
+  std::string why;  // for foreign and unusable: what the file is
+};
+
+// The machine this tamis runs on, as ELF names it (0: not checked).
+constexpr ElfW(Half) kHostMachine =
+#if defined(__x86_64__)
+    EM_X86_64;
+#elif defined(__aarch64__)
+    EM_AARCH64;
+#elif defined(__powerpc64__)
+    EM_PPC64;
+#elif defined(__riscv)
+    EM_RISCV;
+#elif defined(__s390x__)
+    EM_S390;
+#else
+    0;
+#endif
+
+// A read-only map of a whole file.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      error_ = std::strerror(errno);
+      return;
+    }
+    struct stat st{};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p != MAP_FAILED) {
+        data_ = static_cast<const unsigned char*>(p);
+        size_ = static_cast<size_t>(st.st_size);
+      } else {
+        error_ = std::strerror(errno);
+      }
+    }
+    ::close(fd);
+  }
+  ~MappedFile() {
+    if (data_) ::munmap(const_cast<unsigned char*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const std::string& error() const { return error_; }
+  size_t size() const { return size_; }
+  // Whether [offset, offset + count * each) lies inside the file (no overflow).
+  bool holds(uint64_t offset, uint64_t count, uint64_t each) const {
+    if (offset > size_) return false;
+    return each == 0 || count <= (size_ - offset) / each;
+  }
+  // A T at `offset`; call only where holds(offset, 1, sizeof(T)).
+  template <typename T>
+  T at(uint64_t offset) const {
+    T v;
+    std::memcpy(&v, data_ + offset, sizeof v);
+    return v;
+  }
+  const unsigned char* data() const { return data_; }
+
+ private:
+  const unsigned char* data_ = nullptr;
+  size_t size_ = 0;
+  std::string error_;
+};
+
+LibraryCheck check_library(const std::string& path) {
+  const MappedFile f(path);
+  auto unusable = [&](const std::string& why) { return LibraryCheck{Library::unusable, why}; };
+  if (!f.error().empty()) return unusable("cannot read it: " + f.error());
+  if (f.size() < SELFMAG || std::memcmp(f.data(), ELFMAG, SELFMAG) != 0)
+    return unusable("not an ELF shared object (" + std::to_string(f.size()) + " bytes, no ELF header)");
+  if (!f.holds(0, 1, sizeof(ElfW(Ehdr)))) return unusable("truncated ELF file (" + std::to_string(f.size()) + " bytes, shorter than its header)");
+  const auto eh = f.at<ElfW(Ehdr)>(0);
+  constexpr unsigned char kClass = sizeof(void*) == 8 ? ELFCLASS64 : ELFCLASS32;
+  constexpr unsigned char kData = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
+  if (eh.e_ident[EI_CLASS] != kClass || eh.e_ident[EI_DATA] != kData)
+    return unusable(std::string("an ELF file for another kind of machine (") + (eh.e_ident[EI_CLASS] == ELFCLASS64 ? "64" : "32") +
+                    "-bit, " + (eh.e_ident[EI_DATA] == ELFDATA2LSB ? "little" : "big") + "-endian)");
+  if (eh.e_type != ET_DYN) return unusable("an ELF file but not a shared object (ELF type " + std::to_string(eh.e_type) + ")");
+  if (kHostMachine != 0 && eh.e_machine != kHostMachine)
+    return unusable("a shared object for another machine (ELF machine " + std::to_string(eh.e_machine) + ")");
+  if (eh.e_shoff == 0)
+    return unusable("a shared object without section headers: its symbols cannot be read without loading it");
+  if (eh.e_shentsize != sizeof(ElfW(Shdr)) || !f.holds(eh.e_shoff, 1, sizeof(ElfW(Shdr))))
+    return unusable("truncated or damaged ELF file (" + std::to_string(f.size()) + " bytes; its section headers are not inside it)");
+  uint64_t count = eh.e_shnum;
+  if (count == 0) count = f.at<ElfW(Shdr)>(eh.e_shoff).sh_size;  // more than SHN_LORESERVE sections
+  if (!f.holds(eh.e_shoff, count, sizeof(ElfW(Shdr))))
+    return unusable("truncated or damaged ELF file (" + std::to_string(f.size()) + " bytes; its section headers are not inside it)");
+  auto section = [&](uint64_t i) { return f.at<ElfW(Shdr)>(eh.e_shoff + i * sizeof(ElfW(Shdr))); };
+  bool has_abi = false, has_entry = false;
+  for (uint64_t i = 0; i < count; ++i) {
+    const auto sym_sh = section(i);
+    if (sym_sh.sh_type != SHT_DYNSYM) continue;
+    const uint64_t each = sym_sh.sh_entsize ? sym_sh.sh_entsize : sizeof(ElfW(Sym));
+    if (each < sizeof(ElfW(Sym)) || sym_sh.sh_link >= count) return unusable("damaged ELF file (its dynamic symbol table is malformed)");
+    const auto str_sh = section(sym_sh.sh_link);
+    if (str_sh.sh_type != SHT_STRTAB || !f.holds(sym_sh.sh_offset, sym_sh.sh_size / each, each) ||
+        !f.holds(str_sh.sh_offset, str_sh.sh_size, 1))
+      return unusable("truncated or damaged ELF file (" + std::to_string(f.size()) + " bytes; its dynamic symbols are not inside it)");
+    const char* strings = reinterpret_cast<const char*>(f.data() + str_sh.sh_offset);
+    for (uint64_t k = 0; k < sym_sh.sh_size / each; ++k) {
+      const auto sym = f.at<ElfW(Sym)>(sym_sh.sh_offset + k * each);
+      if (sym.st_shndx == SHN_UNDEF || sym.st_name >= str_sh.sh_size) continue;
+      const unsigned bind = ELF64_ST_BIND(sym.st_info);
+      if (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE) continue;
+      const unsigned vis = ELF64_ST_VISIBILITY(sym.st_other);
+      if (vis != STV_DEFAULT && vis != STV_PROTECTED) continue;
+      const char* name = strings + sym.st_name;
+      const size_t room = str_sh.sh_size - sym.st_name;
+      const size_t len = ::strnlen(name, room);
+      if (len == room) continue;  // not terminated inside the table
+      const std::string_view n(name, len);
+      if (n == TAMIS_PLUGIN_ABI_VERSION_SYMBOL) has_abi = true;
+      if (n == TAMIS_PLUGIN_ENTRY_SYMBOL) has_entry = true;
+    }
+  }
+  if (has_abi && has_entry) return {Library::plugin, ""};
+  return {Library::foreign, has_abi || has_entry ? "exports only one of " TAMIS_PLUGIN_ABI_VERSION_SYMBOL " and " TAMIS_PLUGIN_ENTRY_SYMBOL
+                                                 : "exports no " TAMIS_PLUGIN_ENTRY_SYMBOL};
 }
 
 }  // namespace
@@ -97,16 +243,31 @@ void Registry::load_directories(const std::vector<std::string>& dirs) {
 }
 
 bool Registry::load_file(const std::string& path) {
-  auto lib = std::make_shared<boost::dll::shared_library>();
-  boost::dll::fs::error_code ec;
-  lib->load(path, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local, ec);
-  if (ec) {
-    problems_.push_back(path + ": cannot load plugin library: " + ec.message() +
+  // Read before loading: a library that is no plugin is never loaded (its constructors never run).
+  const LibraryCheck check = check_library(path);
+  if (check.kind == Library::unusable) {
+    problems_.push_back(path + ": cannot load plugin library: " + check.why +
+                        "; remove it from the plugin path, or rebuild it");
+    return false;
+  }
+  if (check.kind == Library::foreign) {
+    log::debug("plugins", path + " is not a tamis plugin (" + check.why + "), skipped without loading it");
+    return false;
+  }
+  // dlopen() itself, for its message (boost::dll keeps only errno); boost's handle then shares the load.
+  void* handle = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
+  if (!handle) {
+    const char* why = ::dlerror();
+    problems_.push_back(path + ": cannot load plugin library: " + std::string(why ? why : "dlopen failed") +
                         " (is a library it needs missing? try `ldd " + path + "`)");
     return false;
   }
-  if (!lib->has(TAMIS_PLUGIN_ABI_VERSION_SYMBOL) || !lib->has(TAMIS_PLUGIN_ENTRY_SYMBOL)) {
-    log::debug("plugins", path + " is not a tamis plugin (no " TAMIS_PLUGIN_ABI_VERSION_SYMBOL "), skipped");
+  auto lib = std::make_shared<boost::dll::shared_library>();
+  boost::dll::fs::error_code ec;
+  lib->load(path, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local, ec);
+  ::dlclose(handle);
+  if (ec || !lib->has(TAMIS_PLUGIN_ABI_VERSION_SYMBOL) || !lib->has(TAMIS_PLUGIN_ENTRY_SYMBOL)) {
+    problems_.push_back(path + ": cannot load plugin library: " + (ec ? ec.message() : "its plugin symbols are not found once loaded"));
     return false;
   }
   const auto abi = lib->get<uint32_t()>(TAMIS_PLUGIN_ABI_VERSION_SYMBOL)();
