@@ -24,20 +24,32 @@ std::ostream& operator<<(std::ostream& os, const ReadLine& l) { return os << l.n
 
 struct ReadAll {
   std::vector<ReadLine> lines;
-  uint64_t blank = 0, bytes = 0, chunks = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> long_lines;  // line number, length
+  uint64_t blank = 0, bytes = 0, chunks = 0, max_lines_per_chunk = 0;
   std::optional<std::string> truncated;
   bool last_line_partial = false;
   uint64_t truncated_line = 0;
 };
 
-// Reads the whole file with the given chunk size, checking the buffer invariants of every chunk.
-ReadAll read_all(const fs::path& path, size_t chunk_size) {
+// Reads the whole file with the given chunk size (and maximum line, and cost per line), checking the
+// buffer invariants of every chunk.
+ReadAll read_all(const fs::path& path, size_t chunk_size, size_t max_line = io::kDefaultMaxLineBytes, size_t line_cost = 0) {
   ReadAll out;
   io::BufferPool pool(chunk_size);
-  io::JsonlFileReader reader(path.string(), chunk_size, pool);
+  io::JsonlFileReader reader(path.string(), io::ReaderLimits{chunk_size, max_line, line_cost}, pool);
   io::LineChunk chunk;
   while (reader.next(chunk)) {
     ++out.chunks;
+    for (const io::LongLine& l : chunk.long_lines) {
+      EXPECT_LT(l.index, chunk.lines.size());
+      if (l.index < chunk.lines.size()) out.long_lines.push_back({chunk.lines[l.index].number, l.length});
+    }
+    out.max_lines_per_chunk = std::max<uint64_t>(out.max_lines_per_chunk, chunk.lines.size());
+    // The budget: up to the start of the chunk's last line (offsets are starts in files without
+    // leading spaces), its bytes plus line_cost per line are below the chunk size.
+    if (line_cost && !chunk.lines.empty()) {
+      EXPECT_LT(chunk.lines.back().offset + (chunk.lines.size() - 1) * line_cost, chunk_size) << "chunk " << out.chunks;
+    }
     for (const io::Line& l : chunk.lines) {
       // simdjson parses in place: kPadding readable bytes must follow every line inside the buffer.
       EXPECT_LE(static_cast<size_t>(l.offset) + l.size, chunk.buffer.capacity) << "line " << l.number;
@@ -137,7 +149,7 @@ TEST(JsonlFileReader, PlainFileLinesNumbersAndBytes) {
   EXPECT_EQ(r.lines, numbered(recs));
   EXPECT_EQ(r.blank, 0u);
   EXPECT_EQ(r.bytes, text.size());
-  EXPECT_EQ(r.chunks, 1u);
+  EXPECT_LE(r.chunks, 3u);  // a file's first read is 64 KiB, then the reads double up to the chunk size
   EXPECT_FALSE(r.truncated);
 }
 
@@ -292,6 +304,101 @@ TEST(JsonlFileReader, CorruptGzipThrowsReadErrorNamingTheFile) {
   }
 }
 
+// Lines as "number:size:hash", so that a mismatch of long lines prints briefly.
+std::vector<std::string> brief(const std::vector<ReadLine>& lines) {
+  std::vector<std::string> out;
+  for (const auto& l : lines) {
+    out.push_back(std::to_string(l.number) + ":" + std::to_string(l.text.size()) + ":" +
+                  std::to_string(std::hash<std::string>{}(l.text) % 1000000));
+  }
+  return out;
+}
+
+// A line longer than the maximum is one line of the chunk holding its first bytes, flagged with its
+// whole length; its other bytes are dropped and the lines after it read as usual, for every chunk
+// size (smaller or larger than the maximum) and compression.
+TEST(JsonlFileReader, LinesOverTheMaximumAreCutFlaggedAndSkipped) {
+  TempDir t;
+  TextGen gen(3);
+  const std::string long1 = "{\"s\":\"" + gen.text(5000) + "\"}";         // over the maximum of 1000
+  const std::string huge = "{\"s\":\"" + std::string(3u << 20, 'h') + "\"}";  // over several chunks
+  const std::string at_max = "{\"s\":\"" + std::string(1000 - 8, 'm') + "\"}";  // exactly the maximum: read
+  ASSERT_EQ(at_max.size(), 1000u);
+  const std::string tail = "{\"t\":\"" + std::string(1500, 't');             // the last line, no newline
+  const std::string text = "{\"a\":1}\n" + long1 + "\n\n{\"b\":2}\n" + huge + "\r\n" + at_max + "\n{\"c\":3}\n" + tail;
+  write_file(t / "a.jsonl", text);
+  write_gzip(t / "a.jsonl.gz", text);
+  write_zstd(t / "a.jsonl.zst", text);
+  // Of a line over the maximum, its first 1000 bytes (the maximum) are kept.
+  const std::vector<ReadLine> expected = {{1, "{\"a\":1}"}, {2, long1.substr(0, 1000)}, {4, "{\"b\":2}"},
+                                          {5, huge.substr(0, 1000)}, {6, at_max}, {7, "{\"c\":3}"}, {8, tail.substr(0, 1000)}};
+  const std::vector<std::pair<uint64_t, uint64_t>> expected_long = {{2, long1.size()}, {5, huge.size() + 1}, {8, tail.size()}};
+  for (const char* name : {"a.jsonl", "a.jsonl.gz", "a.jsonl.zst"}) {
+    for (size_t chunk : {size_t{16}, size_t{700}, size_t{4096}, size_t{1} << 20}) {
+      SCOPED_TRACE(std::string(name) + " chunk " + std::to_string(chunk));
+      const ReadAll r = read_all(t / name, chunk, 1000);
+      EXPECT_EQ(brief(r.lines), brief(expected));
+      EXPECT_EQ(r.long_lines, expected_long) << "(line, length) of the lines over the maximum";
+      EXPECT_EQ(r.blank, 1u);
+      EXPECT_EQ(r.bytes, text.size());
+      EXPECT_FALSE(r.truncated);
+    }
+  }
+}
+
+// The reader never holds a line much longer than the maximum: one endless line of a compressed
+// bomb leaves only small buffers, and the lines after it are read.
+TEST(JsonlFileReader, AnEndlessLineIsNotBuffered) {
+  TempDir t;
+  const auto made = run_shell("cd " + t.path().string() +
+                              " && { echo '{\"a\":1}'; head -c 200000000 /dev/zero; printf '\\n{\"b\":2}\\n'; } | zstd -q -1 -o bomb.jsonl.zst");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  io::BufferPool pool(65536);
+  io::JsonlFileReader reader((t / "bomb.jsonl.zst").string(), io::ReaderLimits{65536, 1 << 20, 0}, pool);
+  io::LineChunk chunk;
+  std::vector<std::string> lines;
+  std::vector<uint64_t> long_lengths;
+  size_t largest = 0;
+  while (reader.next(chunk)) {
+    largest = std::max(largest, chunk.buffer.capacity);
+    for (const io::Line& l : chunk.lines) lines.push_back(std::to_string(l.number) + ":" + std::string(chunk.text(l).substr(0, 8)));
+    for (const io::LongLine& l : chunk.long_lines) long_lengths.push_back(l.length);
+    pool.put(std::move(chunk.buffer));
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{"1:{\"a\":1}", std::string("2:") + std::string(8, '\0'), "3:{\"b\":2}"}));
+  EXPECT_EQ(long_lengths, std::vector<uint64_t>{200000000});
+  EXPECT_LE(largest, size_t{1} << 20) << "a chunk kept a buffer of the size of the line";
+}
+
+// A chunk ends when its bytes plus line_cost per line reach the chunk size: a file of tiny lines
+// gives chunks of a bounded number of lines, and the same lines as without the budget.
+TEST(JsonlFileReader, ChunksOfTinyLinesAreBoundedByTheCostPerLine) {
+  TempDir t;
+  std::string text;
+  std::vector<std::string> recs;
+  for (int i = 0; i < 200000; ++i) recs.push_back("{\"id\":" + std::to_string(i) + "}");
+  write_file(t / "a.jsonl", join_lines(recs));
+  write_zstd(t / "a.jsonl.zst", join_lines(recs));
+  for (const char* name : {"a.jsonl", "a.jsonl.zst"}) {
+    SCOPED_TRACE(name);
+    const ReadAll unbounded = read_all(t / name, 1 << 20);
+    EXPECT_EQ(brief(unbounded.lines), brief(numbered(recs)));
+    EXPECT_GT(unbounded.max_lines_per_chunk, 50000u);
+    const ReadAll r = read_all(t / name, 1 << 20, io::kDefaultMaxLineBytes, 512);
+    EXPECT_EQ(brief(r.lines), brief(numbered(recs)));
+    EXPECT_LE(r.max_lines_per_chunk, (1u << 20) / 512);
+    EXPECT_GE(r.max_lines_per_chunk, (1u << 20) / (512 + 13)) << "chunks are filled up to the budget";
+    EXPECT_EQ(r.bytes, join_lines(recs).size());
+  }
+  // Lines longer than the chunk still make chunks of one line each.
+  std::vector<std::string> big;
+  for (int i = 0; i < 20; ++i) big.push_back("{\"s\":\"" + std::string(3000 + 100 * i, 'x') + "\"}");
+  write_file(t / "b.jsonl", join_lines(big));
+  const ReadAll b = read_all(t / "b.jsonl", 2048, io::kDefaultMaxLineBytes, 512);
+  EXPECT_EQ(brief(b.lines), brief(numbered(big)));
+  EXPECT_EQ(b.max_lines_per_chunk, 1u);
+}
+
 // ---------------------------------------------------------------- end to end
 
 // A pipeline with one source and every sink, an annotating length stage so kept lines show the record
@@ -402,6 +509,159 @@ TEST(ReaderCli, FiftyMegabyteSingleLine) {
             "{\"id\":\"in.jsonl:1\",\"source\":\"s\",\"file\":\"in.jsonl\",\"line\":1,\"fate\":\"kept\",\"sinks\":[\"kept\"]}\n"
             "{\"id\":\"in.jsonl:2\",\"source\":\"s\",\"file\":\"in.jsonl\",\"line\":2,\"fate\":\"kept\",\"sinks\":[\"kept\"]}\n"
             "{\"id\":\"in.jsonl:3\",\"source\":\"s\",\"file\":\"in.jsonl\",\"line\":3,\"fate\":\"kept\",\"sinks\":[\"kept\"]}\n");
+}
+
+// A line over the source's max_line_bytes is an unreadable line: with on_error: skip it goes to the
+// errors sink (its first 1 MiB, cut between two UTF-8 characters, marked with the whole length), the
+// lines around it are read, and the run balances.
+TEST(ReaderCli, LineOverMaxLineBytesIsAnErrorWithItsFirstMebibyte) {
+  TempDir t;
+  std::string problem;
+  while (problem.size() < (3u << 20)) problem += "\xC3\xA9";  // é: the 1 MiB mark falls inside one
+  const std::string huge = "{\"id\":\"h\",\"problem\":\"" + problem + "\"}";
+  const std::string ok1 = "{\"id\":\"a\",\"problem\":\"first\"}", ok2 = "{\"id\":\"b\",\"problem\":\"after\"}";
+  write_zstd(t / "in.jsonl.zst", ok1 + "\n" + huge + "\n" + ok2 + "\n");
+  write_file(t / "p.yaml", pipeline_for("in.jsonl.zst", ", on_error: skip, max_line_bytes: 2 MiB"));
+  const auto r = run_tamis({"run", (t / "p.yaml").string(), "--batch-bytes", "65536"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_lines(t / "out/kept.jsonl"), (std::vector<std::string>{with_length(ok1), with_length(ok2)}));
+  const auto errors = read_lines(t / "out/errors.jsonl");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(json_int(errors[0], "line"), 2);
+  EXPECT_EQ(json_string(errors[0], "error"),
+            "line too long: " + std::to_string(huge.size()) + " bytes, more than max_line_bytes (2097152); raise "
+            "`max_line_bytes` on source 's' to read it");
+  const std::string text = json_string(errors[0], "text");
+  EXPECT_EQ(text.size(), (1u << 20) - 1) << "1 MiB, less the half character at its end";
+  EXPECT_TRUE(text == huge.substr(0, text.size())) << "the text is the line's beginning";
+  EXPECT_NE(errors[0].find(",\"text_cut\":true,\"line_bytes\":" + std::to_string(huge.size()) + "}"), std::string::npos)
+      << errors[0].substr(errors[0].size() - 100);
+  const auto ledger = read_lines(t / "out/ledger.jsonl");
+  ASSERT_EQ(ledger.size(), 3u);
+  EXPECT_EQ(json_string(ledger[1], "fate"), "error");
+  const auto s = parse_summary(r.out);
+  EXPECT_EQ(s.read, 3u);
+  EXPECT_EQ(s.errors, 1u);
+  EXPECT_TRUE(s.balanced_word) << r.out;
+}
+
+TEST(ReaderCli, LineOverMaxLineBytesFailsTheRunWithOnErrorFail) {
+  TempDir t;
+  const std::string line = "{\"id\":\"b\",\"problem\":\"" + std::string(5000, 'x') + "\"}";
+  write_gzip(t / "in.jsonl.gz", "{\"id\":\"a\",\"problem\":\"first\"}\n" + line + "\n");
+  write_file(t / "p.yaml", pipeline_for("in.jsonl.gz", ", max_line_bytes: 1 KiB"));
+  const auto r = run_tamis({"run", (t / "p.yaml").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("in.jsonl.gz:2: line too long: " + std::to_string(line.size()) +
+                       " bytes, more than max_line_bytes (1024); raise `max_line_bytes` on source 's'"),
+            std::string::npos) << r.err;
+  EXPECT_EQ(list_files(t / "out"), std::vector<std::string>{});
+  // At the limit, the line is read.
+  write_file(t / "p.yaml", pipeline_for("in.jsonl.gz", ", max_line_bytes: " + std::to_string(line.size())));
+  const auto ok = run_tamis({"run", (t / "p.yaml").string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+TEST(ReaderCli, MaxLineBytesMustBeASizeFromOneByteToTwoGibibytes) {
+  TempDir t;
+  write_file(t / "in.jsonl", "{\"id\":\"a\",\"problem\":\"first\"}\n");
+  for (const char* bad : {"0", "-1", "3 GiB", "2049 MiB", "lots", "1.5 MiB", "[1]", "12 kB"}) {
+    SCOPED_TRACE(bad);
+    write_file(t / "p.yaml", pipeline_for("in.jsonl", std::string(", max_line_bytes: ") + bad));
+    const auto r = run_tamis({"validate", (t / "p.yaml").string()});
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE((r.out + r.err).find("max_line_bytes must be a number of bytes from 1 to 2 GiB"), std::string::npos) << r.out << r.err;
+  }
+  for (const char* good : {"1", "2 GiB", "2048MiB", "100 KiB", "67108864"}) {
+    SCOPED_TRACE(good);
+    write_file(t / "p.yaml", pipeline_for("in.jsonl", std::string(", max_line_bytes: ") + good));
+    const auto r = run_tamis({"validate", (t / "p.yaml").string()});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+}
+
+// Any unreadable line longer than 1 MiB keeps only its first 1 MiB in the errors sink (here under the
+// default maximum line size): invalid JSON as text, invalid UTF-8 as base64.
+TEST(ReaderCli, ErrorsSinkKeepsTheFirstMebibyteOfALongBadLine) {
+  TempDir t;
+  const std::string bad_json = "{\"id\":\"x\",\"problem\":\"" + std::string(3u << 20, 'j');  // never closed
+  std::string bad_utf8 = "{\"id\":\"y\",\"problem\":\"" + std::string(2u << 20, 'u') + "\"}";
+  bad_utf8[1000] = '\xFF';
+  write_file(t / "in.jsonl", bad_json + "\n" + bad_utf8 + "\n{\"id\":\"z\",\"problem\":\"fine\"}\n");
+  write_file(t / "p.yaml", pipeline_for("in.jsonl", ", on_error: skip"));
+  const auto r = run_tamis({"run", (t / "p.yaml").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto errors = read_lines(t / "out/errors.jsonl");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_LT(errors[0].size(), (1u << 20) + 400);
+  EXPECT_TRUE(json_string(errors[0], "text") == bad_json.substr(0, 1u << 20));
+  EXPECT_NE(errors[0].find(",\"text_cut\":true,\"line_bytes\":" + std::to_string(bad_json.size()) + "}"), std::string::npos);
+  EXPECT_NE(json_string(errors[0], "error").find("invalid JSON"), std::string::npos) << json_string(errors[0], "error");
+  EXPECT_EQ(json_string(errors[1], "error"), "invalid UTF-8 in the line");
+  EXPECT_EQ(json_string(errors[1], "text_base64").size(), ((1u << 20) + 2) / 3 * 4);
+  EXPECT_NE(errors[1].find(",\"text_cut\":true,\"line_bytes\":" + std::to_string(bad_utf8.size()) + "}"), std::string::npos);
+  // A short bad line is kept whole, unmarked.
+  write_file(t / "in.jsonl", "{\"id\":\"x\",\"problem\":\"open\n");
+  ASSERT_EQ(run_tamis({"run", (t / "p.yaml").string()}).exit_code, 0);
+  const auto short_errors = read_lines(t / "out/errors.jsonl");
+  ASSERT_EQ(short_errors.size(), 1u);
+  EXPECT_EQ(json_string(short_errors[0], "text"), "{\"id\":\"x\",\"problem\":\"open");
+  EXPECT_EQ(short_errors[0].find("text_cut"), std::string::npos);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TAMIS_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TAMIS_TEST_ASAN 1
+#endif
+#endif
+
+// A zstd bomb (36 KB: 1 GiB of zeros on one line between two records) runs within 1 GiB of address
+// space at 2 and 8 threads, its line reported with a bounded text; unbounded, the line alone needed
+// several GB (issue 13, item 4).
+TEST(ReaderCli, CompressedBombRunsInBoundedMemory) {
+#ifdef TAMIS_TEST_ASAN
+  GTEST_SKIP() << "AddressSanitizer reserves more address space than the limit";
+#endif
+  TempDir t;
+  const auto made = run_shell("cd " + t.path().string() +
+                              " && { echo '{\"id\":\"a\",\"problem\":\"first\"}'; head -c 1073741824 /dev/zero;"
+                              " printf '\\n{\"id\":\"b\",\"problem\":\"after\"}\\n'; } | zstd -q -1 -o bomb.jsonl.zst");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  write_file(t / "p.yaml", pipeline_for("bomb.jsonl.zst", ", on_error: skip, max_line_bytes: 16 MiB"));
+  for (const char* threads : {"2", "8"}) {
+    SCOPED_TRACE(threads);
+    const auto r = run_shell("ulimit -v 1048576 && " + std::string(tamis_bin()) + " run " + (t / "p.yaml").string() +
+                             " --threads " + threads);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_lines(t / "out/kept.jsonl").size(), 2u);
+    const auto errors = read_lines(t / "out/errors.jsonl");
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_LT(errors[0].size(), 7u << 20) << "1 MiB of NUL bytes, escaped";
+    EXPECT_NE(errors[0].find("\"line_bytes\":1073741824}"), std::string::npos);
+  }
+}
+
+// An allocation that fails while reading a line names the file and line and says what to lower,
+// instead of a bare std::bad_alloc (here: a 1 GiB line allowed by max_line_bytes, in 1 GiB of
+// address space).
+TEST(ReaderCli, OutOfMemoryNamesTheFileAndLine) {
+#ifdef TAMIS_TEST_ASAN
+  GTEST_SKIP() << "AddressSanitizer reserves more address space than the limit";
+#endif
+  TempDir t;
+  const auto made = run_shell("cd " + t.path().string() +
+                              " && { echo '{\"id\":\"a\",\"problem\":\"first\"}'; head -c 1073741824 /dev/zero; echo; }"
+                              " | zstd -q -1 -o bomb.jsonl.zst");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  write_file(t / "p.yaml", pipeline_for("bomb.jsonl.zst", ", on_error: skip, max_line_bytes: 2 GiB"));
+  const auto r = run_shell("ulimit -v 1048576 && " + std::string(tamis_bin()) + " run " + (t / "p.yaml").string());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("tamis: error: bomb.jsonl.zst:2: out of memory reading the line (source 's')\n  hint: lower "
+                       "--batch-bytes or --threads, or the source's `max_line_bytes` (now 2147483648 bytes"),
+            std::string::npos) << r.err;
+  EXPECT_EQ(list_files(t / "out"), std::vector<std::string>{});
 }
 
 // A compressed file cut in half, read end to end.

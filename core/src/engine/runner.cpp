@@ -168,6 +168,18 @@ class Runner {
   Clock::time_point start_;
 };
 
+// A source's maximum line size.
+size_t max_line_bytes(const SourceSpec& src) {
+  return src.max_line_bytes ? static_cast<size_t>(src.max_line_bytes) : io::kDefaultMaxLineBytes;
+}
+
+// The message for an allocation that failed while reading or parsing line `line` of a file.
+std::string out_of_memory(const SourceSpec& src, const std::string& file, uint64_t line, const char* doing) {
+  return file + ":" + std::to_string(line) + ": out of memory " + doing + " the line (source '" + src.name +
+         "')\n  hint: lower --batch-bytes or --threads, or the source's `max_line_bytes` (now " +
+         std::to_string(max_line_bytes(src)) + " bytes; longer lines are unreadable lines)";
+}
+
 Batch* Runner::read_next() {
   if (g_interrupted) throw RunError("interrupted: the run was stopped before the end; no output was written");
   while (source_pos_ < p_.source_order.size()) {
@@ -181,7 +193,11 @@ Batch* Runner::read_next() {
         continue;
       }
       try {
-        reader_ = std::make_unique<io::JsonlFileReader>(src.files[file_], o_.chunk_bytes, pool_);
+        io::ReaderLimits limits;
+        limits.chunk_bytes = o_.chunk_bytes;
+        limits.max_line_bytes = max_line_bytes(src);
+        limits.line_cost = kBatchLineCost;
+        reader_ = std::make_unique<io::JsonlFileReader>(src.files[file_], limits, pool_);
       } catch (const io::ReadError& e) {
         throw RunError(std::string(e.what()) + " (source '" + src.name + "')");
       }
@@ -193,6 +209,8 @@ Batch* Runner::read_next() {
       got = reader_->next(b->chunk);
     } catch (const io::ReadError& e) {
       throw RunError(std::string(e.what()) + " (source '" + src.name + "')");
+    } catch (const std::bad_alloc&) {
+      throw RunError(out_of_memory(src, display_file(s, file_), reader_->lines_started() + 1, "reading"));
     }
     file_bytes_read_ = file_bytes_done_ + reader_->file_bytes_consumed();
     if (!got) {
@@ -238,63 +256,79 @@ void Runner::parse(Batch& b) {
     }
   };
 
-  for (size_t i = 0; i < chunk.lines.size(); ++i) {
-    const io::Line& line = chunk.lines[i];
-    InputEntry& e = b.inputs.emplace_back();
-    e.line = line.number;
-    e.offset = line.offset;
-    e.size = line.size;
-    if (chunk.truncated && chunk.last_line_partial && i + 1 == chunk.lines.size()) {
-      fail_line(e, "incomplete last line: " + *chunk.truncated);
-      continue;
-    }
-    const std::string_view text = chunk.text(line);  // padded: parsed in place
-    simdjson::dom::element doc;
-    auto err = parser.parse(text.data(), text.size(), false).get(doc);
-    if (err == simdjson::NUMBER_ERROR && json::quote_big_numbers(text, sanitized)) {
-      err = parser.parse(sanitized).get(doc);  // valid JSON with numbers beyond 64 bits: kept as written
-    }
-    if (err) {
-      fail_line(e, err == simdjson::UTF8_ERROR ? std::string("invalid UTF-8 in the line")
-                                               : std::string("invalid JSON: ") + simdjson::error_message(err));
-      continue;
-    }
-    simdjson::dom::object obj;
-    if (doc.get_object().get(obj) != simdjson::SUCCESS) {
-      fail_line(e, "the line is JSON but not an object (each line must be one JSON object)");
-      continue;
-    }
-    if (!src.id_field.empty()) {
-      simdjson::dom::element idv;
-      std::string_view sv;
-      int64_t iv;
-      uint64_t uv;
-      if (obj.at_key(src.id_field).get(idv) != simdjson::SUCCESS) {
-        fail_line(e, "missing id field '" + src.id_field + "' (source '" + src.name + "' has `id: " + src.id_field + "`)");
+  size_t next_long = 0;  // in chunk.long_lines
+  uint64_t current = chunk.lines.empty() ? chunk.truncated_line : chunk.lines.front().number;
+  try {
+    for (size_t i = 0; i < chunk.lines.size(); ++i) {
+      const io::Line& line = chunk.lines[i];
+      current = line.number;
+      InputEntry& e = b.inputs.emplace_back();
+      e.line = line.number;
+      e.offset = line.offset;
+      e.size = line.size;
+      const bool too_long = next_long < chunk.long_lines.size() && chunk.long_lines[next_long].index == i;
+      if (too_long) e.line_bytes = chunk.long_lines[next_long++].length;
+      if (chunk.truncated && chunk.last_line_partial && i + 1 == chunk.lines.size()) {
+        fail_line(e, "incomplete last line: " + *chunk.truncated);
         continue;
       }
-      if (idv.get_string().get(sv) == simdjson::SUCCESS) e.id.assign(sv);
-      else if (idv.get_int64().get(iv) == simdjson::SUCCESS) e.id = std::to_string(iv);
-      else if (idv.get_uint64().get(uv) == simdjson::SUCCESS) e.id = std::to_string(uv);
-      else {
-        fail_line(e, "id field '" + src.id_field + "' is neither a string nor an integer");
+      if (too_long) {
+        fail_line(e, "line too long: " + std::to_string(e.line_bytes) + " bytes, more than max_line_bytes (" +
+                         std::to_string(max_line_bytes(src)) + "); raise `max_line_bytes` on source '" + src.name +
+                         "' to read it");
         continue;
       }
-    } else {
-      e.id = file + ":" + std::to_string(line.number);
+      const std::string_view text = chunk.text(line);  // padded: parsed in place
+      simdjson::dom::element doc;
+      auto err = parser.parse(text.data(), text.size(), false).get(doc);
+      if (err == simdjson::NUMBER_ERROR && json::quote_big_numbers(text, sanitized)) {
+        err = parser.parse(sanitized).get(doc);  // valid JSON with numbers beyond 64 bits: kept as written
+      }
+      if (err == simdjson::MEMALLOC) throw std::bad_alloc();
+      if (err) {
+        fail_line(e, err == simdjson::UTF8_ERROR ? std::string("invalid UTF-8 in the line")
+                                                 : std::string("invalid JSON: ") + simdjson::error_message(err));
+        continue;
+      }
+      simdjson::dom::object obj;
+      if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+        fail_line(e, "the line is JSON but not an object (each line must be one JSON object)");
+        continue;
+      }
+      if (!src.id_field.empty()) {
+        simdjson::dom::element idv;
+        std::string_view sv;
+        int64_t iv;
+        uint64_t uv;
+        if (obj.at_key(src.id_field).get(idv) != simdjson::SUCCESS) {
+          fail_line(e, "missing id field '" + src.id_field + "' (source '" + src.name + "' has `id: " + src.id_field + "`)");
+          continue;
+        }
+        if (idv.get_string().get(sv) == simdjson::SUCCESS) e.id.assign(sv);
+        else if (idv.get_int64().get(iv) == simdjson::SUCCESS) e.id = std::to_string(iv);
+        else if (idv.get_uint64().get(uv) == simdjson::SUCCESS) e.id = std::to_string(uv);
+        else {
+          fail_line(e, "id field '" + src.id_field + "' is neither a string nor an integer");
+          continue;
+        }
+      } else {
+        e.id = file + ":" + std::to_string(line.number);
+      }
+      Record& r = b.records.emplace_back();
+      r.text = text;
+      r.id = e.id;
+      r.origin = static_cast<uint32_t>(b.inputs.size() - 1);
+      simdjson::dom::element existing;
+      r.has_annotation_field = obj.at_key(field).get(existing) == simdjson::SUCCESS;
+      out.push_back(&r);
     }
-    Record& r = b.records.emplace_back();
-    r.text = text;
-    r.id = e.id;
-    r.origin = static_cast<uint32_t>(b.inputs.size() - 1);
-    simdjson::dom::element existing;
-    r.has_annotation_field = obj.at_key(field).get(existing) == simdjson::SUCCESS;
-    out.push_back(&r);
-  }
-  if (chunk.truncated && !chunk.last_line_partial) {
-    InputEntry& e = b.inputs.emplace_back();
-    e.line = chunk.truncated_line;
-    fail_line(e, *chunk.truncated);
+    if (chunk.truncated && !chunk.last_line_partial) {
+      InputEntry& e = b.inputs.emplace_back();
+      e.line = chunk.truncated_line;
+      fail_line(e, *chunk.truncated);
+    }
+  } catch (const std::bad_alloc&) {
+    throw RunError(out_of_memory(src, file, current, "parsing"));
   }
   b.parse_nanos = nanos_since(t0);
 }
@@ -458,7 +492,20 @@ void Runner::render(Batch& b) {
       case SinkKind::errors:
         for (const InputEntry& e : b.inputs) {
           if (e.fate != Fate::error) continue;
-          const std::string_view text = b.line_text(e);
+          // At most the line's first kLongLineKept bytes (1 MiB), not cutting a UTF-8 character;
+          // a cut text is marked, with the whole line's length.
+          std::string_view text = b.line_text(e);
+          const uint64_t line_bytes = std::max<uint64_t>(e.line_bytes, text.size());
+          if (line_bytes > io::kLongLineKept || line_bytes > text.size()) {
+            text = text.substr(0, io::kLongLineKept);
+            size_t end = text.size(), tail = 0;  // drop an incomplete last character
+            while (end > 0 && tail < 3 && (static_cast<unsigned char>(text[end - 1]) & 0xC0) == 0x80) --end, ++tail;
+            if (end > 0) {
+              const auto lead = static_cast<unsigned char>(text[end - 1]);
+              const size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+              if (need > tail + 1) text = text.substr(0, end - 1);
+            }
+          }
           out += "{\"source\":";
           json::append_quoted(out, source);
           out += ",\"file\":";
@@ -471,6 +518,7 @@ void Runner::render(Batch& b) {
           } else {
             out += ",\"text_base64\":\"" + base64(text) + "\"";
           }
+          if (text.size() < line_bytes) out += ",\"text_cut\":true,\"line_bytes\":" + std::to_string(line_bytes);
           out += "}\n";
           ++rendered.lines;
         }

@@ -489,7 +489,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         diags.error(c.at(kv.second), "source '" + s.name + "' must be a path or a mapping with 'path'");
         continue;
       }
-      check_keys(c, body, {"path", "id", "on_error"}, "source '" + s.name + "'");
+      check_keys(c, body, {"path", "id", "on_error", "max_line_bytes"}, "source '" + s.name + "'");
       if (!is_scalar(body["path"])) {
         diags.error(s.pos, "source '" + s.name + "' has no 'path'", "path: data/train.jsonl (globs and .gz/.zst allowed)");
       } else if (const std::string v = scalar(c, body["path"]); !nul_in_path(c, c.at(body["path"]), v, "source '" + s.name + "': path")) {
@@ -537,6 +537,22 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         if (v == "fail") s.on_error = OnError::fail;
         else if (v == "skip") s.on_error = OnError::skip;
         else diags.error(c.at(body["on_error"]), "source '" + s.name + "': on_error must be 'fail' or 'skip'");
+      }
+      if (body["max_line_bytes"].IsDefined()) {
+        // Bytes, or a whole number of KiB, MiB or GiB; from 1 byte to 2 GiB.
+        std::string v = is_scalar(body["max_line_bytes"]) ? scalar(c, body["max_line_bytes"]) : "";
+        int shift = 0;
+        for (const auto& [suffix, bits] : {std::pair{"KiB", 10}, std::pair{"MiB", 20}, std::pair{"GiB", 30}}) {
+          if (shift == 0 && v.size() > 3 && v.ends_with(suffix)) {
+            v.resize(v.size() - 3);
+            while (!v.empty() && v.back() == ' ') v.pop_back();
+            shift = bits;
+          }
+        }
+        int64_t n = 0;
+        if (parse_int(v, n) && n >= 1 && n <= (int64_t{1} << (31 - shift))) s.max_line_bytes = static_cast<uint64_t>(n) << shift;
+        else diags.error(c.at(body["max_line_bytes"]), "source '" + s.name + "': max_line_bytes must be a number of bytes from 1 to 2 GiB",
+                         "e.g. max_line_bytes: 268435456, or 256 MiB");
       }
       p.sources.push_back(std::move(s));
     }

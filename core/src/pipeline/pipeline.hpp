@@ -24,6 +24,7 @@ struct SourceSpec {
   std::vector<std::string> display_files;  // as shown to users (relative to the pipeline file when inside it)
   std::string id_field;            // empty: ids are "file:line"
   OnError on_error = OnError::fail;
+  uint64_t max_line_bytes = 0;     // a longer line is unreadable; 0: io::kDefaultMaxLineBytes (64 MiB)
 };
 
 // A node of the graph: a source or a stage, by index.
