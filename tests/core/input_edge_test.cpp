@@ -46,7 +46,7 @@ CommandResult run(const TempDir& t, const std::vector<std::string>& extra = {}) 
 // ---------------------------------------------------------------- compressed files with no stream
 
 // A .gz or .zst file that is empty, or that does not start like its format, holds no stream at all
-// (an empty input compresses to 20 bytes of gzip, 9 of zstd): it is damaged, not empty input. The run
+// (an empty input compresses to 20 bytes of gzip, 13 of zstd): it is damaged, not empty input. The run
 // stops whatever on_error says (there is no line to send to the errors sink), naming the file.
 TEST(NoStream, EmptyOrForeignCompressedFileStopsTheRunNamingTheFile) {
   struct Case {
