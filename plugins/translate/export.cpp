@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include <tamis/files.hpp>
 
@@ -88,7 +89,8 @@ Export::~Export() {
   if (out_) std::fclose(out_);
   if (committed_) return;
   std::error_code ec;
-  for (const auto& t : temps_) fs::remove(t, ec);
+  for (const auto& t : temps_)
+    if (!t.empty()) fs::remove(t, ec);
 }
 
 void Export::open_part() {
@@ -110,7 +112,7 @@ void Export::open_part() {
 
 void Export::close_part() {
   if (!out_) return;
-  const bool ok = std::fflush(out_) == 0;
+  const bool ok = std::fflush(out_) == 0 && ::fsync(::fileno(out_)) == 0;
   const bool closed = std::fclose(out_) == 0;
   out_ = nullptr;
   if (!ok || !closed) throw Error("cannot write batch file '" + temps_.back() + "' (disk full?)");
@@ -172,10 +174,10 @@ void Export::finish(Stage& stage) {
   if (temps_.size() == 1) finals.push_back(path_);
   else
     for (size_t i = 0; i < temps_.size(); ++i) finals.push_back(part_path(path_, i + 1));
+  // Each part goes in place with the run's other outputs, or not at all (files.hpp put_in_place).
   for (size_t i = 0; i < temps_.size(); ++i) {
-    std::error_code ec;
-    fs::rename(temps_[i], finals[i], ec);
-    if (ec) throw Error("cannot rename '" + temps_[i] + "' to batch file '" + finals[i] + "': " + ec.message());
+    const std::string temp = std::exchange(temps_[i], std::string());  // no longer ours to delete
+    put_in_place(temp, finals[i], "batch file");
   }
   committed_ = true;
   stage.count("exported", requests_);

@@ -15,6 +15,7 @@
 #include "cli/op_docs.hpp"
 #include "common/log.hpp"
 #include "common/version.hpp"
+#include "engine/crash_context.hpp"
 #include "engine/runner.hpp"
 #include "io/atomic_writer.hpp"
 #include "pipeline/pipeline.hpp"
@@ -40,7 +41,7 @@ usage:
   tamis --version
 
 exit codes: 0 success, 1 the run failed (data or plugin error), 2 usage or pipeline-file error,
-130 / 143 interrupted by SIGINT / SIGTERM (no output written)
+128 + N interrupted by signal N: 130 SIGINT, 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT (no output written)
 )";
 
 struct Args {
@@ -115,13 +116,71 @@ bool load_plugins(const Args& a, tamis::Registry& registry) {
 
 volatile std::sig_atomic_t g_signal = 0;
 
+// SIGINT, SIGTERM, SIGHUP (the terminal went away), SIGQUIT: the first stops the run at the next batch,
+// which then unwinds and deletes its temporaries; a second one deletes them from here and exits at
+// once. While the outputs are being put in place (a few renames) both wait for it to finish, so that a
+// signal never leaves some outputs new and others old.
 void on_signal(int sig) {
   g_signal = sig;
+  if (tamis::io::committing()) {
+    tamis::g_interrupted = true;
+    return;
+  }
   if (tamis::g_interrupted.exchange(true)) {
-    // Second signal: stop now, still leaving no partial output.
     tamis::io::remove_all_temporaries();
     _exit(128 + sig);
   }
+}
+
+void write_stderr(const char* text) {
+  size_t n = std::strlen(text);
+  while (n > 0) {
+    const ssize_t w = ::write(STDERR_FILENO, text, n);
+    if (w <= 0) return;
+    text += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+// A crash (in a plugin, most often): say which stage, op, plugin and hook were running on the
+// crashing thread (engine/crash_context.hpp), delete the temporaries, then die of the same signal (a
+// core dump, the usual exit status). Async-signal-safe: write, unlink, signal, raise.
+void on_crash(int sig) {
+  const char* stage = tamis::crash::current_stage();
+  const char* hook = tamis::crash::current_hook();
+  write_stderr("\ntamis: fatal: ");
+  write_stderr(sig == SIGSEGV ? "SIGSEGV (invalid memory access)" : sig == SIGBUS ? "SIGBUS (bad memory access)"
+               : sig == SIGFPE ? "SIGFPE (arithmetic error)" : sig == SIGILL ? "SIGILL (illegal instruction)"
+                               : "SIGABRT (abort)");
+  if (stage) {
+    write_stderr(" in ");
+    write_stderr(stage);
+    if (hook) {
+      write_stderr(" during ");
+      write_stderr(hook);
+    }
+    write_stderr(": the plugin crashed; no output file was written or changed\n");
+  } else {
+    write_stderr(" in the tamis engine, outside any stage; no output file was written or changed\n");
+  }
+  tamis::io::remove_all_temporaries();
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
+  // Crashes run on an alternate stack where one was set (a stack overflow leaves none to run on):
+  // this thread's here, TBB workers' by the engine.
+  tamis::crash::install_alternate_stack();
+  struct sigaction crash {};
+  crash.sa_handler = on_crash;
+  crash.sa_flags = SA_ONSTACK | SA_RESETHAND;
+  sigemptyset(&crash.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigaction(sig, &crash, nullptr);
 }
 
 int cmd_run(const Args& a, bool validate_only) {
@@ -148,8 +207,7 @@ int cmd_run(const Args& a, bool validate_only) {
     std::fputs(tamis::describe_pipeline(p).c_str(), stdout);
     return kExitOk;
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  install_signal_handlers();
   tamis::RunOptions ro;
   ro.threads = a.threads;
   if (a.batch_bytes > 0) ro.chunk_bytes = a.batch_bytes;
@@ -160,10 +218,17 @@ int cmd_run(const Args& a, bool validate_only) {
     std::fflush(stdout);
     // After the run (the progress line is gone), even with --quiet: a warning, the exit code stays 0.
     for (const auto& w : t.warnings) std::fprintf(stderr, "tamis: warning: %s\n", w.message().c_str());
+    if (tamis::g_interrupted)
+      std::fprintf(stderr, "tamis: a signal (%d) arrived while the outputs were being put in place; the run had "
+                           "finished, and every output is in place and whole\n", static_cast<int>(g_signal));
     return kExitOk;
   } catch (const tamis::RunError& e) {
     std::fprintf(stderr, "tamis: error: %s\n", e.what());
-    if (tamis::g_interrupted) return g_signal ? 128 + g_signal : kExitInterrupted;  // 130 SIGINT, 143 SIGTERM
+    if (e.outputs_changed()) {
+      std::fprintf(stderr, "tamis: the run failed while putting its outputs in place: see above for which are new\n");
+      return kExitRunFailed;
+    }
+    if (tamis::g_interrupted) return g_signal ? 128 + g_signal : kExitInterrupted;  // 130 SIGINT, 143 SIGTERM, 129, 131
     std::fprintf(stderr, "tamis: the run failed; no output file was written or changed\n");
     return kExitRunFailed;
   }

@@ -4,6 +4,7 @@
 // message once the hook returns, since nothing may throw across the C boundary.
 #include <simdjson.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "common/log.hpp"
@@ -126,9 +127,24 @@ void on_report(void* ctx, tamis_str json) {
   stage->report_json = std::string(view(json));
 }
 
+// A side file written in finish, to be put in place with the run's other outputs.
+tamis_status on_commit_file(void* ctx, tamis_str temp, tamis_str target, tamis_error* err) {
+  auto fail = [&](const std::string& why) {
+    if (err) {
+      std::snprintf(err->message, sizeof err->message, "%s", why.c_str());
+      err->record_index = -1;
+    }
+    return TAMIS_FAILED;
+  };
+  auto* stage = dynamic_cast<StageContext*>(HostCtx::from(ctx));
+  if (!stage || !stage->outputs) return fail("commit_file: not a stage context (call it from finish)");
+  const std::string why = stage->outputs->adopt(std::string(view(temp)), std::string(view(target)), "stage '" + stage->name + "'");
+  return why.empty() ? TAMIS_OK : fail(why);
+}
+
 const tamis_host_api kHostApi = {
     sizeof(tamis_host_api), TAMIS_ABI_VERSION, on_annotate, on_reject, on_replace, on_emit, on_count, on_log, on_report,
-    on_reject_field,
+    on_reject_field, on_commit_file,
 };
 
 }  // namespace

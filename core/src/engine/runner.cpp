@@ -5,6 +5,7 @@
 #include <tbb/parallel_pipeline.h>
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
+#include <tbb/task_scheduler_observer.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,10 +17,12 @@
 
 #include "common/log.hpp"
 #include "common/version.hpp"
+#include "engine/crash_context.hpp"
 #include "engine/progress.hpp"
 #include "engine/stage_call.hpp"
 #include "io/atomic_writer.hpp"
 #include "io/jsonl_reader.hpp"
+#include "io/output_set.hpp"
 #include "sinks/render.hpp"
 
 namespace tamis {
@@ -93,8 +96,10 @@ struct StageRuntime {
   void* state = nullptr;
   StageContext ctx;
   std::vector<bool> clone_input;  // per input: the input is read by others too, so work on copies
+  std::string crash_text;         // "stage 'x' (op y, plugin FILE)": what the crash handler names
 
   ~StageRuntime() {
+    const crash::Scope running(crash_text.c_str(), "destroy");
     if (state && op->destroy) op->destroy(state);
   }
 };
@@ -138,6 +143,7 @@ class Runner {
   std::vector<Record*> gather(Batch& b, const std::vector<InputRef>& inputs, const std::vector<bool>* clone);
   void render(Batch& b);
   void account(Batch& b);
+  void commit();
   void write(Batch* b);
   std::string display_file(int source, int file) const { return file_names_[source][file]; }
 
@@ -146,6 +152,8 @@ class Runner {
   io::BufferPool pool_;
   std::vector<std::unique_ptr<StageRuntime>> stages_;  // by stage index
   std::vector<std::unique_ptr<io::AtomicWriter>> writers_;  // by sink index (null for the report)
+  std::vector<std::unique_ptr<io::AtomicWriter>> report_writers_;
+  io::OutputSet outputs_;  // every output of the run, put in place together at the end (commit())
   std::vector<std::string> source_names_;
   std::vector<std::vector<std::string>> file_names_;
   std::vector<std::vector<bool>> rejected_sink_stages_;  // per sink: which stages' rejections it takes
@@ -374,7 +382,11 @@ void Runner::stage_parallel(Batch& b, StageRuntime& st) {
   if (!call->records.empty()) {
     call->build_views(source_names_, file_names_);
     tamis_error err{};
-    const tamis_status rc = st.op->process(st.state, &call->cbatch, &err);
+    tamis_status rc;
+    {
+      const crash::Scope running(st.crash_text.c_str(), "process");
+      rc = st.op->process(st.state, &call->cbatch, &err);
+    }
     check_call(st, *call, rc, err, "process");
   }
   if (st.op->kind == TAMIS_OP_ORDERED) {
@@ -392,6 +404,7 @@ void Runner::stage_ordered(Batch& b, StageRuntime& st) {
   if (!call->records.empty()) {
     if (call->views_stale) call->build_views(source_names_, file_names_);  // the parallel part annotated or replaced
     tamis_error err{};
+    const crash::Scope running(st.crash_text.c_str(), "process_ordered");
     const tamis_status rc = st.op->process_ordered(st.state, &call->cbatch, &err);
     if (call->cbatch.op_scratch && st.op->release_scratch) st.op->release_scratch(st.state, call->cbatch.op_scratch);
     call->cbatch.op_scratch = nullptr;
@@ -675,6 +688,12 @@ tbb::filter<void, Batch*> Runner::read_parse_stages(const std::vector<bool>& run
 void Runner::run_tbb(const tbb::filter<void, void>& whole, int threads) {
   tbb::global_control workers(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
   tbb::task_arena arena(threads);
+  // Every thread that runs stages gets an alternate signal stack, for the crash handler (cli/main.cpp).
+  struct AlternateStacks final : tbb::task_scheduler_observer {
+    explicit AlternateStacks(tbb::task_arena& a) : tbb::task_scheduler_observer(a) { observe(true); }
+    ~AlternateStacks() override { observe(false); }
+    void on_scheduler_entry(bool) override { crash::install_alternate_stack(); }
+  } stacks(arena);
   arena.execute([&] { tbb::parallel_pipeline(static_cast<size_t>(threads) * 4, whole); });
 }
 
@@ -687,6 +706,8 @@ void Runner::start_stage(int idx, int threads, const std::vector<int>& consumers
   st->op = spec.op->desc;
   st->plugin = spec.op->plugin;
   st->ctx.name = spec.name;
+  st->ctx.outputs = &outputs_;
+  st->crash_text = "stage '" + spec.name + "' (op " + spec.op_name + ", plugin " + (st->plugin ? st->plugin->file : std::string("?")) + ")";
   for (const auto& in : spec.inputs) st->clone_input.push_back(consumers[node_of(in)] > 1);
   tamis_stage_info info{sizeof(tamis_stage_info),
                         {spec.name.data(), spec.name.size()},
@@ -695,6 +716,7 @@ void Runner::start_stage(int idx, int threads, const std::vector<int>& consumers
                         static_cast<uint32_t>(threads),
                         st->ctx.as_void()};
   tamis_error err{};
+  const crash::Scope running(st->crash_text.c_str(), "create");
   if (st->op->create(host_api(), &info, &st->state, &err) != TAMIS_OK) {
     st->state = nullptr;
     throw RunError("stage '" + spec.name + "' (" + spec.op_name + ") could not start: " + err.message);
@@ -762,6 +784,7 @@ void Runner::stage_observe(Batch& b, StageRuntime& st) {
   if (call->records.empty()) return;
   if (call->views_stale) call->build_views(source_names_, file_names_);
   tamis_error err{};
+  const crash::Scope running(st.crash_text.c_str(), "observe_ordered");
   const tamis_status rc = st.op->observe_ordered(st.state, &call->cbatch, &err);
   if (call->cbatch.op_scratch && st.op->release_scratch) st.op->release_scratch(st.state, call->cbatch.op_scratch);
   call->cbatch.op_scratch = nullptr;
@@ -802,6 +825,19 @@ RunTotals Runner::run() {
       log::warn("", "source '" + s.name + "' has on_error: skip but the pipeline has no errors sink: unreadable lines will be "
                     "counted (and listed in a ledger) but their text is not kept; add `errors: { path: ..., errors: true }`");
 
+  // What an earlier run left in the output folders: finish a commit it was stopped in the middle of,
+  // then remove the temporaries of dead tamis processes (io/output_set.hpp).
+  {
+    std::vector<std::string> folders;
+    for (const auto& s : p_.sinks)
+      if (!s.discard) folders.push_back(std::filesystem::path(s.path).parent_path().string());
+    for (const auto& m : io::recover_interrupted_commits(folders)) log::warn("", m);
+    const auto stale = io::remove_stale_temporaries(folders);
+    if (!stale.empty())
+      log::info("", "removed " + std::to_string(stale.size()) + " temporar" + (stale.size() == 1 ? "y" : "ies") +
+                        " left by tamis processes that no longer run, e.g. " + stale.front());
+  }
+
   // Open every sink (as temporaries), then start every stage.
   for (const auto& s : p_.sinks) {
     if (s.kind == SinkKind::report || s.discard) {
@@ -810,6 +846,7 @@ RunTotals Runner::run() {
     }
     try {
       writers_.push_back(std::make_unique<io::AtomicWriter>(s.path, s.level));
+      outputs_.add(*writers_.back());
     } catch (const io::WriteError& e) {
       throw RunError(std::string(e.what()) + " (sink '" + s.name + "')");
     }
@@ -846,6 +883,7 @@ RunTotals Runner::run() {
   for (int idx : p_.stage_order) {
     StageRuntime& st = *stages_[idx];
     tamis_error err{};
+    const crash::Scope running(st.crash_text.c_str(), "finish");
     if (st.op->finish && st.op->finish(st.state, &err) != TAMIS_OK)
       throw RunError("stage '" + st.spec->name + "' (" + st.spec->op_name + ") failed in finish: " + err.message);
   }
@@ -868,19 +906,45 @@ RunTotals Runner::run() {
     throw RunError("internal error: counts do not add up (read " + std::to_string(totals_.read) + " != kept " +
                    std::to_string(totals_.kept) + " + rejected " + std::to_string(totals_.rejected) + " + errors " +
                    std::to_string(totals_.errors) + ")");
+  commit();
+  return totals_;
+}
+
+// The end of the run: the report written, then every output (sinks, side files that plugins handed
+// over in finish, the report last) put in place as one set (io/output_set.hpp). A failure before the
+// first rename changes nothing; signals wait until the renames are done.
+void Runner::commit() {
   try {
     for (size_t k = 0; k < p_.sinks.size(); ++k) {
       if (p_.sinks[k].kind != SinkKind::report) continue;
-      io::AtomicWriter w(p_.sinks[k].path);
-      w.write(format_report(p_, totals_));
-      w.commit();
+      report_writers_.push_back(std::make_unique<io::AtomicWriter>(p_.sinks[k].path));
+      report_writers_.back()->write(format_report(p_, totals_));
+      outputs_.add(*report_writers_.back(), true);
     }
-    for (auto& w : writers_)
-      if (w) w->commit();
+    outputs_.prepare();
   } catch (const io::WriteError& e) {
     throw RunError(e.what());
   }
-  return totals_;
+  // From here the outputs go in place; a signal that arrived before this point still stops the run.
+  io::set_committing(true);
+  if (g_interrupted) {
+    io::set_committing(false);
+    throw RunError("interrupted: the run was stopped before its outputs were put in place; no output was written");
+  }
+  try {
+    outputs_.commit();
+  } catch (const io::CommitError& e) {
+    io::set_committing(false);
+    throw RunError(e.what(), true);
+  } catch (const io::WriteError& e) {
+    io::set_committing(false);
+    throw RunError(e.what());
+  }
+  io::set_committing(false);
+  const auto stale = io::remove_stale_temporaries(outputs_.folders());
+  if (!stale.empty())
+    log::info("", "removed " + std::to_string(stale.size()) + " temporar" + (stale.size() == 1 ? "y" : "ies") +
+                      " left by tamis processes that no longer run, e.g. " + stale.front());
 }
 
 std::string with_commas(uint64_t v) {

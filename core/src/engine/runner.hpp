@@ -83,14 +83,23 @@ struct RunTotals {
 // A run that stopped: a data error with on_error: fail, a stage failure, an interrupt, an I/O error.
 class RunError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit RunError(const std::string& message, bool outputs_changed = false)
+      : std::runtime_error(message), outputs_changed_(outputs_changed) {}
+  // Whether some outputs were put in place before the run stopped (a rename failed halfway through the
+  // commit; the message says which). Otherwise no output file was written or changed.
+  bool outputs_changed() const { return outputs_changed_; }
+
+ private:
+  bool outputs_changed_ = false;
 };
 
 // Set by the SIGINT/SIGTERM handler; the reader stops at the next batch.
 extern std::atomic<bool> g_interrupted;
 
-// Runs `p`; on success every sink is in place and the totals are returned. On failure throws
-// RunError and leaves no output file behind (every sink is written to a temporary first).
+// Runs `p`; on success every output is in place and the totals are returned. On failure throws
+// RunError and leaves no output file changed (every output is written to a temporary first, and they
+// are put in place together: io/output_set.hpp), except when a rename fails halfway through that
+// last step (RunError::outputs_changed; the message says which files are in place).
 RunTotals run_pipeline(const Pipeline& p, const RunOptions& options);
 
 // The end-of-run table: per stage in, kept, rejected by reason, time share; and the totals.

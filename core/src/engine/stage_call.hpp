@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/batch.hpp"
+#include "io/output_set.hpp"
 
 namespace tamis {
 
@@ -24,6 +25,7 @@ struct HostCtx {
 // A stage for the length of the run: outside batches (create, finish) its counters and report.
 struct StageContext final : HostCtx {
   std::string name;
+  io::OutputSet* outputs = nullptr;  // where side files handed over in finish go (callback_commit_file)
   std::mutex mutex;
   std::map<std::string, int64_t> counters;
   std::string report_json;

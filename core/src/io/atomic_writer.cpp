@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <climits>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <vector>
@@ -48,13 +49,21 @@ void unregister_temporary(const std::string& path) {
   }
 }
 
+std::atomic<bool> g_committing{false};
+
 }  // namespace
 
 void remove_all_temporaries() noexcept {
+  if (g_committing) return;
   for (size_t i = 0; i < kMaxTemporaries; ++i) {
     if (g_temp_used[i]) ::unlink(g_temp_paths[i].data());
   }
 }
+
+void track_temporary(const std::string& path) { register_temporary(path); }
+void untrack_temporary(const std::string& path) { unregister_temporary(path); }
+void set_committing(bool on) noexcept { g_committing = on; }
+bool committing() noexcept { return g_committing; }
 
 namespace {
 
@@ -106,6 +115,8 @@ AtomicWriter::AtomicWriter(const std::string& path, int level)
   fd_ = t.fd;
   temp_path_ = std::move(t.path);
   register_temporary(temp_path_);
+  struct stat st;
+  if (::fstat(fd_, &st) == 0) dev_ = st.st_dev, ino_ = st.st_ino;
 }
 
 AtomicWriter::~AtomicWriter() {
@@ -181,15 +192,34 @@ void AtomicWriter::write(std::string_view bytes) {
 }
 
 void AtomicWriter::commit() {
-  if (done_) return;
+  finish_writing();
+  put_in_place();
+}
+
+void AtomicWriter::finish_writing() {
+  if (done_ || finished_) return;
   // An empty compressed file is not a valid .gz/.zst: write one empty member/frame.
   if (next_offset_ == 0 && compression_ != Compression::none) write(std::string_view());
   if (::fsync(fd_) != 0 && errno != EINVAL) throw WriteError(path_ + ": fsync failed: " + std::strerror(errno));
+  // Still the file this writer made, whole: not removed, replaced or cut by anyone since.
+  struct stat by_fd, by_name;
+  if (::fstat(fd_, &by_fd) != 0 || static_cast<uint64_t>(by_fd.st_size) != next_offset_)
+    throw WriteError(path_ + ": the temporary " + temp_path_ + " does not hold the " + std::to_string(next_offset_) +
+                     " bytes written to it");
+  if (::lstat(temp_path_.c_str(), &by_name) != 0 || !S_ISREG(by_name.st_mode) || by_name.st_dev != dev_ ||
+      by_name.st_ino != ino_)
+    throw WriteError(path_ + ": the temporary " + temp_path_ + " was removed or replaced while the run wrote it");
   if (::close(fd_) != 0) {
     fd_ = -1;
     throw WriteError(path_ + ": close failed: " + std::strerror(errno));
   }
   fd_ = -1;
+  finished_ = true;
+}
+
+void AtomicWriter::put_in_place() {
+  if (done_) return;
+  if (!finished_) finish_writing();
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0)
     throw WriteError(path_ + ": cannot rename " + temp_path_ + " into place: " + std::strerror(errno));
   unregister_temporary(temp_path_);
@@ -200,6 +230,13 @@ void AtomicWriter::abort() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   ::unlink(temp_path_.c_str());
+  unregister_temporary(temp_path_);
+  done_ = true;
+}
+
+void AtomicWriter::release() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
   unregister_temporary(temp_path_);
   done_ = true;
 }

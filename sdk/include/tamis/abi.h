@@ -186,6 +186,14 @@ typedef struct tamis_host_api {
    * the run, naming the field and the fields the records do have (a misnamed field parameter). */
   void (*callback_reject_field)(void* host_ctx, size_t index, tamis_str field, tamis_str reason,
                                 tamis_str detail);
+  /* Added in ABI 3 at the end of the table (check struct_size before use: an older host lacks it).
+   * finish() only: hand the host a side file the stage has written in full (fsynced and closed) to the
+   * temporary `temp_path`, to be renamed over `target_path` (in the same folder) with the run's other
+   * outputs: after the counts are checked, as one set (every file checked before the first rename), or
+   * deleted if the run fails. The host owns the temporary from then on. On TAMIS_FAILED, `err` says
+   * why and the temporary is left to the plugin. */
+  tamis_status (*callback_commit_file)(void* stage_ctx, tamis_str temp_path, tamis_str target_path,
+                                       tamis_error* err);
 } tamis_host_api;
 
 /* ---------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -16,9 +17,35 @@
 
 namespace tamis {
 
-// Writes `bytes` to `path` atomically: a new temporary file beside it, then a rename over it, so a
-// reader never sees half a file (tamis/temp_file.hpp: never through a planted file or link, never over
-// a device or FIFO, keeping the target's permissions). `what` names the file in messages ("index file").
+// Puts the temporary `temp` (written in full, fsynced and closed; made by files::create_temporary_beside)
+// in place as `target`. In finish(), with a host that supports it, the host takes it and renames it
+// with the run's other outputs once the counts are checked, as one set, or deletes it if the run fails
+// (tamis_host_api::callback_commit_file): a run that fails leaves no side file changed. Elsewhere it is
+// renamed now. `what` names the file in messages. Throws tamis::Error; `temp` is deleted on failure.
+inline void put_in_place(const std::string& temp, const std::string& target, const std::string& what) {
+  const tamis_host_api* host = detail::host_slot();
+  void* stage = detail::finishing_stage();
+  if (stage && host && host->struct_size >= offsetof(tamis_host_api, callback_commit_file) + sizeof(void*) &&
+      host->callback_commit_file) {
+    tamis_error err{};
+    if (host->callback_commit_file(stage, to_str(temp), to_str(target), &err) == TAMIS_OK) return;
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    throw Error("cannot write " + what + " '" + target + "': " + err.message);
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, target, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    throw Error("cannot rename '" + temp + "' to " + what + " '" + target + "': " + ec.message());
+  }
+}
+
+// Writes `bytes` to `path` atomically: a new temporary file beside it, fsynced, then put in place
+// (put_in_place: in finish(), with the run's other outputs), so a reader never sees half a file
+// (tamis/temp_file.hpp: never through a planted file or link, never over a device or FIFO, keeping the
+// target's permissions). `what` names the file in messages ("index file").
 inline void write_file_atomically(const std::string& path, std::string_view bytes, const std::string& what) {
   files::Temporary t = files::create_temporary_beside(path);
   if (t.fd < 0) throw Error("cannot write " + what + ": " + t.error);
@@ -37,17 +64,12 @@ inline void write_file_atomically(const std::string& path, std::string_view byte
   }
   ok = ok && ::fsync(t.fd) == 0;
   const bool closed = ::close(t.fd) == 0;
-  std::error_code ec;
   if (!ok || !closed) {
+    std::error_code ec;
     std::filesystem::remove(t.path, ec);
     throw Error("cannot write " + what + " '" + t.path + "' (disk full?)");
   }
-  std::filesystem::rename(t.path, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(t.path, ignored);
-    throw Error("cannot rename '" + t.path + "' to " + what + " '" + path + "': " + ec.message());
-  }
+  put_in_place(t.path, path, what);
 }
 
 // The whole content of `path`. Throws tamis::Error("cannot open <what> '<path>': ...").

@@ -125,6 +125,13 @@ inline const tamis_host_api*& host_slot() {
 }
 inline const tamis_host_api& host() { return *host_slot(); }
 
+// The stage context of the finish() hook running on this thread, or null: side files written then are
+// handed to the host, which puts them in place with the run's other outputs (files.hpp).
+inline void*& finishing_stage() {
+  thread_local void* ctx = nullptr;
+  return ctx;
+}
+
 // One simdjson parser per thread, reused across records (simdjson parsers are not thread-safe).
 inline simdjson::dom::parser& thread_parser() {
   thread_local simdjson::dom::parser parser;
@@ -284,6 +291,8 @@ class Stage {
   void report(std::string_view json_object) const {
     detail::host().callback_report(ctx_, to_str(json_object));
   }
+  // The host's handle of this stage (tamis_stage_info::stage_ctx).
+  void* context() const { return ctx_; }
 
  private:
   std::string name_;
@@ -634,6 +643,10 @@ struct OpAdapter {
 
   static tamis_status finish(void* state, tamis_error* err) {
     auto* s = static_cast<State*>(state);
+    struct Finishing {  // finishing_stage() is set for the length of the call, whatever happens
+      explicit Finishing(void* ctx) { finishing_stage() = ctx; }
+      ~Finishing() { finishing_stage() = nullptr; }
+    } finishing(s->stage.context());
     return guarded(err, nullptr, [&] {
       if constexpr (HasFinish<Op>) s->op->finish(s->stage);
     });
