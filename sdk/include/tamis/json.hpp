@@ -252,36 +252,53 @@ inline size_t number_token_length(std::string_view text) {
 // (below -2^63 or above 2^64-1), or a number with a fraction or an exponent beyond the range of a
 // double (±1.8e308). Numbers too small for a double are not: they read as 0 (or a subnormal).
 inline bool big_number(std::string_view token) {
-  const char* b = token.data();
-  const char* e = b + token.size();
-  if (token.find_first_of(".eE") == std::string_view::npos) {
-    if (token.size() < 19) return false;  // at most 18 digits: always an int64
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const size_t n = token.size();
+  size_t i = n > 0 && token[0] == '-' ? 1 : 0;
+  const size_t int_start = i;
+  while (i < n && digit(token[i])) ++i;
+  const size_t int_end = i;
+  if (int_end == n) {  // an integer
+    if (n < 19) return false;  // at most 18 digits: always an int64
     int64_t v;
     uint64_t u;
-    return std::from_chars(b, e, v).ec != std::errc() && std::from_chars(b, e, u).ec != std::errc();
+    return std::from_chars(token.data(), token.data() + n, v).ec != std::errc() &&
+           std::from_chars(token.data(), token.data() + n, u).ec != std::errc();
   }
-  double d = 0;
-  const auto r = std::from_chars(b, e, d);
-  if (r.ec == std::errc()) return !std::isfinite(d);
-  if (r.ec != std::errc::result_out_of_range) return false;
-  // Out of range leaves `d` unset: overflow or underflow? The decimal exponent of the first significant
-  // digit decides (>= 0: the value is at least 1, so it overflowed).
-  const std::string_view t = token.front() == '-' ? token.substr(1) : token;
-  const size_t exp_at = t.find_first_of("eE");
-  const std::string_view mantissa = t.substr(0, exp_at);
-  const size_t dot = std::min(mantissa.find('.'), mantissa.size());
-  const size_t first = mantissa.find_first_of("123456789");
-  if (first == std::string_view::npos) return false;  // zero
-  int64_t exponent = first < dot ? static_cast<int64_t>(dot - first - 1) : -static_cast<int64_t>(first - dot);
-  if (exp_at != std::string_view::npos) {
-    size_t i = exp_at + 1;
-    const bool negative = i < t.size() && t[i] == '-';
-    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+  // The decimal exponent of the first significant digit, from the text: below 308 the number is less
+  // than 1e308 and fits, above it the number is at least 1e309 and does not; at 308, the value decides.
+  int64_t exponent = 0;
+  bool zero = true;
+  for (size_t k = int_start; k < int_end; ++k) {
+    if (token[k] != '0') {
+      exponent = static_cast<int64_t>(int_end - k - 1);
+      zero = false;
+      break;
+    }
+  }
+  if (i < n && token[i] == '.') {
+    const size_t frac_start = ++i;
+    while (i < n && digit(token[i])) {
+      if (zero && token[i] != '0') {
+        exponent = -static_cast<int64_t>(i - frac_start + 1);
+        zero = false;
+      }
+      ++i;
+    }
+  }
+  if (zero) return false;
+  if (i < n && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    const bool negative = i < n && token[i] == '-';
+    if (i < n && (token[i] == '+' || token[i] == '-')) ++i;
     int64_t x = 0;
-    for (; i < t.size(); ++i) x = std::min<int64_t>(x * 10 + (t[i] - '0'), int64_t{1} << 40);  // saturates
+    for (; i < n; ++i) x = std::min<int64_t>(x * 10 + (token[i] - '0'), int64_t{1} << 40);  // saturates
     exponent += negative ? -x : x;
   }
-  return exponent >= 0;
+  if (exponent != 308) return exponent > 308;
+  double d = 0;
+  const auto r = std::from_chars(token.data(), token.data() + n, d);  // out of range leaves `d` as it was
+  return r.ec == std::errc::result_out_of_range || (r.ec == std::errc() && !std::isfinite(d));
 }
 
 // JSON allows numbers of any size; simdjson refuses integers beyond 64 bits and doubles beyond
