@@ -11,6 +11,7 @@ packages=(
   gzip zstd                              # the tests make .gz/.zst inputs with the command-line tools
   libcld2-dev                            # language identification (plugin family lang)
   libginac-dev                           # optional: symbolic answer equivalence (plugin family grade, TAMIS_GINAC)
+  libcurl4-openssl-dev libsqlite3-dev    # rollouts: the HTTP client and the response cache (plugin family rollout)
 )
 
 missing=()

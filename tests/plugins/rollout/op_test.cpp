@@ -1,0 +1,290 @@
+// rollout.sample through the real tamis binary against the loopback server (suite plugins_rollout_op):
+// grading and annotations, difficulty downstream, reruns from the cache, faults, failures, the API key,
+// and a run killed with SIGKILL and restarted.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "cache.hpp"
+#include "fake_openai_server.hpp"
+#include "harness.hpp"
+
+namespace {
+
+using namespace tamis::test;
+using Fault = FakeOpenAiServer::Fault;
+
+// Problems whose integers sum to 40 .. 44: the server gets 4 - (sum mod 5) of the seeds 0..3 right.
+const std::vector<std::pair<std::string, int64_t>> kProblems = {
+    {"What is 20 + 20?", 40}, {"What is 30 + 11?", 41}, {"What is 12 + 30?", 42}, {"What is 40 + 3?", 43}, {"What is 40 + 4?", 44}};
+
+std::string problems_jsonl(size_t copies = 1) {
+  std::vector<std::string> lines;
+  for (size_t c = 0; c < copies; ++c)
+    for (size_t i = 0; i < kProblems.size(); ++i) {
+      // Each copy gets other numbers (so another prompt), with the same sum mod 5 pattern.
+      const std::string problem = c == 0 ? kProblems[i].first : kProblems[i].first + " (variant " + std::to_string(c * 5) + ")";
+      const int64_t answer = kProblems[i].second + static_cast<int64_t>(c * 5);
+      lines.push_back("{\"id\":\"p" + std::to_string(c) + "_" + std::to_string(i) + "\",\"problem\":\"" + problem + "\",\"answer\":\"" +
+                      std::to_string(answer) + "\"}");
+    }
+  return jsonl(lines);
+}
+
+std::string with(const FakeOpenAiServer& server, const fs::path& cache, const std::string& extra = "") {
+  return "{endpoints: [\"" + server.base_url() + "\"], model: test-model, n: 4, cache: \"" + cache.string() +
+         "\", backoff_initial_seconds: 0.01, backoff_max_seconds: 0.05, max_retries: 4" + (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+std::string outputs(const OpRun& run) {
+  std::string all;
+  for (const auto* part : {&run.kept, &run.rejected, &run.ledger}) {
+    for (const auto& l : *part) all += l + "\n";
+    all += "--\n";
+  }
+  return all;
+}
+
+TEST(plugins_rollout_op, grades_and_annotates) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const OpRun run = run_op("rollout.sample", with(server, dir / "c.sqlite"), problems_jsonl());
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  ASSERT_EQ(run.kept.size(), 5u) << run.describe();
+  EXPECT_EQ(server.requests(), 20);
+  for (size_t i = 0; i < kProblems.size(); ++i) {
+    const auto& line = run.kept[i];
+    int64_t right = 0;
+    for (int seed = 0; seed < 4; ++seed) right += FakeOpenAiServer::right_for(kProblems[i].first, seed) ? 1 : 0;
+    EXPECT_EQ(run.annotation(line, "n_samples"), "4") << line;
+    EXPECT_EQ(run.annotation(line, "n_correct"), std::to_string(right)) << line;
+    EXPECT_EQ(json_raw(*run.annotation(line, "pass_rate"), ""), run.annotation(line, "pass_rate"));
+    EXPECT_DOUBLE_EQ(std::stod(*run.annotation(line, "pass_rate")), static_cast<double>(right) / 4.0) << line;
+    EXPECT_EQ(run.annotation(line, "n_truncated"), "0");
+    // The majority: the right answer when at least as many seeds get it right, else sum + 1.
+    const int64_t major = right >= 2 ? kProblems[i].second : kProblems[i].second + 1;
+    EXPECT_EQ(run.annotation(line, "majority_answer"), "\"" + std::to_string(major) + "\"") << line;
+    // The rollouts field: one answer and one mark per sample, in seed order.
+    std::string answers = "[", marks = "[";
+    for (int seed = 0; seed < 4; ++seed) {
+      const bool ok = FakeOpenAiServer::right_for(kProblems[i].first, seed);
+      answers += std::string(seed ? "," : "") + "\"" + std::to_string(ok ? kProblems[i].second : kProblems[i].second + 1) + "\"";
+      marks += std::string(seed ? "," : "") + (ok ? "true" : "false");
+    }
+    EXPECT_EQ(json_raw(line, "rollouts"), "{\"model\":\"test-model\",\"answers\":" + answers + "],\"correct\":" + marks + "]}") << line;
+  }
+}
+
+TEST(plugins_rollout_op, difficulty_runs_unchanged_downstream) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const std::string stages = "  sample:\n    uses: rollout.sample\n    with: " + with(server, dir / "c.sqlite") +
+                             "\n  band:\n    uses: difficulty\n    with: {answers_field: rollouts.answers, correct_field: rollouts.correct}\n";
+  const OpRun run = run_stages(stages, problems_jsonl());
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  // 4/4 too easy; 3/4 and 2/4 kept; 1/4 and 0/4: the majority (sum + 1) has more than twice the correct ones.
+  EXPECT_EQ(run.kept_ids(), (std::vector<std::string>{"p0_1", "p0_2"}));
+  EXPECT_EQ(run.reasons(), (std::vector<std::string>{"too_easy", "suspect_label", "suspect_label"}));
+  EXPECT_EQ(run.annotation(run.kept[0], "pass_rate"), "0.75");
+}
+
+TEST(plugins_rollout_op, rerun_sends_nothing_and_is_byte_identical_at_any_threads) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const std::string jsonl_text = problems_jsonl(8);
+  const OpRun first = run_op("rollout.sample", with(server, dir / "c.sqlite"), jsonl_text);
+  ASSERT_EQ(first.exit_code, 0) << first.describe();
+  EXPECT_EQ(server.requests(), 160);
+  for (int threads : {1, 2, 3}) {
+    OpOptions o;
+    o.threads = threads;
+    o.args = {"--batch-bytes", "200"};
+    const OpRun again = run_op("rollout.sample", with(server, dir / "c.sqlite"), jsonl_text, o);
+    ASSERT_EQ(again.exit_code, 0) << again.describe();
+    EXPECT_EQ(outputs(again), outputs(first)) << threads;
+  }
+  EXPECT_EQ(server.requests(), 160);  // nothing asked again
+  // A larger n asks only for the new samples.
+  const OpRun more = run_op("rollout.sample", with(server, dir / "c.sqlite", "n: 6"), jsonl_text);
+  ASSERT_EQ(more.exit_code, 0) << more.describe();
+  EXPECT_EQ(server.requests(), 160 + 80);
+  for (const auto& [key, count] : server.per_key()) EXPECT_EQ(count, 1) << key;
+}
+
+TEST(plugins_rollout_op, identical_prompts_share_their_requests) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 30; ++i) lines.push_back("{\"id\":\"d" + std::to_string(i) + "\",\"problem\":\"What is 12 + 30?\",\"answer\":\"42\"}");
+  const OpRun run = run_op("rollout.sample", with(server, dir / "c.sqlite"), jsonl(lines));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept.size(), 30u);
+  EXPECT_EQ(server.requests(), 4);
+}
+
+void expect_faults_survived(Fault fault, const std::string& extra = "") {
+  TempDir dir;
+  FakeOpenAiServer clean;
+  const OpRun reference = run_op("rollout.sample", with(clean, dir / "clean.sqlite"), problems_jsonl(2));
+  ASSERT_EQ(reference.exit_code, 0) << reference.describe();
+  FakeOpenAiServer faulty;
+  faulty.set_fault(fault, 2, 0, 3000);
+  const OpRun run = run_op("rollout.sample", with(faulty, dir / "faulty.sqlite", extra), problems_jsonl(2));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(outputs(run), outputs(reference));
+  EXPECT_EQ(faulty.requests(), 3 * 40);
+  EXPECT_NE(run.report.find("\"retries\":80"), std::string::npos) << run.report;
+}
+
+TEST(plugins_rollout_op, survives_500) { expect_faults_survived(Fault::status500); }
+TEST(plugins_rollout_op, survives_429) { expect_faults_survived(Fault::status429); }
+TEST(plugins_rollout_op, survives_reset_mid_body) { expect_faults_survived(Fault::reset_mid_body); }
+TEST(plugins_rollout_op, survives_malformed_json) { expect_faults_survived(Fault::malformed_json); }
+TEST(plugins_rollout_op, survives_timeouts) { expect_faults_survived(Fault::slow, "timeout_seconds: 0.3"); }
+
+TEST(plugins_rollout_op, failing_prompts_are_rejected_with_evidence) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const std::string input = jsonl({R"({"id":"ok","problem":"What is 20 + 20?","answer":"40"})",
+                                   R"({"id":"fail","problem":"ALWAYS_FAIL 5","answer":"5"})",
+                                   R"({"id":"refused","problem":"BAD_REQUEST 5","answer":"5"})",
+                                   R"({"id":"noproblem","answer":"5"})", R"({"id":"noanswer","problem":"What is 1 + 2?"})"});
+  const OpRun run = run_op("rollout.sample", with(server, dir / "c.sqlite", "max_retries: 2"), input);
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(run.kept_ids(), (std::vector<std::string>{"ok"}));
+  const auto v = run.rejections();
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(v[0].id, "fail");
+  EXPECT_EQ(v[0].reason, "rollout_failed");
+  EXPECT_NE(v[0].detail.find("4 of 4 samples failed: sample 0: HTTP 500: {\"error\":\"this prompt always fails\"} (3 attempts)"),
+            std::string::npos)
+      << v[0].detail;
+  EXPECT_EQ(v[1].reason, "bad_request");
+  EXPECT_NE(v[1].detail.find("HTTP 400"), std::string::npos) << v[1].detail;
+  EXPECT_NE(v[1].detail.find("(1 attempt)"), std::string::npos) << v[1].detail;
+  EXPECT_EQ(v[2].reason, "missing_field");
+  EXPECT_EQ(v[3].reason, "missing_reference");
+  EXPECT_EQ(server.per_key()["ALWAYS_FAIL 5#0"], 3);
+  EXPECT_EQ(server.per_key().count("What is 1 + 2?#0"), 0u);  // no reference: nothing asked
+  // Failures are not cached: a rerun asks again.
+  const int64_t before = server.requests();
+  ASSERT_EQ(run_op("rollout.sample", with(server, dir / "c.sqlite", "max_retries: 2"), input).exit_code, 0);
+  EXPECT_EQ(server.requests() - before, 4 * 3 + 4 * 1);
+}
+
+TEST(plugins_rollout_op, api_key_is_sent_and_written_nowhere) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const std::string secret = "sk-rollout-test-0123456789abcdef";
+  ::setenv("TAMIS_ROLLOUT_TEST_KEY", secret.c_str(), 1);
+  const OpRun run = run_op("rollout.sample", with(server, dir / "c.sqlite", "api_key_env: TAMIS_ROLLOUT_TEST_KEY"), problems_jsonl());
+  ::unsetenv("TAMIS_ROLLOUT_TEST_KEY");
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(server.last_authorization(), "Bearer " + secret);
+  for (const std::string& text : {outputs(run), run.report, run.err, run.out, read_file(dir / "c.sqlite")})
+    EXPECT_EQ(text.find(secret), std::string::npos);
+  const OpRun unset = run_op("rollout.sample", with(server, dir / "c.sqlite", "api_key_env: TAMIS_ROLLOUT_TEST_KEY"), problems_jsonl());
+  EXPECT_EQ(unset.exit_code, 1);
+  EXPECT_NE(unset.err.find("'TAMIS_ROLLOUT_TEST_KEY', which is not set"), std::string::npos) << unset.err;
+}
+
+TEST(plugins_rollout_op, completions_api_and_truncation) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const OpRun run = run_op("rollout.sample",
+                           with(server, dir / "c.sqlite", "api: completions, prompt_template: \"Q: {problem}\\nA:\", max_tokens: 4"),
+                           problems_jsonl());
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(server.per_key().count("Q: What is 20 + 20?\nA:#3"), 1u);
+  EXPECT_EQ(run.annotation(run.kept[0], "n_truncated"), "4");
+  EXPECT_EQ(run.annotation(run.kept[0], "n_correct"), "4");
+}
+
+TEST(plugins_rollout_op, validation_errors) {
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"ftp://x\"], model: m, cache: c.sqlite}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], model: m, cache: c.sqlite, prompt_template: \"{oops\"}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], model: m, cache: c.sqlite, api: completions, system_prompt: hi}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [{url: \"http://x/v1\", max_in_flight: 4}], model: m, cache: c.sqlite}").exit_code, 0);
+}
+
+// ---- killed mid-run ----
+
+std::string pipeline_for(const FakeOpenAiServer& server, const fs::path& dir) {
+  return "version: 1\nsources:\n  input: { path: input.jsonl, id: id }\nstages:\n  stage:\n    uses: rollout.sample\n    with: " +
+         with(server, dir / "cache.sqlite") +
+         "\nsinks:\n  kept: { path: out/kept.jsonl }\n  rejected: { path: out/rejected.jsonl, rejected: true }\n"
+         "  ledger: { path: out/ledger.jsonl, ledger: true }\n";
+}
+
+std::string read_outputs(const fs::path& dir) {
+  return read_file(dir / "out/kept.jsonl") + "--\n" + read_file(dir / "out/rejected.jsonl") + "--\n" + read_file(dir / "out/ledger.jsonl");
+}
+
+pid_t spawn_tamis(const fs::path& dir) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::chdir(dir.c_str()) != 0) ::_exit(127);
+    const std::string log = (dir / "stderr.txt").string();
+    if (!::freopen(log.c_str(), "w", stderr)) ::_exit(127);
+    ::execl(tamis_bin(), tamis_bin(), "run", "pipeline.yaml", "--threads", "2", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+TEST(plugins_rollout_op, sigkill_and_restart_asks_nothing_twice) {
+  const std::string input = problems_jsonl(6);  // 30 problems, 120 samples
+  // An undisturbed run, for the outputs.
+  TempDir calm;
+  FakeOpenAiServer calm_server;
+  write_file(calm / "input.jsonl", input);
+  write_file(calm / "pipeline.yaml", pipeline_for(calm_server, calm.path()));
+  const int calm_status = wait_for(spawn_tamis(calm.path()));
+  ASSERT_TRUE(WIFEXITED(calm_status) && WEXITSTATUS(calm_status) == 0) << read_file(calm / "stderr.txt");
+
+  // The run to kill: the server answers 37 requests, then holds every other one.
+  TempDir dir;
+  FakeOpenAiServer first;
+  first.hold_after(37);
+  write_file(dir / "input.jsonl", input);
+  write_file(dir / "pipeline.yaml", pipeline_for(first, dir.path()));
+  const pid_t pid = spawn_tamis(dir.path());
+  // Wait until the 37 answers are in the cache (a deadline only so that a broken build cannot hang the test).
+  int64_t cached = 0;
+  for (int i = 0; i < 6000 && cached < 37; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (fs::exists(dir / "cache.sqlite")) cached = tamis::rollout::Cache((dir / "cache.sqlite").string()).count();
+  }
+  ASSERT_EQ(cached, 37) << read_file(dir / "stderr.txt");
+  ::kill(pid, SIGKILL);
+  const int status = wait_for(pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_FALSE(fs::exists(dir / "out/kept.jsonl"));
+  const auto answered_before = first.answered_keys();
+  ASSERT_EQ(answered_before.size(), 37u);
+
+  // Restart against a fresh server: it is asked exactly for what the first one did not answer.
+  FakeOpenAiServer second;
+  write_file(dir / "pipeline.yaml", pipeline_for(second, dir.path()));
+  const int again = wait_for(spawn_tamis(dir.path()));
+  ASSERT_TRUE(WIFEXITED(again) && WEXITSTATUS(again) == 0) << read_file(dir / "stderr.txt");
+  EXPECT_EQ(second.requests(), 120 - 37);
+  for (const auto& [key, count] : second.per_key()) {
+    EXPECT_EQ(answered_before.count(key), 0u) << key << " asked again";
+    EXPECT_EQ(count, 1) << key;
+  }
+  EXPECT_EQ(read_outputs(dir.path()), read_outputs(calm.path()));
+  first.release();
+}
+
+}  // namespace
