@@ -64,20 +64,20 @@ size_t JsonlFileReader::split(LineChunk& chunk, size_t limit) {
     }
     if (line_end - pos > limits_.max_line_bytes) {
       // Too long: the same entry as when it is met growing the buffer (long_line).
+      const size_t kept_end = pos + kept_of_long_line();
       chunk.long_lines.push_back({chunk.lines.size(), line_end - pos});
-      chunk.lines.push_back(Line{static_cast<uint32_t>(a), static_cast<uint32_t>(pos + kept_of_long_line() - std::min(a, pos + kept_of_long_line())), line_number_});
-      pos = line_end + 1;
-      continue;
-    }
-    while (a < b && is_space(buf[a])) ++a;
-    while (b > a && is_space(buf[b - 1])) --b;
-    if (b > UINT32_MAX) {
-      throw ReadError(path_ + ":" + std::to_string(line_number_) + ": line longer than 4 GiB; split the file into records");
-    }
-    if (a == b) {
-      ++chunk.blank_lines;
+      chunk.lines.push_back(Line{static_cast<uint32_t>(a), static_cast<uint32_t>(kept_end - std::min(a, kept_end)), line_number_});
     } else {
-      chunk.lines.push_back(Line{static_cast<uint32_t>(a), static_cast<uint32_t>(b - a), line_number_});
+      while (a < b && is_space(buf[a])) ++a;
+      while (b > a && is_space(buf[b - 1])) --b;
+      if (b > UINT32_MAX) {
+        throw ReadError(path_ + ":" + std::to_string(line_number_) + ": line longer than 4 GiB; split the file into records");
+      }
+      if (a == b) {
+        ++chunk.blank_lines;
+      } else {
+        chunk.lines.push_back(Line{static_cast<uint32_t>(a), static_cast<uint32_t>(b - a), line_number_});
+      }
     }
     pos = line_end + 1;
     if (limits_.line_cost && pos < limit &&
