@@ -150,6 +150,19 @@ TEST(BigNumbers, AreReadAndSeenAsStringsOfTheirDigits) {
   }
 }
 
+// A stage that rewrites a record holding big numbers (map.rename: Record::replace) keeps them as they
+// were: the host checks replaced text the way it reads records, big numbers included. Before, the stage
+// failed with "replace: the new text is not one JSON object".
+TEST(BigNumbers, ARecordWithThemCanBeRewritten) {
+  TempDir t;
+  write_file(t / "in.jsonl", "{\"id\":1,\"n\":1e400,\"m\":{\"k\":-123456789012345678901234567890}}\n");
+  write_file(t / "p.yaml", "version: 1\nsources:\n  s: { path: in.jsonl, id: id }\nstages:\n  r:\n    uses: map.rename\n"
+                           "    with: { n: big }\nsinks:\n  kept: { path: out/kept.jsonl }\n");
+  const auto r = run(t);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_file(t / "out/kept.jsonl"), "{\"id\":1,\"big\":1e400,\"m\":{\"k\":-123456789012345678901234567890}}\n");
+}
+
 // The value's text (Record::raw_field, which filter.require reads) shows a big number as a string too,
 // by a key path as by a JSON pointer: require type string keeps it, type number rejects it.
 TEST(BigNumbers, RawFieldSeesAStringByEveryPath) {

@@ -3,6 +3,7 @@
 // an index out of range, emitting from a non-expanding op) is recorded and fails the stage with a
 // message once the hook returns, since nothing may throw across the C boundary.
 #include <simdjson.h>
+#include <tamis/json.hpp>
 
 #include <cstdio>
 #include <cstring>
@@ -16,11 +17,19 @@ namespace {
 
 std::string_view view(tamis_str s) { return {s.data, s.size}; }
 
-// Whether `text` is one valid JSON value (and, with `object`, a JSON object).
+// Whether `text` is one valid JSON value (and, with `object`, a JSON object). Numbers simdjson cannot
+// hold (beyond 64 bits or a double's range) are valid JSON: they are checked as strings of their text,
+// as records holding them are read (json::quote_big_numbers).
 bool valid_json(std::string_view text, bool object) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element e;
-  if (parser.parse(text.data(), text.size(), true).get(e) != simdjson::SUCCESS) return false;
+  auto err = parser.parse(text.data(), text.size(), true).get(e);
+  if (err == simdjson::NUMBER_ERROR) {
+    thread_local std::string quoted;
+    if (!json::quote_big_numbers(text, quoted)) return false;
+    err = parser.parse(quoted.data(), quoted.size(), true).get(e);
+  }
+  if (err != simdjson::SUCCESS) return false;
   return !object || e.is_object();
 }
 
