@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <unordered_set>
 #include <unistd.h>
 
 #include "common/log.hpp"
@@ -122,6 +124,7 @@ std::optional<RunWarning> missing_field_warning(const StageRuntime& st, const St
 class Runner {
  public:
   Runner(const Pipeline& p, const RunOptions& o) : p_(p), o_(o), pool_(o.chunk_bytes) {}
+  ~Runner();
 
   RunTotals run();
 
@@ -174,7 +177,34 @@ class Runner {
   std::vector<uint64_t> sink_lines_;
   std::unique_ptr<Progress> progress_;
   Clock::time_point start_;
+
+  // The batches inside a TBB pipeline, from the read filter to the last one. When a filter throws,
+  // TBB cancels the pipeline and drops the batches in flight: the destructor frees them.
+  std::mutex in_flight_mutex_;
+  std::unordered_set<Batch*> in_flight_;
+  Batch* track(Batch* b) {
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_.insert(b);
+    return b;
+  }
+  Batch* untrack(Batch* b) {  // the caller owns it now
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_.erase(b);
+    return b;
+  }
 };
+
+// After a failed run: the batches the cancelled pipeline dropped, and their ordered ops' scratch.
+Runner::~Runner() {
+  for (Batch* b : in_flight_) {
+    for (size_t i = 0; i < b->calls.size() && i < stages_.size(); ++i) {
+      StageCall* call = b->calls[i].get();
+      const StageRuntime* st = stages_[i].get();
+      if (call && call->cbatch.op_scratch && st && st->op->release_scratch) st->op->release_scratch(st->state, call->cbatch.op_scratch);
+    }
+    delete b;
+  }
+}
 
 // A source's maximum line size.
 size_t max_line_bytes(const SourceSpec& src) {
@@ -659,6 +689,7 @@ tbb::filter<void, Batch*> Runner::read_parse_stages(const std::vector<bool>& run
   tbb::filter<void, Batch*> chain = tbb::make_filter<void, Batch*>(filter_mode::serial_in_order, [this](tbb::flow_control& fc) -> Batch* {
     Batch* b = read_next();
     if (!b) fc.stop();
+    else track(b);
     return b;
   });
   chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this](Batch* b) {
@@ -756,7 +787,7 @@ void Runner::first_pass(const std::vector<int>& observers, int threads, const st
   first_pass_ = true;
   const tbb::filter<void, Batch*> chain = read_parse_stages(needed, observer);
   run_tbb(chain & tbb::make_filter<Batch*, void>(tbb::filter_mode::serial_in_order, [this](Batch* raw) {
-            std::unique_ptr<Batch> b(raw);
+            std::unique_ptr<Batch> b(untrack(raw));
             if (!b->fatal.empty()) throw RunError(b->fatal);
             pool_.put(std::move(b->chunk.buffer));
           }),
@@ -876,7 +907,7 @@ RunTotals Runner::run() {
     account(*b);
     return b;
   });
-  run_tbb(chain & tbb::make_filter<Batch*, void>(filter_mode::parallel, [this](Batch* b) { write(b); }), threads);
+  run_tbb(chain & tbb::make_filter<Batch*, void>(filter_mode::parallel, [this](Batch* b) { write(untrack(b)); }), threads);
   if (progress_) progress_->finish();
 
   // End of input: let ordered ops finish (write index files, report), then totals and the report.
