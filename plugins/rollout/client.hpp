@@ -77,8 +77,9 @@ class Client {
   // on the I/O thread, when the job succeeds or fails for good. Thread-safe.
   void submit(Api api, std::string body, Callback done);
 
-  // Called on the I/O thread after each turn of its loop in which at least one job finished, after those
-  // jobs' callbacks (the rollout cache commits the turn's responses here). Set before the first submit.
+  // Called on the I/O thread after the callbacks of finished jobs: once 256 jobs have finished since the
+  // last call, 5 ms after the first of them, or when no request is left in flight, whichever comes first
+  // (the rollout cache commits those responses here, in one transaction). Set before the first submit.
   void set_turn_end(std::function<void()> f);
 
   ClientStats stats() const;
