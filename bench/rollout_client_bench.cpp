@@ -2,7 +2,8 @@
 // server (tests/plugins/rollout/fake_openai_server.cpp), which answers at once. Run by
 // bench/rollout_client.sh; usage: rollout_client_bench [REQUESTS] [MAX_IN_FLIGHT] [--cache FILE]
 // With --cache every response is also stored in the rollout cache as it arrives (one transaction per
-// turn of the client's loop), as rollout.sample does.
+// call of the client's turn_end), as rollout.sample does.
+// rollout_client_bench --serve: prints the server's URL and serves until stdin closes (bench/rollout_op.sh).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -27,6 +28,15 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--cache" && i + 1 < argc) cache_path = argv[++i];
     else pos.push_back(a);
+  }
+  if (!pos.empty() && pos[0] == "--serve") {  // serve until stdin closes (bench/rollout_op.sh)
+    tamis::test::FakeOpenAiServer server;
+    std::printf("%s\n", server.base_url().c_str());
+    std::fflush(stdout);
+    while (std::getchar() != EOF) {
+    }
+    std::fprintf(stderr, "server: %lld requests\n", static_cast<long long>(server.requests()));
+    return 0;
   }
   if (pos.size() > 0) requests = std::atoll(pos[0].c_str());
   if (pos.size() > 1) in_flight = std::atoi(pos[1].c_str());
