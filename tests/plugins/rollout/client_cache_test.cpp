@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 
 #include "cache.hpp"
@@ -162,6 +163,36 @@ TEST(plugins_rollout_client, balances_and_bounds_per_endpoint) {
   const auto s = client.stats();
   EXPECT_EQ(s.per_endpoint[0], a.requests());
   EXPECT_EQ(s.per_endpoint[1], b.requests());
+}
+
+TEST(plugins_rollout_client, server_killed_and_restarted_mid_run) {
+  auto server = std::make_unique<FakeOpenAiServer>();
+  const int port = server->port();
+  server->hold_after(5);  // answers 5, then holds the rest until it is killed
+  auto o = options_for({server->base_url()});
+  o.max_retries = 1000;  // with backoff capped at 50 ms: time enough for the restart
+  Client client(o);
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, ok = 0;
+  for (int i = 0; i < 20; ++i)
+    client.submit(Api::chat, chat_body("r" + std::to_string(i), 0), [&](Outcome&& out) {
+      std::lock_guard lock(mu);
+      ok += out.ok ? 1 : 0;
+      ++done;
+      cv.notify_all();
+    });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done == 5; });
+  }
+  server.reset();  // killed: the held requests lose their connections, new ones are refused
+  server = std::make_unique<FakeOpenAiServer>(port);
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done == 20; });
+  EXPECT_EQ(ok, 20);
+  EXPECT_EQ(server->answered(), 15);
+  EXPECT_GT(client.stats().retries, 0);
 }
 
 TEST(plugins_rollout_client, sends_the_api_key) {

@@ -46,7 +46,7 @@ std::string reply(int status, const char* text, const std::string& body, const s
 
 }  // namespace
 
-FakeOpenAiServer::FakeOpenAiServer() {
+FakeOpenAiServer::FakeOpenAiServer(int port) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (listen_fd_ < 0) throw std::runtime_error("socket");
   int one = 1;
@@ -54,7 +54,7 @@ FakeOpenAiServer::FakeOpenAiServer() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind");
   if (::listen(listen_fd_, 1024) != 0) throw std::runtime_error("listen");
   socklen_t len = sizeof addr;

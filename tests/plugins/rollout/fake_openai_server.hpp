@@ -29,7 +29,7 @@ class FakeOpenAiServer {
  public:
   enum class Fault { none, status429, status500, reset_mid_body, malformed_json, slow };
 
-  FakeOpenAiServer();
+  explicit FakeOpenAiServer(int port = 0);  // 0: an ephemeral port
   ~FakeOpenAiServer();
   FakeOpenAiServer(const FakeOpenAiServer&) = delete;
   FakeOpenAiServer& operator=(const FakeOpenAiServer&) = delete;
