@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
 namespace tamis::rollout {
 
@@ -269,7 +270,11 @@ Sample::Sample(const Params& p, Stage& stage)
     if (!key || !*key) throw Error("api_key_env names the environment variable '" + key_env + "', which is not set (or empty)");
     co.api_key = key;
   }
-  sampler_ = std::make_unique<Sampler>(std::move(co), p.get_string("cache"));
+  const std::filesystem::path cache_path = p.get_string("cache");
+  std::error_code ec;
+  if (cache_path.has_parent_path()) std::filesystem::create_directories(cache_path.parent_path(), ec);
+  if (ec) throw Error("cache: cannot create the folder " + cache_path.parent_path().string() + ": " + ec.message());
+  sampler_ = std::make_unique<Sampler>(std::move(co), cache_path.string());
   stage.info("model " + model_ + ", " + std::to_string(n_) + " samples per record, " + std::to_string(co.endpoints.size()) +
              " endpoint(s), cache " + p.get_string("cache") + " (" + std::to_string(sampler_->cache().count()) + " responses)");
 }

@@ -54,9 +54,10 @@ std::string outputs(const OpRun& run) {
 TEST(plugins_rollout_op, grades_and_annotates) {
   FakeOpenAiServer server;
   TempDir dir;
-  const OpRun run = run_op("rollout.sample", with(server, dir / "c.sqlite"), problems_jsonl());
+  const OpRun run = run_op("rollout.sample", with(server, dir / "new/folder/c.sqlite"), problems_jsonl());
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   ASSERT_EQ(run.kept.size(), 5u) << run.describe();
+  EXPECT_TRUE(fs::exists(dir / "new/folder/c.sqlite"));
   EXPECT_EQ(server.requests(), 20);
   for (size_t i = 0; i < kProblems.size(); ++i) {
     const auto& line = run.kept[i];
