@@ -117,6 +117,24 @@ TEST(plugins_rollout_op, rerun_sends_nothing_and_is_byte_identical_at_any_thread
   for (const auto& [key, count] : server.per_key()) EXPECT_EQ(count, 1) << key;
 }
 
+TEST(plugins_rollout_op, an_existing_rollouts_field_is_replaced) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const OpRun run = run_op("rollout.sample", with(server, dir / "c.sqlite", "n: 1"),
+                           jsonl({R"({"rollouts":[1,2],"id":"a","problem":"What is 20 + 20?","answer":"40"})",
+                                  R"({"id":"b","problem":"What is 20 + 20?","answer":"40", "rollouts" : {"x":1} })",
+                                  R"({"id":"c","problem":"What is 20 + 20?","rollouts":null,"answer":"40"})"}));
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  ASSERT_EQ(run.kept.size(), 3u);
+  for (const auto& line : run.kept) {
+    const std::string record = strip_annotation(line);
+    EXPECT_TRUE(json_valid(record)) << record;
+    EXPECT_EQ(json_raw(record, "rollouts"), "{\"model\":\"test-model\",\"answers\":[\"40\"],\"correct\":[true]}") << record;
+    EXPECT_EQ(record.find("rollouts"), record.rfind("rollouts")) << record;  // once
+  }
+  EXPECT_EQ(strip_annotation(run.kept[0]), R"({"id":"a","problem":"What is 20 + 20?","answer":"40","rollouts":{"model":"test-model","answers":["40"],"correct":[true]}})");
+}
+
 TEST(plugins_rollout_op, identical_prompts_share_their_requests) {
   FakeOpenAiServer server;
   TempDir dir;
