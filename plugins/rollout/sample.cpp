@@ -1,6 +1,12 @@
 // The `rollout.sample` op: see sample.hpp and docs/rollouts.md.
 #include "sample.hpp"
 
+#include <tamis/files.hpp>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -202,6 +208,11 @@ const ParamTable Sample::params = {
     {.name = "rollouts_field", .type = ParamType::string, .default_json = "\"rollouts\"",
      .help = "a top-level field added to the record: {model, answers, correct} (what difficulty reads with answers_field "
              "and correct_field); empty: none"},
+    {.name = "sidecar", .type = ParamType::path,
+     .help = "also write the responses as a JSONL sidecar that difficulty reads (sidecar_field: responses, sidecar_model_field: "
+             "model): one line per graded record, in input order, {id, model, responses, finish_reasons}; put in place with the "
+             "run's outputs",
+     .files = FileRole::output},
     {.name = "last_number", .type = ParamType::boolean, .default_json = "false",
      .help = "when grading, fall back to the last number of the response"},
     {.name = "tolerance", .type = ParamType::number, .default_json = "1e-6", .help = "relative tolerance for inexact numbers"},
@@ -275,11 +286,28 @@ Sample::Sample(const Params& p, Stage& stage)
   if (cache_path.has_parent_path()) std::filesystem::create_directories(cache_path.parent_path(), ec);
   if (ec) throw Error("cache: cannot create the folder " + cache_path.parent_path().string() + ": " + ec.message());
   sampler_ = std::make_unique<Sampler>(std::move(co), cache_path.string());
+  if (p.has("sidecar")) {
+    sidecar_path_ = p.get_string("sidecar");
+    const std::filesystem::path side(sidecar_path_);
+    if (side.has_parent_path()) std::filesystem::create_directories(side.parent_path(), ec);
+    files::Temporary t = files::create_temporary_beside(sidecar_path_);
+    if (t.fd < 0) throw Error("cannot write the sidecar: " + t.error);
+    sidecar_temp_ = t.path;
+    sidecar_ = ::fdopen(t.fd, "wb");
+    if (!sidecar_) {
+      ::close(t.fd);
+      ::unlink(t.path.c_str());
+      throw Error("cannot write the sidecar '" + t.path + "': " + std::strerror(errno));
+    }
+  }
   stage.info("model " + model_ + ", " + std::to_string(n_) + " samples per record, " + std::to_string(co.endpoints.size()) +
              " endpoint(s), cache " + p.get_string("cache") + " (" + std::to_string(sampler_->cache().count()) + " responses)");
 }
 
-Sample::~Sample() = default;
+Sample::~Sample() {
+  if (sidecar_) std::fclose(sidecar_);
+  if (!sidecar_temp_.empty() && !sidecar_done_) ::unlink(sidecar_temp_.c_str());  // a failed run leaves no sidecar
+}
 
 std::optional<std::string> Sample::render(Record& r, const Template& t, std::string& missing) const {
   std::string out;
@@ -404,6 +432,19 @@ void Sample::ordered(Record& r, Prepared& pending) {
   r.annotate("n_truncated", truncated);
   r.count("graded");
 
+  if (sidecar_) {  // ordered() sees the records in input order: so are the sidecar's lines
+    std::string line = "{\"id\":" + json::quote(r.id()) + ",\"model\":" + json::quote(model_) + ",\"responses\":[";
+    for (size_t i = 0; i < p.responses.size(); ++i) {
+      if (i) line += ',';
+      json::append_quoted(line, p.responses[i]->text);
+    }
+    line += "],\"finish_reasons\":[";
+    for (size_t i = 0; i < p.responses.size(); ++i) line += (i ? "," : "") + json::quote(p.responses[i]->finish_reason);
+    line += "]}\n";
+    if (std::fwrite(line.data(), 1, line.size(), sidecar_) != line.size())
+      throw Error("cannot write the sidecar '" + sidecar_temp_ + "': " + std::strerror(errno));
+  }
+
   if (rollouts_field_.empty()) return;
   // The record with its rollouts_field member replaced (or added at the end).
   const std::string text(r.json());
@@ -429,6 +470,14 @@ void Sample::ordered(Record& r, Prepared& pending) {
 }
 
 void Sample::finish(Stage& stage) {
+  if (sidecar_) {
+    const bool ok = std::fflush(sidecar_) == 0 && ::fsync(::fileno(sidecar_)) == 0;
+    const bool closed = std::fclose(sidecar_) == 0;
+    sidecar_ = nullptr;
+    if (!ok || !closed) throw Error("cannot write the sidecar '" + sidecar_temp_ + "' (disk full?)");
+    sidecar_done_ = true;  // the host owns the temporary now (or put_in_place removed it on failure)
+    put_in_place(sidecar_temp_, sidecar_path_, "rollout sidecar");
+  }
   const ClientStats s = sampler_->client().stats();
   std::string per = "[";
   for (size_t i = 0; i < s.per_endpoint.size(); ++i) per += (i ? "," : "") + std::to_string(s.per_endpoint[i]);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -121,6 +122,9 @@ class Sample {
   std::string rollouts_field_;
   tamis::grade::GradeOptions grade_options_;
   std::unique_ptr<Sampler> sampler_;
+  std::string sidecar_path_, sidecar_temp_;  // the sidecar export (empty: none) and its temporary
+  std::FILE* sidecar_ = nullptr;
+  bool sidecar_done_ = false;
 };
 
 }  // namespace tamis::rollout

@@ -94,6 +94,35 @@ TEST(plugins_rollout_op, difficulty_runs_unchanged_downstream) {
   EXPECT_EQ(run.annotation(run.kept[0], "pass_rate"), "0.75");
 }
 
+TEST(plugins_rollout_op, sidecar_export_feeds_difficulty) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const fs::path side = dir / "export/rollouts.jsonl";
+  const OpRun run = run_op("rollout.sample", with(server, dir / "c.sqlite", "sidecar: \"" + side.string() + "\""), problems_jsonl());
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  const auto lines = read_lines(side);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(json_string(lines[0], "id"), "p0_0");
+  EXPECT_EQ(json_string(lines[0], "model"), "test-model");
+  EXPECT_EQ(json_string(lines[3], "/responses/0"), FakeOpenAiServer::response_for(kProblems[3].first, 0));
+  EXPECT_EQ(json_raw(lines[3], "finish_reasons"), "[\"stop\",\"stop\",\"stop\",\"stop\"]");
+  // difficulty reading the sidecar decides as difficulty reading the rollouts field.
+  const OpRun from_side = run_op("difficulty", "{sidecar: \"" + side.string() + "\", sidecar_field: responses}", problems_jsonl());
+  ASSERT_EQ(from_side.exit_code, 0) << from_side.describe();
+  EXPECT_EQ(from_side.kept_ids(), (std::vector<std::string>{"p0_1", "p0_2"}));
+  EXPECT_EQ(from_side.reasons(), (std::vector<std::string>{"too_easy", "suspect_label", "suspect_label"}));
+  // A run that fails leaves no sidecar.
+  fs::remove(side);
+  OpOptions strict;
+  strict.on_error = "fail";
+  const OpRun failed = run_op("rollout.sample", with(server, dir / "c.sqlite", "sidecar: \"" + side.string() + "\""),
+                              problems_jsonl() + "{\"id\":\"broken\",\"problem\":\"x\",\"answer\":\"1\"}\n{not json\n",
+                              strict);
+  EXPECT_EQ(failed.exit_code, 1) << failed.describe();
+  EXPECT_FALSE(fs::exists(side));
+  for (const auto& e : fs::directory_iterator(side.parent_path())) ADD_FAILURE() << "left behind: " << e.path();
+}
+
 TEST(plugins_rollout_op, rerun_sends_nothing_and_is_byte_identical_at_any_threads) {
   FakeOpenAiServer server;
   TempDir dir;
