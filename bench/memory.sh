@@ -14,8 +14,9 @@
 #   tiny     6,000,000 records {"id":N,"problem":"pN"} (~170 MB; ~28 bytes a line)
 #   typical  200,000 records of bench/gen_prompts, seed 42 (~105 MB; ~520 bytes a line)
 #   huge     40 records of 5 MiB each (200 MiB)
-#   bombs    1 GiB of zeros without a newline as .gz (gzip -9, ~1 MB) and as .zst (~66 KB), and one
-#            endless JSON line of 1 GiB as .zst (~33 KB), each between two small records
+#   bombs    1 GiB of zeros without a newline as .gz (gzip -9, ~1 MB) and as .zst (~33 KB), and one
+#            endless JSON line of 1 GiB as .zst (~33 KB), each between two small records; and 17
+#            valid records of 60 MB each, just under the default max_line_bytes (.zst, ~35 KB)
 # Pipelines: "pass" (records sink, ledger, errors sink, report) and "dedup" (dedup.exact on problem,
 # kept and rejected sinks, report); bombs run "pass" with on_error: skip and the default
 # max_line_bytes. Peak RSS is GNU time's %M (maximum resident set size), in MB (10^6 bytes).
@@ -56,6 +57,9 @@ last='{"id":"b","problem":"after"}'
 { echo "$first"; head -c 1073741824 /dev/zero; printf '\n%s\n' "$last"; } | zstd -q -19 -o "$work/zeros.jsonl.zst"
 { echo "$first"; printf '{"id":"x","problem":"'; head -c 1073741824 /dev/zero | tr '\0' a; printf '\n%s\n' "$last"; } |
   zstd -q -19 -o "$work/endless.jsonl.zst"
+awk 'BEGIN { s = "a"; while (length(s) < 60000000) s = s s; s = substr(s, 1, 60000000)
+             for (i = 1; i <= 17; i++) printf "{\"id\":\"n%d\",\"problem\":\"%s\"}\n", i, s }' |
+  zstd -q -19 -o "$work/near-limit.jsonl.zst"
 
 cat >"$work/pass.yaml" <<'EOF'
 version: 1
@@ -115,7 +119,7 @@ for input in $inputs; do
   done
 done
 [[ " $inputs " == *" bombs "* ]] || exit 0
-for bomb in zeros.jsonl.gz zeros.jsonl.zst endless.jsonl.zst; do
+for bomb in zeros.jsonl.gz zeros.jsonl.zst endless.jsonl.zst near-limit.jsonl.zst; do
   row="| bomb $bomb ($(stat -c %s "$work/$bomb") bytes) | pass |"
   for t in $threads_list; do
     res=$(measure pass "$bomb" "$t")
