@@ -212,6 +212,18 @@ TEST(PipelineFile, YamlSyntaxError) {
   EXPECT_HAS(err, "tamis: 1 error in ");
 }
 
+// A key written twice in one mapping (here a parameter) is an error at the second one: yaml-cpp would
+// silently keep the first value, other YAML readers the last.
+TEST(PipelineFile, RepeatedKeyIsAnErrorAtItsPosition) {
+  TempDir t;
+  write_file(t / "in.jsonl", kInput);
+  write_file(t / "p.yaml", "version: 1\nsources:\n  s: in.jsonl\nstages:\n  len:\n    uses: filter.length\n"
+                           "    with: { field: p, min: 3, min: 10 }\nsinks:\n  kept: { path: out/kept.jsonl }\n");
+  const std::string err = expect_pipeline_error(t);
+  EXPECT_HAS(err, (t / "p.yaml").string() + ":7:31: error: key 'min' appears twice in this mapping (first at line 7)");
+  EXPECT_HAS(err, "tamis: 1 error in ");
+}
+
 TEST(PipelineFile, MissingAndUnsupportedVersion) {
   TempDir t;
   write_file(t / "in.jsonl", kInput);

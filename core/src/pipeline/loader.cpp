@@ -262,6 +262,44 @@ std::string type_param(const Ctx& c, const SourcePos& pos, const std::string& st
   return bad("has an unknown type");
 }
 
+// YAML lets a mapping repeat a key, and readers disagree on which value wins (yaml-cpp takes the
+// first, many others the last): `with: {min: 3, min: 10}` would silently run with 3. A repeated key is an
+// error at its position. Each node is visited once (aliases share their node, and so its mark), so an
+// alias bomb costs no more than its text. `named`: the mapping's keys are names of sources, stages or
+// sinks, whose repeats claim_name reports ("source name 's' is already used").
+void check_repeated_keys(const Ctx& c, const YAML::Node& n, std::set<std::pair<int, int>>& seen, bool named = false) {
+  if (!n.IsMap() && !n.IsSequence()) return;
+  const auto mark = n.Mark();
+  if (!mark.is_null() && !seen.insert({mark.line, mark.column}).second) return;
+  if (n.IsSequence()) {
+    for (const auto& item : n) check_repeated_keys(c, item, seen);
+    return;
+  }
+  std::map<std::string, SourcePos> first;
+  for (const auto& kv : n) {
+    if (kv.first.IsScalar() && !named) {
+      const auto [it, fresh] = first.emplace(kv.first.Scalar(), c.at(kv.first));
+      if (!fresh)
+        c.diags.error(c.at(kv.first), "key '" + kv.first.Scalar() + "' appears twice in this mapping (first at line " +
+                                          std::to_string(it->second.line) + ")",
+                      "keep one: YAML readers disagree on which of the two values counts");
+    }
+    check_repeated_keys(c, kv.second, seen);
+  }
+}
+
+// check_repeated_keys over the whole file.
+void check_repeated_keys_in_file(const Ctx& c, const YAML::Node& root) {
+  std::set<std::pair<int, int>> seen;
+  std::map<std::string, SourcePos> first;
+  for (const auto& kv : root) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+    if (!key.empty() && !first.emplace(key, c.at(kv.first)).second)
+      c.diags.error(c.at(kv.first), "key '" + key + "' appears twice in the pipeline file", "keep one");
+    check_repeated_keys(c, kv.second, seen, key == "sources" || key == "stages" || key == "sinks");
+  }
+}
+
 void check_keys(const Ctx& c, const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) {
   for (const auto& kv : map) {
     const std::string key = kv.first.Scalar();
@@ -441,6 +479,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
     return p;
   }
   check_keys(c, root, {"version", "sources", "stages", "sinks", "annotations"}, "the pipeline file");
+  check_repeated_keys_in_file(c, root);
 
   if (const auto v = root["version"]; !v.IsDefined()) {
     diags.error({path, 1, 1}, "missing 'version'", "start the file with `version: 1`");
