@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -229,6 +230,13 @@ int cmd_run(const Args& a, bool validate_only) {
       return kExitRunFailed;
     }
     if (tamis::g_interrupted) return g_signal ? 128 + g_signal : kExitInterrupted;  // 130 SIGINT, 143 SIGTERM, 129, 131
+    std::fprintf(stderr, "tamis: the run failed; no output file was written or changed\n");
+    return kExitRunFailed;
+  } catch (const std::bad_alloc&) {
+    // Reading and parsing name the file and line themselves (a RunError); this is the rest: a stage,
+    // rendering, a plugin's finish. The temporaries are gone with the unwinding.
+    std::fprintf(stderr, "tamis: error: out of memory while running the stages; lower --batch-bytes or --threads, or "
+                         "look at the stages that keep state (dedup indexes grow with the input)\n");
     std::fprintf(stderr, "tamis: the run failed; no output file was written or changed\n");
     return kExitRunFailed;
   }
