@@ -19,6 +19,9 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 
 const char* const kApis[] = {"chat", "completions", nullptr};
+const char* const kStopRules[] = {"off", "exact", "bound", nullptr};
+const char* const kSuspectActions[] = {"reject", "annotate", "off", nullptr};
+const char* stop_reason_name(StopReason r) { return r == StopReason::exact ? "exact" : r == StopReason::bound ? "bound" : "budget"; }
 
 std::optional<std::string> scalar_text(const element& e) {
   switch (e.type()) {
@@ -106,21 +109,23 @@ Sampler::Sampler(ClientOptions options, const std::string& cache_path)
 
 Sampler::~Sampler() { client_.reset(); }
 
-int64_t Sampler::fetch(const Request& req, int64_t n, const std::function<std::string(int64_t)>& body_for,
+int64_t Sampler::fetch(const Request& req, int64_t from, int64_t to, const std::function<std::string(int64_t)>& body_for,
                        const std::shared_ptr<Pending>& p) {
   // The lookup and the registration happen under flights_mu_, which on_turn_end also holds while it stores
   // and hands out a turn's responses: a sample is then either in the cache, or in flight, never neither.
   std::lock_guard lock(flights_mu_);
-  p->responses = cache_->lookup(req.key, n);
-  p->errors.assign(static_cast<size_t>(n), std::string());
-  int64_t hits = 0;
+  auto found = cache_->lookup(req.key, to);
   std::vector<int64_t> missing;
-  for (int64_t i = 0; i < n; ++i) {
-    if (p->responses[static_cast<size_t>(i)]) ++hits;
+  for (int64_t i = from; i < to; ++i) {
+    auto& slot = found[static_cast<size_t>(i)];
+    if (slot) p->responses[static_cast<size_t>(i)] = std::move(slot);
     else missing.push_back(i);
   }
-  p->remaining = static_cast<int64_t>(missing.size());
-  if (missing.empty()) return hits;
+  const auto asked = static_cast<int64_t>(missing.size());
+  p->hits += to - from - asked;
+  p->requested += asked;
+  p->remaining = asked;
+  if (missing.empty()) return 0;
   auto shared = std::make_shared<const Request>(req);
   for (const int64_t i : missing) {
     const auto id = std::make_pair(req.key, i);
@@ -132,10 +137,10 @@ int64_t Sampler::fetch(const Request& req, int64_t n, const std::function<std::s
     flights_.emplace(id, Flight{shared, {{p, i}}});
     client_->submit(req.api, body_for(i), [this, id](Outcome&& o) { arrived_.push_back({id, std::move(o)}); });
   }
-  return hits;
+  return asked;
 }
 
-void Sampler::deliver(const Waiter& w, const Outcome& o) {
+bool Sampler::deliver(const Waiter& w, const Outcome& o) {
   Pending& p = *w.pending;
   std::lock_guard lock(p.mu);
   const auto i = static_cast<size_t>(w.sample);
@@ -145,38 +150,48 @@ void Sampler::deliver(const Waiter& w, const Outcome& o) {
     p.errors[i] = o.error + " (" + std::to_string(o.attempts) + (o.attempts == 1 ? " attempt)" : " attempts)");
     p.permanent = p.permanent || o.permanent;
   }
-  if (--p.remaining == 0) p.cv.notify_all();
+  if (--p.remaining > 0) return false;
+  if (p.rounds) return true;
+  p.done = true;
+  p.cv.notify_all();
+  return false;
 }
 
 void Sampler::on_turn_end() {
   std::vector<Arrived> arrived;
   arrived.swap(arrived_);
-  std::lock_guard lock(flights_mu_);
-  std::vector<Cache::Put> puts;
-  for (auto& a : arrived) {
-    if (!a.outcome.ok) continue;
-    const Flight& f = flights_.at(a.id);
-    const Completion& c = a.outcome.completion;
-    puts.push_back({a.id.first, a.id.second, f.request->model, f.request->params, f.request->prompt,
-                    CachedResponse{c.text, c.finish_reason, c.prompt_tokens, c.completion_tokens}});
-    if (c.prompt_tokens > 0) prompt_tokens_ += c.prompt_tokens;
-    if (c.completion_tokens > 0) completion_tokens_ += c.completion_tokens;
+  std::vector<std::shared_ptr<Pending>> rounds_in;
+  {
+    std::lock_guard lock(flights_mu_);
+    std::vector<Cache::Put> puts;
+    for (auto& a : arrived) {
+      if (!a.outcome.ok) continue;
+      const Flight& f = flights_.at(a.id);
+      const Completion& c = a.outcome.completion;
+      puts.push_back({a.id.first, a.id.second, f.request->model, f.request->params, f.request->prompt,
+                      CachedResponse{c.text, c.finish_reason, c.prompt_tokens, c.completion_tokens}});
+      if (c.prompt_tokens > 0) prompt_tokens_ += c.prompt_tokens;
+      if (c.completion_tokens > 0) completion_tokens_ += c.completion_tokens;
+    }
+    try {
+      cache_->store(puts);  // before anyone is told: what a record sees is what a rerun will read
+    } catch (const std::exception& e) {
+      for (auto& a : arrived)
+        if (a.outcome.ok) {
+          a.outcome.ok = false;
+          a.outcome.permanent = true;
+          a.outcome.error = std::string("cache write failed: ") + e.what();
+        }
+    }
+    for (auto& a : arrived) {
+      auto it = flights_.find(a.id);
+      for (const Waiter& w : it->second.waiters)
+        if (deliver(w, a.outcome)) rounds_in.push_back(w.pending);
+      flights_.erase(it);
+    }
   }
-  try {
-    cache_->store(puts);  // before anyone is told: what a record sees is what a rerun will read
-  } catch (const std::exception& e) {
-    for (auto& a : arrived)
-      if (a.outcome.ok) {
-        a.outcome.ok = false;
-        a.outcome.permanent = true;
-        a.outcome.error = std::string("cache write failed: ") + e.what();
-      }
-  }
-  for (auto& a : arrived) {
-    auto it = flights_.find(a.id);
-    for (const Waiter& w : it->second.waiters) deliver(w, a.outcome);
-    flights_.erase(it);
-  }
+  // Outside the lock: the hook grades the round and may ask the next one (fetch takes the lock).
+  for (const auto& p : rounds_in) round_hook_(p);
 }
 
 // ---- Sample ----
@@ -224,6 +239,24 @@ const ParamTable Sample::params = {
     {.name = "backoff_initial_seconds", .type = ParamType::number, .default_json = "0.5",
      .help = "wait before the first retry; doubles each retry, with jitter (x 0.5-1); a longer Retry-After wins"},
     {.name = "backoff_max_seconds", .type = ParamType::number, .default_json = "60", .help = "longest computed wait between retries"},
+    {.name = "early_stop", .type = ParamType::string, .default_json = "\"off\"",
+     .help = "ask in rounds and stop a record early: exact = once no outcome of its remaining samples can change the verdict of "
+             "difficulty (same band and suspect label as the full n); bound = also once one-sided Clopper-Pearson bounds at error_rate "
+             "put the pass rate on one side of the band edges; off = all n at once (docs/rollouts.md)",
+     .choices = kStopRules},
+    {.name = "round", .type = ParamType::integer, .default_json = "4", .help = "with early_stop: samples asked per round"},
+    {.name = "band_min", .type = ParamType::number, .default_json = "0", .help = "with early_stop: the min of the difficulty stage downstream"},
+    {.name = "band_max", .type = ParamType::number, .default_json = "1", .help = "with early_stop: the max of the difficulty stage downstream"},
+    {.name = "band_inclusive", .type = ParamType::boolean, .default_json = "false",
+     .help = "with early_stop: the inclusive of the difficulty stage downstream"},
+    {.name = "min_samples", .type = ParamType::integer, .default_json = "1",
+     .help = "with early_stop: the min_samples of the difficulty stage downstream (never stops before)"},
+    {.name = "suspect_share", .type = ParamType::number, .default_json = "0.5",
+     .help = "with early_stop: the suspect_share of the difficulty stage downstream"},
+    {.name = "suspect_action", .type = ParamType::string, .default_json = "\"reject\"",
+     .help = "with early_stop: the suspect_action of the difficulty stage downstream", .choices = kSuspectActions},
+    {.name = "error_rate", .type = ParamType::number, .default_json = "0.05",
+     .help = "with early_stop: bound: the alpha of each one-sided Clopper-Pearson bound"},
 };
 
 void Sample::check(const Params& p) {
@@ -241,6 +274,15 @@ void Sample::check(const Params& p) {
   const std::string f = p.get_string("rollouts_field");
   if (f.find_first_of(".\"\\/") != std::string::npos) throw Error("rollouts_field must be a plain top-level key (no '.', '/', quotes)");
   if (p.get_string("model").empty()) throw Error("model must not be empty");
+  if (p.get_int("round") < 1) throw Error("round must be at least 1");
+  const double lo = p.get_double("band_min"), hi = p.get_double("band_max");
+  if (!(lo >= 0 && hi <= 1 && lo <= hi)) throw Error("need 0 <= band_min <= band_max <= 1");
+  if (!p.get_bool("band_inclusive") && lo == hi) throw Error("band_min == band_max with exclusive bounds keeps nothing");
+  if (p.get_int("min_samples") < 1) throw Error("min_samples must be at least 1");
+  const double share = p.get_double("suspect_share");
+  if (!(share > 0 && share <= 1)) throw Error("suspect_share must be in (0, 1]");
+  const double alpha = p.get_double("error_rate");
+  if (!(alpha > 0 && alpha < 0.5)) throw Error("error_rate must be in (0, 0.5)");
 }
 
 Sample::Sample(const Params& p, Stage& stage)
@@ -254,6 +296,16 @@ Sample::Sample(const Params& p, Stage& stage)
       rollouts_field_(p.get_string("rollouts_field")) {
   grade_options_.extract.last_number = p.get_bool("last_number");
   grade_options_.tolerance = p.get_double("tolerance");
+  const std::string rule = p.get_string("early_stop"), action = p.get_string("suspect_action");
+  stop_.rule = rule == "exact" ? StopRule::exact : rule == "bound" ? StopRule::bound : StopRule::off;
+  stop_.round = p.get_int("round");
+  stop_.min = p.get_double("band_min");
+  stop_.max = p.get_double("band_max");
+  stop_.inclusive = p.get_bool("band_inclusive");
+  stop_.min_samples = p.get_int("min_samples");
+  stop_.suspect_share = p.get_double("suspect_share");
+  stop_.suspect = action == "reject" ? SuspectAction::reject : action == "annotate" ? SuspectAction::annotate : SuspectAction::off;
+  stop_.error_rate = p.get_double("error_rate");
 
   // The sampling parameters: once as the body's members, once canonical (sorted keys) for the cache key.
   std::string stop = "[";
@@ -286,6 +338,7 @@ Sample::Sample(const Params& p, Stage& stage)
   if (cache_path.has_parent_path()) std::filesystem::create_directories(cache_path.parent_path(), ec);
   if (ec) throw Error("cache: cannot create the folder " + cache_path.parent_path().string() + ": " + ec.message());
   sampler_ = std::make_unique<Sampler>(std::move(co), cache_path.string());
+  sampler_->set_round_hook([this](const std::shared_ptr<Pending>& pending) { advance(pending); });
   if (p.has("sidecar")) {
     sidecar_path_ = p.get_string("sidecar");
     const std::filesystem::path side(sidecar_path_);
@@ -301,7 +354,8 @@ Sample::Sample(const Params& p, Stage& stage)
     }
   }
   stage.info("model " + model_ + ", " + std::to_string(n_) + " samples per record, " + std::to_string(co.endpoints.size()) +
-             " endpoint(s), cache " + p.get_string("cache") + " (" + std::to_string(sampler_->cache().count()) + " responses)");
+             " endpoint(s), cache " + p.get_string("cache") + " (" + std::to_string(sampler_->cache().count()) + " responses)" +
+             (stop_.rule == StopRule::off ? std::string() : ", early stop " + p.get_string("early_stop") + " in rounds of " + std::to_string(stop_.round)));
 }
 
 Sample::~Sample() {
@@ -351,95 +405,142 @@ Sample::Prepared Sample::prepare(Record& r) const {
     req.prompt = json::quote(*user);
   }
   req.key = request_key(req.model, req.params, req.prompt);
-  const std::string head = "{\"model\":" + json::quote(model_) + (api_ == Api::chat ? ",\"messages\":" : ",\"prompt\":") + req.prompt +
-                           sampling_json_ + ",\"seed\":";
   auto pending = std::make_shared<Pending>();
-  const int64_t hits = sampler_->fetch(req, n_, [&](int64_t i) { return head + std::to_string(seed_ + i) + "}"; }, pending);
-  if (hits > 0) r.count("cache_hits", hits);
-  if (hits < n_) r.count("samples_requested", n_ - hits);
+  pending->rounds = stop_.rule != StopRule::off;
+  pending->responses.resize(static_cast<size_t>(n_));
+  pending->errors.assign(static_cast<size_t>(n_), std::string());
+  pending->body_head = "{\"model\":" + json::quote(model_) + (api_ == Api::chat ? ",\"messages\":" : ",\"prompt\":") + req.prompt +
+                       sampling_json_ + ",\"seed\":";
+  pending->request = std::make_shared<const Request>(std::move(req));
+  pending->reference = tamis::grade::reference_answer(*scalar_text(*ref));
+  pending->reference_norm =
+      pending->reference.size() <= grade_options_.max_answer_chars ? tamis::grade::normalize(pending->reference) : std::string();
+  advance(pending);
   return pending;
+}
+
+void Sample::advance(const std::shared_ptr<Pending>& pending) const {
+  Pending& p = *pending;
+  try {
+    for (;;) {
+      if (p.asked > 0) {  // a round is in: stop, or ask the next one
+        bool stop = p.asked >= n_;
+        for (int64_t i = 0; i < p.asked && !stop; ++i) stop = !p.errors[static_cast<size_t>(i)].empty();
+        if (!stop) {
+          grade_upto(p, p.asked);
+          p.stop = should_stop(p.tally, n_, stop_);
+          stop = p.stop != StopReason::none;
+        }
+        if (stop) break;
+      }
+      const int64_t from = p.asked, to = p.rounds ? std::min(n_, from + stop_.round) : n_;
+      p.asked = to;
+      const std::string& head = p.body_head;
+      if (sampler_->fetch(*p.request, from, to, [&](int64_t i) { return head + std::to_string(seed_ + i) + "}"; }, pending) > 0)
+        return;  // the I/O thread calls advance() again once the round is in
+    }
+  } catch (const std::exception& e) {  // on the I/O thread nobody else would hear of it: the record fails
+    p.errors[0] = std::string("early stopping: ") + e.what();
+  }
+  std::lock_guard lock(p.mu);
+  p.done = true;
+  p.cv.notify_all();
+}
+
+void Sample::grade_upto(Pending& p, int64_t m) const {
+  auto is_reference = [&](const std::string& norm) {
+    return !norm.empty() && !p.reference_norm.empty() && tamis::grade::equivalent_normalized(norm, p.reference_norm, grade_options_).equal;
+  };
+  // Groups by equivalence, in order of first appearance (the rule of difficulty).
+  auto add = [&](const std::string& answer) {
+    for (size_t g = 0; g < p.groups.size(); ++g)
+      if (!p.groups[g].norm.empty() && p.groups[g].answer == answer) return void(++p.tally.groups[g].count);
+    Pending::Group fresh{answer, answer.size() <= grade_options_.max_answer_chars ? tamis::grade::normalize(answer) : std::string()};
+    if (!fresh.norm.empty())
+      for (size_t g = 0; g < p.groups.size(); ++g)
+        if (!p.groups[g].norm.empty() &&
+            (p.groups[g].norm == fresh.norm || tamis::grade::equivalent_normalized(fresh.norm, p.groups[g].norm, grade_options_).equal))
+          return void(++p.tally.groups[g].count);
+    p.tally.groups.push_back({1, is_reference(fresh.norm)});
+    p.groups.push_back(std::move(fresh));
+  };
+  for (auto i = static_cast<int64_t>(p.graded.size()); i < m; ++i) {
+    const auto v = tamis::grade::grade(p.responses[static_cast<size_t>(i)]->text, p.reference, grade_options_, false);
+    p.graded.push_back({v.correct, v.extracted});
+    p.tally.correct += v.correct ? 1 : 0;
+    if (!v.extracted.empty()) add(v.extracted);
+  }
+  p.tally.m = m;
 }
 
 void Sample::ordered(Record& r, Prepared& pending) {
   Pending& p = *pending;
   {
     std::unique_lock lock(p.mu);
-    p.cv.wait(lock, [&] { return p.remaining == 0; });
+    p.cv.wait(lock, [&] { return p.done; });
   }
-  // Every sample is in; nothing writes to p any more.
+  // The record's rounds are over; nothing writes to p any more.
+  if (p.hits > 0) r.count("cache_hits", p.hits);
+  if (p.requested > 0) r.count("samples_requested", p.requested);
+  samples_budget_ += n_;
+  samples_drawn_ += p.asked;
+  if (p.asked < n_) r.count("samples_saved", n_ - p.asked);
   std::string failures;
   int64_t failed = 0;
-  for (size_t i = 0; i < p.errors.size(); ++i)
-    if (!p.errors[i].empty()) {
-      if (failed++ < 3) failures += (failures.empty() ? "" : "; ") + std::string("sample ") + std::to_string(i) + ": " + p.errors[i];
+  for (int64_t i = 0; i < p.asked; ++i)
+    if (const auto& e = p.errors[static_cast<size_t>(i)]; !e.empty()) {
+      if (failed++ < 3) failures += (failures.empty() ? "" : "; ") + std::string("sample ") + std::to_string(i) + ": " + e;
     }
   if (failed > 0) {
     const std::string reason = p.permanent ? "bad_request" : "rollout_failed";
     r.count(reason);
-    return r.reject(reason, std::to_string(failed) + " of " + std::to_string(n_) + " samples failed: " + failures);
+    return r.reject(reason, std::to_string(failed) + " of " + std::to_string(p.asked) + " samples failed: " + failures);
   }
 
-  const std::string reference = tamis::grade::reference_answer(*scalar_text(*r.field(reference_field_)));
-  const std::string reference_norm = reference.size() <= grade_options_.max_answer_chars ? tamis::grade::normalize(reference) : std::string();
-  struct Group {
-    std::string answer, norm;
-    int64_t count = 0;
-  };
-  std::vector<Group> groups;  // by equivalence, in order of first appearance (the rule of difficulty)
-  auto add = [&](const std::string& answer) {
-    for (auto& g : groups)
-      if (!g.norm.empty() && g.answer == answer) return void(++g.count);
-    Group fresh{answer, answer.size() <= grade_options_.max_answer_chars ? tamis::grade::normalize(answer) : std::string(), 1};
-    if (!fresh.norm.empty())
-      for (auto& g : groups)
-        if (!g.norm.empty() && (g.norm == fresh.norm || tamis::grade::equivalent_normalized(fresh.norm, g.norm, grade_options_).equal))
-          return void(++g.count);
-    groups.push_back(std::move(fresh));
-  };
-  int64_t correct = 0, truncated = 0;
+  const int64_t n = p.asked;
+  grade_upto(p, n);
+  int64_t truncated = 0;
   std::string answers = "[", marks = "[";
-  for (size_t i = 0; i < p.responses.size(); ++i) {
-    const CachedResponse& resp = *p.responses[i];
-    const auto v = tamis::grade::grade(resp.text, reference, grade_options_, false);
-    correct += v.correct ? 1 : 0;
-    truncated += resp.finish_reason == "length" ? 1 : 0;
-    if (!v.extracted.empty()) add(v.extracted);
-    answers += (i ? "," : "") + json::quote(v.extracted);
-    marks += (i ? "," : "") + std::string(v.correct ? "true" : "false");
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& g = p.graded[static_cast<size_t>(i)];
+    truncated += p.responses[static_cast<size_t>(i)]->finish_reason == "length" ? 1 : 0;
+    answers += (i ? "," : "") + json::quote(g.extracted);
+    marks += (i ? "," : "") + std::string(g.correct ? "true" : "false");
   }
   answers += "]";
   marks += "]";
-  const auto n = static_cast<int64_t>(p.responses.size());
-  auto is_reference = [&](const Group& g) {
-    return !g.norm.empty() && !reference_norm.empty() && tamis::grade::equivalent_normalized(g.norm, reference_norm, grade_options_).equal;
-  };
-  const Group* major = nullptr;
-  for (const auto& g : groups)
-    if (!major || g.count > major->count) major = &g;
-  if (major && !is_reference(*major))
-    for (const auto& g : groups)
-      if (g.count == major->count && is_reference(g)) {
-        major = &g;
+  const int64_t correct = p.tally.correct;
+  int64_t major = -1;  // the largest group; ties: the first seen, unless the reference's group is among them
+  for (size_t g = 0; g < p.groups.size(); ++g)
+    if (major < 0 || p.tally.groups[g].count > p.tally.groups[static_cast<size_t>(major)].count) major = static_cast<int64_t>(g);
+  if (major >= 0 && !p.tally.groups[static_cast<size_t>(major)].reference)
+    for (size_t g = 0; g < p.groups.size(); ++g)
+      if (p.tally.groups[g].count == p.tally.groups[static_cast<size_t>(major)].count && p.tally.groups[g].reference) {
+        major = static_cast<int64_t>(g);
         break;
       }
   r.annotate("pass_rate", static_cast<double>(correct) / static_cast<double>(n));
   r.annotate("n_samples", n);
   r.annotate("n_correct", correct);
-  if (major) {
-    r.annotate("majority_answer", cut_utf8(major->answer, 200));
-    r.annotate("majority_share", static_cast<double>(major->count) / static_cast<double>(n));
+  if (major >= 0) {
+    r.annotate("majority_answer", cut_utf8(p.groups[static_cast<size_t>(major)].answer, 200));
+    r.annotate("majority_share", static_cast<double>(p.tally.groups[static_cast<size_t>(major)].count) / static_cast<double>(n));
   }
   r.annotate("n_truncated", truncated);
+  if (stop_.rule != StopRule::off) {
+    r.annotate("n_budget", n_);
+    r.annotate("stop_reason", stop_reason_name(p.stop));
+  }
   r.count("graded");
 
   if (sidecar_) {  // ordered() sees the records in input order: so are the sidecar's lines
     std::string line = "{\"id\":" + json::quote(r.id()) + ",\"model\":" + json::quote(model_) + ",\"responses\":[";
-    for (size_t i = 0; i < p.responses.size(); ++i) {
+    for (int64_t i = 0; i < n; ++i) {
       if (i) line += ',';
-      json::append_quoted(line, p.responses[i]->text);
+      json::append_quoted(line, p.responses[static_cast<size_t>(i)]->text);
     }
     line += "],\"finish_reasons\":[";
-    for (size_t i = 0; i < p.responses.size(); ++i) line += (i ? "," : "") + json::quote(p.responses[i]->finish_reason);
+    for (int64_t i = 0; i < n; ++i) line += (i ? "," : "") + json::quote(p.responses[static_cast<size_t>(i)]->finish_reason);
     line += "]}\n";
     if (std::fwrite(line.data(), 1, line.size(), sidecar_) != line.size())
       throw Error("cannot write the sidecar '" + sidecar_temp_ + "': " + std::strerror(errno));
@@ -486,7 +587,9 @@ void Sample::finish(Stage& stage) {
                ",\"responses\":" + std::to_string(s.succeeded) + ",\"failed_samples\":" + std::to_string(s.failed) +
                ",\"requests_per_endpoint\":" + per + ",\"prompt_tokens\":" + std::to_string(sampler_->prompt_tokens()) +
                ",\"completion_tokens\":" + std::to_string(sampler_->completion_tokens()) +
-               ",\"cache_responses\":" + std::to_string(sampler_->cache().count()) + "}");
+               ",\"cache_responses\":" + std::to_string(sampler_->cache().count()) + ",\"samples_budget\":" +
+               std::to_string(samples_budget_) + ",\"samples_drawn\":" + std::to_string(samples_drawn_) + ",\"samples_saved\":" +
+               std::to_string(samples_budget_ - samples_drawn_) + "}");
   stage.info(std::to_string(s.attempts) + " requests (" + std::to_string(s.retries) + " retries), " + std::to_string(s.succeeded) +
              " responses, " + std::to_string(s.failed) + " samples failed");
 }

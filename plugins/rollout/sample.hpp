@@ -19,6 +19,7 @@
 #include "answer.hpp"
 #include "cache.hpp"
 #include "client.hpp"
+#include "early_stop.hpp"
 
 namespace tamis::rollout {
 
@@ -33,14 +34,45 @@ struct Template {
   static Template parse(std::string_view text);
 };
 
-// One record's samples, filled in by the client's I/O thread, waited for by ordered().
+// The canonical request of one record: the cache key and what is stored with each response.
+struct Request {
+  Key key;
+  std::string model, params, prompt;
+  Api api;
+};
+
+// One record's samples, filled in by the client's I/O thread (or from the cache), waited for by ordered().
+// Samples are asked in rounds (one round of n without early stopping): whoever completes a round (the
+// prepare() thread when the cache held it all, else the I/O thread) grades it and asks the next one or
+// sets `done`. Only one thread touches a record's rounds at a time: a round is asked only after the
+// previous one is complete.
 struct Pending {
   std::mutex mu;
   std::condition_variable cv;
-  int64_t remaining = 0;
-  std::vector<std::optional<CachedResponse>> responses;
-  std::vector<std::string> errors;  // per sample, "" when none
+  bool done = false;       // under mu: ordered() may go on
+  bool rounds = false;     // early stopping: a completed round goes to Sampler's round hook, not to `done`
+  int64_t remaining = 0;   // samples of the current round not yet in
+  int64_t asked = 0;       // samples 0 .. asked-1 asked for or found in the cache
+  int64_t hits = 0, requested = 0;
+  std::vector<std::optional<CachedResponse>> responses;  // n entries
+  std::vector<std::string> errors;                       // per sample, "" when none
   bool permanent = false;
+  // What the next round and the grading need.
+  std::shared_ptr<const Request> request;
+  std::string body_head;  // the request body up to the seed's value
+  std::string reference, reference_norm;
+  // The grading of samples 0 .. graded.size()-1, and its tally for the stop rule.
+  struct Graded {
+    bool correct = false;
+    std::string extracted;
+  };
+  std::vector<Graded> graded;
+  struct Group {
+    std::string answer, norm;
+  };
+  std::vector<Group> groups;  // by equivalence, in order of first appearance; counts in tally.groups
+  Tally tally;
+  StopReason stop = StopReason::none;
 };
 
 // The stage's client, cache and requests in flight (shared by prepare() threads and the I/O thread).
@@ -49,15 +81,13 @@ class Sampler {
   Sampler(ClientOptions options, const std::string& cache_path);
   ~Sampler();
 
-  struct Request {
-    Key key;
-    std::string model, params, prompt;  // canonical, stored with the response
-    Api api;
-  };
-  // Fills `p` from the cache, and asks for the samples it lacks (body_for(i) gives sample i's body).
-  // Returns how many samples were found in the cache.
-  int64_t fetch(const Request& req, int64_t n, const std::function<std::string(int64_t)>& body_for,
+  using Request = rollout::Request;
+  // Fills samples from .. to-1 of `p` from the cache, and asks for the ones it lacks (body_for(i) gives
+  // sample i's body); adds to p's hits and requested. Returns how many it asked for (0: the round is in).
+  int64_t fetch(const Request& req, int64_t from, int64_t to, const std::function<std::string(int64_t)>& body_for,
                 const std::shared_ptr<Pending>& p);
+  // Called on the I/O thread (no lock held) for each record with `rounds` whose round is complete.
+  void set_round_hook(std::function<void(const std::shared_ptr<Pending>&)> f) { round_hook_ = std::move(f); }
 
   Client& client() { return *client_; }
   Cache& cache() { return *cache_; }
@@ -78,13 +108,15 @@ class Sampler {
     Outcome outcome;
   };
   void on_turn_end();
-  static void deliver(const Waiter& w, const Outcome& o);
+  // Returns true when it completed the round of a record with `rounds`.
+  static bool deliver(const Waiter& w, const Outcome& o);
 
   std::unique_ptr<Cache> cache_;
   std::mutex flights_mu_;  // taken around the cache lookup and the registration, and by on_turn_end
   std::map<std::pair<Key, int64_t>, Flight> flights_;
   std::vector<Arrived> arrived_;  // I/O thread only
   std::atomic<int64_t> prompt_tokens_{0}, completion_tokens_{0};
+  std::function<void(const std::shared_ptr<Pending>&)> round_hook_;
   std::unique_ptr<Client> client_;  // last: destroyed first, so its thread stops before the rest goes
 };
 
@@ -109,6 +141,10 @@ class Sample {
 
  private:
   std::optional<std::string> render(Record& r, const Template& t, std::string& missing) const;
+  // Asks the next round of `p`, or decides that it is done (see Pending); loops while the cache holds it.
+  void advance(const std::shared_ptr<Pending>& p) const;
+  // Grades samples p.graded.size() .. m-1 into p.graded, p.groups and p.tally.
+  void grade_upto(Pending& p, int64_t m) const;
 
   Api api_;
   std::string model_;
@@ -116,6 +152,8 @@ class Sample {
   std::string system_prompt_;
   int64_t n_;
   int64_t seed_;
+  StopOptions stop_;
+  int64_t samples_budget_ = 0, samples_drawn_ = 0;  // over the records that reached ordered()
   std::string sampling_json_;  // ,"temperature":..,"top_p":..,"max_tokens":.. (+ ,"stop":[..]) for the body
   std::string params_canonical_;
   std::string reference_field_;
