@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
 #include <thread>
 
 #include "cache.hpp"
@@ -258,6 +259,116 @@ TEST(plugins_rollout_op, validation_errors) {
   EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], model: m, cache: c.sqlite, prompt_template: \"{oops\"}").exit_code, 2);
   EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], model: m, cache: c.sqlite, api: completions, system_prompt: hi}").exit_code, 2);
   EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [{url: \"http://x/v1\", max_in_flight: 4}], model: m, cache: c.sqlite}").exit_code, 0);
+}
+
+// ---- early stopping ----
+
+// n 16 in rounds of 4 with difficulty's band 1-15 of 16 (inclusive) and suspect labels rejected, then
+// difficulty with the same settings. With the server's rule (seeds mod 4 < w wrong, all wrong answers
+// S + 1) the exact rule stops w = 1 after 8 samples (6 right, 2 wrong: the wrong group cannot reach more
+// than twice the right ones), w = 2 after 12, w = 4 after 12 (12 wrong: suspect whatever comes), and
+// asks all 16 for w = 0 (only 16/16 is too easy) and w = 3 (suspect only if the last 4 are wrong too).
+const std::string kBand = "band_min: 0.0625, band_max: 0.9375, band_inclusive: true";
+const std::string kDifficulty = "{answers_field: rollouts.answers, correct_field: rollouts.correct, min: 0.0625, max: 0.9375, inclusive: true}";
+
+OpRun sample_then_difficulty(const FakeOpenAiServer& server, const fs::path& cache, const std::string& extra, const std::string& input,
+                             const OpOptions& o = {}) {
+  return run_stages("  sample:\n    uses: rollout.sample\n    with: " + with(server, cache, "n: 16, " + extra) +
+                        "\n  band:\n    uses: difficulty\n    with: " + kDifficulty + "\n",
+                    input, o);
+}
+
+std::map<std::string, std::string> verdicts(const OpRun& run) {
+  std::map<std::string, std::string> out;
+  for (const auto& id : run.kept_ids()) out[id] = "kept";
+  for (const auto& v : run.rejections()) out[v.id] = v.stage + ":" + v.reason;
+  return out;
+}
+
+TEST(plugins_rollout_op, early_stop_exact_asks_less_and_decides_the_same) {
+  TempDir dir;
+  const std::string input = problems_jsonl(2);
+  FakeOpenAiServer full_server;
+  const OpRun full = sample_then_difficulty(full_server, dir / "full.sqlite", kBand, input);
+  ASSERT_EQ(full.exit_code, 0) << full.describe();
+  EXPECT_EQ(full_server.requests(), 160);
+  FakeOpenAiServer server;
+  const OpRun early = sample_then_difficulty(server, dir / "early.sqlite", "early_stop: exact, round: 4, " + kBand, input);
+  ASSERT_EQ(early.exit_code, 0) << early.describe();
+  EXPECT_EQ(server.requests(), 2 * (16 + 8 + 12 + 16 + 12));
+  EXPECT_EQ(verdicts(early), verdicts(full));
+  EXPECT_EQ(early.kept_ids(), (std::vector<std::string>{"p0_1", "p0_2", "p1_1", "p1_2"}));
+  // Samples 0 .. m-1 were asked, each once, nothing beyond.
+  for (const auto& [key, count] : server.per_key()) EXPECT_EQ(count, 1) << key;
+  EXPECT_EQ(server.per_key().count("What is 30 + 11?#7"), 1u);
+  EXPECT_EQ(server.per_key().count("What is 30 + 11?#8"), 0u);
+  // What the records say about it.
+  EXPECT_EQ(early.annotation(early.kept[0], "n_samples"), "8");
+  EXPECT_EQ(early.annotation(early.kept[0], "n_budget"), "16");
+  EXPECT_EQ(early.annotation(early.kept[0], "stop_reason"), "\"exact\"");
+  EXPECT_EQ(early.annotation(early.kept[1], "n_samples"), "12");
+  for (const auto& line : early.rejected) {
+    if (json_string(line, "id") != "p0_0") continue;
+    EXPECT_EQ(early.annotation(line, "stop_reason"), "\"budget\"") << line;
+  }
+  EXPECT_NE(early.report.find("\"samples_budget\":160,\"samples_drawn\":128,\"samples_saved\":32"), std::string::npos) << early.report;
+}
+
+TEST(plugins_rollout_op, early_stop_rerun_asks_nothing_and_off_asks_only_the_rest) {
+  TempDir dir;
+  const std::string input = problems_jsonl(2);
+  FakeOpenAiServer server;
+  const std::string early_with = "early_stop: exact, round: 4, " + kBand;
+  const OpRun first = sample_then_difficulty(server, dir / "c.sqlite", early_with, input);
+  ASSERT_EQ(first.exit_code, 0) << first.describe();
+  ASSERT_EQ(server.requests(), 128);
+  for (int threads : {1, 3}) {
+    OpOptions o;
+    o.threads = threads;
+    o.args = {"--batch-bytes", "200"};
+    const OpRun again = sample_then_difficulty(server, dir / "c.sqlite", early_with, input, o);
+    ASSERT_EQ(again.exit_code, 0) << again.describe();
+    EXPECT_EQ(outputs(again), outputs(first)) << threads;
+  }
+  EXPECT_EQ(server.requests(), 128);
+  // Early stopping off: the same seeds, so only the 32 samples not drawn yet are asked for.
+  const OpRun off = sample_then_difficulty(server, dir / "c.sqlite", kBand, input);
+  ASSERT_EQ(off.exit_code, 0) << off.describe();
+  EXPECT_EQ(server.requests(), 160);
+  for (const auto& [key, count] : server.per_key()) EXPECT_EQ(count, 1) << key;
+  EXPECT_EQ(verdicts(off), verdicts(first));
+  EXPECT_EQ(off.annotation(off.kept[0], "n_samples"), "16");
+}
+
+// A band edge between the early and the final pass rate: in rounds of 2, w = 1 has 1 of 2 right after
+// the first round (inside (0.3, 0.7)) but 12 of 16 at the end (too easy). The rule must not stop there.
+TEST(plugins_rollout_op, early_stop_waits_while_the_band_can_change) {
+  TempDir dir;
+  const std::string input = problems_jsonl(2);
+  const std::string band = "band_min: 0.3, band_max: 0.7, suspect_action: off";
+  const std::string diff = "{answers_field: rollouts.answers, correct_field: rollouts.correct, min: 0.3, max: 0.7, suspect_action: off}";
+  auto run = [&](FakeOpenAiServer& s, const std::string& cache, const std::string& extra) {
+    return run_stages("  sample:\n    uses: rollout.sample\n    with: " + with(s, dir / cache, "n: 16, " + extra) +
+                          "\n  band:\n    uses: difficulty\n    with: " + diff + "\n",
+                      input);
+  };
+  FakeOpenAiServer full_server, server;
+  const OpRun full = run(full_server, "full.sqlite", band);
+  const OpRun early = run(server, "early.sqlite", "early_stop: exact, round: 2, " + band);
+  ASSERT_EQ(full.exit_code, 0) << full.describe();
+  ASSERT_EQ(early.exit_code, 0) << early.describe();
+  EXPECT_EQ(verdicts(early), verdicts(full));
+  EXPECT_EQ(early.kept_ids(), (std::vector<std::string>{"p0_2", "p1_2"}));
+  EXPECT_LT(server.requests(), 160);
+}
+
+TEST(plugins_rollout_op, early_stop_validation) {
+  const std::string base = "{endpoints: [\"http://x/v1\"], model: m, cache: c.sqlite, early_stop: exact";
+  EXPECT_EQ(validate_op("rollout.sample", base + "}").exit_code, 0);
+  EXPECT_EQ(validate_op("rollout.sample", base + ", round: 0}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", base + ", band_min: 0.8, band_max: 0.2}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], model: m, cache: c.sqlite, early_stop: sometimes}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", base + ", error_rate: 0.7}").exit_code, 2);
 }
 
 // ---- killed mid-run ----
