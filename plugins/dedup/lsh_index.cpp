@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <thread>
 
 namespace tamis::dedup {
 
-LshIndex::Table::Table(size_t n) : mask(n - 1), slots(std::make_unique<std::atomic<uint64_t>[]>(n)) {
-  for (size_t i = 0; i < n; ++i) slots[i].store(kEmpty, std::memory_order_relaxed);
+LshIndex::Table::Table(size_t n) : mask(n - 1), slots(static_cast<uint64_t*>(std::calloc(n, sizeof(uint64_t)))) {
+  if (slots == nullptr) throw std::bad_alloc();
 }
+
+LshIndex::Table::~Table() { std::free(slots); }
 
 LshIndex::LshIndex(size_t bands) : bands_(bands), current_(std::make_unique<Table>(size_t{1} << 16)) {
   table_.store(current_.get(), std::memory_order_release);
@@ -17,11 +21,34 @@ LshIndex::LshIndex(size_t bands) : bands_(bands), current_(std::make_unique<Tabl
 
 LshIndex::~LshIndex() = default;
 
-std::atomic<uint64_t>& LshIndex::slot(const Table& t, uint32_t fp) {
+size_t LshIndex::find(const Table& t, uint32_t fp) {
   for (size_t i = fp & t.mask;; i = (i + 1) & t.mask) {
-    std::atomic<uint64_t>& s = t.slots[i];
-    const uint64_t v = s.load(std::memory_order_acquire);
-    if (v == kEmpty || static_cast<uint32_t>(v >> 32) == fp) return s;
+    const uint64_t v = load_slot(t, i, std::memory_order_acquire);
+    if (v == kEmpty || static_cast<uint32_t>(v >> 32) == fp) return i;
+  }
+}
+
+void LshIndex::put(Table& t, uint32_t fp, uint64_t v) {
+  for (size_t i = fp & t.mask;; i = (i + 1) & t.mask) {
+    std::atomic_ref<uint64_t> s(t.slots[i]);
+    uint64_t raw = s.load(std::memory_order_acquire);
+    if (raw == ~kEmpty) {
+      if (s.compare_exchange_strong(raw, ~v, std::memory_order_release, std::memory_order_acquire)) return;
+      // Lost to an inserter: raw is what it put there (slots are never emptied again).
+    }
+    if (static_cast<uint32_t>(~raw >> 32) == fp) {
+      s.store(~v, std::memory_order_release);  // the writer's value is newer than any copy
+      return;
+    }
+  }
+}
+
+void LshIndex::insert_if_absent(Table& t, uint32_t fp, uint64_t v) {
+  for (size_t i = fp & t.mask;; i = (i + 1) & t.mask) {
+    std::atomic_ref<uint64_t> s(t.slots[i]);
+    uint64_t raw = s.load(std::memory_order_acquire);
+    if (raw == ~kEmpty && s.compare_exchange_strong(raw, ~v, std::memory_order_release, std::memory_order_acquire)) return;
+    if (static_cast<uint32_t>(~raw >> 32) == fp) return;  // there already: the writer's, or as new as ours
   }
 }
 
@@ -36,7 +63,7 @@ void LshIndex::candidates(const uint32_t* fps, uint32_t from, uint32_t to, std::
   thread_local std::vector<uint32_t> cursors;
   cursors.clear();
   for (size_t b = 0; b < bands_; ++b) {
-    const uint64_t v = slot(t, fps[b]).load(std::memory_order_acquire);
+    const uint64_t v = load_slot(t, find(t, fps[b]), std::memory_order_acquire);
     if (v == kEmpty) continue;
     const auto head = static_cast<uint32_t>(v);
     if (head & kSingle) {
@@ -70,28 +97,71 @@ void LshIndex::prefetch(const uint32_t* fps) const {
   for (size_t b = 0; b < bands_; ++b) __builtin_prefetch(&t.slots[fps[b] & t.mask]);
 }
 
-void LshIndex::grow() {
-  if (current_->mask + 1 >= (size_t{1} << 32)) throw Error("dedup.minhash: band table full");
-  auto bigger = std::make_unique<Table>((current_->mask + 1) * 2);
-  for (size_t i = 0; i <= current_->mask; ++i) {
-    const uint64_t v = current_->slots[i].load(std::memory_order_relaxed);
-    if (v != kEmpty) slot(*bigger, static_cast<uint32_t>(v >> 32)).store(v, std::memory_order_relaxed);
+void LshIndex::copy_chunk(const Growth& g, size_t k) {
+  // Copies what the old table holds now; a slot the writer changes meanwhile is written to the new
+  // table by the writer too (put), which a copy never overwrites (insert_if_absent).
+  const size_t end = std::min((k + 1) * Growth::kChunk, g.from->mask + 1);
+  for (size_t i = k * Growth::kChunk; i < end; ++i) {
+    const uint64_t v = load_slot(*g.from, i, std::memory_order_acquire);
+    if (v != kEmpty) insert_if_absent(*g.to, static_cast<uint32_t>(v >> 32), v);
   }
-  table_.store(bigger.get(), std::memory_order_seq_cst);
+}
+
+bool LshIndex::help_grow() const {
+  if (growth_.load(std::memory_order_relaxed) == nullptr) return false;
+  // Counted as a reader: the growth and its old table are freed only once no helper is in flight.
+  readers_.fetch_add(1, std::memory_order_seq_cst);
+  bool copied = false;
+  if (Growth* g = growth_.load(std::memory_order_seq_cst)) {
+    const size_t k = g->claimed.fetch_add(1, std::memory_order_relaxed);
+    if (k < g->chunks) {
+      copy_chunk(*g, k);
+      g->done.fetch_add(1, std::memory_order_release);
+      copied = true;
+    }
+  }
+  readers_.fetch_sub(1, std::memory_order_seq_cst);
+  return copied;
+}
+
+void LshIndex::start_growth() {
+  if (current_->mask + 1 >= (size_t{1} << 32)) throw Error("dedup.minhash: band table full");
+  next_ = std::make_unique<Table>((current_->mask + 1) * 2);
+  growing_ = std::make_unique<Growth>();
+  growing_->from = current_.get();
+  growing_->to = next_.get();
+  growing_->chunks = (current_->mask + Growth::kChunk) / Growth::kChunk;
+  growth_.store(growing_.get(), std::memory_order_seq_cst);
+}
+
+void LshIndex::finish_growth() {
+  // The chunks no helper has claimed, then the ones in flight.
+  Growth& g = *growing_;
+  for (size_t k; (k = g.claimed.fetch_add(1, std::memory_order_relaxed)) < g.chunks;) {
+    copy_chunk(g, k);
+    g.done.fetch_add(1, std::memory_order_release);
+  }
+  while (g.done.load(std::memory_order_acquire) < g.chunks) std::this_thread::yield();
+  growth_.store(nullptr, std::memory_order_seq_cst);
+  table_.store(next_.get(), std::memory_order_seq_cst);
   retired_.push_back(std::move(current_));
-  current_ = std::move(bigger);
+  retired_growths_.push_back(std::move(growing_));
+  current_ = std::move(next_);
 }
 
 void LshIndex::free_retired() {
-  // A reader that loaded a retired table's pointer is in flight until it decrements readers_: seeing
-  // no reader after the swap means none can still hold it (new readers load the new table).
-  if (!retired_.empty() && readers_.load(std::memory_order_seq_cst) == 0) retired_.clear();
+  // A reader or helper that loaded a retired table's (or growth's) pointer is in flight until it
+  // decrements readers_: seeing none after the swap means none can still hold it.
+  if (!retired_.empty() && readers_.load(std::memory_order_seq_cst) == 0) {
+    retired_.clear();
+    retired_growths_.clear();
+  }
 }
 
 const uint32_t* LshIndex::store(const uint32_t* values, size_t n) {
   if (n > chunk_left_) {
     const size_t size = std::max<size_t>(n, size_t{1} << 20);
-    chunks_.push_back(std::make_unique<uint32_t[]>(size));
+    chunks_.push_back(std::make_unique_for_overwrite<uint32_t[]>(size));
     chunk_at_ = chunks_.back().get();
     chunk_left_ = size;
     value_bytes_ += size * sizeof(uint32_t);
@@ -103,20 +173,31 @@ const uint32_t* LshIndex::store(const uint32_t* values, size_t n) {
   return at;
 }
 
+void LshIndex::set(uint32_t fp, size_t at, uint64_t v) {
+  std::atomic_ref<uint64_t>(current_->slots[at]).store(~v, std::memory_order_release);
+  if (growing_) put(*next_, fp, v);
+}
+
 uint32_t LshIndex::add(const uint32_t* fps, const uint32_t* values, size_t n) {
   const uint32_t c = size();
   if (c >= kMaxSurvivors) throw Error("dedup.minhash: too many survivors for one stage (2^31)");
   if (n > UINT32_MAX) throw Error("dedup.minhash: a text with more than 2^32 shingles");
+  // The table grows between 3/8 and 1/2 full: the next one is copied by the helpers from 3/8 on; the
+  // swap comes when they are done, or at 1/2 with the writer copying what is left.
+  const size_t slots = current_->mask + 1;
+  if (growing_ && ((used_ + bands_) * 2 > slots || growing_->done.load(std::memory_order_acquire) == growing_->chunks))
+    finish_growth();
+  else if (!growing_ && (used_ + bands_) * 8 > (current_->mask + 1) * 3)
+    start_growth();
   Entry& e = entries_.append();
   e.data = store(values, n);
   e.size = static_cast<uint32_t>(n);
   for (size_t b = 0; b < bands_; ++b) {
-    if ((used_ + 1) * 2 > current_->mask + 1) grow();
-    std::atomic<uint64_t>& s = slot(*current_, fps[b]);
-    const uint64_t v = s.load(std::memory_order_relaxed);
+    const size_t at = find(*current_, fps[b]);
+    const uint64_t v = load_slot(*current_, at, std::memory_order_relaxed);
     const uint64_t fp = uint64_t{fps[b]} << 32;
     if (v == kEmpty) {  // most band keys have one survivor: kept in the slot itself
-      s.store(fp | c | kSingle, std::memory_order_release);
+      set(fps[b], at, fp | c | kSingle);
       ++used_;
       continue;
     }
@@ -128,7 +209,7 @@ uint32_t LshIndex::add(const uint32_t* fps, const uint32_t* values, size_t n) {
       blk.item[0] = head & ~kSingle;
       blk.item[1] = c;
       blk.count.store(2, std::memory_order_relaxed);
-      s.store(fp | k, std::memory_order_release);
+      set(fps[b], at, fp | k);
       continue;
     }
     Block& blk = blocks_[head];
@@ -144,7 +225,7 @@ uint32_t LshIndex::add(const uint32_t* fps, const uint32_t* values, size_t n) {
     front.next = head;
     front.item[0] = c;
     front.count.store(1, std::memory_order_relaxed);
-    s.store(fp | k, std::memory_order_release);
+    set(fps[b], at, fp | k);
   }
   published_.store(c + 1, std::memory_order_release);
   free_retired();
@@ -153,7 +234,8 @@ uint32_t LshIndex::add(const uint32_t* fps, const uint32_t* values, size_t n) {
 
 size_t LshIndex::bytes() const {
   // Not counting grown-out-of tables still waiting for readers to leave: when they go depends on timing.
-  return (current_->mask + 1) * sizeof(uint64_t) + blocks_.bytes() + entries_.bytes() + value_bytes_;
+  return (current_->mask + 1) * sizeof(uint64_t) + (next_ ? (next_->mask + 1) * sizeof(uint64_t) : 0) + blocks_.bytes() +
+         entries_.bytes() + value_bytes_;
 }
 
 }  // namespace tamis::dedup

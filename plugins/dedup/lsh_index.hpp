@@ -11,12 +11,18 @@
 //     a reader loads it with acquire before it looks;
 //   - a slot is one 64-bit atomic (fingerprint, head); a block's fill count is atomic and its items are
 //     written before the count that covers them; items are never changed once covered;
-//   - growing the table makes a new one (a copy) and publishes its pointer; the old one stays valid,
-//     complete up to the growth, until no reader is inside a query (a count of readers in flight).
+//   - growing the table makes a new one of twice the size and publishes its pointer; the old one stays
+//     valid, complete up to the swap, until no reader is inside a query (a count of readers in flight).
+//     The copy is not made by the writer: once the table is 3/8 full, the next one is allocated (zeroed
+//     pages from the kernel: an empty slot is 0, nothing to fill) and the readers copy it chunk by chunk
+//     (help_grow(), called from the op's parallel part) while the writer goes on adding to both tables.
+//     The writer swaps when every chunk is copied; only if the table reaches 1/2 first does it copy the
+//     chunks left itself.
 // Determinism does not depend on where a reader's snapshot ends: see MinHash::resolve in minhash.cpp.
 #pragma once
 
 #include <atomic>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -92,16 +98,59 @@ class LshIndex {
   uint32_t add(const uint32_t* fps, const uint32_t* values, size_t n);
   // A hint for the writer: fetch the slots of these fingerprints into the cache.
   void prefetch(const uint32_t* fps) const;
+  // Any thread, any time (the op's parallel part): while the table grows, copies one chunk of it into
+  // the next table. Returns whether it copied one.
+  bool help_grow() const;
   size_t bytes() const;  // memory held by the current table, blocks, entries and values, for the report
 
  private:
   static constexpr uint32_t kSingle = 0x80000000u;  // a slot's head: a lone survivor, not a block
+  // A slot is (fingerprint << 32) | head, stored complemented so that a zeroed slot is free (kEmpty):
+  // no value has all bits set (head 0xFFFFFFFF would be a lone survivor 2^31 - 1, above kMaxSurvivors).
   static constexpr uint64_t kEmpty = UINT64_MAX;
   struct Table {
-    explicit Table(size_t n);
+    explicit Table(size_t n);  // n slots, zeroed (calloc: fresh pages for a large table)
+    ~Table();
+    Table(const Table&) = delete;
+    Table& operator=(const Table&) = delete;
     size_t mask;
-    std::unique_ptr<std::atomic<uint64_t>[]> slots;  // (fingerprint << 32) | head; kEmpty: free
+    uint64_t* slots;  // accessed through std::atomic_ref
   };
+  // A growth in progress: `to` (twice the size of the current table) is filled chunk by chunk.
+  struct Growth {
+    static constexpr size_t kChunk = 4096;  // slots of the old table per chunk
+    const Table* from;
+    Table* to;
+    size_t chunks;
+    std::atomic<size_t> claimed{0}, done{0};
+  };
+  static uint64_t load_slot(const Table& t, size_t i, std::memory_order o) {
+    return ~std::atomic_ref<uint64_t>(t.slots[i]).load(o);
+  }
+  // The position of fingerprint fp in t: the slot holding it, or the free one where it would go.
+  static size_t find(const Table& t, uint32_t fp);
+  // Sets fp's slot in t to v, inserting or overwriting; safe against concurrent insert_if_absent().
+  static void put(Table& t, uint32_t fp, uint64_t v);
+  // Inserts v for fp unless fp is there already; safe against other inserters and put().
+  static void insert_if_absent(Table& t, uint32_t fp, uint64_t v);
+  static void copy_chunk(const Growth& g, size_t k);
+  void set(uint32_t fp, size_t at, uint64_t v);  // writer: fp's slot (found at `at` in current_) := v
+  void start_growth();
+  void finish_growth();
+  void free_retired();
+  const uint32_t* store(const uint32_t* values, size_t n);
+
+  size_t bands_;
+  std::atomic<uint32_t> published_{0};
+  std::atomic<Table*> table_{nullptr};
+  mutable std::atomic<int> readers_{0};  // readers inside candidates() or help_grow()
+  std::unique_ptr<Table> current_;
+  std::unique_ptr<Table> next_;              // the table being filled, while growth_ is set
+  std::unique_ptr<Growth> growing_;          // owned by the writer
+  std::atomic<Growth*> growth_{nullptr};     // what help_grow() sees
+  std::vector<std::unique_ptr<Table>> retired_;  // grown out of, freed once no reader is in flight
+  std::vector<std::unique_ptr<Growth>> retired_growths_;
+  size_t used_ = 0;
   struct Block {  // 32 bytes: half a cache line
     uint32_t next = npos;  // the next (older) block, or npos; set before the block is reachable
     std::atomic<uint32_t> count{0};
@@ -111,19 +160,6 @@ class LshIndex {
     const uint32_t* data = nullptr;
     uint32_t size = 0;
   };
-  // The slot of fingerprint fp in t: the one holding it, or the free one where it would go.
-  static std::atomic<uint64_t>& slot(const Table& t, uint32_t fp);
-  void grow();
-  void free_retired();
-  const uint32_t* store(const uint32_t* values, size_t n);
-
-  size_t bands_;
-  std::atomic<uint32_t> published_{0};
-  std::atomic<Table*> table_{nullptr};
-  mutable std::atomic<int> readers_{0};  // readers inside candidates()
-  std::unique_ptr<Table> current_;
-  std::vector<std::unique_ptr<Table>> retired_;  // grown out of, freed once no reader is in flight
-  size_t used_ = 0;
   Segmented<Block, 16> blocks_;
   Segmented<Entry, 16> entries_;
   // Values, in chunks that never move; a survivor's values are contiguous within one chunk.

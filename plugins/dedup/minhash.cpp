@@ -254,6 +254,8 @@ MinHash::MinHash(const Params& p, Stage& stage, std::pair<int, int> bands_rows)
 }
 
 MinHash::Prepared MinHash::prepare(Record& r) const {
+  // While the band table grows, each record of the parallel part copies a chunk of it (see LshIndex).
+  index_.help_grow();
   Prepared out;
   thread_local std::string text, t;
   switch (read_string_field(r, field_, text)) {
