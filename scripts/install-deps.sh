@@ -12,6 +12,8 @@ packages=(
   libcld2-dev                            # language identification (plugin family lang)
   libginac-dev                           # optional: symbolic answer equivalence (plugin family grade, TAMIS_GINAC)
   libcurl4-openssl-dev libsqlite3-dev    # rollouts: the HTTP client and the response cache (plugin family rollout)
+  clang libclang-rt-14-dev               # the fuzzers: clang with libFuzzer and its ASan/UBSan runtimes (scripts/check.sh)
+  llvm                                   # llvm-symbolizer: file and line in sanitizer reports
 )
 
 missing=()

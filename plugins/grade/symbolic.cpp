@@ -130,7 +130,9 @@ class Reader : private LatexCursor {
     if (exponent.degree != 0 || !GiNaC::is_a<GiNaC::numeric>(exponent.e)) return fail();
     const GiNaC::numeric n = GiNaC::ex_to<GiNaC::numeric>(exponent.e);
     if (!n.is_rational() || GiNaC::abs(n.numer()) > kMaxExponent || n.denom() > kMaxRoot) return fail();
-    if (base.e.is_zero() && n.is_negative()) return fail();
+    // 0^0 and 0^-n are refused before GiNaC: its pow() throws for them from inside the constructor
+    // of the power it allocated, which is then never freed (the verdict, unknown, is the same).
+    if (base.e.is_zero() && !n.is_positive()) return fail();
     const int whole = static_cast<int>(std::ceil(std::fabs(n.to_double())));
     return checked({GiNaC::pow(base.e, n), base.degree * whole, base.rational && n.is_integer()});
   }
