@@ -2,8 +2,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <span>
 
 #include "ops.hpp"
+#include "phrase_matcher.hpp"
 
 namespace tamis::grade {
 
@@ -49,37 +51,7 @@ size_t marker_at(std::string_view text, std::string_view m, bool line_start_only
 
 bool asks_question(std::string_view low);
 
-// An option marker such as "A." or "A)" at the start of a line (after spaces), whatever follows it ("A)5").
-bool line_option(std::string_view text, std::string_view m) {
-  for (size_t at = text.find(m); at != std::string_view::npos; at = text.find(m, at + 1)) {
-    size_t k = at;
-    while (k > 0 && (text[k - 1] == ' ' || text[k - 1] == '\t')) --k;
-    if (k == 0 || text[k - 1] == '\n') return true;
-  }
-  return false;
-}
-
-// Parts x and y (in that order) each asking something: the text after x up to y, and after y (up to
-// 400 bytes), both hold a question cue. Conditions listed as (i), (ii) ask nothing and do not count.
-bool parts_ask(std::string_view text, std::string_view x, std::string_view y, bool line_start_only) {
-  const size_t px = marker_at(text, x, line_start_only);
-  if (px == std::string_view::npos) return false;
-  const size_t py = marker_at(text, y, line_start_only, px + x.size());
-  if (py == std::string_view::npos) return false;
-  std::string first(text.substr(px + x.size(), py - px - x.size())), second(text.substr(py + y.size(), 400));
-  for (char& c : first) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (char& c : second) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return asks_question(first) && asks_question(second);
-}
-
 bool contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
-
-// The first of `phrases` found in `text` (lowercase), or "".
-std::string_view first_of(std::string_view text, std::initializer_list<std::string_view> phrases) {
-  for (auto p : phrases)
-    if (find_word(text, p) != std::string_view::npos) return p;
-  return {};
-}
 
 // Words of prose in an answer: alphabetic runs of 2+ letters outside $...$ and not LaTeX commands.
 size_t prose_words(std::string_view a) {
@@ -141,9 +113,13 @@ bool asks_question(std::string_view low) {
 // Options lettered A, B, C, D in that order inside a line ("A.-2  B.0  C.3  D.-1/2", "( ) A. 1 B. 2 C. 3 D. 4",
 // "A) $x$ B) $y$ ..."): each letter stands after a space, a line start, '$' or '}', and is followed by the
 // same mark ('.', ')', '．', '、'). Four in order are needed: "A. B. Smith" or one "A." is no list.
-std::string inline_options(std::string_view text) {
-  for (std::string_view mark : {".", ")", "．", "、"}) {
-    size_t from = 0;
+// `a_first`: where "A" and each mark first occur (npos: nowhere, so that mark has no list).
+std::string inline_options(std::string_view text, std::span<const size_t, 4> a_first) {
+  constexpr std::string_view kMarks[] = {".", ")", "．", "、"};
+  for (size_t mi = 0; mi < 4; ++mi) {
+    const std::string_view mark = kMarks[mi];
+    if (a_first[mi] == std::string_view::npos) continue;
+    size_t from = a_first[mi];
     int next = 0;
     for (; next < 4; ++next) {
       const char letter = static_cast<char>('A' + next);
@@ -180,8 +156,18 @@ bool letter_answer(std::string_view a) {
 // Blanks to fill: "( )" and "(\quad)" (ASCII parentheses with at least one space or \quad), "（）", "（ ）",
 // "___" (three or more underscores), "\_\_", "\underline{\quad}".
 size_t blanks(std::string_view text) {
+  // Only a byte that starts one of them can start a blank ('(', '（' = EF BC 88, '_', '\\'): skip the others.
+  static constexpr auto kStart = [] {
+    std::array<bool, 256> start{};
+    for (const unsigned char c : {'(', '_', '\\', '\xEF'}) start[c] = true;
+    return start;
+  }();
   size_t n = 0;
   for (size_t i = 0; i < text.size();) {
+    if (!kStart[static_cast<unsigned char>(text[i])]) {
+      ++i;
+      continue;
+    }
     const std::string_view rest = text.substr(i);
     size_t len = 0;
     if (rest[0] == '(' || rest.rfind("（", 0) == 0) {
@@ -210,6 +196,145 @@ size_t blanks(std::string_view text) {
 // The problem offers lettered choices somewhere (for a reference that is only a letter).
 constexpr std::string_view kChoiceCues[] = {"which of the following", "which one of the following", "the following",
                                             "options", "choices", "the letter", "letters", "下列", "选项", "选择"};
+
+// Every phrase classify() looks for in the problem, found in one pass of a PhraseMatcher (built once, on
+// first use) over the text with ASCII case ignored. A group that is not `exact` is searched as in the
+// lowercased text; an `exact` group case-sensitively in the text itself (a match of the folded phrase
+// counts only where the text's bytes are the phrase's). The rules then look only where a phrase occurs.
+constexpr std::string_view kSayChoose[] = {"choose the correct", "select the correct answer"};
+constexpr std::string_view kAnswerChoices[] = {"answer choices", "answer options"};
+constexpr std::string_view kOptions[] = {"(A)", "(B)", "(C)", "（A）", "（B）", "(F)", "(G)", "(H)"};
+constexpr std::string_view kLineOptions[] = {"A.", "B.", "C.", "A)", "B)", "C)", "A:", "B:", "C:"};  // in threes
+constexpr std::string_view kInlineMarks[] = {".", ")", "．", "、"};
+constexpr std::string_view kInlineFirst[] = {"A.", "A)", "A．", "A、"};  // "A" and each of kInlineMarks
+constexpr std::string_view kProofPhrases[] = {"prove that", "prove the", "prove or disprove", "show that", "demonstrate that",
+                                              "prove:", "proof:", "justify that", "give a proof", "prove this", "prove it",
+                                              "show how", "证明"};
+constexpr std::string_view kAnywhereParts[] = {"(a)", "(b)", "(i)", "(ii)", "(I)", "(II)"};  // in pairs
+constexpr std::string_view kLineStartParts[] = {"(1)", "(2)", "1)", "2)", "a)", "b)"};       // in pairs
+constexpr std::string_view kWideParts[] = {"（1）", "（2）", "(1)", "(2)", "（I）", "（II）"};     // in pairs
+constexpr std::string_view kPartWords[] = {"part 1", "part 2", "part (a)", "part (b)", "part a", "part b", "part i", "part ii"};
+constexpr std::string_view kImage[] = {"\\includegraphics", "<image", "!["};
+constexpr std::string_view kAsyUpper[] = {"[ASY]"};
+constexpr std::string_view kFigurePhrases[] = {"see the figure", "see figure", "see the diagram", "see diagram", "see the picture",
+                                               "in the figure", "in the diagram", "the figure below", "the diagram below",
+                                               "the figure above", "the diagram above", "the following figure",
+                                               "the following diagram", "accompanying figure", "adjoining figure",
+                                               "accompanying diagram", "adjoining diagram", "figure shows", "diagram shows"};
+constexpr std::string_view kShown[] = {"shown below", "shown above", "pictured", "depicted", "drawn below", "as shown", "illustrated"};
+constexpr std::string_view kFigure[] = {"figure", "diagram", "picture", "graph", "image", "drawing", "grid"};
+
+enum Group : size_t {
+  kQuestion, kChoice, kSay, kAnswerChoice, kOption, kLineOption, kInline, kProof, kAnywhere, kLineStart, kWide, kPartWord,
+  kImageTag, kAsy, kFigurePhrase, kShownWord, kFigureWord, kGroups
+};
+struct PhraseGroup {
+  std::span<const std::string_view> phrases;
+  bool exact;
+};
+constexpr PhraseGroup kPhraseGroups[kGroups] = {
+    {kQuestionCues, false}, {kChoiceCues, false},  {kSayChoose, false},   {kAnswerChoices, false}, {kOptions, true},
+    {kLineOptions, true},   {kInlineFirst, true},  {kProofPhrases, false}, {kAnywhereParts, true},  {kLineStartParts, true},
+    {kWideParts, true},     {kPartWords, false},   {kImage, false},       {kAsyUpper, true},       {kFigurePhrases, false},
+    {kShown, false},        {kFigure, false}};
+
+constexpr std::array<size_t, kGroups + 1> kGroupBase = [] {
+  std::array<size_t, kGroups + 1> base{};
+  for (size_t g = 0; g < kGroups; ++g) base[g + 1] = base[g] + kPhraseGroups[g].phrases.size();
+  return base;
+}();
+constexpr size_t kPhrases = kGroupBase[kGroups];
+
+struct Phrase {
+  std::string_view text;
+  bool exact = false;
+};
+constexpr std::array<Phrase, kPhrases> kAllPhrases = [] {
+  std::array<Phrase, kPhrases> all{};
+  for (size_t g = 0; g < kGroups; ++g)
+    for (size_t i = 0; i < kPhraseGroups[g].phrases.size(); ++i) all[kGroupBase[g] + i] = {kPhraseGroups[g].phrases[i], kPhraseGroups[g].exact};
+  return all;
+}();
+
+const PhraseMatcher& phrase_matcher() {
+  static const PhraseMatcher matcher = [] {
+    std::vector<std::string_view> patterns;
+    for (const Phrase& p : kAllPhrases) patterns.push_back(p.text);
+    return PhraseMatcher(patterns, true);
+  }();
+  return matcher;
+}
+
+constexpr size_t npos = std::string_view::npos;
+
+// Where each phrase first occurs in a text (npos: nowhere), and for the phrases that are not exact, where
+// it first occurs at a word boundary as find_word() decides (npos: nowhere).
+class Hits {
+ public:
+  explicit Hits(std::string_view text) {
+    first_.fill(npos);
+    word_.fill(npos);
+    phrase_matcher().scan(text, [&](size_t id, size_t at) {
+      const Phrase& p = kAllPhrases[id];
+      if (p.exact) {
+        if (first_[id] == npos && text.compare(at, p.text.size(), p.text) == 0) first_[id] = at;
+        return;
+      }
+      if (first_[id] == npos) first_[id] = at;
+      if (word_[id] == npos) {
+        const size_t end = at + p.text.size();
+        const bool left = at == 0 || !alpha(text[at - 1]);
+        const bool right = end >= text.size() || !alpha(text[end]) || !alpha(p.text.back());
+        if (left && right) word_[id] = at;
+      }
+    });
+  }
+  // The first occurrence of phrase `i` of group `g` (exact or as in the lowercased text).
+  size_t first(Group g, size_t i) const { return first_[kGroupBase[g] + i]; }
+  bool has(Group g, size_t i) const { return first(g, i) != npos; }
+  // The first occurrence at a word boundary (groups that are not exact).
+  size_t word(Group g, size_t i) const { return word_[kGroupBase[g] + i]; }
+
+ private:
+  std::array<size_t, kPhrases> first_;
+  std::array<size_t, kPhrases> word_;
+};
+
+bool asks_question(const Hits& h) {
+  for (size_t i = 0; i < std::size(kQuestionCues); ++i)
+    if (kQuestionCues[i] == "?" ? h.has(kQuestion, i) : h.word(kQuestion, i) != npos) return true;
+  return false;
+}
+
+// marker_at() from the first occurrence of the marker on (the same answer: there is none before it).
+size_t marker_from(std::string_view text, std::string_view m, size_t first, bool line_start_only, size_t from = 0) {
+  return first == npos ? npos : marker_at(text, m, line_start_only, std::max(first, from));
+}
+
+// Parts x and y (in that order) each asking something: the text after x up to y, and after y (up to
+// 400 bytes), both hold a question cue. Conditions listed as (i), (ii) ask nothing and do not count.
+// x_first, y_first: where x and y first occur.
+bool parts_ask(std::string_view text, std::string_view x, size_t x_first, std::string_view y, size_t y_first, bool line_start_only) {
+  const size_t px = marker_from(text, x, x_first, line_start_only);
+  if (px == npos) return false;
+  const size_t py = marker_from(text, y, y_first, line_start_only, px + x.size());
+  if (py == npos) return false;
+  std::string first(text.substr(px + x.size(), py - px - x.size())), second(text.substr(py + y.size(), 400));
+  for (char& c : first) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : second) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return asks_question(first) && asks_question(second);
+}
+
+// An option marker such as "A." or "A)" at the start of a line (after spaces), whatever follows it ("A)5");
+// `first`: where it first occurs.
+bool line_option_from(std::string_view text, std::string_view m, size_t first) {
+  for (size_t at = first; at != npos; at = text.find(m, at + 1)) {
+    size_t k = at;
+    while (k > 0 && (text[k - 1] == ' ' || text[k - 1] == '\t')) --k;
+    if (k == 0 || text[k - 1] == '\n') return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -258,35 +383,47 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
     const bool blank = !answer || std::all_of(answer->begin(), answer->end(), space);
     if (blank) return {"missing_answer", answer ? "the reference answer is blank" : "no reference answer"};
   }
-  const std::string text = without_asy(problem);
-  const std::string low = ascii_lower(text);
-  const bool question = asks_question(low);
+  // The rules read the problem without its [asy] drawings; a problem without one is read in place.
+  const bool has_asy = contains(problem, "[asy]");
+  const std::string stripped = has_asy ? without_asy(problem) : std::string();
+  const std::string_view text = has_asy ? std::string_view(stripped) : problem;
+  const Hits h(text);
+  std::string low_text;  // the text lowercased, made only for the few checks that read beyond a phrase
+  const auto low = [&]() -> std::string_view {
+    if (low_text.size() != text.size()) low_text = ascii_lower(text);
+    return low_text;
+  };
+  const bool question = asks_question(h);
 
   if (rules.multiple_choice) {
-    if (auto p = first_of(low, {"choose the correct", "select the correct answer"}); !p.empty())
-      return {"multiple_choice", "the problem says '" + std::string(p) + "'"};
+    for (size_t i = 0; i < std::size(kSayChoose); ++i)
+      if (h.word(kSay, i) != npos) return {"multiple_choice", "the problem says '" + std::string(kSayChoose[i]) + "'"};
     // "Answer Choices:" introduces a list; "each question has five answer choices" does not.
-    for (std::string_view p : {"answer choices", "answer options"})
-      for (size_t at = find_word(low, p); at != std::string_view::npos; at = find_word(low, p, at + 1)) {
-        const size_t next = low.find_first_not_of(" \t", at + p.size());
-        if (next != std::string::npos && (low[next] == ':' || low[next] == '\n' || low[next] == '(' || low.compare(next, 3, "：") == 0))
+    for (size_t i = 0; i < std::size(kAnswerChoices); ++i) {
+      const std::string_view p = kAnswerChoices[i];
+      const std::string_view l = h.word(kAnswerChoice, i) != npos ? low() : std::string_view();
+      for (size_t at = h.word(kAnswerChoice, i); at != npos; at = find_word(l, p, at + 1)) {
+        const size_t next = l.find_first_not_of(" \t", at + p.size());
+        if (next != npos && (l[next] == ':' || l[next] == '\n' || l[next] == '(' || l.compare(next, 3, "：") == 0))
           return {"multiple_choice", "the problem says '" + std::string(p) + "' before a list"};
       }
-    // Options (A) (B) (C), as AMC writes them (\textbf{(A)}), or A. B. C. / A) B) C) at line starts.
-    if (contains(text, "(A)") && contains(text, "(B)") && contains(text, "(C)"))
-      return {"multiple_choice", "the problem lists options (A), (B), (C)"};
-    if (contains(text, "（A）") && contains(text, "（B）")) return {"multiple_choice", "the problem lists options （A）, （B）"};
-    if (contains(text, "(F)") && contains(text, "(G)") && contains(text, "(H)"))
-      return {"multiple_choice", "the problem lists options (F), (G), (H)"};
-    for (auto [a, b, c] : {std::array<const char*, 3>{"A.", "B.", "C."}, std::array<const char*, 3>{"A)", "B)", "C)"},
-                           std::array<const char*, 3>{"A:", "B:", "C:"}}) {
-      if (line_option(text, a) && line_option(text, b) && line_option(text, c))
-        return {"multiple_choice", std::string("the problem lists options ") + a + " " + b + " " + c + " at line starts"};
     }
-    if (const std::string o = inline_options(text); !o.empty()) return {"multiple_choice", "the problem lists options " + o};
+    // Options (A) (B) (C), as AMC writes them (\textbf{(A)}), or A. B. C. / A) B) C) at line starts.
+    if (h.has(kOption, 0) && h.has(kOption, 1) && h.has(kOption, 2)) return {"multiple_choice", "the problem lists options (A), (B), (C)"};
+    if (h.has(kOption, 3) && h.has(kOption, 4)) return {"multiple_choice", "the problem lists options （A）, （B）"};
+    if (h.has(kOption, 5) && h.has(kOption, 6) && h.has(kOption, 7)) return {"multiple_choice", "the problem lists options (F), (G), (H)"};
+    for (size_t i = 0; i < std::size(kLineOptions); i += 3) {
+      if (line_option_from(text, kLineOptions[i], h.first(kLineOption, i)) &&
+          line_option_from(text, kLineOptions[i + 1], h.first(kLineOption, i + 1)) &&
+          line_option_from(text, kLineOptions[i + 2], h.first(kLineOption, i + 2)))
+        return {"multiple_choice", "the problem lists options " + std::string(kLineOptions[i]) + " " + std::string(kLineOptions[i + 1]) + " " +
+                                       std::string(kLineOptions[i + 2]) + " at line starts"};
+    }
+    const std::array<size_t, 4> a_first = {h.first(kInline, 0), h.first(kInline, 1), h.first(kInline, 2), h.first(kInline, 3)};
+    if (const std::string o = inline_options(text, a_first); !o.empty()) return {"multiple_choice", "the problem lists options " + o};
     if (answer && letter_answer(*answer)) {
-      for (auto cue : kChoiceCues)
-        if (contains(low, cue)) return {"multiple_choice", "the reference is an option letter and the problem says '" + std::string(cue) + "'"};
+      for (size_t i = 0; i < std::size(kChoiceCues); ++i)
+        if (h.has(kChoice, i)) return {"multiple_choice", "the reference is an option letter and the problem says '" + std::string(kChoiceCues[i]) + "'"};
       if (blanks(text) > 0) return {"multiple_choice", "the reference is an option letter and the problem has a blank ( ) to fill"};
     }
   }
@@ -295,10 +432,8 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
     // A proof phrase in a problem that also asks a question ("find all n and prove that ...", "in what year
     // will the census show that ...") still has a final answer: only problems that ask nothing else are proofs.
     if (!question) {
-      for (std::string_view p : {"prove that", "prove the", "prove or disprove", "show that", "demonstrate that", "prove:",
-                                 "proof:", "justify that", "give a proof", "prove this", "prove it", "show how", "证明"}) {
-        if (find_word(low, p) != std::string_view::npos) return {"proof", "the problem says '" + std::string(p) + "' and asks no question"};
-      }
+      for (size_t i = 0; i < std::size(kProofPhrases); ++i)
+        if (h.word(kProof, i) != npos) return {"proof", "the problem says '" + std::string(kProofPhrases[i]) + "' and asks no question"};
     }
     if (answer) {
       const std::string a = ascii_lower(*answer);
@@ -308,45 +443,40 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
   }
 
   if (rules.multi_part) {
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kAnywhere = {
-        {{"(a)", "(b)"}, {"(i)", "(ii)"}, {"(I)", "(II)"}}};
-    for (auto [x, y] : kAnywhere)
-      if (parts_ask(text, x, y, false))
-        return {"multi_part", "the problem has parts " + std::string(x) + " and " + std::string(y) + ", each asking something"};
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kLineStart = {
-        {{"(1)", "(2)"}, {"1)", "2)"}, {"a)", "b)"}}};
-    for (auto [x, y] : kLineStart)
-      if (parts_ask(text, x, y, true))
-        return {"multi_part", "the problem has parts " + std::string(x) + " and " + std::string(y) + " at line starts, each asking something"};
-    if (parts_ask(text, "（1）", "（2）", false) || parts_ask(text, "(1)", "(2)", false) || parts_ask(text, "（I）", "（II）", false))
-      return {"multi_part", "the problem has parts (1) and (2), each asking something"};
+    for (size_t i = 0; i < std::size(kAnywhereParts); i += 2)
+      if (parts_ask(text, kAnywhereParts[i], h.first(kAnywhere, i), kAnywhereParts[i + 1], h.first(kAnywhere, i + 1), false))
+        return {"multi_part", "the problem has parts " + std::string(kAnywhereParts[i]) + " and " + std::string(kAnywhereParts[i + 1]) + ", each asking something"};
+    for (size_t i = 0; i < std::size(kLineStartParts); i += 2)
+      if (parts_ask(text, kLineStartParts[i], h.first(kLineStart, i), kLineStartParts[i + 1], h.first(kLineStart, i + 1), true))
+        return {"multi_part", "the problem has parts " + std::string(kLineStartParts[i]) + " and " + std::string(kLineStartParts[i + 1]) +
+                                  " at line starts, each asking something"};
+    for (size_t i = 0; i < std::size(kWideParts); i += 2)
+      if (parts_ask(text, kWideParts[i], h.first(kWide, i), kWideParts[i + 1], h.first(kWide, i + 1), false))
+        return {"multi_part", "the problem has parts (1) and (2), each asking something"};
     if (const size_t n = blanks(text); n >= 2) return {"multi_part", "the problem has " + std::to_string(n) + " blanks to fill"};
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kParts = {
-        {{"part 1", "part 2"}, {"part (a)", "part (b)"}, {"part a", "part b"}, {"part i", "part ii"}}};
-    for (auto [x, y] : kParts)
-      if (find_word(low, x) != std::string_view::npos && find_word(low, y) != std::string_view::npos)
-        return {"multi_part", "the problem has '" + std::string(x) + "' and '" + std::string(y) + "'"};
+    for (size_t i = 0; i < std::size(kPartWords); i += 2)
+      if (h.word(kPartWord, i) != npos && h.word(kPartWord, i + 1) != npos)
+        return {"multi_part", "the problem has '" + std::string(kPartWords[i]) + "' and '" + std::string(kPartWords[i + 1]) + "'"};
   }
 
   if (rules.needs_figure) {
-    if (contains(problem, "[asy]") || contains(problem, "[ASY]")) return {"needs_figure", "the problem draws a figure with [asy]"};
-    if (contains(low, "\\includegraphics") || contains(low, "<image") || contains(low, "![")) return {"needs_figure", "the problem embeds an image"};
-    if (auto p = first_of(low, {"see the figure", "see figure", "see the diagram", "see diagram", "see the picture", "in the figure",
-                                "in the diagram", "the figure below", "the diagram below", "the figure above",
-                                "the diagram above", "the following figure", "the following diagram", "accompanying figure",
-                                "adjoining figure", "accompanying diagram", "adjoining diagram", "figure shows", "diagram shows"});
-        !p.empty())
-      return {"needs_figure", "the problem says '" + std::string(p) + "'"};
-    static constexpr std::string_view kShown[] = {"shown below", "shown above", "pictured", "depicted", "drawn below", "as shown", "illustrated"};
-    static constexpr std::string_view kFigure[] = {"figure", "diagram", "picture", "graph", "image", "drawing", "grid"};
-    for (auto s : kShown) {
-      const size_t at = find_word(low, s);
-      if (at == std::string_view::npos) continue;
+    // "[asy]" in the problem made has_asy; without it the text is the problem, so kAsyUpper is found in it.
+    if (has_asy || h.has(kAsy, 0)) return {"needs_figure", "the problem draws a figure with [asy]"};
+    if (h.has(kImageTag, 0) || h.has(kImageTag, 1) || h.has(kImageTag, 2)) return {"needs_figure", "the problem embeds an image"};
+    for (size_t i = 0; i < std::size(kFigurePhrases); ++i)
+      if (h.word(kFigurePhrase, i) != npos) return {"needs_figure", "the problem says '" + std::string(kFigurePhrases[i]) + "'"};
+    for (size_t i = 0; i < std::size(kShown); ++i) {
+      const std::string_view s = kShown[i];
+      const size_t at = h.word(kShownWord, i);
+      if (at == npos) continue;
       const size_t from = at > 100 ? at - 100 : 0;
-      const std::string_view window = std::string_view(low).substr(from, at - from + s.size() + 100);
-      for (auto f : kFigure)
-        if (find_word(window, f) != std::string_view::npos || find_word(window, std::string(f) + "s") != std::string_view::npos)
+      const std::string_view window = low().substr(from, at - from + s.size() + 100);
+      for (size_t j = 0; j < std::size(kFigure); ++j) {
+        const std::string_view f = kFigure[j];
+        if (!h.has(kFigureWord, j)) continue;  // neither f nor f + "s" is anywhere in the text
+        if (find_word(window, f) != npos || find_word(window, std::string(f) + "s") != npos)
           return {"needs_figure", "the problem says '" + std::string(s) + "' near '" + std::string(f) + "'"};
+      }
     }
   }
 
@@ -365,7 +495,29 @@ void Format::process(Record& r) const {
   const auto problem = r.string_field(problem_field_);
   if (!problem) return r.reject_missing_field(problem_field_, "missing_problem", "no string field '" + problem_field_ + "'");
   std::optional<std::string> answer;
-  if (auto e = r.field(answer_field_)) {
+  // The answer as the DOM would give it, read from the record text when that is certain: a string, an
+  // integer of at most 18 digits (its JSON text is std::to_string's), null, a boolean or an object (no
+  // answer). Other numbers and arrays (and JSON-pointer paths) go through the DOM below.
+  bool read = false;
+  if (!answer_field_.empty() && answer_field_.front() != '/') {
+    const auto raw = r.raw_field(answer_field_);
+    read = true;
+    if (!raw || raw->empty()) {
+      read = !raw;
+    } else if (raw->front() == '"') {
+      const std::string_view body = raw->substr(1, raw->size() - 2);
+      answer = body.find('\\') == std::string_view::npos ? std::string(body) : json::unescape(body);
+    } else if (raw->front() == '-' || (raw->front() >= '0' && raw->front() <= '9')) {
+      const std::string_view digits = raw->substr(raw->front() == '-' ? 1 : 0);
+      const bool integer = !digits.empty() && digits.size() <= 18 && digits != "0" &&
+                           std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (integer || *raw == "0") answer = std::string(*raw);
+      else read = false;
+    } else if (raw->front() == '[') {
+      read = false;
+    }
+  }
+  if (auto e = read ? std::nullopt : r.field(answer_field_)) {
     switch (e->type()) {
       case simdjson::dom::element_type::STRING: answer = std::string(e->get_string().value_unsafe()); break;
       case simdjson::dom::element_type::INT64: answer = std::to_string(e->get_int64().value_unsafe()); break;
