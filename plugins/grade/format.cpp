@@ -141,21 +141,23 @@ std::string inline_options(std::string_view text, std::span<const size_t, 4> a_f
 
 // A reference that is only option letters: "C", "(C)", "\text{(E)}", "$B$", "A, C", "\text{B,E}".
 bool letter_answer(std::string_view a) {
-  std::string s;
+  char prev = 0;  // the last letter kept, 0 before the first
   for (size_t i = 0; i < a.size(); ++i) {
     if (a.substr(i, 6) == "\\text{") i += 5;
     else if (a.substr(i, 8) == "\\textbf{" || a.substr(i, 8) == "\\mathrm{") i += 7;
-    else if (!space(a[i]) && a[i] != '$' && a[i] != '(' && a[i] != ')' && a[i] != '{' && a[i] != '}' && a[i] != ',') s += a[i];
+    else if (!space(a[i]) && a[i] != '$' && a[i] != '(' && a[i] != ')' && a[i] != '{' && a[i] != '}' && a[i] != ',') {
+      if (a[i] < 'A' || a[i] > 'E' || (prev != 0 && a[i] <= prev)) return false;  // distinct letters in order
+      prev = a[i];
+    }
   }
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i)
-    if (s[i] < 'A' || s[i] > 'E' || (i > 0 && s[i] <= s[i - 1])) return false;  // distinct letters in order
-  return true;
+  return prev != 0;
 }
 
 // Blanks to fill: "( )" and "(\quad)" (ASCII parentheses with at least one space or \quad), "（）", "（ ）",
 // "___" (three or more underscores), "\_\_", "\underline{\quad}".
-size_t blanks(std::string_view text) {
+// `from`: no blank starts before it (blanks() from there counts the same).
+size_t blanks(std::string_view text, size_t from) {
+  if (from == std::string_view::npos) return 0;
   // Only a byte that starts one of them can start a blank ('(', '（' = EF BC 88, '_', '\\'): skip the others.
   static constexpr auto kStart = [] {
     std::array<bool, 256> start{};
@@ -163,7 +165,7 @@ size_t blanks(std::string_view text) {
     return start;
   }();
   size_t n = 0;
-  for (size_t i = 0; i < text.size();) {
+  for (size_t i = from; i < text.size();) {
     if (!kStart[static_cast<unsigned char>(text[i])]) {
       ++i;
       continue;
@@ -223,10 +225,12 @@ constexpr std::string_view kFigurePhrases[] = {"see the figure", "see figure", "
                                                "accompanying diagram", "adjoining diagram", "figure shows", "diagram shows"};
 constexpr std::string_view kShown[] = {"shown below", "shown above", "pictured", "depicted", "drawn below", "as shown", "illustrated"};
 constexpr std::string_view kFigure[] = {"figure", "diagram", "picture", "graph", "image", "drawing", "grid"};
+// Every blank blanks() counts starts with one of these: where the first of them is, blanks() can start.
+constexpr std::string_view kBlankStarts[] = {"( ", "(\u3000", "(\\quad", "（", "___", "\\_\\_", "\\underline{\\quad"};
 
 enum Group : size_t {
   kQuestion, kChoice, kSay, kAnswerChoice, kOption, kLineOption, kInline, kProof, kAnywhere, kLineStart, kWide, kPartWord,
-  kImageTag, kAsy, kFigurePhrase, kShownWord, kFigureWord, kGroups
+  kImageTag, kAsy, kFigurePhrase, kShownWord, kFigureWord, kBlankStart, kGroups
 };
 struct PhraseGroup {
   std::span<const std::string_view> phrases;
@@ -236,7 +240,7 @@ constexpr PhraseGroup kPhraseGroups[kGroups] = {
     {kQuestionCues, false}, {kChoiceCues, false},  {kSayChoose, false},   {kAnswerChoices, false}, {kOptions, true},
     {kLineOptions, true},   {kInlineFirst, true},  {kProofPhrases, false}, {kAnywhereParts, true},  {kLineStartParts, true},
     {kWideParts, true},     {kPartWords, false},   {kImage, false},       {kAsyUpper, true},       {kFigurePhrases, false},
-    {kShown, false},        {kFigure, false}};
+    {kShown, false},        {kFigure, false},      {kBlankStarts, true}};
 
 constexpr std::array<size_t, kGroups + 1> kGroupBase = [] {
   std::array<size_t, kGroups + 1> base{};
@@ -292,6 +296,12 @@ class Hits {
   // The first occurrence of phrase `i` of group `g` (exact or as in the lowercased text).
   size_t first(Group g, size_t i) const { return first_[kGroupBase[g] + i]; }
   bool has(Group g, size_t i) const { return first(g, i) != npos; }
+  // Where the first possible blank starts (npos: there is none).
+  size_t first_blank() const {
+    size_t at = npos;
+    for (size_t i = 0; i < std::size(kBlankStarts); ++i) at = std::min(at, first(kBlankStart, i));
+    return at;
+  }
   // The first occurrence at a word boundary (groups that are not exact).
   size_t word(Group g, size_t i) const { return word_[kGroupBase[g] + i]; }
 
@@ -424,7 +434,7 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
     if (answer && letter_answer(*answer)) {
       for (size_t i = 0; i < std::size(kChoiceCues); ++i)
         if (h.has(kChoice, i)) return {"multiple_choice", "the reference is an option letter and the problem says '" + std::string(kChoiceCues[i]) + "'"};
-      if (blanks(text) > 0) return {"multiple_choice", "the reference is an option letter and the problem has a blank ( ) to fill"};
+      if (blanks(text, h.first_blank()) > 0) return {"multiple_choice", "the reference is an option letter and the problem has a blank ( ) to fill"};
     }
   }
 
@@ -453,7 +463,7 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
     for (size_t i = 0; i < std::size(kWideParts); i += 2)
       if (parts_ask(text, kWideParts[i], h.first(kWide, i), kWideParts[i + 1], h.first(kWide, i + 1), false))
         return {"multi_part", "the problem has parts (1) and (2), each asking something"};
-    if (const size_t n = blanks(text); n >= 2) return {"multi_part", "the problem has " + std::to_string(n) + " blanks to fill"};
+    if (const size_t n = blanks(text, h.first_blank()); n >= 2) return {"multi_part", "the problem has " + std::to_string(n) + " blanks to fill"};
     for (size_t i = 0; i < std::size(kPartWords); i += 2)
       if (h.word(kPartWord, i) != npos && h.word(kPartWord, i + 1) != npos)
         return {"multi_part", "the problem has '" + std::string(kPartWords[i]) + "' and '" + std::string(kPartWords[i + 1]) + "'"};
@@ -491,8 +501,63 @@ std::pair<std::string, std::string> Format::classify(std::string_view problem, c
   return {};
 }
 
+namespace {
+
+// json::unescape's result (the same escapes, the same code points), copying the runs between
+// backslashes whole rather than byte by byte.
+std::string unescape(std::string_view k) {
+  std::string out;
+  out.reserve(k.size());
+  for (size_t i = 0; i < k.size();) {
+    const size_t slash = k.find('\\', i);
+    if (slash == std::string_view::npos || slash + 1 >= k.size()) {
+      out.append(k.substr(i));
+      break;
+    }
+    out.append(k.substr(i, slash - i));
+    i = slash + 1;
+    const char e = k[i];
+    switch (e) {
+      case 'n': out.push_back('\n'); break;
+      case 't': out.push_back('\t'); break;
+      case 'r': out.push_back('\r'); break;
+      case 'b': out.push_back('\b'); break;
+      case 'f': out.push_back('\f'); break;
+      case 'u': {
+        uint32_t cp = json::detail::hex4(k, i + 1);
+        i += 4;
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < k.size() && k[i + 1] == '\\' && k[i + 2] == 'u') {
+          const uint32_t lo = json::detail::hex4(k, i + 3);
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          i += 6;
+        }
+        json::detail::append_utf8(out, cp);
+        break;
+      }
+      default: out.push_back(e);  // \" \\ \/
+    }
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace
+
 void Format::process(Record& r) const {
-  const auto problem = r.string_field(problem_field_);
+  // The problem as string_field() reads it, unescaped by the faster copy above.
+  std::optional<std::string_view> problem;
+  std::string problem_text;
+  if (problem_field_.empty() || problem_field_.front() == '/') {
+    problem = r.string_field(problem_field_);
+  } else if (const auto raw = r.raw_field(problem_field_); raw && raw->size() >= 2 && raw->front() == '"') {
+    const std::string_view body = raw->substr(1, raw->size() - 2);  // a number beyond 64 bits comes quoted
+    if (body.find('\\') == std::string_view::npos) {
+      problem = body;
+    } else {
+      problem_text = unescape(body);
+      problem = problem_text;
+    }
+  }
   if (!problem) return r.reject_missing_field(problem_field_, "missing_problem", "no string field '" + problem_field_ + "'");
   std::optional<std::string> answer;
   // The answer as the DOM would give it, read from the record text when that is certain: a string, an
@@ -506,7 +571,7 @@ void Format::process(Record& r) const {
       read = !raw;
     } else if (raw->front() == '"') {
       const std::string_view body = raw->substr(1, raw->size() - 2);
-      answer = body.find('\\') == std::string_view::npos ? std::string(body) : json::unescape(body);
+      answer = body.find('\\') == std::string_view::npos ? std::string(body) : unescape(body);
     } else if (raw->front() == '-' || (raw->front() >= '0' && raw->front() <= '9')) {
       const std::string_view digits = raw->substr(raw->front() == '-' ? 1 : 0);
       const bool integer = !digits.empty() && digits.size() <= 18 && digits != "0" &&
