@@ -28,14 +28,15 @@ size_t LshIndex::find(const Table& t, uint32_t fp) {
   }
 }
 
+// Both start with a compare-exchange, not a load: on a page not touched yet, a load would map the
+// shared zero page and the write after it take a second fault (copy on write, with a TLB shootdown
+// across threads); a locked compare-exchange writes, so the page comes in writable at once.
 void LshIndex::put(Table& t, uint32_t fp, uint64_t v) {
   for (size_t i = fp & t.mask;; i = (i + 1) & t.mask) {
     std::atomic_ref<uint64_t> s(t.slots[i]);
-    uint64_t raw = s.load(std::memory_order_acquire);
-    if (raw == ~kEmpty) {
-      if (s.compare_exchange_strong(raw, ~v, std::memory_order_release, std::memory_order_acquire)) return;
-      // Lost to an inserter: raw is what it put there (slots are never emptied again).
-    }
+    uint64_t raw = ~kEmpty;
+    if (s.compare_exchange_strong(raw, ~v, std::memory_order_release, std::memory_order_acquire)) return;
+    // Taken (slots are never emptied again): raw is its value.
     if (static_cast<uint32_t>(~raw >> 32) == fp) {
       s.store(~v, std::memory_order_release);  // the writer's value is newer than any copy
       return;
@@ -46,8 +47,8 @@ void LshIndex::put(Table& t, uint32_t fp, uint64_t v) {
 void LshIndex::insert_if_absent(Table& t, uint32_t fp, uint64_t v) {
   for (size_t i = fp & t.mask;; i = (i + 1) & t.mask) {
     std::atomic_ref<uint64_t> s(t.slots[i]);
-    uint64_t raw = s.load(std::memory_order_acquire);
-    if (raw == ~kEmpty && s.compare_exchange_strong(raw, ~v, std::memory_order_release, std::memory_order_acquire)) return;
+    uint64_t raw = ~kEmpty;
+    if (s.compare_exchange_strong(raw, ~v, std::memory_order_release, std::memory_order_acquire)) return;
     if (static_cast<uint32_t>(~raw >> 32) == fp) return;  // there already: the writer's, or as new as ours
   }
 }
@@ -100,8 +101,15 @@ void LshIndex::prefetch(const uint32_t* fps) const {
 void LshIndex::copy_chunk(const Growth& g, size_t k) {
   // Copies what the old table holds now; a slot the writer changes meanwhile is written to the new
   // table by the writer too (put), which a copy never overwrites (insert_if_absent).
-  const size_t end = std::min((k + 1) * Growth::kChunk, g.from->mask + 1);
-  for (size_t i = k * Growth::kChunk; i < end; ++i) {
+  const size_t begin = k * Growth::kChunk, end = std::min(begin + Growth::kChunk, g.from->mask + 1);
+  // The slots of the old table's [begin, end) land in the new table's [begin, end) and the same range
+  // one old size further (or just after, probing): their pages are touched first by a write that
+  // changes nothing, each taking one fault here in the parallel part (see put()).
+  constexpr size_t kPage = 4096 / sizeof(uint64_t);
+  for (const size_t base : {begin, begin + g.from->mask + 1})
+    for (size_t i = base; i < base + (end - begin); i += kPage)
+      std::atomic_ref<uint64_t>(g.to->slots[i]).fetch_or(0, std::memory_order_relaxed);
+  for (size_t i = begin; i < end; ++i) {
     const uint64_t v = load_slot(*g.from, i, std::memory_order_acquire);
     if (v != kEmpty) insert_if_absent(*g.to, static_cast<uint32_t>(v >> 32), v);
   }
@@ -182,12 +190,12 @@ uint32_t LshIndex::add(const uint32_t* fps, const uint32_t* values, size_t n) {
   const uint32_t c = size();
   if (c >= kMaxSurvivors) throw Error("dedup.minhash: too many survivors for one stage (2^31)");
   if (n > UINT32_MAX) throw Error("dedup.minhash: a text with more than 2^32 shingles");
-  // The table grows between 3/8 and 1/2 full: the next one is copied by the helpers from 3/8 on; the
-  // swap comes when they are done, or at 1/2 with the writer copying what is left.
+  // The table grows when half full: the helpers copy it into the next one, the writer swaps when they
+  // are done, or at 11/16 full (linear probing is still short there) copying what is left itself.
   const size_t slots = current_->mask + 1;
-  if (growing_ && ((used_ + bands_) * 2 > slots || growing_->done.load(std::memory_order_acquire) == growing_->chunks))
+  if (growing_ && ((used_ + bands_) * 16 > slots * 11 || growing_->done.load(std::memory_order_acquire) == growing_->chunks))
     finish_growth();
-  else if (!growing_ && (used_ + bands_) * 8 > (current_->mask + 1) * 3)
+  else if (!growing_ && (used_ + bands_) * 2 > slots)
     start_growth();
   Entry& e = entries_.append();
   e.data = store(values, n);

@@ -13,11 +13,11 @@
 //     written before the count that covers them; items are never changed once covered;
 //   - growing the table makes a new one of twice the size and publishes its pointer; the old one stays
 //     valid, complete up to the swap, until no reader is inside a query (a count of readers in flight).
-//     The copy is not made by the writer: once the table is 3/8 full, the next one is allocated (zeroed
+//     The copy is not made by the writer: once the table is half full, the next one is allocated (zeroed
 //     pages from the kernel: an empty slot is 0, nothing to fill) and the readers copy it chunk by chunk
 //     (help_grow(), called from the op's parallel part) while the writer goes on adding to both tables.
-//     The writer swaps when every chunk is copied; only if the table reaches 1/2 first does it copy the
-//     chunks left itself.
+//     The writer swaps when every chunk is copied; only if the table reaches 11/16 first does it copy
+//     the chunks left itself.
 // Determinism does not depend on where a reader's snapshot ends: see MinHash::resolve in minhash.cpp.
 #pragma once
 

@@ -49,15 +49,19 @@ std::vector<uint32_t> brute_force(const Data& d, const std::vector<uint32_t>& q,
   return out;
 }
 
-TEST(plugins_dedup_lsh_index, ReadersSeeExactlyThePublishedSurvivorsWhileTheWriterAdds) {
+// The readers also copy the growing table (help_grow(), as the op's parallel part does), all of them
+// (`helpers` 3), one, or none (the writer copies each growth alone when the table fills).
+void readers_see_published_survivors(int helpers) {
   const Data d = make_data(60000, 5);
   LshIndex index(kBands);
+  std::atomic<int> copied{0};
   std::atomic<bool> done{false};
   std::atomic<int> checked{0}, wrong{0};
   auto reader = [&](uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::vector<uint32_t> got;
     for (uint64_t k = 0; !done.load(); ++k) {
+      if (static_cast<int>(seed) <= helpers && index.help_grow()) ++copied;
       const uint32_t p = index.published();
       if (p == 0) continue;
       // Mostly the newest survivor's fingerprints (its data was written last: a survivor published
@@ -92,7 +96,10 @@ TEST(plugins_dedup_lsh_index, ReadersSeeExactlyThePublishedSurvivorsWhileTheWrit
   for (auto& t : readers) t.join();
   EXPECT_EQ(wrong.load(), 0) << "of " << checked.load() << " searches";
   EXPECT_GT(checked.load(), 100);
-  std::printf("%d searches checked while the writer added\n", checked.load());
+  std::printf("%d searches checked while the writer added, %d chunks copied by readers\n", checked.load(), copied.load());
+  if (helpers == 0) {
+    EXPECT_EQ(copied.load(), 0);
+  }
   // After the writer: whole-range searches equal the brute force, from any start.
   std::mt19937_64 rng(9);
   for (int k = 0; k < 20; ++k) {
@@ -103,6 +110,35 @@ TEST(plugins_dedup_lsh_index, ReadersSeeExactlyThePublishedSurvivorsWhileTheWrit
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, brute_force(d, q, from, index.size()));
   }
+}
+
+TEST(plugins_dedup_lsh_index, ReadersSeeExactlyThePublishedSurvivorsWhileTheWriterAdds) { readers_see_published_survivors(3); }
+TEST(plugins_dedup_lsh_index, OneReaderCopiesTheGrowingTable) { readers_see_published_survivors(1); }
+TEST(plugins_dedup_lsh_index, TheWriterCopiesTheTableWhenNoReaderHelps) { readers_see_published_survivors(0); }
+
+// A growth finished by the readers' copies, a chunk at a time between additions: every key the writer
+// adds or changes while the copy runs is in the new table too (the writer writes both tables), checked
+// against a brute force, single-threaded so that each interleaving is fixed (not writing the new table
+// during a growth makes it fail; a copy overwriting the writer's newer value needs a real race to show).
+TEST(plugins_dedup_lsh_index, KeysChangedDuringACopiedGrowthAreInTheNewTable) {
+  const Data d = make_data(40000, 11);
+  LshIndex index(kBands);
+  std::mt19937_64 rng(3);
+  int copies = 0;
+  for (size_t c = 0; c < d.fps.size(); ++c) {
+    index.add(d.fps[c].data(), d.values[c].data(), d.values[c].size());
+    // Copy zero to three chunks between additions: a growth spans many additions, some of which change
+    // keys in chunks already copied and some in chunks not copied yet.
+    for (int h = static_cast<int>(rng() % 4); h > 0; --h) copies += index.help_grow();
+    if (c % 97 == 0 || c + 1 == d.fps.size()) {
+      const std::vector<uint32_t>& q = d.fps[rng() % (c + 1)];
+      std::vector<uint32_t> got;
+      index.candidates(q.data(), 0, index.size(), got);
+      std::sort(got.begin(), got.end());
+      ASSERT_EQ(got, brute_force(d, q, 0, index.size())) << "after survivor " << c;
+    }
+  }
+  EXPECT_GT(copies, 50);
 }
 
 }  // namespace
