@@ -217,9 +217,10 @@ TEST(Commit, HangupAndQuitStopTheRunCleanly) {
 }
 
 // A plugin that crashes: tamis names the stage, op, plugin file and hook, deletes its temporaries and
-// dies of the same signal.
+// dies of the same signal. A stack overflow too: the handler runs on the thread's alternate stack.
 TEST(Commit, APluginCrashNamesItsStageAndLeavesNoTemporaries) {
-  for (const auto& [how, code] : {std::pair<std::string, int>{"segv", 128 + SIGSEGV}, {"abort", 128 + SIGABRT}}) {
+  for (const auto& [how, code] : {std::pair<std::string, int>{"segv", 128 + SIGSEGV}, {"abort", 128 + SIGABRT},
+                                   {"overflow", 128 + SIGSEGV}}) {
     TempDir d;
     write_inputs(d, "  bad:\n    uses: test.fail_on\n    inputs: len\n    with: { id: c, crash: " + how + " }\n");
     write_old_outputs(d);

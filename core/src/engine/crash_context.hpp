@@ -13,7 +13,7 @@ namespace tamis::crash {
 
 // Gives the calling thread an alternate signal stack, once, unless it has one: the crash handler runs
 // there (SA_ONSTACK), so that it can still report a stack overflow. The stack is thread-local storage,
-// gone with the thread.
+// gone with the thread (a thread that ends while on it cannot exist: the handler re-raises and dies).
 inline void install_alternate_stack() noexcept {
   constexpr size_t kSize = 64 * 1024;
   alignas(16) thread_local char stack[kSize];
@@ -37,11 +37,14 @@ inline const char*& current_hook() {
   return hook;
 }
 
-// Marks `stage_text` / `hook` as running on this thread until the end of the scope (nests).
+// Marks `stage_text` / `hook` as running on this thread until the end of the scope (nests). The first
+// Scope on a thread gives it an alternate signal stack (later ones test a thread-local flag), so every
+// thread that runs a stage has one; no TBB observer is needed (one leaked its proxy at exit under ASan).
 class Scope {
  public:
   Scope(const char* stage_text, const char* hook)
       : stage_(current_stage()), hook_(current_hook()) {
+    install_alternate_stack();
     current_stage() = stage_text;
     current_hook() = hook;
   }

@@ -5,7 +5,6 @@
 #include <tbb/parallel_pipeline.h>
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
-#include <tbb/task_scheduler_observer.h>
 
 #include <algorithm>
 #include <chrono>
@@ -719,12 +718,6 @@ tbb::filter<void, Batch*> Runner::read_parse_stages(const std::vector<bool>& run
 void Runner::run_tbb(const tbb::filter<void, void>& whole, int threads) {
   tbb::global_control workers(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
   tbb::task_arena arena(threads);
-  // Every thread that runs stages gets an alternate signal stack, for the crash handler (cli/main.cpp).
-  struct AlternateStacks final : tbb::task_scheduler_observer {
-    explicit AlternateStacks(tbb::task_arena& a) : tbb::task_scheduler_observer(a) { observe(true); }
-    ~AlternateStacks() override { observe(false); }
-    void on_scheduler_entry(bool) override { crash::install_alternate_stack(); }
-  } stacks(arena);
   arena.execute([&] { tbb::parallel_pipeline(static_cast<size_t>(threads) * 4, whole); });
 }
 
