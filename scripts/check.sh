@@ -52,7 +52,7 @@ fi
 # (fuzz/lsan.supp says which and why).
 export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-export LSAN_OPTIONS=suppressions=$root/fuzz/lsan.supp
+export LSAN_OPTIONS=suppressions=$root/fuzz/lsan.supp:print_suppressions=0  # tests check that stderr is empty
 
 if [[ $skip != *" asan "* ]]; then
   # Warnings are checked by the normal build: under -fsanitize GCC's flow analysis warns about code
