@@ -19,7 +19,9 @@ LshIndex::LshIndex(size_t bands) : bands_(bands), current_(std::make_unique<Tabl
   table_.store(current_.get(), std::memory_order_release);
 }
 
-LshIndex::~LshIndex() = default;
+LshIndex::~LshIndex() {
+  for (size_t k = 0; k < arena_chunks_; ++k) std::free(arena_[k].load(std::memory_order_relaxed));
+}
 
 size_t LshIndex::find(const Table& t, uint32_t fp) {
   for (size_t i = fp & t.mask;; i = (i + 1) & t.mask) {
@@ -72,21 +74,22 @@ void LshIndex::candidates(const uint32_t* fps, uint32_t from, uint32_t to, std::
       if (c >= from && c < to) out.push_back(c);
     } else {
       cursors.push_back(head);
-      __builtin_prefetch(&blocks_[head]);
+      __builtin_prefetch(block(head));
     }
   }
   while (!cursors.empty()) {
     size_t live = 0;
     for (const uint32_t k : cursors) {
-      const Block& blk = blocks_[k];
-      const uint32_t n = blk.count.load(std::memory_order_acquire);
+      const uint32_t* blk = block(k);
+      const uint32_t n = std::atomic_ref<const uint32_t>(blk[1]).load(std::memory_order_acquire);
+      const uint32_t* item = blk + kBlockHeader;
       for (uint32_t j = 0; j < n; ++j)
-        if (blk.item[j] >= from && blk.item[j] < to) out.push_back(blk.item[j]);
+        if (item[j] >= from && item[j] < to) out.push_back(item[j]);
       // Newest block first; items ascend within a block, so a block starting below `from` is the last
       // one with anything at or above it.
-      if ((n > 0 && blk.item[0] < from) || blk.next == npos) continue;
-      __builtin_prefetch(&blocks_[blk.next]);
-      cursors[live++] = blk.next;
+      if ((n > 0 && item[0] < from) || blk[0] == npos) continue;
+      __builtin_prefetch(block(blk[0]));
+      cursors[live++] = blk[0];
     }
     cursors.resize(live);
   }
@@ -181,6 +184,25 @@ const uint32_t* LshIndex::store(const uint32_t* values, size_t n) {
   return at;
 }
 
+uint32_t LshIndex::new_block(uint32_t words, uint32_t next) {
+  constexpr uint32_t kChunkWords = 1u << kArenaShift;
+  // Blocks start at multiples of 8 words (32 bytes) and a chunk holds a whole number of the largest.
+  if (arena_end_ % kChunkWords == 0 || arena_end_ % kChunkWords + words > kChunkWords) {
+    if (arena_chunks_ >= kArenaChunks) throw Error("dedup.minhash: too many band chains for one stage");
+    auto* chunk = static_cast<uint32_t*>(std::aligned_alloc(64, kChunkWords * sizeof(uint32_t)));  // blocks in whole lines
+    if (chunk == nullptr) throw std::bad_alloc();
+    arena_[arena_chunks_].store(chunk, std::memory_order_relaxed);
+    arena_end_ = static_cast<uint32_t>(arena_chunks_++ << kArenaShift);
+  }
+  const uint32_t k = arena_end_;
+  arena_end_ += words;
+  uint32_t* blk = block(k);
+  blk[0] = next;
+  blk[1] = 0;
+  blk[2] = words - kBlockHeader;
+  return k;
+}
+
 void LshIndex::set(uint32_t fp, size_t at, uint64_t v) {
   std::atomic_ref<uint64_t>(current_->slots[at]).store(~v, std::memory_order_release);
   if (growing_) put(*next_, fp, v);
@@ -211,28 +233,26 @@ uint32_t LshIndex::add(const uint32_t* fps, const uint32_t* values, size_t n) {
     }
     auto head = static_cast<uint32_t>(v);
     if (head & kSingle) {  // a second one: both move to a block
-      if (blocks_.size() >= kSingle - 1) throw Error("dedup.minhash: too many band chains for one stage");
-      const auto k = static_cast<uint32_t>(blocks_.size());
-      Block& blk = blocks_.append();
-      blk.item[0] = head & ~kSingle;
-      blk.item[1] = c;
-      blk.count.store(2, std::memory_order_relaxed);
+      const uint32_t k = new_block(kFirstBlockWords, npos);
+      uint32_t* blk = block(k);
+      blk[kBlockHeader] = head & ~kSingle;
+      blk[kBlockHeader + 1] = c;
+      std::atomic_ref<uint32_t>(blk[1]).store(2, std::memory_order_relaxed);
       set(fps[b], at, fp | k);
       continue;
     }
-    Block& blk = blocks_[head];
-    const uint32_t count = blk.count.load(std::memory_order_relaxed);
-    if (count < std::size(blk.item)) {
-      blk.item[count] = c;
-      blk.count.store(count + 1, std::memory_order_release);
+    uint32_t* blk = block(head);
+    const uint32_t count = std::atomic_ref<uint32_t>(blk[1]).load(std::memory_order_relaxed);
+    if (count < blk[2]) {
+      blk[kBlockHeader + count] = c;
+      std::atomic_ref<uint32_t>(blk[1]).store(count + 1, std::memory_order_release);
       continue;
     }
-    if (blocks_.size() >= kSingle - 1) throw Error("dedup.minhash: too many band chains for one stage");
-    const auto k = static_cast<uint32_t>(blocks_.size());  // full: a new block in front
-    Block& front = blocks_.append();
-    front.next = head;
-    front.item[0] = c;
-    front.count.store(1, std::memory_order_relaxed);
+    // Full: a new block in front, twice the size.
+    const uint32_t k = new_block(std::min(kMaxBlockWords, (blk[2] + kBlockHeader) * 2), head);
+    uint32_t* front = block(k);
+    front[kBlockHeader] = c;
+    std::atomic_ref<uint32_t>(front[1]).store(1, std::memory_order_relaxed);
     set(fps[b], at, fp | k);
   }
   published_.store(c + 1, std::memory_order_release);
@@ -242,7 +262,7 @@ uint32_t LshIndex::add(const uint32_t* fps, const uint32_t* values, size_t n) {
 
 size_t LshIndex::bytes() const {
   // Not counting grown-out-of tables still waiting for readers to leave: when they go depends on timing.
-  return (current_->mask + 1) * sizeof(uint64_t) + (next_ ? (next_->mask + 1) * sizeof(uint64_t) : 0) + blocks_.bytes() +
+  return (current_->mask + 1) * sizeof(uint64_t) + (next_ ? (next_->mask + 1) * sizeof(uint64_t) : 0) + arena_chunks_ * (size_t{1} << kArenaShift) * sizeof(uint32_t) +
          entries_.bytes() + value_bytes_;
 }
 

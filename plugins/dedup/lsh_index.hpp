@@ -151,16 +151,23 @@ class LshIndex {
   std::vector<std::unique_ptr<Table>> retired_;  // grown out of, freed once no reader is in flight
   std::vector<std::unique_ptr<Growth>> retired_growths_;
   size_t used_ = 0;
-  struct Block {  // 32 bytes: half a cache line
-    uint32_t next = npos;  // the next (older) block, or npos; set before the block is reachable
-    std::atomic<uint32_t> count{0};
-    uint32_t item[6] = {};  // survivor numbers, ascending; blocks of a chain: newest first
-  };
+  // A chain block, in words of the block arena: [0] the next (older) block or npos, set before the
+  // block is reachable; [1] its fill count (atomic: items are written before the count covering them);
+  // [2] its capacity; then the survivor numbers, ascending (blocks of a chain: newest first). A chain's
+  // first block holds 5 (32 bytes), each block in front of a full one about twice as many as it, up to
+  // 253 (1 KiB): a hot band key's survivors lie in a few contiguous runs, not one cache miss per six.
+  static constexpr uint32_t kFirstBlockWords = 8, kMaxBlockWords = 256, kBlockHeader = 3;
+  static constexpr unsigned kArenaShift = 20;  // 4 MiB chunks of words that never move
+  static constexpr size_t kArenaChunks = size_t{1} << 11;  // 2^31 words: block offsets stay below kSingle
+  uint32_t* block(uint32_t off) const { return arena_[off >> kArenaShift].load(std::memory_order_relaxed) + (off & ((1u << kArenaShift) - 1)); }
+  uint32_t new_block(uint32_t words, uint32_t next);  // writer: an empty block of `words` words
   struct Entry {
     const uint32_t* data = nullptr;
     uint32_t size = 0;
   };
-  Segmented<Block, 16> blocks_;
+  std::unique_ptr<std::atomic<uint32_t*>[]> arena_ = std::make_unique<std::atomic<uint32_t*>[]>(kArenaChunks);
+  uint32_t arena_end_ = 0;  // words allocated (chunks are filled in turn; a block never straddles two)
+  size_t arena_chunks_ = 0;
   Segmented<Entry, 16> entries_;
   // Values, in chunks that never move; a survivor's values are contiguous within one chunk.
   std::vector<std::unique_ptr<uint32_t[]>> chunks_;
