@@ -109,12 +109,14 @@ class LshIndex {
   // no value has all bits set (head 0xFFFFFFFF would be a lone survivor 2^31 - 1, above kMaxSurvivors).
   static constexpr uint64_t kEmpty = UINT64_MAX;
   struct Table {
-    explicit Table(size_t n);  // n slots, zeroed (calloc: fresh pages for a large table)
+    explicit Table(size_t n);  // n slots, zeroed (fresh pages from mmap)
     ~Table();
     Table(const Table&) = delete;
     Table& operator=(const Table&) = delete;
     size_t mask;
     uint64_t* slots;  // accessed through std::atomic_ref
+    void* map_;
+    size_t length_;
   };
   // A growth in progress: `to` (twice the size of the current table) is filled chunk by chunk.
   struct Growth {
