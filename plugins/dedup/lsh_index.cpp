@@ -45,7 +45,8 @@ size_t LshIndex::find(const Table& t, uint32_t fp) {
 
 // Both start with a compare-exchange, not a load: on a page not touched yet, a load would map the
 // shared zero page and the write after it take a second fault (copy on write, with a TLB shootdown
-// across threads); a locked compare-exchange writes, so the page comes in writable at once.
+// across threads); a locked compare-exchange writes, so the page comes in writable at once. put() is
+// the writer's, after every copier is done; insert_if_absent() the copiers', concurrently.
 void LshIndex::put(Table& t, uint32_t fp, uint64_t v) {
   for (size_t i = fp & t.mask;; i = (i + 1) & t.mask) {
     std::atomic_ref<uint64_t> s(t.slots[i]);
@@ -166,6 +167,9 @@ void LshIndex::finish_growth() {
     g.done.fetch_add(1, std::memory_order_release);
   }
   while (g.done.load(std::memory_order_acquire) < g.chunks) std::this_thread::yield();
+  // The keys changed since the copy began: their values now (a copy may hold an older one).
+  for (const uint32_t fp : changed_) put(*next_, fp, load_slot(*current_, find(*current_, fp), std::memory_order_relaxed));
+  changed_.clear();
   growth_.store(nullptr, std::memory_order_seq_cst);
   table_.store(next_.get(), std::memory_order_seq_cst);
   retired_.push_back(std::move(current_));
@@ -218,7 +222,8 @@ uint32_t LshIndex::new_block(uint32_t words, uint32_t next) {
 
 void LshIndex::set(uint32_t fp, size_t at, uint64_t v) {
   std::atomic_ref<uint64_t>(current_->slots[at]).store(~v, std::memory_order_release);
-  if (growing_) put(*next_, fp, v);
+  // Written to the new table at the swap, once the copy has touched (and faulted in) all of its pages.
+  if (growing_) changed_.push_back(fp);
 }
 
 uint32_t LshIndex::add(const uint32_t* fps, const uint32_t* values, size_t n) {

@@ -15,9 +15,10 @@
 //     valid, complete up to the swap, until no reader is inside a query (a count of readers in flight).
 //     The copy is not made by the writer: once the table is half full, the next one is allocated (zeroed
 //     pages from the kernel: an empty slot is 0, nothing to fill) and the readers copy it chunk by chunk
-//     (help_grow(), called from the op's parallel part) while the writer goes on adding to both tables.
-//     The writer swaps when every chunk is copied; only if the table reaches 11/16 first does it copy
-//     the chunks left itself.
+//     (help_grow(), called from the op's parallel part) while the writer goes on adding to the old one
+//     and notes the keys it changes. The writer swaps when every chunk is copied, after writing those
+//     keys' values to the new table; only if the table reaches 11/16 first does it copy the chunks left
+//     itself.
 // Determinism does not depend on where a reader's snapshot ends: see MinHash::resolve in minhash.cpp.
 #pragma once
 
@@ -131,7 +132,7 @@ class LshIndex {
   }
   // The position of fingerprint fp in t: the slot holding it, or the free one where it would go.
   static size_t find(const Table& t, uint32_t fp);
-  // Sets fp's slot in t to v, inserting or overwriting; safe against concurrent insert_if_absent().
+  // Sets fp's slot in t to v, inserting or overwriting.
   static void put(Table& t, uint32_t fp, uint64_t v);
   // Inserts v for fp unless fp is there already; safe against other inserters and put().
   static void insert_if_absent(Table& t, uint32_t fp, uint64_t v);
@@ -150,6 +151,7 @@ class LshIndex {
   std::unique_ptr<Table> next_;              // the table being filled, while growth_ is set
   std::unique_ptr<Growth> growing_;          // owned by the writer
   std::atomic<Growth*> growth_{nullptr};     // what help_grow() sees
+  std::vector<uint32_t> changed_;            // fingerprints whose slot the writer set during the growth
   std::vector<std::unique_ptr<Table>> retired_;  // grown out of, freed once no reader is in flight
   std::vector<std::unique_ptr<Growth>> retired_growths_;
   size_t used_ = 0;
