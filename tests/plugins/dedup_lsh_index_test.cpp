@@ -117,9 +117,9 @@ TEST(plugins_dedup_lsh_index, OneReaderCopiesTheGrowingTable) { readers_see_publ
 TEST(plugins_dedup_lsh_index, TheWriterCopiesTheTableWhenNoReaderHelps) { readers_see_published_survivors(0); }
 
 // A growth finished by the readers' copies, a chunk at a time between additions: every key the writer
-// adds or changes while the copy runs is in the new table too (the writer writes both tables), checked
-// against a brute force, single-threaded so that each interleaving is fixed (not writing the new table
-// during a growth makes it fail; a copy overwriting the writer's newer value needs a real race to show).
+// adds or changes while the copy runs is in the new table too (the writer notes them and writes them
+// at the swap), checked against a brute force, single-threaded so that each interleaving is fixed (not
+// writing the noted keys makes it fail).
 TEST(plugins_dedup_lsh_index, KeysChangedDuringACopiedGrowthAreInTheNewTable) {
   const Data d = make_data(40000, 11);
   LshIndex index(kBands);
