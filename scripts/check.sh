@@ -62,7 +62,11 @@ if [[ $skip != *" asan "* ]]; then
   cmake --build build-asan -j"$jobs"
   end "build with ASan+UBSan"
   begin "tests with ASan+UBSan"
-  ctest --test-dir build-asan --output-on-failure
+  # LeakSanitizer is off for the test suite: at the exit of about 2% of the tamis processes the tests
+  # start, its tracer (GCC 12's libsanitizer on glibc 2.36, which loads our plugins' TLS with dlopen)
+  # crashes with "Tracer caught signal 11" and fails a test that did nothing wrong. Leaks, failed runs
+  # included, are checked by the fuzzers below (clang's runtime, run_fuzz runs failing pipelines).
+  ASAN_OPTIONS=${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0} ctest --test-dir build-asan --output-on-failure
   end "tests with ASan+UBSan"
 fi
 
