@@ -57,10 +57,39 @@ struct Record {
     if (!owned.empty()) r.set_text(owned);
     return r;
   }
+  // Storage of annotations replaced or outgrown during a hook, kept until the record dies: the plugin's
+  // views of the record's annotations (tamis_record::annotations, rebuilt after the hook) point into
+  // it, and an op may read an annotation after adding one (translate.import did: a use after free
+  // that AddressSanitizer found).
+  struct Retired {
+    std::vector<std::vector<Annotation>> tables;
+    std::vector<std::string> values;
+  };
+  std::shared_ptr<Retired> retired;
+
   void annotate(std::string_view key, std::string_view value) {
     for (auto& a : annotations)
-      if (a.key == key) return void(a.value_json.assign(value));
+      if (a.key == key) {
+        keep().values.push_back(std::move(a.value_json));  // its heap buffer, if any, stays where views see it
+        a.value_json.assign(value);
+        return;
+      }
+    if (annotations.empty()) {
+      annotations.reserve(4);
+    } else if (annotations.size() == annotations.capacity()) {
+      std::vector<Annotation> bigger;
+      bigger.reserve(annotations.size() * 2);
+      bigger.insert(bigger.end(), annotations.begin(), annotations.end());  // copies: the old table stays intact
+      keep().tables.push_back(std::move(annotations));
+      annotations = std::move(bigger);
+    }
     annotations.push_back({std::string(key), std::string(value)});
+  }
+
+ private:
+  Retired& keep() {
+    if (!retired) retired = std::make_shared<Retired>();
+    return *retired;
   }
 };
 
