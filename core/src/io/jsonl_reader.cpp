@@ -88,23 +88,22 @@ size_t JsonlFileReader::split(LineChunk& chunk, size_t limit) {
   return std::min(pos, limit);
 }
 
+// One read from the source into `dst`: the bytes read, or 0 at the end of the file (a truncated
+// stream ends it too, with its message kept in truncated_).
+size_t JsonlFileReader::read_from_source(char* dst, size_t n) {
+  size_t got = 0;
+  try {
+    got = source_->read(dst, n);
+  } catch (const TruncatedError& e) {
+    truncated_ = e.what();
+  }
+  if (got == 0) eof_ = true;
+  return got;
+}
+
 // Reads into the chunk's buffer until it holds `want` bytes or the file ends.
 void JsonlFileReader::read_some(LineChunk& chunk, size_t& size, size_t want) {
-  while (!eof_ && size < want) {
-    size_t got = 0;
-    try {
-      got = source_->read(chunk.buffer.data.get() + size, want - size);
-    } catch (const TruncatedError& e) {
-      eof_ = true;
-      truncated_ = e.what();
-      break;
-    }
-    if (got == 0) {
-      eof_ = true;
-      break;
-    }
-    size += got;
-  }
+  while (!eof_ && size < want) size += read_from_source(chunk.buffer.data.get() + size, want - size);
 }
 
 // The buffer holds [0, size): the start of one line, no newline, longer than the maximum. Keeps its
@@ -125,18 +124,8 @@ void JsonlFileReader::long_line(LineChunk& chunk, size_t size) {
   // Read the rest in pieces of at most a chunk into the old buffer, keeping what follows the newline.
   const size_t piece = std::min(chunk.buffer.capacity, std::max<size_t>(limits_.chunk_bytes, 4096));
   while (!eof_ && !ended) {
-    size_t got = 0;
-    try {
-      got = source_->read(buf, piece);
-    } catch (const TruncatedError& e) {
-      eof_ = true;
-      truncated_ = e.what();
-      break;
-    }
-    if (got == 0) {
-      eof_ = true;
-      break;
-    }
+    const size_t got = read_from_source(buf, piece);
+    if (got == 0) break;
     const void* nl = std::memchr(buf, '\n', got);
     if (!nl) {
       length += got;

@@ -103,6 +103,7 @@ class JsonlFileReader {
   size_t split(LineChunk& chunk, size_t limit);
   void long_line(LineChunk& chunk, size_t size);
   void read_some(LineChunk& chunk, size_t& size, size_t want);
+  size_t read_from_source(char* dst, size_t n);
   // Bytes kept of a line over the maximum, counted from its start (a byte order mark is then removed):
   // the same whatever the chunk size.
   size_t kept_of_long_line() const { return std::min(limits_.max_line_bytes, kLongLineKept); }
