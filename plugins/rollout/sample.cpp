@@ -21,6 +21,9 @@ using simdjson::dom::element_type;
 const char* const kApis[] = {"chat", "completions", nullptr};
 const char* const kStopRules[] = {"off", "exact", "bound", nullptr};
 const char* const kSuspectActions[] = {"reject", "annotate", "off", nullptr};
+const char* const kModelBands[] = {"pooled", "all", "any", nullptr};
+// Request members the op sets itself: extra_body may not set them.
+const char* const kOwnMembers[] = {"model", "messages", "prompt", "n", "seed", "temperature", "top_p", "max_tokens", "stop", "stream"};
 const char* stop_reason_name(StopReason r) { return r == StopReason::exact ? "exact" : r == StopReason::bound ? "bound" : "budget"; }
 
 std::optional<std::string> scalar_text(const element& e) {
@@ -69,6 +72,100 @@ std::vector<Endpoint> parse_endpoints(const element& e) {
   return out;
 }
 
+// A JSON value as canonical text: object keys sorted (bytewise), no spaces; numbers as written by json::number.
+std::string canonical_json(const element& e) {
+  switch (e.type()) {
+    case element_type::OBJECT: {
+      std::vector<std::pair<std::string, std::string>> members;
+      simdjson::dom::object obj;
+      if (e.get_object().get(obj) != simdjson::SUCCESS) return "null";
+      for (auto kv : obj) members.emplace_back(std::string(kv.key), canonical_json(kv.value));
+      std::sort(members.begin(), members.end());
+      std::string out = "{";
+      for (const auto& [k, v] : members) out += (out.size() > 1 ? "," : "") + json::quote(k) + ":" + v;
+      return out + "}";
+    }
+    case element_type::ARRAY: {
+      std::string out = "[";
+      simdjson::dom::array arr;
+      if (e.get_array().get(arr) != simdjson::SUCCESS) return "null";
+      for (element x : arr) out += (out.size() > 1 ? "," : "") + canonical_json(x);
+      return out + "]";
+    }
+    case element_type::STRING: return json::quote(e.get_string().value_unsafe());
+    case element_type::NULL_VALUE: return "null";
+    default: return *scalar_text(e);
+  }
+}
+
+// extra_body: its members as (key, canonical value), sorted by key (none when absent or empty). Throws on
+// a member the op sets itself.
+std::vector<std::pair<std::string, std::string>> parse_extra_body(const Params& p) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!p.has("extra_body")) return out;
+  simdjson::dom::object obj;
+  if (p.get_json("extra_body").get_object().get(obj) != simdjson::SUCCESS)
+    throw Error("extra_body must be a mapping of request members, e.g. {top_k: 20, min_p: 0.05}");
+  for (auto kv : obj) {
+    for (const char* own : kOwnMembers)
+      if (kv.key == own)
+        throw Error("extra_body sets '" + std::string(kv.key) + "', which the op sets itself (use its own parameter: model(s), n, seed, "
+                    "temperature, top_p, max_tokens, stop; messages and prompt come from the template; stream is never used)");
+    out.emplace_back(std::string(kv.key), canonical_json(kv.value));
+  }
+  std::sort(out.begin(), out.end());
+  for (size_t i = 1; i < out.size(); ++i)
+    if (out[i].first == out[i - 1].first) throw Error("extra_body sets '" + out[i].first + "' twice");
+  return out;
+}
+
+// The models: `model`, or the `models` list of names or {name, endpoints}. Endpoints empty: the stage's.
+struct ModelSpec {
+  std::string name;
+  std::vector<Endpoint> endpoints;
+  std::string endpoints_text;  // canonical: models with the same endpoints share one client
+};
+
+std::vector<ModelSpec> parse_models(const Params& p) {
+  std::vector<ModelSpec> out;
+  if (p.has("model") == p.has("models")) throw Error("give model (one name) or models (a list), not both and not neither");
+  if (p.has("model")) {
+    if (p.get_string("model").empty()) throw Error("model must not be empty");
+    out.push_back({p.get_string("model"), {}, {}});
+    return out;
+  }
+  simdjson::dom::array list;
+  if (p.get_json("models").get_array().get(list) != simdjson::SUCCESS) throw Error("models must be a list of names or {name, endpoints}");
+  for (element item : list) {
+    ModelSpec m;
+    std::string_view s;
+    if (item.get_string().get(s) == simdjson::SUCCESS) {
+      m.name = std::string(s);
+    } else if (simdjson::dom::object obj; item.get_object().get(obj) == simdjson::SUCCESS) {
+      for (auto kv : obj) {
+        if (kv.key == "name" && kv.value.get_string().get(s) == simdjson::SUCCESS) {
+          m.name = std::string(s);
+        } else if (kv.key == "endpoints") {
+          m.endpoints = parse_endpoints(kv.value);
+          m.endpoints_text = canonical_json(kv.value);
+        } else {
+          throw Error("models: '" + std::string(kv.key) + "' is not name (a string) or endpoints (a list)");
+        }
+      }
+    } else {
+      throw Error("models: each item is a name or {name, endpoints}");
+    }
+    if (m.name.empty()) throw Error("models: a model without a name");
+    for (const auto& other : out)
+      if (other.name == m.name) throw Error("models: '" + m.name + "' is listed twice");
+    if (m.endpoints.empty() && !p.has("endpoints"))
+      throw Error("models: '" + m.name + "' has no endpoints of its own and the stage has no endpoints");
+    out.push_back(std::move(m));
+  }
+  if (out.empty()) throw Error("models: give at least one");
+  return out;
+}
+
 }  // namespace
 
 // ---- Template ----
@@ -102,40 +199,55 @@ Template Template::parse(std::string_view text) {
 
 // ---- Sampler ----
 
-Sampler::Sampler(ClientOptions options, const std::string& cache_path)
-    : cache_(std::make_unique<Cache>(cache_path)), client_(std::make_unique<Client>(std::move(options))) {
-  client_->set_turn_end([this] { on_turn_end(); });
+Sampler::Sampler(std::vector<ClientOptions> routes, const std::string& cache_path, size_t models)
+    : cache_(std::make_unique<Cache>(cache_path)), arrived_(routes.size()), model_stats_(models) {
+  for (auto& options : routes) {
+    const size_t route = clients_.size();
+    clients_.push_back(std::make_unique<Client>(std::move(options)));
+    clients_.back()->set_turn_end([this, route] { on_turn_end(route); });
+  }
 }
 
-Sampler::~Sampler() { client_.reset(); }
+Sampler::~Sampler() { clients_.clear(); }
 
-int64_t Sampler::fetch(const Request& req, int64_t from, int64_t to, const std::function<std::string(int64_t)>& body_for,
-                       const std::shared_ptr<Pending>& p) {
+int64_t Sampler::fetch(const std::vector<Part>& parts, const std::shared_ptr<Pending>& p) {
   // The lookup and the registration happen under flights_mu_, which on_turn_end also holds while it stores
   // and hands out a turn's responses: a sample is then either in the cache, or in flight, never neither.
+  // All parts of a round are registered under one hold, so no part's responses can complete the round
+  // before the others are counted in `remaining`.
   std::lock_guard lock(flights_mu_);
-  auto found = cache_->lookup(req.key, to);
-  std::vector<int64_t> missing;
-  for (int64_t i = from; i < to; ++i) {
-    auto& slot = found[static_cast<size_t>(i)];
-    if (slot) p->responses[static_cast<size_t>(i)] = std::move(slot);
-    else missing.push_back(i);
+  int64_t asked = 0;
+  std::vector<std::pair<size_t, std::vector<int64_t>>> missing;  // part, samples
+  for (size_t k = 0; k < parts.size(); ++k) {
+    const Part& part = parts[k];
+    auto found = cache_->lookup(part.request->key, part.to);
+    std::vector<int64_t> lacking;
+    for (int64_t i = part.from; i < part.to; ++i) {
+      auto& slot = found[static_cast<size_t>(i)];
+      if (slot) p->responses[static_cast<size_t>(part.offset + i)] = std::move(slot);
+      else lacking.push_back(i);
+    }
+    asked += static_cast<int64_t>(lacking.size());
+    p->hits += part.to - part.from - static_cast<int64_t>(lacking.size());
+    if (!lacking.empty()) missing.emplace_back(k, std::move(lacking));
   }
-  const auto asked = static_cast<int64_t>(missing.size());
-  p->hits += to - from - asked;
   p->requested += asked;
   p->remaining = asked;
-  if (missing.empty()) return 0;
-  auto shared = std::make_shared<const Request>(req);
-  for (const int64_t i : missing) {
-    const auto id = std::make_pair(req.key, i);
-    auto it = flights_.find(id);
-    if (it != flights_.end()) {
-      it->second.waiters.push_back({p, i});
-      continue;
+  for (const auto& [k, samples] : missing) {
+    const Part& part = parts[k];
+    auto shared = std::make_shared<const Request>(*part.request);
+    for (const int64_t i : samples) {
+      const auto id = std::make_pair(part.request->key, i);
+      auto it = flights_.find(id);
+      if (it != flights_.end()) {
+        it->second.waiters.push_back({p, part.offset + i});
+        continue;
+      }
+      flights_.emplace(id, Flight{shared, {{p, part.offset + i}}});
+      const size_t route = part.request->route;
+      clients_[route]->submit(part.request->api, part.body_for(i),
+                              [this, id, route](Outcome&& o) { arrived_[route].push_back({id, std::move(o)}); });
     }
-    flights_.emplace(id, Flight{shared, {{p, i}}});
-    client_->submit(req.api, body_for(i), [this, id](Outcome&& o) { arrived_.push_back({id, std::move(o)}); });
   }
   return asked;
 }
@@ -157,21 +269,28 @@ bool Sampler::deliver(const Waiter& w, const Outcome& o) {
   return false;
 }
 
-void Sampler::on_turn_end() {
+void Sampler::on_turn_end(size_t route) {
   std::vector<Arrived> arrived;
-  arrived.swap(arrived_);
+  arrived.swap(arrived_[route]);
   std::vector<std::shared_ptr<Pending>> rounds_in;
   {
     std::lock_guard lock(flights_mu_);
     std::vector<Cache::Put> puts;
     for (auto& a : arrived) {
-      if (!a.outcome.ok) continue;
       const Flight& f = flights_.at(a.id);
+      ModelStats& ms = model_stats_[f.request->model_index];
+      ms.requests += a.outcome.attempts;
+      ms.retries += std::max(0, a.outcome.attempts - 1);
+      if (!a.outcome.ok) {
+        ++ms.failed;
+        continue;
+      }
+      ++ms.responses;
       const Completion& c = a.outcome.completion;
       puts.push_back({a.id.first, a.id.second, f.request->model, f.request->params, f.request->prompt,
                       CachedResponse{c.text, c.finish_reason, c.prompt_tokens, c.completion_tokens}});
-      if (c.prompt_tokens > 0) prompt_tokens_ += c.prompt_tokens;
-      if (c.completion_tokens > 0) completion_tokens_ += c.completion_tokens;
+      if (c.prompt_tokens > 0) prompt_tokens_ += c.prompt_tokens, ms.prompt_tokens += c.prompt_tokens;
+      if (c.completion_tokens > 0) completion_tokens_ += c.completion_tokens, ms.completion_tokens += c.completion_tokens;
     }
     try {
       cache_->store(puts);  // before anyone is told: what a record sees is what a rerun will read
@@ -197,12 +316,18 @@ void Sampler::on_turn_end() {
 // ---- Sample ----
 
 const ParamTable Sample::params = {
-    {.name = "endpoints", .type = ParamType::json, .required = true,
+    {.name = "endpoints", .type = ParamType::json,
      .help = "OpenAI-compatible servers: base URLs up to /v1 (\"http://host:8000/v1\"), or {url, max_in_flight} for a "
-             "per-endpoint bound; requests go to the least loaded"},
+             "per-endpoint bound; requests go to the least loaded (required unless every model of models has its own)"},
     {.name = "api", .type = ParamType::string, .default_json = "\"chat\"",
      .help = "chat: POST /chat/completions with messages; completions: POST /completions with the raw prompt", .choices = kApis},
-    {.name = "model", .type = ParamType::string, .required = true, .help = "the model name sent to the servers (part of the cache key)"},
+    {.name = "model", .type = ParamType::string, .help = "the model name sent to the servers (part of the cache key); or models"},
+    {.name = "models", .type = ParamType::json,
+     .help = "instead of model, several models, each sampled n times: a list of names, or {name, endpoints} for a model served "
+             "elsewhere (default: the stage's endpoints); per-model figures as difficulty's models mode (docs/rollouts.md)"},
+    {.name = "extra_body", .type = ParamType::json,
+     .help = "an object merged into every request body, for server-specific sampling parameters ({top_k: 20, min_p: 0.05}); "
+             "part of the cache key; the op's own members (model, messages, prompt, n, seed, temperature, ...) are refused"},
     {.name = "prompt_template", .type = ParamType::string, .default_json = "\"{problem}\"",
      .help = "the user message (or raw prompt): {FIELD} is a record field (a path; a string, number or boolean), {{ and }} are braces"},
     {.name = "system_prompt", .type = ParamType::string, .default_json = "\"\"",
@@ -257,10 +382,19 @@ const ParamTable Sample::params = {
      .help = "with early_stop: the suspect_action of the difficulty stage downstream", .choices = kSuspectActions},
     {.name = "error_rate", .type = ParamType::number, .default_json = "0.05",
      .help = "with early_stop: bound: the alpha of each one-sided Clopper-Pearson bound"},
+    {.name = "model_band", .type = ParamType::string, .default_json = "\"pooled\"",
+     .help = "with early_stop: the model_band of the difficulty stage downstream; the rule covers the pooled band only, so all and "
+             "any are refused with early_stop", .choices = kModelBands},
 };
 
 void Sample::check(const Params& p) {
-  parse_endpoints(p.get_json("endpoints"));
+  if (p.has("endpoints")) parse_endpoints(p.get_json("endpoints"));
+  else if (!p.has("models")) throw Error("endpoints: give the servers (or models with endpoints of their own)");
+  parse_models(p);
+  parse_extra_body(p);
+  if (p.get_string("early_stop") != "off" && p.get_string("model_band") != "pooled")
+    throw Error("early_stop with model_band " + p.get_string("model_band") +
+                ": the stop rule covers the pooled band only (each model's own band is not settled by it); use early_stop: off");
   (void)Template::parse(p.get_string("prompt_template"));
   if (p.get_string("api") == "completions" && !p.get_string("system_prompt").empty())
     throw Error("system_prompt goes with api: chat (with completions, put it in prompt_template)");
@@ -273,7 +407,6 @@ void Sample::check(const Params& p) {
     throw Error("backoff times must be at least 0");
   const std::string f = p.get_string("rollouts_field");
   if (f.find_first_of(".\"\\/") != std::string::npos) throw Error("rollouts_field must be a plain top-level key (no '.', '/', quotes)");
-  if (p.get_string("model").empty()) throw Error("model must not be empty");
   if (p.get_int("round") < 1) throw Error("round must be at least 1");
   const double lo = p.get_double("band_min"), hi = p.get_double("band_max");
   if (!(lo >= 0 && hi <= 1 && lo <= hi)) throw Error("need 0 <= band_min <= band_max <= 1");
@@ -287,7 +420,6 @@ void Sample::check(const Params& p) {
 
 Sample::Sample(const Params& p, Stage& stage)
     : api_(p.get_string("api") == "chat" ? Api::chat : Api::completions),
-      model_(p.get_string("model")),
       template_(Template::parse(p.get_string("prompt_template"))),
       system_prompt_(p.get_string("system_prompt")),
       n_(p.get_int("n")),
@@ -306,6 +438,10 @@ Sample::Sample(const Params& p, Stage& stage)
   stop_.suspect_share = p.get_double("suspect_share");
   stop_.suspect = action == "reject" ? SuspectAction::reject : action == "annotate" ? SuspectAction::annotate : SuspectAction::off;
   stop_.error_rate = p.get_double("error_rate");
+  if (stop_.rule != StopRule::off)  // the settings the stop assumed, for difficulty to compare with its own
+    early_stop_json_ = ",\"early_stop\":{\"band_min\":" + json::number(stop_.min) + ",\"band_max\":" + json::number(stop_.max) +
+                       ",\"band_inclusive\":" + json::boolean(stop_.inclusive) + ",\"min_samples\":" + std::to_string(stop_.min_samples) +
+                       ",\"suspect_share\":" + json::number(stop_.suspect_share) + ",\"suspect_action\":" + json::quote(action) + "}";
 
   // The sampling parameters: once as the body's members, once canonical (sorted keys) for the cache key.
   std::string stop = "[";
@@ -315,12 +451,20 @@ Sample::Sample(const Params& p, Stage& stage)
   const std::string max_tokens = std::to_string(p.get_int("max_tokens"));
   sampling_json_ = ",\"temperature\":" + temperature + ",\"top_p\":" + top_p + ",\"max_tokens\":" + max_tokens;
   if (stop != "[]") sampling_json_ += ",\"stop\":" + stop;
-  params_canonical_ = std::string("{\"api\":") + (api_ == Api::chat ? "\"chat\"" : "\"completions\"") + ",\"max_tokens\":" + max_tokens +
+  // extra_body: its members after the op's own, sorted; in the key only when it has some (so that keys
+  // without it stay what they were).
+  std::string extra;
+  for (const auto& [k, v] : parse_extra_body(p)) {
+    sampling_json_ += "," + json::quote(k) + ":" + v;
+    extra += (extra.empty() ? "" : ",") + json::quote(k) + ":" + v;
+  }
+  params_canonical_ = std::string("{\"api\":") + (api_ == Api::chat ? "\"chat\"" : "\"completions\"") +
+                      (extra.empty() ? "" : ",\"extra_body\":{" + extra + "}") + ",\"max_tokens\":" + max_tokens +
                       ",\"seed\":" + std::to_string(seed_) + ",\"stop\":" + stop + ",\"temperature\":" + temperature +
                       ",\"top_p\":" + top_p + "}";
 
   ClientOptions co;
-  co.endpoints = parse_endpoints(p.get_json("endpoints"));
+  if (p.has("endpoints")) co.endpoints = parse_endpoints(p.get_json("endpoints"));
   co.max_in_flight = static_cast<int>(std::min<int64_t>(p.get_int("max_in_flight"), 1 << 20));
   co.timeout_seconds = p.get_double("timeout_seconds");
   co.connect_timeout_seconds = p.get_double("connect_timeout_seconds");
@@ -337,7 +481,24 @@ Sample::Sample(const Params& p, Stage& stage)
   std::error_code ec;
   if (cache_path.has_parent_path()) std::filesystem::create_directories(cache_path.parent_path(), ec);
   if (ec) throw Error("cache: cannot create the folder " + cache_path.parent_path().string() + ": " + ec.message());
-  sampler_ = std::make_unique<Sampler>(std::move(co), cache_path.string());
+  // One client (route) per distinct set of endpoints: the stage's, then each model's own.
+  const std::vector<ModelSpec> specs = parse_models(p);
+  by_model_ = p.has("models");
+  std::vector<ClientOptions> routes;
+  std::vector<std::string> route_texts;
+  size_t endpoints_total = 0;
+  for (const auto& m : specs) {
+    models_.push_back(m.name);
+    const std::string text = m.endpoints.empty() ? std::string() : m.endpoints_text;
+    const auto found = std::find(route_texts.begin(), route_texts.end(), text);
+    routes_.push_back(static_cast<size_t>(found - route_texts.begin()));
+    if (found != route_texts.end()) continue;
+    route_texts.push_back(text);
+    routes.push_back(co);
+    if (!m.endpoints.empty()) routes.back().endpoints = m.endpoints;
+    endpoints_total += routes.back().endpoints.size();
+  }
+  sampler_ = std::make_unique<Sampler>(std::move(routes), cache_path.string(), models_.size());
   sampler_->set_round_hook([this](const std::shared_ptr<Pending>& pending) { advance(pending); });
   if (p.has("sidecar")) {
     sidecar_path_ = p.get_string("sidecar");
@@ -353,8 +514,10 @@ Sample::Sample(const Params& p, Stage& stage)
       throw Error("cannot write the sidecar '" + t.path + "': " + std::strerror(errno));
     }
   }
-  stage.info("model " + model_ + ", " + std::to_string(n_) + " samples per record, " + std::to_string(co.endpoints.size()) +
-             " endpoint(s), cache " + p.get_string("cache") + " (" + std::to_string(sampler_->cache().count()) + " responses)" +
+  std::string names;
+  for (const auto& m : models_) names += (names.empty() ? "" : ", ") + m;
+  stage.info((models_.size() == 1 ? "model " : "models ") + names + ", " + std::to_string(n_) + " samples per record" +
+             (models_.size() == 1 ? ", " : " and model, ") + std::to_string(endpoints_total) + " endpoint(s), cache " + p.get_string("cache") + " (" + std::to_string(sampler_->cache().count()) + " responses)" +
              (stop_.rule == StopRule::off ? std::string() : ", early stop " + p.get_string("early_stop") + " in rounds of " + std::to_string(stop_.round)));
 }
 
@@ -393,25 +556,32 @@ Sample::Prepared Sample::prepare(Record& r) const {
     r.reject_missing_field(reference_field_, "missing_reference", "no usable reference field '" + reference_field_ + "'");
     return nullptr;
   }
-  Sampler::Request req;
-  req.api = api_;
-  req.model = model_;
-  req.params = params_canonical_;
+  std::string prompt;
   if (api_ == Api::chat) {
-    req.prompt = "[";
-    if (!system_prompt_.empty()) req.prompt += "{\"role\":\"system\",\"content\":" + json::quote(system_prompt_) + "},";
-    req.prompt += "{\"role\":\"user\",\"content\":" + json::quote(*user) + "}]";
+    prompt = "[";
+    if (!system_prompt_.empty()) prompt += "{\"role\":\"system\",\"content\":" + json::quote(system_prompt_) + "},";
+    prompt += "{\"role\":\"user\",\"content\":" + json::quote(*user) + "}]";
   } else {
-    req.prompt = json::quote(*user);
+    prompt = json::quote(*user);
   }
-  req.key = request_key(req.model, req.params, req.prompt);
   auto pending = std::make_shared<Pending>();
   pending->rounds = stop_.rule != StopRule::off;
-  pending->responses.resize(static_cast<size_t>(n_));
-  pending->errors.assign(static_cast<size_t>(n_), std::string());
-  pending->body_head = "{\"model\":" + json::quote(model_) + (api_ == Api::chat ? ",\"messages\":" : ",\"prompt\":") + req.prompt +
-                       sampling_json_ + ",\"seed\":";
-  pending->request = std::make_shared<const Request>(std::move(req));
+  const size_t slots = models_.size() * static_cast<size_t>(n_);
+  pending->responses.resize(slots);
+  pending->errors.assign(slots, std::string());
+  for (size_t k = 0; k < models_.size(); ++k) {  // the same request per model as a one-model stage would send
+    Sampler::Request req;
+    req.api = api_;
+    req.model = models_[k];
+    req.params = params_canonical_;
+    req.prompt = prompt;
+    req.key = request_key(req.model, req.params, req.prompt);
+    req.model_index = k;
+    req.route = routes_[k];
+    pending->body_heads.push_back("{\"model\":" + json::quote(models_[k]) + (api_ == Api::chat ? ",\"messages\":" : ",\"prompt\":") +
+                                  prompt + sampling_json_ + ",\"seed\":");
+    pending->requests.push_back(std::make_shared<const Request>(std::move(req)));
+  }
   pending->reference = tamis::grade::reference_answer(*scalar_text(*ref));
   pending->reference_norm =
       pending->reference.size() <= grade_options_.max_answer_chars ? tamis::grade::normalize(pending->reference) : std::string();
@@ -425,19 +595,24 @@ void Sample::advance(const std::shared_ptr<Pending>& pending) const {
     for (;;) {
       if (p.asked > 0) {  // a round is in: stop, or ask the next one
         bool stop = p.asked >= n_;
-        for (int64_t i = 0; i < p.asked && !stop; ++i) stop = !p.errors[static_cast<size_t>(i)].empty();
-        if (!stop) {
+        for (size_t k = 0; k < models_.size() && !stop; ++k)
+          for (int64_t i = 0; i < p.asked && !stop; ++i) stop = !p.errors[k * static_cast<size_t>(n_) + static_cast<size_t>(i)].empty();
+        if (!stop) {  // several models: the pooled tally against the pooled budget
           grade_upto(p, p.asked);
-          p.stop = should_stop(p.tally, n_, stop_);
+          p.stop = should_stop(p.tally, n_ * static_cast<int64_t>(models_.size()), stop_);
           stop = p.stop != StopReason::none;
         }
         if (stop) break;
       }
       const int64_t from = p.asked, to = p.rounds ? std::min(n_, from + stop_.round) : n_;
       p.asked = to;
-      const std::string& head = p.body_head;
-      if (sampler_->fetch(*p.request, from, to, [&](int64_t i) { return head + std::to_string(seed_ + i) + "}"; }, pending) > 0)
-        return;  // the I/O thread calls advance() again once the round is in
+      std::vector<Sampler::Part> parts;
+      for (size_t k = 0; k < models_.size(); ++k) {
+        const std::string& head = p.body_heads[k];
+        parts.push_back({p.requests[k].get(), from, to, static_cast<int64_t>(k) * n_,
+                         [&head, this](int64_t i) { return head + std::to_string(seed_ + i) + "}"; }});
+      }
+      if (sampler_->fetch(parts, pending) > 0) return;  // the I/O thread calls advance() again once the round is in
     }
   } catch (const std::exception& e) {  // on the I/O thread nobody else would hear of it: the record fails
     p.errors[0] = std::string("early stopping: ") + e.what();
@@ -464,13 +639,14 @@ void Sample::grade_upto(Pending& p, int64_t m) const {
     p.tally.groups.push_back({1, is_reference(fresh.norm)});
     p.groups.push_back(std::move(fresh));
   };
-  for (auto i = static_cast<int64_t>(p.graded.size()); i < m; ++i) {
-    const auto v = tamis::grade::grade(p.responses[static_cast<size_t>(i)]->text, p.reference, grade_options_, false);
+  const auto models = static_cast<int64_t>(models_.size());
+  for (auto j = static_cast<int64_t>(p.graded.size()); j < m * models; ++j) {  // pooled j: sample j / models of model j % models
+    const auto v = tamis::grade::grade(p.responses[static_cast<size_t>((j % models) * n_ + j / models)]->text, p.reference, grade_options_, false);
     p.graded.push_back({v.correct, v.extracted});
     p.tally.correct += v.correct ? 1 : 0;
     if (!v.extracted.empty()) add(v.extracted);
   }
-  p.tally.m = m;
+  p.tally.m = m * models;
 }
 
 void Sample::ordered(Record& r, Prepared& pending) {
@@ -482,33 +658,55 @@ void Sample::ordered(Record& r, Prepared& pending) {
   // The record's rounds are over; nothing writes to p any more.
   if (p.hits > 0) r.count("cache_hits", p.hits);
   if (p.requested > 0) r.count("samples_requested", p.requested);
-  samples_budget_ += n_;
-  samples_drawn_ += p.asked;
-  if (p.asked < n_) r.count("samples_saved", n_ - p.asked);
+  const auto models = static_cast<int64_t>(models_.size());
+  samples_budget_ += n_ * models;
+  samples_drawn_ += p.asked * models;
+  if (p.asked < n_) r.count("samples_saved", (n_ - p.asked) * models);
   std::string failures;
   int64_t failed = 0;
-  for (int64_t i = 0; i < p.asked; ++i)
-    if (const auto& e = p.errors[static_cast<size_t>(i)]; !e.empty()) {
-      if (failed++ < 3) failures += (failures.empty() ? "" : "; ") + std::string("sample ") + std::to_string(i) + ": " + e;
-    }
+  for (int64_t k = 0; k < models; ++k)
+    for (int64_t i = 0; i < p.asked; ++i)
+      if (const auto& e = p.errors[static_cast<size_t>(k * n_ + i)]; !e.empty()) {
+        if (failed++ < 3)
+          failures += (failures.empty() ? "" : "; ") + (by_model_ ? models_[static_cast<size_t>(k)] + " " : std::string()) + "sample " +
+                      std::to_string(i) + ": " + e;
+      }
   if (failed > 0) {
     const std::string reason = p.permanent ? "bad_request" : "rollout_failed";
     r.count(reason);
-    return r.reject(reason, std::to_string(failed) + " of " + std::to_string(p.asked) + " samples failed: " + failures);
+    return r.reject(reason, std::to_string(failed) + " of " + std::to_string(p.asked * models) + " samples failed: " + failures);
   }
 
-  const int64_t n = p.asked;
-  grade_upto(p, n);
+  const int64_t n = p.asked * models;  // pooled: sample j / models of model j % models at j
+  grade_upto(p, p.asked);
   int64_t truncated = 0;
   std::string answers = "[", marks = "[";
   for (int64_t i = 0; i < n; ++i) {
     const auto& g = p.graded[static_cast<size_t>(i)];
-    truncated += p.responses[static_cast<size_t>(i)]->finish_reason == "length" ? 1 : 0;
+    truncated += p.responses[static_cast<size_t>((i % models) * n_ + i / models)]->finish_reason == "length" ? 1 : 0;
     answers += (i ? "," : "") + json::quote(g.extracted);
     marks += (i ? "," : "") + std::string(g.correct ? "true" : "false");
   }
   answers += "]";
   marks += "]";
+  // Per model (with `models`): difficulty's models-mode annotations, and each model's answers and marks.
+  std::string rates = "{", corrects = "{", samples = "{", by_model = "{";
+  if (by_model_)
+    for (int64_t k = 0; k < models; ++k) {
+      int64_t c = 0;
+      std::string a = "[", mk = "[";
+      for (int64_t i = 0; i < p.asked; ++i) {
+        const auto& g = p.graded[static_cast<size_t>(i * models + k)];
+        c += g.correct ? 1 : 0;
+        a += (i ? "," : "") + json::quote(g.extracted);
+        mk += (i ? "," : "") + std::string(g.correct ? "true" : "false");
+      }
+      const std::string sep = k ? "," : "", name = json::quote(models_[static_cast<size_t>(k)]);
+      rates += sep + name + ":" + json::number(static_cast<double>(c) / static_cast<double>(p.asked));
+      corrects += sep + name + ":" + std::to_string(c);
+      samples += sep + name + ":" + std::to_string(p.asked);
+      by_model += sep + name + ":{\"answers\":" + a + "],\"correct\":" + mk + "]}";
+    }
   const int64_t correct = p.tally.correct;
   int64_t major = -1;  // the largest group; ties: the first seen, unless the reference's group is among them
   for (size_t g = 0; g < p.groups.size(); ++g)
@@ -519,7 +717,14 @@ void Sample::ordered(Record& r, Prepared& pending) {
         major = static_cast<int64_t>(g);
         break;
       }
-  r.annotate("pass_rate", static_cast<double>(correct) / static_cast<double>(n));
+  if (by_model_) {
+    r.annotate_json("pass_rate", rates + "}");
+    r.annotate("pass_rate_pooled", static_cast<double>(correct) / static_cast<double>(n));
+    r.annotate_json("n_correct_by_model", corrects + "}");
+    r.annotate_json("n_samples_by_model", samples + "}");
+  } else {
+    r.annotate("pass_rate", static_cast<double>(correct) / static_cast<double>(n));
+  }
   r.annotate("n_samples", n);
   r.annotate("n_correct", correct);
   if (major >= 0) {
@@ -528,19 +733,21 @@ void Sample::ordered(Record& r, Prepared& pending) {
   }
   r.annotate("n_truncated", truncated);
   if (stop_.rule != StopRule::off) {
-    r.annotate("n_budget", n_);
+    r.annotate("n_budget", n_ * models);
     r.annotate("stop_reason", stop_reason_name(p.stop));
   }
   r.count("graded");
 
-  if (sidecar_) {  // ordered() sees the records in input order: so are the sidecar's lines
-    std::string line = "{\"id\":" + json::quote(r.id()) + ",\"model\":" + json::quote(model_) + ",\"responses\":[";
-    for (int64_t i = 0; i < n; ++i) {
+  // ordered() sees the records in input order: so are the sidecar's lines, one per model.
+  for (int64_t k = 0; sidecar_ && k < models; ++k) {
+    const auto* responses = &p.responses[static_cast<size_t>(k * n_)];
+    std::string line = "{\"id\":" + json::quote(r.id()) + ",\"model\":" + json::quote(models_[static_cast<size_t>(k)]) + ",\"responses\":[";
+    for (int64_t i = 0; i < p.asked; ++i) {
       if (i) line += ',';
-      json::append_quoted(line, p.responses[static_cast<size_t>(i)]->text);
+      json::append_quoted(line, responses[i]->text);
     }
     line += "],\"finish_reasons\":[";
-    for (int64_t i = 0; i < n; ++i) line += (i ? "," : "") + json::quote(p.responses[static_cast<size_t>(i)]->finish_reason);
+    for (int64_t i = 0; i < p.asked; ++i) line += (i ? "," : "") + json::quote(responses[i]->finish_reason);
     line += "]}\n";
     if (std::fwrite(line.data(), 1, line.size(), sidecar_) != line.size())
       throw Error("cannot write the sidecar '" + sidecar_temp_ + "': " + std::strerror(errno));
@@ -565,8 +772,15 @@ void Sample::ordered(Record& r, Prepared& pending) {
   while (close > 0 && json::detail::is_ws(out[close - 1])) --close;
   out.resize(close);
   const bool empty = out.find_first_not_of(" \t\r\n", 1) == std::string::npos;
-  out += std::string(empty ? "" : ",") + json::quote(rollouts_field_) + ":{\"model\":" + json::quote(model_) + ",\"answers\":" + answers +
-         ",\"correct\":" + marks + "}}";
+  out += std::string(empty ? "" : ",") + json::quote(rollouts_field_) + ":{";
+  if (by_model_) {
+    out += "\"models\":[";
+    for (size_t k = 0; k < models_.size(); ++k) out += (k ? "," : "") + json::quote(models_[k]);
+    out += "],\"answers\":" + answers + ",\"correct\":" + marks + ",\"by_model\":" + by_model + "}";
+  } else {
+    out += "\"model\":" + json::quote(models_[0]) + ",\"answers\":" + answers + ",\"correct\":" + marks;
+  }
+  out += early_stop_json_ + "}}";
   r.replace(out);
 }
 
@@ -579,17 +793,34 @@ void Sample::finish(Stage& stage) {
     sidecar_done_ = true;  // the host owns the temporary now (or put_in_place removed it on failure)
     put_in_place(sidecar_temp_, sidecar_path_, "rollout sidecar");
   }
-  const ClientStats s = sampler_->client().stats();
+  ClientStats s;  // over the routes; requests_per_endpoint in the order of the routes' endpoints
   std::string per = "[";
-  for (size_t i = 0; i < s.per_endpoint.size(); ++i) per += (i ? "," : "") + std::to_string(s.per_endpoint[i]);
+  for (size_t route = 0; route < sampler_->routes(); ++route) {
+    const ClientStats one = sampler_->client(route).stats();
+    s.attempts += one.attempts;
+    s.retries += one.retries;
+    s.succeeded += one.succeeded;
+    s.failed += one.failed;
+    for (const int64_t e : one.per_endpoint) per += (per.size() > 1 ? "," : "") + std::to_string(e);
+  }
   per += "]";
+  std::string by_model;  // with `models`: this run's figures per model
+  for (size_t k = 0; by_model_ && k < models_.size(); ++k) {
+    const Sampler::ModelStats m = sampler_->model_stats(k);
+    const auto share = static_cast<int64_t>(models_.size());
+    by_model += (k ? "," : "") + json::quote(models_[k]) + ":{\"requests\":" + std::to_string(m.requests) +
+                ",\"retries\":" + std::to_string(m.retries) + ",\"responses\":" + std::to_string(m.responses) +
+                ",\"failed_samples\":" + std::to_string(m.failed) + ",\"prompt_tokens\":" + std::to_string(m.prompt_tokens) +
+                ",\"completion_tokens\":" + std::to_string(m.completion_tokens) + ",\"samples_budget\":" +
+                std::to_string(samples_budget_ / share) + ",\"samples_drawn\":" + std::to_string(samples_drawn_ / share) + "}";
+  }
   stage.report("{\"requests\":" + std::to_string(s.attempts) + ",\"retries\":" + std::to_string(s.retries) +
                ",\"responses\":" + std::to_string(s.succeeded) + ",\"failed_samples\":" + std::to_string(s.failed) +
                ",\"requests_per_endpoint\":" + per + ",\"prompt_tokens\":" + std::to_string(sampler_->prompt_tokens()) +
                ",\"completion_tokens\":" + std::to_string(sampler_->completion_tokens()) +
                ",\"cache_responses\":" + std::to_string(sampler_->cache().count()) + ",\"samples_budget\":" +
                std::to_string(samples_budget_) + ",\"samples_drawn\":" + std::to_string(samples_drawn_) + ",\"samples_saved\":" +
-               std::to_string(samples_budget_ - samples_drawn_) + "}");
+               std::to_string(samples_budget_ - samples_drawn_) + (by_model_ ? ",\"models\":{" + by_model + "}" : std::string()) + "}");
   stage.info(std::to_string(s.attempts) + " requests (" + std::to_string(s.retries) + " retries), " + std::to_string(s.succeeded) +
              " responses, " + std::to_string(s.failed) + " samples failed");
 }
