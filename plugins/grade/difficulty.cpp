@@ -18,6 +18,52 @@ using simdjson::dom::element_type;
 const char* const kKinds[] = {"responses", "answers", "correct", nullptr};
 const char* const kSuspectActions[] = {"reject", "annotate", "off", nullptr};
 const char* const kModelBands[] = {"pooled", "all", "any", nullptr};
+const char* const kPresets[] = {"none", "skywork_or1", "big_math", "openr1", "verl", nullptr};
+const char* const kCountsOf[] = {"correct", "incorrect", nullptr};
+
+// The layouts of public RL sets (docs/rollouts.md, "Importing rollouts and pass rates"): the parameters
+// each preset fills, as JSON text.
+struct PresetValue {
+  const char* param;
+  const char* json;
+};
+struct Preset {
+  const char* name;
+  std::vector<PresetValue> values;
+};
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> all = {
+      // Skywork-OR1-RL-Data: extra_info.model_difficulty = {model: count of 16 rollouts}.
+      {"skywork_or1", {{"counts_by_model_field", "\"extra_info.model_difficulty\""}, {"n", "16"}, {"counts_of", "\"correct\""}}},
+      // Big-Math-RL-Verified: llama8b_solve_rate = share of 64 Llama-3.1-8B rollouts that succeeded.
+      {"big_math", {{"pass_rate_field", "\"llama8b_solve_rate\""}, {"n", "64"}}},
+      // OpenR1-Math-220k: one Math-Verify verdict per generation; the generations give the answers.
+      {"openr1", {{"correct_field", "\"correctness_math_verify\""}, {"responses_field", "\"generations\""}, {"reference_field", "\"answer\""}}},
+      // verl's rollout / validation dumps: one line per rollout, {input, output, gts, score, step, ...}.
+      {"verl", {{"sidecar_field", "\"output\""}, {"sidecar_kind", "\"responses\""}, {"sidecar_correct_field", "\"score\""},
+                {"correct_threshold", "0.5"}}},
+  };
+  return all;
+}
+
+// An integer value (an integer, or a double with no fraction).
+std::optional<int64_t> integer_of(const element& e) {
+  int64_t i;
+  double d;
+  if (e.get_int64().get(i) == simdjson::SUCCESS) return i;
+  if (e.get_double().get(d) == simdjson::SUCCESS && d == std::floor(d) && std::fabs(d) < 1e15) return static_cast<int64_t>(d);
+  return std::nullopt;
+}
+
+std::optional<double> number_of(const element& e) {
+  double d;
+  int64_t i;
+  uint64_t u;
+  if (e.get_double().get(d) == simdjson::SUCCESS) return d;
+  if (e.get_int64().get(i) == simdjson::SUCCESS) return static_cast<double>(i);
+  if (e.get_uint64().get(u) == simdjson::SUCCESS) return static_cast<double>(u);
+  return std::nullopt;
+}
 
 // A scalar as answer text: a string as is, a number as its JSON text; nullopt otherwise.
 std::optional<std::string> scalar_text(const element& e) {
@@ -30,8 +76,14 @@ std::optional<std::string> scalar_text(const element& e) {
   }
 }
 
-// A correctness value: true/false, or the numbers 0 and 1.
-std::optional<bool> correct_value(const element& e) {
+// A correctness value: true/false, or the numbers 0 and 1; with a threshold (not NaN), any number: correct
+// when at or above it.
+std::optional<bool> correct_value(const element& e, double threshold) {
+  if (!std::isnan(threshold) && e.type() != element_type::BOOL) {
+    auto v = number_of(e);
+    if (!v) return std::nullopt;
+    return *v >= threshold;
+  }
   switch (e.type()) {
     case element_type::BOOL: return e.get_bool().value_unsafe();
     case element_type::INT64: {
@@ -76,6 +128,12 @@ std::string cut_utf8(const std::string& s, size_t n) {
 }  // namespace
 
 const ParamTable Difficulty::params = {
+    {.name = "preset", .type = ParamType::string, .default_json = "\"none\"",
+     .help = "the rollout layout of a public RL set: skywork_or1 (extra_info.model_difficulty, per model, of 16), big_math "
+             "(llama8b_solve_rate, of 64), openr1 (correctness_math_verify, answers from generations), verl (a rollout dump "
+             "as sidecar: output, score >= 0.5); fills the parameters it names unless the stage sets them "
+             "(docs/rollouts.md, Importing rollouts and pass rates)",
+     .choices = kPresets},
     {.name = "responses_field", .type = ParamType::string,
      .help = "an array of responses (strings; one string = one rollout), each graded against reference_field"},
     {.name = "answers_field", .type = ParamType::string,
@@ -85,6 +143,18 @@ const ParamTable Difficulty::params = {
              "correctness and they only give the majority answer"},
     {.name = "n_field", .type = ParamType::string, .help = "precomputed number of rollouts (with correct_count_field)"},
     {.name = "correct_count_field", .type = ParamType::string, .help = "precomputed number of correct rollouts (with n_field)"},
+    {.name = "counts_by_model_field", .type = ParamType::string,
+     .help = "an object {model name: count of n rollouts} (null: no rollouts for that model); annotates per model as "
+             "models does; needs n"},
+    {.name = "counts_of", .type = ParamType::string, .default_json = "\"correct\"",
+     .help = "what the counts of counts_by_model_field count", .choices = kCountsOf},
+    {.name = "pass_rate_field", .type = ParamType::string,
+     .help = "a precomputed pass rate in [0, 1], the share of n rollouts that were correct (a multiple of 1/n); needs n"},
+    {.name = "n", .type = ParamType::integer,
+     .help = "the number of rollouts behind each count of counts_by_model_field, or behind pass_rate_field"},
+    {.name = "correct_threshold", .type = ParamType::number,
+     .help = "numeric correctness values (correct_field, models_kind correct, the sidecar's) at or above this count as "
+             "correct, below as wrong (rewards such as 1/0 or 1/-1); unset: only true/false/0/1 are accepted"},
     {.name = "models", .type = ParamType::string_map,
      .help = "model name -> rollout field, read as models_kind says; annotates pass_rate per model as an object, "
              "pooled figures decide the band"},
@@ -131,8 +201,12 @@ const ParamTable Difficulty::params = {
      .help = "relative tolerance for numbers that are not exact rationals"},
 };
 
-Difficulty::Difficulty(const Params& p, Stage& stage)
-    : reference_field_(p.get_string("reference_field")),
+Difficulty::Difficulty(const Params& p, Stage& stage) : Difficulty(*with_preset(p), stage, Merged{}) {}
+
+Difficulty::Difficulty(const Params& p, Stage& stage, Merged)
+    : preset_(p.get_string("preset")),
+      correct_threshold_(p.has("correct_threshold") ? p.get_double("correct_threshold") : std::nan("")),
+      reference_field_(p.get_string("reference_field")),
       min_(p.get_double("min")),
       max_(p.get_double("max")),
       inclusive_(p.get_bool("inclusive")),
@@ -144,6 +218,16 @@ Difficulty::Difficulty(const Params& p, Stage& stage)
   if (p.has("n_field")) n_field_ = p.get_string("n_field");
   if (p.has("correct_count_field")) correct_count_field_ = p.get_string("correct_count_field");
   if (p.has("models")) models_ = p.get_map("models");
+  if (p.has("counts_by_model_field")) counts_field_ = p.get_string("counts_by_model_field");
+  counts_incorrect_ = p.get_string("counts_of") == "incorrect";
+  if (p.has("pass_rate_field")) pass_rate_field_ = p.get_string("pass_rate_field");
+  if (p.has("n")) n_per_ = p.get_int("n");
+  // rollout.sample writes {"answers": [...], "correct": [...], "early_stop": {...}} into one field.
+  for (const auto& [path, leaf] : {std::pair{answers_field_, std::string_view(".answers")}, {correct_field_, ".correct"}})
+    if (path.size() > leaf.size() && std::string_view(path).substr(path.size() - leaf.size()) == leaf) {
+      const std::string es = path.substr(0, path.size() - leaf.size()) + ".early_stop";
+      if (std::find(early_stop_paths_.begin(), early_stop_paths_.end(), es) == early_stop_paths_.end()) early_stop_paths_.push_back(es);
+    }
   const std::string kind = p.get_string("models_kind");
   models_kind_ = kind == "responses" ? Kind::responses : kind == "answers" ? Kind::answers : Kind::correct;
   const std::string action = p.get_string("suspect_action");
@@ -271,7 +355,7 @@ int64_t Difficulty::load_chunk(const SideChunk& chunk, const std::string& path, 
     const bool ok = each_item(field, [&](const element& x) {
       ++items;
       if (sidecar_kind_ == Kind::correct) {
-        auto c = correct_value(x);
+        auto c = correct_value(x, correct_threshold_);
         if (!c) return false;
         sm.marked += *c ? 1 : 0;
       } else if (sidecar_kind_ == Kind::responses) {
@@ -291,7 +375,7 @@ int64_t Difficulty::load_chunk(const SideChunk& chunk, const std::string& path, 
       if (doc.at_key(sidecar_correct_field_).get(cf) != simdjson::SUCCESS) throw Error(where() + "no field '" + sidecar_correct_field_ + "'");
       int64_t marks = 0;
       const bool cok = each_item(cf, [&](const element& x) {
-        auto c = correct_value(x);
+        auto c = correct_value(x, correct_threshold_);
         if (!c) return false;
         ++marks;
         sm.marked += *c ? 1 : 0;
@@ -389,16 +473,69 @@ void Difficulty::load_sidecar(const std::string& path, Stage& stage) {
              std::to_string(next_line - 1) + " lines");
 }
 
-void Difficulty::check(const Params& p) {
+std::unique_ptr<Params> Difficulty::with_preset(const Params& p) {
+  const std::string name = p.get_string("preset");
+  const auto& all = presets();
+  const auto preset = std::find_if(all.begin(), all.end(), [&](const Preset& x) { return name == x.name; });
+  if (preset == all.end()) return std::make_unique<Params>(p.text());  // none
+  simdjson::dom::parser parser;
+  simdjson::dom::object root;
+  if (parser.parse(p.text()).get_object().get(root) != simdjson::SUCCESS) throw Error("parameters are not a JSON object");
+  auto default_of = [](std::string_view param) -> const char* {
+    for (const auto& row : params)
+      if (param == row.name) return row.default_json;
+    return nullptr;
+  };
+  std::string out = "{";
+  std::vector<std::string_view> done;
+  auto add = [&](std::string_view key, std::string_view json) {
+    out += (out.size() > 1 ? "," : "") + json::quote(key) + ":" + std::string(json);
+  };
+  for (auto field : root) {
+    const std::string_view key = field.key;
+    const auto pv = std::find_if(preset->values.begin(), preset->values.end(), [&](const PresetValue& v) { return key == v.param; });
+    if (pv == preset->values.end()) {
+      add(key, simdjson::minify(field.value));
+      continue;
+    }
+    done.push_back(key);
+    const std::string mine = simdjson::minify(field.value);
+    const char* dflt = default_of(key);
+    const bool set = field.value.is_null() ? false : dflt ? mine != dflt : true;
+    if (mine == "\"\"") continue;  // "": the stage leaves the preset's field out
+    add(key, set ? std::string_view(mine) : std::string_view(pv->json));
+  }
+  for (const auto& v : preset->values)
+    if (std::find(done.begin(), done.end(), std::string_view(v.param)) == done.end()) add(v.param, v.json);
+  out += "}";
+  return std::make_unique<Params>(out);
+}
+
+void Difficulty::check(const Params& p) { check_merged(*with_preset(p)); }
+
+void Difficulty::check_merged(const Params& p) {
   const bool responses = p.has("responses_field"), answers = p.has("answers_field"), correct = p.has("correct_field");
   const bool n = p.has("n_field"), count = p.has("correct_count_field");
   const bool models = p.has("models") && !p.get_map("models").empty();
+  const bool counts = p.has("counts_by_model_field"), rate = p.has("pass_rate_field");
+  const std::string preset = p.get_string("preset");
+  const std::string by_preset = preset == "none" ? "" : " (preset " + preset + " sets some of them)";
   if (n != count) throw Error("n_field and correct_count_field go together");
-  if (responses && answers) throw Error("give responses_field or answers_field, not both");
-  const int sources = (responses || answers || correct ? 1 : 0) + (n ? 1 : 0) + (models ? 1 : 0) + (p.has("sidecar") ? 1 : 0);
+  if (responses && answers) throw Error("give responses_field or answers_field, not both" + by_preset);
+  const int sources = (responses || answers || correct ? 1 : 0) + (n ? 1 : 0) + (models ? 1 : 0) + (p.has("sidecar") ? 1 : 0) +
+                      (counts ? 1 : 0) + (rate ? 1 : 0);
+  if (preset == "verl" && !p.has("sidecar"))
+    throw Error("preset verl reads a verl rollout dump (trainer.rollout_data_dir or validation_data_dir, {step}.jsonl): set sidecar: FILE");
   if (sources == 0)
-    throw Error("no rollouts: set responses_field, answers_field, correct_field, n_field + correct_count_field, models, or sidecar");
-  if (sources > 1) throw Error("rollouts from more than one place: use one of the inline fields, the counts, models, or sidecar");
+    throw Error("no rollouts: set responses_field, answers_field, correct_field, n_field + correct_count_field, models, "
+                "counts_by_model_field, pass_rate_field, sidecar, or a preset");
+  if (sources > 1)
+    throw Error("rollouts from more than one place: use one of the inline fields, the counts, models, counts_by_model_field, "
+                "pass_rate_field, or sidecar" + by_preset);
+  if ((counts || rate) != p.has("n"))
+    throw Error(p.has("n") ? "n goes with counts_by_model_field or pass_rate_field"
+                           : std::string(counts ? "counts_by_model_field" : "pass_rate_field") + " needs n (the rollouts behind each count or rate)");
+  if (p.has("n") && p.get_int("n") < 1) throw Error("n must be at least 1");
   if (p.has("sidecar_correct_field") && p.get_string("sidecar_kind") == "correct")
     throw Error("sidecar_correct_field goes with sidecar_kind responses or answers");
   const double lo = p.get_double("min"), hi = p.get_double("max");
@@ -408,8 +545,9 @@ void Difficulty::check(const Params& p) {
   const double share = p.get_double("suspect_share");
   if (!(share > 0 && share <= 1)) throw Error("suspect_share must be in (0, 1]");
   const bool per_model = p.get_string("model_band") != "pooled";
-  if (per_model && !models && !p.has("sidecar_model_field"))
-    throw Error("model_band " + p.get_string("model_band") + " needs several models: set models, or sidecar with sidecar_model_field");
+  if (per_model && !models && !counts && !p.has("sidecar_model_field"))
+    throw Error("model_band " + p.get_string("model_band") +
+                " needs several models: set models, counts_by_model_field, or sidecar with sidecar_model_field");
   const auto bands = parse_bands(p);
   if (!bands.empty() && !per_model) throw Error("model_bands goes with model_band: all or any (the pooled band is min/max)");
   if (models) {
@@ -438,12 +576,45 @@ Difficulty::Tally Difficulty::tally(const std::vector<Rollout>& rollouts) const 
   return t;
 }
 
+void Difficulty::check_early_stop(const Record& r, const element& es, const std::string& path) const {
+  std::string diffs;
+  auto differ = [&](const char* theirs, const std::string& their_value, const char* ours, const std::string& our_value) {
+    diffs += (diffs.empty() ? "" : "; ") + std::string(theirs) + " " + their_value + " against difficulty's " + ours + " " + our_value;
+  };
+  auto value = [&](const char* key) -> std::optional<element> {
+    element v;
+    if (es.at_key(key).get(v) != simdjson::SUCCESS) return std::nullopt;
+    return v;
+  };
+  auto number = [&](const char* key, const char* ours, double mine) {
+    auto v = value(key);
+    auto d = v ? number_of(*v) : std::nullopt;
+    if (!d || std::fabs(*d - mine) > 1e-12) differ(key, v ? simdjson::minify(*v) : "(absent)", ours, json::number(mine));
+  };
+  number("band_min", "min", min_);
+  number("band_max", "max", max_);
+  if (auto v = value("band_inclusive"); !v || v->type() != element_type::BOOL || v->get_bool().value_unsafe() != inclusive_)
+    differ("band_inclusive", v ? simdjson::minify(*v) : "(absent)", "inclusive", inclusive_ ? "true" : "false");
+  number("min_samples", "min_samples", static_cast<double>(min_samples_));
+  number("suspect_share", "suspect_share", suspect_share_);
+  const char* action = suspect_action_ == Suspect::reject ? "reject" : suspect_action_ == Suspect::annotate ? "annotate" : "off";
+  if (auto v = value("suspect_action"); !v || v->type() != element_type::STRING || v->get_string().value_unsafe() != action)
+    differ("suspect_action", v ? simdjson::minify(*v) : "(absent)", "suspect_action", action);
+  if (diffs.empty()) return;
+  throw Error("record " + std::string(r.id()) + ": '" + path +
+              "' shows that rollout.sample's early stop decided on other settings than this difficulty stage's: " + diffs +
+              ". Its samples were drawn to settle a different verdict; give rollout.sample's band_min, band_max, band_inclusive, "
+              "min_samples, suspect_share and suspect_action the values of difficulty's min, max, inclusive, min_samples, "
+              "suspect_share and suspect_action, or change difficulty's: fix one or the other");
+}
+
 void Difficulty::process(Record& r) const {
   // 1. Gather rollouts (owned copies: answer text and correctness), per model or as one pool.
   std::vector<std::pair<std::string, std::vector<Rollout>>> per_model;  // name "" when no models
   std::optional<std::string> reference;
   std::string bad;  // why the rollouts could not be read
   int64_t count_n = -1, count_correct = -1;
+  std::vector<std::tuple<std::string, int64_t, int64_t>> counted;  // counts_by_model_field: name, n, correct
 
   auto need_reference = [&]() -> bool {
     if (reference) return true;
@@ -485,7 +656,7 @@ void Difficulty::process(Record& r) const {
         ro.answer = std::move(*t);
         ro.correct = !ro.answer.empty() && equivalent(ro.answer, *reference, options_).equal;
       } else {
-        auto c = correct_value(x);
+        auto c = correct_value(x, correct_threshold_);
         if (!c) {
           bad = "bad_rollouts:a value in '" + path + "' is not true/false or 0/1";
           return false;
@@ -503,14 +674,67 @@ void Difficulty::process(Record& r) const {
       bad = "missing_rollouts:no field '" + path + "'";
       return false;
     }
-    int64_t i;
-    double d;
-    if (e->get_int64().get(i) == simdjson::SUCCESS) v = i;
-    else if (e->get_double().get(d) == simdjson::SUCCESS && d == std::floor(d) && std::fabs(d) < 1e15) v = static_cast<int64_t>(d);
-    else {
+    auto i = integer_of(*e);
+    if (!i) {
       bad = "bad_rollouts:'" + path + "' is not an integer";
       return false;
     }
+    v = *i;
+    return true;
+  };
+
+  // counts_by_model_field: {model: count of n_per_, or null}.
+  auto read_model_counts = [&]() -> bool {
+    auto e = r.field(counts_field_);
+    simdjson::dom::object obj;
+    if (!e || e->is_null()) {
+      bad = "missing_rollouts:no field '" + counts_field_ + "'";
+      return false;
+    }
+    if (e->get_object().get(obj) != simdjson::SUCCESS) {
+      bad = "bad_rollouts:'" + counts_field_ + "' is not an object {model: count}";
+      return false;
+    }
+    count_n = count_correct = 0;
+    for (auto kv : obj) {
+      int64_t n = 0, c = 0;
+      if (!kv.value.is_null()) {
+        auto v = integer_of(kv.value);
+        if (!v || *v < 0 || *v > n_per_) {
+          bad = "bad_rollouts:'" + counts_field_ + "' has " + std::string(kv.key) + ": " + simdjson::minify(kv.value) +
+                ", not a count from 0 to n " + std::to_string(n_per_);
+          return false;
+        }
+        n = n_per_;
+        c = counts_incorrect_ ? n_per_ - *v : *v;
+      }
+      counted.emplace_back(std::string(kv.key), n, c);
+      count_n += n;
+      count_correct += c;
+    }
+    return true;
+  };
+
+  // pass_rate_field: a share of n_per_ rollouts.
+  auto read_pass_rate = [&]() -> bool {
+    auto e = r.field(pass_rate_field_);
+    if (!e || e->is_null()) {
+      bad = "missing_rollouts:no pass rate in '" + pass_rate_field_ + "'";
+      return false;
+    }
+    auto v = number_of(*e);
+    if (!v || !(*v >= 0 && *v <= 1)) {
+      bad = "bad_rollouts:'" + pass_rate_field_ + "' is " + simdjson::minify(*e) + ", not a pass rate in [0, 1]";
+      return false;
+    }
+    const double k = *v * static_cast<double>(n_per_), whole = std::round(k);
+    if (std::fabs(k - whole) > 1e-6) {
+      bad = "bad_rollouts:'" + pass_rate_field_ + "' is " + simdjson::minify(*e) + ", not a whole number of n " + std::to_string(n_per_) +
+            " rollouts";
+      return false;
+    }
+    count_n = n_per_;
+    count_correct = static_cast<int64_t>(whole);
     return true;
   };
 
@@ -534,6 +758,10 @@ void Difficulty::process(Record& r) const {
       per_model.emplace_back(name, std::vector<Rollout>{});
       if (!(ok = read(path, models_kind_, per_model.back().second))) break;
     }
+  } else if (!counts_field_.empty()) {
+    ok = read_model_counts();
+  } else if (!pass_rate_field_.empty()) {
+    ok = read_pass_rate();
   } else if (!n_field_.empty()) {
     ok = read_count(n_field_, count_n) && read_count(correct_count_field_, count_correct);
     if (ok && (count_n < 0 || count_correct < 0 || count_correct > count_n)) {
@@ -557,6 +785,8 @@ void Difficulty::process(Record& r) const {
       else if (ok)
         for (size_t i = 0; i < pool.size(); ++i) pool[i].correct = marks[i].correct;
     }
+    for (const auto& path : early_stop_paths_)
+      if (auto es = r.field(path)) check_early_stop(r, *es, path);
   }
   if (!ok) {
     const auto colon = bad.find(':');
@@ -595,6 +825,7 @@ void Difficulty::process(Record& r) const {
       for (const auto& ro : rs) c += ro.correct ? 1 : 0;
       model_counts.emplace_back(name, static_cast<int64_t>(rs.size()), c);
     }
+    for (auto& t : counted) model_counts.push_back(std::move(t));
     if (count_n >= 0) {
       pooled.n = count_n;
       pooled.correct = count_correct;
@@ -605,7 +836,7 @@ void Difficulty::process(Record& r) const {
       pooled = tally(all);
     }
   }
-  const bool by_model = !models_.empty() || (side && sidecar_models_);
+  const bool by_model = !models_.empty() || !counts_field_.empty() || (side && sidecar_models_);
   std::string rates, corrects, samples;
   if (by_model) {
     rates = corrects = samples = "{";
@@ -676,6 +907,8 @@ void Difficulty::process(Record& r) const {
     // Each model against its own band; the pooled band does not apply.
     std::vector<std::string> names;
     if (side) names = sidecar_model_names_;
+    else if (!counts_field_.empty())
+      for (const auto& [mn, mn_n, mn_c] : model_counts) names.push_back(mn);
     else
       for (const auto& [name, path] : models_) names.push_back(name);
     std::string states = "{", detail, first_fail;

@@ -6,6 +6,7 @@
 
 #include <tamis/sdk.hpp>
 
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <string>
@@ -70,8 +71,8 @@ class Difficulty {
  public:
   static constexpr const char* name = "difficulty";
   static constexpr const char* summary =
-      "Pass rate from rollouts (inline responses / answers / correctness values, precomputed counts, or one field per "
-      "model): keeps a pass-rate band, rejects too_easy / too_hard / too_few_samples and suspect labels (a majority answer "
+      "Pass rate from rollouts (inline responses / answers / correctness values, precomputed counts or pass rates, one "
+      "field per model, a sidecar, or a preset for Skywork-OR1, Big-Math, OpenR1 and verl layouts): keeps a pass-rate band, rejects too_easy / too_hard / too_few_samples and suspect labels (a majority answer "
       "that differs from the reference); annotates pass_rate, n_samples, n_correct, majority_answer, majority_share.";
   static constexpr OpKind kind = OpKind::record;
   static const ParamTable params;
@@ -80,10 +81,22 @@ class Difficulty {
   static void check(const Params& p);
   void process(Record& r) const;
 
+  // The stage's parameters with its `preset` applied: each parameter the preset names takes the preset's
+  // value unless the stage set it (a parameter with a default counts as set when it differs from it); a
+  // preset's field set to "" is left out. Exposed for tests.
+  static std::unique_ptr<Params> with_preset(const Params& p);
+
   // A worked reference solution (\boxed, ####, or several lines ending "A: x") reduced to its final answer.
   static std::string reduce_reference(const std::string& reference);
 
  private:
+  struct Merged {};
+  Difficulty(const Params& merged, Stage& stage, Merged);
+  static void check_merged(const Params& p);
+  // Fails the stage when a rollout.sample early_stop member (beside answers/correct) names other
+  // settings than this stage's.
+  void check_early_stop(const Record& r, const simdjson::dom::element& es, const std::string& path) const;
+
   enum class Kind { responses, answers, correct };
   enum class Suspect { reject, annotate, off };
   enum class ModelBand { pooled, all, any };
@@ -131,6 +144,13 @@ class Difficulty {
   std::string sidecar_id_field_, sidecar_field_, sidecar_correct_field_, sidecar_model_field_;
 
   std::string responses_field_, answers_field_, correct_field_, n_field_, correct_count_field_;
+  std::string preset_;
+  std::string counts_field_;     // counts_by_model_field: {model: count of n_per_}
+  bool counts_incorrect_ = false;  // counts_of: incorrect
+  std::string pass_rate_field_;  // a share of n_per_ rollouts
+  int64_t n_per_ = 0;
+  double correct_threshold_;     // NaN: only true/false/0/1
+  std::vector<std::string> early_stop_paths_;  // "<parent>.early_stop" of answers_field / correct_field
   std::vector<std::pair<std::string, std::string>> models_;
   Kind models_kind_ = Kind::responses;
   std::string reference_field_;
