@@ -103,6 +103,16 @@ std::map<std::string, int> FakeOpenAiServer::per_key() const {
   return per_key_;
 }
 
+std::map<std::string, int> FakeOpenAiServer::per_model_key() const {
+  std::lock_guard lock(mu_);
+  return per_model_key_;
+}
+
+std::string FakeOpenAiServer::last_body() const {
+  std::lock_guard lock(mu_);
+  return last_body_;
+}
+
 std::vector<std::chrono::steady_clock::time_point> FakeOpenAiServer::arrivals(const std::string& key) const {
   std::lock_guard lock(mu_);
   auto it = arrivals_.find(key);
@@ -133,14 +143,20 @@ int64_t FakeOpenAiServer::sum_of_integers(const std::string& text) {
   return sum;
 }
 
-bool FakeOpenAiServer::right_for(const std::string& user, int64_t seed) {
-  const int64_t wrong = sum_of_integers(user) % 5;
+bool FakeOpenAiServer::right_for(const std::string& user, int64_t seed, const std::string& model) {
+  int64_t shift = 0;  // a name ending in "+K"
+  const size_t plus = model.rfind('+');
+  if (plus != std::string::npos && plus + 1 < model.size() &&
+      model.find_first_not_of("0123456789", plus + 1) == std::string::npos && model.size() - plus <= 10)
+    shift = std::stoll(model.substr(plus + 1));
+  const int64_t wrong = (sum_of_integers(user) + shift) % 5;
   return ((seed % 4) + 4) % 4 >= wrong;
 }
 
-std::string FakeOpenAiServer::response_for(const std::string& user, int64_t seed) {
+std::string FakeOpenAiServer::response_for(const std::string& user, int64_t seed, const std::string& model) {
   const int64_t s = sum_of_integers(user);
-  return "Adding the numbers step by step gives the total. The answer is \\boxed{" + std::to_string(right_for(user, seed) ? s : s + 1) + "}.";
+  return "Adding the numbers step by step gives the total. The answer is \\boxed{" + std::to_string(right_for(user, seed, model) ? s : s + 1) +
+         "}.";
 }
 
 void FakeOpenAiServer::accept_loop() {
@@ -236,6 +252,8 @@ std::string FakeOpenAiServer::handle(const std::string& head, const std::string&
   {
     std::unique_lock lock(mu_);
     nth = ++per_key_[key];
+    ++per_model_key_[model + "|" + key];
+    last_body_ = body;
     arrivals_[key].push_back(std::chrono::steady_clock::now());
     const std::string_view auth_name = "\r\nauthorization: ";
     std::string lower = head;
@@ -271,7 +289,7 @@ std::string FakeOpenAiServer::handle(const std::string& head, const std::string&
     case Fault::slow: std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms)); break;
     case Fault::none: break;
   }
-  const std::string text = response_for(user, seed);
+  const std::string text = response_for(user, seed, model);
   const bool truncated = max_tokens < 8;
   const std::string finish = truncated ? "length" : "stop";
   const std::string usage = "\"usage\":{\"prompt_tokens\":" + std::to_string(user.size() / 4 + 1) + ",\"completion_tokens\":12,\"total_tokens\":" +

@@ -7,7 +7,9 @@
 //   seed mod 4 < w: "... The answer is \boxed{S+1}."   (wrong)
 //   otherwise:      "... The answer is \boxed{S}."     (right)
 //
-// so with n = 4 and seed 0 a problem's pass rate is (4 - w) / 4 (0 when w = 4). A user message containing
+// so with n = 4 and seed 0 a problem's pass rate is (4 - w) / 4 (0 when w = 4). A model whose name ends in
+// "+K" (K digits, e.g. "test-model+2") answers as if w were (S + K) mod 5: another pass rate per model,
+// the same right answer S. A user message containing
 // ALWAYS_FAIL is answered 500 every time, one containing BAD_REQUEST 400. Faults apply to the first
 // `first_n` requests of each (prompt, seed); every request is counted per (prompt, seed).
 #pragma once
@@ -49,6 +51,10 @@ class FakeOpenAiServer {
   int max_concurrent() const { return max_concurrent_.load(); }
   // Requests received per "USER_MESSAGE#SEED".
   std::map<std::string, int> per_key() const;
+  // Requests received per "MODEL|USER_MESSAGE#SEED".
+  std::map<std::string, int> per_model_key() const;
+  // The body of the last request received ("" when none).
+  std::string last_body() const;
   // The keys that got a 200 answer.
   std::set<std::string> answered_keys() const;
   // When each request of a key arrived.
@@ -58,8 +64,8 @@ class FakeOpenAiServer {
 
   // The rule above, for the tests' own expectations.
   static int64_t sum_of_integers(const std::string& text);
-  static bool right_for(const std::string& user, int64_t seed);
-  static std::string response_for(const std::string& user, int64_t seed);
+  static bool right_for(const std::string& user, int64_t seed, const std::string& model = "");
+  static std::string response_for(const std::string& user, int64_t seed, const std::string& model = "");
 
  private:
   void accept_loop();
@@ -75,7 +81,8 @@ class FakeOpenAiServer {
   std::condition_variable hold_cv_;
   std::vector<std::thread> workers_;
   std::vector<int> fds_;
-  std::map<std::string, int> per_key_;
+  std::map<std::string, int> per_key_, per_model_key_;
+  std::string last_body_;
   std::set<std::string> answered_keys_;
   std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> arrivals_;
   std::string authorization_;

@@ -10,6 +10,8 @@
 #include <map>
 #include <thread>
 
+#include <tamis/json.hpp>
+
 #include "cache.hpp"
 #include "fake_openai_server.hpp"
 #include "harness.hpp"
@@ -369,6 +371,269 @@ TEST(plugins_rollout_op, early_stop_validation) {
   EXPECT_EQ(validate_op("rollout.sample", base + ", band_min: 0.8, band_max: 0.2}").exit_code, 2);
   EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], model: m, cache: c.sqlite, early_stop: sometimes}").exit_code, 2);
   EXPECT_EQ(validate_op("rollout.sample", base + ", error_rate: 0.7}").exit_code, 2);
+}
+
+// ---- several models in one stage ----
+
+// The server's rule per model: "test-model+2" gets w = (S + 2) mod 5 seeds of 0..3 wrong, "test-model" w = S mod 5.
+const std::vector<std::string> kModels = {"test-model", "test-model+2"};
+
+std::string with_models(const FakeOpenAiServer& server, const fs::path& cache, const std::string& extra = "") {
+  const bool sets_n = extra.rfind("n:", 0) == 0 || extra.find(", n:") != std::string::npos;
+  return "{endpoints: [\"" + server.base_url() + "\"], models: [test-model, \"test-model+2\"], " + (sets_n ? "" : "n: 4, ") +
+         "cache: \"" + cache.string() + "\", backoff_initial_seconds: 0.01, backoff_max_seconds: 0.05" + (extra.empty() ? "" : ", " + extra) +
+         "}";
+}
+
+int64_t right_count(const std::string& user, const std::string& model, int n = 4) {
+  int64_t right = 0;
+  for (int seed = 0; seed < n; ++seed) right += FakeOpenAiServer::right_for(user, seed, model) ? 1 : 0;
+  return right;
+}
+
+TEST(plugins_rollout_op, several_models_annotate_pooled_and_per_model) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  // One model alone first: the two-model stage then asks only for the other model (same requests, same keys).
+  const OpRun alone = run_op("rollout.sample", with(server, dir / "c.sqlite"), problems_jsonl());
+  ASSERT_EQ(alone.exit_code, 0) << alone.describe();
+  ASSERT_EQ(server.requests(), 20);
+  const OpRun run = run_op("rollout.sample", with_models(server, dir / "c.sqlite"), problems_jsonl());
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  ASSERT_EQ(run.kept.size(), 5u) << run.describe();
+  EXPECT_EQ(server.requests(), 40);
+  for (const auto& [key, count] : server.per_model_key()) EXPECT_EQ(count, 1) << key;
+  EXPECT_EQ(server.per_model_key().count("test-model+2|What is 20 + 20?#3"), 1u);
+  for (size_t i = 0; i < kProblems.size(); ++i) {
+    const auto& line = run.kept[i];
+    const std::string& user = kProblems[i].first;
+    const int64_t a = right_count(user, kModels[0]), b = right_count(user, kModels[1]);
+    EXPECT_EQ(run.annotation(line, "pass_rate"), "{\"test-model\":" + tamis::json::number(static_cast<double>(a) / 4) +
+                                                     ",\"test-model+2\":" + tamis::json::number(static_cast<double>(b) / 4) + "}")
+        << line;
+    EXPECT_EQ(run.annotation(line, "pass_rate_pooled"), tamis::json::number(static_cast<double>(a + b) / 8)) << line;
+    EXPECT_EQ(run.annotation(line, "n_correct_by_model"), "{\"test-model\":" + std::to_string(a) + ",\"test-model+2\":" + std::to_string(b) + "}");
+    EXPECT_EQ(run.annotation(line, "n_samples_by_model"), "{\"test-model\":4,\"test-model+2\":4}");
+    EXPECT_EQ(run.annotation(line, "n_samples"), "8");
+    EXPECT_EQ(run.annotation(line, "n_correct"), std::to_string(a + b));
+    // The majority over all 8: the right answer unless the wrong one (S + 1) has more.
+    const int64_t major = a + b >= 4 ? kProblems[i].second : kProblems[i].second + 1;
+    EXPECT_EQ(run.annotation(line, "majority_answer"), "\"" + std::to_string(major) + "\"") << line;
+    // The field: pooled answers sample by sample (model 0's sample 0, model 1's sample 0, ...), then per model.
+    std::string pooled_a = "[", pooled_c = "[", by[2] = {"[", "["}, marks[2] = {"[", "["};
+    for (int seed = 0; seed < 4; ++seed)
+      for (size_t k = 0; k < 2; ++k) {
+        const bool ok = FakeOpenAiServer::right_for(user, seed, kModels[k]);
+        const std::string ans = "\"" + std::to_string(ok ? kProblems[i].second : kProblems[i].second + 1) + "\"";
+        pooled_a += std::string(pooled_a.size() > 1 ? "," : "") + ans;
+        pooled_c += std::string(pooled_c.size() > 1 ? "," : "") + (ok ? "true" : "false");
+        by[k] += std::string(by[k].size() > 1 ? "," : "") + ans;
+        marks[k] += std::string(marks[k].size() > 1 ? "," : "") + (ok ? "true" : "false");
+      }
+    EXPECT_EQ(json_raw(line, "rollouts"), "{\"models\":[\"test-model\",\"test-model+2\"],\"answers\":" + pooled_a + "],\"correct\":" + pooled_c +
+                                              "],\"by_model\":{\"test-model\":{\"answers\":" + by[0] + "],\"correct\":" + marks[0] +
+                                              "]},\"test-model+2\":{\"answers\":" + by[1] + "],\"correct\":" + marks[1] + "]}}}")
+        << line;
+  }
+  // The report's figures per model: this run asked only test-model+2.
+  EXPECT_NE(run.report.find("\"models\":{\"test-model\":{\"requests\":0,\"retries\":0,\"responses\":0,\"failed_samples\":0,\"prompt_tokens\":0,"
+                            "\"completion_tokens\":0,\"samples_budget\":20,\"samples_drawn\":20},\"test-model+2\":{\"requests\":20,\"retries\":0,"
+                            "\"responses\":20,\"failed_samples\":0,\"prompt_tokens\":"),
+            std::string::npos)
+      << run.report;
+  EXPECT_NE(run.report.find("\"completion_tokens\":240,\"samples_budget\":20,\"samples_drawn\":20}}"), std::string::npos) << run.report;
+  // A rerun is byte-identical and asks nothing.
+  const OpRun again = run_op("rollout.sample", with_models(server, dir / "c.sqlite"), problems_jsonl(), 3);
+  ASSERT_EQ(again.exit_code, 0) << again.describe();
+  EXPECT_EQ(outputs(again), outputs(run));
+  EXPECT_EQ(server.requests(), 40);
+}
+
+// difficulty downstream, unchanged: pooled from answers/correct, per model from by_model (models: with a
+// per-model band) and from the sidecar (sidecar_model_field). The counts per problem (sums 40 .. 44):
+// test-model 4,3,2,1,0 of 4 right, test-model+2 2,1,0,4,3; pooled 6,4,2,5,3 of 8, and p0_2 has 6 of 8 wrong
+// answers S + 1, more than twice its 2 right: suspect.
+TEST(plugins_rollout_op, several_models_feed_difficulty_pooled_and_per_model) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const fs::path side = dir / "side.jsonl";
+  const std::string sample = "  sample:\n    uses: rollout.sample\n    with: " + with_models(server, dir / "c.sqlite", "sidecar: \"" + side.string() + "\"") + "\n";
+  auto run = [&](const std::string& difficulty) {
+    return run_stages(sample + "  band:\n    uses: difficulty\n    with: " + difficulty + "\n", problems_jsonl());
+  };
+  const std::string per_model = "models: {test-model: /rollouts/by_model/test-model/answers, \"test-model+2\": /rollouts/by_model/test-model+2/answers}, "
+                                "models_kind: answers";
+  const OpRun pooled = run("{answers_field: rollouts.answers, correct_field: rollouts.correct}");
+  ASSERT_EQ(pooled.exit_code, 0) << pooled.describe();
+  EXPECT_EQ(pooled.kept_ids(), (std::vector<std::string>{"p0_0", "p0_1", "p0_3", "p0_4"}));
+  EXPECT_EQ(pooled.reasons(), (std::vector<std::string>{"suspect_label"}));
+  EXPECT_EQ(pooled.annotation(pooled.kept[0], "pass_rate"), "0.75");
+  const OpRun by_model_pooled = run("{" + per_model + "}");
+  ASSERT_EQ(by_model_pooled.exit_code, 0) << by_model_pooled.describe();
+  EXPECT_EQ(verdicts(by_model_pooled), verdicts(pooled));
+  const OpRun all = run("{" + per_model + ", model_band: all}");
+  ASSERT_EQ(all.exit_code, 0) << all.describe();
+  EXPECT_EQ(all.kept_ids(), (std::vector<std::string>{"p0_1"}));
+  EXPECT_EQ(all.reasons(), (std::vector<std::string>{"too_easy", "suspect_label", "too_easy", "too_hard"}));
+  EXPECT_EQ(all.annotation(all.kept[0], "pass_rate"), "{\"test-model\":0.75,\"test-model+2\":0.25}");
+  EXPECT_EQ(all.annotation(all.kept[0], "band_by_model"), "{\"test-model\":\"in_band\",\"test-model+2\":\"in_band\"}");
+  const OpRun any = run("{" + per_model + ", model_band: any}");
+  ASSERT_EQ(any.exit_code, 0) << any.describe();
+  EXPECT_EQ(any.kept_ids(), (std::vector<std::string>{"p0_0", "p0_1", "p0_3", "p0_4"}));
+  // The sidecar: one line per record and model, in input order.
+  const auto lines = read_lines(side);
+  ASSERT_EQ(lines.size(), 10u);
+  EXPECT_EQ(json_string(lines[0], "model"), "test-model");
+  EXPECT_EQ(json_string(lines[1], "model"), "test-model+2");
+  EXPECT_EQ(json_string(lines[1], "id"), "p0_0");
+  EXPECT_EQ(json_string(lines[9], "/responses/3"), FakeOpenAiServer::response_for(kProblems[4].first, 3, kModels[1]));
+  const OpRun from_side =
+      run_op("difficulty", "{sidecar: \"" + side.string() + "\", sidecar_field: responses, sidecar_model_field: model, model_band: all}",
+             problems_jsonl());
+  ASSERT_EQ(from_side.exit_code, 0) << from_side.describe();
+  EXPECT_EQ(from_side.kept_ids(), all.kept_ids());
+  EXPECT_EQ(from_side.reasons(), all.reasons());
+  EXPECT_EQ(from_side.annotation(from_side.kept[0], "n_correct_by_model"), "{\"test-model\":3,\"test-model+2\":1}");
+}
+
+TEST(plugins_rollout_op, several_models_on_their_own_servers) {
+  FakeOpenAiServer first, second;
+  TempDir dir;
+  const std::string w = "{models: [{name: test-model, endpoints: [\"" + first.base_url() + "\"]}, {name: \"test-model+2\", endpoints: [\"" +
+                        second.base_url() + "\"]}], n: 4, cache: \"" + (dir / "c.sqlite").string() + "\"}";
+  const OpRun run = run_op("rollout.sample", w, problems_jsonl());
+  ASSERT_EQ(run.exit_code, 0) << run.describe();
+  EXPECT_EQ(first.requests(), 20);
+  EXPECT_EQ(second.requests(), 20);
+  for (const auto& [key, count] : first.per_model_key()) EXPECT_EQ(key.rfind("test-model|", 0), 0u) << key;
+  for (const auto& [key, count] : second.per_model_key()) EXPECT_EQ(key.rfind("test-model+2|", 0), 0u) << key;
+  EXPECT_NE(run.report.find("\"requests_per_endpoint\":[20,20]"), std::string::npos) << run.report;
+  EXPECT_EQ(run.annotation(run.kept[0], "n_correct_by_model"), "{\"test-model\":4,\"test-model+2\":2}");
+}
+
+// Pooled early stopping over two models: 16 samples each in rounds of 4 (8 per round), band 1-31 of 32.
+TEST(plugins_rollout_op, several_models_early_stop_on_the_pooled_tally) {
+  TempDir dir;
+  const std::string input = problems_jsonl(2);
+  const std::string band = "band_min: 0.03125, band_max: 0.96875, band_inclusive: true";
+  const std::string diff_pooled =
+      "{answers_field: rollouts.answers, correct_field: rollouts.correct, min: 0.03125, max: 0.96875, inclusive: true}";
+  const std::string diff_models =
+      "{models: {test-model: /rollouts/by_model/test-model/answers, \"test-model+2\": /rollouts/by_model/test-model+2/answers}, "
+      "models_kind: answers, min: 0.03125, max: 0.96875, inclusive: true}";
+  auto run = [&](FakeOpenAiServer& s, const std::string& cache, const std::string& extra, const std::string& diff) {
+    return run_stages("  sample:\n    uses: rollout.sample\n    with: " + with_models(s, dir / cache, "n: 16, " + extra) +
+                          "\n  band:\n    uses: difficulty\n    with: " + diff + "\n",
+                      input);
+  };
+  FakeOpenAiServer full_server, server;
+  const OpRun full = run(full_server, "full.sqlite", band, diff_pooled);
+  ASSERT_EQ(full.exit_code, 0) << full.describe();
+  EXPECT_EQ(full_server.requests(), 320);
+  const OpRun early = run(server, "early.sqlite", "early_stop: exact, round: 4, " + band, diff_pooled);
+  ASSERT_EQ(early.exit_code, 0) << early.describe();
+  EXPECT_LT(server.requests(), 320);
+  EXPECT_EQ(verdicts(early), verdicts(full));
+  for (const auto& [key, count] : server.per_model_key()) EXPECT_EQ(count, 1) << key;
+  // Each round asks the same samples of both models.
+  for (const auto& [key, count] : server.per_model_key()) {
+    if (key.rfind("test-model|", 0) == 0) {
+      EXPECT_EQ(server.per_model_key().count("test-model+2|" + key.substr(11)), 1u) << key;
+    }
+  }
+  // difficulty per model with the pooled band reads the same samples, and decides the same.
+  FakeOpenAiServer third;
+  const OpRun early_models = run(third, "early.sqlite", "early_stop: exact, round: 4, " + band, diff_models);
+  ASSERT_EQ(early_models.exit_code, 0) << early_models.describe();
+  EXPECT_EQ(third.requests(), 0);
+  EXPECT_EQ(verdicts(early_models), verdicts(full));
+  const std::string drawn = *early.annotation(early.kept[0], "n_samples");
+  EXPECT_EQ(early.annotation(early.kept[0], "n_budget"), "32");
+  EXPECT_LT(std::stoi(drawn), 32);
+  EXPECT_EQ(early.annotation(early.kept[0], "n_samples_by_model"),
+            "{\"test-model\":" + std::to_string(std::stoi(drawn) / 2) + ",\"test-model+2\":" + std::to_string(std::stoi(drawn) / 2) + "}");
+  EXPECT_NE(early.report.find("\"samples_budget\":320,\"samples_drawn\":" + std::to_string(server.requests())), std::string::npos) << early.report;
+}
+
+TEST(plugins_rollout_op, several_models_validation) {
+  const std::string cache = "cache: c.sqlite";
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], models: [a, b], " + cache + "}").exit_code, 0);
+  EXPECT_EQ(validate_op("rollout.sample", "{models: [{name: a, endpoints: [\"http://x/v1\"]}, {name: b, endpoints: [\"http://y/v1\"]}], " + cache + "}")
+                .exit_code,
+            0);
+  const auto both = validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], model: a, models: [a, b], " + cache + "}");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], " + cache + "}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], models: [a, a], " + cache + "}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], models: [], " + cache + "}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", "{models: [{name: a, endpoints: [\"http://x/v1\"]}, b], " + cache + "}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], models: [{name: a, url: x}], " + cache + "}").exit_code, 2);
+  EXPECT_EQ(validate_op("rollout.sample", "{model: a, " + cache + "}").exit_code, 2);
+  // Early stopping covers the pooled band only.
+  const auto per_model = validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], models: [a, b], early_stop: exact, model_band: all, " + cache + "}");
+  EXPECT_EQ(per_model.exit_code, 2);
+  EXPECT_NE(per_model.err.find("pooled band only"), std::string::npos) << per_model.err;
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], models: [a, b], early_stop: exact, " + cache + "}").exit_code, 0);
+}
+
+// ---- the early_stop settings in the field; extra_body ----
+
+TEST(plugins_rollout_op, early_stop_settings_are_written_in_the_field) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const OpRun on = run_op("rollout.sample", with(server, dir / "c.sqlite", "n: 2, early_stop: bound, round: 1, " + kBand + ", min_samples: 2, "
+                                                 "suspect_share: 0.6, suspect_action: annotate"),
+                          problems_jsonl());
+  ASSERT_EQ(on.exit_code, 0) << on.describe();
+  for (const auto& line : on.kept)
+    EXPECT_EQ(json_raw(line, "rollouts.early_stop"), "{\"band_min\":0.0625,\"band_max\":0.9375,\"band_inclusive\":true,\"min_samples\":2,"
+                                                     "\"suspect_share\":0.6,\"suspect_action\":\"annotate\"}")
+        << line;
+  const OpRun two = run_op("rollout.sample", with_models(server, dir / "c.sqlite", "early_stop: exact"), problems_jsonl());
+  ASSERT_EQ(two.exit_code, 0) << two.describe();
+  EXPECT_EQ(json_raw(two.kept[0], "rollouts.early_stop"), "{\"band_min\":0,\"band_max\":1,\"band_inclusive\":false,\"min_samples\":1,"
+                                                          "\"suspect_share\":0.5,\"suspect_action\":\"reject\"}");
+  // Off: no member (the field is as it always was).
+  const OpRun off = run_op("rollout.sample", with(server, dir / "c.sqlite", "n: 2, " + kBand), problems_jsonl());
+  ASSERT_EQ(off.exit_code, 0) << off.describe();
+  EXPECT_EQ(json_raw(off.kept[0], "rollouts.early_stop"), std::nullopt);
+}
+
+TEST(plugins_rollout_op, extra_body_reaches_the_server_and_keys_the_cache) {
+  FakeOpenAiServer server;
+  TempDir dir;
+  const std::string input = jsonl({R"({"id":"a","problem":"What is 20 + 20?","answer":"40"})"});
+  const OpRun plain = run_op("rollout.sample", with(server, dir / "c.sqlite", "n: 2"), input);
+  ASSERT_EQ(plain.exit_code, 0) << plain.describe();
+  EXPECT_EQ(server.last_body().find("top_k"), std::string::npos);
+  // An empty extra_body is no extra_body: the same keys.
+  ASSERT_EQ(run_op("rollout.sample", with(server, dir / "c.sqlite", "n: 2, extra_body: {}"), input).exit_code, 0);
+  EXPECT_EQ(server.requests(), 2);
+  // Members sent in sorted order after the op's own; a new key, so asked again.
+  const OpRun extra = run_op("rollout.sample", with(server, dir / "c.sqlite", "n: 2, extra_body: {top_k: 20, min_p: 0.05, chat_template_kwargs: {enable_thinking: false}}"), input);
+  ASSERT_EQ(extra.exit_code, 0) << extra.describe();
+  EXPECT_EQ(server.requests(), 4);
+  const std::string body = server.last_body();
+  EXPECT_NE(body.find(R"("max_tokens":1024,"chat_template_kwargs":{"enable_thinking":false},"min_p":0.05,"top_k":20,"seed":)"), std::string::npos)
+      << body;
+  // The same members written otherwise: the same key, nothing asked.
+  ASSERT_EQ(run_op("rollout.sample", with(server, dir / "c.sqlite", "n: 2, extra_body: {min_p: 0.05, \"top_k\": 20, chat_template_kwargs: {enable_thinking: false}}"), input)
+                .exit_code,
+            0);
+  EXPECT_EQ(server.requests(), 4);
+  // Another value: another key.
+  ASSERT_EQ(run_op("rollout.sample", with(server, dir / "c.sqlite", "n: 2, extra_body: {top_k: 21, min_p: 0.05, chat_template_kwargs: {enable_thinking: false}}"), input)
+                .exit_code,
+            0);
+  EXPECT_EQ(server.requests(), 6);
+  // Members the op sets itself are refused.
+  for (const char* own : {"seed", "stream", "model", "messages", "max_tokens", "n"}) {
+    const auto v = validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], model: m, cache: c.sqlite, extra_body: {" + std::string(own) + ": 1}}");
+    EXPECT_EQ(v.exit_code, 2) << own;
+    EXPECT_NE(v.err.find("extra_body sets '" + std::string(own) + "'"), std::string::npos) << v.err;
+  }
+  EXPECT_EQ(validate_op("rollout.sample", "{endpoints: [\"http://x/v1\"], model: m, cache: c.sqlite, extra_body: [1]}").exit_code, 2);
 }
 
 // ---- killed mid-run ----
