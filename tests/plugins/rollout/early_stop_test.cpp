@@ -131,6 +131,61 @@ TEST(plugins_rollout_early_stop, exact_rule_never_changes_difficultys_verdict) {
   }
 }
 
+// Two models in one stage: 3 samples each, the pooled sequence interleaved as in the rollouts field (model
+// a's sample 0, model b's sample 0, a's 1, ...), rounds of `round` samples of each model, the rule on the
+// pooled tally against the pooled budget 6 (what rollout.sample does with models). difficulty's verdict on
+// the samples drawn equals its verdict on all 6, both read pooled (answers_field, correct_field) and per
+// model with the pooled band (models: {a: ..., b: ...}, which pools model by model, not interleaved).
+std::string two_model_record(const std::string& id, const std::vector<std::string>& pooled, size_t per_model) {
+  std::string a = "[", b = "[";
+  for (size_t i = 0; i < per_model; ++i) {
+    a += std::string(i ? "," : "") + "\"" + pooled[2 * i] + "\"";
+    b += std::string(i ? "," : "") + "\"" + pooled[2 * i + 1] + "\"";
+  }
+  const std::string r = record(id, pooled, 2 * per_model);
+  return r.substr(0, r.size() - 1) + ",\"a\":" + a + "],\"b\":" + b + "]}";
+}
+
+TEST(plugins_rollout_early_stop, exact_rule_on_the_pooled_tally_of_two_models) {
+  constexpr size_t kPerModel = 3, kN = 2 * kPerModel;
+  const std::vector<Config> configs = {
+      {"1-5 of 6, reject, rounds of 1 per model", make(1.0 / 6, 5.0 / 6, true, SuspectAction::reject, 1)},
+      {"(0.3, 0.7), annotate, rounds of 2 per model", make(0.3, 0.7, false, SuspectAction::annotate, 2)},
+      {"[0.2, 0.6], reject at share 0.34, rounds of 1, min_samples 3", make(0.2, 0.6, true, SuspectAction::reject, 1, 3, 0.34)},
+  };
+  const char* alphabet[] = {"7", "8", "9"};
+  for (const auto& config : configs) {
+    std::vector<std::string> full, early;
+    int64_t drawn = 0;
+    for (int code = 0; code < 729; ++code) {
+      std::vector<std::string> s;
+      for (int i = 0, c = code; i < static_cast<int>(kN); ++i, c /= 3) s.push_back(alphabet[c % 3]);
+      size_t m = 0;  // per model
+      do {
+        m = std::min(kPerModel, m + static_cast<size_t>(config.options.round));
+      } while (m < kPerModel && tamis::rollout::should_stop(tally_of(s, 2 * m), kN, config.options) == StopReason::none);
+      drawn += static_cast<int64_t>(2 * m);
+      full.push_back(two_model_record("s" + std::to_string(code), s, kPerModel));
+      early.push_back(two_model_record("s" + std::to_string(code), s, m));
+    }
+    std::string per_model = difficulty_with(config.options);
+    per_model = "{models: {a: a, b: b}, models_kind: answers, " + per_model.substr(per_model.find("min:"));
+    for (const std::string& with : {difficulty_with(config.options), per_model}) {
+      const OpRun on_full = run_op("difficulty", with, jsonl(full));
+      const OpRun on_early = run_op("difficulty", with, jsonl(early));
+      ASSERT_EQ(on_full.exit_code, 0) << on_full.describe();
+      ASSERT_EQ(on_early.exit_code, 0) << on_early.describe();
+      const auto want = verdicts(on_full), got = verdicts(on_early);
+      ASSERT_EQ(want.size(), 729u) << config.name;
+      int differ = 0;
+      for (const auto& [id, v] : want)
+        if (got.at(id) != v && differ++ < 5) ADD_FAILURE() << config.name << " " << with << ": " << id << " full " << v << ", early " << got.at(id);
+      EXPECT_EQ(differ, 0) << config.name << " " << with;
+    }
+    EXPECT_LT(drawn, static_cast<int64_t>(kN * 729)) << config.name;
+  }
+}
+
 TEST(plugins_rollout_early_stop, clopper_pearson_bounds) {
   // 0 of 10: upper bound 1 - 0.05^(1/10); 10 of 10: lower bound 0.05^(1/10).
   EXPECT_NEAR(tamis::rollout::clopper_pearson_upper(0, 10, 0.05), 1 - std::pow(0.05, 0.1), 1e-9);
