@@ -19,10 +19,11 @@ constexpr const char* kSchema =
     "  PRIMARY KEY (key, sample)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS requests("
     "  key BLOB PRIMARY KEY, model TEXT NOT NULL, params TEXT NOT NULL, prompt TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS records(id TEXT NOT NULL, key BLOB NOT NULL, PRIMARY KEY (id, key)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT OR IGNORE INTO meta VALUES ('format', 'tamis rollout cache 1');";
 
-enum Stmt { kLookup, kInsertResponse, kInsertRequest, kCount, kBegin, kCommit, kStmtCount };
+enum Stmt { kLookup, kInsertResponse, kInsertRequest, kCount, kBegin, kCommit, kInsertRecord, kStmtCount };
 constexpr const char* kSql[kStmtCount] = {
     "SELECT sample, text, finish_reason, prompt_tokens, completion_tokens FROM responses WHERE key = ?1 AND sample < ?2",
     "INSERT OR IGNORE INTO responses VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -30,6 +31,7 @@ constexpr const char* kSql[kStmtCount] = {
     "SELECT count(*) FROM responses",
     "BEGIN IMMEDIATE",
     "COMMIT",
+    "INSERT OR IGNORE INTO records VALUES (?1, ?2)",
 };
 
 std::string column_text(sqlite3_stmt* s, int i) {
@@ -57,7 +59,13 @@ Key request_key(std::string_view model, std::string_view params, std::string_vie
   return k;
 }
 
-Cache::Cache(const std::string& path) : path_(path) {
+Cache::Cache(const std::string& path, Mode mode) : path_(path), mode_(mode) {
+  if (mode_ == Mode::read_only) {
+    open(reader_);
+    // A database written by tamis: a file that is not one fails here, naming it.
+    exec(reader_, "SELECT 1 FROM responses JOIN requests USING (key) LIMIT 1");
+    return;
+  }
   open(writer_);
   exec(writer_, "PRAGMA journal_mode=WAL");
   exec(writer_, "PRAGMA synchronous=NORMAL");
@@ -66,6 +74,10 @@ Cache::Cache(const std::string& path) : path_(path) {
 }
 
 Cache::~Cache() {
+  try {
+    flush();
+  } catch (...) {  // the ids only name records for the export; the responses are all stored already
+  }
   for (Conn* c : {&reader_, &writer_}) {
     for (sqlite3_stmt* s : c->stmts) sqlite3_finalize(s);
     if (c->db) sqlite3_close(c->db);
@@ -77,9 +89,10 @@ void Cache::fail(Conn& c, const std::string& what) {
 }
 
 void Cache::open(Conn& c) {
-  if (sqlite3_open_v2(path_.c_str(), &c.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
-    fail(c, "cannot open");
+  const int flags = mode_ == Mode::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  if (sqlite3_open_v2(path_.c_str(), &c.db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) fail(c, "cannot open");
   sqlite3_busy_timeout(c.db, 60000);
+  if (mode_ == Mode::read_only) return;
   exec(c, "PRAGMA journal_mode=WAL");  // checks that the file is a database (and a readable one)
   exec(c, "PRAGMA synchronous=NORMAL");
 }
@@ -120,8 +133,51 @@ std::vector<std::optional<CachedResponse>> Cache::lookup(const Key& key, int64_t
   return out;
 }
 
+void Cache::remember_record(std::string_view id, const Key& key) {
+  if (mode_ == Mode::read_only) return;
+  std::lock_guard lock(ids_mu_);
+  ids_.emplace_back(std::string(id), key);
+}
+
+void Cache::insert_records(std::vector<std::pair<std::string, Key>>& ids) {
+  for (const auto& [id, key] : ids) {
+    sqlite3_stmt* s = prepared(writer_.db, writer_.stmts, kInsertRecord);
+    if (!s) fail(writer_, "prepare");
+    sqlite3_bind_text(s, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE) fail(writer_, "write");
+    sqlite3_reset(s);
+  }
+  ids.clear();
+}
+
+void Cache::flush() {
+  if (mode_ == Mode::read_only) return;
+  std::vector<std::pair<std::string, Key>> ids;
+  {
+    std::lock_guard lock(ids_mu_);
+    ids.swap(ids_);
+  }
+  if (ids.empty()) return;
+  std::lock_guard lock(writer_.mu);
+  exec(writer_, "BEGIN IMMEDIATE");
+  try {
+    insert_records(ids);
+    exec(writer_, "COMMIT");
+  } catch (...) {
+    sqlite3_exec(writer_.db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
 void Cache::store(const std::vector<Put>& puts) {
   if (puts.empty()) return;
+  if (mode_ == Mode::read_only) throw std::runtime_error("rollout cache " + path_ + ": opened read-only");
+  std::vector<std::pair<std::string, Key>> ids;
+  {
+    std::lock_guard lock(ids_mu_);
+    ids.swap(ids_);
+  }
   std::lock_guard lock(writer_.mu);
   auto step = [&](int which, auto&& bind) {
     sqlite3_stmt* s = prepared(writer_.db, writer_.stmts, which);
@@ -148,6 +204,7 @@ void Cache::store(const std::vector<Put>& puts) {
         sqlite3_bind_text(s, 4, p.prompt.data(), static_cast<int>(p.prompt.size()), SQLITE_STATIC);
       });
     }
+    insert_records(ids);
     step(kCommit, [](sqlite3_stmt*) {});
   } catch (...) {
     sqlite3_exec(writer_.db, "ROLLBACK", nullptr, nullptr, nullptr);

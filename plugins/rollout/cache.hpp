@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 struct sqlite3;
@@ -29,8 +30,10 @@ struct CachedResponse {
 
 class Cache {
  public:
-  // Opens (creating if needed) the database at `path`. Throws std::runtime_error naming the file.
-  explicit Cache(const std::string& path);
+  enum class Mode { write, read_only };
+  // Opens the database at `path`: creating it if needed (write), or as it is, changing nothing (read_only:
+  // `tamis run --dry-run`, the cache commands). Throws std::runtime_error naming the file.
+  explicit Cache(const std::string& path, Mode mode = Mode::write);
   ~Cache();
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
@@ -49,6 +52,12 @@ class Cache {
 
   int64_t count();  // responses stored
 
+  // Which record asked for `key` (table records: what `tamis rollout cache export` writes as the sidecar's
+  // id). Buffered and written with the next store() or flush(): cheap to call once per record and key.
+  // Thread-safe; does nothing in read_only mode.
+  void remember_record(std::string_view id, const Key& key);
+  void flush();  // writes what remember_record buffered
+
  private:
   struct Conn {
     sqlite3* db = nullptr;
@@ -58,8 +67,15 @@ class Cache {
   void open(Conn& c);
   void exec(Conn& c, const char* sql);
   [[noreturn]] void fail(Conn& c, const std::string& what);
+  void insert_records(std::vector<std::pair<std::string, Key>>& ids);  // writer_.mu held, in a transaction
   std::string path_;
+  Mode mode_;
   Conn reader_, writer_;
+  std::mutex ids_mu_;
+  std::vector<std::pair<std::string, Key>> ids_;  // remembered, not yet written
 };
+
+// The cache commands (`tamis rollout cache stats|export ...`): plugins/rollout/cache_command.cpp.
+int32_t cache_command(int32_t argc, const char* const* argv);
 
 }  // namespace tamis::rollout

@@ -6,10 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <regex>
 #include <string>
 #include <sys/stat.h>
+
+#include <tamis/temp_file.hpp>
 
 #include "core_test_helpers.hpp"
 
@@ -556,7 +560,8 @@ TEST(PipelineFile, DemoPipelineValidates) {
   EXPECT_HAS(r.out, ": ok (1 source, 4 stages, 5 sinks)");
 }
 
-TEST(PipelineFile, DryRunPrintsTheResolvedGraphAndReadsNothing) {
+// The graph is printed before any record is read; the dry pass then stops on bad input as the run would.
+TEST(PipelineFile, DryRunPrintsTheResolvedGraphThenStopsOnBadInputLikeARun) {
   TempDir t;
   write_file(t / "in.jsonl", "{not json at all\n[1,2]\n");
   write_file(t / "b.jsonl", "also bad\n");
@@ -579,7 +584,8 @@ TEST(PipelineFile, DryRunPrintsTheResolvedGraphAndReadsNothing) {
              "  rejected: { path: out/rejected.jsonl, rejected: true, inputs: [len] }\n"
              "  ledger: { path: out/ledger.jsonl, ledger: true }\n");
   const auto r = run_tamis({"run", (t / "p.yaml").string(), "--dry-run"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_HAS(r.err, "in.jsonl:1");
   EXPECT_FALSE(fs::exists(t / "out")) << "dry-run wrote something";
   const std::string d = t.path().string();
   EXPECT_HAS(r.out, "sources (reading order):\n"
@@ -605,6 +611,68 @@ TEST(PipelineFile, DryRunPrintsTheResolvedGraphAndReadsNothing) {
                     "  rejected [rejected] -> " + d + "/out/rejected.jsonl  from len\n"
                     "  ledger [ledger] -> " + d + "/out/ledger.jsonl\n"
                     "annotations field: meta_x\n");
+}
+
+// A dry run reads every record through every stage (ops are told: TAMIS_RUN_DRY) and prints what a run
+// would keep and reject, but writes nothing: no sink, no report, no side file (dedup index), existing
+// outputs left as they are, and no cleanup of the output folders either.
+TEST(PipelineFile, DryRunReadsEveryRecordAndWritesNothing) {
+  TempDir t;
+  write_file(t / "in.jsonl", kInput);
+  const std::string pipeline =
+      "version: 1\n"
+      "sources:\n"
+      "  s: { path: in.jsonl, id: id }\n"
+      "stages:\n"
+      "  len:\n"
+      "    uses: filter.length\n"
+      "    with: { field: problem, min: 6 }\n"
+      "  dd:\n"
+      "    uses: dedup.exact\n"
+      "    with: { fields: [problem], save_index: out/index.bin }\n"
+      "sinks:\n"
+      "  kept: { path: out/kept.jsonl }\n"
+      "  rejected: { path: out/rejected.jsonl, rejected: true }\n"
+      "  ledger: { path: out/ledger.jsonl, ledger: true }\n"
+      "  report: { path: out/report.json, report: true }\n";
+  write_file(t / "p.yaml", pipeline);
+  auto r = run_tamis({"run", (t / "p.yaml").string(), "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(t / "out")) << "dry-run wrote something";
+  EXPECT_HAS(r.out, "dry run: every record was read");
+  EXPECT_HAS(r.out, "(dry run: not written)");
+  const auto real = run_tamis({"run", (t / "p.yaml").string()});
+  ASSERT_EQ(real.exit_code, 0) << real.err;
+  // The dry run's counts are the run's: the same summary lines, timings aside.
+  auto counts = [](const std::string& out) {
+    std::string keep;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("len ", 0) == 0 || line.rfind("dd ", 0) == 0 || line.rfind("  - ", 0) == 0 || line.rfind("read ", 0) == 0)
+      {
+        std::string cut = line.substr(0, line.find('%') == std::string::npos ? line.size() : line.rfind(' ', line.find('%')));
+        while (!cut.empty() && cut.back() == ' ') cut.pop_back();
+        keep += cut + "\n";
+      }
+    return keep;
+  };
+  EXPECT_EQ(counts(r.out), counts(real.out)) << r.out << real.out;
+  EXPECT_NE(counts(r.out), "");
+  std::map<std::string, std::string> before;
+  for (const auto& e : fs::directory_iterator(t / "out")) before[e.path().filename().string()] = read_file(e.path());
+  ASSERT_TRUE(before.count("index.bin"));
+  // A temporary left by a dead process stays: a dry run changes nothing in the output folders.
+  const std::string stale = ".kept.jsonl.tamis-tmp-999999999." + tamis::files::host_name_for_files();
+  write_file(t / "out" / stale, "half");
+  write_file(t / "in.jsonl", kInput + std::string("{\"id\":\"z\",\"problem\":\"a new long problem\"}\n"));
+  r = run_tamis({"run", (t / "p.yaml").string(), "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(counts(r.out), counts(real.out)) << "the dry run did not read the new record";
+  std::map<std::string, std::string> after;
+  for (const auto& e : fs::directory_iterator(t / "out"))
+    if (e.path().filename() != stale) after[e.path().filename().string()] = read_file(e.path());
+  EXPECT_EQ(after, before);
+  EXPECT_TRUE(fs::exists(t / "out" / stale));
 }
 
 TEST(PipelineFile, DryRunWithErrorsExitsTwo) {

@@ -39,6 +39,7 @@ usage:
   tamis plugins info OP [--plugin-path DIR ...]
   tamis plugins docs [--plugin-path DIR ...]     # the op reference (docs/ops.md) as Markdown
   tamis fingerprint --group-by FIELD --text FIELD [--human FILE] FILE...  # which model wrote it? (--help)
+  tamis PLUGIN COMMAND ARGS...                   # a plugin's own command, e.g. tamis rollout cache stats FILE
   tamis --version
 
 exit codes: 0 success, 1 the run failed (data or plugin error), 2 usage or pipeline-file error,
@@ -206,16 +207,25 @@ int cmd_run(const Args& a, bool validate_only) {
   }
   if (a.dry_run) {
     std::fputs(tamis::describe_pipeline(p).c_str(), stdout);
-    return kExitOk;
+    std::fflush(stdout);
   }
   install_signal_handlers();
   tamis::RunOptions ro;
   ro.threads = a.threads;
   if (a.batch_bytes > 0) ro.chunk_bytes = a.batch_bytes;
   ro.progress = !a.quiet && isatty(STDERR_FILENO);
+  ro.dry_run = a.dry_run;
   try {
     const tamis::RunTotals t = tamis::run_pipeline(p, ro);
+    if (a.dry_run) std::fputs("\ndry run: every record was read and went through the stages; no output was written, and "
+                              "stages that would ask a server only counted (their plans below)\n\n", stdout);
     if (!a.quiet) std::fputs(tamis::format_summary(t).c_str(), stdout);
+    if (a.dry_run) {
+      std::string plans;
+      for (const auto& s : t.stages)
+        if (!s.report_json.empty()) plans += "  " + s.name + " (" + s.op + "): " + s.report_json + "\n";
+      if (!plans.empty()) std::fputs(("\nstage reports (dry run):\n" + plans).c_str(), stdout);
+    }
     std::fflush(stdout);
     // After the run (the progress line is gone), even with --quiet: a warning, the exit code stays 0.
     for (const auto& w : t.warnings) std::fprintf(stderr, "tamis: warning: %s\n", w.message().c_str());
@@ -270,6 +280,34 @@ int cmd_plugins(const Args& a) {
   return usage_error("unknown plugins command '" + sub + "'");
 }
 
+// `tamis PLUGIN COMMAND ARGS...`: a command a plugin offers (tamis_command_desc), found on the default
+// plugin search path ($TAMIS_PLUGIN_PATH, then the built-in plugins). Returns -1 when PLUGIN names no
+// plugin with commands.
+int cmd_plugin_command(int argc, char** argv) {
+  tamis::Registry registry;
+  registry.load_directories(tamis::Registry::default_search_path({}));
+  const std::string plugin = argv[1];
+  bool has_commands = false;
+  for (const auto* c : registry.commands()) has_commands |= c->plugin->name == plugin;
+  if (!has_commands) return -1;
+  const tamis::CommandHandle* c = argc >= 3 ? registry.find_command(plugin, argv[2]) : nullptr;
+  if (!c) {
+    std::string list;
+    for (const auto* h : registry.commands())
+      if (h->plugin->name == plugin) list += "\n" + tamis::format_command_usage(*h);
+    if (argc >= 3 && std::strcmp(argv[2], "--help") != 0 && std::strcmp(argv[2], "-h") != 0) {
+      std::fprintf(stderr, "tamis: plugin '%s' has no command '%s'; its commands:\n%s", plugin.c_str(), argv[2], list.c_str());
+      return kExitUsage;
+    }
+    std::fprintf(argc >= 3 ? stdout : stderr, "commands of plugin '%s':\n%s", plugin.c_str(), list.c_str());
+    return argc >= 3 ? kExitOk : kExitUsage;
+  }
+  std::fflush(stdout);
+  const int rc = c->desc->run(argc - 3, argv + 3);
+  std::fflush(stdout);
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -292,6 +330,14 @@ int main(int argc, char** argv) {
   if (cmd == "fingerprint") {  // its own options: cli/fingerprint.hpp
     try {
       return tamis::cli::fingerprint_main(argc, argv, 2);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tamis: error: %s\n", e.what());
+      return kExitRunFailed;
+    }
+  }
+  if (cmd != "run" && cmd != "validate" && cmd != "plugins" && !cmd.empty() && cmd[0] != '-') {
+    try {
+      if (const int rc = cmd_plugin_command(argc, argv); rc >= 0) return rc;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "tamis: error: %s\n", e.what());
       return kExitRunFailed;

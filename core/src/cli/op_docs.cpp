@@ -43,6 +43,9 @@ std::string format_op_list(const Registry& registry) {
     out += name + std::string(w - name.size() + 2, ' ') + op_kind_name(op->desc->kind) + "  " + op->desc->summary + "\n";
     out += std::string(w + 2, ' ') + "from " + op->plugin->name + " " + op->plugin->version + "  " + op->plugin->file + "\n";
   }
+  if (!registry.commands().empty()) out += "\ncommands (tamis PLUGIN COMMAND ...):\n";
+  for (const CommandHandle* c : registry.commands())
+    out += "  tamis " + c->plugin->name + " " + c->desc->name + "  " + (c->desc->summary ? c->desc->summary : "") + "\n";
   if (registry.op_names().empty()) {
     out += "no ops found; searched:\n";
     for (const auto& d : registry.searched()) out += "  " + d + "\n";
@@ -104,7 +107,25 @@ std::string format_op_reference(const Registry& registry) {
              (p.required ? std::string("**required**") : "`" + default_text(p) + "`") + " | " + help + choices_text(p) + " |\n";
     }
   }
+  if (!registry.commands().empty()) {
+    out += "\n# Plugin commands\n\nRun as `tamis PLUGIN COMMAND ARGS...` (`tamis PLUGIN` lists a plugin's commands).\n";
+    for (const CommandHandle* c : registry.commands()) out += "\n" + format_command_usage(*c);
+  }
   return out;
+}
+
+std::string format_command_usage(const CommandHandle& c) {
+  std::string out = "## tamis " + c.plugin->name + " " + c.desc->name + "\n\n" + (c.desc->summary ? c.desc->summary : "") +
+                    "\n\n```\n";
+  std::string usage = c.desc->usage ? c.desc->usage : "";
+  size_t start = 0;
+  while (start <= usage.size()) {
+    const size_t end = std::min(usage.find('\n', start), usage.size());
+    const std::string line = usage.substr(start, end - start);
+    if (!line.empty()) out += "tamis " + c.plugin->name + " " + c.desc->name + " " + line + "\n";
+    start = end + 1;
+  }
+  return out + "```\n";
 }
 
 }  // namespace tamis

@@ -738,7 +738,8 @@ void Runner::start_stage(int idx, int threads, const std::vector<int>& consumers
                         {spec.params_json.data(), spec.params_json.size()},
                         {p_.dir.data(), p_.dir.size()},
                         static_cast<uint32_t>(threads),
-                        st->ctx.as_void()};
+                        st->ctx.as_void(),
+                        o_.dry_run ? TAMIS_RUN_DRY : 0u};
   tamis_error err{};
   const crash::Scope running(st->crash_text.c_str(), "create");
   if (st->op->create(host_api(), &info, &st->state, &err) != TAMIS_OK) {
@@ -850,8 +851,8 @@ RunTotals Runner::run() {
                     "counted (and listed in a ledger) but their text is not kept; add `errors: { path: ..., errors: true }`");
 
   // What an earlier run left in the output folders: finish a commit it was stopped in the middle of,
-  // then remove the temporaries of dead tamis processes (io/output_set.hpp).
-  {
+  // then remove the temporaries of dead tamis processes (io/output_set.hpp). A dry run leaves them be.
+  if (!o_.dry_run) {
     std::vector<std::string> folders;
     for (const auto& s : p_.sinks)
       if (!s.discard) folders.push_back(std::filesystem::path(s.path).parent_path().string());
@@ -862,9 +863,10 @@ RunTotals Runner::run() {
                         " left by tamis processes that no longer run, e.g. " + stale.front());
   }
 
-  // Open every sink (as temporaries), then start every stage.
+  // Open every sink (as temporaries; none in a dry run), then start every stage.
+  totals_.dry_run = o_.dry_run;
   for (const auto& s : p_.sinks) {
-    if (s.kind == SinkKind::report || s.discard) {
+    if (s.kind == SinkKind::report || s.discard || o_.dry_run) {
       writers_.emplace_back();
       continue;
     }
@@ -930,7 +932,7 @@ RunTotals Runner::run() {
     throw RunError("internal error: counts do not add up (read " + std::to_string(totals_.read) + " != kept " +
                    std::to_string(totals_.kept) + " + rejected " + std::to_string(totals_.rejected) + " + errors " +
                    std::to_string(totals_.errors) + ")");
-  commit();
+  if (!o_.dry_run) commit();  // else the side files handed over are deleted with outputs_
   return totals_;
 }
 
@@ -1036,7 +1038,9 @@ std::string format_summary(const RunTotals& t) {
   }
   out += pad("(render)", w, false) + pad("", wo + 36, false) + pad(share(t.render_seconds), 8, true) + "\n";
   out += "\nsinks:\n";
-  for (const auto& s : t.sinks) out += "  " + pad(s.name, w, false) + pad(s.kind, 10, false) + pad(with_commas(s.lines), 12, true) + " lines  " + (s.path.empty() ? "(not written)" : s.path) + "\n";
+  for (const auto& s : t.sinks)
+    out += "  " + pad(s.name, w, false) + pad(s.kind, 10, false) + pad(with_commas(s.lines), 12, true) + " lines  " +
+           (s.path.empty() ? "(not written)" : t.dry_run ? s.path + "  (dry run: not written)" : s.path) + "\n";
   char rate[128];
   const double mb = static_cast<double>(t.input_bytes) / 1e6;
   std::snprintf(rate, sizeof rate, "%.2f s, %.1f MB/s, %s records/s, %d thread%s", t.seconds, t.seconds > 0 ? mb / t.seconds : 0.0,

@@ -27,6 +27,9 @@ struct RunOptions {
   int threads = 0;              // 0: all cores
   size_t chunk_bytes = 4 << 20;  // bytes of input per batch
   bool progress = false;        // draw a progress line on stderr
+  // Every record is read and goes through the stages (told TAMIS_RUN_DRY), but no sink is opened, no
+  // output folder is touched and side files handed over are discarded: nothing is written.
+  bool dry_run = false;
 };
 
 struct StageTotals {
@@ -77,6 +80,7 @@ struct RunTotals {
   size_t first_pass_stages = 0;   // stages that asked for a first pass over their input
   uint64_t input_bytes = 0;
   int threads = 0;
+  bool dry_run = false;  // nothing was written (RunOptions::dry_run)
   bool balanced() const { return read == kept + rejected + errors; }
 };
 

@@ -1,5 +1,7 @@
 #include "plugin/registry.hpp"
 
+#include <cstddef>
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -280,7 +283,8 @@ bool Registry::load_file(const std::string& path) {
   }
   const tamis_plugin_desc* desc = lib->get<const tamis_plugin_desc*(const tamis_host_api*)>(
       TAMIS_PLUGIN_ENTRY_SYMBOL)(host_api());
-  if (!desc || desc->abi_version != TAMIS_ABI_VERSION || desc->struct_size < sizeof(tamis_plugin_desc)) {
+  // A plugin built with an earlier SDK of this ABI ends its description before `commands`.
+  if (!desc || desc->abi_version != TAMIS_ABI_VERSION || desc->struct_size < offsetof(tamis_plugin_desc, commands)) {
     problems_.push_back(path + ": plugin entry returned an invalid description; rebuild the plugin");
     return false;
   }
@@ -308,8 +312,38 @@ bool Registry::load_file(const std::string& path) {
     }
     ops_.emplace(op->name, OpHandle{plugin, op});
   }
+  if (desc->struct_size >= offsetof(tamis_plugin_desc, command_count) + sizeof(desc->command_count)) {
+    for (size_t i = 0; i < desc->command_count; ++i) {
+      const tamis_command_desc* c = &desc->commands[i];
+      if (c->struct_size < sizeof(tamis_command_desc) || !c->name || !*c->name || !c->run) {
+        problems_.push_back(path + ": command " + std::to_string(i) + " has an invalid description; rebuild the plugin "
+                            "against this tamis's SDK");
+        ok = false;
+        continue;
+      }
+      const std::string key = plugin->name + " " + c->name;
+      if (auto it = commands_.find(key); it != commands_.end()) {
+        problems_.push_back("command 'tamis " + key + "' is offered by two plugins: " + it->second.plugin->file + " and " +
+                            path + "; remove one of them from the plugin path");
+        ok = false;
+        continue;
+      }
+      commands_.emplace(key, CommandHandle{plugin, c});
+    }
+  }
   plugins_.push_back(std::move(plugin));
   return ok;
+}
+
+const CommandHandle* Registry::find_command(const std::string& plugin, const std::string& command) const {
+  auto it = commands_.find(plugin + " " + command);
+  return it == commands_.end() ? nullptr : &it->second;
+}
+
+std::vector<const CommandHandle*> Registry::commands() const {
+  std::vector<const CommandHandle*> out;
+  for (const auto& [_, c] : commands_) out.push_back(&c);
+  return out;
 }
 
 const OpHandle* Registry::find(const std::string& op) const {

@@ -35,6 +35,12 @@ struct OpHandle {
   std::string name() const { return desc->name; }
 };
 
+// A command a plugin offers on the command line: `tamis PLUGIN COMMAND ARGS...`.
+struct CommandHandle {
+  std::shared_ptr<const LoadedPlugin> plugin;
+  const tamis_command_desc* desc = nullptr;
+};
+
 class Registry {
  public:
   // Loads every plugin found in `dirs`, in order. Problems (ABI mismatch, duplicate op names,
@@ -45,6 +51,10 @@ class Registry {
 
   const OpHandle* find(const std::string& op) const;
   std::vector<std::string> op_names() const;
+  // The command `name` of plugin `plugin` (`tamis PLUGIN NAME ...`), or null.
+  const CommandHandle* find_command(const std::string& plugin, const std::string& name) const;
+  // Every plugin command, by plugin name then command name.
+  std::vector<const CommandHandle*> commands() const;
   const std::vector<std::shared_ptr<const LoadedPlugin>>& plugins() const { return plugins_; }
   const std::vector<std::string>& problems() const { return problems_; }
   const std::vector<std::string>& searched() const { return searched_; }
@@ -55,6 +65,7 @@ class Registry {
  private:
   std::vector<std::shared_ptr<const LoadedPlugin>> plugins_;
   std::map<std::string, OpHandle> ops_;
+  std::map<std::string, CommandHandle> commands_;  // key: "PLUGIN COMMAND"
   std::vector<std::string> problems_;
   std::vector<std::string> searched_;
 };

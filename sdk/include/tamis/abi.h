@@ -219,7 +219,16 @@ typedef struct tamis_stage_info {
   tamis_str pipeline_dir;  /* the directory of the pipeline file */
   uint32_t threads;        /* worker threads of the run */
   void* stage_ctx;         /* for callback_count/log/report outside batches; lives as long as the stage */
+  /* Added in ABI 3 at the end (check struct_size before reading: an older host lacks it). TAMIS_RUN_*
+   * bits. */
+  uint32_t run_flags;
 } tamis_stage_info;
+
+/* A dry run (`tamis run --dry-run`): every record is read and goes through the stages, but no output is
+ * written and side files handed over are discarded. An op whose work costs outside the process (requests
+ * to a model server, a sandbox) must not do it: it counts what it would do, says so in its report
+ * (callback_report) and rejects the records it would have worked on (reason "dry_run"). */
+#define TAMIS_RUN_DRY 1u
 
 /* One op. Hook contracts:
  *   check(params_json, err)     optional; cross-parameter checks done by `tamis validate` without
@@ -260,6 +269,19 @@ typedef struct tamis_op_desc {
   tamis_status (*observe_ordered)(void* state, tamis_batch* batch, tamis_error* err);
 } tamis_op_desc;
 
+/* A command the plugin offers on the command line: `tamis PLUGIN COMMAND ARGS...` (e.g. `tamis rollout
+ * cache stats FILE`), for work on a plugin's own files outside a run. */
+typedef struct tamis_command_desc {
+  uint32_t struct_size;
+  const char* name;    /* e.g. "cache" */
+  const char* summary; /* one line */
+  const char* usage;   /* the arguments after the command's name, one form per line */
+  /* Runs the command: argv[0 .. argc-1] are the arguments after its name. Output on stdout, messages on
+   * stderr; returns the process's exit code (0 done, 1 failed, 2 bad arguments). No run is in progress:
+   * the host callbacks must not be called. */
+  int32_t (*run)(int32_t argc, const char* const* argv);
+} tamis_command_desc;
+
 /* What tamis_plugin_entry() returns. */
 typedef struct tamis_plugin_desc {
   uint32_t struct_size;
@@ -268,6 +290,9 @@ typedef struct tamis_plugin_desc {
   const char* version;  /* the plugin's own version, e.g. "0.1.0" */
   const tamis_op_desc* ops;
   size_t op_count;
+  /* Added in ABI 3 at the end (check struct_size before reading: an older plugin lacks them). */
+  const tamis_command_desc* commands;
+  size_t command_count;
 } tamis_plugin_desc;
 
 typedef uint32_t (*tamis_plugin_abi_version_fn)(void);

@@ -21,8 +21,14 @@ namespace tamis {
 // in place as `target`. In finish(), with a host that supports it, the host takes it and renames it
 // with the run's other outputs once the counts are checked, as one set, or deletes it if the run fails
 // (tamis_host_api::callback_commit_file): a run that fails leaves no side file changed. Elsewhere it is
-// renamed now. `what` names the file in messages. Throws tamis::Error; `temp` is deleted on failure.
+// renamed now. In a dry run (Stage::dry_run) `temp` is deleted instead. `what` names the file in
+// messages. Throws tamis::Error; `temp` is deleted on failure.
 inline void put_in_place(const std::string& temp, const std::string& target, const std::string& what) {
+  if (detail::dry_run_slot()) {
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    return;
+  }
   const tamis_host_api* host = detail::host_slot();
   void* stage = detail::finishing_stage();
   if (stage && host && host->struct_size >= offsetof(tamis_host_api, callback_commit_file) + sizeof(void*) &&
@@ -45,8 +51,10 @@ inline void put_in_place(const std::string& temp, const std::string& target, con
 // Writes `bytes` to `path` atomically: a new temporary file beside it, fsynced, then put in place
 // (put_in_place: in finish(), with the run's other outputs), so a reader never sees half a file
 // (tamis/temp_file.hpp: never through a planted file or link, never over a device or FIFO, keeping the
-// target's permissions). `what` names the file in messages ("index file").
+// target's permissions). In a dry run (Stage::dry_run) nothing is written. `what` names the file in
+// messages ("index file").
 inline void write_file_atomically(const std::string& path, std::string_view bytes, const std::string& what) {
+  if (detail::dry_run_slot()) return;
   files::Temporary t = files::create_temporary_beside(path);
   if (t.fd < 0) throw Error("cannot write " + what + ": " + t.error);
   const char* p = bytes.data();

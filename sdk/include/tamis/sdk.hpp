@@ -59,7 +59,9 @@
 #include <algorithm>
 #include <charconv>
 #include <concepts>
+#include <cstddef>
 #include <cstdio>
+#include <iterator>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -130,6 +132,13 @@ inline const tamis_host_api& host() { return *host_slot(); }
 inline void*& finishing_stage() {
   thread_local void* ctx = nullptr;
   return ctx;
+}
+
+// Set when a stage of a dry run is made (tamis_stage_info::run_flags): a dry run is the whole process's.
+// Side files are then not written (files.hpp).
+inline bool& dry_run_slot() {
+  static bool dry = false;
+  return dry;
 }
 
 // One simdjson parser per thread, reused across records (simdjson parsers are not thread-safe).
@@ -273,11 +282,17 @@ class Stage {
  public:
   explicit Stage(const tamis_stage_info& info)
       : name_(to_view(info.stage_name)), pipeline_dir_(to_view(info.pipeline_dir)),
-        threads_(info.threads), ctx_(info.stage_ctx) {}
+        threads_(info.threads), ctx_(info.stage_ctx),
+        dry_run_(info.struct_size >= offsetof(tamis_stage_info, run_flags) + sizeof(info.run_flags) &&
+                 (info.run_flags & TAMIS_RUN_DRY) != 0) {
+    if (dry_run_) detail::dry_run_slot() = true;
+  }
 
   const std::string& name() const { return name_; }
   const std::string& pipeline_dir() const { return pipeline_dir_; }
   uint32_t threads() const { return threads_; }
+  // `tamis run --dry-run`: do no work that costs outside the process (see TAMIS_RUN_DRY); count it.
+  bool dry_run() const { return dry_run_; }
 
   void count(std::string_view counter, int64_t delta = 1) const {
     detail::host().callback_count(ctx_, to_str(counter), delta);
@@ -299,6 +314,7 @@ class Stage {
   std::string pipeline_dir_;
   uint32_t threads_;
   void* ctx_;
+  bool dry_run_;
 };
 
 // One record during a hook call: read its text, id, fields and annotations; give a verdict.
@@ -690,11 +706,12 @@ struct OpAdapter {
 };
 
 template <class... Ops>
-const tamis_plugin_desc* make_plugin(const char* name, const char* version, const tamis_host_api* host) {
+const tamis_plugin_desc* make_plugin(const char* name, const char* version, const tamis_host_api* host,
+                                     const tamis_command_desc* commands = nullptr, size_t command_count = 0) {
   host_slot() = host;
   static const std::vector<tamis_op_desc> ops = {OpAdapter<Ops>::describe()...};
   static const tamis_plugin_desc desc{sizeof(tamis_plugin_desc), TAMIS_ABI_VERSION, name, version,
-                                      ops.data(), ops.size()};
+                                      ops.data(), ops.size(), commands, command_count};
   return &desc;
 }
 
@@ -706,6 +723,15 @@ const tamis_plugin_desc* make_plugin(const char* name, const char* version, cons
   extern "C" TAMIS_EXPORT uint32_t tamis_plugin_abi_version(void) { return TAMIS_ABI_VERSION; }     \
   extern "C" TAMIS_EXPORT const tamis_plugin_desc* tamis_plugin_entry(const tamis_host_api* host) { \
     return ::tamis::detail::make_plugin<__VA_ARGS__>(NAME, VERSION, host);                          \
+  }
+
+// The same, for a plugin that also offers commands (`tamis NAME COMMAND ARGS...`): COMMANDS is an array
+// of tamis_command_desc (a C array or std::array) defined before this line.
+#define TAMIS_PLUGIN_WITH_COMMANDS(NAME, VERSION, COMMANDS, ...)                                      \
+  extern "C" TAMIS_EXPORT uint32_t tamis_plugin_abi_version(void) { return TAMIS_ABI_VERSION; }     \
+  extern "C" TAMIS_EXPORT const tamis_plugin_desc* tamis_plugin_entry(const tamis_host_api* host) { \
+    return ::tamis::detail::make_plugin<__VA_ARGS__>(NAME, VERSION, host, std::data(COMMANDS),      \
+                                                     std::size(COMMANDS));                          \
   }
 
 #endif  // TAMIS_SDK_HPP
