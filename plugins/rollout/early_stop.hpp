@@ -16,7 +16,7 @@ enum class BandState { too_hard, in_band, too_easy };
 // suspect_share, suspect_action): the stop is only right when they are the same there.
 struct StopOptions {
   StopRule rule = StopRule::off;
-  int64_t round = 4;          // samples per round
+  int64_t round = 4;          // samples per round (of each model)
   double min = 0, max = 1;    // difficulty's band
   bool inclusive = false;
   int64_t min_samples = 1;
@@ -44,7 +44,9 @@ BandState band_state(double rate, const StopOptions& o);
 // difficulty's suspect-label rule on these m samples (majority not the reference, share >= suspect_share,
 // more than twice the correct ones, at least min_samples).
 bool suspect_now(const Tally& t, const StopOptions& o);
-// Whether to stop after the first t.m of n samples, and by which rule (none: ask the next round).
+// Whether to stop after the first t.m of n samples, and by which rule (none: ask the next round). With
+// several models in one stage, t is the pooled tally of every model's samples drawn and n the pooled
+// budget (models x n): difficulty's pooled band (docs/rollouts.md, "Several models").
 StopReason should_stop(const Tally& t, int64_t n, const StopOptions& o);
 
 // One-sided (1 - alpha) Clopper-Pearson bounds on p from c successes in m Bernoulli trials.
