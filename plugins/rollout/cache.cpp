@@ -23,7 +23,7 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT OR IGNORE INTO meta VALUES ('format', 'tamis rollout cache 1');";
 
-enum Stmt { kLookup, kInsertResponse, kInsertRequest, kCount, kBegin, kCommit, kInsertRecord, kStmtCount };
+enum Stmt { kLookup, kInsertResponse, kInsertRequest, kCount, kBegin, kCommit, kInsertRecord, kCountKey, kUsage, kStmtCount };
 constexpr const char* kSql[kStmtCount] = {
     "SELECT sample, text, finish_reason, prompt_tokens, completion_tokens FROM responses WHERE key = ?1 AND sample < ?2",
     "INSERT OR IGNORE INTO responses VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -32,6 +32,9 @@ constexpr const char* kSql[kStmtCount] = {
     "BEGIN IMMEDIATE",
     "COMMIT",
     "INSERT OR IGNORE INTO records VALUES (?1, ?2)",
+    "SELECT count(*) FROM responses WHERE key = ?1 AND sample < ?2",
+    "SELECT count(*), sum(s.prompt_tokens), sum(length(CAST(q.prompt AS BLOB))), sum(s.completion_tokens)"
+    " FROM responses s JOIN requests q USING (key) WHERE q.model = ?1 AND s.prompt_tokens >= 0 AND s.completion_tokens >= 0",
 };
 
 std::string column_text(sqlite3_stmt* s, int i) {
@@ -219,6 +222,29 @@ int64_t Cache::count() {
   const int64_t n = sqlite3_column_int64(s, 0);
   sqlite3_reset(s);
   return n;
+}
+
+int64_t Cache::count_cached(const Key& key, int64_t n) {
+  std::lock_guard lock(reader_.mu);
+  sqlite3_stmt* s = prepared(reader_.db, reader_.stmts, kCountKey);
+  if (!s) fail(reader_, "prepare");
+  sqlite3_bind_blob(s, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, n);
+  if (sqlite3_step(s) != SQLITE_ROW) fail(reader_, "count");
+  const int64_t c = sqlite3_column_int64(s, 0);
+  sqlite3_reset(s);
+  return c;
+}
+
+Cache::Usage Cache::usage(const std::string& model) {
+  std::lock_guard lock(reader_.mu);
+  sqlite3_stmt* s = prepared(reader_.db, reader_.stmts, kUsage);
+  if (!s) fail(reader_, "prepare");
+  sqlite3_bind_text(s, 1, model.data(), static_cast<int>(model.size()), SQLITE_STATIC);
+  if (sqlite3_step(s) != SQLITE_ROW) fail(reader_, "usage");
+  const Usage u{sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3)};
+  sqlite3_reset(s);
+  return u;
 }
 
 }  // namespace tamis::rollout

@@ -51,6 +51,13 @@ class Cache {
   void store(const std::vector<Put>& puts);
 
   int64_t count();  // responses stored
+  // How many of samples 0 .. n-1 of `key` are stored. Thread-safe.
+  int64_t count_cached(const Key& key, int64_t n);
+  // What the servers reported for a model's stored responses that carry token counts: for estimates.
+  struct Usage {
+    int64_t responses = 0, prompt_tokens = 0, prompt_bytes = 0, completion_tokens = 0;
+  };
+  Usage usage(const std::string& model);
 
   // Which record asked for `key` (table records: what `tamis rollout cache export` writes as the sidecar's
   // id). Buffered and written with the next store() or flush(): cheap to call once per record and key.

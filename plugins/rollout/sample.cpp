@@ -474,12 +474,15 @@ Sample::Sample(const Params& p, Stage& stage)
   const std::string key_env = p.get_string("api_key_env");
   if (!key_env.empty()) {
     const char* key = std::getenv(key_env.c_str());
-    if (!key || !*key) throw Error("api_key_env names the environment variable '" + key_env + "', which is not set (or empty)");
-    co.api_key = key;
+    if (!key || !*key) {
+      if (!stage.dry_run()) throw Error("api_key_env names the environment variable '" + key_env + "', which is not set (or empty)");
+      stage.warn("api_key_env names the environment variable '" + key_env + "', which is not set (or empty): the run would stop here");
+    }
+    co.api_key = key ? key : "";
   }
   const std::filesystem::path cache_path = p.get_string("cache");
   std::error_code ec;
-  if (cache_path.has_parent_path()) std::filesystem::create_directories(cache_path.parent_path(), ec);
+  if (cache_path.has_parent_path() && !stage.dry_run()) std::filesystem::create_directories(cache_path.parent_path(), ec);
   if (ec) throw Error("cache: cannot create the folder " + cache_path.parent_path().string() + ": " + ec.message());
   // One client (route) per distinct set of endpoints: the stage's, then each model's own.
   const std::vector<ModelSpec> specs = parse_models(p);
@@ -497,6 +500,10 @@ Sample::Sample(const Params& p, Stage& stage)
     routes.push_back(co);
     if (!m.endpoints.empty()) routes.back().endpoints = m.endpoints;
     endpoints_total += routes.back().endpoints.size();
+  }
+  if (stage.dry_run()) {  // the cache only read; no client, no sidecar
+    dry_ = std::make_unique<DryRunPlanner>(cache_path.string(), models_, n_, p.get_int("max_tokens"));
+    return;
   }
   sampler_ = std::make_unique<Sampler>(std::move(routes), cache_path.string(), models_.size());
   sampler_->set_round_hook([this](const std::shared_ptr<Pending>& pending) { advance(pending); });
@@ -582,6 +589,13 @@ Sample::Prepared Sample::prepare(Record& r) const {
                                   prompt + sampling_json_ + ",\"seed\":");
     pending->requests.push_back(std::make_shared<const Request>(std::move(req)));
   }
+  if (dry_) {
+    std::vector<Key> keys;
+    for (const auto& req : pending->requests) keys.push_back(req->key);
+    r.reject("dry_run", dry_->plan(keys, prompt.size()));
+    return nullptr;
+  }
+  for (const auto& req : pending->requests) sampler_->cache().remember_record(r.id(), req->key);  // for the export
   pending->reference = tamis::grade::reference_answer(*scalar_text(*ref));
   pending->reference_norm =
       pending->reference.size() <= grade_options_.max_answer_chars ? tamis::grade::normalize(pending->reference) : std::string();
@@ -785,6 +799,12 @@ void Sample::ordered(Record& r, Prepared& pending) {
 }
 
 void Sample::finish(Stage& stage) {
+  if (dry_) {
+    stage.report(dry_->report_json());
+    stage.info(dry_->summary());
+    return;
+  }
+  sampler_->cache().flush();  // which record asked for which request, for `tamis rollout cache export`
   if (sidecar_) {
     const bool ok = std::fflush(sidecar_) == 0 && ::fsync(::fileno(sidecar_)) == 0;
     const bool closed = std::fclose(sidecar_) == 0;

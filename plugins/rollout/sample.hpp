@@ -19,6 +19,7 @@
 #include "answer.hpp"
 #include "cache.hpp"
 #include "client.hpp"
+#include "dry_run.hpp"
 #include "early_stop.hpp"
 
 namespace tamis::rollout {
@@ -186,6 +187,7 @@ class Sample {
   std::string early_stop_json_;  // ,"early_stop":{...} for the rollouts field ("" when early_stop is off)
   tamis::grade::GradeOptions grade_options_;
   std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<DryRunPlanner> dry_;  // `tamis run --dry-run`: no sampler, no request; records counted and rejected
   std::string sidecar_path_, sidecar_temp_;  // the sidecar export (empty: none) and its temporary
   std::FILE* sidecar_ = nullptr;
   bool sidecar_done_ = false;
