@@ -222,12 +222,34 @@ Difficulty::Difficulty(const Params& p, Stage& stage, Merged)
   counts_incorrect_ = p.get_string("counts_of") == "incorrect";
   if (p.has("pass_rate_field")) pass_rate_field_ = p.get_string("pass_rate_field");
   if (p.has("n")) n_per_ = p.get_int("n");
-  // rollout.sample writes {"answers": [...], "correct": [...], "early_stop": {...}} into one field.
-  for (const auto& [path, leaf] : {std::pair{answers_field_, std::string_view(".answers")}, {correct_field_, ".correct"}})
-    if (path.size() > leaf.size() && std::string_view(path).substr(path.size() - leaf.size()) == leaf) {
-      const std::string es = path.substr(0, path.size() - leaf.size()) + ".early_stop";
-      if (std::find(early_stop_paths_.begin(), early_stop_paths_.end(), es) == early_stop_paths_.end()) early_stop_paths_.push_back(es);
+  // rollout.sample writes {"answers": [...], "correct": [...], "early_stop": {...}} into one field, and with
+  // several models {..., "by_model": {NAME: {"answers": [...], "correct": [...]}}, "early_stop": {...}}:
+  // wherever the stage reads answers or marks from such a field, the early_stop member beside them (or
+  // beside by_model) is checked.
+  std::vector<std::string> read_paths{answers_field_, correct_field_};
+  if (p.get_string("models_kind") != "responses")
+    for (const auto& [_, path] : models_) read_paths.push_back(path);
+  for (const auto& path : read_paths) {
+    const bool pointer = !path.empty() && path.front() == '/';
+    const char sep = pointer ? '/' : '.';
+    std::vector<std::string> parts;
+    for (size_t start = pointer ? 1 : 0;;) {
+      const size_t end = path.find(sep, start);
+      parts.push_back(path.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      if (end == std::string::npos) break;
+      start = end + 1;
     }
+    if (parts.size() < 2 || (parts.back() != "answers" && parts.back() != "correct")) continue;
+    auto join = [&](size_t count) {
+      std::string out = pointer ? "/" : "";
+      for (size_t i = 0; i < count; ++i) out += parts[i] + sep;
+      return out + "early_stop";
+    };
+    std::vector<std::string> candidates{join(parts.size() - 1)};
+    if (parts.size() >= 4 && parts[parts.size() - 3] == "by_model") candidates.push_back(join(parts.size() - 3));
+    for (const auto& es : candidates)
+      if (std::find(early_stop_paths_.begin(), early_stop_paths_.end(), es) == early_stop_paths_.end()) early_stop_paths_.push_back(es);
+  }
   const std::string kind = p.get_string("models_kind");
   models_kind_ = kind == "responses" ? Kind::responses : kind == "answers" ? Kind::answers : Kind::correct;
   const std::string action = p.get_string("suspect_action");
@@ -600,6 +622,9 @@ void Difficulty::check_early_stop(const Record& r, const element& es, const std:
   const char* action = suspect_action_ == Suspect::reject ? "reject" : suspect_action_ == Suspect::annotate ? "annotate" : "off";
   if (auto v = value("suspect_action"); !v || v->type() != element_type::STRING || v->get_string().value_unsafe() != action)
     differ("suspect_action", v ? simdjson::minify(*v) : "(absent)", "suspect_action", action);
+  if (model_band_ != ModelBand::pooled)  // rollout.sample refuses early_stop with a per-model band: it settles the pooled one
+    diffs += std::string(diffs.empty() ? "" : "; ") + "the early stop settles the pooled band, and difficulty's model_band is " +
+             (model_band_ == ModelBand::all ? "all" : "any") + " (a band per model)";
   if (diffs.empty()) return;
   throw Error("record " + std::string(r.id()) + ": '" + path +
               "' shows that rollout.sample's early stop decided on other settings than this difficulty stage's: " + diffs +
@@ -785,9 +810,9 @@ void Difficulty::process(Record& r) const {
       else if (ok)
         for (size_t i = 0; i < pool.size(); ++i) pool[i].correct = marks[i].correct;
     }
-    for (const auto& path : early_stop_paths_)
-      if (auto es = r.field(path)) check_early_stop(r, *es, path);
   }
+  for (const auto& path : early_stop_paths_)  // empty unless the stage reads rollouts from rollout.sample's layout
+    if (auto es = r.field(path)) check_early_stop(r, *es, path);
   if (!ok) {
     const auto colon = bad.find(':');
     const std::string reason = colon == std::string::npos ? bad : bad.substr(0, colon);

@@ -243,4 +243,28 @@ TEST(plugins_grade_difficulty_presets, EarlyStopSettingsThatDifferFailTheStage) 
   EXPECT_NE(missing.err.find("band_max (absent)"), std::string::npos) << missing.err;
 }
 
+// rollout.sample with several models: {"models", "answers", "correct", "by_model": {NAME: {...}}, "early_stop"}.
+// Reading one model's lists (models:, answers kind) checks the early_stop member beside by_model; a
+// per-model band cannot go with a pooled early stop.
+TEST(plugins_grade_difficulty_presets, EarlyStopSettingsAreFoundBesideByModel) {
+  auto two = [](const std::string& id, const std::string& early_stop) {
+    return "{\"id\":\"" + id + "\",\"answer\":\"4\",\"rollouts\":{\"models\":[\"a/m\",\"b.m\"],\"answers\":[\"4\",\"5\",\"4\",\"4\"],"
+           "\"correct\":[true,false,true,true],\"by_model\":{\"a/m\":{\"answers\":[\"4\",\"4\"],\"correct\":[true,true]},"
+           "\"b.m\":{\"answers\":[\"5\",\"4\"],\"correct\":[false,true]}},\"early_stop\":" + early_stop + "}}";
+  };
+  const std::string models =
+      "models: {a: \"/rollouts/by_model/a~1m/answers\", b: \"/rollouts/by_model/b.m/answers\"}, models_kind: answers, "
+      "min: 0.0625, max: 0.9375, inclusive: true, min_samples: 2, suspect_action: annotate";
+  EXPECT_EQ(run_op("difficulty", "{" + models + "}", jsonl({two("x", kAgree)})).exit_code, 0);
+  const std::string other = R"({"band_min":0.25,"band_max":0.9375,"band_inclusive":true,"min_samples":2,"suspect_share":0.5,"suspect_action":"annotate"})";
+  const OpRun differ = run_op("difficulty", "{" + models + "}", jsonl({two("x", other)}));
+  EXPECT_EQ(differ.exit_code, 1) << differ.describe();
+  EXPECT_NE(differ.err.find("'/rollouts/early_stop'"), std::string::npos) << differ.err;
+  EXPECT_NE(differ.err.find("band_min 0.25 against difficulty's min 0.0625"), std::string::npos) << differ.err;
+  const OpRun per_model = run_op("difficulty", "{" + models + ", model_band: all}", jsonl({two("x", kAgree)}));
+  EXPECT_EQ(per_model.exit_code, 1) << per_model.describe();
+  EXPECT_NE(per_model.err.find("the early stop settles the pooled band, and difficulty's model_band is all"), std::string::npos)
+      << per_model.err;
+}
+
 }  // namespace
