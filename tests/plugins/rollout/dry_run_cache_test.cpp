@@ -105,6 +105,44 @@ TEST(plugins_rollout_dry_run, the_stages_downstream_see_no_record) {
   EXPECT_NE(plan.out.find("read 5 = kept 0 + rejected 5 + errors 0  (balanced)"), std::string::npos) << plan.out;
 }
 
+// pipelines/rollouts-math.yaml pointed at the loopback server (its benchmarks for decontamination come
+// from ../shared/data): one run samples, grades and bands; a rerun asks nothing and writes the same bytes.
+TEST(plugins_rollout_dry_run, the_recipe_runs_against_an_endpoint) {
+  if (shared_data("math/math500_test.jsonl").empty()) GTEST_SKIP() << "../shared/data is absent";
+  FakeOpenAiServer server;
+  TempDir dir;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 40; ++i)  // the server's rule: the integers' sum, right for 4 - (sum mod 5) of the first 4 seeds
+    lines.push_back("{\"problem\":\"Compute " + std::to_string(100 + i) + " plus " + std::to_string(3 * i) + ".\",\"answer\":\"" +
+                    std::to_string(100 + 4 * i) + "\"}");
+  write_file(dir / "in.jsonl", jsonl(lines));
+  auto run = [&](const std::string& out, const std::string& extra) {
+    return run_shell("TAMIS_INPUT='" + (dir / "in.jsonl").string() + "' TAMIS_ENDPOINT='" + server.base_url() + "' TAMIS_MODEL=test-model TAMIS_OUT='" +
+                     (dir / out).string() + "' '" + std::string(tamis_bin()) + "' run '" +
+                     (source_dir() / "pipelines/rollouts-math.yaml").string() + "' " + extra);
+  };
+  const auto plan = run("a", "--dry-run");
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_EQ(server.requests(), 0);
+  EXPECT_NE(plan.out.find("\"records\":40,\"samples_budget\":640,\"samples_cached\":0,\"requests_at_most\":640"), std::string::npos) << plan.out;
+  const auto first = run("a", "--threads 2");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const int64_t asked = server.requests();
+  EXPECT_GT(asked, 0);
+  EXPECT_LE(asked, 640);
+  EXPECT_NE(first.out.find("read 40 = kept "), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("(balanced)"), std::string::npos) << first.out;
+  EXPECT_FALSE(read_lines(dir / "a/train.jsonl").empty()) << first.out;
+  const auto again = run("b", "--threads 1");  // another output folder, the cache of that folder is new: ...
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(server.requests(), 2 * asked) << "a new cache asks the same samples again";
+  const auto rerun = run("a", "--threads 1");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(server.requests(), 2 * asked) << "the rerun asked the server";
+  EXPECT_EQ(read_file(dir / "a/train.jsonl"), read_file(dir / "b/train.jsonl"));
+  EXPECT_EQ(read_file(dir / "a/rejected.jsonl"), read_file(dir / "b/rejected.jsonl"));
+}
+
 TEST(plugins_rollout_cache_command, stats_and_export_feed_difficulty) {
   FakeOpenAiServer server;
   TempDir dir;
