@@ -397,6 +397,19 @@ class Record {
     }
     return std::nullopt;
   }
+  // Every annotation set by earlier stages, as (key, JSON text): each key once, where it was first set,
+  // with the value annotation() reads (the latest). Views valid during the hook call.
+  std::vector<std::pair<std::string_view, std::string_view>> annotations() const {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    for (size_t i = 0; i < view_->annotation_count; ++i) {
+      const std::string_view key = to_view(view_->annotations[i].key);
+      const std::string_view value = to_view(view_->annotations[i].value_json);
+      auto it = std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
+      if (it == out.end()) out.emplace_back(key, value);
+      else it->second = value;
+    }
+    return out;
+  }
   // An annotation that is a JSON string, unescaped.
   // Annotation values are compact JSON written by the host: read without a parser.
   std::optional<std::string> annotation_string(std::string_view key) const {
