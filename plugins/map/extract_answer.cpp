@@ -70,7 +70,7 @@ void ExtractAnswer::process(Record& r) const {
   if (!e.found) {
     if (!reject_none_) return;
     std::string detail = "no final answer in '" + from_ + "'";
-    if (!e.problem.empty()) detail += " (" + e.problem + ")";
+    if (!e.problem.empty() && e.problem != "no final answer found") detail += " (" + e.problem + ")";  // the grader's reason
     detail += ": \"" + tail(*text, 80) + "\"";
     return r.reject("no_answer", detail);
   }
