@@ -24,7 +24,10 @@
 #include "io/atomic_writer.hpp"
 #include "io/jsonl_reader.hpp"
 #include "io/output_set.hpp"
+#include "engine/gather.hpp"
 #include "sinks/render.hpp"
+#include "sinks/sink_kind.hpp"
+#include "sources/source_kind.hpp"
 
 namespace tamis {
 
@@ -52,40 +55,6 @@ std::string excerpt(std::string_view line) {
   }
   if (line.size() > head.size()) out += " ...";
   return out;
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += k[v >> 18];
-    out += k[(v >> 12) & 63];
-    out += k[(v >> 6) & 63];
-    out += k[v & 63];
-  }
-  if (i < in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
-    out += k[v >> 18];
-    out += k[(v >> 12) & 63];
-    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-const char* sink_kind_name(SinkKind k) {
-  switch (k) {
-    case SinkKind::records: return "records";
-    case SinkKind::rejected: return "rejected";
-    case SinkKind::errors: return "errors";
-    case SinkKind::ledger: return "ledger";
-    case SinkKind::report: return "report";
-  }
-  return "?";
 }
 
 // A stage while the run lasts: its op, its plugin (kept loaded), its state.
@@ -142,7 +111,6 @@ class Runner {
   void run_tbb(const tbb::filter<void, void>& whole, int threads);
   void finalize(Batch& b, StageRuntime& st, StageCall& call);
   void check_call(StageRuntime& st, StageCall& call, tamis_status rc, const tamis_error& err, const char* hook);
-  std::vector<Record*> gather(Batch& b, const std::vector<InputRef>& inputs, const std::vector<bool>* clone);
   void render(Batch& b);
   void account(Batch& b);
   void commit();
@@ -166,7 +134,7 @@ class Runner {
   // Reader state (serial filter).
   size_t source_pos_ = 0;
   int file_ = -1;
-  std::unique_ptr<io::JsonlFileReader> reader_;
+  std::unique_ptr<io::ChunkReader> reader_;
   uint64_t file_bytes_done_ = 0;  // bytes of files already finished
   std::atomic<uint64_t> file_bytes_read_{0};
   uint64_t total_file_bytes_ = 0;
@@ -234,7 +202,7 @@ Batch* Runner::read_next() {
         limits.chunk_bytes = o_.chunk_bytes;
         limits.max_line_bytes = max_line_bytes(src);
         limits.line_cost = kBatchLineCost;
-        reader_ = std::make_unique<io::JsonlFileReader>(src.files[file_], limits, pool_);
+        reader_ = src.kind->open(src.files[file_], limits, pool_);
       } catch (const io::ReadError& e) {
         throw RunError(std::string(e.what()) + " (source '" + src.name + "')");
       }
@@ -370,20 +338,6 @@ void Runner::parse(Batch& b) {
   b.parse_nanos = nanos_since(t0);
 }
 
-std::vector<Record*> Runner::gather(Batch& b, const std::vector<InputRef>& inputs, const std::vector<bool>* clone) {
-  if (inputs.size() == 1 && (!clone || !(*clone)[0])) return b.node_out[node_of(inputs[0])];
-  std::vector<Record*> out;
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    for (Record* r : b.node_out[node_of(inputs[k])]) {
-      out.push_back(clone && (*clone)[k] ? &b.records.emplace_back(r->clone()) : r);
-    }
-  }
-  // Each input is in input-line order; merge them so, ties in the order the inputs are listed.
-  if (inputs.size() > 1)
-    std::stable_sort(out.begin(), out.end(), [](const Record* a, const Record* c) { return a->origin < c->origin; });
-  return out;
-}
-
 void Runner::check_call(StageRuntime& st, StageCall& call, tamis_status rc, const tamis_error& err, const char* hook) {
   if (rc == TAMIS_OK && call.error.empty()) return;
   const int64_t idx = rc != TAMIS_OK ? err.record_index : call.error_index;
@@ -405,7 +359,7 @@ void Runner::stage_parallel(Batch& b, StageRuntime& st) {
   call->stage_index = st.index;
   call->kind = st.op->kind;
   call->batch = &b;
-  call->records = gather(b, st.spec->inputs, &st.clone_input);
+  call->records = gather(p_, b, st.spec->inputs, &st.clone_input);
   StageBatchStats& stats = b.stage_stats[st.index];
   stats.in = call->records.size();
   if (!call->records.empty()) {
@@ -478,132 +432,31 @@ void Runner::finalize(Batch& b, StageRuntime& st, StageCall& call) {
 
 void Runner::render(Batch& b) {
   const auto t0 = Clock::now();
-  const std::string_view field = p_.annotation_field;
   if (!b.fatal.empty()) return;  // the writer stops the run at this batch
-  {
-    // Records sinks, and which input lines reached one.
-    for (size_t k = 0; k < p_.sinks.size(); ++k) {
-      const SinkSpec& sink = p_.sinks[k];
-      if (sink.kind != SinkKind::records) continue;
-      const uint64_t bit = uint64_t{1} << records_sink_bit_[k];
-      RenderedOutput& out = b.rendered[k];
-      const char* buffer_end = b.chunk.buffer.data.get() + b.chunk.bytes;
-      for (const Record* r : gather(b, sink.inputs, nullptr)) {
-        b.inputs[r->origin].sink_mask |= bit;
-        ++out.lines;
-        if (sink.discard) continue;
-        const char* end = r->text.data() + r->text.size();
-        if (r->annotations.empty() && !r->has_annotation_field && r->owned.empty() && end < buffer_end && *end == '\n') {
-          out.append_ref(r->text.data(), r->text.size() + 1);  // unchanged: its input bytes, newline included
-          continue;
-        }
-        const size_t start = out.owned.size();
-        render_record(out.owned, *r, field, nullptr);
-        out.commit_owned(start);
-      }
-    }
-    for (const Record* r : b.rejected) {
-      InputEntry& e = b.inputs[r->origin];
-      if (!e.rejection) e.rejection = r;
-    }
-    for (InputEntry& e : b.inputs) {
-      if (e.fate == Fate::error) continue;
-      if (e.sink_mask) e.fate = Fate::kept;
-      else if (e.rejection) e.fate = Fate::rejected;
-      else throw RunError("internal error: record " + e.id + " was neither kept nor rejected");
-    }
-  }
   std::vector<const Record*> rejected(b.rejected.begin(), b.rejected.end());
   std::stable_sort(rejected.begin(), rejected.end(), [](const Record* a, const Record* c) { return a->origin < c->origin; });
   const std::string& source = source_names_[b.source];
   const std::string& file = file_names_[b.source][b.file];
-  for (size_t k = 0; k < p_.sinks.size(); ++k) {
+  auto render_sink = [&](size_t k) {
     const SinkSpec& sink = p_.sinks[k];
-    RenderedOutput& rendered = b.rendered[k];
-    std::string& out = rendered.owned;
-    const size_t start = out.size();
-    switch (sink.kind) {
-      case SinkKind::rejected:
-        for (const Record* r : rejected) {
-          if (!rejected_sink_stages_[k][r->rejected_by]) continue;
-          const RejectionText why{p_.stages[r->rejected_by].name, r->reason, r->detail};
-          render_record(out, *r, field, &why);
-          ++rendered.lines;
-        }
-        break;
-      case SinkKind::errors:
-        for (const InputEntry& e : b.inputs) {
-          if (e.fate != Fate::error) continue;
-          // At most the line's first kLongLineKept bytes (1 MiB), not cutting a UTF-8 character;
-          // a cut text is marked, with the whole line's length.
-          std::string_view text = b.line_text(e);
-          const uint64_t line_bytes = std::max<uint64_t>(e.line_bytes, text.size());
-          if (line_bytes > io::kLongLineKept || line_bytes > text.size()) {
-            text = text.substr(0, io::kLongLineKept);
-            size_t end = text.size(), tail = 0;  // drop an incomplete last character
-            while (end > 0 && tail < 3 && (static_cast<unsigned char>(text[end - 1]) & 0xC0) == 0x80) --end, ++tail;
-            if (end > 0) {
-              const auto lead = static_cast<unsigned char>(text[end - 1]);
-              const size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-              if (need > tail + 1) text = text.substr(0, end - 1);
-            }
-          }
-          out += "{\"source\":";
-          json::append_quoted(out, source);
-          out += ",\"file\":";
-          json::append_quoted(out, file);
-          out += ",\"line\":" + std::to_string(e.line) + ",\"error\":";
-          json::append_quoted(out, e.error);
-          if (simdjson::validate_utf8(text.data(), text.size())) {
-            out += ",\"text\":";
-            json::append_quoted(out, text);
-          } else {
-            out += ",\"text_base64\":\"" + base64(text) + "\"";
-          }
-          if (text.size() < line_bytes) out += ",\"text_cut\":true,\"line_bytes\":" + std::to_string(line_bytes);
-          out += "}\n";
-          ++rendered.lines;
-        }
-        break;
-      case SinkKind::ledger:
-        rendered.lines = b.inputs.size();
-        for (const InputEntry& e : b.inputs) {
-          out += "{\"id\":";
-          json::append_quoted(out, e.id);
-          out += ",\"source\":";
-          json::append_quoted(out, source);
-          out += ",\"file\":";
-          json::append_quoted(out, file);
-          out += ",\"line\":" + std::to_string(e.line);
-          if (e.fate == Fate::kept) {
-            out += ",\"fate\":\"kept\",\"sinks\":[";
-            bool first = true;
-            for (size_t s = 0; s < p_.sinks.size(); ++s) {
-              if (p_.sinks[s].kind != SinkKind::records || !(e.sink_mask >> records_sink_bit_[s] & 1)) continue;
-              if (!first) out += ",";
-              first = false;
-              json::append_quoted(out, p_.sinks[s].name);
-            }
-            out += "]}\n";
-          } else if (e.fate == Fate::rejected) {
-            out += ",\"fate\":\"rejected\",\"stage\":";
-            json::append_quoted(out, p_.stages[e.rejection->rejected_by].name);
-            out += ",\"reason\":";
-            json::append_quoted(out, e.rejection->reason);
-            out += ",\"detail\":";
-            json::append_quoted(out, e.rejection->detail);
-            out += "}\n";
-          } else {
-            out += ",\"fate\":\"error\",\"reason\":\"unreadable\",\"detail\":";
-            json::append_quoted(out, e.error);
-            out += "}\n";
-          }
-        }
-        break;
-      default: break;
-    }
-    if (sink.kind != SinkKind::records) rendered.commit_owned(start);
+    const SinkRenderContext ctx{p_, sink, source, file, p_.annotation_field, rejected_sink_stages_[k], records_sink_bit_, rejected};
+    sink.kind->render(ctx, b, b.rendered[k]);
+  };
+  // The sinks that keep records first: they mark which input lines reached one (sink_mask).
+  for (size_t k = 0; k < p_.sinks.size(); ++k)
+    if (p_.sinks[k].kind->keeps_records()) render_sink(k);
+  for (const Record* r : b.rejected) {
+    InputEntry& e = b.inputs[r->origin];
+    if (!e.rejection) e.rejection = r;
   }
+  for (InputEntry& e : b.inputs) {
+    if (e.fate == Fate::error) continue;
+    if (e.sink_mask) e.fate = Fate::kept;
+    else if (e.rejection) e.fate = Fate::rejected;
+    else throw RunError("internal error: record " + e.id + " was neither kept nor rejected");
+  }
+  for (size_t k = 0; k < p_.sinks.size(); ++k)
+    if (!p_.sinks[k].kind->keeps_records()) render_sink(k);
   // Compress here, in parallel: each batch becomes one gzip member / zstd frame.
   for (size_t k = 0; k < p_.sinks.size(); ++k) {
     if (!writers_[k] || writers_[k]->compression() == io::Compression::none || b.rendered[k].empty()) continue;
@@ -833,18 +686,18 @@ RunTotals Runner::run() {
     for (const auto& in : st.inputs) ++consumers[node_of(in)];
   int records_sinks = 0;
   for (const auto& s : p_.sinks) {
-    records_sink_bit_.push_back(s.kind == SinkKind::records ? records_sinks : -1);
-    if (s.kind == SinkKind::records) {
+    records_sink_bit_.push_back(s.kind->keeps_records() ? records_sinks : -1);
+    if (s.kind->keeps_records()) {
       ++records_sinks;
       for (const auto& in : s.inputs) ++consumers[node_of(in)];
     }
     std::vector<bool> take(p_.stages.size(), s.inputs.empty());
-    if (s.kind == SinkKind::rejected)
+    if (s.kind->inputs() == SinkKind::Inputs::stages)
       for (const auto& in : s.inputs) take[in.node.index] = true;
     rejected_sink_stages_.push_back(std::move(take));
   }
   if (records_sinks > 64) throw RunError("a pipeline may have at most 64 record sinks");
-  const bool has_errors_sink = std::any_of(p_.sinks.begin(), p_.sinks.end(), [](const SinkSpec& s) { return s.kind == SinkKind::errors; });
+  const bool has_errors_sink = std::any_of(p_.sinks.begin(), p_.sinks.end(), [](const SinkSpec& s) { return s.kind->keeps_unreadable_lines(); });
   for (const auto& s : p_.sources)
     if (s.on_error == OnError::skip && !has_errors_sink)
       log::warn("", "source '" + s.name + "' has on_error: skip but the pipeline has no errors sink: unreadable lines will be "
@@ -866,7 +719,7 @@ RunTotals Runner::run() {
   // Open every sink (as temporaries; none in a dry run), then start every stage.
   totals_.dry_run = o_.dry_run;
   for (const auto& s : p_.sinks) {
-    if (s.kind == SinkKind::report || s.discard || o_.dry_run) {
+    if (s.kind->written_at_end() || s.discard || o_.dry_run) {
       writers_.emplace_back();
       continue;
     }
@@ -925,7 +778,7 @@ RunTotals Runner::run() {
     if (auto w = missing_field_warning(st, t)) totals_.warnings.push_back(std::move(*w));
   }
   for (size_t k = 0; k < p_.sinks.size(); ++k) {
-    totals_.sinks.push_back({p_.sinks[k].name, p_.sinks[k].path, p_.sinks[k].discard ? "discard" : sink_kind_name(p_.sinks[k].kind), sink_lines_[k],
+    totals_.sinks.push_back({p_.sinks[k].name, p_.sinks[k].path, p_.sinks[k].discard ? "discard" : std::string(p_.sinks[k].kind->name()), sink_lines_[k],
                              writers_[k] ? writers_[k]->bytes_in() : 0});
   }
   if (!totals_.balanced())
@@ -942,7 +795,7 @@ RunTotals Runner::run() {
 void Runner::commit() {
   try {
     for (size_t k = 0; k < p_.sinks.size(); ++k) {
-      if (p_.sinks[k].kind != SinkKind::report) continue;
+      if (!p_.sinks[k].kind->written_at_end()) continue;
       report_writers_.push_back(std::make_unique<io::AtomicWriter>(p_.sinks[k].path));
       report_writers_.back()->write(format_report(p_, totals_));
       outputs_.add(*report_writers_.back(), true);

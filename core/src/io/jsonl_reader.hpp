@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "io/byte_source.hpp"
+#include "io/chunk_reader.hpp"
 
 namespace tamis::io {
 
@@ -88,16 +89,16 @@ struct ReaderLimits {
   size_t line_cost = 0;                              // what a line costs its chunk beyond its bytes
 };
 
-class JsonlFileReader {
+class JsonlFileReader final : public ChunkReader {
  public:
   JsonlFileReader(const std::string& path, const ReaderLimits& limits, BufferPool& pool);
 
   // Fills `chunk` (its buffer comes from the pool) with the next lines; false at the end of the file.
-  bool next(LineChunk& chunk);
-  uint64_t file_bytes_consumed() const { return source_->file_bytes_consumed(); }
+  bool next(LineChunk& chunk) override;
+  uint64_t file_bytes_consumed() const override { return source_->file_bytes_consumed(); }
   // Lines started so far (blank ones included): the line being read when an allocation fails is
   // the next one.
-  uint64_t lines_started() const { return line_number_; }
+  uint64_t lines_started() const override { return line_number_; }
 
  private:
   size_t split(LineChunk& chunk, size_t limit);

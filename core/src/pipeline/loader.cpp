@@ -15,6 +15,8 @@
 
 #include "common/log.hpp"
 #include "pipeline/pipeline.hpp"
+#include "sinks/sink_kind.hpp"
+#include "sources/source_kind.hpp"
 
 namespace fs = std::filesystem;
 
@@ -528,7 +530,19 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         diags.error(c.at(kv.second), "source '" + s.name + "' must be a path or a mapping with 'path'");
         continue;
       }
-      check_keys(c, body, {"path", "id", "on_error", "max_line_bytes"}, "source '" + s.name + "'");
+      check_keys(c, body, {"path", "format", "id", "on_error", "max_line_bytes"}, "source '" + s.name + "'");
+      if (body["format"].IsDefined()) {  // else each file's kind by its name (sources/source_kinds.cpp)
+        const std::string v = is_scalar(body["format"]) ? scalar(c, body["format"]) : "";
+        std::vector<std::string> formats;
+        for (const SourceKind* k : source_kinds()) formats.emplace_back(k->name());
+        s.kind = find_source_kind(v);
+        if (!s.kind) {
+          std::string list;
+          for (const auto& n : formats) list += (list.empty() ? "" : ", ") + n;
+          const std::string hint = did_you_mean(v, formats);
+          diags.error(c.at(body["format"]), "source '" + s.name + "': unknown format '" + v + "'", hint.empty() ? "formats: " + list : hint);
+        }
+      }
       if (!is_scalar(body["path"])) {
         diags.error(s.pos, "source '" + s.name + "' has no 'path'", "path: data/train.jsonl (globs and .gz/.zst allowed)");
       } else if (const std::string v = scalar(c, body["path"]); !nul_in_path(c, c.at(body["path"]), v, "source '" + s.name + "': path")) {
@@ -566,7 +580,17 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
           s.files = std::move(once);
         }
         for (const auto& f : s.files) s.display_files.push_back(display_path(p.dir, f));
+        if (!s.kind) s.kind = &source_kind_of(s.files.empty() ? s.pattern : s.files.front());
+        for (const auto& f : s.files)
+          if (!body["format"].IsDefined() && &source_kind_of(f) != s.kind)
+            diags.error(c.at(body["path"]), "source '" + s.name + "' matches files of two formats, " + std::string(s.kind->name()) + " (" +
+                                                display_path(p.dir, s.files.front()) + ") and " + std::string(source_kind_of(f).name()) + " (" +
+                                                display_path(p.dir, f) + ")",
+                        "one source reads one format: split it in two sources, or set `format:`");
+        if (const std::string why = s.kind->unavailable(); !why.empty())
+          diags.error(c.at(body["format"].IsDefined() ? body["format"] : body["path"]), "source '" + s.name + "': " + why);
       }
+      if (!s.kind) s.kind = &jsonl_source_kind();
       if (body["id"].IsDefined()) {
         if (!is_scalar(body["id"])) diags.error(c.at(body["id"]), "source '" + s.name + "': 'id' must be a field name");
         else s.id_field = scalar(c, body["id"]);
@@ -790,25 +814,32 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         diags.error(c.at(body), "sink '" + s.name + "' must be a mapping with 'path'");
         continue;
       }
-      check_keys(c, body, {"path", "inputs", "rejected", "errors", "ledger", "report", "level", "discard"}, "sink '" + s.name + "'");
+      // The kinds other than the default (records) are chosen by their key: `rejected: true` (sinks/sink_kinds.cpp).
+      std::vector<std::string> keys{"path", "inputs", "level", "discard"}, kind_keys;
+      for (const SinkKind* k : sink_kinds())
+        if (k != &default_sink_kind()) kind_keys.emplace_back(k->name());
+      keys.insert(keys.end(), kind_keys.begin(), kind_keys.end());
+      check_keys(c, body, keys, "sink '" + s.name + "'");
       if (body["discard"].IsDefined() && (!body["discard"].IsScalar() || !parse_bool(scalar(c, body["discard"]), s.discard)))
         diags.error(c.at(body["discard"]), "sink '" + s.name + "': 'discard' must be true or false");
       int kinds = 0;
-      for (const auto& [key, kind] : {std::pair{"rejected", SinkKind::rejected}, {"errors", SinkKind::errors},
-                                      {"ledger", SinkKind::ledger}, {"report", SinkKind::report}}) {
+      s.kind = &default_sink_kind();
+      for (const std::string& key : kind_keys) {
         bool b = false;
         if (body[key].IsDefined()) {
           if (!body[key].IsScalar() || !parse_bool(scalar(c, body[key]), b))
             diags.error(c.at(body[key]), "sink '" + s.name + "': '" + key + "' must be true or false");
           if (b) {
-            s.kind = kind;
+            s.kind = find_sink_kind(key);
             ++kinds;
           }
         }
       }
-      if (kinds > 1) diags.error(s.pos, "sink '" + s.name + "' can be only one of rejected, errors, ledger, report");
+      std::string kind_list;
+      for (size_t i = 0; i < kind_keys.size(); ++i) kind_list += (i == 0 ? "" : i + 1 == kind_keys.size() ? " or " : ", ") + kind_keys[i];
+      if (kinds > 1) diags.error(s.pos, "sink '" + s.name + "' can be only one of " + kind_list);
       if (s.discard) {  // the records end here, kept but not written (for stages that only observe)
-        if (kinds > 0) diags.error(s.pos, "sink '" + s.name + "': discard is for record sinks, not rejected, errors, ledger or report sinks");
+        if (kinds > 0) diags.error(s.pos, "sink '" + s.name + "': discard is for record sinks, not " + kind_list + " sinks");
         if (body["path"].IsDefined() || body["level"].IsDefined())
           diags.error(c.at(body["path"].IsDefined() ? body["path"] : body["level"]), "sink '" + s.name + "': a discard sink writes no file",
                       "remove 'path' (and 'level'), or remove 'discard: true' to write the records");
@@ -838,7 +869,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         else s.level = static_cast<int>(lvl);
       }
       s.inputs = read_inputs(c, body["inputs"], "sink '" + s.name + "'");
-      if (!s.inputs.empty() && (s.kind == SinkKind::errors || s.kind == SinkKind::ledger || s.kind == SinkKind::report))
+      if (!s.inputs.empty() && s.kind->inputs() == SinkKind::Inputs::none)
         diags.error(c.at(body["inputs"]), "sink '" + s.name + "': only record and rejected sinks take inputs");
       p.sinks.push_back(std::move(s));
     }
@@ -879,7 +910,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
     }
   }
   for (auto& s : p.sinks) {
-    if (s.kind == SinkKind::records && s.inputs.empty()) {
+    if (s.kind->inputs() == SinkKind::Inputs::nodes && s.inputs.empty()) {
       if (p.stages.empty()) s.inputs = all_sources(s.pos);
       else s.inputs.push_back({p.stages.back().name, s.pos, {NodeRef::stage, static_cast<int>(p.stages.size() - 1)}});
       continue;
@@ -888,7 +919,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       if (!lookup(in)) {
         std::string hint = did_you_mean(in.name, node_names);
         diags.error(in.pos, "sink '" + s.name + "': unknown input '" + in.name + "'", hint.empty() ? "inputs name sources or stages of this file" : hint);
-      } else if (s.kind == SinkKind::rejected && in.node.kind != NodeRef::stage) {
+      } else if (s.kind->inputs() == SinkKind::Inputs::stages && in.node.kind != NodeRef::stage) {
         diags.error(in.pos, "sink '" + s.name + "': a rejected sink's inputs are stages (whose rejections it takes)");
       }
     }
@@ -946,7 +977,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
     (in.node.kind == NodeRef::source ? src_used[in.node.index] : stage_used[in.node.index]) = true;
   };
   for (const auto& st : p.stages) for (const auto& in : st.inputs) mark(in);
-  for (const auto& s : p.sinks) if (s.kind == SinkKind::records) for (const auto& in : s.inputs) mark(in);
+  for (const auto& s : p.sinks) if (s.kind->keeps_records()) for (const auto& in : s.inputs) mark(in);
   for (size_t i = 0; i < p.sources.size(); ++i)
     if (!src_used[i]) diags.error(p.sources[i].pos, "source '" + p.sources[i].name + "' is read by no stage or sink", "list it in some inputs, or remove it");
   for (size_t i = 0; i < n; ++i)
@@ -983,7 +1014,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
       }
   };
   for (const auto& st : p.stages) constrain(st.inputs);
-  for (const auto& s : p.sinks) if (s.kind == SinkKind::records) constrain(s.inputs);
+  for (const auto& s : p.sinks) if (s.kind->keeps_records()) constrain(s.inputs);
   std::vector<bool> placed(ns);
   while (p.source_order.size() < ns) {
     bool progress = false;
@@ -1017,7 +1048,9 @@ std::string describe_pipeline(const Pipeline& p) {
     const auto& s = p.sources[i];
     out += "  " + s.name + ": " + std::to_string(s.files.size()) + " file(s) matching " + s.pattern;
     out += ", id: " + (s.id_field.empty() ? std::string("file:line") : s.id_field);
-    out += std::string(", on_error: ") + (s.on_error == OnError::fail ? "fail" : "skip") + "\n";
+    out += std::string(", on_error: ") + (s.on_error == OnError::fail ? "fail" : "skip");
+    if (s.kind && s.kind != &jsonl_source_kind()) out += ", format: " + std::string(s.kind->name());
+    out += "\n";
     for (const auto& f : s.display_files) out += "    " + f + "\n";
   }
   out += "stages (execution order):\n";
@@ -1035,8 +1068,7 @@ std::string describe_pipeline(const Pipeline& p) {
   }
   out += "sinks:\n";
   for (const auto& s : p.sinks) {
-    static const char* kinds[] = {"records", "rejected", "errors", "ledger", "report"};
-    out += "  " + s.name + " [" + (s.discard ? std::string("discard") : kinds[static_cast<int>(s.kind)]) + "] -> " +
+    out += "  " + s.name + " [" + (s.discard ? std::string("discard") : std::string(s.kind->name())) + "] -> " +
            (s.discard ? std::string("(nothing written)") : s.path);
     if (!s.inputs.empty()) {
       out += "  from ";

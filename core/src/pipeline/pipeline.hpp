@@ -16,9 +16,13 @@ namespace tamis {
 
 enum class OnError { fail, skip };
 
+class SinkKind;    // sinks/sink_kind.hpp
+class SourceKind;  // sources/source_kind.hpp
+
 struct SourceSpec {
   std::string name;
   SourcePos pos;
+  const SourceKind* kind = nullptr;  // sources/source_kind.hpp: how its files are read; the loader always sets it
   std::string pattern;             // as written, after ${VAR} expansion
   std::vector<std::string> files;  // resolved, sorted
   std::vector<std::string> display_files;  // as shown to users (relative to the pipeline file when inside it)
@@ -57,12 +61,10 @@ struct StageSpec {
   std::string params_json;         // the JSON object handed to the plugin
 };
 
-enum class SinkKind { records, rejected, errors, ledger, report };
-
 struct SinkSpec {
   std::string name;
   SourcePos pos;
-  SinkKind kind = SinkKind::records;
+  const SinkKind* kind = nullptr;  // sinks/sink_kind.hpp; the loader always sets it
   std::string path;               // resolved; empty for a discard sink
   bool discard = false;           // records sink that writes nothing: its records count as kept
   std::vector<InputRef> inputs;   // records: nodes; rejected: stages whose rejections to take (empty: all)
