@@ -27,6 +27,7 @@
 #include "engine/gather.hpp"
 #include "engine/parse.hpp"
 #include "engine/run_outputs.hpp"
+#include "engine/stage_runtime.hpp"
 #include "sinks/render.hpp"
 #include "sinks/sink_kind.hpp"
 #include "sources/source_kind.hpp"
@@ -43,38 +44,6 @@ uint64_t nanos_since(Clock::time_point t0) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
 }
 
-// A stage while the run lasts: its op, its plugin (kept loaded), its state.
-struct StageRuntime {
-  const StageSpec* spec = nullptr;
-  int index = -1;
-  const tamis_op_desc* op = nullptr;
-  std::shared_ptr<const LoadedPlugin> plugin;
-  void* state = nullptr;
-  StageContext ctx;
-  std::vector<bool> clone_input;  // per input: the input is read by others too, so work on copies
-  std::string crash_text;         // "stage 'x' (op y, plugin FILE)": what the crash handler names
-
-  ~StageRuntime() {
-    const crash::Scope running(crash_text.c_str(), "destroy");
-    if (state && op->destroy) op->destroy(state);
-  }
-};
-
-// The warning for a stage that rejected (nearly) all its input for missing fields, if it did: about
-// the field (or reason) most records were rejected for.
-std::optional<RunWarning> missing_field_warning(const StageRuntime& st, const StageBatchStats& t) {
-  uint64_t all = 0;
-  const MissingFieldStats* top = nullptr;
-  for (const auto& [_, m] : t.missing) {  // key order on ties: deterministic
-    all += m.count;
-    if (!top || m.count > top->count) top = &m;
-  }
-  if (!top || t.in < kMissingFieldMin || static_cast<double>(all) < kMissingFieldShare * static_cast<double>(t.in))
-    return std::nullopt;
-  return RunWarning{st.spec->name, st.spec->op_name, top->field, top->reason, top->detail,
-                    top->count, all - top->count, t.in, top->record_fields};
-}
-
 class Runner {
  public:
   Runner(const Pipeline& p, const RunOptions& o) : p_(p), o_(o), pool_(o.chunk_bytes), outputs_(p) {}
@@ -88,27 +57,23 @@ class Runner {
   }
   Batch* read_next();
   void parse(Batch& b);
-  void stage_parallel(Batch& b, StageRuntime& st);
-  void stage_ordered(Batch& b, StageRuntime& st);
-  void stage_observe(Batch& b, StageRuntime& st);
-  void start_stage(int idx, int threads, const std::vector<int>& consumers);
+  void start_stage(int idx, int threads, const std::vector<int>& consumers) {
+    stages_[idx] = StageRuntime::start(p_, idx, threads, consumers, outputs_.set(), o_.dry_run);
+  }
   void first_pass(const std::vector<int>& observers, int threads, const std::vector<int>& consumers);
   tbb::filter<void, Batch*> read_parse_stages(const std::vector<bool>& run, const std::vector<bool>& observe);
   void run_tbb(const tbb::filter<void, void>& whole, int threads);
-  void finalize(Batch& b, StageRuntime& st, StageCall& call);
-  void check_call(StageRuntime& st, StageCall& call, tamis_status rc, const tamis_error& err, const char* hook);
   void render(Batch& b);
   void account(Batch& b);
   void write(Batch* b);
-  std::string display_file(int source, int file) const { return file_names_[source][file]; }
+  std::string display_file(int source, int file) const { return names_.files[source][file]; }
 
   const Pipeline& p_;
   RunOptions o_;
   io::BufferPool pool_;
   std::vector<std::unique_ptr<StageRuntime>> stages_;  // by stage index
   RunOutputs outputs_;  // the sinks' files and the side files, put in place together at the end
-  std::vector<std::string> source_names_;
-  std::vector<std::vector<std::string>> file_names_;
+  RunNames names_;  // sources and their files as shown to users
 
   bool first_pass_ = false;  // reading for the first pass: files are not counted
 
@@ -201,100 +166,8 @@ Batch* Runner::read_next() {
 
 void Runner::parse(Batch& b) {
   const auto t0 = Clock::now();
-  parse_batch(p_, b, file_names_[b.source][b.file]);
+  parse_batch(p_, b, names_.files[b.source][b.file]);
   b.parse_nanos = nanos_since(t0);
-}
-
-void Runner::check_call(StageRuntime& st, StageCall& call, tamis_status rc, const tamis_error& err, const char* hook) {
-  if (rc == TAMIS_OK && call.error.empty()) return;
-  const int64_t idx = rc != TAMIS_OK ? err.record_index : call.error_index;
-  std::string where;
-  if (idx >= 0 && static_cast<size_t>(idx) < call.records.size()) {
-    const Record* r = call.records[idx];
-    where = " on record " + r->id + " (" + display_file(call.batch->source, call.batch->file) + ":" +
-            std::to_string(call.batch->inputs[r->origin].line) + ")";
-  }
-  const std::string message = rc != TAMIS_OK ? std::string(err.message) : call.error;
-  throw RunError("stage '" + st.spec->name + "' (" + st.spec->op_name + ") failed in " + hook + where + ": " + message);
-}
-
-void Runner::stage_parallel(Batch& b, StageRuntime& st) {
-  if (!b.fatal.empty()) return;
-  const auto t0 = Clock::now();
-  auto call = std::make_unique<StageCall>();
-  call->stage = &st.ctx;
-  call->stage_index = st.index;
-  call->kind = st.op->kind;
-  call->batch = &b;
-  call->records = gather(p_, b, st.spec->inputs, &st.clone_input);
-  StageBatchStats& stats = b.stage_stats[st.index];
-  stats.in = call->records.size();
-  if (!call->records.empty()) {
-    call->build_views(source_names_, file_names_);
-    tamis_error err{};
-    tamis_status rc;
-    {
-      const crash::Scope running(st.crash_text.c_str(), "process");
-      rc = st.op->process(st.state, &call->cbatch, &err);
-    }
-    check_call(st, *call, rc, err, "process");
-  }
-  if (st.op->kind == TAMIS_OP_ORDERED) {
-    b.calls[st.index] = std::move(call);
-  } else {
-    finalize(b, st, *call);
-  }
-  stats.nanos += nanos_since(t0);
-}
-
-void Runner::stage_ordered(Batch& b, StageRuntime& st) {
-  if (!b.fatal.empty()) return;
-  const auto t0 = Clock::now();
-  std::unique_ptr<StageCall> call = std::move(b.calls[st.index]);
-  if (!call->records.empty()) {
-    if (call->views_stale) call->build_views(source_names_, file_names_);  // the parallel part annotated or replaced
-    tamis_error err{};
-    const crash::Scope running(st.crash_text.c_str(), "process_ordered");
-    const tamis_status rc = st.op->process_ordered(st.state, &call->cbatch, &err);
-    if (call->cbatch.op_scratch && st.op->release_scratch) st.op->release_scratch(st.state, call->cbatch.op_scratch);
-    call->cbatch.op_scratch = nullptr;
-    check_call(st, *call, rc, err, "process_ordered");
-  }
-  finalize(b, st, *call);
-  const uint64_t spent = nanos_since(t0);
-  b.stage_stats[st.index].nanos += spent;
-  b.stage_stats[st.index].serial_nanos += spent;
-}
-
-void Runner::finalize(Batch& b, StageRuntime& st, StageCall& call) {
-  StageBatchStats& stats = b.stage_stats[st.index];
-  std::vector<Record*> out;
-  out.reserve(call.records.size());
-  std::string key;
-  for (size_t i = 0; i < call.records.size(); ++i) {
-    Record* r = call.records[i];
-    if (r->rejected_by == st.index) {
-      b.rejected.push_back(r);
-      stats.rejected[r->reason]++;
-      if (MissingFieldStats::key_of(*r, key)) {
-        MissingFieldStats& m = stats.missing[key];
-        if (m.count++ == 0) {  // the evidence: the batch's first such record
-          m.field = r->missing_field;
-          m.reason = r->reason;
-          m.detail = r->detail;
-          for (const auto& member : json::members(r->text)) m.record_fields.emplace_back(member.key);
-        }
-      }
-    } else {
-      out.push_back(r);
-    }
-    if (i < call.emitted.size()) {
-      for (Record* e : call.emitted[i]) out.push_back(e);
-      stats.emitted += call.emitted[i].size();
-    }
-  }
-  stats.out = out.size();
-  b.node_out[p_.sources.size() + st.index] = std::move(out);
 }
 
 // Serial, in input order: stop at a fatal error, give each sink's bytes their file offset, add up.
@@ -336,7 +209,7 @@ void Runner::account(Batch& b) {
 void Runner::render(Batch& b) {
   const auto t0 = Clock::now();
   if (!b.fatal.empty()) return;  // the writer stops the run at this batch
-  outputs_.render(b, source_names_[b.source], file_names_[b.source][b.file]);
+  outputs_.render(b, names_.sources[b.source], names_.files[b.source][b.file]);
   b.render_nanos = nanos_since(t0);
 }
 
@@ -365,14 +238,14 @@ tbb::filter<void, Batch*> Runner::read_parse_stages(const std::vector<bool>& run
     if (!run[static_cast<size_t>(idx)]) continue;
     StageRuntime* st = stages_[idx].get();
     chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel, [this, st](Batch* b) {
-      stage_parallel(*b, *st);
+      st->run_parallel(p_, names_, *b);
       return b;
     });
     if (st->op->kind != TAMIS_OP_ORDERED) continue;
     const bool observes = !observe.empty() && observe[static_cast<size_t>(idx)];
     chain = chain & tbb::make_filter<Batch*, Batch*>(filter_mode::serial_in_order, [this, st, observes](Batch* b) {
-      if (observes) stage_observe(*b, *st);
-      else stage_ordered(*b, *st);
+      if (observes) st->run_observe(names_, *b);
+      else st->run_ordered(p_, names_, *b);
       return b;
     });
   }
@@ -385,34 +258,6 @@ void Runner::run_tbb(const tbb::filter<void, void>& whole, int threads) {
   tbb::global_control workers(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
   tbb::task_arena arena(threads);
   arena.execute([&] { tbb::parallel_pipeline(static_cast<size_t>(threads) * 4, whole); });
-}
-
-// Creates stage `idx`'s state (again, for a stage re-run after the first pass).
-void Runner::start_stage(int idx, int threads, const std::vector<int>& consumers) {
-  const StageSpec& spec = p_.stages[idx];
-  auto st = std::make_unique<StageRuntime>();
-  st->spec = &spec;
-  st->index = idx;
-  st->op = spec.op->desc;
-  st->plugin = spec.op->plugin;
-  st->ctx.name = spec.name;
-  st->ctx.outputs = &outputs_.set();
-  st->crash_text = "stage '" + spec.name + "' (op " + spec.op_name + ", plugin " + (st->plugin ? st->plugin->file : std::string("?")) + ")";
-  for (const auto& in : spec.inputs) st->clone_input.push_back(consumers[node_of(in)] > 1);
-  tamis_stage_info info{sizeof(tamis_stage_info),
-                        {spec.name.data(), spec.name.size()},
-                        {spec.params_json.data(), spec.params_json.size()},
-                        {p_.dir.data(), p_.dir.size()},
-                        static_cast<uint32_t>(threads),
-                        st->ctx.as_void(),
-                        o_.dry_run ? TAMIS_RUN_DRY : 0u};
-  tamis_error err{};
-  const crash::Scope running(st->crash_text.c_str(), "create");
-  if (st->op->create(host_api(), &info, &st->state, &err) != TAMIS_OK) {
-    st->state = nullptr;
-    throw RunError("stage '" + spec.name + "' (" + spec.op_name + ") could not start: " + err.message);
-  }
-  stages_[idx] = std::move(st);
 }
 
 // The first pass (tamis_op_desc::first_pass): each stage that asks for one sees its whole input once
@@ -469,26 +314,13 @@ void Runner::first_pass(const std::vector<int>& observers, int threads, const st
   totals_.first_pass_stages = names.size();
 }
 
-void Runner::stage_observe(Batch& b, StageRuntime& st) {
-  if (!b.fatal.empty()) return;
-  std::unique_ptr<StageCall> call = std::move(b.calls[st.index]);
-  if (call->records.empty()) return;
-  if (call->views_stale) call->build_views(source_names_, file_names_);
-  tamis_error err{};
-  const crash::Scope running(st.crash_text.c_str(), "observe_ordered");
-  const tamis_status rc = st.op->observe_ordered(st.state, &call->cbatch, &err);
-  if (call->cbatch.op_scratch && st.op->release_scratch) st.op->release_scratch(st.state, call->cbatch.op_scratch);
-  call->cbatch.op_scratch = nullptr;
-  check_call(st, *call, rc, err, "observe_ordered (first pass)");
-}
-
 RunTotals Runner::run() {
   start_ = Clock::now();
   const size_t nsrc = p_.sources.size();
   // Names shown to plugins and in outputs.
   for (const auto& s : p_.sources) {
-    source_names_.push_back(s.name);
-    file_names_.push_back(s.display_files);
+    names_.sources.push_back(s.name);
+    names_.files.push_back(s.display_files);
     totals_.sources.push_back(SourceTotals{s.name});
     std::error_code ec;
     for (const auto& f : s.files) total_file_bytes_ += std::filesystem::file_size(f, ec);
