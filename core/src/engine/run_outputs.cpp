@@ -4,6 +4,12 @@
 #include <algorithm>
 
 #include "common/log.hpp"
+#include <tamis/temp_file.hpp>
+#include <unistd.h>
+
+#ifdef TAMIS_HAVE_PARQUET
+#include "io/parquet_writer.hpp"
+#endif
 #include "sinks/sink_kind.hpp"
 
 namespace tamis {
@@ -30,7 +36,7 @@ void RunOutputs::open(bool dry_run) {
     }
     try {
       writers_.push_back(std::make_unique<io::AtomicWriter>(s.path, s.level));
-      outputs_.add(*writers_.back());
+      if (!s.parquet) outputs_.add(*writers_.back());  // a Parquet sink's JSONL temporary is converted at the end
     } catch (const io::WriteError& e) {
       throw RunError(std::string(e.what()) + " (sink '" + s.name + "')");
     }
@@ -103,6 +109,7 @@ void RunOutputs::write(const Batch& b) const {
 
 void RunOutputs::commit(const std::string& report_json) {
   try {
+    write_parquet();
     for (size_t k = 0; k < p_.sinks.size(); ++k) {
       if (!p_.sinks[k].kind->written_at_end()) continue;
       report_writers_.push_back(std::make_unique<io::AtomicWriter>(p_.sinks[k].path));
@@ -133,6 +140,45 @@ void RunOutputs::commit(const std::string& report_json) {
   if (!stale.empty())
     log::info("", "removed " + std::to_string(stale.size()) + " temporar" + (stale.size() == 1 ? "y" : "ies") +
                       " left by tamis processes that no longer run, e.g. " + stale.front());
+}
+
+// Each Parquet sink's lines, written as JSONL to a temporary during the run, become a Parquet temporary
+// beside the target, which joins the set (phase 1: a row that does not fit the schema fails the run
+// with nothing renamed).
+void RunOutputs::write_parquet() {
+  for (size_t k = 0; k < p_.sinks.size(); ++k) {
+    const SinkSpec& s = p_.sinks[k];
+    if (!s.parquet || !writers_[k]) continue;
+#ifdef TAMIS_HAVE_PARQUET
+    io::AtomicWriter& w = *writers_[k];
+    w.finish_writing();
+    if (s.parquet_schema.empty() && sink_lines_[k] == 0)
+      throw io::WriteError("sink '" + s.name + "' (" + s.path + ") got no rows and has no `schema:` to write an empty Parquet file "
+                           "with; declare the columns (schema: {name: type, ...})");
+    files::Temporary t = files::create_temporary_beside(s.path);
+    if (t.fd < 0) throw io::WriteError("sink '" + s.name + "': " + t.error);
+    ::close(t.fd);
+    io::track_temporary(t.path);
+    io::ParquetWriteOptions o;
+    if (!s.parquet_schema.empty()) o.schema = io::parse_parquet_schema(s.parquet_schema);
+    o.compression = s.parquet_compression == "snappy" ? io::ParquetCompression::snappy
+                    : s.parquet_compression == "none" ? io::ParquetCompression::uncompressed
+                                                      : io::ParquetCompression::zstd;
+    o.row_group_rows = s.row_group_rows;
+    try {
+      io::write_parquet_from_jsonl(w.temp_path(), t.path, o);
+    } catch (const std::exception& e) {
+      ::unlink(t.path.c_str());
+      io::untrack_temporary(t.path);
+      throw io::WriteError("sink '" + s.name + "': " + e.what());
+    }
+    w.abort();  // the JSONL temporary
+    io::untrack_temporary(t.path);
+    if (const std::string why = outputs_.adopt(t.path, s.path, "sink '" + s.name + "'"); !why.empty()) throw io::WriteError(why);
+#else
+    throw io::WriteError("sink '" + s.name + "': this tamis was built without Parquet support");
+#endif
+  }
 }
 
 std::vector<SinkTotals> RunOutputs::totals() const {

@@ -40,6 +40,7 @@ class RunOutputs {
   std::vector<SinkTotals> totals() const;
 
  private:
+  void write_parquet();
   const Pipeline& p_;
   std::vector<std::unique_ptr<io::AtomicWriter>> writers_;  // by sink index (null: report, discard, dry run)
   std::vector<std::unique_ptr<io::AtomicWriter>> report_writers_;

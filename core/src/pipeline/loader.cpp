@@ -18,6 +18,10 @@
 #include "sinks/sink_kind.hpp"
 #include "sources/source_kind.hpp"
 
+#ifdef TAMIS_HAVE_PARQUET
+#include "io/parquet_writer.hpp"
+#endif
+
 namespace fs = std::filesystem;
 
 namespace tamis {
@@ -457,6 +461,65 @@ bool parse_override(const std::string& text, Override& out) {
   return true;
 }
 
+// A sink writing Parquet (its path ends in .parquet): `schema:` (text, or a mapping column -> type),
+// `compression:` (zstd, snappy, none) and `row_group_rows:`; refused on other sinks, and when this tamis
+// has no Parquet support.
+static void read_parquet_keys(const Ctx& c, const YAML::Node& body, SinkSpec& s) {
+  s.parquet = s.path.size() > 8 && s.path.ends_with(".parquet");
+  const char* keys[] = {"schema", "compression", "row_group_rows"};
+  if (!s.parquet) {
+    for (const char* k : keys)
+      if (body[k].IsDefined())
+        c.diags.error(c.at(body[k]), "sink '" + s.name + "': '" + k + "' is for Parquet sinks (a path ending in .parquet)");
+    return;
+  }
+#ifndef TAMIS_HAVE_PARQUET
+  c.diags.error(c.at(body["path"]), "sink '" + s.name + "': this tamis was built without Parquet support (DuckDB)",
+                "run scripts/install-deps.sh and rebuild, or write .jsonl");
+  return;
+#else
+  if (s.kind->written_at_end()) {
+    c.diags.error(c.at(body["path"]), "sink '" + s.name + "': the report is JSON; give it a .json path");
+    return;
+  }
+  if (body["level"].IsDefined()) c.diags.error(c.at(body["level"]), "sink '" + s.name + "': a Parquet sink takes compression:, not level:");
+  if (const YAML::Node n = body["schema"]; n.IsDefined()) {
+    std::string text;
+    if (n.IsScalar()) {
+      text = n.Scalar();
+    } else if (n.IsMap()) {
+      for (const auto& kv : n) {
+        if (!kv.second.IsScalar()) {
+          c.diags.error(c.at(kv.second), "sink '" + s.name + "': schema." + kv.first.Scalar() + " must be a type such as string or list<string>");
+          return;
+        }
+        text += (text.empty() ? "" : ", ") + std::string("\"") + kv.first.Scalar() + "\": " + kv.second.Scalar();
+      }
+    } else {
+      c.diags.error(c.at(n), "sink '" + s.name + "': schema must be a mapping column -> type, or a text 'name: type, ...'");
+      return;
+    }
+    try {
+      (void)io::parse_parquet_schema(text);
+      s.parquet_schema = text;
+    } catch (const std::exception& e) {
+      c.diags.error(c.at(n), "sink '" + s.name + "': schema: " + e.what(),
+                    "types: string, bool, int32, int64, float, double, json, list<T>, struct<name: T, ...>");
+    }
+  }
+  if (const YAML::Node n = body["compression"]; n.IsDefined()) {
+    const std::string v = n.IsScalar() ? n.Scalar() : "";
+    if (v == "zstd" || v == "snappy" || v == "none") s.parquet_compression = v;
+    else c.diags.error(c.at(n), "sink '" + s.name + "': compression must be zstd, snappy or none");
+  }
+  if (const YAML::Node n = body["row_group_rows"]; n.IsDefined()) {
+    int64_t v = 0;
+    if (n.IsScalar() && parse_int(n.Scalar(), v) && v >= 1 && v <= 100000000) s.row_group_rows = static_cast<uint64_t>(v);
+    else c.diags.error(c.at(n), "sink '" + s.name + "': row_group_rows must be a number of rows from 1 to 100,000,000");
+  }
+#endif
+}
+
 Pipeline load_pipeline(const std::string& path, const Registry& registry, const LoadOptions& options,
                        Diagnostics& diags) {
   Pipeline p;
@@ -815,7 +878,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
         continue;
       }
       // The kinds other than the default (records) are chosen by their key: `rejected: true` (sinks/sink_kinds.cpp).
-      std::vector<std::string> keys{"path", "inputs", "level", "discard"}, kind_keys;
+      std::vector<std::string> keys{"path", "inputs", "level", "discard", "schema", "compression", "row_group_rows"}, kind_keys;
       for (const SinkKind* k : sink_kinds())
         if (k != &default_sink_kind()) kind_keys.emplace_back(k->name());
       keys.insert(keys.end(), kind_keys.begin(), kind_keys.end());
@@ -868,6 +931,7 @@ Pipeline load_pipeline(const std::string& path, const Registry& registry, const 
                       "gzip (.gz) takes 0-9 (0: stored), zstd (.zst) 0-19 (0: zstd's default); plain files ignore it");
         else s.level = static_cast<int>(lvl);
       }
+      read_parquet_keys(c, body, s);
       s.inputs = read_inputs(c, body["inputs"], "sink '" + s.name + "'");
       if (!s.inputs.empty() && s.kind->inputs() == SinkKind::Inputs::none)
         diags.error(c.at(body["inputs"]), "sink '" + s.name + "': only record and rejected sinks take inputs");

@@ -69,6 +69,11 @@ struct SinkSpec {
   bool discard = false;           // records sink that writes nothing: its records count as kept
   std::vector<InputRef> inputs;   // records: nodes; rejected: stages whose rejections to take (empty: all)
   int level = -1;                 // compression level
+  // A Parquet file (the path ends in .parquet): the lines are written as rows (io/parquet_writer.hpp).
+  bool parquet = false;
+  std::string parquet_schema;     // "name: type, ..." (the `schema:` key); empty: inferred from the rows
+  std::string parquet_compression = "zstd";
+  uint64_t row_group_rows = 100000;
 };
 
 struct Pipeline {
