@@ -43,6 +43,13 @@ TEST(Abi, RunRefusesToStartWithARefusedPlugin) {
   EXPECT_FALSE(fs::exists(d / "out" / "kept.jsonl"));
 }
 
+TEST(Abi, AnUnresolvedSymbolIsRefusedAtLoadNamingThePlugin) {
+  const auto r = run_tamis({"plugins", "list", "--plugin-path", (kFixtures / "unresolved").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find((kFixtures / "unresolved" / "libfixture_unresolved.so").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tamis_fixture_function_nobody_defines"), std::string::npos) << r.err;
+}
+
 TEST(Abi, HeaderIsPinned) {
   // Changing tamis/abi.h changes what plugins were compiled against. When you change it on purpose,
   // bump TAMIS_ABI_VERSION if an old plugin would misread the new layout, then update this hash.

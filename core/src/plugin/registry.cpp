@@ -258,7 +258,7 @@ bool Registry::load_file(const std::string& path) {
     return false;
   }
   // dlopen() itself, for its message (boost::dll keeps only errno); boost's handle then shares the load.
-  void* handle = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // NOW: a symbol it lacks fails here, naming it
   if (!handle) {
     const char* why = ::dlerror();
     problems_.push_back(path + ": cannot load plugin library: " + std::string(why ? why : "dlopen failed") +
@@ -267,7 +267,7 @@ bool Registry::load_file(const std::string& path) {
   }
   auto lib = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
-  lib->load(path, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local, ec);
+  lib->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
   ::dlclose(handle);
   if (ec || !lib->has(TAMIS_PLUGIN_ABI_VERSION_SYMBOL) || !lib->has(TAMIS_PLUGIN_ENTRY_SYMBOL)) {
     problems_.push_back(path + ": cannot load plugin library: " + (ec ? ec.message() : "its plugin symbols are not found once loaded"));
