@@ -1,8 +1,6 @@
 // The engine end to end: golden runs (tests/core/pipelines/<case>/), determinism across --threads and
 // batch sizes on ~50k generated records, balanced counts, fan-in order, fan-out, and the bytes of kept
 // records (original bytes plus one annotations object).
-//
-// Tests marked "CORE BUG" fail against the current core on purpose; see the comment at each.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -618,10 +616,9 @@ TEST(RecordBytes, EmptyObjectGetsTheAnnotations) {
   EXPECT_EQ(run.out("rejected.jsonl"), "{\"tamis\":{" + why + "}}\n{\"tamis\":{" + why + "}}\n{\"tamis\":{" + why + "}}\n");
 }
 
-// CORE BUG (minor; core/src/sinks/render.cpp find_member compares keys as written, while
-// core/src/engine/runner.cpp parse() detects the field with simdjson, which unescapes): a record whose
-// annotations key is written with an escape ("\u0074amis") keeps it, and the output then has two
-// "tamis" members (a duplicate key: most JSON readers keep the last, i.e. the stale one is ambiguous).
+// A record whose annotations key is written with an escape ("\u0074amis") gets it replaced like any
+// other "tamis" member (find_member compares keys unescaped): one annotations object in the output, not
+// a stale duplicate key.
 TEST(RecordBytes, EscapedAnnotationKeyIsReplacedToo) {
   CaseRun run;
   run_case(run, kAnnotatePipeline, {{"s.jsonl", "{\"id\":\"a\",\"\\u0074amis\":{\"stale\":1},\"p\":\"abc\"}\n"}});
@@ -635,10 +632,9 @@ TEST(RecordBytes, EscapedAnnotationKeyIsReplacedToo) {
   EXPECT_EQ(members, 1) << kept;
 }
 
-// CORE BUG (core/src/engine/runner.cpp parse(): simdjson's DOM parser rejects numbers it cannot hold,
-// NUMBER_ERROR): a valid JSON line with an integer beyond 64 bits is reported as "invalid JSON: Problem
-// while parsing a number" and the record is lost to the errors sink, although DESIGN.md promises numbers
-// are preserved byte for byte and no op looks at that field. (1e400 fails the same way.)
+// A valid JSON line with an integer beyond 64 bits (or 1e400) is a record, its numbers kept byte for
+// byte (parse.cpp: json::quote_big_numbers); simdjson alone rejects such numbers, and the record was once
+// lost to the errors sink as "invalid JSON".
 TEST(RecordBytes, BigIntegersAreValidJson) {
   CaseRun run;
   const std::string rec = "{\"id\":\"a\",\"hash\":123456789012345678901234567890,\"p\":\"abc\"}";
@@ -651,12 +647,8 @@ TEST(RecordBytes, BigIntegersAreValidJson) {
 
 // ---------------------------------------------------------------- the command line
 
-// CORE BUG (core/src/engine/runner.cpp, `tbb::task_arena arena(threads)`): with --threads above the
-// number of cores, oneTBB prints "TBB Warning: The number of workers is currently limited to N. The
-// request for M workers is ignored..." on stderr (even with --quiet), and the run silently uses only as
-// many threads as cores while the summary and report.json say "threads": 8. DESIGN.md: `run` is quiet
-// when stderr is not a terminal. (Needs a tbb::global_control(max_allowed_parallelism, threads), or a
-// clamp with a clear note.) Passes on machines with at least 8 cores.
+// `run` is quiet on stderr for any --threads, more than the cores included, and uses that many threads
+// (runner.cpp run_tbb: a tbb::global_control; oneTBB once warned on stderr and silently used fewer).
 TEST(Cli, RunIsQuietForAnyThreadCount) {
   for (const char* threads : {"1", "2", "8"}) {
     CaseRun run;

@@ -1,8 +1,5 @@
 // The pipeline file through the CLI: every problem reported with file:line:column, all at once, exit 2;
 // --set overrides; ${VAR} expansion; paths relative to the pipeline file; `validate`; `run --dry-run`.
-//
-// Tests marked "CORE BUG" fail against the current core on purpose: they pin the contract (DESIGN.md)
-// where the core departs from it. See the comment at each.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -292,8 +289,8 @@ TEST(PipelineFile, StageListingItselfAsInput) {
   EXPECT_HAS(expect_pipeline_error(t), (t / "p.yaml").string() + ":7:17: error: stage 'a' lists itself as an input");
 }
 
-// DESIGN.md: cycles, unknown names, unknown ops and parameter errors are reported "all of them at
-// once" (regression: a cycle was only reported once every other error had been fixed).
+// Cycles, unknown names, unknown ops and parameter errors are reported all at once (regression: a cycle
+// was only reported once every other error had been fixed).
 TEST(PipelineFile, CycleIsReportedTogetherWithOtherErrors) {
   TempDir t;
   write_file(t / "in.jsonl", kInput);
@@ -355,9 +352,9 @@ TEST(PipelineFile, TwoSinksWritingTheSameFile) {
                                            (t / "out/k.jsonl").string());
 }
 
-// CORE BUG (missing check in core/src/pipeline/loader.cpp): a sink whose path is one of the source's
-// input files is accepted, and the run then replaces the input with the output: the input data is lost.
-// Like two sinks writing one file, this should be a pipeline error (exit 2) that leaves the input alone.
+// A sink whose path is one of the sources' input files would replace the input with the output (the
+// input data lost): like two sinks writing one file, it is a pipeline error (exit 2) that leaves the
+// input alone (once accepted; the loader checks it now).
 TEST(PipelineFile, SinkOverwritingASourceFileIsAnError) {
   TempDir t;
   write_file(t / "in.jsonl", kInput);
@@ -509,8 +506,8 @@ TEST(PipelineFile, UnsetVariableIsAnErrorAtItsPosition) {
   EXPECT_HAS(err, (t / "p.yaml").string() + ":9:17: error: environment variable TAMIS_T_SURELY_UNSET is not set");
 }
 
-// CORE BUG (minor, core/src/pipeline/loader.cpp, sources: `on_error`): DESIGN.md says ${VAR} expands in
-// strings, but `on_error` is read raw, so `on_error: ${TAMIS_ON_ERROR:-skip}` is refused.
+// ${VAR} expands in every string of the file, `on_error` included: `on_error: ${TAMIS_ON_ERROR:-skip}`
+// works (it was once read raw and refused).
 TEST(PipelineFile, OnErrorValueExpandsVariables) {
   TempDir t;
   write_file(t / "in.jsonl", std::string(kInput) + "{oops\n");

@@ -1,7 +1,7 @@
 // Plugin loading: finds plugin libraries on the search path, checks their ABI version, and indexes
 // their ops by name.
 //
-// Search order (DESIGN.md): --plugin-path directories, then $TAMIS_PLUGIN_PATH (':'-separated), then
+// Search order: --plugin-path directories, then $TAMIS_PLUGIN_PATH (':'-separated), then
 // the directory the built-in plugins were installed to; a tamis run from its build tree uses the
 // build's plugin directory instead of the installed one. Every `.so` in those directories that
 // exports tamis_plugin_abi_version is a plugin; others are skipped.
