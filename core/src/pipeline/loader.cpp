@@ -520,589 +520,709 @@ static void read_parquet_keys(const Ctx& c, const YAML::Node& body, SinkSpec& s)
 #endif
 }
 
-Pipeline load_pipeline(const std::string& path, const Registry& registry, const LoadOptions& options,
-                       Diagnostics& diags) {
-  Pipeline p;
-  p.file = path;
-  std::error_code ec;
-  p.dir = fs::absolute(fs::path(path), ec).parent_path().lexically_normal().string();
-  size_t json_bytes = 0;
-  Ctx c{path, p.dir, diags, std::nullopt, &json_bytes};
+// The steps of load_pipeline(), in order: the file and its top level, the sources, the stages, the sinks,
+// the graph (inputs resolved, stages ordered, every node feeding something, the reading order of the
+// sources). Every step records its problems in `diags` and goes on, so that one run of `tamis validate`
+// shows them all; a step stops only what cannot be checked without its result.
+class PipelineLoader {
+ public:
+  PipelineLoader(const std::string& path, const Registry& registry, const LoadOptions& options, Diagnostics& diags)
+      : path(path), registry(registry), options(options), diags(diags), c{path, "", diags, std::nullopt, &json_bytes} {
+    p.file = path;
+    std::error_code ec;
+    p.dir = fs::absolute(fs::path(path), ec).parent_path().lexically_normal().string();
+    c.dir = p.dir;
+  }
 
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    diags.error({path, 0, 0}, "cannot read the pipeline file", "check the path and permissions");
-    return p;
-  } catch (const YAML::ParserException& e) {
-    diags.error({path, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
-    return p;
-  }
-  if (!root.IsMap()) {
-    diags.error({path, 1, 1}, "a pipeline file is a YAML mapping with sources, stages and sinks");
-    return p;
-  }
-  check_keys(c, root, {"version", "sources", "stages", "sinks", "annotations"}, "the pipeline file");
-  check_repeated_keys_in_file(c, root);
+  // The YAML file, its top-level keys, `version` and `annotations`. False when it cannot be read as a
+  // mapping (nothing else can be checked).
+  bool read_file() {
+    try {
+      root = YAML::LoadFile(path);
+    } catch (const YAML::BadFile&) {
+      diags.error({path, 0, 0}, "cannot read the pipeline file", "check the path and permissions");
+      return false;
+    } catch (const YAML::ParserException& e) {
+      diags.error({path, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
+      return false;
+    }
+    if (!root.IsMap()) {
+      diags.error({path, 1, 1}, "a pipeline file is a YAML mapping with sources, stages and sinks");
+      return false;
+    }
+    check_keys(c, root, {"version", "sources", "stages", "sinks", "annotations"}, "the pipeline file");
+    check_repeated_keys_in_file(c, root);
 
-  if (const auto v = root["version"]; !v.IsDefined()) {
-    diags.error({path, 1, 1}, "missing 'version'", "start the file with `version: 1`");
-  } else if (!v.IsScalar() || v.Scalar() != "1") {
-    diags.error(c.at(v), "unsupported pipeline version '" + (v.IsScalar() ? v.Scalar() : std::string("?")) + "'",
-                "this tamis reads version 1");
+    if (const auto v = root["version"]; !v.IsDefined()) {
+      diags.error({path, 1, 1}, "missing 'version'", "start the file with `version: 1`");
+    } else if (!v.IsScalar() || v.Scalar() != "1") {
+      diags.error(c.at(v), "unsupported pipeline version '" + (v.IsScalar() ? v.Scalar() : std::string("?")) + "'",
+                  "this tamis reads version 1");
+    }
+    if (const auto a = root["annotations"]; a.IsDefined()) {
+      if (!a.IsMap()) {
+        diags.error(c.at(a), "'annotations' must be a mapping like {field: tamis}");
+      } else {
+        check_keys(c, a, {"field"}, "annotations");
+        if (a["field"].IsDefined()) {
+          if (!a["field"].IsScalar() || a["field"].Scalar().empty())
+            diags.error(c.at(a["field"]), "annotations.field must be a field name");
+          else
+            p.annotation_field = scalar(c, a["field"]);
+        }
+      }
+    }
+    return true;
   }
-  if (const auto a = root["annotations"]; a.IsDefined()) {
-    if (!a.IsMap()) {
-      diags.error(c.at(a), "'annotations' must be a mapping like {field: tamis}");
+
+  void read_sources() {
+    // ---- sources
+    const YAML::Node sources = root["sources"];
+    if (!sources.IsDefined() || !sources.IsMap() || sources.size() == 0) {
+      diags.error(sources.IsDefined() ? c.at(sources) : SourcePos{path, 1, 1}, "the pipeline needs at least one source",
+                  "sources: { NAME: { path: data/*.jsonl } }");
     } else {
-      check_keys(c, a, {"field"}, "annotations");
-      if (a["field"].IsDefined()) {
-        if (!a["field"].IsScalar() || a["field"].Scalar().empty()) diags.error(c.at(a["field"]), "annotations.field must be a field name");
-        else p.annotation_field = scalar(c, a["field"]);
+      // The files read so far, by device and inode (the same file under two names): source and path.
+      std::map<std::pair<dev_t, ino_t>, std::pair<std::string, std::string>> files_read;
+      for (const auto& kv : sources) {
+        SourceSpec s;
+        s.name = kv.first.Scalar();
+        s.pos = c.at(kv.first);
+        claim_name(s.name, s.pos, "source");
+        YAML::Node body = kv.second;
+        if (body.IsScalar()) {
+          YAML::Node m;
+          m["path"] = body;
+          body = m;
+        }
+        if (!body.IsMap()) {
+          diags.error(c.at(kv.second), "source '" + s.name + "' must be a path or a mapping with 'path'");
+          continue;
+        }
+        check_keys(c, body, {"path", "format", "id", "on_error", "max_line_bytes"}, "source '" + s.name + "'");
+        if (body["format"].IsDefined()) {  // else each file's kind by its name (sources/source_kinds.cpp)
+          const std::string v = is_scalar(body["format"]) ? scalar(c, body["format"]) : "";
+          std::vector<std::string> formats;
+          for (const SourceKind* k : source_kinds()) formats.emplace_back(k->name());
+          s.kind = find_source_kind(v);
+          if (!s.kind) {
+            std::string list;
+            for (const auto& n : formats) list += (list.empty() ? "" : ", ") + n;
+            const std::string hint = did_you_mean(v, formats);
+            diags.error(c.at(body["format"]), "source '" + s.name + "': unknown format '" + v + "'",
+                        hint.empty() ? "formats: " + list : hint);
+          }
+        }
+        if (!is_scalar(body["path"])) {
+          diags.error(s.pos, "source '" + s.name + "' has no 'path'",
+                      "path: data/train.jsonl (globs and .gz/.zst allowed)");
+        } else if (const std::string v = scalar(c, body["path"]);
+                   !nul_in_path(c, c.at(body["path"]), v, "source '" + s.name + "': path")) {
+          s.pattern = resolve_path(p.dir, v);
+          if (options.check_files) {
+            s.files = expand_glob(s.pattern);
+            if (s.files.empty())
+              diags.error(c.at(body["path"]), "source '" + s.name + "': " + why_no_files(s.pattern),
+                          "check the path; relative paths are relative to the pipeline file");
+            // One file under two names (a link beside its target, two sources naming it) would give its
+            // records twice: within one source it is read once, under its first name in byte order; two
+            // sources each read it (they may differ in id or on_error). Either way, a warning.
+            std::vector<std::string> once;
+            std::map<std::pair<dev_t, ino_t>, std::string> mine;  // this source's files
+            for (const auto& f : s.files) {
+              struct stat st {};
+              if (::stat(f.c_str(), &st) != 0) {
+                once.push_back(f);
+                continue;
+              }
+              const auto [it, fresh] = files_read.try_emplace({st.st_dev, st.st_ino}, s.name, f);
+              if (const auto [m, new_here] = mine.try_emplace({st.st_dev, st.st_ino}, f); !new_here) {
+                log::warn("", "source '" + s.name + "' matches one file twice, as " + display_path(p.dir, m->second) +
+                                  " and as " + display_path(p.dir, f) + " (a link?): it is read once, as " +
+                                  display_path(p.dir, m->second));
+              } else if (fresh) {
+                once.push_back(f);
+              } else {
+                once.push_back(f);
+                log::warn("", "sources '" + it->second.first + "' (" + display_path(p.dir, it->second.second) +
+                                  ") and '" + s.name + "' (" + display_path(p.dir, f) +
+                                  ") read the same file: its records are read twice, once by each source");
+              }
+            }
+            s.files = std::move(once);
+          }
+          for (const auto& f : s.files) s.display_files.push_back(display_path(p.dir, f));
+          if (!s.kind) s.kind = &source_kind_of(s.files.empty() ? s.pattern : s.files.front());
+          for (const auto& f : s.files)
+            if (!body["format"].IsDefined() && &source_kind_of(f) != s.kind)
+              diags.error(c.at(body["path"]),
+                          "source '" + s.name + "' matches files of two formats, " + std::string(s.kind->name()) +
+                              " (" + display_path(p.dir, s.files.front()) + ") and " +
+                              std::string(source_kind_of(f).name()) + " (" + display_path(p.dir, f) + ")",
+                          "one source reads one format: split it in two sources, or set `format:`");
+          if (const std::string why = s.kind->unavailable(); !why.empty())
+            diags.error(c.at(body["format"].IsDefined() ? body["format"] : body["path"]),
+                        "source '" + s.name + "': " + why);
+        }
+        if (!s.kind) s.kind = &jsonl_source_kind();
+        if (body["id"].IsDefined()) {
+          if (!is_scalar(body["id"]))
+            diags.error(c.at(body["id"]), "source '" + s.name + "': 'id' must be a field name");
+          else
+            s.id_field = scalar(c, body["id"]);
+        }
+        if (body["on_error"].IsDefined()) {
+          const std::string v = body["on_error"].IsScalar() ? scalar(c, body["on_error"]) : "";
+          if (v == "fail")
+            s.on_error = OnError::fail;
+          else if (v == "skip")
+            s.on_error = OnError::skip;
+          else
+            diags.error(c.at(body["on_error"]), "source '" + s.name + "': on_error must be 'fail' or 'skip'");
+        }
+        if (body["max_line_bytes"].IsDefined()) {
+          // Bytes, or a whole number of KiB, MiB or GiB; from 1 byte to 2 GiB.
+          std::string v = is_scalar(body["max_line_bytes"]) ? scalar(c, body["max_line_bytes"]) : "";
+          int shift = 0;
+          for (const auto& [suffix, bits] : {std::pair{"KiB", 10}, std::pair{"MiB", 20}, std::pair{"GiB", 30}}) {
+            if (shift == 0 && v.size() > 3 && v.ends_with(suffix)) {
+              v.resize(v.size() - 3);
+              while (!v.empty() && v.back() == ' ') v.pop_back();
+              shift = bits;
+            }
+          }
+          int64_t n = 0;
+          if (parse_int(v, n) && n >= 1 && n <= (int64_t{1} << (31 - shift)))
+            s.max_line_bytes = static_cast<uint64_t>(n) << shift;
+          else
+            diags.error(c.at(body["max_line_bytes"]),
+                        "source '" + s.name + "': max_line_bytes must be a number of bytes from 1 to 2 GiB",
+                        "e.g. max_line_bytes: 268435456, or 256 MiB");
+        }
+        p.sources.push_back(std::move(s));
       }
     }
   }
 
-  std::set<std::string> names;
-  auto claim_name = [&](const std::string& name, const SourcePos& pos, const char* what) {
-    if (!names.insert(name).second)
-      diags.error(pos, std::string(what) + " name '" + name + "' is already used", "sources, stages and sinks need distinct names");
-  };
-
-  // ---- sources
-  const YAML::Node sources = root["sources"];
-  if (!sources.IsDefined() || !sources.IsMap() || sources.size() == 0) {
-    diags.error(sources.IsDefined() ? c.at(sources) : SourcePos{path, 1, 1}, "the pipeline needs at least one source",
-                "sources: { NAME: { path: data/*.jsonl } }");
-  } else {
-    // The files read so far, by device and inode (the same file under two names): source and path.
-    std::map<std::pair<dev_t, ino_t>, std::pair<std::string, std::string>> files_read;
-    for (const auto& kv : sources) {
-      SourceSpec s;
-      s.name = kv.first.Scalar();
-      s.pos = c.at(kv.first);
-      claim_name(s.name, s.pos, "source");
-      YAML::Node body = kv.second;
-      if (body.IsScalar()) {
-        YAML::Node m;
-        m["path"] = body;
-        body = m;
-      }
-      if (!body.IsMap()) {
-        diags.error(c.at(kv.second), "source '" + s.name + "' must be a path or a mapping with 'path'");
-        continue;
-      }
-      check_keys(c, body, {"path", "format", "id", "on_error", "max_line_bytes"}, "source '" + s.name + "'");
-      if (body["format"].IsDefined()) {  // else each file's kind by its name (sources/source_kinds.cpp)
-        const std::string v = is_scalar(body["format"]) ? scalar(c, body["format"]) : "";
-        std::vector<std::string> formats;
-        for (const SourceKind* k : source_kinds()) formats.emplace_back(k->name());
-        s.kind = find_source_kind(v);
-        if (!s.kind) {
-          std::string list;
-          for (const auto& n : formats) list += (list.empty() ? "" : ", ") + n;
-          const std::string hint = did_you_mean(v, formats);
-          diags.error(c.at(body["format"]), "source '" + s.name + "': unknown format '" + v + "'", hint.empty() ? "formats: " + list : hint);
-        }
-      }
-      if (!is_scalar(body["path"])) {
-        diags.error(s.pos, "source '" + s.name + "' has no 'path'", "path: data/train.jsonl (globs and .gz/.zst allowed)");
-      } else if (const std::string v = scalar(c, body["path"]); !nul_in_path(c, c.at(body["path"]), v, "source '" + s.name + "': path")) {
-        s.pattern = resolve_path(p.dir, v);
-        if (options.check_files) {
-          s.files = expand_glob(s.pattern);
-          if (s.files.empty())
-            diags.error(c.at(body["path"]), "source '" + s.name + "': " + why_no_files(s.pattern),
-                        "check the path; relative paths are relative to the pipeline file");
-          // One file under two names (a link beside its target, two sources naming it) would give its
-          // records twice: within one source it is read once, under its first name in byte order; two
-          // sources each read it (they may differ in id or on_error). Either way, a warning.
-          std::vector<std::string> once;
-          std::map<std::pair<dev_t, ino_t>, std::string> mine;  // this source's files
-          for (const auto& f : s.files) {
-            struct stat st{};
-            if (::stat(f.c_str(), &st) != 0) {
-              once.push_back(f);
-              continue;
-            }
-            const auto [it, fresh] = files_read.try_emplace({st.st_dev, st.st_ino}, s.name, f);
-            if (const auto [m, new_here] = mine.try_emplace({st.st_dev, st.st_ino}, f); !new_here) {
-              log::warn("", "source '" + s.name + "' matches one file twice, as " + display_path(p.dir, m->second) +
-                                " and as " + display_path(p.dir, f) + " (a link?): it is read once, as " +
-                                display_path(p.dir, m->second));
-            } else if (fresh) {
-              once.push_back(f);
-            } else {
-              once.push_back(f);
-              log::warn("", "sources '" + it->second.first + "' (" + display_path(p.dir, it->second.second) + ") and '" + s.name +
-                                "' (" + display_path(p.dir, f) +
-                                ") read the same file: its records are read twice, once by each source");
-            }
-          }
-          s.files = std::move(once);
-        }
-        for (const auto& f : s.files) s.display_files.push_back(display_path(p.dir, f));
-        if (!s.kind) s.kind = &source_kind_of(s.files.empty() ? s.pattern : s.files.front());
-        for (const auto& f : s.files)
-          if (!body["format"].IsDefined() && &source_kind_of(f) != s.kind)
-            diags.error(c.at(body["path"]), "source '" + s.name + "' matches files of two formats, " + std::string(s.kind->name()) + " (" +
-                                                display_path(p.dir, s.files.front()) + ") and " + std::string(source_kind_of(f).name()) + " (" +
-                                                display_path(p.dir, f) + ")",
-                        "one source reads one format: split it in two sources, or set `format:`");
-        if (const std::string why = s.kind->unavailable(); !why.empty())
-          diags.error(c.at(body["format"].IsDefined() ? body["format"] : body["path"]), "source '" + s.name + "': " + why);
-      }
-      if (!s.kind) s.kind = &jsonl_source_kind();
-      if (body["id"].IsDefined()) {
-        if (!is_scalar(body["id"])) diags.error(c.at(body["id"]), "source '" + s.name + "': 'id' must be a field name");
-        else s.id_field = scalar(c, body["id"]);
-      }
-      if (body["on_error"].IsDefined()) {
-        const std::string v = body["on_error"].IsScalar() ? scalar(c, body["on_error"]) : "";
-        if (v == "fail") s.on_error = OnError::fail;
-        else if (v == "skip") s.on_error = OnError::skip;
-        else diags.error(c.at(body["on_error"]), "source '" + s.name + "': on_error must be 'fail' or 'skip'");
-      }
-      if (body["max_line_bytes"].IsDefined()) {
-        // Bytes, or a whole number of KiB, MiB or GiB; from 1 byte to 2 GiB.
-        std::string v = is_scalar(body["max_line_bytes"]) ? scalar(c, body["max_line_bytes"]) : "";
-        int shift = 0;
-        for (const auto& [suffix, bits] : {std::pair{"KiB", 10}, std::pair{"MiB", 20}, std::pair{"GiB", 30}}) {
-          if (shift == 0 && v.size() > 3 && v.ends_with(suffix)) {
-            v.resize(v.size() - 3);
-            while (!v.empty() && v.back() == ' ') v.pop_back();
-            shift = bits;
-          }
-        }
-        int64_t n = 0;
-        if (parse_int(v, n) && n >= 1 && n <= (int64_t{1} << (31 - shift))) s.max_line_bytes = static_cast<uint64_t>(n) << shift;
-        else diags.error(c.at(body["max_line_bytes"]), "source '" + s.name + "': max_line_bytes must be a number of bytes from 1 to 2 GiB",
-                         "e.g. max_line_bytes: 268435456, or 256 MiB");
-      }
-      p.sources.push_back(std::move(s));
-    }
-  }
-
-  // ---- stages
-  const YAML::Node stages = root["stages"];
-  if (stages.IsDefined() && !stages.IsNull() && !stages.IsMap()) {
-    diags.error(c.at(stages), "'stages' must be a mapping of stage names to stages");
-  } else if (stages.IsDefined() && stages.IsMap()) {
-    for (const auto& kv : stages) {
-      StageSpec st;
-      st.name = kv.first.Scalar();
-      st.pos = c.at(kv.first);
-      claim_name(st.name, st.pos, "stage");
-      const YAML::Node body = kv.second;
-      if (!body.IsMap()) {
-        diags.error(c.at(body), "stage '" + st.name + "' must be a mapping with 'uses'");
-        p.stages.push_back(std::move(st));
-        continue;
-      }
-      check_keys(c, body, {"uses", "inputs", "with"}, "stage '" + st.name + "'");
-      st.inputs = read_inputs(c, body["inputs"], "stage '" + st.name + "'");
-      if (!is_scalar(body["uses"])) {
-        diags.error(st.pos, "stage '" + st.name + "' has no 'uses'", "uses: OP (see `tamis plugins list`)");
-        p.stages.push_back(std::move(st));
-        continue;
-      }
-      st.op_name = scalar(c, body["uses"]);
-      st.op = registry.find(st.op_name);
-      if (!st.op) {
-        std::string hint = did_you_mean(st.op_name, registry.op_names());
-        if (hint.empty()) hint = "`tamis plugins list` shows the ops found; add a directory with --plugin-path";
-        diags.error(c.at(body["uses"]), "stage '" + st.name + "': unknown op '" + st.op_name + "'", hint);
-        p.stages.push_back(std::move(st));
-        continue;
-      }
-      // Parameters: the file's `with`, then --set overrides, checked against the op's table. The
-      // file's nodes keep their marks, so each problem is reported where it is written.
-      const YAML::Node with = body["with"].IsDefined() ? body["with"] : YAML::Node();
-      if (with.IsDefined() && !with.IsMap() && !with.IsNull()) {
-        diags.error(c.at(with), "stage '" + st.name + "': 'with' must be a mapping of parameters");
-      }
-      std::vector<std::pair<std::string, YAML::Node>> given;  // in file order, overrides replacing
-      if (with.IsMap())
-        for (const auto& wkv : with) given.emplace_back(wkv.first.Scalar(), wkv.second);
-      std::set<std::string> from_set;
-      for (const auto& o : options.overrides) {
-        if (o.stage != st.name) continue;
-        YAML::Node v;
-        try {
-          v = YAML::Load(o.value);
-        } catch (const YAML::Exception&) {
-          v = YAML::Node(o.value);
-        }
-        auto it = std::find_if(given.begin(), given.end(), [&](const auto& g) { return g.first == o.param; });
-        if (!v.IsDefined() || v.IsNull()) {  // --set stage.param=null: back to the default
-          if (it != given.end()) given.erase(it);
+  void read_stages() {
+    // ---- stages
+    const YAML::Node stages = root["stages"];
+    if (stages.IsDefined() && !stages.IsNull() && !stages.IsMap()) {
+      diags.error(c.at(stages), "'stages' must be a mapping of stage names to stages");
+    } else if (stages.IsDefined() && stages.IsMap()) {
+      for (const auto& kv : stages) {
+        StageSpec st;
+        st.name = kv.first.Scalar();
+        st.pos = c.at(kv.first);
+        claim_name(st.name, st.pos, "stage");
+        const YAML::Node body = kv.second;
+        if (!body.IsMap()) {
+          diags.error(c.at(body), "stage '" + st.name + "' must be a mapping with 'uses'");
+          p.stages.push_back(std::move(st));
           continue;
         }
-        if (it != given.end()) it->second = v;
-        else given.emplace_back(o.param, v);
-        from_set.insert(o.param);
-      }
-      auto given_value = [&](const std::string& name) -> YAML::Node {
-        for (const auto& [k, v] : given)
-          if (k == name) return v;
-        return YAML::Node();
-      };
-      // Where a value came from: its place in the file, or the --set option.
-      auto pos_of = [&](const std::string& name, const YAML::Node& v) {
-        return from_set.count(name) ? SourcePos{"--set " + st.name + "." + name, 0, 0} : c.at(v);
-      };
-      // The context its scalars are read in: a ${VAR} problem in a --set value is reported at the option.
-      auto ctx_of = [&](const std::string& name) {
-        Ctx vc = c;
-        if (from_set.count(name)) vc.origin = pos_of(name, YAML::Node());
-        return vc;
-      };
-      const tamis_op_desc& op = *st.op->desc;
-      const tamis_param_desc* star = nullptr;
-      std::vector<std::string> known;
-      for (size_t i = 0; i < op.param_count; ++i) {
-        if (std::string(op.params[i].name) == "*") star = &op.params[i];
-        else known.push_back(op.params[i].name);
-      }
-      std::string pj = "{";
-      auto add = [&](const std::string& name, const std::string& json, bool is_default, const std::string& origin) {
-        st.params.push_back({name, json, is_default, origin});
-        if (pj.size() > 1) pj += ",";
-        json::append_quoted(pj, name);
-        pj += ":" + json;
-      };
-      bool params_ok = true;
-      for (size_t i = 0; i < op.param_count; ++i) {
-        const tamis_param_desc& row = op.params[i];
-        if (std::string(row.name) == "*") continue;
-        const YAML::Node v = given_value(row.name);
-        if (v.IsDefined() && !v.IsNull()) {
-          const std::string j = type_param(ctx_of(row.name), pos_of(row.name, v), st.name, row, v);
-          if (j.empty()) params_ok = false;
-          else add(row.name, j, false, from_set.count(row.name) ? "--set" : "file");
-        } else if (row.default_json) {
-          add(row.name, row.default_json, true, "default");
-        } else if (row.required) {
-          diags.error(st.pos, "stage '" + st.name + "': missing required parameter '" + std::string(row.name) + "'",
-                      std::string(row.name) + " (" + param_type_name(row.type) + "): " + (row.help ? row.help : ""));
-          params_ok = false;
-        }
-      }
-      std::string star_json = "{";
-      for (const auto& [key, value] : given) {
-        if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-        if (star) {
-          tamis_param_desc row = *star;  // reported under the key's own name, not "*"
-          row.name = key.c_str();
-          const std::string j = type_param(ctx_of(key), pos_of(key, value), st.name, row, value);
-          if (j.empty()) params_ok = false;
-          else star_json += (star_json.size() > 1 ? "," : "") + json::quote(key) + ":" + j;
+        check_keys(c, body, {"uses", "inputs", "with"}, "stage '" + st.name + "'");
+        st.inputs = read_inputs(c, body["inputs"], "stage '" + st.name + "'");
+        if (!is_scalar(body["uses"])) {
+          diags.error(st.pos, "stage '" + st.name + "' has no 'uses'", "uses: OP (see `tamis plugins list`)");
+          p.stages.push_back(std::move(st));
           continue;
         }
-        std::string hint = did_you_mean(key, known);
-        if (hint.empty()) hint = "`tamis plugins info " + st.op_name + "` lists its parameters";
-        SourcePos where = pos_of(key, value);
-        if (with.IsMap() && !from_set.count(key))
-          for (const auto& wkv : with)
-            if (wkv.first.Scalar() == key) where = c.at(wkv.first);
-        diags.error(where,
-                    "stage '" + st.name + "': op '" + st.op_name + "' has no parameter '" + key + "'", hint);
-        params_ok = false;
-      }
-      if (star) add("*", star_json + "}", false, "file");
-      st.params_json = pj + "}";
-      // Every file the stage will read must be there now, not when the run reaches the stage.
-      const bool typed = params_ok;
-      for (size_t i = 0; typed && options.check_files && i < op.param_count; ++i) {
-        const tamis_param_desc& row = op.params[i];
-        if (row.role != TAMIS_ROLE_INPUT) continue;
-        const auto v = std::find_if(st.params.begin(), st.params.end(), [&](const ParamValue& pv) { return pv.name == row.name; });
-        if (v == st.params.end()) continue;
-        const YAML::Node given_node = given_value(row.name);
-        const SourcePos where = v->is_default ? st.pos : pos_of(row.name, given_node);
-        for (const auto& f : input_files_of(row, v->json, p.dir)) {
-          if (const std::string why = unreadable(f); !why.empty()) {
-            diags.error(where, "stage '" + st.name + "': parameter '" + std::string(row.name) + "': input file '" + f + "' " + why,
-                        "the stage reads it when it starts; check the path (relative paths are relative to the pipeline file)");
+        st.op_name = scalar(c, body["uses"]);
+        st.op = registry.find(st.op_name);
+        if (!st.op) {
+          std::string hint = did_you_mean(st.op_name, registry.op_names());
+          if (hint.empty()) hint = "`tamis plugins list` shows the ops found; add a directory with --plugin-path";
+          diags.error(c.at(body["uses"]), "stage '" + st.name + "': unknown op '" + st.op_name + "'", hint);
+          p.stages.push_back(std::move(st));
+          continue;
+        }
+        // Parameters: the file's `with`, then --set overrides, checked against the op's table. The
+        // file's nodes keep their marks, so each problem is reported where it is written.
+        const YAML::Node with = body["with"].IsDefined() ? body["with"] : YAML::Node();
+        if (with.IsDefined() && !with.IsMap() && !with.IsNull()) {
+          diags.error(c.at(with), "stage '" + st.name + "': 'with' must be a mapping of parameters");
+        }
+        std::vector<std::pair<std::string, YAML::Node>> given;  // in file order, overrides replacing
+        if (with.IsMap())
+          for (const auto& wkv : with) given.emplace_back(wkv.first.Scalar(), wkv.second);
+        std::set<std::string> from_set;
+        for (const auto& o : options.overrides) {
+          if (o.stage != st.name) continue;
+          YAML::Node v;
+          try {
+            v = YAML::Load(o.value);
+          } catch (const YAML::Exception&) {
+            v = YAML::Node(o.value);
+          }
+          auto it = std::find_if(given.begin(), given.end(), [&](const auto& g) { return g.first == o.param; });
+          if (!v.IsDefined() || v.IsNull()) {  // --set stage.param=null: back to the default
+            if (it != given.end()) given.erase(it);
+            continue;
+          }
+          if (it != given.end())
+            it->second = v;
+          else
+            given.emplace_back(o.param, v);
+          from_set.insert(o.param);
+        }
+        auto given_value = [&](const std::string& name) -> YAML::Node {
+          for (const auto& [k, v] : given)
+            if (k == name) return v;
+          return YAML::Node();
+        };
+        // Where a value came from: its place in the file, or the --set option.
+        auto pos_of = [&](const std::string& name, const YAML::Node& v) {
+          return from_set.count(name) ? SourcePos{"--set " + st.name + "." + name, 0, 0} : c.at(v);
+        };
+        // The context its scalars are read in: a ${VAR} problem in a --set value is reported at the option.
+        auto ctx_of = [&](const std::string& name) {
+          Ctx vc = c;
+          if (from_set.count(name)) vc.origin = pos_of(name, YAML::Node());
+          return vc;
+        };
+        const tamis_op_desc& op = *st.op->desc;
+        const tamis_param_desc* star = nullptr;
+        std::vector<std::string> known;
+        for (size_t i = 0; i < op.param_count; ++i) {
+          if (std::string(op.params[i].name) == "*")
+            star = &op.params[i];
+          else
+            known.push_back(op.params[i].name);
+        }
+        std::string pj = "{";
+        auto add = [&](const std::string& name, const std::string& json, bool is_default, const std::string& origin) {
+          st.params.push_back({name, json, is_default, origin});
+          if (pj.size() > 1) pj += ",";
+          json::append_quoted(pj, name);
+          pj += ":" + json;
+        };
+        bool params_ok = true;
+        for (size_t i = 0; i < op.param_count; ++i) {
+          const tamis_param_desc& row = op.params[i];
+          if (std::string(row.name) == "*") continue;
+          const YAML::Node v = given_value(row.name);
+          if (v.IsDefined() && !v.IsNull()) {
+            const std::string j = type_param(ctx_of(row.name), pos_of(row.name, v), st.name, row, v);
+            if (j.empty())
+              params_ok = false;
+            else
+              add(row.name, j, false, from_set.count(row.name) ? "--set" : "file");
+          } else if (row.default_json) {
+            add(row.name, row.default_json, true, "default");
+          } else if (row.required) {
+            diags.error(st.pos, "stage '" + st.name + "': missing required parameter '" + std::string(row.name) + "'",
+                        std::string(row.name) + " (" + param_type_name(row.type) + "): " + (row.help ? row.help : ""));
             params_ok = false;
           }
         }
-      }
-      // Nor may it write over the pipeline file or a source's file (files it writes: role output).
-      for (size_t i = 0; typed && i < op.param_count; ++i) {
-        const tamis_param_desc& row = op.params[i];
-        if (row.role != TAMIS_ROLE_OUTPUT) continue;
-        const auto v = std::find_if(st.params.begin(), st.params.end(), [&](const ParamValue& pv) { return pv.name == row.name; });
-        if (v == st.params.end()) continue;
-        const SourcePos where = v->is_default ? st.pos : pos_of(row.name, given_value(row.name));
-        const std::string what = "stage '" + st.name + "': parameter '" + std::string(row.name) + "' would overwrite ";
-        for (const auto& f : input_files_of(row, v->json, p.dir)) {
-          std::vector<std::string> victims;
-          if (same_file(path, f)) victims.push_back("the pipeline file " + path);
-          for (const auto& src : p.sources)
-            for (const auto& in : src.files)
-              if (same_file(in, f)) victims.push_back(in + ", an input of source '" + src.name + "'");
-          for (const auto& victim : victims) diags.error(where, what + victim, "write the stage's files elsewhere");
-          if (!victims.empty()) params_ok = false;
+        std::string star_json = "{";
+        for (const auto& [key, value] : given) {
+          if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+          if (star) {
+            tamis_param_desc row = *star;  // reported under the key's own name, not "*"
+            row.name = key.c_str();
+            const std::string j = type_param(ctx_of(key), pos_of(key, value), st.name, row, value);
+            if (j.empty())
+              params_ok = false;
+            else
+              star_json += (star_json.size() > 1 ? "," : "") + json::quote(key) + ":" + j;
+            continue;
+          }
+          std::string hint = did_you_mean(key, known);
+          if (hint.empty()) hint = "`tamis plugins info " + st.op_name + "` lists its parameters";
+          SourcePos where = pos_of(key, value);
+          if (with.IsMap() && !from_set.count(key))
+            for (const auto& wkv : with)
+              if (wkv.first.Scalar() == key) where = c.at(wkv.first);
+          diags.error(where, "stage '" + st.name + "': op '" + st.op_name + "' has no parameter '" + key + "'", hint);
+          params_ok = false;
         }
-      }
-      if (params_ok && op.check) {
-        tamis_error err{};
-        if (op.check({st.params_json.data(), st.params_json.size()}, &err) != TAMIS_OK)
-          diags.error(c.at(body["with"].IsDefined() ? body["with"] : body["uses"]), "stage '" + st.name + "': " + err.message);
-      }
-      p.stages.push_back(std::move(st));
-    }
-  }
-  for (const auto& o : options.overrides) {
-    const bool found = std::any_of(p.stages.begin(), p.stages.end(), [&](const StageSpec& s) { return s.name == o.stage; });
-    if (!found) diags.error({"--set", 0, 0}, "no stage named '" + o.stage + "' (in --set " + o.stage + "." + o.param + ")");
-  }
-
-  // ---- sinks
-  const YAML::Node sinks = root["sinks"];
-  if (!sinks.IsDefined() || !sinks.IsMap() || sinks.size() == 0) {
-    diags.error(sinks.IsDefined() ? c.at(sinks) : SourcePos{path, 1, 1}, "the pipeline needs at least one sink",
-                "sinks: { kept: { path: out/kept.jsonl } }");
-  } else {
-    std::map<std::string, std::string> paths;
-    for (const auto& kv : sinks) {
-      SinkSpec s;
-      s.name = kv.first.Scalar();
-      s.pos = c.at(kv.first);
-      claim_name(s.name, s.pos, "sink");
-      const YAML::Node body = kv.second;
-      if (!body.IsMap()) {
-        diags.error(c.at(body), "sink '" + s.name + "' must be a mapping with 'path'");
-        continue;
-      }
-      // The kinds other than the default (records) are chosen by their key: `rejected: true` (sinks/sink_kinds.cpp).
-      std::vector<std::string> keys{"path", "inputs", "level", "discard", "schema", "compression", "row_group_rows"}, kind_keys;
-      for (const SinkKind* k : sink_kinds())
-        if (k != &default_sink_kind()) kind_keys.emplace_back(k->name());
-      keys.insert(keys.end(), kind_keys.begin(), kind_keys.end());
-      check_keys(c, body, keys, "sink '" + s.name + "'");
-      if (body["discard"].IsDefined() && (!body["discard"].IsScalar() || !parse_bool(scalar(c, body["discard"]), s.discard)))
-        diags.error(c.at(body["discard"]), "sink '" + s.name + "': 'discard' must be true or false");
-      int kinds = 0;
-      s.kind = &default_sink_kind();
-      for (const std::string& key : kind_keys) {
-        bool b = false;
-        if (body[key].IsDefined()) {
-          if (!body[key].IsScalar() || !parse_bool(scalar(c, body[key]), b))
-            diags.error(c.at(body[key]), "sink '" + s.name + "': '" + key + "' must be true or false");
-          if (b) {
-            s.kind = find_sink_kind(key);
-            ++kinds;
+        if (star) add("*", star_json + "}", false, "file");
+        st.params_json = pj + "}";
+        // Every file the stage will read must be there now, not when the run reaches the stage.
+        const bool typed = params_ok;
+        for (size_t i = 0; typed && options.check_files && i < op.param_count; ++i) {
+          const tamis_param_desc& row = op.params[i];
+          if (row.role != TAMIS_ROLE_INPUT) continue;
+          const auto v = std::find_if(st.params.begin(), st.params.end(),
+                                      [&](const ParamValue& pv) { return pv.name == row.name; });
+          if (v == st.params.end()) continue;
+          const YAML::Node given_node = given_value(row.name);
+          const SourcePos where = v->is_default ? st.pos : pos_of(row.name, given_node);
+          for (const auto& f : input_files_of(row, v->json, p.dir)) {
+            if (const std::string why = unreadable(f); !why.empty()) {
+              diags.error(
+                  where,
+                  "stage '" + st.name + "': parameter '" + std::string(row.name) + "': input file '" + f + "' " + why,
+                  "the stage reads it when it starts; check the path (relative paths are relative to the pipeline "
+                  "file)");
+              params_ok = false;
+            }
           }
         }
+        // Nor may it write over the pipeline file or a source's file (files it writes: role output).
+        for (size_t i = 0; typed && i < op.param_count; ++i) {
+          const tamis_param_desc& row = op.params[i];
+          if (row.role != TAMIS_ROLE_OUTPUT) continue;
+          const auto v = std::find_if(st.params.begin(), st.params.end(),
+                                      [&](const ParamValue& pv) { return pv.name == row.name; });
+          if (v == st.params.end()) continue;
+          const SourcePos where = v->is_default ? st.pos : pos_of(row.name, given_value(row.name));
+          const std::string what =
+              "stage '" + st.name + "': parameter '" + std::string(row.name) + "' would overwrite ";
+          for (const auto& f : input_files_of(row, v->json, p.dir)) {
+            std::vector<std::string> victims;
+            if (same_file(path, f)) victims.push_back("the pipeline file " + path);
+            for (const auto& src : p.sources)
+              for (const auto& in : src.files)
+                if (same_file(in, f)) victims.push_back(in + ", an input of source '" + src.name + "'");
+            for (const auto& victim : victims) diags.error(where, what + victim, "write the stage's files elsewhere");
+            if (!victims.empty()) params_ok = false;
+          }
+        }
+        if (params_ok && op.check) {
+          tamis_error err{};
+          if (op.check({st.params_json.data(), st.params_json.size()}, &err) != TAMIS_OK)
+            diags.error(c.at(body["with"].IsDefined() ? body["with"] : body["uses"]),
+                        "stage '" + st.name + "': " + err.message);
+        }
+        p.stages.push_back(std::move(st));
       }
-      std::string kind_list;
-      for (size_t i = 0; i < kind_keys.size(); ++i) kind_list += (i == 0 ? "" : i + 1 == kind_keys.size() ? " or " : ", ") + kind_keys[i];
-      if (kinds > 1) diags.error(s.pos, "sink '" + s.name + "' can be only one of " + kind_list);
-      if (s.discard) {  // the records end here, kept but not written (for stages that only observe)
-        if (kinds > 0) diags.error(s.pos, "sink '" + s.name + "': discard is for record sinks, not " + kind_list + " sinks");
-        if (body["path"].IsDefined() || body["level"].IsDefined())
-          diags.error(c.at(body["path"].IsDefined() ? body["path"] : body["level"]), "sink '" + s.name + "': a discard sink writes no file",
-                      "remove 'path' (and 'level'), or remove 'discard: true' to write the records");
-      } else if (!is_scalar(body["path"])) {
-        diags.error(s.pos, "sink '" + s.name + "' has no 'path'");
-      } else if (const std::string v = scalar(c, body["path"]); !nul_in_path(c, c.at(body["path"]), v, "sink '" + s.name + "': path")) {
-        s.path = resolve_path(p.dir, v);
-        if (auto [it, fresh] = paths.emplace(s.path, s.name); !fresh)
-          diags.error(c.at(body["path"]), "sinks '" + it->second + "' and '" + s.name + "' write the same file " + s.path);
-        // A sink must not replace a file the run reads (the input would be lost when it is renamed over),
-        // nor the pipeline file itself.
-        for (const auto& src : p.sources)
-          for (const auto& f : src.files)
-            if (same_file(f, s.path))
-              diags.error(c.at(body["path"]), "sink '" + s.name + "' would overwrite " + f + ", an input of source '" + src.name + "'",
-                          "write outputs to another file");
-        if (same_file(path, s.path))
-          diags.error(c.at(body["path"]), "sink '" + s.name + "' would overwrite the pipeline file " + path, "write outputs to another file");
-      }
-      if (body["level"].IsDefined()) {
-        int64_t lvl;
-        const bool gz = s.path.size() > 3 && s.path.compare(s.path.size() - 3, 3, ".gz") == 0;
-        const int64_t top = gz ? 9 : 19;
-        if (!body["level"].IsScalar() || !parse_int(scalar(c, body["level"]), lvl) || lvl < 0 || lvl > top)
-          diags.error(c.at(body["level"]), "sink '" + s.name + "': level must be a compression level from 0 to " + std::to_string(top),
-                      "gzip (.gz) takes 0-9 (0: stored), zstd (.zst) 0-19 (0: zstd's default); plain files ignore it");
-        else s.level = static_cast<int>(lvl);
-      }
-      read_parquet_keys(c, body, s);
-      s.inputs = read_inputs(c, body["inputs"], "sink '" + s.name + "'");
-      if (!s.inputs.empty() && s.kind->inputs() == SinkKind::Inputs::none)
-        diags.error(c.at(body["inputs"]), "sink '" + s.name + "': only record and rejected sinks take inputs");
-      p.sinks.push_back(std::move(s));
+    }
+    for (const auto& o : options.overrides) {
+      const bool found =
+          std::any_of(p.stages.begin(), p.stages.end(), [&](const StageSpec& s) { return s.name == o.stage; });
+      if (!found)
+        diags.error({"--set", 0, 0}, "no stage named '" + o.stage + "' (in --set " + o.stage + "." + o.param + ")");
     }
   }
 
-  // ---- graph: resolve names, defaults, cycles, order
-  auto lookup = [&](InputRef& in) {
-    for (size_t i = 0; i < p.sources.size(); ++i)
-      if (p.sources[i].name == in.name) return in.node = {NodeRef::source, static_cast<int>(i)}, true;
-    for (size_t i = 0; i < p.stages.size(); ++i)
-      if (p.stages[i].name == in.name) return in.node = {NodeRef::stage, static_cast<int>(i)}, true;
-    return false;
-  };
-  std::vector<std::string> node_names;
-  for (const auto& s : p.sources) node_names.push_back(s.name);
-  for (const auto& s : p.stages) node_names.push_back(s.name);
-  auto all_sources = [&](const SourcePos& pos) {
-    std::vector<InputRef> v;
-    for (size_t i = 0; i < p.sources.size(); ++i) v.push_back({p.sources[i].name, pos, {NodeRef::source, static_cast<int>(i)}});
-    return v;
-  };
-  for (size_t i = 0; i < p.stages.size(); ++i) {
-    auto& st = p.stages[i];
-    if (st.inputs.empty()) {
-      if (i == 0) st.inputs = all_sources(st.pos);
-      else st.inputs.push_back({p.stages[i - 1].name, st.pos, {NodeRef::stage, static_cast<int>(i - 1)}});
-      continue;
+  void read_sinks() {
+    // ---- sinks
+    const YAML::Node sinks = root["sinks"];
+    if (!sinks.IsDefined() || !sinks.IsMap() || sinks.size() == 0) {
+      diags.error(sinks.IsDefined() ? c.at(sinks) : SourcePos{path, 1, 1}, "the pipeline needs at least one sink",
+                  "sinks: { kept: { path: out/kept.jsonl } }");
+    } else {
+      std::map<std::string, std::string> paths;
+      for (const auto& kv : sinks) {
+        SinkSpec s;
+        s.name = kv.first.Scalar();
+        s.pos = c.at(kv.first);
+        claim_name(s.name, s.pos, "sink");
+        const YAML::Node body = kv.second;
+        if (!body.IsMap()) {
+          diags.error(c.at(body), "sink '" + s.name + "' must be a mapping with 'path'");
+          continue;
+        }
+        // The kinds other than the default (records) are chosen by their key: `rejected: true` (sinks/sink_kinds.cpp).
+        std::vector<std::string> keys{"path", "inputs", "level", "discard", "schema", "compression", "row_group_rows"},
+            kind_keys;
+        for (const SinkKind* k : sink_kinds())
+          if (k != &default_sink_kind()) kind_keys.emplace_back(k->name());
+        keys.insert(keys.end(), kind_keys.begin(), kind_keys.end());
+        check_keys(c, body, keys, "sink '" + s.name + "'");
+        if (body["discard"].IsDefined() &&
+            (!body["discard"].IsScalar() || !parse_bool(scalar(c, body["discard"]), s.discard)))
+          diags.error(c.at(body["discard"]), "sink '" + s.name + "': 'discard' must be true or false");
+        int kinds = 0;
+        s.kind = &default_sink_kind();
+        for (const std::string& key : kind_keys) {
+          bool b = false;
+          if (body[key].IsDefined()) {
+            if (!body[key].IsScalar() || !parse_bool(scalar(c, body[key]), b))
+              diags.error(c.at(body[key]), "sink '" + s.name + "': '" + key + "' must be true or false");
+            if (b) {
+              s.kind = find_sink_kind(key);
+              ++kinds;
+            }
+          }
+        }
+        std::string kind_list;
+        for (size_t i = 0; i < kind_keys.size(); ++i)
+          kind_list += (i == 0 ? "" : i + 1 == kind_keys.size() ? " or " : ", ") + kind_keys[i];
+        if (kinds > 1) diags.error(s.pos, "sink '" + s.name + "' can be only one of " + kind_list);
+        if (s.discard) {  // the records end here, kept but not written (for stages that only observe)
+          if (kinds > 0)
+            diags.error(s.pos, "sink '" + s.name + "': discard is for record sinks, not " + kind_list + " sinks");
+          if (body["path"].IsDefined() || body["level"].IsDefined())
+            diags.error(c.at(body["path"].IsDefined() ? body["path"] : body["level"]),
+                        "sink '" + s.name + "': a discard sink writes no file",
+                        "remove 'path' (and 'level'), or remove 'discard: true' to write the records");
+        } else if (!is_scalar(body["path"])) {
+          diags.error(s.pos, "sink '" + s.name + "' has no 'path'");
+        } else if (const std::string v = scalar(c, body["path"]);
+                   !nul_in_path(c, c.at(body["path"]), v, "sink '" + s.name + "': path")) {
+          s.path = resolve_path(p.dir, v);
+          if (auto [it, fresh] = paths.emplace(s.path, s.name); !fresh)
+            diags.error(c.at(body["path"]),
+                        "sinks '" + it->second + "' and '" + s.name + "' write the same file " + s.path);
+          // A sink must not replace a file the run reads (the input would be lost when it is renamed over),
+          // nor the pipeline file itself.
+          for (const auto& src : p.sources)
+            for (const auto& f : src.files)
+              if (same_file(f, s.path))
+                diags.error(c.at(body["path"]),
+                            "sink '" + s.name + "' would overwrite " + f + ", an input of source '" + src.name + "'",
+                            "write outputs to another file");
+          if (same_file(path, s.path))
+            diags.error(c.at(body["path"]), "sink '" + s.name + "' would overwrite the pipeline file " + path,
+                        "write outputs to another file");
+        }
+        if (body["level"].IsDefined()) {
+          int64_t lvl;
+          const bool gz = s.path.size() > 3 && s.path.compare(s.path.size() - 3, 3, ".gz") == 0;
+          const int64_t top = gz ? 9 : 19;
+          if (!body["level"].IsScalar() || !parse_int(scalar(c, body["level"]), lvl) || lvl < 0 || lvl > top)
+            diags.error(
+                c.at(body["level"]),
+                "sink '" + s.name + "': level must be a compression level from 0 to " + std::to_string(top),
+                "gzip (.gz) takes 0-9 (0: stored), zstd (.zst) 0-19 (0: zstd's default); plain files ignore it");
+          else
+            s.level = static_cast<int>(lvl);
+        }
+        read_parquet_keys(c, body, s);
+        s.inputs = read_inputs(c, body["inputs"], "sink '" + s.name + "'");
+        if (!s.inputs.empty() && s.kind->inputs() == SinkKind::Inputs::none)
+          diags.error(c.at(body["inputs"]), "sink '" + s.name + "': only record and rejected sinks take inputs");
+        p.sinks.push_back(std::move(s));
+      }
     }
-    for (auto& in : st.inputs) {
-      if (lookup(in)) {
-        if (in.node.kind == NodeRef::stage && in.node.index == static_cast<int>(i))
-          diags.error(in.pos, "stage '" + st.name + "' lists itself as an input");
+  }
+
+  // Inputs named → nodes; default inputs. True when every name resolved (and nothing else failed so far).
+  bool resolve_inputs() {
+    // ---- graph: resolve names, defaults, cycles, order
+    auto lookup = [&](InputRef& in) {
+      for (size_t i = 0; i < p.sources.size(); ++i)
+        if (p.sources[i].name == in.name) return in.node = {NodeRef::source, static_cast<int>(i)}, true;
+      for (size_t i = 0; i < p.stages.size(); ++i)
+        if (p.stages[i].name == in.name) return in.node = {NodeRef::stage, static_cast<int>(i)}, true;
+      return false;
+    };
+    std::vector<std::string> node_names;
+    for (const auto& s : p.sources) node_names.push_back(s.name);
+    for (const auto& s : p.stages) node_names.push_back(s.name);
+    auto all_sources = [&](const SourcePos& pos) {
+      std::vector<InputRef> v;
+      for (size_t i = 0; i < p.sources.size(); ++i)
+        v.push_back({p.sources[i].name, pos, {NodeRef::source, static_cast<int>(i)}});
+      return v;
+    };
+    for (size_t i = 0; i < p.stages.size(); ++i) {
+      auto& st = p.stages[i];
+      if (st.inputs.empty()) {
+        if (i == 0)
+          st.inputs = all_sources(st.pos);
+        else
+          st.inputs.push_back({p.stages[i - 1].name, st.pos, {NodeRef::stage, static_cast<int>(i - 1)}});
         continue;
       }
-      std::string hint = did_you_mean(in.name, node_names);
-      diags.error(in.pos, "stage '" + st.name + "': unknown input '" + in.name + "'",
-                  hint.empty() ? "inputs name sources or stages of this file" : hint);
-    }
-  }
-  for (auto& s : p.sinks) {
-    if (s.kind->inputs() == SinkKind::Inputs::nodes && s.inputs.empty()) {
-      if (p.stages.empty()) s.inputs = all_sources(s.pos);
-      else s.inputs.push_back({p.stages.back().name, s.pos, {NodeRef::stage, static_cast<int>(p.stages.size() - 1)}});
-      continue;
-    }
-    for (auto& in : s.inputs) {
-      if (!lookup(in)) {
+      for (auto& in : st.inputs) {
+        if (lookup(in)) {
+          if (in.node.kind == NodeRef::stage && in.node.index == static_cast<int>(i))
+            diags.error(in.pos, "stage '" + st.name + "' lists itself as an input");
+          continue;
+        }
         std::string hint = did_you_mean(in.name, node_names);
-        diags.error(in.pos, "sink '" + s.name + "': unknown input '" + in.name + "'", hint.empty() ? "inputs name sources or stages of this file" : hint);
-      } else if (s.kind->inputs() == SinkKind::Inputs::stages && in.node.kind != NodeRef::stage) {
-        diags.error(in.pos, "sink '" + s.name + "': a rejected sink's inputs are stages (whose rejections it takes)");
+        diags.error(in.pos, "stage '" + st.name + "': unknown input '" + in.name + "'",
+                    hint.empty() ? "inputs name sources or stages of this file" : hint);
       }
     }
-  }
-  const bool names_ok = diags.empty();
-
-  // Cycles, and the execution order: Kahn's algorithm, file order on ties. Inputs that did not
-  // resolve are left out, so that a cycle is still reported beside other errors.
-  const size_t n = p.stages.size();
-  std::vector<std::vector<int>> succ(n);
-  std::vector<int> indeg(n, 0);
-  for (size_t i = 0; i < n; ++i)
-    for (const auto& in : p.stages[i].inputs)
-      if (in.node.kind == NodeRef::stage && in.node.index >= 0 && in.node.index != static_cast<int>(i)) {  // self: reported above
-        succ[in.node.index].push_back(static_cast<int>(i));
-        ++indeg[i];
+    for (auto& s : p.sinks) {
+      if (s.kind->inputs() == SinkKind::Inputs::nodes && s.inputs.empty()) {
+        if (p.stages.empty())
+          s.inputs = all_sources(s.pos);
+        else
+          s.inputs.push_back({p.stages.back().name, s.pos, {NodeRef::stage, static_cast<int>(p.stages.size() - 1)}});
+        continue;
       }
-  std::set<int> ready;
-  for (size_t i = 0; i < n; ++i)
-    if (indeg[i] == 0) ready.insert(static_cast<int>(i));
-  while (!ready.empty()) {
-    const int s = *ready.begin();
-    ready.erase(ready.begin());
-    p.stage_order.push_back(s);
-    for (int t : succ[s])
-      if (--indeg[t] == 0) ready.insert(t);
-  }
-  if (p.stage_order.size() != n) {
-    // Of the stages left, those on a cycle are the ones that reach themselves (others only sit downstream).
-    for (size_t i = 0; i < n; ++i) {
-      if (indeg[i] == 0) continue;
-      std::vector<bool> seen(n);
-      std::vector<int> todo(succ[i].begin(), succ[i].end());
-      bool on_cycle = false;
-      while (!todo.empty() && !on_cycle) {
-        const int t = todo.back();
-        todo.pop_back();
-        if (t == static_cast<int>(i)) on_cycle = true;
-        else if (!seen[t]) {
-          seen[t] = true;
-          todo.insert(todo.end(), succ[t].begin(), succ[t].end());
+      for (auto& in : s.inputs) {
+        if (!lookup(in)) {
+          std::string hint = did_you_mean(in.name, node_names);
+          diags.error(in.pos, "sink '" + s.name + "': unknown input '" + in.name + "'",
+                      hint.empty() ? "inputs name sources or stages of this file" : hint);
+        } else if (s.kind->inputs() == SinkKind::Inputs::stages && in.node.kind != NodeRef::stage) {
+          diags.error(in.pos, "sink '" + s.name + "': a rejected sink's inputs are stages (whose rejections it takes)");
         }
       }
-      if (on_cycle)
-        diags.error(p.stages[i].pos, "stage '" + p.stages[i].name + "' is part of a cycle",
-                    "stages form a directed acyclic graph: follow its inputs and break the loop");
     }
-    return p;
+
+    return diags.empty();
   }
-  if (!names_ok) return p;
+
+  // The execution order (Kahn's algorithm, file order on ties); false when the stages form a cycle.
+  bool order_stages() {
+    // Cycles, and the execution order: Kahn's algorithm, file order on ties. Inputs that did not
+    // resolve are left out, so that a cycle is still reported beside other errors.
+    const size_t n = p.stages.size();
+    std::vector<std::vector<int>> succ(n);
+    std::vector<int> indeg(n, 0);
+    for (size_t i = 0; i < n; ++i)
+      for (const auto& in : p.stages[i].inputs)
+        if (in.node.kind == NodeRef::stage && in.node.index >= 0 &&
+            in.node.index != static_cast<int>(i)) {  // self: reported above
+          succ[in.node.index].push_back(static_cast<int>(i));
+          ++indeg[i];
+        }
+    std::set<int> ready;
+    for (size_t i = 0; i < n; ++i)
+      if (indeg[i] == 0) ready.insert(static_cast<int>(i));
+    while (!ready.empty()) {
+      const int s = *ready.begin();
+      ready.erase(ready.begin());
+      p.stage_order.push_back(s);
+      for (int t : succ[s])
+        if (--indeg[t] == 0) ready.insert(t);
+    }
+    if (p.stage_order.size() != n) {
+      // Of the stages left, those on a cycle are the ones that reach themselves (others only sit downstream).
+      for (size_t i = 0; i < n; ++i) {
+        if (indeg[i] == 0) continue;
+        std::vector<bool> seen(n);
+        std::vector<int> todo(succ[i].begin(), succ[i].end());
+        bool on_cycle = false;
+        while (!todo.empty() && !on_cycle) {
+          const int t = todo.back();
+          todo.pop_back();
+          if (t == static_cast<int>(i))
+            on_cycle = true;
+          else if (!seen[t]) {
+            seen[t] = true;
+            todo.insert(todo.end(), succ[t].begin(), succ[t].end());
+          }
+        }
+        if (on_cycle)
+          diags.error(p.stages[i].pos, "stage '" + p.stages[i].name + "' is part of a cycle",
+                      "stages form a directed acyclic graph: follow its inputs and break the loop");
+      }
+      return false;
+    }
+    return true;
+  }
 
   // Every source and stage must feed something: a record that goes nowhere would be lost.
-  std::vector<bool> src_used(p.sources.size()), stage_used(n);
-  auto mark = [&](const InputRef& in) {
-    (in.node.kind == NodeRef::source ? src_used[in.node.index] : stage_used[in.node.index]) = true;
-  };
-  for (const auto& st : p.stages) for (const auto& in : st.inputs) mark(in);
-  for (const auto& s : p.sinks) if (s.kind->keeps_records()) for (const auto& in : s.inputs) mark(in);
-  for (size_t i = 0; i < p.sources.size(); ++i)
-    if (!src_used[i]) diags.error(p.sources[i].pos, "source '" + p.sources[i].name + "' is read by no stage or sink", "list it in some inputs, or remove it");
-  for (size_t i = 0; i < n; ++i)
-    if (!stage_used[i]) diags.error(p.stages[i].pos, "stage '" + p.stages[i].name + "' feeds no stage or sink: its records would be lost",
-                                    "add it to a sink's inputs: sinks: { out: { path: out.jsonl, inputs: [" + p.stages[i].name + "] } }");
+  void check_every_node_feeds() {
+    const size_t n = p.stages.size();
+    // Every source and stage must feed something: a record that goes nowhere would be lost.
+    std::vector<bool> src_used(p.sources.size()), stage_used(n);
+    auto mark = [&](const InputRef& in) {
+      (in.node.kind == NodeRef::source ? src_used[in.node.index] : stage_used[in.node.index]) = true;
+    };
+    for (const auto& st : p.stages)
+      for (const auto& in : st.inputs) mark(in);
+    for (const auto& s : p.sinks)
+      if (s.kind->keeps_records())
+        for (const auto& in : s.inputs) mark(in);
+    for (size_t i = 0; i < p.sources.size(); ++i)
+      if (!src_used[i])
+        diags.error(p.sources[i].pos, "source '" + p.sources[i].name + "' is read by no stage or sink",
+                    "list it in some inputs, or remove it");
+    for (size_t i = 0; i < n; ++i)
+      if (!stage_used[i])
+        diags.error(
+            p.stages[i].pos, "stage '" + p.stages[i].name + "' feeds no stage or sink: its records would be lost",
+            "add it to a sink's inputs: sinks: { out: { path: out.jsonl, inputs: [" + p.stages[i].name + "] } }");
+  }
 
   // Reading order of sources: wherever an input list names A before B, sources reaching only A are read
   // before those reaching only B (so fan-in sees records in the order inputs are listed).
-  const size_t ns = p.sources.size();
-  std::vector<std::vector<bool>> reach(n, std::vector<bool>(ns));
-  auto reach_of = [&](const InputRef& in) {
-    std::vector<bool> r(ns);
-    if (in.node.kind == NodeRef::source) r[in.node.index] = true;
-    else r = reach[in.node.index];
-    return r;
-  };
-  for (int s : p.stage_order)
-    for (const auto& in : p.stages[s].inputs) {
-      auto r = reach_of(in);
-      for (size_t k = 0; k < ns; ++k) if (r[k]) reach[s][k] = true;
-    }
-  std::vector<std::set<size_t>> before(ns);  // before[b] = sources that must be read before b
-  std::vector<SourcePos> constraint_pos(ns);
-  auto constrain = [&](const std::vector<InputRef>& inputs) {
-    for (size_t i = 0; i < inputs.size(); ++i)
-      for (size_t j = i + 1; j < inputs.size(); ++j) {
-        auto ri = reach_of(inputs[i]), rj = reach_of(inputs[j]);
-        for (size_t a = 0; a < ns; ++a)
-          for (size_t b = 0; b < ns; ++b)
-            if (ri[a] && !rj[a] && rj[b] && !ri[b]) {
-              before[b].insert(a);
-              constraint_pos[b] = inputs[j].pos;
-            }
+  void order_sources() {
+    const size_t n = p.stages.size();
+    // Reading order of sources: wherever an input list names A before B, sources reaching only A are read
+    // before those reaching only B (so fan-in sees records in the order inputs are listed).
+    const size_t ns = p.sources.size();
+    std::vector<std::vector<bool>> reach(n, std::vector<bool>(ns));
+    auto reach_of = [&](const InputRef& in) {
+      std::vector<bool> r(ns);
+      if (in.node.kind == NodeRef::source)
+        r[in.node.index] = true;
+      else
+        r = reach[in.node.index];
+      return r;
+    };
+    for (int s : p.stage_order)
+      for (const auto& in : p.stages[s].inputs) {
+        auto r = reach_of(in);
+        for (size_t k = 0; k < ns; ++k)
+          if (r[k]) reach[s][k] = true;
       }
-  };
-  for (const auto& st : p.stages) constrain(st.inputs);
-  for (const auto& s : p.sinks) if (s.kind->keeps_records()) constrain(s.inputs);
-  std::vector<bool> placed(ns);
-  while (p.source_order.size() < ns) {
-    bool progress = false;
-    for (size_t b = 0; b < ns; ++b) {
-      if (placed[b]) continue;
-      if (std::all_of(before[b].begin(), before[b].end(), [&](size_t a) { return placed[a]; })) {
-        placed[b] = true;
-        p.source_order.push_back(static_cast<int>(b));
-        progress = true;
+    std::vector<std::set<size_t>> before(ns);  // before[b] = sources that must be read before b
+    std::vector<SourcePos> constraint_pos(ns);
+    auto constrain = [&](const std::vector<InputRef>& inputs) {
+      for (size_t i = 0; i < inputs.size(); ++i)
+        for (size_t j = i + 1; j < inputs.size(); ++j) {
+          auto ri = reach_of(inputs[i]), rj = reach_of(inputs[j]);
+          for (size_t a = 0; a < ns; ++a)
+            for (size_t b = 0; b < ns; ++b)
+              if (ri[a] && !rj[a] && rj[b] && !ri[b]) {
+                before[b].insert(a);
+                constraint_pos[b] = inputs[j].pos;
+              }
+        }
+    };
+    for (const auto& st : p.stages) constrain(st.inputs);
+    for (const auto& s : p.sinks)
+      if (s.kind->keeps_records()) constrain(s.inputs);
+    std::vector<bool> placed(ns);
+    while (p.source_order.size() < ns) {
+      bool progress = false;
+      for (size_t b = 0; b < ns; ++b) {
+        if (placed[b]) continue;
+        if (std::all_of(before[b].begin(), before[b].end(), [&](size_t a) { return placed[a]; })) {
+          placed[b] = true;
+          p.source_order.push_back(static_cast<int>(b));
+          progress = true;
+          break;
+        }
+      }
+      if (!progress) {
+        for (size_t b = 0; b < ns; ++b)
+          if (!placed[b]) {
+            diags.error(constraint_pos[b],
+                        "inputs are listed in conflicting orders: source '" + p.sources[b].name +
+                            "' must be read both before and after another source",
+                        "list fan-in inputs in the same order everywhere");
+            break;
+          }
         break;
       }
     }
-    if (!progress) {
-      for (size_t b = 0; b < ns; ++b)
-        if (!placed[b]) {
-          diags.error(constraint_pos[b], "inputs are listed in conflicting orders: source '" + p.sources[b].name +
-                                             "' must be read both before and after another source",
-                      "list fan-in inputs in the same order everywhere");
-          break;
-        }
-      break;
-    }
   }
-  return p;
+
+  Pipeline take() { return std::move(p); }
+
+ private:
+  void claim_name(const std::string& name, const SourcePos& pos, const char* what) {
+    if (!names.insert(name).second)
+      diags.error(pos, std::string(what) + " name '" + name + "' is already used",
+                  "sources, stages and sinks need distinct names");
+  }
+
+  const std::string& path;
+  const Registry& registry;
+  const LoadOptions& options;
+  Diagnostics& diags;
+  Pipeline p;
+  size_t json_bytes = 0;
+  Ctx c;
+  YAML::Node root;
+  std::set<std::string> names;
+};
+
+Pipeline load_pipeline(const std::string& path, const Registry& registry, const LoadOptions& options,
+                       Diagnostics& diags) {
+  PipelineLoader loader(path, registry, options, diags);
+  if (!loader.read_file()) return loader.take();
+  loader.read_sources();
+  loader.read_stages();
+  loader.read_sinks();
+  const bool names_ok = loader.resolve_inputs();
+  if (!loader.order_stages() || !names_ok) return loader.take();
+  loader.check_every_node_feeds();
+  loader.order_sources();
+  return loader.take();
 }
 
 std::string describe_pipeline(const Pipeline& p) {
