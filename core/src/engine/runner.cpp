@@ -25,6 +25,7 @@
 #include "io/jsonl_reader.hpp"
 #include "io/output_set.hpp"
 #include "engine/gather.hpp"
+#include "engine/input_cursor.hpp"
 #include "engine/parse.hpp"
 #include "engine/run_outputs.hpp"
 #include "engine/stage_runtime.hpp"
@@ -46,7 +47,8 @@ uint64_t nanos_since(Clock::time_point t0) {
 
 class Runner {
  public:
-  Runner(const Pipeline& p, const RunOptions& o) : p_(p), o_(o), pool_(o.chunk_bytes), outputs_(p) {}
+  Runner(const Pipeline& p, const RunOptions& o)
+      : p_(p), o_(o), pool_(o.chunk_bytes), outputs_(p), cursor_(p, o.chunk_bytes, pool_, names_) {}
   ~Runner();
 
   RunTotals run();
@@ -77,13 +79,7 @@ class Runner {
 
   bool first_pass_ = false;  // reading for the first pass: files are not counted
 
-  // Reader state (serial filter).
-  size_t source_pos_ = 0;
-  int file_ = -1;
-  std::unique_ptr<io::ChunkReader> reader_;
-  uint64_t file_bytes_done_ = 0;  // bytes of files already finished
-  std::atomic<uint64_t> file_bytes_read_{0};
-  uint64_t total_file_bytes_ = 0;
+  InputCursor cursor_;  // the read step
 
   RunTotals totals_;
   std::vector<StageBatchStats> stage_totals_;
@@ -118,51 +114,7 @@ Runner::~Runner() {
   }
 }
 
-Batch* Runner::read_next() {
-  if (g_interrupted) throw RunError("interrupted: the run was stopped before the end; no output was written");
-  while (source_pos_ < p_.source_order.size()) {
-    const int s = p_.source_order[source_pos_];
-    const SourceSpec& src = p_.sources[s];
-    if (!reader_) {
-      ++file_;
-      if (file_ >= static_cast<int>(src.files.size())) {
-        ++source_pos_;
-        file_ = -1;
-        continue;
-      }
-      try {
-        io::ReaderLimits limits;
-        limits.chunk_bytes = o_.chunk_bytes;
-        limits.max_line_bytes = max_line_bytes(src);
-        limits.line_cost = kBatchLineCost;
-        reader_ = src.kind->open(src.files[file_], limits, pool_);
-      } catch (const io::ReadError& e) {
-        throw RunError(std::string(e.what()) + " (source '" + src.name + "')");
-      }
-      if (!first_pass_) totals_.sources[s].files++;
-    }
-    auto b = std::make_unique<Batch>();
-    bool got = false;
-    try {
-      got = reader_->next(b->chunk);
-    } catch (const io::ReadError& e) {
-      throw RunError(std::string(e.what()) + " (source '" + src.name + "')");
-    } catch (const std::bad_alloc&) {
-      throw RunError(out_of_memory(src, display_file(s, file_), reader_->lines_started() + 1, "reading"));
-    }
-    file_bytes_read_ = file_bytes_done_ + reader_->file_bytes_consumed();
-    if (!got) {
-      pool_.put(std::move(b->chunk.buffer));
-      file_bytes_done_ += reader_->file_bytes_consumed();
-      reader_.reset();
-      continue;
-    }
-    b->source = s;
-    b->file = file_;
-    return b.release();
-  }
-  return nullptr;
-}
+Batch* Runner::read_next() { return cursor_.next(first_pass_ ? nullptr : &totals_.sources); }
 
 void Runner::parse(Batch& b) {
   const auto t0 = Clock::now();
@@ -203,7 +155,7 @@ void Runner::account(Batch& b) {
     for (const auto& [k, v] : x.missing)  // batches come in input order: the first evidence stays
       if (auto [it, fresh] = t.missing.try_emplace(k, v); !fresh) it->second.count += v.count;
   }
-  if (progress_) progress_->update(totals_.read, totals_.input_bytes, file_bytes_read_.load(), total_file_bytes_);
+  if (progress_) progress_->update(totals_.read, totals_.input_bytes, cursor_.file_bytes_read(), cursor_.total_file_bytes());
 }
 
 void Runner::render(Batch& b) {
@@ -300,11 +252,7 @@ void Runner::first_pass(const std::vector<int>& observers, int threads, const st
 
   // Back to the start of the input, with fresh upstream stages.
   first_pass_ = false;
-  source_pos_ = 0;
-  file_ = -1;
-  reader_.reset();
-  file_bytes_done_ = 0;
-  file_bytes_read_ = 0;
+  cursor_.rewind();
   for (int idx : p_.stage_order) {
     if (!needed[static_cast<size_t>(idx)] || observer[static_cast<size_t>(idx)]) continue;
     stages_[idx].reset();
@@ -322,8 +270,6 @@ RunTotals Runner::run() {
     names_.sources.push_back(s.name);
     names_.files.push_back(s.display_files);
     totals_.sources.push_back(SourceTotals{s.name});
-    std::error_code ec;
-    for (const auto& f : s.files) total_file_bytes_ += std::filesystem::file_size(f, ec);
   }
   // How many stages and record sinks read each node: shared inputs are copied before a stage changes them.
   std::vector<int> consumers(nsrc + p_.stages.size(), 0);
