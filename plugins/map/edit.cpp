@@ -100,31 +100,7 @@ std::optional<std::string> field_text(const Record& r, std::string_view path, st
 
 TextTemplate TextTemplate::parse(std::string_view text, std::string_view what) {
   TextTemplate t;
-  std::string lit;
-  const std::string w(what);
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if ((c == '{' || c == '}') && i + 1 < text.size() && text[i + 1] == c) {
-      lit += c;
-      ++i;
-    } else if (c == '{') {
-      const size_t end = text.find('}', i + 1);
-      if (end == std::string_view::npos)
-        throw Error(w + ": '{' at byte " + std::to_string(i) + " is not closed (write {{ for a brace)");
-      const std::string_view path = text.substr(i + 1, end - i - 1);
-      if (path.empty() || path.find('{') != std::string_view::npos)
-        throw Error(w + ": bad field name at byte " + std::to_string(i));
-      if (!lit.empty()) t.parts_.push_back({false, std::move(lit)});
-      lit.clear();
-      t.parts_.push_back({true, std::string(path)});
-      i = end;
-    } else if (c == '}') {
-      throw Error(w + ": '}' at byte " + std::to_string(i) + " has no '{' (write }} for a brace)");
-    } else {
-      lit += c;
-    }
-  }
-  if (!lit.empty()) t.parts_.push_back({false, std::move(lit)});
+  t.parts_ = parse_text_template(text, what);
   return t;
 }
 

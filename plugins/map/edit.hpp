@@ -4,6 +4,7 @@
 #pragma once
 
 #include <tamis/sdk.hpp>
+#include <tamis/text_template.hpp>
 
 #include <optional>
 #include <string>
@@ -37,11 +38,7 @@ class TextTemplate {
   bool empty() const { return parts_.empty(); }
 
  private:
-  struct Part {
-    bool field = false;
-    std::string text;  // the literal, or the field path
-  };
-  std::vector<Part> parts_;
+  std::vector<TemplatePart> parts_;
 };
 
 // A JSON template: any JSON value whose strings are text templates. A string that is exactly one place

@@ -170,32 +170,7 @@ std::vector<ModelSpec> parse_models(const Params& p) {
 
 // ---- Template ----
 
-Template Template::parse(std::string_view text) {
-  Template t;
-  std::string lit;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if ((c == '{' || c == '}') && i + 1 < text.size() && text[i + 1] == c) {
-      lit += c;
-      ++i;
-    } else if (c == '{') {
-      const size_t end = text.find('}', i + 1);
-      if (end == std::string_view::npos) throw Error("prompt_template: '{' at byte " + std::to_string(i) + " is not closed (write {{ for a brace)");
-      const std::string_view path = text.substr(i + 1, end - i - 1);
-      if (path.empty() || path.find('{') != std::string_view::npos) throw Error("prompt_template: bad field name at byte " + std::to_string(i));
-      if (!lit.empty()) t.parts.push_back({false, std::move(lit)});
-      lit.clear();
-      t.parts.push_back({true, std::string(path)});
-      i = end;
-    } else if (c == '}') {
-      throw Error("prompt_template: '}' at byte " + std::to_string(i) + " has no '{' (write }} for a brace)");
-    } else {
-      lit += c;
-    }
-  }
-  if (!lit.empty()) t.parts.push_back({false, std::move(lit)});
-  return t;
-}
+Template Template::parse(std::string_view text) { return Template{parse_text_template(text, "prompt_template")}; }
 
 // ---- Sampler ----
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <tamis/sdk.hpp>
+#include <tamis/text_template.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -24,12 +25,9 @@
 
 namespace tamis::rollout {
 
-// A prompt template: literal text and {FIELD} places ({{ and }} are literal braces).
+// A prompt template: literal text and {FIELD} places ({{ and }} are literal braces; tamis/text_template.hpp).
 struct Template {
-  struct Part {
-    bool field = false;
-    std::string text;  // the literal, or the field path
-  };
+  using Part = TemplatePart;
   std::vector<Part> parts;
   // Throws tamis::Error on an unclosed or empty {}.
   static Template parse(std::string_view text);

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include <tamis/json.hpp>
+
 #include "io/parquet_duckdb.hpp"
 
 namespace tamis::io {
@@ -23,31 +25,7 @@ constexpr char kHex[] = "0123456789abcdef";
 __extension__ typedef __int128 I128;
 __extension__ typedef unsigned __int128 U128;
 
-void append_json_string(std::string& out, const char* s, size_t n) {
-  out += '"';
-  size_t run = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-    }
-  }
-  out.append(s + run, n - run);
-  out += '"';
-}
+void append_json_string(std::string& out, const char* s, size_t n) { json::append_quoted(out, std::string_view(s, n)); }
 
 void append_base64(std::string& out, const unsigned char* s, size_t n) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
