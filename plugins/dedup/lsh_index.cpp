@@ -69,6 +69,15 @@ void LshIndex::insert_if_absent(Table& t, uint32_t fp, uint64_t v) {
   }
 }
 
+namespace {
+// Reached through one opaque call: GCC repeats __tls_get_addr at every use of a thread_local in a
+// shared object, even through a reference.
+__attribute__((noinline)) std::vector<uint32_t>& cursor_scratch() {
+  thread_local std::vector<uint32_t> cursors;
+  return cursors;
+}
+}  // namespace
+
 void LshIndex::candidates(const uint32_t* fps, uint32_t from, uint32_t to, std::vector<uint32_t>& out) const {
   // seq_cst with the writer's table swap and its check of readers_: a table this reader can still
   // hold is never freed (see free_retired).
@@ -77,7 +86,7 @@ void LshIndex::candidates(const uint32_t* fps, uint32_t from, uint32_t to, std::
   for (size_t b = 0; b < bands_; ++b) __builtin_prefetch(&t.slots[fps[b] & t.mask]);
   // Each band's chain is a list of blocks, each a cache miss: the chains are walked side by side, one
   // block of each per round, so that their misses overlap instead of queueing one chain after another.
-  thread_local std::vector<uint32_t> cursors;
+  std::vector<uint32_t>& cursors = cursor_scratch();
   cursors.clear();
   for (size_t b = 0; b < bands_; ++b) {
     const uint64_t v = load_slot(t, find(t, fps[b]), std::memory_order_acquire);

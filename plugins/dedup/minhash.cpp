@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <immintrin.h>
+
 #include <tamis/files.hpp>
 #include "answers.hpp"
 #include "clusters.hpp"
@@ -25,12 +27,27 @@ const char* const kShingleChoices[] = {"words", "chars", nullptr};
 const char* const kVerifyChoices[] = {"jaccard", "signature", nullptr};
 const char* const kAnswerChoices[] = {"ignore", "distinct", nullptr};
 
+// Per-thread scratch space. It is reached through one call that the compiler cannot see into: in a
+// shared object each use of a thread_local otherwise calls __tls_get_addr, and GCC repeats the call
+// at every use, even through a reference (about 1,900 instructions per record in all).
+struct Scratch {
+  std::string text, t;
+  std::vector<uint32_t> sh, sig, nodes;
+  std::vector<uint64_t> w;
+  std::vector<std::pair<uint32_t, uint32_t>> cands;
+  std::vector<std::string> nums;
+};
+__attribute__((noinline)) Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
 // The numbers of a normalised text, sorted and space-separated: runs of digits with a decimal part
 // (`2.5`) and thousands groups (`1,000` = `1000`) read as one number. Two texts whose numbers differ are
 // the same template with other data: `numbers: distinct` keeps both. Asymptote drawing code
 // (`[asy]...[/asy]`) is skipped: its coordinates and sizes change between copies of one problem.
 void numbers_of(std::string_view t, std::string& out) {
-  thread_local std::vector<std::string> nums;
+  std::vector<std::string>& nums = scratch().nums;
   nums.clear();
   auto digit = [&](size_t k) { return k < t.size() && t[k] >= '0' && t[k] <= '9'; };
   for (size_t i = 0; i < t.size();) {
@@ -139,6 +156,57 @@ void signature_of(const uint32_t* sh, size_t n, const uint32_t* alo, const uint3
       sig[i] = v < sig[i] ? v : sig[i];
     }
   }
+}
+
+// The same signature with AVX2 intrinsics, 8 hash functions per step, without the lane shuffles that
+// the vectorised loop above spends on widening (24 instructions per 8 functions there, 13 here): the
+// 32x32->64 products of the even lanes (vpmuludq) and of the odd lanes (shifted down) each get their
+// b_lo widened in place, and a blend takes the high halves of both. The inputs are rearranged once per
+// call (odd a_lo and b_lo as 64-bit lanes). Bit-identical to signature_of.
+__attribute__((target("avx2")))
+void signature_avx2(const uint32_t* sh, size_t n, const uint32_t* alo, const uint32_t* ahi, const uint32_t* blo,
+                    const uint32_t* bhi, uint32_t* sig, size_t perms) {
+  const size_t vec = perms & ~size_t{7};
+  alignas(32) uint32_t aodd[1024], beven[1024], bodd[1024];  // num_perm <= 1024 (MinHash::check)
+  const __m256i low32 = _mm256_set1_epi64x(0xFFFFFFFF);
+  for (size_t i = 0; i < vec; i += 8) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(alo + i));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blo + i));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(aodd + i), _mm256_srli_epi64(a, 32));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(beven + i), _mm256_and_si256(b, low32));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bodd + i), _mm256_srli_epi64(b, 32));
+  }
+  for (size_t i = 0; i < perms; ++i) sig[i] = UINT32_MAX;
+  for (size_t k = 0; k < n; ++k) {
+    const uint32_t x = sh[k];
+    const __m256i vx = _mm256_set1_epi32(static_cast<int>(x));
+    for (size_t i = 0; i < vec; i += 8) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(alo + i));
+      const __m256i a_odd = _mm256_load_si256(reinterpret_cast<const __m256i*>(aodd + i));
+      const __m256i b_even = _mm256_load_si256(reinterpret_cast<const __m256i*>(beven + i));
+      const __m256i b_odd = _mm256_load_si256(reinterpret_cast<const __m256i*>(bodd + i));
+      const __m256i a_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ahi + i));
+      const __m256i b_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bhi + i));
+      const __m256i even = _mm256_add_epi64(_mm256_mul_epu32(a, vx), b_even);
+      const __m256i odd = _mm256_add_epi64(_mm256_mul_epu32(a_odd, vx), b_odd);
+      const __m256i high = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+      const __m256i v = _mm256_add_epi32(_mm256_add_epi32(high, _mm256_mullo_epi32(a_hi, vx)), b_hi);
+      __m256i* s = reinterpret_cast<__m256i*>(sig + i);
+      _mm256_storeu_si256(s, _mm256_min_epu32(_mm256_loadu_si256(s), v));
+    }
+    for (size_t i = vec; i < perms; ++i) {
+      const uint64_t low = uint64_t{alo[i]} * x + blo[i];
+      const uint32_t v = static_cast<uint32_t>(low >> 32) + ahi[i] * x + bhi[i];
+      sig[i] = v < sig[i] ? v : sig[i];
+    }
+  }
+}
+
+void signature(const uint32_t* sh, size_t n, const uint32_t* alo, const uint32_t* ahi, const uint32_t* blo,
+               const uint32_t* bhi, uint32_t* sig, size_t perms) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return signature_avx2(sh, n, alo, ahi, blo, bhi, sig, perms);
+  signature_of(sh, n, alo, ahi, blo, bhi, sig, perms);
 }
 }  // namespace
 
@@ -257,7 +325,8 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
   // While the band table grows, each record of the parallel part copies a chunk of it (see LshIndex).
   index_.help_grow();
   Prepared out;
-  thread_local std::string text, t;
+  Scratch& scratch_space = scratch();
+  std::string &text = scratch_space.text, &t = scratch_space.t;
   switch (read_string_field(r, field_, text)) {
     case FieldKind::string: break;
     default:
@@ -272,12 +341,12 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
   // Shingles: word n-grams (a text with fewer words is one shingle) or character n-grams, hashed to 32
   // bits (two distinct shingles of one text collide with a chance of about n^2 / 2^33: 1 in 10^4 for
   // a text of 1,000 shingles, and then only merge two elements of its set).
-  thread_local std::vector<uint32_t> sh;
+  std::vector<uint32_t>& sh = scratch_space.sh;
   sh.clear();
   if (words_) {
     // Each word is hashed once; an n-gram's hash combines its words' hashes (order matters), so a
     // word is not re-hashed for each of the n shingles it belongs to.
-    thread_local std::vector<uint64_t> w;
+    std::vector<uint64_t>& w = scratch_space.w;
     w.clear();
     if (norm_.whitespace) {  // normalised: words separated by single spaces, none at the ends
       for (size_t i = 0; i < t.size();) {
@@ -307,9 +376,9 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
   sh.erase(std::unique(sh.begin(), sh.end()), sh.end());
   // Signature, then the band fingerprints (both pure functions of the text: computed here, in parallel).
   const size_t perms = a_lo_.size();
-  thread_local std::vector<uint32_t> sig;
+  std::vector<uint32_t>& sig = scratch_space.sig;
   sig.resize(perms);
-  signature_of(sh.data(), sh.size(), a_lo_.data(), a_hi_.data(), b_lo_.data(), b_hi_.data(), sig.data(), perms);
+  signature(sh.data(), sh.size(), a_lo_.data(), a_hi_.data(), b_lo_.data(), b_hi_.data(), sig.data(), perms);
   const auto bands = static_cast<size_t>(bands_), rows = static_cast<size_t>(rows_);
   out.fps.resize(bands);
   for (size_t b = 0; b < bands; ++b)  // the band number is mixed in, so one table serves every band
@@ -322,7 +391,7 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
   if (policy_.empty()) {
     out.searched = index_.published();
     if (out.searched > 0) {
-      thread_local std::vector<Candidate> cands;
+      std::vector<Candidate>& cands = scratch_space.cands;
       gather(out, 0, out.searched, cands);
       out.earlier = static_cast<uint32_t>(cands.size());
       if (max_candidates_ > 0 && cands.size() > max_candidates_) {
@@ -341,7 +410,7 @@ MinHash::Prepared MinHash::prepare(Record& r) const {
 }
 
 void MinHash::gather(const Prepared& p, uint32_t from, uint32_t to, std::vector<Candidate>& out) const {
-  thread_local std::vector<uint32_t> nodes;
+  std::vector<uint32_t>& nodes = scratch().nodes;
   nodes.clear();
   out.clear();
   if (from >= to) return;
