@@ -14,6 +14,7 @@
 #include "cli/fingerprint.hpp"
 #include "cli/numbers.hpp"
 #include "cli/op_docs.hpp"
+#include "cli/report_command.hpp"
 #include "common/log.hpp"
 #include "common/version.hpp"
 #include "engine/crash_context.hpp"
@@ -38,6 +39,7 @@ usage:
   tamis plugins list [--plugin-path DIR ...]
   tamis plugins info OP [--plugin-path DIR ...]
   tamis plugins docs [--plugin-path DIR ...]     # the op reference (docs/ops.md) as Markdown
+  tamis report REPORT.json [-o OUT.html] [--pipeline FILE]  # a finished run as an HTML review page
   tamis fingerprint --group-by FIELD --text FIELD [--human FILE] FILE...  # which model wrote it? (--help)
   tamis PLUGIN COMMAND ARGS...                   # a plugin's own command, e.g. tamis rollout cache stats FILE
   tamis --version
@@ -335,6 +337,7 @@ int main(int argc, char** argv) {
       return kExitRunFailed;
     }
   }
+  if (cmd == "report") return tamis::cli::report_main(argc, argv, 2);  // report.json → HTML: cli/report_command.hpp
   if (cmd != "run" && cmd != "validate" && cmd != "plugins" && !cmd.empty() && cmd[0] != '-') {
     try {
       if (const int rc = cmd_plugin_command(argc, argv); rc >= 0) return rc;
