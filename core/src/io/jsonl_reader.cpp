@@ -150,12 +150,7 @@ void JsonlFileReader::long_line(LineChunk& chunk, size_t size) {
 }
 
 bool JsonlFileReader::next(LineChunk& chunk) {
-  chunk.lines.clear();
-  chunk.long_lines.clear();
-  chunk.blank_lines = 0;
-  chunk.bytes = 0;
-  chunk.truncated.reset();
-  chunk.last_line_partial = false;
+  chunk.reset();
   if (eof_ && carry_.empty() && !truncated_) return false;
 
   chunk.buffer = pool_.get(carry_.size() <= limits_.chunk_bytes ? limits_.chunk_bytes : carry_.size() * 2);

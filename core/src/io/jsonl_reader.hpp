@@ -81,6 +81,16 @@ struct LineChunk {
   uint64_t truncated_line = 0;
 
   std::string_view text(const Line& l) const { return {buffer.data.get() + l.offset, l.size}; }
+  // Empties everything but the buffer, for the next fill.
+  void reset() {
+    lines.clear();
+    long_lines.clear();
+    blank_lines = 0;
+    bytes = 0;
+    truncated.reset();
+    last_line_partial = false;
+    truncated_line = 0;
+  }
 };
 
 struct ReaderLimits {

@@ -571,13 +571,7 @@ uint64_t ParquetFileReader::file_bytes_consumed() const {
 }
 
 bool ParquetFileReader::next(LineChunk& chunk) {
-  chunk.lines.clear();
-  chunk.long_lines.clear();
-  chunk.blank_lines = 0;
-  chunk.bytes = 0;
-  chunk.truncated.reset();
-  chunk.last_line_partial = false;
-  chunk.truncated_line = 0;
+  chunk.reset();
   State& s = *state_;
   if (s.done && !s.have_text) return false;
 
