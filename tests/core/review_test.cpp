@@ -1,0 +1,272 @@
+// The HTML review page (core/src/review, `tamis report`, docs/review.md): rendered from real runs'
+// report.json and loaded in headless Chromium, which must show the report's numbers with no console
+// message; record text with markup stays text; tables are capped; the same report gives the same bytes.
+// The browser tests skip where `chromium` is absent (scripts/install-deps.sh installs it).
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "core_test_helpers.hpp"
+#include "review/html_report.hpp"
+
+namespace tamis::test {
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+bool have_chromium() { return run_shell("command -v chromium").exit_code == 0; }
+
+struct Browser {
+  std::string dom;     // the DOM after loading, serialised by the browser (--dump-dom)
+  std::string log;     // its stderr with logging on: console messages show as "CONSOLE"
+  bool screenshot_ok = false;
+};
+
+// Loads `html` in headless Chromium twice: once dumping the DOM (with logging), once taking a screenshot
+// into `png`.
+Browser load_in_chromium(const fs::path& html, const fs::path& png, const fs::path& profile) {
+  const std::string common = "chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run "
+                             "--window-size=1280,2400 --user-data-dir=" + quote(profile.string());
+  const std::string url = quote("file://" + fs::absolute(html).string());
+  Browser b;
+  const CommandResult dom = run_shell(common + " --enable-logging=stderr --v=0 --dump-dom " + url);
+  EXPECT_EQ(dom.exit_code, 0) << dom.err;
+  b.dom = dom.out;
+  b.log = dom.err;
+  const CommandResult shot = run_shell(common + " --screenshot=" + quote(png.string()) + " " + url);
+  EXPECT_EQ(shot.exit_code, 0) << shot.err;
+  std::error_code ec;
+  if (fs::exists(png, ec) && fs::file_size(png, ec) > 1000) {
+    const std::string bytes = read_file(png);
+    b.screenshot_ok = bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0;
+  }
+  return b;
+}
+
+// Lines of Chromium's log that report something from the page: console messages, uncaught errors,
+// resources refused by the page's Content-Security-Policy.
+std::vector<std::string> page_messages(const std::string& log) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < log.size()) {
+    size_t end = log.find('\n', pos);
+    if (end == std::string::npos) end = log.size();
+    const std::string line = log.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.find("CONSOLE") != std::string::npos || line.find("Uncaught") != std::string::npos ||
+        line.find("Content Security Policy") != std::string::npos || line.find("Refused to") != std::string::npos)
+      out.push_back(line);
+  }
+  return out;
+}
+
+// The numbers the page shows: id → (data-value, the text shown without its commas).
+std::map<std::string, std::pair<std::string, std::string>> shown_numbers(const std::string& dom) {
+  std::map<std::string, std::pair<std::string, std::string>> out;
+  static const std::regex re(R"re(<span class="num" id="([^"]+)" data-value="([0-9]+)">([0-9,]+)</span>)re");
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), re); it != std::sregex_iterator(); ++it) {
+    std::string text = (*it)[3];
+    std::erase(text, ',');
+    out[(*it)[1]] = {(*it)[2], text};
+  }
+  return out;
+}
+
+// Checks that the page shows `value` under `id`, as its text and its data-value.
+void expect_shown(const std::map<std::string, std::pair<std::string, std::string>>& shown, const std::string& id,
+                  uint64_t value) {
+  auto it = shown.find(id);
+  ASSERT_NE(it, shown.end()) << "the page shows no number with id " << id;
+  EXPECT_EQ(it->second.first, std::to_string(value)) << id;
+  EXPECT_EQ(it->second.second, std::to_string(value)) << id;
+}
+
+// The page holds nothing that would reach outside the file.
+void expect_self_contained(const std::string& html) {
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_EQ(html.find("<iframe"), std::string::npos);
+  EXPECT_EQ(html.find("@import"), std::string::npos);
+  EXPECT_EQ(html.find("url(http"), std::string::npos);
+  EXPECT_EQ(html.find("src=\""), std::string::npos);
+}
+
+// Every number of report.json the page promises (totals, each stage's counts and reasons, sinks' lines)
+// is shown, equal.
+void expect_report_numbers(const std::string& report_json, const std::string& dom) {
+  const auto shown = shown_numbers(dom);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(report_json).get(doc), simdjson::SUCCESS);
+  for (const char* k : {"read", "kept", "rejected", "errors"}) {
+    uint64_t v = 0;
+    ASSERT_EQ(doc["totals"][k].get_uint64().get(v), simdjson::SUCCESS);
+    expect_shown(shown, std::string("total-") + k, v);
+  }
+  EXPECT_NE(dom.find("id=\"balanced\">balanced<"), std::string::npos);
+  simdjson::dom::array stages;
+  ASSERT_EQ(doc["stages"].get_array().get(stages), simdjson::SUCCESS);
+  size_t i = 0;
+  for (auto st : stages) {
+    const std::string id = "stage-" + std::to_string(i++);
+    for (const char* k : {"in", "kept", "rejected", "emitted"}) {
+      uint64_t v = 0;
+      ASSERT_EQ(st[k].get_uint64().get(v), simdjson::SUCCESS);
+      expect_shown(shown, id + "-" + k, v);
+    }
+    // Reasons: each shown in a row naming it, largest first.
+    simdjson::dom::object reasons;
+    ASSERT_EQ(st["rejected_by_reason"].get_object().get(reasons), simdjson::SUCCESS);
+    std::map<std::string, uint64_t> want;
+    for (auto [k, v] : reasons) want[std::string(k)] = v.get_uint64().value();
+    size_t r = 0;
+    uint64_t previous = UINT64_MAX;
+    for (; r < want.size(); ++r) {
+      const std::string rid = id + "-reason-" + std::to_string(r);
+      const size_t at = dom.find("id=\"" + rid + "\"");
+      ASSERT_NE(at, std::string::npos) << rid;
+      const size_t row = dom.rfind("data-reason=\"", at);
+      ASSERT_NE(row, std::string::npos);
+      const size_t from = row + 13;
+      const std::string reason = dom.substr(from, dom.find('"', from) - from);
+      ASSERT_TRUE(want.count(reason)) << reason;
+      expect_shown(shown, rid, want[reason]);
+      EXPECT_LE(want[reason], previous) << "reasons are shown largest first";
+      previous = want[reason];
+    }
+    EXPECT_EQ(shown.count(id + "-reason-" + std::to_string(r)), 0u);
+  }
+  EXPECT_EQ(shown.count("stage-" + std::to_string(i) + "-in"), 0u) << "no stage the report does not have";
+  simdjson::dom::array sinks;
+  ASSERT_EQ(doc["sinks"].get_array().get(sinks), simdjson::SUCCESS);
+  i = 0;
+  for (auto s : sinks) expect_shown(shown, "sink-" + std::to_string(i++) + "-lines", s["lines"].get_uint64().value());
+}
+
+// The Magistral recipe on real GSM8K rollouts: the page from its report.json in a real browser.
+TEST(ReviewPage, MagistralRunShowsTheReportInChromium) {
+  if (shared_data("gsm8k/example_model_solutions.jsonl").empty()) GTEST_SKIP() << "../shared/data is absent";
+  TempDir tmp;
+  const fs::path out = tmp / "out";
+  const CommandResult run = run_shell("TAMIS_OUT=" + quote(out.string()) + " " + quote(tamis_bin()) + " run --quiet " +
+                                      quote((source_dir() / "pipelines/magistral-math.yaml").string()));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const fs::path html = tmp / "review.html";
+  const CommandResult rep = run_tamis({"report", (out / "report.json").string(), "-o", html.string()});
+  ASSERT_EQ(rep.exit_code, 0) << rep.err;
+  const std::string page = read_file(html);
+  expect_self_contained(page);
+  // The graph's inputs and parameters come from the pipeline file the report names.
+  EXPECT_NE(page.find("Inputs and parameters from"), std::string::npos);
+  EXPECT_NE(page.find("suspect_share: 0.75"), std::string::npos) << "a parameter on hover";
+  // The same report gives the same page.
+  const fs::path again = tmp / "again.html";
+  ASSERT_EQ(run_tamis({"report", (out / "report.json").string(), "-o", again.string()}).exit_code, 0);
+  EXPECT_EQ(read_file(again), page);
+
+  if (!have_chromium()) GTEST_SKIP() << "chromium is absent (apt-get install chromium)";
+  const fs::path png = binary_dir() / "review_magistral.png";  // kept after the test, to look at
+  const Browser b = load_in_chromium(html, png, tmp / "profile");
+  EXPECT_TRUE(page_messages(b.log).empty()) << page_messages(b.log).front();
+  EXPECT_TRUE(b.screenshot_ok) << png;
+  ASSERT_NE(b.dom.find("id=\"funnel-chart\""), std::string::npos) << b.dom.substr(0, 2000);
+  EXPECT_NE(b.dom.find("id=\"graph-chart\""), std::string::npos);
+  expect_report_numbers(read_file(out / "report.json"), b.dom);
+}
+
+// Records and benchmark items with markup: the page shows the decontamination evidence as text, and the
+// browser runs nothing of it.
+TEST(ReviewPage, MarkupInRecordsStaysText) {
+  TempDir tmp;
+  const std::string item =
+      "Compute <script>console.error(\"pwned\")</script> the value of x when "
+      "<img src=x onerror=\"console.error('pwned2')\"> x plus 3 equals 10 & y is 2, then add the two numbers.";
+  auto line = [](const std::string& id, const std::string& text) {
+    std::string esc;
+    for (char c : text) esc += c == '"' ? std::string("\\\"") : std::string(1, c);
+    return "{\"id\": \"" + id + "\", \"question\": \"" + esc + "\"}\n";
+  };
+  write_file(tmp / "bench.jsonl", line("b-1", item) + line("b-2", "How many sides does a regular polygon with interior angles of 150 degrees have?"));
+  // The contaminated record's id is markup too: the page shows it beside the evidence, unmarked.
+  write_file(tmp / "pool.jsonl", line("r-1<img src=x onerror=console.error(1)>", item) + line("r-2", item) + line("r-3", "What is 2 + 2? Give the answer as a number.") +
+                                     line("r-4", "What is 2 + 2? Give the answer as a number.") + line("r-5", "Seven <b>bold</b> ducks swim; how many legs?"));
+  write_file(tmp / "p.yaml",
+             "version: 1\nsources:\n  pool: { path: pool.jsonl, id: id }\nstages:\n"
+             "  exact:\n    uses: dedup.exact\n    with: { fields: [question] }\n"
+             "  decon:\n    uses: decontaminate\n    with:\n      field: question\n"
+             "      references: [ { name: bench, path: bench.jsonl, fields: [question], id: id } ]\n"
+             "sinks:\n  kept: { path: out/kept.jsonl }\n  report: { path: out/report.json, report: true }\n");
+  const CommandResult run = run_tamis({"run", "--quiet", (tmp / "p.yaml").string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string report = read_file(tmp / "out/report.json");
+  ASSERT_TRUE(std::regex_search(report, std::regex(R"("records_matched"\s*:\s*1\b)")))
+      << "r-1 is contaminated (r-2, its copy, went at exact): " << report;
+  const fs::path html = tmp / "review.html";
+  ASSERT_EQ(run_tamis({"report", (tmp / "out/report.json").string(), "-o", html.string()}).exit_code, 0);
+  const std::string page = read_file(html);
+  expect_self_contained(page);
+  EXPECT_NE(page.find("class=\"evidence\""), std::string::npos) << "the hit is shown with its evidence";
+  EXPECT_NE(page.find("&lt;<mark>script</mark>&gt;"), std::string::npos) << "the markup shown as text, its words marked";
+  EXPECT_NE(page.find("<mark>"), std::string::npos) << "shared words marked";
+  EXPECT_NE(page.find("r-1&lt;img src=x onerror=console.error(1)&gt;"), std::string::npos);
+
+  if (!have_chromium()) GTEST_SKIP() << "chromium is absent (apt-get install chromium)";
+  const Browser b = load_in_chromium(html, tmp / "shot.png", tmp / "profile");
+  EXPECT_TRUE(page_messages(b.log).empty()) << page_messages(b.log).front();
+  EXPECT_TRUE(b.screenshot_ok);
+  EXPECT_EQ(b.dom.find("<script"), std::string::npos);
+  EXPECT_EQ(b.dom.find("<img"), std::string::npos);
+  EXPECT_NE(b.dom.find("&lt;<mark>script</mark>&gt;"), std::string::npos);
+  expect_report_numbers(report, b.dom);
+}
+
+// A made report with many reasons and a long op report: every table capped, and the page says how much
+// it left out.
+TEST(ReviewPage, TablesAreCappedAndSaySo) {
+  std::string reasons, hits;
+  for (int i = 0; i < 500; ++i) reasons += std::string(i ? "," : "") + "\"reason_" + std::to_string(i) + "\": " + std::to_string(1000 - i);
+  for (int i = 0; i < 300; ++i) hits += std::string(i ? "," : "") + "{\"cluster\": " + std::to_string(i) + ", \"size\": 2}";
+  const std::string json = "{\"pipeline\": \"p.yaml\", \"totals\": {\"read\": 125250, \"kept\": 0, \"rejected\": 375250, "
+                           "\"errors\": 0, \"balanced\": false}, \"stages\": [{\"name\": \"s\", \"op\": \"x.y\", \"in\": 375250, "
+                           "\"kept\": 0, \"rejected\": 375250, \"emitted\": 0, \"rejected_by_reason\": {" + reasons +
+                           "}, \"counters\": {}, \"seconds\": 1, \"time_share\": 1, \"report\": {\"clusters\": [" + hits +
+                           "], \"note\": \"" + std::string(5000, 'a') + "\"}}]}";
+  review::ReviewOptions o;
+  o.max_rows = 40;
+  const std::string page = review::render_review_html(json, o);
+  EXPECT_NE(page.find("460 more reasons not shown"), std::string::npos);
+  EXPECT_NE(page.find("260 more rows not shown"), std::string::npos);
+  EXPECT_NE(page.find("more bytes)"), std::string::npos);
+  EXPECT_EQ(page.find(std::string(1000, 'a')), std::string::npos);
+  EXPECT_EQ(page.find("reason_40\""), std::string::npos);
+  EXPECT_NE(page.find("reason_39\""), std::string::npos);
+  EXPECT_NE(page.find("NOT BALANCED"), std::string::npos) << "125,250 read but 375,250 rejected";
+  EXPECT_LT(page.size(), 200'000u);
+}
+
+TEST(ReviewPage, NotAReportIsAnError) {
+  EXPECT_THROW(review::render_review_html("not json"), review::ReviewError);
+  EXPECT_THROW(review::render_review_html("{\"stages\": []}"), review::ReviewError);
+  TempDir tmp;
+  write_file(tmp / "r.json", "[1, 2]");
+  const CommandResult bad = run_tamis({"report", (tmp / "r.json").string(), "-o", (tmp / "r.html").string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("not a tamis report"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(tmp / "r.html"));
+  EXPECT_EQ(run_tamis({"report", (tmp / "missing.json").string()}).exit_code, 1);
+  EXPECT_EQ(run_tamis({"report"}).exit_code, 2);
+  EXPECT_EQ(run_tamis({"report", (tmp / "r.json").string(), "-o", (tmp / "r.json").string()}).exit_code, 2);
+  EXPECT_EQ(read_file(tmp / "r.json"), "[1, 2]");
+}
+
+}  // namespace
+}  // namespace tamis::test
