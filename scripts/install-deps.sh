@@ -14,6 +14,7 @@ packages=(
   libcurl4-openssl-dev libsqlite3-dev    # rollouts: the HTTP client and the response cache (plugin family rollout)
   clang libclang-rt-14-dev               # the fuzzers: clang with libFuzzer and its ASan/UBSan runtimes (scripts/check.sh)
   llvm                                   # llvm-symbolizer: file and line in sanitizer reports
+  chromium fonts-dejavu-core              # the browser test of the HTML review page (tests/core/review_test.cpp, docs/review.md)
 )
 
 missing=()
