@@ -127,7 +127,9 @@ struct PipelineText {
 std::string yaml_text(const YAML::Node& n) {
   if (n.IsScalar()) return n.Scalar();
   YAML::Emitter e;
-  e << YAML::Flow << n;
+  e.SetSeqFormat(YAML::Flow);
+  e.SetMapFormat(YAML::Flow);
+  e << n;
   return e.c_str();
 }
 
@@ -380,6 +382,8 @@ table.kv th{width:1%;white-space:nowrap}
 .evidence div{background:#fafbfc;border:1px solid #e3e6ea;padding:6px;white-space:pre-wrap;word-break:break-word}
 mark{background:#ffe08a}
 svg text{font-family:inherit;font-size:12px}
+svg{max-width:100%;height:auto}
+svg text.param{fill:#56606b;font-size:11px}
 details summary{cursor:pointer}
 code{background:#f0f2f5;padding:0 3px;border-radius:3px;word-break:break-all}
 )";
@@ -681,15 +685,26 @@ std::string render_review_html(std::string_view report_json, const ReviewOptions
     for (const auto& s : sinks) {
       nodes.push_back({s.name, "sink", "sink " + s.name, s.kind + " · " + with_commas(s.lines) + " lines", s.path, max_layer + 1});
     }
+    // Rows of at most kPerRow boxes; a layer with more (sinks, wide fan-outs) takes several rows.
+    constexpr int kPerRow = 4;
     const int box_w = 250, box_h = 40, gap_x = 24, gap_y = 34;
     std::vector<int> per_layer(static_cast<size_t>(max_layer) + 2, 0);
+    for (const auto& n : nodes) ++per_layer[static_cast<size_t>(n.layer)];
+    std::vector<int> first_row(per_layer.size() + 1, 0);
+    for (size_t l = 0; l < per_layer.size(); ++l) first_row[l + 1] = first_row[l] + std::max(1, (per_layer[l] + kPerRow - 1) / kPerRow);
+    std::vector<int> placed(per_layer.size(), 0);
     for (auto& n : nodes) {
-      n.x = 10 + per_layer[static_cast<size_t>(n.layer)]++ * (box_w + gap_x);
-      n.y = 10 + n.layer * (box_h + gap_y);
+      const int k = placed[static_cast<size_t>(n.layer)]++;
+      n.x = 10 + (k % kPerRow) * (box_w + gap_x);
+      n.y = 10 + (first_row[static_cast<size_t>(n.layer)] + k / kPerRow) * (box_h + gap_y);
     }
-    const int widest = *std::max_element(per_layer.begin(), per_layer.end());
-    const int w = 20 + widest * (box_w + gap_x);
-    const int h = 20 + (max_layer + 2) * (box_h + gap_y);
+    // A stage alone in its layer (a chain) has its parameters written beside it.
+    const bool beside = std::any_of(stages.begin(), stages.end(), [&](const StageInfo& st) {
+      return per_layer[static_cast<size_t>(st.layer)] == 1 && !st.params.empty();
+    });
+    const int widest = std::min(kPerRow, *std::max_element(per_layer.begin(), per_layer.end()));
+    const int w = std::max(20 + widest * (box_w + gap_x), beside ? box_w + 700 : 0);
+    const int h = 20 + first_row.back() * (box_h + gap_y);
     out += "<section id=\"graph\"><h2>Pipeline graph</h2><p class=\"dim\">";
     if (pt.read) {
       out += "Inputs and parameters from ";
@@ -729,7 +744,22 @@ std::string render_review_html(std::string_view report_json, const ReviewOptions
       out += "<rect x=\"" + fixed(n.x, 1) + "\" y=\"" + fixed(n.y, 1) + "\" width=\"" + std::to_string(box_w) + "\" height=\"" +
              std::to_string(box_h) + "\" rx=\"6\" fill=\"" + fill + "\" stroke=\"" + stroke + "\"/>";
       out += "<text x=\"" + fixed(n.x + 8, 1) + "\" y=\"" + fixed(n.y + 16, 1) + "\" font-weight=\"600\">" + html_escape(clip(n.line1, 38)) +
-             "</text><text x=\"" + fixed(n.x + 8, 1) + "\" y=\"" + fixed(n.y + 32, 1) + "\">" + html_escape(clip(n.line2, 40)) + "</text></g>";
+             "</text><text x=\"" + fixed(n.x + 8, 1) + "\" y=\"" + fixed(n.y + 32, 1) + "\">" + html_escape(clip(n.line2, 40)) + "</text>";
+      if (n.kind == "stage" && per_layer[static_cast<size_t>(n.layer)] == 1) {
+        const auto& st = stages[i - sources.size()];
+        std::string line[2];
+        int k = 0;  // the line being filled: the first until it would pass 100 bytes, then the second
+        for (const auto& [name, v] : st.params) {
+          const std::string piece = name + ": " + clip(v, 60);
+          if (k == 0 && !line[0].empty() && line[0].size() + piece.size() > 100) k = 1;
+          line[k] += (line[k].empty() ? "" : " · ") + piece;
+        }
+        for (int l = 0; l < 2; ++l)
+          if (!line[l].empty())
+            out += "<text class=\"param\" x=\"" + fixed(n.x + box_w + 12, 1) + "\" y=\"" + fixed(n.y + 16 + 16 * l, 1) + "\">" +
+                   html_escape(clip(line[l], 130)) + "</text>";
+      }
+      out += "</g>";
     }
     out += "</svg></section>\n";
   }
