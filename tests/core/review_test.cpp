@@ -253,6 +253,29 @@ TEST(ReviewPage, TablesAreCappedAndSaySo) {
   EXPECT_LT(page.size(), 200'000u);
 }
 
+// A report sink whose path ends in .html writes the review page of the run itself (with the run's
+// other outputs), the same numbers as the JSON report beside it.
+TEST(ReviewPage, AnHtmlReportSinkWritesThePage) {
+  TempDir t;
+  std::string in;
+  for (int i = 0; i < 30; ++i) in += "{\"id\":\"r" + std::to_string(i) + "\",\"q\":\"" + std::string(static_cast<size_t>(i), 'x') + "\"}\n";
+  write_file(t / "in.jsonl", in);
+  write_file(t / "p.yaml", "version: 1\nsources:\n  s: { path: in.jsonl, id: id }\nstages:\n  len: { uses: filter.length, with: { field: q, min: 10 } }\n"
+                           "sinks:\n  kept: { path: out/kept.jsonl }\n  json: { path: out/report.json, report: true }\n"
+                           "  page: { path: out/review.html, report: true }\n");
+  const auto r = run_tamis({"run", (t / "p.yaml").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string page = read_file(t / "out/review.html");
+  EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u) << page.substr(0, 200);
+  EXPECT_NE(page.find("id=\"total-read\" data-value=\"30\""), std::string::npos);
+  EXPECT_NE(page.find("id=\"total-kept\" data-value=\"20\""), std::string::npos);
+  EXPECT_EQ(read_file(t / "out/report.json").rfind("{", 0), 0u);
+  // A dry run writes neither.
+  fs::remove_all(t / "out");
+  ASSERT_EQ(run_tamis({"run", (t / "p.yaml").string(), "--dry-run"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(t / "out"));
+}
+
 TEST(ReviewPage, NotAReportIsAnError) {
   EXPECT_THROW(review::render_review_html("not json"), review::ReviewError);
   EXPECT_THROW(review::render_review_html("{\"stages\": []}"), review::ReviewError);

@@ -4,6 +4,10 @@
 #include <algorithm>
 
 #include "common/log.hpp"
+#include "review/html_report.hpp"
+
+#include <fstream>
+#include <sstream>
 #include <tamis/temp_file.hpp>
 #include <unistd.h>
 
@@ -113,7 +117,7 @@ void RunOutputs::commit(const std::string& report_json) {
     for (size_t k = 0; k < p_.sinks.size(); ++k) {
       if (!p_.sinks[k].kind->written_at_end()) continue;
       report_writers_.push_back(std::make_unique<io::AtomicWriter>(p_.sinks[k].path));
-      report_writers_.back()->write(report_json);
+      report_writers_.back()->write(p_.sinks[k].path.ends_with(".html") ? review_page(report_json) : report_json);
       outputs_.add(*report_writers_.back(), true);
     }
     outputs_.prepare();
@@ -140,6 +144,23 @@ void RunOutputs::commit(const std::string& report_json) {
   if (!stale.empty())
     log::info("", "removed " + std::to_string(stale.size()) + " temporar" + (stale.size() == 1 ? "y" : "ies") +
                       " left by tamis processes that no longer run, e.g. " + stale.front());
+}
+
+// A report sink whose path ends in .html: the review page of this run (review/html_report.hpp), with the
+// graph's inputs and parameters from the pipeline file.
+std::string RunOutputs::review_page(const std::string& report_json) const {
+  review::ReviewOptions o;
+  if (std::ifstream in(p_.file, std::ios::binary); in) {
+    std::ostringstream text;
+    text << in.rdbuf();
+    o.pipeline_yaml = text.str();
+    o.pipeline_origin = p_.file;
+  }
+  try {
+    return review::render_review_html(report_json, o);
+  } catch (const std::exception& e) {
+    throw io::WriteError(std::string("the review page: ") + e.what());
+  }
 }
 
 // Each Parquet sink's lines, written as JSONL to a temporary during the run, become a Parquet temporary

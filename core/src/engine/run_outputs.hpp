@@ -41,6 +41,7 @@ class RunOutputs {
 
  private:
   void write_parquet();
+  std::string review_page(const std::string& report_json) const;
   const Pipeline& p_;
   std::vector<std::unique_ptr<io::AtomicWriter>> writers_;  // by sink index (null: report, discard, dry run)
   std::vector<std::unique_ptr<io::AtomicWriter>> report_writers_;
