@@ -3,7 +3,7 @@
 # clusters files of each case, md5). Cases: the bench file (1M records: default settings with a clusters
 # file; its first 200K with answers: distinct + numbers: distinct, and with max_candidates: 0), and
 # ../shared/data (problem-field sets and question-field sets, each with answers/numbers: distinct, and
-# char shingles with signature verification).
+# char shingles with signature verification, also at num_perm 100).
 #
 #   TAMIS=build-minhash/core/tamis THREADS=2 bench/minhash_verdicts.sh > after.txt; diff before.txt after.txt
 set -euo pipefail
@@ -52,6 +52,8 @@ if [[ -d $data/deepscaler ]]; then
   s5: { path: \"$data/gsm8k/test_socratic.jsonl\" }"
   run shared-problem "$p" "field: problem, threshold: 0.7, answer_field: answer, answers: distinct, numbers: distinct"
   run shared-problem-chars "$p" "field: problem, shingle: chars, ngram: 7, verify: signature, threshold: 0.6"
+  # num_perm not a multiple of 8: the AVX2 signature's scalar tail, and signature values in the similarities
+  run shared-problem-chars-100 "$p" "field: problem, shingle: chars, ngram: 5, num_perm: 100, verify: signature, threshold: 0.6"
   run shared-question "$q" "field: question, threshold: 0.5, answer_field: answer, answers: distinct, numbers: distinct"
   run shared-question-plain "$q" "field: question, threshold: 0.6, max_candidates: 4"
 fi

@@ -249,6 +249,9 @@ uint32_t LshIndex::add(const uint32_t* fps, const uint32_t* values, size_t n) {
   Entry& e = entries_.append();
   e.data = store(values, n);
   e.size = static_cast<uint32_t>(n);
+  uint32_t bits = 0;
+  for (size_t k = 0; k < n; ++k) bits |= 1u << (values[k] & 31);
+  e.bits = bits;
   for (size_t b = 0; b < bands_; ++b) {
     const size_t at = find(*current_, fps[b]);
     const uint64_t v = load_slot(*current_, at, std::memory_order_relaxed);

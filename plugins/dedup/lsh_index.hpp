@@ -89,6 +89,10 @@ class LshIndex {
     return {e.data, e.size};
   }
 
+  // A 32-bit summary of survivor c's values, in its entry: bit (v mod 32) set for each value v. A value
+  // of another set whose bit is clear is not among c's values (see MinHash::matches).
+  uint32_t value_bits(uint32_t c) const { return entries_[c].bits; }
+
   // Hints for a search loop: fetch survivor c's entry, then (once the entry is in) its values.
   void prefetch_entry(uint32_t c) const { __builtin_prefetch(&entries_[c]); }
   void prefetch_values(uint32_t c) const { __builtin_prefetch(entries_[c].data); }
@@ -168,6 +172,7 @@ class LshIndex {
   struct Entry {
     const uint32_t* data = nullptr;
     uint32_t size = 0;
+    uint32_t bits = 0;  // value_bits(), in what was padding: an entry is still 16 bytes
   };
   std::unique_ptr<std::atomic<uint32_t*>[]> arena_ = std::make_unique<std::atomic<uint32_t*>[]>(kArenaChunks);
   uint32_t arena_end_ = 0;  // words allocated (chunks are filled in turn; a block never straddles two)

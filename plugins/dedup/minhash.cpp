@@ -444,6 +444,17 @@ MinHash::Match MinHash::matches(const Prepared& p, uint32_t c, double& sim) cons
     const size_t na = p.values.size(), nb = v.size();
     // |A n B| <= min(|A|, |B|): a pair whose sizes alone keep it below the threshold is not merged.
     if (static_cast<double>(std::min(na, nb)) < threshold_ * static_cast<double>(std::max(na, nb)) - 1e-9) return Match::no;
+    // Without reading c's values (a cache miss on a large index): only the record's shingles whose bit
+    // is set in c's summary can be shared, and x / (na + nb - x) grows with x, so a bound below the
+    // threshold is a verdict jaccard_at_least would give too (the same division, on a larger x).
+    if (na + nb > 0) {
+      const uint32_t bits = index_.value_bits(c);
+      size_t most = 0;
+      for (const uint32_t x : p.values) most += (bits >> (x & 31)) & 1;
+      most = std::min(most, nb);
+      const auto total = static_cast<double>(na + nb);
+      if (static_cast<double>(most) / (total - static_cast<double>(most)) < threshold_) return Match::no;
+    }
     s = jaccard_at_least(p.values.data(), na, v.data(), nb, threshold_);
   } else {
     s = similarity(p.values, v);

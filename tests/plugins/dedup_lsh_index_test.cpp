@@ -141,5 +141,25 @@ TEST(plugins_dedup_lsh_index, KeysChangedDuringACopiedGrowthAreInTheNewTable) {
   EXPECT_GT(copies, 50);
 }
 
+// value_bits(): bit (v mod 32) of each value, the summary dedup.minhash bounds a Jaccard with before it
+// reads a survivor's values (a bit left clear for a value it holds would reject a true duplicate).
+TEST(plugins_dedup_lsh_index, ValueBitsHoldTheLowFiveBitsOfEachValue) {
+  LshIndex index(kBands);
+  const std::vector<uint32_t> fps(kBands, 7);
+  const std::vector<uint32_t> a = {1, 33, 70, 0xFFFFFFFFu}, b = {}, c = {31, 32};
+  index.add(fps.data(), a.data(), a.size());
+  index.add(fps.data(), b.data(), b.size());
+  index.add(fps.data(), c.data(), c.size());
+  EXPECT_EQ(index.value_bits(0), (1u << 1) | (1u << 6) | (1u << 31));
+  EXPECT_EQ(index.value_bits(1), 0u);
+  EXPECT_EQ(index.value_bits(2), (1u << 31) | 1u);
+  // Every value of every survivor of a larger set has its bit set.
+  const Data d = make_data(2000, 5);
+  LshIndex big(kBands);
+  for (size_t k = 0; k < d.fps.size(); ++k) big.add(d.fps[k].data(), d.values[k].data(), d.values[k].size());
+  for (size_t k = 0; k < d.fps.size(); ++k)
+    for (const uint32_t v : d.values[k]) ASSERT_TRUE((big.value_bits(static_cast<uint32_t>(k)) >> (v & 31)) & 1) << k;
+}
+
 }  // namespace
 }  // namespace tamis::dedup
