@@ -276,6 +276,26 @@ TEST(ReviewPage, AnHtmlReportSinkWritesThePage) {
   EXPECT_FALSE(fs::exists(t / "out"));
 }
 
+// report.json carries each stage's inputs and the parameters in force (--set included), so the page
+// shows them even when the pipeline file has changed or is gone.
+TEST(ReviewPage, ParametersComeFromTheReportWithSetOverrides) {
+  TempDir t;
+  std::string in;
+  for (int i = 0; i < 30; ++i) in += "{\"id\":\"r" + std::to_string(i) + "\",\"q\":\"" + std::string(static_cast<size_t>(i), 'x') + "\"}\n";
+  write_file(t / "in.jsonl", in);
+  write_file(t / "p.yaml", "version: 1\nsources:\n  s: { path: in.jsonl, id: id }\nstages:\n  len: { uses: filter.length, with: { field: q, min: 10 } }\n"
+                           "sinks:\n  kept: { path: out/kept.jsonl }\n  json: { path: out/report.json, report: true }\n");
+  ASSERT_EQ(run_tamis({"run", (t / "p.yaml").string(), "--set", "len.min=17"}).exit_code, 0);
+  const std::string report = read_file(t / "out/report.json");
+  EXPECT_NE(report.find("\"inputs\": [\"s\"], \"with\": {\"field\":\"q\",\"unit\":\"chars\",\"min\":17,"), std::string::npos) << report;
+  fs::remove(t / "p.yaml");
+  const auto r = run_tamis({"report", (t / "out/report.json").string(), "-o", (t / "page.html").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string page = read_file(t / "page.html");
+  EXPECT_NE(page.find("min: 17"), std::string::npos);
+  EXPECT_EQ(page.find("min: 10"), std::string::npos);
+}
+
 TEST(ReviewPage, NotAReportIsAnError) {
   EXPECT_THROW(review::render_review_html("not json"), review::ReviewError);
   EXPECT_THROW(review::render_review_html("{\"stages\": []}"), review::ReviewError);

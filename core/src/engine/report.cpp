@@ -144,6 +144,14 @@ std::string format_report(const Pipeline& p, const RunTotals& t) {
          ", \"rejected\": " + std::to_string(rej) + ", \"rejected_by_reason\": {" + reasons + "}, \"counters\": {" + counters +
          "}, \"seconds\": " + num(s.seconds) + ", \"time_share\": " + num(work > 0 ? s.seconds / work : 0);
     if (s.serial_seconds >= 0) o += ", \"serial_seconds\": " + num(s.serial_seconds);
+    // What the stage read and the parameters in force (defaults and --set included): the review page
+    // draws the graph from these.
+    for (const auto& spec : p.stages) {
+      if (spec.name != s.name) continue;
+      o += ", \"inputs\": [";
+      for (size_t k = 0; k < spec.inputs.size(); ++k) o += (k ? ", " : "") + json::quote(spec.inputs[k].name);
+      o += "], \"with\": " + (spec.params_json.empty() ? std::string("{}") : spec.params_json);
+    }
     if (!s.report_json.empty()) o += ", \"report\": " + s.report_json;
     o += "}";
   }
