@@ -224,6 +224,16 @@ int64_t Cache::count() {
   return n;
 }
 
+std::string with_commas(int64_t v) {
+  const std::string digits = std::to_string(v < 0 ? -v : v);
+  std::string out = v < 0 ? "-" : "";
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
 int64_t Cache::count_cached(const Key& key, int64_t n) {
   std::lock_guard lock(reader_.mu);
   sqlite3_stmt* s = prepared(reader_.db, reader_.stmts, kCountKey);

@@ -82,6 +82,9 @@ class Cache {
   std::vector<std::pair<std::string, Key>> ids_;  // remembered, not yet written
 };
 
+// 1234567 as "1,234,567", for the figures the cache command and the dry-run plan print.
+std::string with_commas(int64_t v);
+
 // The cache commands (`tamis rollout cache stats|export ...`): plugins/rollout/cache_command.cpp.
 int32_t cache_command(int32_t argc, const char* const* argv);
 

@@ -82,15 +82,6 @@ std::string text(sqlite3_stmt* s, int i) {
   return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
 }
 
-std::string commas(int64_t v) {
-  std::string s = std::to_string(v < 0 ? -v : v), out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i && (s.size() - i) % 3 == 0) out += ',';
-    out += s[i];
-  }
-  return v < 0 ? "-" + out : out;
-}
-
 int usage(const std::string& message) {
   std::fprintf(stderr, "tamis: rollout cache: %s\nusage:\n", message.c_str());
   const std::string u = kUsage;
@@ -152,19 +143,19 @@ int stats(const std::string& path, bool as_json) {
   int64_t total_responses = 0, total_completion = 0;
   for (const Row& r : rows) {
     std::printf("\n  model %s\n  params %s\n", r.model.c_str(), r.params.c_str());
-    std::printf("    prompts            %14s\n", commas(r.prompts).c_str());
-    if (r.records >= 0) std::printf("    records            %14s\n", commas(r.records).c_str());
-    std::printf("    responses          %14s  (%s stopped at max_tokens)\n", commas(r.responses).c_str(),
-                commas(r.truncated).c_str());
-    std::printf("    prompt tokens      %14s\n", commas(r.prompt_tokens).c_str());
-    std::printf("    completion tokens  %14s  (mean %.0f per response)\n", commas(r.completion_tokens).c_str(),
+    std::printf("    prompts            %14s\n", with_commas(r.prompts).c_str());
+    if (r.records >= 0) std::printf("    records            %14s\n", with_commas(r.records).c_str());
+    std::printf("    responses          %14s  (%s stopped at max_tokens)\n", with_commas(r.responses).c_str(),
+                with_commas(r.truncated).c_str());
+    std::printf("    prompt tokens      %14s\n", with_commas(r.prompt_tokens).c_str());
+    std::printf("    completion tokens  %14s  (mean %.0f per response)\n", with_commas(r.completion_tokens).c_str(),
                 r.responses > r.no_usage ? static_cast<double>(r.completion_tokens) / static_cast<double>(r.responses - r.no_usage) : 0.0);
-    if (r.no_usage) std::printf("    without usage      %14s  (the server sent no token counts)\n", commas(r.no_usage).c_str());
+    if (r.no_usage) std::printf("    without usage      %14s  (the server sent no token counts)\n", with_commas(r.no_usage).c_str());
     total_responses += r.responses;
     total_completion += r.completion_tokens;
   }
   if (rows.size() > 1)
-    std::printf("\n  total: %s responses, %s completion tokens\n", commas(total_responses).c_str(), commas(total_completion).c_str());
+    std::printf("\n  total: %s responses, %s completion tokens\n", with_commas(total_responses).c_str(), with_commas(total_completion).c_str());
   return 0;
 }
 
@@ -240,9 +231,9 @@ int export_sidecar(const std::string& path, const std::string& out_path, const s
     std::filesystem::remove(t.path);
     throw std::runtime_error("cannot put " + out_path + " in place: " + ec.message());
   }
-  std::fprintf(stderr, "tamis: rollout cache: %s lines (%s responses) written to %s%s\n", commas(lines).c_str(),
-               commas(responses).c_str(), out_path.c_str(),
-               empty ? (" (" + commas(empty) + " records asked but got no response: left out)").c_str() : "");
+  std::fprintf(stderr, "tamis: rollout cache: %s lines (%s responses) written to %s%s\n", with_commas(lines).c_str(),
+               with_commas(responses).c_str(), out_path.c_str(),
+               empty ? (" (" + with_commas(empty) + " records asked but got no response: left out)").c_str() : "");
   return 0;
 }
 

@@ -15,15 +15,6 @@ namespace {
 // tokenizers; more tokens per byte for code, CJK and LaTeX). Stated as such in the report.
 constexpr double kDefaultTokensPerByte = 0.25;
 
-std::string commas(int64_t v) {
-  std::string s = std::to_string(v), out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i && (s.size() - i) % 3 == 0) out += ',';
-    out += s[i];
-  }
-  return out;
-}
-
 }  // namespace
 
 DryRunPlanner::DryRunPlanner(const std::string& cache_path, std::vector<std::string> models, int64_t n, int64_t max_tokens)
@@ -97,8 +88,8 @@ std::string DryRunPlanner::summary() const {
   std::lock_guard lock(mu_);
   int64_t records = 0, budget = 0, cached = 0;
   for (const auto& m : per_model_) records = std::max(records, m.records), budget += m.budget, cached += m.cached;
-  return "dry run: " + commas(records) + " records would ask at most " + commas(budget - cached) + " requests (" + commas(budget) +
-         " samples, " + commas(cached) + " already in the cache); token estimates in the report below";
+  return "dry run: " + with_commas(records) + " records would ask at most " + with_commas(budget - cached) + " requests (" + with_commas(budget) +
+         " samples, " + with_commas(cached) + " already in the cache); token estimates in the report below";
 }
 
 }  // namespace tamis::rollout
