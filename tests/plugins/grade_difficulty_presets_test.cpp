@@ -29,25 +29,6 @@ Strings example_lines(const std::string& file) {
   return out;
 }
 
-std::optional<std::string> ann(const OpRun& run, const std::string& id, std::string_view key) {
-  for (const auto* lines : {&run.kept, &run.rejected})
-    for (const auto& line : *lines)
-      if (json_string(line, "id") == id) return run.annotation(line, key);
-  return std::nullopt;
-}
-
-std::string reason_of(const OpRun& run, const std::string& id) {
-  for (const auto& v : run.rejections())
-    if (v.id == id) return v.reason;
-  return "";
-}
-
-std::string detail_of(const OpRun& run, const std::string& id) {
-  for (const auto& v : run.rejections())
-    if (v.id == id) return v.detail;
-  return "";
-}
-
 struct TempFile {
   std::filesystem::path path;
   TempFile(const std::string& name, const std::string& text) {
@@ -64,83 +45,83 @@ TEST(plugins_grade_difficulty_presets, SkyworkCountsPerModelOf16) {
                            jsonl(example_lines("skywork_or1.jsonl")));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"l1"});
-  EXPECT_EQ(ann(run, "l1", "pass_rate"), "{\"" + kQ15 + "\":0.375,\"" + kQ32 + "\":0.9375,\"" + kQ7 + "\":0.6875}");
-  EXPECT_EQ(ann(run, "l1", "n_samples"), "48");
-  EXPECT_EQ(ann(run, "l1", "n_correct"), "32");
-  EXPECT_EQ(ann(run, "l1", "n_samples_by_model"), "{\"" + kQ15 + "\":16,\"" + kQ32 + "\":16,\"" + kQ7 + "\":16}");
-  EXPECT_EQ(reason_of(run, "l2"), "too_easy");  // 16/16 for every model
-  EXPECT_EQ(reason_of(run, "l3"), "too_hard");  // 1.5B 0/16
-  EXPECT_EQ(detail_of(run, "l3"), "not every model in its band: " + kQ15 + " 0/16 too_hard; " + kQ32 + " 9/16 in_band; " + kQ7 +
+  EXPECT_EQ(run.annotation_of("l1", "pass_rate"), "{\"" + kQ15 + "\":0.375,\"" + kQ32 + "\":0.9375,\"" + kQ7 + "\":0.6875}");
+  EXPECT_EQ(run.annotation_of("l1", "n_samples"), "48");
+  EXPECT_EQ(run.annotation_of("l1", "n_correct"), "32");
+  EXPECT_EQ(run.annotation_of("l1", "n_samples_by_model"), "{\"" + kQ15 + "\":16,\"" + kQ32 + "\":16,\"" + kQ7 + "\":16}");
+  EXPECT_EQ(run.reason_of("l2"), "too_easy");  // 16/16 for every model
+  EXPECT_EQ(run.reason_of("l3"), "too_hard");  // 1.5B 0/16
+  EXPECT_EQ(run.detail_of("l3"), "not every model in its band: " + kQ15 + " 0/16 too_hard; " + kQ32 + " 9/16 in_band; " + kQ7 +
                                       " 3/16 in_band");
   // A null count is a model without rollouts for the problem.
-  EXPECT_EQ(reason_of(run, "l4"), "too_few_samples");
-  EXPECT_EQ(ann(run, "l4", "pass_rate"), "{\"" + kQ15 + "\":null,\"" + kQ32 + "\":0.875,\"" + kQ7 + "\":0.75}");
+  EXPECT_EQ(run.reason_of("l4"), "too_few_samples");
+  EXPECT_EQ(run.annotation_of("l4", "pass_rate"), "{\"" + kQ15 + "\":null,\"" + kQ32 + "\":0.875,\"" + kQ7 + "\":0.75}");
 
   // Pooled (the default band): 32/48, 48/48, 12/48, 26/32.
   const OpRun pooled = run_op("difficulty", "{preset: skywork_or1, min: 0.3}", jsonl(example_lines("skywork_or1.jsonl")));
   ASSERT_EQ(pooled.exit_code, 0) << pooled.describe();
   EXPECT_EQ(pooled.kept_ids(), (Strings{"l1", "l4"}));
-  EXPECT_EQ(reason_of(pooled, "l3"), "too_hard");
-  EXPECT_EQ(ann(pooled, "l3", "pass_rate_pooled"), "0.25");
+  EXPECT_EQ(pooled.reason_of("l3"), "too_hard");
+  EXPECT_EQ(pooled.annotation_of("l3", "pass_rate_pooled"), "0.25");
 
   // Explicit settings win: counts of incorrect rollouts, and another n.
   const OpRun flipped = run_op("difficulty", "{preset: skywork_or1, counts_of: incorrect, n: 20}", jsonl(example_lines("skywork_or1.jsonl")));
   ASSERT_EQ(flipped.exit_code, 0) << flipped.describe();
-  EXPECT_EQ(ann(flipped, "l1", "n_correct_by_model"), "{\"" + kQ15 + "\":14,\"" + kQ32 + "\":5,\"" + kQ7 + "\":9}");
-  EXPECT_EQ(ann(flipped, "l1", "n_samples"), "60");
+  EXPECT_EQ(flipped.annotation_of("l1", "n_correct_by_model"), "{\"" + kQ15 + "\":14,\"" + kQ32 + "\":5,\"" + kQ7 + "\":9}");
+  EXPECT_EQ(flipped.annotation_of("l1", "n_samples"), "60");
 }
 
 TEST(plugins_grade_difficulty_presets, BigMathSolveRateOf64) {
   const OpRun run = run_op("difficulty", "{preset: big_math, min: 0.1, max: 0.9}", jsonl(example_lines("big_math.jsonl")));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"l1"});
-  EXPECT_EQ(ann(run, "l1", "n_samples"), "64");
-  EXPECT_EQ(ann(run, "l1", "n_correct"), "57");  // 0.890625 * 64
-  EXPECT_EQ(reason_of(run, "l2"), "too_hard");   // 6/64 = 0.09375
-  EXPECT_EQ(detail_of(run, "l2"), "6/64 correct");
-  EXPECT_EQ(reason_of(run, "l3"), "too_easy");
-  EXPECT_EQ(reason_of(run, "l4"), "too_hard");
-  EXPECT_EQ(reason_of(run, "l5"), "missing_rollouts");  // null solve rate
-  EXPECT_EQ(detail_of(run, "l5"), "no pass rate in 'llama8b_solve_rate'");
+  EXPECT_EQ(run.annotation_of("l1", "n_samples"), "64");
+  EXPECT_EQ(run.annotation_of("l1", "n_correct"), "57");  // 0.890625 * 64
+  EXPECT_EQ(run.reason_of("l2"), "too_hard");   // 6/64 = 0.09375
+  EXPECT_EQ(run.detail_of("l2"), "6/64 correct");
+  EXPECT_EQ(run.reason_of("l3"), "too_easy");
+  EXPECT_EQ(run.reason_of("l4"), "too_hard");
+  EXPECT_EQ(run.reason_of("l5"), "missing_rollouts");  // null solve rate
+  EXPECT_EQ(run.detail_of("l5"), "no pass rate in 'llama8b_solve_rate'");
 
   // A rate that is no whole number of the n rollouts, or out of [0, 1], is bad_rollouts.
   const OpRun bad = run_op("difficulty", "{preset: big_math}",
                            jsonl({R"({"id":"a","llama8b_solve_rate":0.3})", R"({"id":"b","llama8b_solve_rate":1.5})",
                                   R"({"id":"c","llama8b_solve_rate":"0.5"})", R"({"id":"d","llama8b_solve_rate":0.5})"}));
   ASSERT_EQ(bad.exit_code, 0) << bad.describe();
-  EXPECT_EQ(reason_of(bad, "a"), "bad_rollouts");
-  EXPECT_EQ(detail_of(bad, "a"), "'llama8b_solve_rate' is 0.3, not a whole number of n 64 rollouts");
-  EXPECT_EQ(reason_of(bad, "b"), "bad_rollouts");
-  EXPECT_EQ(reason_of(bad, "c"), "bad_rollouts");
+  EXPECT_EQ(bad.reason_of("a"), "bad_rollouts");
+  EXPECT_EQ(bad.detail_of("a"), "'llama8b_solve_rate' is 0.3, not a whole number of n 64 rollouts");
+  EXPECT_EQ(bad.reason_of("b"), "bad_rollouts");
+  EXPECT_EQ(bad.reason_of("c"), "bad_rollouts");
   EXPECT_EQ(bad.kept_ids(), Strings{"d"});
   // With n 10 the same 0.3 is 3 of 10.
   const OpRun ten = run_op("difficulty", "{preset: big_math, n: 10}", jsonl({R"({"id":"a","llama8b_solve_rate":0.3})"}));
   ASSERT_EQ(ten.exit_code, 0) << ten.describe();
-  EXPECT_EQ(ann(ten, "a", "n_correct"), "3");
+  EXPECT_EQ(ten.annotation_of("a", "n_correct"), "3");
 }
 
 TEST(plugins_grade_difficulty_presets, OpenR1MathVerifyWithMajorityFromGenerations) {
   const OpRun run = run_op("difficulty", "{preset: openr1, min_samples: 2}", jsonl(example_lines("openr1.jsonl")));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"l2"});
-  EXPECT_EQ(ann(run, "l2", "pass_rate"), "0.5");
-  EXPECT_EQ(ann(run, "l2", "majority_answer"), "\"3\"");  // a 2-2 tie goes to the reference's answer
-  EXPECT_EQ(reason_of(run, "l1"), "too_easy");
+  EXPECT_EQ(run.annotation_of("l2", "pass_rate"), "0.5");
+  EXPECT_EQ(run.annotation_of("l2", "majority_answer"), "\"3\"");  // a 2-2 tie goes to the reference's answer
+  EXPECT_EQ(run.reason_of("l1"), "too_easy");
   // Math-Verify says 0/3 and all three generations answer 80 where the reference says 75.
-  EXPECT_EQ(reason_of(run, "l3"), "suspect_label");
-  EXPECT_EQ(ann(run, "l3", "majority_answer"), "\"80\"");
+  EXPECT_EQ(run.reason_of("l3"), "suspect_label");
+  EXPECT_EQ(run.annotation_of("l3", "majority_answer"), "\"80\"");
 
   // Correctness comes from correctness_math_verify, not from grading the generations: a record whose
   // generations all reach the reference but whose verdicts say false is too hard.
   const OpRun marks = run_op("difficulty", "{preset: openr1}",
                              jsonl({R"({"id":"x","answer":"5","generations":["\\boxed{5}","\\boxed{5}"],"correctness_math_verify":[false,false]})"}));
   ASSERT_EQ(marks.exit_code, 0) << marks.describe();
-  EXPECT_EQ(reason_of(marks, "x"), "too_hard");
+  EXPECT_EQ(marks.reason_of("x"), "too_hard");
   // responses_field "" leaves the generations out: correctness values only, no majority.
   const OpRun plain = run_op("difficulty", "{preset: openr1, responses_field: ''}", jsonl(example_lines("openr1.jsonl")));
   ASSERT_EQ(plain.exit_code, 0) << plain.describe();
-  EXPECT_EQ(ann(plain, "l2", "majority_answer"), std::nullopt);
-  EXPECT_EQ(reason_of(plain, "l3"), "too_hard");
+  EXPECT_EQ(plain.annotation_of("l2", "majority_answer"), std::nullopt);
+  EXPECT_EQ(plain.reason_of("l3"), "too_hard");
 }
 
 TEST(plugins_grade_difficulty_presets, VerlDumpAsSidecarWithScores) {
@@ -186,9 +167,9 @@ TEST(plugins_grade_difficulty_presets, CorrectThresholdForRewards) {
   const OpRun run = run_op("difficulty", "{correct_field: r, correct_threshold: 0.5}",
                            jsonl({R"({"id":"a","r":[1.0,-1.0,0.1,0.5]})", R"({"id":"b","r":[true,false]})", R"({"id":"c","r":["1"]})"}));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(ann(run, "a", "n_correct"), "2");  // 1.0 and 0.5
-  EXPECT_EQ(ann(run, "b", "n_correct"), "1");
-  EXPECT_EQ(reason_of(run, "c"), "bad_rollouts");
+  EXPECT_EQ(run.annotation_of("a", "n_correct"), "2");  // 1.0 and 0.5
+  EXPECT_EQ(run.annotation_of("b", "n_correct"), "1");
+  EXPECT_EQ(run.reason_of("c"), "bad_rollouts");
 }
 
 // rollout.sample with early stopping writes its copy of difficulty's settings beside answers and correct.

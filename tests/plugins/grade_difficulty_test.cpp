@@ -21,26 +21,6 @@ using Strings = std::vector<std::string>;
 
 std::filesystem::path shared_data() { return TAMIS_SHARED_DATA; }
 
-// The annotation `key` of the output line (kept or rejected) whose id is `id`.
-std::optional<std::string> ann(const OpRun& run, const std::string& id, std::string_view key) {
-  for (const auto* lines : {&run.kept, &run.rejected})
-    for (const auto& line : *lines)
-      if (json_string(line, "id") == id) return run.annotation(line, key);
-  return std::nullopt;
-}
-
-std::string reason_of(const OpRun& run, const std::string& id) {
-  for (const auto& v : run.rejections())
-    if (v.id == id) return v.reason;
-  return "";
-}
-
-std::string detail_of(const OpRun& run, const std::string& id) {
-  for (const auto& v : run.rejections())
-    if (v.id == id) return v.detail;
-  return "";
-}
-
 TEST(plugins_grade_difficulty, CorrectnessValuesAndDefaultBandDropsAllAndNone) {
   const Strings in = {
       R"({"id":"none","c":[false,false,false,false]})",
@@ -52,16 +32,16 @@ TEST(plugins_grade_difficulty, CorrectnessValuesAndDefaultBandDropsAllAndNone) {
   const OpRun run = run_op("difficulty", "{correct_field: c}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"one", "three"}));
-  EXPECT_EQ(reason_of(run, "none"), "too_hard");
-  EXPECT_EQ(detail_of(run, "none"), "0/4 correct");
-  EXPECT_EQ(reason_of(run, "all"), "too_easy");
-  EXPECT_EQ(detail_of(run, "all"), "4/4 correct");
-  EXPECT_EQ(reason_of(run, "single"), "too_easy");
-  EXPECT_EQ(ann(run, "three", "pass_rate"), "0.75");
-  EXPECT_EQ(ann(run, "three", "n_samples"), "4");
-  EXPECT_EQ(ann(run, "three", "n_correct"), "3");
-  EXPECT_EQ(ann(run, "three", "majority_answer"), std::nullopt);  // correctness values carry no answers
-  EXPECT_EQ(ann(run, "none", "pass_rate"), "0");                   // rejected lines are annotated too
+  EXPECT_EQ(run.reason_of("none"), "too_hard");
+  EXPECT_EQ(run.detail_of("none"), "0/4 correct");
+  EXPECT_EQ(run.reason_of("all"), "too_easy");
+  EXPECT_EQ(run.detail_of("all"), "4/4 correct");
+  EXPECT_EQ(run.reason_of("single"), "too_easy");
+  EXPECT_EQ(run.annotation_of("three", "pass_rate"), "0.75");
+  EXPECT_EQ(run.annotation_of("three", "n_samples"), "4");
+  EXPECT_EQ(run.annotation_of("three", "n_correct"), "3");
+  EXPECT_EQ(run.annotation_of("three", "majority_answer"), std::nullopt);  // correctness values carry no answers
+  EXPECT_EQ(run.annotation_of("none", "pass_rate"), "0");                   // rejected lines are annotated too
 }
 
 TEST(plugins_grade_difficulty, BandEdgesInclusiveAndExclusive) {
@@ -76,9 +56,9 @@ TEST(plugins_grade_difficulty, BandEdgesInclusiveAndExclusive) {
   const OpRun inc = run_op("difficulty", "{correct_field: c, min: 0.25, max: 0.625, inclusive: true}", jsonl(in));
   ASSERT_EQ(inc.exit_code, 0) << inc.describe();
   EXPECT_EQ(inc.kept_ids(), (Strings{"k2", "k3", "k4", "k5"}));
-  EXPECT_EQ(reason_of(inc, "k1"), "too_hard");
-  EXPECT_EQ(reason_of(inc, "k6"), "too_easy");
-  EXPECT_EQ(detail_of(inc, "k6"), "6/8 correct");
+  EXPECT_EQ(inc.reason_of("k1"), "too_hard");
+  EXPECT_EQ(inc.reason_of("k6"), "too_easy");
+  EXPECT_EQ(inc.detail_of("k6"), "6/8 correct");
   // The same bounds, exclusive: the edges go.
   const OpRun exc = run_op("difficulty", "{correct_field: c, min: 0.25, max: 0.625}", jsonl(in));
   ASSERT_EQ(exc.exit_code, 0) << exc.describe();
@@ -104,12 +84,12 @@ TEST(plugins_grade_difficulty, TooFewSamplesAndCounts) {
   const OpRun run = run_op("difficulty", "{n_field: n, correct_count_field: k, min_samples: 4}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"ok"});
-  EXPECT_EQ(reason_of(run, "few"), "too_few_samples");
-  EXPECT_EQ(detail_of(run, "few"), "3 rollouts, fewer than min_samples 4");
-  EXPECT_EQ(reason_of(run, "bad"), "bad_rollouts");
-  EXPECT_EQ(reason_of(run, "missing"), "missing_rollouts");
-  EXPECT_EQ(reason_of(run, "zero"), "too_few_samples");
-  EXPECT_EQ(ann(run, "ok", "pass_rate"), "0.3125");
+  EXPECT_EQ(run.reason_of("few"), "too_few_samples");
+  EXPECT_EQ(run.detail_of("few"), "3 rollouts, fewer than min_samples 4");
+  EXPECT_EQ(run.reason_of("bad"), "bad_rollouts");
+  EXPECT_EQ(run.reason_of("missing"), "missing_rollouts");
+  EXPECT_EQ(run.reason_of("zero"), "too_few_samples");
+  EXPECT_EQ(run.annotation_of("ok", "pass_rate"), "0.3125");
   const OpRun few = run_op("difficulty", "{correct_field: c, min_samples: 3}", jsonl({R"({"id":"a","c":[1,0]})", R"({"id":"b","c":[]})", R"({"id":"x","c":[1,"y"]})"}));
   ASSERT_EQ(few.exit_code, 0) << few.describe();
   EXPECT_EQ(few.reasons(), (Strings{"too_few_samples", "too_few_samples", "bad_rollouts"}));
@@ -125,25 +105,25 @@ TEST(plugins_grade_difficulty, ResponsesAreGradedAndAnswersGroupedByEquivalence)
   const OpRun run = run_op("difficulty", "{responses_field: r}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"p", "w"}));
-  EXPECT_EQ(ann(run, "p", "n_correct"), "2");
-  EXPECT_EQ(ann(run, "p", "pass_rate"), "0.5");
-  EXPECT_EQ(ann(run, "p", "majority_answer"), R"("\\frac{1}{2}")");
-  EXPECT_EQ(ann(run, "p", "majority_share"), "0.5");
-  EXPECT_EQ(ann(run, "p", "suspect_label"), std::nullopt);
-  EXPECT_EQ(ann(run, "w", "n_correct"), "2");
-  EXPECT_EQ(ann(run, "w", "majority_answer"), R"("18")");
+  EXPECT_EQ(run.annotation_of("p", "n_correct"), "2");
+  EXPECT_EQ(run.annotation_of("p", "pass_rate"), "0.5");
+  EXPECT_EQ(run.annotation_of("p", "majority_answer"), R"("\\frac{1}{2}")");
+  EXPECT_EQ(run.annotation_of("p", "majority_share"), "0.5");
+  EXPECT_EQ(run.annotation_of("p", "suspect_label"), std::nullopt);
+  EXPECT_EQ(run.annotation_of("w", "n_correct"), "2");
+  EXPECT_EQ(run.annotation_of("w", "majority_answer"), R"("18")");
   // Extracted answers, numbers allowed.
   const OpRun a = run_op("difficulty", "{answers_field: a, reference_field: ref}",
                          jsonl({R"({"id":"x","ref":12,"a":["12", 12.0, "0012", "13"]})"}));
   ASSERT_EQ(a.exit_code, 0) << a.describe();
-  EXPECT_EQ(ann(a, "x", "n_correct"), "3");
-  EXPECT_EQ(ann(a, "x", "majority_share"), "0.75");
+  EXPECT_EQ(a.annotation_of("x", "n_correct"), "3");
+  EXPECT_EQ(a.annotation_of("x", "majority_share"), "0.75");
   // Answers with separate correctness values: correctness from the values, majority from the answers.
   const OpRun both = run_op("difficulty", "{answers_field: a, correct_field: c}",
                             jsonl({R"({"id":"y","answer":"5","a":["4","4","5"],"c":[1,1,0]})", R"({"id":"z","answer":"5","a":["4"],"c":[1,1]})"}));
   ASSERT_EQ(both.exit_code, 0) << both.describe();
-  EXPECT_EQ(ann(both, "y", "n_correct"), "2");
-  EXPECT_EQ(reason_of(both, "z"), "bad_rollouts");
+  EXPECT_EQ(both.annotation_of("y", "n_correct"), "2");
+  EXPECT_EQ(both.reason_of("z"), "bad_rollouts");
   // A missing reference when responses must be graded.
   const OpRun noref = run_op("difficulty", "{responses_field: r}", jsonl({R"({"id":"n","r":["\\boxed{1}"]})"}));
   ASSERT_EQ(noref.exit_code, 0) << noref.describe();
@@ -171,35 +151,35 @@ TEST(plugins_grade_difficulty, SuspectLabels) {
   const OpRun run = run_op("difficulty", "{responses_field: r, min_samples: 4}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"half", "scatter", "fine", "tie"}));
-  EXPECT_EQ(ann(run, "tie", "majority_answer"), R"("7")");
-  EXPECT_EQ(ann(run, "tie", "majority_share"), "0.5");
-  EXPECT_EQ(reason_of(run, "s"), "suspect_label");
-  EXPECT_EQ(detail_of(run, "s"), "majority answer '42' (3/4, share 0.75) is not equivalent to the reference '24'; 1/4 correct");
-  EXPECT_EQ(reason_of(run, "half0"), "suspect_label");
-  EXPECT_EQ(ann(run, "half", "suspect_label"), std::nullopt);
-  EXPECT_EQ(reason_of(run, "few"), "too_few_samples");
+  EXPECT_EQ(run.annotation_of("tie", "majority_answer"), R"("7")");
+  EXPECT_EQ(run.annotation_of("tie", "majority_share"), "0.5");
+  EXPECT_EQ(run.reason_of("s"), "suspect_label");
+  EXPECT_EQ(run.detail_of("s"), "majority answer '42' (3/4, share 0.75) is not equivalent to the reference '24'; 1/4 correct");
+  EXPECT_EQ(run.reason_of("half0"), "suspect_label");
+  EXPECT_EQ(run.annotation_of("half", "suspect_label"), std::nullopt);
+  EXPECT_EQ(run.reason_of("few"), "too_few_samples");
   // "fine": 7 (twice) and 8 / 8.0 (one group) tie at 2 each; the tie goes to the answer seen first, 7,
   // equal to the reference.
-  EXPECT_EQ(ann(run, "fine", "majority_answer"), R"("7")");
-  EXPECT_EQ(ann(run, "fine", "suspect_label"), std::nullopt);
-  EXPECT_EQ(ann(run, "s", "suspect_label"), "true");
+  EXPECT_EQ(run.annotation_of("fine", "majority_answer"), R"("7")");
+  EXPECT_EQ(run.annotation_of("fine", "suspect_label"), std::nullopt);
+  EXPECT_EQ(run.annotation_of("s", "suspect_label"), "true");
   // A stricter share: only s (0.75) is suspect.
   const OpRun strict = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_share: 0.7}", jsonl(in));
   ASSERT_EQ(strict.exit_code, 0) << strict.describe();
-  EXPECT_EQ(reason_of(strict, "s"), "suspect_label");
+  EXPECT_EQ(strict.reason_of("s"), "suspect_label");
   EXPECT_EQ(strict.kept_ids(), (Strings{"half", "scatter", "fine", "tie"}));  // half: 1/4 correct, in the band
-  EXPECT_EQ(reason_of(strict, "half0"), "too_hard");                              // 0/4, share 0.5 < 0.7
+  EXPECT_EQ(strict.reason_of("half0"), "too_hard");                              // 0/4, share 0.5 < 0.7
   // Annotate only: the band decides; s is kept with 1/4 and marked.
   const OpRun note = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_action: annotate}", jsonl(in));
   ASSERT_EQ(note.exit_code, 0) << note.describe();
   EXPECT_EQ(note.kept_ids(), (Strings{"s", "half", "scatter", "fine", "tie"}));
-  EXPECT_EQ(ann(note, "s", "suspect_label"), "true");
-  EXPECT_EQ(ann(note, "half0", "suspect_label"), "true");
-  EXPECT_EQ(ann(note, "half", "suspect_label"), std::nullopt);
+  EXPECT_EQ(note.annotation_of("s", "suspect_label"), "true");
+  EXPECT_EQ(note.annotation_of("half0", "suspect_label"), "true");
+  EXPECT_EQ(note.annotation_of("half", "suspect_label"), std::nullopt);
   // Off: no check.
   const OpRun off = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_action: off}", jsonl(in));
   ASSERT_EQ(off.exit_code, 0) << off.describe();
-  EXPECT_EQ(ann(off, "s", "suspect_label"), std::nullopt);
+  EXPECT_EQ(off.annotation_of("s", "suspect_label"), std::nullopt);
 }
 
 TEST(plugins_grade_difficulty, PerModelPassRates) {
@@ -210,16 +190,16 @@ TEST(plugins_grade_difficulty, PerModelPassRates) {
   const OpRun run = run_op("difficulty", "{models: {small: a.r, big: b}}", jsonl({in[0]}));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   ASSERT_EQ(run.kept.size(), 1u);
-  EXPECT_EQ(ann(run, "m", "pass_rate"), R"({"small":0.5,"big":1})");
-  EXPECT_EQ(ann(run, "m", "n_correct_by_model"), R"({"small":1,"big":1})");
-  EXPECT_EQ(ann(run, "m", "n_samples_by_model"), R"({"small":2,"big":1})");
-  EXPECT_EQ(ann(run, "m", "n_samples"), "3");
-  EXPECT_EQ(ann(run, "m", "n_correct"), "2");
-  EXPECT_EQ(ann(run, "m", "majority_answer"), R"("5")");
+  EXPECT_EQ(run.annotation_of("m", "pass_rate"), R"({"small":0.5,"big":1})");
+  EXPECT_EQ(run.annotation_of("m", "n_correct_by_model"), R"({"small":1,"big":1})");
+  EXPECT_EQ(run.annotation_of("m", "n_samples_by_model"), R"({"small":2,"big":1})");
+  EXPECT_EQ(run.annotation_of("m", "n_samples"), "3");
+  EXPECT_EQ(run.annotation_of("m", "n_correct"), "2");
+  EXPECT_EQ(run.annotation_of("m", "majority_answer"), R"("5")");
   const OpRun c = run_op("difficulty", "{models: {x: x, y: y}, models_kind: correct}", jsonl({in[1]}));
   ASSERT_EQ(c.exit_code, 0) << c.describe();
-  EXPECT_EQ(ann(c, "c", "pass_rate"), R"({"x":0.25,"y":1})");
-  EXPECT_EQ(ann(c, "c", "pass_rate_pooled"), "0.625");
+  EXPECT_EQ(c.annotation_of("c", "pass_rate"), R"({"x":0.25,"y":1})");
+  EXPECT_EQ(c.annotation_of("c", "pass_rate_pooled"), "0.625");
   const OpRun missing = run_op("difficulty", "{models: {x: x, z: z}, models_kind: correct}", jsonl({in[1]}));
   ASSERT_EQ(missing.exit_code, 0) << missing.describe();
   EXPECT_EQ(missing.reasons(), Strings{"missing_rollouts"});
@@ -272,15 +252,15 @@ TEST(plugins_grade_difficulty, SidecarRolloutsKeyedById) {
   const OpRun run = run_op("difficulty", "{sidecar: '" + side.path.string() + "'}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"p1"});
-  EXPECT_EQ(ann(run, "p1", "n_samples"), "3");
-  EXPECT_EQ(ann(run, "p1", "n_correct"), "1");
-  EXPECT_EQ(reason_of(run, "p2"), "too_easy");
-  EXPECT_EQ(ann(run, "p2", "majority_answer"), R"("0.5")");
-  EXPECT_EQ(ann(run, "p2", "majority_share"), "1");
-  EXPECT_EQ(reason_of(run, "p3"), "suspect_label");  // 8 three times of 4, reference 9
-  EXPECT_EQ(ann(run, "p3", "n_correct"), "1");
-  EXPECT_EQ(reason_of(run, "p4"), "missing_rollouts");
-  EXPECT_EQ(detail_of(run, "p4"), "no rollouts for id 'p4' in the sidecar");
+  EXPECT_EQ(run.annotation_of("p1", "n_samples"), "3");
+  EXPECT_EQ(run.annotation_of("p1", "n_correct"), "1");
+  EXPECT_EQ(run.reason_of("p2"), "too_easy");
+  EXPECT_EQ(run.annotation_of("p2", "majority_answer"), R"("0.5")");
+  EXPECT_EQ(run.annotation_of("p2", "majority_share"), "1");
+  EXPECT_EQ(run.reason_of("p3"), "suspect_label");  // 8 three times of 4, reference 9
+  EXPECT_EQ(run.annotation_of("p3", "n_correct"), "1");
+  EXPECT_EQ(run.reason_of("p4"), "missing_rollouts");
+  EXPECT_EQ(run.detail_of("p4"), "no rollouts for id 'p4' in the sidecar");
   EXPECT_NE(run.err.find("sidecar: 9 rollouts for 3 ids from 7 lines"), std::string::npos) << run.err;
   // Same results at 1 thread.
   const OpRun one = run_op("difficulty", "{sidecar: '" + side.path.string() + "'}", jsonl(in), 1);
@@ -298,16 +278,16 @@ TEST(plugins_grade_difficulty, SidecarCorrectnessPerModelAndErrors) {
                            jsonl({R"({"id":"7"})"}));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"7"});
-  EXPECT_EQ(ann(run, "7", "pass_rate"), R"({"small":0.25,"big":1})");
-  EXPECT_EQ(ann(run, "7", "pass_rate_pooled"), "0.5");
-  EXPECT_EQ(ann(run, "7", "n_samples_by_model"), R"({"small":4,"big":2})");
+  EXPECT_EQ(run.annotation_of("7", "pass_rate"), R"({"small":0.25,"big":1})");
+  EXPECT_EQ(run.annotation_of("7", "pass_rate_pooled"), "0.5");
+  EXPECT_EQ(run.annotation_of("7", "n_samples_by_model"), R"({"small":4,"big":2})");
   // Answers with correctness marks.
   const Sidecar marked("marked", jsonl({R"({"id":"a","ans":["3","3","3","4"],"c":[0,0,0,1]})"}));
   const OpRun m = run_op("difficulty", "{sidecar: '" + marked.path.string() + "', sidecar_field: ans, sidecar_kind: answers, sidecar_correct_field: c}",
                          jsonl({R"({"id":"a","answer":"4"})"}));
   ASSERT_EQ(m.exit_code, 0) << m.describe();
   EXPECT_EQ(m.reasons(), Strings{"suspect_label"});
-  EXPECT_EQ(ann(m, "a", "n_correct"), "1");
+  EXPECT_EQ(m.annotation_of("a", "n_correct"), "1");
   // A broken sidecar stops the run (exit 1) with the line.
   const Sidecar broken("broken", "{\"id\":\"a\",\"response\":\"x\"}\nnot json\n");
   const OpRun b = run_op("difficulty", "{sidecar: '" + broken.path.string() + "'}", jsonl({R"({"id":"a","answer":"4"})"}));
@@ -408,38 +388,38 @@ TEST(plugins_grade_difficulty, PerModelBandsAllAndAny) {
   const OpRun pooled = run_bands("", in);
   ASSERT_EQ(pooled.exit_code, 0) << pooled.describe();
   EXPECT_EQ(pooled.kept_ids(), (Strings{"both", "easy_y", "hard_x", "none"}));
-  EXPECT_EQ(ann(pooled, "both", "band_by_model"), std::nullopt);
+  EXPECT_EQ(pooled.annotation_of("both", "band_by_model"), std::nullopt);
 
   // all: every model inside its band (Skywork-OR1's "1-15 of 16 for each model").
   const OpRun all = run_bands(", model_band: all", in);
   ASSERT_EQ(all.exit_code, 0) << all.describe();
   EXPECT_EQ(all.kept_ids(), Strings{"both"});
-  EXPECT_EQ(ann(all, "both", "band_by_model"), R"({"x":"in_band","y":"in_band"})");
-  EXPECT_EQ(reason_of(all, "easy_y"), "too_easy");
-  EXPECT_EQ(detail_of(all, "easy_y"), "not every model in its band: x 1/4 in_band; y 4/4 too_easy");
-  EXPECT_EQ(ann(all, "easy_y", "band_by_model"), R"({"x":"in_band","y":"too_easy"})");
-  EXPECT_EQ(reason_of(all, "hard_x"), "too_hard");
-  EXPECT_EQ(reason_of(all, "none"), "too_hard");  // the first model out of its band names the reason
-  EXPECT_EQ(ann(all, "none", "pass_rate"), R"({"x":0,"y":1})");
+  EXPECT_EQ(all.annotation_of("both", "band_by_model"), R"({"x":"in_band","y":"in_band"})");
+  EXPECT_EQ(all.reason_of("easy_y"), "too_easy");
+  EXPECT_EQ(all.detail_of("easy_y"), "not every model in its band: x 1/4 in_band; y 4/4 too_easy");
+  EXPECT_EQ(all.annotation_of("easy_y", "band_by_model"), R"({"x":"in_band","y":"too_easy"})");
+  EXPECT_EQ(all.reason_of("hard_x"), "too_hard");
+  EXPECT_EQ(all.reason_of("none"), "too_hard");  // the first model out of its band names the reason
+  EXPECT_EQ(all.annotation_of("none", "pass_rate"), R"({"x":0,"y":1})");
 
   // any: at least one model inside its band.
   const OpRun any = run_bands(", model_band: any", in);
   ASSERT_EQ(any.exit_code, 0) << any.describe();
   EXPECT_EQ(any.kept_ids(), (Strings{"both", "easy_y", "hard_x"}));
-  EXPECT_EQ(reason_of(any, "none"), "too_hard");
-  EXPECT_EQ(detail_of(any, "none"), "no model in its band: x 0/4 too_hard; y 4/4 too_easy");
+  EXPECT_EQ(any.reason_of("none"), "too_hard");
+  EXPECT_EQ(any.detail_of("none"), "no model in its band: x 0/4 too_hard; y 4/4 too_easy");
 
   // A band of its own for y (inclusive up to 1): y solving everything no longer rejects.
   const OpRun own = run_bands(", model_band: all, model_bands: {y: {max: 1, inclusive: true}}", in);
   ASSERT_EQ(own.exit_code, 0) << own.describe();
   EXPECT_EQ(own.kept_ids(), (Strings{"both", "easy_y"}));
-  EXPECT_EQ(reason_of(own, "hard_x"), "too_hard");
+  EXPECT_EQ(own.reason_of("hard_x"), "too_hard");
   // Inclusive bounds given as rates: 1 to 3 of 4 correct for x.
   const OpRun counts = run_bands(", model_band: any, model_bands: {x: {min: 0.25, max: 0.75, inclusive: true}, y: {min: 0.5, max: 0.5, inclusive: true}}", in);
   ASSERT_EQ(counts.exit_code, 0) << counts.describe();
   EXPECT_EQ(counts.kept_ids(), (Strings{"both", "easy_y"}));
-  EXPECT_EQ(ann(counts, "both", "band_by_model"), R"({"x":"in_band","y":"in_band"})");
-  EXPECT_EQ(ann(counts, "hard_x", "band_by_model"), R"({"x":"too_hard","y":"too_hard"})");
+  EXPECT_EQ(counts.annotation_of("both", "band_by_model"), R"({"x":"in_band","y":"in_band"})");
+  EXPECT_EQ(counts.annotation_of("hard_x", "band_by_model"), R"({"x":"too_hard","y":"too_hard"})");
 }
 
 TEST(plugins_grade_difficulty, PerModelBandsFromASidecarCountModelsMissingForAnId) {
@@ -452,14 +432,14 @@ TEST(plugins_grade_difficulty, PerModelBandsFromASidecarCountModelsMissingForAnI
   const Strings in = {R"({"id":"1"})", R"({"id":"2"})"};
   const OpRun all = run_op("difficulty", with + ", model_band: all}", jsonl(in));
   ASSERT_EQ(all.exit_code, 0) << all.describe();
-  EXPECT_EQ(reason_of(all, "1"), "too_easy");
+  EXPECT_EQ(all.reason_of("1"), "too_easy");
   // Model b has no rollout for problem 2: it cannot be in its band.
-  EXPECT_EQ(reason_of(all, "2"), "too_few_samples");
-  EXPECT_EQ(detail_of(all, "2"), "not every model in its band: a 1/2 in_band; b 0/0 too_few_samples");
+  EXPECT_EQ(all.reason_of("2"), "too_few_samples");
+  EXPECT_EQ(all.detail_of("2"), "not every model in its band: a 1/2 in_band; b 0/0 too_few_samples");
   const OpRun any = run_op("difficulty", with + ", model_band: any}", jsonl(in));
   ASSERT_EQ(any.exit_code, 0) << any.describe();
   EXPECT_EQ(any.kept_ids(), (Strings{"1", "2"}));
-  EXPECT_EQ(ann(any, "2", "band_by_model"), R"({"a":"in_band","b":"too_few_samples"})");
+  EXPECT_EQ(any.annotation_of("2", "band_by_model"), R"({"a":"in_band","b":"too_few_samples"})");
   // A band for a model the sidecar does not have stops the run, naming it.
   const OpRun unknown = run_op("difficulty", with + ", model_band: all, model_bands: {c: {min: 0.1}}}", jsonl(in));
   EXPECT_EQ(unknown.exit_code, 1);

@@ -166,6 +166,25 @@ std::vector<std::string> OpRun::reasons() const {
   return out;
 }
 
+std::optional<std::string> OpRun::annotation_of(const std::string& id, std::string_view key) const {
+  for (const auto* lines : {&kept, &rejected})
+    for (const auto& line : *lines)
+      if (json_string(line, "id") == id) return annotation(line, key);
+  return std::nullopt;
+}
+
+std::string OpRun::reason_of(const std::string& id) const {
+  for (const auto& v : rejections())
+    if (v.id == id) return v.reason;
+  return "";
+}
+
+std::string OpRun::detail_of(const std::string& id) const {
+  for (const auto& v : rejections())
+    if (v.id == id) return v.detail;
+  return "";
+}
+
 std::optional<std::string> OpRun::annotation(const std::string& line, std::string_view key) const {
   return json_raw(line, "/" + annotation_field + "/" + std::string(key));
 }

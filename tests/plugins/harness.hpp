@@ -74,6 +74,11 @@ struct OpRun {
   std::vector<Verdict> rejections() const;
   // Just the reasons of the rejected lines, in output order.
   std::vector<std::string> reasons() const;
+  // The annotation `key` of the kept or rejected line whose `id` field is `id`; the reason and detail of
+  // the rejection of the line whose id (as rejections() reads it) is `id` ("" when none).
+  std::optional<std::string> annotation_of(const std::string& id, std::string_view key) const;
+  std::string reason_of(const std::string& id) const;
+  std::string detail_of(const std::string& id) const;
   // An annotation of one output line, as compact JSON text (e.g. "42", "\"en\""), if present.
   std::optional<std::string> annotation(const std::string& line, std::string_view key) const;
   // A number from report.json's "totals": read, kept, rejected, errors. Throws when missing.

@@ -25,13 +25,6 @@ std::string trace(const std::string& id, const std::string& problem, const std::
          tamis::json::quote(response) + "}";
 }
 
-std::optional<std::string> ann(const OpRun& run, const std::string& id, std::string_view key) {
-  for (const auto* lines : {&run.kept, &run.rejected})
-    for (const auto& line : *lines)
-      if (json_string(line, "id") == id) return run.annotation(line, key);
-  return std::nullopt;
-}
-
 Verdict verdict(const OpRun& run, const std::string& id) {
   for (const auto& v : run.rejections())
     if (v.id == id) return v;
@@ -51,14 +44,14 @@ TEST(plugins_lang_langid, Annotations) {
   const OpRun run = run_op("langid", "", jsonl({rec("en", kEn), rec("fr", kFr), rec("zh", kZh), rec("short", kShort)}));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"en", "fr", "zh", "short"}));
-  EXPECT_EQ(ann(run, "en", "lang"), "\"en\"");
-  EXPECT_EQ(ann(run, "fr", "lang"), "\"fr\"");
-  EXPECT_EQ(ann(run, "zh", "lang"), "\"zh\"");
-  EXPECT_EQ(ann(run, "zh", "lang_reliable"), "true");
-  EXPECT_EQ(ann(run, "short", "lang"), "\"und\"");  // "Compute": 7 letters < 20
-  EXPECT_EQ(ann(run, "short", "lang_confidence"), "0");
-  EXPECT_EQ(ann(run, "short", "lang_reliable"), "false");
-  const double conf = std::stod(*ann(run, "fr", "lang_confidence"));
+  EXPECT_EQ(run.annotation_of("en", "lang"), "\"en\"");
+  EXPECT_EQ(run.annotation_of("fr", "lang"), "\"fr\"");
+  EXPECT_EQ(run.annotation_of("zh", "lang"), "\"zh\"");
+  EXPECT_EQ(run.annotation_of("zh", "lang_reliable"), "true");
+  EXPECT_EQ(run.annotation_of("short", "lang"), "\"und\"");  // "Compute": 7 letters < 20
+  EXPECT_EQ(run.annotation_of("short", "lang_confidence"), "0");
+  EXPECT_EQ(run.annotation_of("short", "lang_reliable"), "false");
+  const double conf = std::stod(*run.annotation_of("fr", "lang_confidence"));
   EXPECT_GT(conf, 0.5);
   EXPECT_LE(conf, 1.0);
 }
@@ -67,12 +60,12 @@ TEST(plugins_lang_langid, MinLettersAndSeveralFields) {
   const std::string in = jsonl({R"({"id":"a","problem":"Compute $x$.","solution":"We add the two numbers and then we divide the total by two."})"});
   const OpRun one = run_op("langid", "{min_letters: 5}", in);
   ASSERT_EQ(one.exit_code, 0) << one.describe();
-  EXPECT_EQ(ann(one, "a", "lang"), "\"und\"");  // "Compute": 7 letters, too few for CLD2 or the fast path
+  EXPECT_EQ(one.annotation_of("a", "lang"), "\"und\"");  // "Compute": 7 letters, too few for CLD2 or the fast path
   const OpRun both = run_op("langid", "{fields: [problem, solution]}", in);
   ASSERT_EQ(both.exit_code, 0) << both.describe();
-  EXPECT_EQ(ann(both, "a", "lang"), "\"en\"");
+  EXPECT_EQ(both.annotation_of("a", "lang"), "\"en\"");
   const OpRun high = run_op("langid", "{fields: [problem, solution], min_letters: 100}", in);
-  EXPECT_EQ(ann(high, "a", "lang"), "\"und\"");
+  EXPECT_EQ(high.annotation_of("a", "lang"), "\"und\"");
 }
 
 // A short Chinese prompt (8 characters, 16 letters: below min_letters) is named by its script.
@@ -82,11 +75,11 @@ TEST(plugins_lang_langid, ShortCjkPrompts) {
   const OpRun run = run_op("langid", "{allow: [zh, ja, ko]}", in);
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"zh", "ja", "ko"}));
-  EXPECT_EQ(ann(run, "zh", "lang"), "\"zh\"");
-  EXPECT_EQ(ann(run, "ja", "lang"), "\"ja\"");
-  EXPECT_EQ(ann(run, "ko", "lang"), "\"ko\"");
-  EXPECT_EQ(ann(run, "zh", "lang_reliable"), "false");  // a short text
-  EXPECT_EQ(ann(run, "en", "lang"), "\"und\"");
+  EXPECT_EQ(run.annotation_of("zh", "lang"), "\"zh\"");
+  EXPECT_EQ(run.annotation_of("ja", "lang"), "\"ja\"");
+  EXPECT_EQ(run.annotation_of("ko", "lang"), "\"ko\"");
+  EXPECT_EQ(run.annotation_of("zh", "lang_reliable"), "false");  // a short text
+  EXPECT_EQ(run.annotation_of("en", "lang"), "\"und\"");
   const auto counters = json_raw(run.report, "/stages/0/counters").value_or("{}");
   EXPECT_EQ(json_int(counters, "decided_by_short_cjk"), 3) << counters;
   EXPECT_EQ(json_int(counters, "decided_by_short"), 1) << counters;
@@ -108,7 +101,7 @@ TEST(plugins_lang_langid, AllowFilter) {
   EXPECT_NE(fr.detail.find("detected fr"), std::string::npos) << fr.detail;
   EXPECT_NE(fr.detail.find("allowed: en, zh"), std::string::npos) << fr.detail;
   EXPECT_EQ(verdict(run, "short").reason, "language");
-  EXPECT_EQ(ann(run, "fr", "lang"), "\"fr\"");  // rejected records keep their annotations
+  EXPECT_EQ(run.annotation_of("fr", "lang"), "\"fr\"");  // rejected records keep their annotations
   // `und` in the list keeps the records too short to tell.
   const OpRun und = run_op("langid", "{allow: [en, und]}", in);
   EXPECT_EQ(und.kept_ids(), (Strings{"en", "short"}));
@@ -274,12 +267,12 @@ TEST(plugins_lang_consistency, ConsistentTraceKept) {
                                   trace("nothink", kEn, kEnThink + " " + kEnAnswer)}));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"ok", "nothink"}));
-  EXPECT_EQ(ann(run, "ok", "lang_prompt"), "\"en\"");
-  EXPECT_EQ(ann(run, "ok", "lang_think"), "\"en\"");
-  EXPECT_EQ(ann(run, "ok", "lang_answer"), "\"en\"");
-  EXPECT_EQ(ann(run, "ok", "lang_response"), "\"en\"");
-  EXPECT_EQ(ann(run, "ok", "lang_other_share"), "0");
-  EXPECT_EQ(ann(run, "nothink", "lang_think"), std::nullopt);  // no think part
+  EXPECT_EQ(run.annotation_of("ok", "lang_prompt"), "\"en\"");
+  EXPECT_EQ(run.annotation_of("ok", "lang_think"), "\"en\"");
+  EXPECT_EQ(run.annotation_of("ok", "lang_answer"), "\"en\"");
+  EXPECT_EQ(run.annotation_of("ok", "lang_response"), "\"en\"");
+  EXPECT_EQ(run.annotation_of("ok", "lang_other_share"), "0");
+  EXPECT_EQ(run.annotation_of("nothink", "lang_think"), std::nullopt);  // no think part
 }
 
 TEST(plugins_lang_consistency, PartsDisagree) {
@@ -308,11 +301,11 @@ TEST(plugins_lang_consistency, ShortCjkPromptIsCompared) {
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"zh-answer"}));
   EXPECT_EQ(verdict(run, "en-answer").detail, "parts disagree: prompt zh, think en, answer en");
-  EXPECT_EQ(ann(run, "zh-answer", "lang_prompt"), "\"zh\"");
+  EXPECT_EQ(run.annotation_of("zh-answer", "lang_prompt"), "\"zh\"");
   // min_cjk: 0: the prompt is und again and not compared.
   const OpRun off = run_op("lang.consistency", "{min_cjk: 0}", in);
   EXPECT_EQ(off.kept_ids(), (Strings{"en-answer", "zh-answer"}));
-  EXPECT_EQ(ann(off, "en-answer", "lang_prompt"), "\"und\"");
+  EXPECT_EQ(off.annotation_of("en-answer", "lang_prompt"), "\"und\"");
 }
 
 TEST(plugins_lang_consistency, SecondLanguageShare) {
@@ -329,10 +322,10 @@ TEST(plugins_lang_consistency, SecondLanguageShare) {
   EXPECT_EQ(v.reason, "mixed_language");
   EXPECT_NE(v.detail.find("response mainly en; other languages hold"), std::string::npos) << v.detail;
   EXPECT_NE(v.detail.find("zh "), std::string::npos) << v.detail;
-  const double share = std::stod(*ann(run, "mixed", "lang_other_share"));
+  const double share = std::stod(*run.annotation_of("mixed", "lang_other_share"));
   EXPECT_GT(share, 0.2);
   EXPECT_LT(share, 0.5);
-  const double small = std::stod(*ann(run, "mostly", "lang_other_share"));
+  const double small = std::stod(*run.annotation_of("mostly", "lang_other_share"));
   EXPECT_GT(small, 0.0);
   EXPECT_LT(small, 0.1);
   // A higher limit keeps the mixed one; 0 rejects the mostly-English one.
@@ -353,13 +346,13 @@ TEST(plugins_lang_consistency, WordsOfAnotherScriptInsideSentences) {
   EXPECT_EQ(run.kept_ids(), (Strings{"light"}));
   EXPECT_EQ(verdict(run, "heavy").reason, "mixed_language");
   EXPECT_NE(verdict(run, "heavy").detail.find("zh"), std::string::npos) << verdict(run, "heavy").detail;
-  EXPECT_GT(std::stod(*ann(run, "light", "lang_other_share")), 0.0);
+  EXPECT_GT(std::stod(*run.annotation_of("light", "lang_other_share")), 0.0);
   // Latin letters inside a Chinese trace (variable names, an English term) are not another language.
   const OpRun zh = run_op("lang.consistency", "",
                           jsonl({trace("zh", kZh, "<think>" + kZhThink + "设 x 为上午卖出的数量，那么下午卖出 2x 个，用 Python 验证一下。</think>" +
                                                       kZhThink)}));
   EXPECT_EQ(zh.kept_ids(), (Strings{"zh"}));
-  EXPECT_EQ(ann(zh, "zh", "lang_other_share"), "0");
+  EXPECT_EQ(zh.annotation_of("zh", "lang_other_share"), "0");
 }
 
 TEST(plugins_lang_consistency, MissingFieldsAndValidation) {
