@@ -1,35 +1,27 @@
 #include "engine/runner.hpp"
 
-#include <simdjson.h>
-#include <tamis/json.hpp>
 #include <tbb/parallel_pipeline.h>
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <unordered_set>
-#include <unistd.h>
 
 #include "common/log.hpp"
-#include "common/version.hpp"
 #include "engine/crash_context.hpp"
-#include "engine/progress.hpp"
-#include "engine/stage_call.hpp"
-#include "io/atomic_writer.hpp"
-#include "io/jsonl_reader.hpp"
-#include "io/output_set.hpp"
 #include "engine/gather.hpp"
 #include "engine/input_cursor.hpp"
 #include "engine/parse.hpp"
+#include "engine/progress.hpp"
 #include "engine/run_outputs.hpp"
+#include "engine/stage_call.hpp"
 #include "engine/stage_runtime.hpp"
-#include "sinks/render.hpp"
+#include "io/jsonl_reader.hpp"
+#include "io/output_set.hpp"
 #include "sinks/sink_kind.hpp"
 #include "sources/source_kind.hpp"
 

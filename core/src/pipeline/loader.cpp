@@ -576,7 +576,6 @@ class PipelineLoader {
   }
 
   void read_sources() {
-    // ---- sources
     const YAML::Node sources = root["sources"];
     if (!sources.IsDefined() || !sources.IsMap() || sources.size() == 0) {
       diags.error(sources.IsDefined() ? c.at(sources) : SourcePos{path, 1, 1}, "the pipeline needs at least one source",
@@ -705,7 +704,6 @@ class PipelineLoader {
   }
 
   void read_stages() {
-    // ---- stages
     const YAML::Node stages = root["stages"];
     if (stages.IsDefined() && !stages.IsNull() && !stages.IsMap()) {
       diags.error(c.at(stages), "'stages' must be a mapping of stage names to stages");
@@ -899,7 +897,6 @@ class PipelineLoader {
   }
 
   void read_sinks() {
-    // ---- sinks
     const YAML::Node sinks = root["sinks"];
     if (!sinks.IsDefined() || !sinks.IsMap() || sinks.size() == 0) {
       diags.error(sinks.IsDefined() ? c.at(sinks) : SourcePos{path, 1, 1}, "the pipeline needs at least one sink",
@@ -993,7 +990,6 @@ class PipelineLoader {
 
   // Inputs named → nodes; default inputs. True when every name resolved (and nothing else failed so far).
   bool resolve_inputs() {
-    // ---- graph: resolve names, defaults, cycles, order
     auto lookup = [&](InputRef& in) {
       for (size_t i = 0; i < p.sources.size(); ++i)
         if (p.sources[i].name == in.name) return in.node = {NodeRef::source, static_cast<int>(i)}, true;
