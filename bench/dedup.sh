@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks the dedup family (dedup.exact, dedup.minhash, decontaminate) next to a pass-through run on
+# Benchmarks the dedup family (dedup.exact, dedup.minhash, dedup.decontaminate) next to a pass-through run on
 # the same file, and prints a Markdown table (also saved to bench/results/dedup-latest.md):
 #
 #   bench/dedup.sh                     bench/data/prompts-1m.jsonl (the file bench/run.sh uses)
@@ -40,7 +40,7 @@ done
 log "building tamis and the dedup plugin in $build_dir (Release; log in ${logs#"$root"/}/dedup-build.log)"
 {
   cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DTAMIS_BUILD_TESTS=OFF &&
-    cmake --build "$build_dir" -j2 --target tamis tamis_basic tamis_dedup tamis_gen_prompts
+    cmake --build "$build_dir" -j2 --target tamis tamis_filter tamis_map tamis_dedup tamis_gen_prompts
 } >"$logs/dedup-build.log" 2>&1 || { tail -n 30 "$logs/dedup-build.log" >&2; log "build failed"; exit 1; }
 tamis=$root/$build_dir/core/tamis
 

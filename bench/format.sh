@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# filter.format against an earlier revision (issue 19, item 2): the same verdicts, and the cost.
+# grade.verifiable against an earlier revision (issue 19, item 2): the same verdicts, and the cost.
 #
 #   BASE=f747d73 bench/format.sh        BUILD=build (this tree, built), RECORDS=100000, CALLGRIND=1
 #   BASE_BUILD=dir                      use BASE as already built in dir (no worktree, no build)
@@ -36,12 +36,19 @@ cmake --build "$BUILD" -j2 --target tamis tamis_grade > /dev/null
 new=$BUILD/core/tamis
 # The data files have no id field: records are named by their line.
 sed 's/, id: id }/ }/' bench/pipelines/format.yaml > "$work/format-noid.yaml"
+# A BASE before issue 15 knows grade.verifiable as filter.format: it runs copies that name the op so.
+old_op=grade.verifiable
+TAMIS_PLUGIN_PATH= "$old" plugins info grade.verifiable > /dev/null 2>&1 || old_op=filter.format
+sed "s/uses: grade.verifiable/uses: $old_op/" "$work/format-noid.yaml" > "$work/format-noid-old.yaml"
+sed "s/uses: grade.verifiable/uses: $old_op/" bench/pipelines/format.yaml > "$work/format-old.yaml"
 
 # 1. Differential.
 run() {  # binary, input, out dir, --set args...: the outputs' bytes to stdout
   local bin=$1 in=$2 out=$3; shift 3
+  local pipe=$work/format-noid.yaml
+  [[ $bin == "$old" ]] && pipe=$work/format-noid-old.yaml
   mkdir -p "$out"
-  BENCH_INPUT=$in BENCH_OUT=$out TAMIS_PLUGIN_PATH= "$bin" run "$work/format-noid.yaml" --threads 1 "$@" > /dev/null 2>&1 ||
+  BENCH_INPUT=$in BENCH_OUT=$out TAMIS_PLUGIN_PATH= "$bin" run "$pipe" --threads 1 "$@" > /dev/null 2>&1 ||
     { echo "format.sh: $bin failed on $in $*" >&2; exit 1; }
   cat "$out/format.jsonl" "$out/format.rejected.jsonl"
 }
@@ -83,17 +90,18 @@ echo "differential: $runs runs over $(wc -l < "$work/runs" | awk '{print $1}') (
 [[ ${CALLGRIND:-1} == 1 ]] || exit 0
 command -v valgrind > /dev/null || { echo "format.sh: valgrind is needed for the instruction counts" >&2; exit 1; }
 head -n "$RECORDS" "$bench" > "$work/in.jsonl"
-count() {  # binary, pipeline: instructions of the whole run
+count() {  # binary, pipeline file: instructions of the whole run
   mkdir -p "$work/out"
   BENCH_INPUT=$work/in.jsonl BENCH_OUT=$work/out TAMIS_PLUGIN_PATH= \
-    valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$1" run "bench/pipelines/$2.yaml" --threads 1 \
+    valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$1" run "$2" --threads 1 \
     > /dev/null 2> "$work/cg.err" || { cat "$work/cg.err" >&2; exit 1; }
   grep -o 'Collected : [0-9]*' "$work/cg.err" | grep -o '[0-9]*'
 }
-op=$(count "$old" passthrough) of=$(count "$old" format) np=$(count "$new" passthrough) nf=$(count "$new" format)
+op=$(count "$old" bench/pipelines/passthrough.yaml) of=$(count "$old" "$work/format-old.yaml")
+np=$(count "$new" bench/pipelines/passthrough.yaml) nf=$(count "$new" bench/pipelines/format.yaml)
 echo "| run ($RECORDS records of the bench file, 1 thread) | $BASE | this tree | old/new |"
 echo "|---|---:|---:|---:|"
 awk -v op="$op" -v of="$of" -v np="$np" -v nf="$nf" -v r="$RECORDS" 'BEGIN {
   printf "| passthrough.yaml | %.1fM | %.1fM | %.2fx |\n", op / 1e6, np / 1e6, op / np
   printf "| format.yaml | %.1fM | %.1fM | %.2fx |\n", of / 1e6, nf / 1e6, of / nf
-  printf "| filter.format alone (format - passthrough), per record | %.0f | %.0f | %.2fx |\n", (of - op) / r, (nf - np) / r, (of - op) / (nf - np) }'
+  printf "| grade.verifiable alone (format - passthrough), per record | %.0f | %.0f | %.2fx |\n", (of - op) / r, (nf - np) / r, (of - op) / (nf - np) }'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Grading and difficulty benchmarks: `grade` throughput (answers/s) on GSM8K's real graded solutions and
-# on MATH-style LaTeX answers, and `difficulty` with a sidecar of 16 rollouts per problem, each at 1 and
+# Grading and difficulty benchmarks: `grade.answer` throughput (answers/s) on GSM8K's real graded solutions and
+# on MATH-style LaTeX answers, and `grade.difficulty` with a sidecar of 16 rollouts per problem, each at 1 and
 # 2 threads, runs interleaved in rounds. Prints a Markdown table (also saved to bench/results/grade.md).
 #
 #   bench/grade.sh                          defaults below
@@ -181,14 +181,14 @@ report=$results/grade.md
   echo
   echo "| run | threads | wall s | CPU s | items/s | items / CPU s | 2t / 1t (wall) | peak RSS MiB | 1t = 2t output |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
-  row gsm8k-t1 "grade, GSM8K solutions (answers)"
-  row gsm8k-t2 "grade, GSM8K solutions (answers)"
-  row latex-t1 "grade, MATH LaTeX answers (answers)"
-  row latex-t2 "grade, MATH LaTeX answers (answers)"
-  row difficulty-t1 "difficulty, sidecar (rollouts)"
-  row difficulty-t2 "difficulty, sidecar (rollouts)"
-  row load-t1 "difficulty, sidecar load + 1 problem (rollouts)"
-  row load-t2 "difficulty, sidecar load + 1 problem (rollouts)"
+  row gsm8k-t1 "grade.answer, GSM8K solutions (answers)"
+  row gsm8k-t2 "grade.answer, GSM8K solutions (answers)"
+  row latex-t1 "grade.answer, MATH LaTeX answers (answers)"
+  row latex-t2 "grade.answer, MATH LaTeX answers (answers)"
+  row difficulty-t1 "grade.difficulty, sidecar (rollouts)"
+  row difficulty-t2 "grade.difficulty, sidecar (rollouts)"
+  row load-t1 "grade.difficulty, sidecar load + 1 problem (rollouts)"
+  row load-t2 "grade.difficulty, sidecar load + 1 problem (rollouts)"
   echo
   [[ ${state[gsm8k-t1]:-} == ok ]] && echo "- GSM8K: graded correct = stored is_correct on $(agree "$out/gsm8k-t1/grade-gsm8k.jsonl" is_correct)"
   [[ ${state[latex-t1]:-} == ok ]] && echo "- LaTeX: graded correct = generator's intent (equivalent / wrong rewrite) on $(agree "$out/latex-t1/grade-latex.jsonl" expect)"

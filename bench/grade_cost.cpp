@@ -1,5 +1,5 @@
 // The grader alone over a JSONL file, for bench/grade_cost.sh: each line's `response` graded against its
-// reference field with tamis::grade::grade() (default options, as the `grade` op), one verdict per line on
+// reference field with tamis::grade::grade() (default options, as the `grade.answer` op), one verdict per line on
 // stdout ("correct<TAB>reason<TAB>extracted") so that two builds can be compared verdict for verdict.
 // bench/grade_cost.sh compiles it together with plugins/grade sources of any revision and counts the
 // instructions spent inside grade() with callgrind.

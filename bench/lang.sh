@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# langid throughput, plain CLD2 (fast_path: false) against the fast path, at 1 and 2 threads, on the
+# lang.identify throughput, plain CLD2 (fast_path: false) against the fast path, at 1 and 2 threads, on the
 # 1M-record pool (bench/data/prompts-1m.jsonl, mostly English) and on a multilingual pool (bench/data/
 # multilingual-200k.jsonl: en 30%, fr/de/es/it/ru/zh/ja 10% each); and how often the two modes agree.
 # Prints the Markdown tables quoted in docs/languages.md.
@@ -8,12 +8,12 @@
 #   REPEAT=1 bench/lang.sh         one round
 #   FILES=multilingual bench/lang.sh   only the multilingual pool (FILES=prompts: only the 1M pool)
 #
-# Steps: build tamis and the lang and basic plugins in Release into build-lang-bench/; generate the pools
+# Steps: build tamis and the lang, filter and map plugins in Release into build-lang-bench/; generate the pools
 # when missing (prompts-1m.jsonl with bench/gen_prompts, seed 42, exactly as bench/run.sh does; an
 # existing file is never regenerated; the multilingual pool with bench/gen_multilingual.py, seed 7);
 # warm the page cache; then per round, for each pool, run interleaved: the baseline (a stage that
-# parses the problem field and writes the record: bench/pipelines/lang-annotate-baseline.yaml), langid
-# plain, langid fast (bench/pipelines/lang-langid.yaml), each at 1 and 2 threads. MB/s is the input size
+# parses the problem field and writes the record: bench/pipelines/lang-annotate-baseline.yaml), lang.identify
+# plain, lang.identify fast (bench/pipelines/lang-langid.yaml), each at 1 and 2 threads. MB/s is the input size
 # over the run's own time (report.json). Outputs go to /dev/shm (tmpfs).
 # Finally: the 1- and 2-thread outputs are compared byte for byte, and the `lang` annotations of the two
 # modes record by record (and against the pools' meta.lang).
@@ -39,7 +39,7 @@ trap 'rm -rf -- "$out"' EXIT
 log "building in $build_dir (Release)"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DTAMIS_BUILD_TESTS=OFF >"$out/build.log" 2>&1 ||
   { tail -n 30 "$out/build.log" >&2; exit 1; }
-cmake --build "$build_dir" -j2 --target tamis tamis_basic tamis_lang tamis_gen_prompts >>"$out/build.log" 2>&1 ||
+cmake --build "$build_dir" -j2 --target tamis tamis_filter tamis_map tamis_lang tamis_gen_prompts >>"$out/build.log" 2>&1 ||
   { tail -n 30 "$out/build.log" >&2; exit 1; }
 tamis=$root/$build_dir/core/tamis
 
@@ -105,7 +105,7 @@ mbs() { printf '%.1f' "${best[$1]}"; }
 ratio() { awk -v a="${best[$1]}" -v b="${best[$2]}" 'BEGIN { printf "%.2fx", a / b }'; }
 counter() { grep -o "\"decided_by_$2\": [0-9]*" "$out/$1.best-report.json" | cut -d' ' -f2 || echo 0; }
 
-echo "## langid throughput ($(date -u +%Y-%m-%d), $(nproc) CPUs, best of $repeat, load $load_start -> $load_end)"
+echo "## lang.identify throughput ($(date -u +%Y-%m-%d), $(nproc) CPUs, best of $repeat, load $load_start -> $load_end)"
 echo
 echo "| pool | records | MB | baseline t1 / t2 (MB/s) | plain CLD2 t1 / t2 | fast path t1 / t2 | fast / plain t1 / t2 | t2 / t1 plain, fast |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"

@@ -39,7 +39,7 @@ fi
 if [[ -n ${TAMIS:-} ]]; then
   cmake --build "$root/$build_dir" -j2 --target tamis_gen_prompts >/dev/null
 else
-  cmake --build "$root/$build_dir" -j2 --target tamis tamis_basic tamis_dedup tamis_gen_prompts >/dev/null
+  cmake --build "$root/$build_dir" -j2 --target tamis tamis_filter tamis_map tamis_dedup tamis_gen_prompts >/dev/null
 fi
 [[ -x /usr/bin/time ]] || { echo "memory.sh: needs GNU time (/usr/bin/time)" >&2; exit 2; }
 

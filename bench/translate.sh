@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# translate_tag benchmark: records/s of translate_tag (tag mode with assign: balanced and hash, copy
-# mode) and of translate_tag + translate.export, at 1 and 2 threads, next to a passthrough run of the
+# translate.tag benchmark: records/s of translate.tag (tag mode with assign: balanced and hash, copy
+# mode) and of translate.tag + translate.export, at 1 and 2 threads, next to a passthrough run of the
 # same file measured in the same rounds. Prints a Markdown table (also saved to bench/results/translate.md).
 #
 #   bench/translate.sh                 bench/data/prompts-1m.jsonl (generated as bench/run.sh does, only if missing)
@@ -150,7 +150,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (uncommitted changes)"
 report=$results/translate.md
 {
-  echo "## tamis translate_tag benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "## tamis translate.tag benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs; load average at start: $load_at_start"
   echo "- build: Release (\`$build_dir\`), commit $commit; best of $repeat interleaved rounds"
@@ -161,14 +161,14 @@ report=$results/translate.md
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   row passthrough-t1 "passthrough"
   row passthrough-t2 "passthrough"
-  row balanced-t1 "translate_tag, tag, assign balanced"
-  row balanced-t2 "translate_tag, tag, assign balanced"
-  row hash-t1 "translate_tag, tag, assign hash"
-  row hash-t2 "translate_tag, tag, assign hash"
-  row copy-t1 "translate_tag, copy"
-  row copy-t2 "translate_tag, copy"
-  row export-t1 "translate_tag + translate.export"
-  row export-t2 "translate_tag + translate.export"
+  row balanced-t1 "translate.tag, tag, assign balanced"
+  row balanced-t2 "translate.tag, tag, assign balanced"
+  row hash-t1 "translate.tag, tag, assign hash"
+  row hash-t2 "translate.tag, tag, assign hash"
+  row copy-t1 "translate.tag, copy"
+  row copy-t2 "translate.tag, copy"
+  row export-t1 "translate.tag + translate.export"
+  row export-t2 "translate.tag + translate.export"
   echo
   [[ ${state[balanced-t1]:-} == ok ]] && echo "- selection (defaults): $(selection)"
   [[ ${state[export-t1]:-} == ok ]] && echo "- batch files: $(cat "$out/export-t1/"batch*.jsonl | wc -l) requests, $(cat "$out/export-t1/"batch*.jsonl | wc -c) bytes in $(ls "$out/export-t1/" | grep -c '^batch')"" file(s)"

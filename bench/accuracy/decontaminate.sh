@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Precision and recall of `decontaminate` (docs/dedup.md#decontamination) on ../shared/data:
+# Precision and recall of `dedup.decontaminate` (docs/dedup.md#decontamination) on ../shared/data:
 #   BUILD=build-x bench/accuracy/decontaminate.sh
 # References: AIME 2024 and 2025, MATH-500, AMC, Minerva, OlympiadBench (DeepScaleR's test copies) and
 # GSM8K test. Pools: DeepScaleR train_math and train_aime, MATH test, GSM8K train.
@@ -31,7 +31,7 @@ sources:
   pool: { path: "\${DECON_IN}" }
 stages:
   decon:
-    uses: decontaminate
+    uses: dedup.decontaminate
     with:
       field: "\${DECON_FIELD:-problem}"
       references:

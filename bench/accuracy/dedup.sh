@@ -18,7 +18,7 @@ if [[ ! -s $shared/deepscaler/train_math.jsonl || ! -s $shared/math/math_test.js
   echo "dedup.sh: ../shared/data is absent: nothing to measure"; exit 0
 fi
 for f in core/tamis bench/answer_equiv; do
-  [[ -x $BUILD/$f ]] || { echo "dedup.sh: no $BUILD/$f (build first: cmake --build $BUILD --target tamis tamis_dedup tamis_basic tamis_answer_equiv)" >&2; exit 2; }
+  [[ -x $BUILD/$f ]] || { echo "dedup.sh: no $BUILD/$f (build first: cmake --build $BUILD --target tamis tamis_dedup tamis_filter tamis_map tamis_answer_equiv)" >&2; exit 2; }
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Precision and recall of filter.format (docs/grading.md) on real problem sets from ../shared/data.
+# Precision and recall of grade.verifiable (docs/grading.md) on real problem sets from ../shared/data.
 #
 #   bench/accuracy/format.sh                 BUILD=build (uses $BUILD/core/tamis), TAMIS_DATA=../shared/data
 #   SAMPLE=1 bench/accuracy/format.sh        also print the hand-check sample (id, decision, detail, text)
@@ -88,7 +88,7 @@ version: 1
 sources:
   in: { path: in.jsonl, id: id }
 stages:
-  format: { uses: filter.format }
+  format: { uses: grade.verifiable }
 sinks:
   kept: { path: out/kept.jsonl, inputs: [format] }
   rejected: { path: out/rejected.jsonl, rejected: true }
@@ -111,7 +111,7 @@ for line in open(tsv, encoding="utf-8"):
     truth[f[0]] = set(f[1].split(","))
 reasons = ["missing_answer", "multiple_choice", "proof", "multi_part", "needs_figure", "long_answer"]
 n = len(recs); dec = collections.Counter(r["decision"] for r in recs.values())
-print(f"### filter.format on {n:,} real problems ({len(set(r['set'] for r in recs.values()))} sets)\n")
+print(f"### grade.verifiable on {n:,} real problems ({len(set(r['set'] for r in recs.values()))} sets)\n")
 print("| decision | records |\n|---|---:|")
 for d in ["kept"] + reasons: print(f"| {d} | {dec[d]:,} |")
 # 1. Field labels.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Agreement of the answer grader (`grade` op, defaults) with labeled answer pairs, through `tamis run`:
+# Agreement of the answer grader (`grade.answer` op, defaults) with labeled answer pairs, through `tamis run`:
 #   - our table of hard pairs (tests/plugins/grade/answer_pairs.tsv: expected verdicts written by hand);
 #   - GSM8K example model solutions (../shared/data/gsm8k/example_model_solutions.jsonl: the stored
 #     is_correct label of each of 4 models' solutions, 5,276 in all);
@@ -55,7 +55,7 @@ sources:
   input: { path: '$work/$name.jsonl', id: id }
 stages:
   graded:
-    uses: grade
+    uses: grade.answer
     inputs: [input]
 sinks:
   out: { path: '$work/$name.out.jsonl' }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Agreement of the answer grader (`grade` op, defaults) with a held-out table of answer pairs,
+# Agreement of the answer grader (`grade.answer` op, defaults) with a held-out table of answer pairs,
 # bench/accuracy/grader_heldout.tsv, written blind (without reading the grader's code, its tuning table
 # tests/plugins/grade/answer_pairs.tsv or its tests): response<TAB>reference<TAB>expected<TAB>family,
 # expected verdicts written by hand. Each pair is graded once, response against reference, through
@@ -40,7 +40,7 @@ sources:
   input: { path: '$work/pairs.jsonl', id: id }
 stages:
   graded:
-    uses: grade
+    uses: grade.answer
     inputs: [input]
 sinks:
   out: { path: '$work/out.jsonl' }
@@ -53,7 +53,7 @@ pairs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 graded = {}
 for l in open(sys.argv[2], encoding="utf-8"):
     d = json.loads(l)
-    graded[d["id"]] = d.get("tamis", {})  # the grade op's annotations: correct, extracted, grade_reason
+    graded[d["id"]] = d.get("tamis", {})  # the grade.answer op's annotations: correct, extracted, grade_reason
 missing = [p["id"] for p in pairs if p["id"] not in graded]
 if missing:
     sys.exit(f"grader_heldout.sh: {len(missing)} pairs missing from the output (first {missing[0]})")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Accuracy of langid (docs/languages.md) on real problem sets from ../shared/data: share labelled `und`,
+# Accuracy of lang.identify (docs/languages.md) on real problem sets from ../shared/data: share labelled `und`,
 # share labelled right, wrong labels, per set, before (min_cjk: 0, the rule off: a Han, kana or Hangul
 # character counts only as 2 letters toward min_letters) and after (the defaults: short CJK text named
 # by its script); then precision and recall per language over all sets, for the defaults.
@@ -84,7 +84,7 @@ sources:
   in: { path: $tmp/in.jsonl, id: id }
 stages:
   langid:
-    uses: langid
+    uses: lang.identify
     with: { fields: [problem] }
 sinks:
   kept: { path: $tmp/$mode.jsonl }
@@ -107,7 +107,7 @@ def outcome(r):
     if got == r["label"]:
         return "right"
     return "und" if got == "und" else "wrong"
-print("## langid on real problem sets: before (`min_cjk: 0`) -> after (defaults)\n")
+print("## lang.identify on real problem sets: before (`min_cjk: 0`) -> after (defaults)\n")
 print("| set | label | records | und | right | wrong |")
 print("|---|---|---:|---:|---:|---:|")
 pct = lambda a, n: f"{100.0 * a / n:.1f}%"

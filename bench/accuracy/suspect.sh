@@ -49,7 +49,7 @@ sources:
   in: { path: in.jsonl, id: id }
 stages:
   difficulty:
-    uses: difficulty
+    uses: grade.difficulty
     with:
       models: {m6b_ft: 6b_finetuning.solution, m6b_ver: 6b_verification.solution, m175b_ft: 175b_finetuning.solution, m175b_ver: 175b_verification.solution}
       reference_field: reference

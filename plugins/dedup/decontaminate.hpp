@@ -1,4 +1,4 @@
-// The decontaminate op of the dedup plugin family (docs/dedup.md#decontamination).
+// The dedup.decontaminate op of the dedup plugin family (docs/dedup.md#decontamination).
 #pragma once
 
 #include <tamis/sdk.hpp>
@@ -24,7 +24,8 @@ namespace tamis::dedup {
 // numbers and catches those too. Every hit carries its evidence (item, excerpt, shared span, scores).
 class Decontaminate {
  public:
-  static constexpr const char* name = "decontaminate";
+  static constexpr const char* name = "dedup.decontaminate";
+  static constexpr const char* former_names[] = {"decontaminate"};
   static constexpr const char* summary =
       "Rejects records that copy a benchmark item as `contaminated`: a share `min_coverage` of the item's informative "
       "word n-grams (boilerplate n-grams, frequent in the benchmark, do not count) with the item's numbers, or a "

@@ -1,6 +1,6 @@
 // Answer grading for math problems: extract a final answer from a response, normalise LaTeX answers,
 // and decide whether two answers are equivalent. Plain C++ with no SDK dependency, so that ops
-// (grade, difficulty) and tests share it. Rules: docs/grading.md.
+// (grade.answer, grade.difficulty) and tests share it. Rules: docs/grading.md.
 //
 // Every function is bounded: inputs longer than the limits in GradeOptions are refused with a reason,
 // parsing has a depth limit, and numbers that cannot be held exactly fall back to doubles (or to

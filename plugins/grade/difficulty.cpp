@@ -601,7 +601,7 @@ Difficulty::Tally Difficulty::tally(const std::vector<Rollout>& rollouts) const 
 void Difficulty::check_early_stop(const Record& r, const element& es, const std::string& path) const {
   std::string diffs;
   auto differ = [&](const char* theirs, const std::string& their_value, const char* ours, const std::string& our_value) {
-    diffs += (diffs.empty() ? "" : "; ") + std::string(theirs) + " " + their_value + " against difficulty's " + ours + " " + our_value;
+    diffs += (diffs.empty() ? "" : "; ") + std::string(theirs) + " " + their_value + " against grade.difficulty's " + ours + " " + our_value;
   };
   auto value = [&](const char* key) -> std::optional<element> {
     element v;
@@ -623,14 +623,14 @@ void Difficulty::check_early_stop(const Record& r, const element& es, const std:
   if (auto v = value("suspect_action"); !v || v->type() != element_type::STRING || v->get_string().value_unsafe() != action)
     differ("suspect_action", v ? simdjson::minify(*v) : "(absent)", "suspect_action", action);
   if (model_band_ != ModelBand::pooled)  // rollout.sample refuses early_stop with a per-model band: it settles the pooled one
-    diffs += std::string(diffs.empty() ? "" : "; ") + "the early stop settles the pooled band, and difficulty's model_band is " +
+    diffs += std::string(diffs.empty() ? "" : "; ") + "the early stop settles the pooled band, and grade.difficulty's model_band is " +
              (model_band_ == ModelBand::all ? "all" : "any") + " (a band per model)";
   if (diffs.empty()) return;
   throw Error("record " + std::string(r.id()) + ": '" + path +
               "' shows that rollout.sample's early stop decided on other settings than this difficulty stage's: " + diffs +
               ". Its samples were drawn to settle a different verdict; give rollout.sample's band_min, band_max, band_inclusive, "
-              "min_samples, suspect_share and suspect_action the values of difficulty's min, max, inclusive, min_samples, "
-              "suspect_share and suspect_action, or change difficulty's: fix one or the other");
+              "min_samples, suspect_share and suspect_action the values of grade.difficulty's min, max, inclusive, min_samples, "
+              "suspect_share and suspect_action, or change grade.difficulty's: fix one or the other");
 }
 
 void Difficulty::process(Record& r) const {

@@ -1,4 +1,4 @@
-// filter.format: rules for problems that cannot be graded by a final answer. Rules: docs/grading.md.
+// grade.verifiable: rules for problems that cannot be graded by a final answer. Rules: docs/grading.md.
 #include <algorithm>
 #include <cctype>
 #include <cmath>

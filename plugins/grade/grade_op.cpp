@@ -16,7 +16,7 @@ std::optional<std::string> text_of(Record& r, const std::string& path) {
     case simdjson::dom::element_type::UINT64: return std::to_string(e->get_uint64().value_unsafe());
     case simdjson::dom::element_type::DOUBLE: return json::number(e->get_double().value_unsafe());
     case simdjson::dom::element_type::ARRAY: {
-      // ["5"], ["1", "2"] (OlympiadBench's final_answer): the items joined with ", ", as filter.format reads them.
+      // ["5"], ["1", "2"] (OlympiadBench's final_answer): the items joined with ", ", as grade.verifiable reads them.
       std::string joined;
       size_t items = 0;
       simdjson::dom::array array;

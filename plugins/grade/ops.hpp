@@ -1,7 +1,7 @@
 // The `grade` plugin family: ops for verifiable math problems.
-//   grade          grades a response field against a reference answer (answer.hpp)
-//   difficulty     pass rate from rollouts, a keep band, suspect labels (difficulty.cpp)
-//   filter.format  rejects problems that cannot be graded by a final answer (proofs, multi-part, ...)
+//   grade.answer      grades a response field against a reference answer (answer.hpp); formerly `grade`
+//   grade.difficulty  pass rate from rollouts, a keep band, suspect labels (difficulty.cpp); formerly `difficulty`
+//   grade.verifiable  (formerly `filter.format`) rejects problems that cannot be graded by a final answer (proofs, multi-part, ...)
 #pragma once
 
 #include <tamis/sdk.hpp>
@@ -19,7 +19,8 @@ namespace tamis::grade {
 
 class Grade {
  public:
-  static constexpr const char* name = "grade";
+  static constexpr const char* name = "grade.answer";
+  static constexpr const char* former_names[] = {"grade"};
   static constexpr const char* summary =
       "Grades a response against a reference answer (boxed / #### / 'The answer is' extraction, LaTeX normalisation, "
       "exact-rational and tolerant numeric equivalence); annotates correct, extracted and grade_reason.";
@@ -40,7 +41,8 @@ class Grade {
 
 class Format {
  public:
-  static constexpr const char* name = "filter.format";
+  static constexpr const char* name = "grade.verifiable";
+  static constexpr const char* former_names[] = {"filter.format"};
   static constexpr const char* summary =
       "Rejects problems that are not verifiable by a final answer: proofs, multi-part, multiple choice, missing or "
       "long-prose reference answers, problems that need a figure. Each rule has its own reason and switch.";
@@ -69,7 +71,8 @@ class Format {
 
 class Difficulty {
  public:
-  static constexpr const char* name = "difficulty";
+  static constexpr const char* name = "grade.difficulty";
+  static constexpr const char* former_names[] = {"difficulty"};
   static constexpr const char* summary =
       "Pass rate from rollouts (inline responses / answers / correctness values, precomputed counts or pass rates, one "
       "field per model, a sidecar, or a preset for Skywork-OR1, Big-Math, OpenR1 and verl layouts): keeps a pass-rate band, rejects too_easy / too_hard / too_few_samples and suspect labels (a majority answer "

@@ -199,9 +199,9 @@ const ParamTable Consistency::params = {
     {.name = "min_letters", .type = ParamType::integer, .default_json = "20",
      .help = "a part (prompt, think, answer) with fewer letters is `und` and not compared, unless min_cjk names it"},
     {.name = "min_cjk", .type = ParamType::integer, .default_json = "2",
-     .help = "as in langid: a part below min_letters with at least this many Han, kana and Hangul characters (80% of "
+     .help = "as in lang.identify: a part below min_letters with at least this many Han, kana and Hangul characters (80% of "
              "its letters) is named by the script (zh, ja, ko) and compared (0: off)"},
-    {.name = "fast_path", .type = ParamType::boolean, .default_json = "true", .help = "as in langid"},
+    {.name = "fast_path", .type = ParamType::boolean, .default_json = "true", .help = "as in lang.identify"},
 };
 
 Consistency::Consistency(const Params& p)
@@ -253,7 +253,7 @@ void Consistency::process(Record& r) const {
     }
     if (!main) return std::string("und");
     if (letters >= options_.min_letters) return main->first;
-    // Too few letters: langid's answer for the whole part, "und" or, for a short Han, kana or
+    // Too few letters: lang.identify's answer for the whole part, "und" or, for a short Han, kana or
     // Hangul text, the script's (min_cjk): a Chinese prompt "9只兔子有多少条腿？" is compared.
     return detect_stripped(stripped, options_).lang;
   };

@@ -1,10 +1,10 @@
 // The `lang` plugin family: language identification of prompts and reasoning traces.
-//   langid            detects the language of one or more fields; annotates lang, lang_confidence,
+//   lang.identify     (formerly `langid`) detects the language of one or more fields; annotates lang, lang_confidence,
 //                     lang_reliable; with `allow`, a filter (reason `language`)
 //   lang.consistency  rejects responses whose parts (prompt, <think> part, answer) or chunks are in
 //                     different languages (reason `mixed_language`)
 // Both use the detection library of detect.hpp (strip LaTeX/code/URLs/numbers, fast path, CLD2).
-// translate_tag, translate.export and translate.import live in plugins/translate.
+// translate.tag, translate.export and translate.import live in plugins/translate.
 #pragma once
 
 #include <tamis/sdk.hpp>
@@ -18,7 +18,8 @@ namespace tamis::lang {
 
 class LangId {
  public:
-  static constexpr const char* name = "langid";
+  static constexpr const char* name = "lang.identify";
+  static constexpr const char* former_names[] = {"langid"};
   static constexpr const char* summary =
       "Detects the language of one or more text fields after removing LaTeX, code, URLs and numbers (CLD2, with a "
       "script/function-word fast path); annotates lang (ISO 639-1, `und` below min_letters unless short CJK text names itself by its "

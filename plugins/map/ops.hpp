@@ -1,4 +1,5 @@
 // The `map` plugin family: ops that reshape records (docs/map.md).
+//   map.rename          rename, drop or keep top-level fields
 //   map.set             constant fields (any JSON value, nested paths)
 //   map.template        a field built from a template of other fields (a string, or a JSON value)
 //   map.extract_answer  the final answer of a worked solution, by the grader's extraction
@@ -17,6 +18,24 @@
 #include "edit.hpp"
 
 namespace tamis::map {
+
+class Rename {
+ public:
+  static constexpr const char* name = "map.rename";
+  static constexpr const char* summary = "Renames, drops or keeps top-level fields, leaving every other byte of the record as it was.";
+  static constexpr OpKind kind = OpKind::record;
+  static const ParamTable params;
+
+  explicit Rename(const Params& p);
+  static void check(const Params& p);
+  void process(Record& r) const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> renames_;  // old → new
+  std::vector<std::string> drop_;
+  std::vector<std::string> keep_;
+  bool has_keep_;
+};
 
 class Set {
  public:

@@ -8,7 +8,7 @@ namespace tamis::rollout {
 
 namespace {
 
-constexpr double kEps = 1e-12;  // difficulty's slack in its band and share comparisons
+constexpr double kEps = 1e-12;  // grade.difficulty's slack in its band and share comparisons
 
 // P(X <= c) for X ~ Binomial(m, p), 0 < p < 1.
 double binomial_cdf(int64_t c, int64_t m, double p) {

@@ -17,7 +17,7 @@ enum class BandState { too_hard, in_band, too_easy };
 struct StopOptions {
   StopRule rule = StopRule::off;
   int64_t round = 4;          // samples per round (of each model)
-  double min = 0, max = 1;    // difficulty's band
+  double min = 0, max = 1;    // grade.difficulty's band
   bool inclusive = false;
   int64_t min_samples = 1;
   double suspect_share = 0.5;
@@ -39,14 +39,14 @@ struct Tally {
 
 enum class StopReason { none, exact, bound };
 
-// The band state of a pass rate, with difficulty's comparisons (and its 1e-12 slack).
+// The band state of a pass rate, with grade.difficulty's comparisons (and its 1e-12 slack).
 BandState band_state(double rate, const StopOptions& o);
-// difficulty's suspect-label rule on these m samples (majority not the reference, share >= suspect_share,
+// grade.difficulty's suspect-label rule on these m samples (majority not the reference, share >= suspect_share,
 // more than twice the correct ones, at least min_samples).
 bool suspect_now(const Tally& t, const StopOptions& o);
 // Whether to stop after the first t.m of n samples, and by which rule (none: ask the next round). With
 // several models in one stage, t is the pooled tally of every model's samples drawn and n the pooled
-// budget (models x n): difficulty's pooled band (docs/rollouts.md, "Several models").
+// budget (models x n): grade.difficulty's pooled band (docs/rollouts.md, "Several models").
 StopReason should_stop(const Tally& t, int64_t n, const StopOptions& o);
 
 // One-sided (1 - alpha) Clopper-Pearson bounds on p from c successes in m Bernoulli trials.

@@ -7,7 +7,7 @@ namespace {
 
 const std::array<tamis_command_desc, 1> kCommands = {{
     {sizeof(tamis_command_desc), "cache",
-     "what a rollout cache holds (per model: prompts, responses, tokens), and its export as the sidecar difficulty reads",
+     "what a rollout cache holds (per model: prompts, responses, tokens), and its export as the sidecar grade.difficulty reads",
      "stats FILE.sqlite [--json]\nexport FILE.sqlite --out FILE.jsonl [--model NAME] [--prompts]",
      &tamis::rollout::cache_command},
 }};

@@ -299,7 +299,7 @@ const ParamTable Sample::params = {
     {.name = "model", .type = ParamType::string, .help = "the model name sent to the servers (part of the cache key); or models"},
     {.name = "models", .type = ParamType::json,
      .help = "instead of model, several models, each sampled n times: a list of names, or {name, endpoints} for a model served "
-             "elsewhere (default: the stage's endpoints); per-model figures as difficulty's models mode (docs/rollouts.md)"},
+             "elsewhere (default: the stage's endpoints); per-model figures as grade.difficulty's models mode (docs/rollouts.md)"},
     {.name = "extra_body", .type = ParamType::json,
      .help = "an object merged into every request body, for server-specific sampling parameters ({top_k: 20, min_p: 0.05}); "
              "part of the cache key; the op's own members (model, messages, prompt, n, seed, temperature, ...) are refused"},
@@ -321,10 +321,10 @@ const ParamTable Sample::params = {
     {.name = "reference_field", .type = ParamType::string, .default_json = "\"answer\"",
      .help = "the reference answer (a string or a number; a worked solution is reduced to its final answer)"},
     {.name = "rollouts_field", .type = ParamType::string, .default_json = "\"rollouts\"",
-     .help = "a top-level field added to the record: {model, answers, correct} (what difficulty reads with answers_field "
+     .help = "a top-level field added to the record: {model, answers, correct} (what grade.difficulty reads with answers_field "
              "and correct_field); empty: none"},
     {.name = "sidecar", .type = ParamType::path,
-     .help = "also write the responses as a JSONL sidecar that difficulty reads (sidecar_field: responses, sidecar_model_field: "
+     .help = "also write the responses as a JSONL sidecar that grade.difficulty reads (sidecar_field: responses, sidecar_model_field: "
              "model): one line per graded record, in input order, {id, model, responses, finish_reasons}; put in place with the "
              "run's outputs",
      .files = FileRole::output},
@@ -615,7 +615,7 @@ void Sample::grade_upto(Pending& p, int64_t m) const {
   auto is_reference = [&](const std::string& norm) {
     return !norm.empty() && !p.reference_norm.empty() && tamis::grade::equivalent_normalized(norm, p.reference_norm, grade_options_).equal;
   };
-  // Groups by equivalence, in order of first appearance (the rule of difficulty).
+  // Groups by equivalence, in order of first appearance (the rule of grade.difficulty).
   auto add = [&](const std::string& answer) {
     for (size_t g = 0; g < p.groups.size(); ++g)
       if (!p.groups[g].norm.empty() && p.groups[g].answer == answer) return void(++p.tally.groups[g].count);
@@ -678,7 +678,7 @@ void Sample::ordered(Record& r, Prepared& pending) {
   }
   answers += "]";
   marks += "]";
-  // Per model (with `models`): difficulty's models-mode annotations, and each model's answers and marks.
+  // Per model (with `models`): grade.difficulty's models-mode annotations, and each model's answers and marks.
   std::string rates = "{", corrects = "{", samples = "{", by_model = "{";
   if (by_model_)
     for (int64_t k = 0; k < models; ++k) {

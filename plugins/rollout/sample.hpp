@@ -146,8 +146,8 @@ class Sample {
   static constexpr const char* summary =
       "Asks OpenAI-compatible servers for n sampled responses per record (cached in SQLite, resumable), grades them "
       "against the reference; annotates pass_rate, n_samples, n_correct, majority_answer, majority_share, n_truncated "
-      "and writes {model, answers, correct} to rollouts_field for difficulty; with models: several models, per-model figures "
-      "as difficulty's models mode.";
+      "and writes {model, answers, correct} to rollouts_field for grade.difficulty; with models: several models, per-model figures "
+      "as grade.difficulty's models mode.";
   static constexpr OpKind kind = OpKind::ordered;
   static const ParamTable params;
 

@@ -1,4 +1,4 @@
-// Which writing system a code point belongs to, for letters only: the language ops (langid) use it to
+// Which writing system a code point belongs to, for letters only: the language ops (lang.identify) use it to
 // count letters and to decide a language from its script where the script alone is decisive (Hangul,
 // kana, Thai...), before asking a statistical detector.
 //

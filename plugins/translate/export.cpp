@@ -194,7 +194,7 @@ void Export::finish(Stage& stage) {
   stage.report(rep + "}}");
   if (requests_ == 0)
     stage.warn("no record had a target language in '" + to_field_ + "': wrote an empty batch file " + path_ +
-               " (run translate_tag before translate.export)");
+               " (run translate.tag before translate.export)");
   else
     stage.info("wrote " + std::to_string(requests_) + " requests to " +
                (finals.size() == 1 ? finals[0] : std::to_string(finals.size()) + " files " + finals[0] + " ..."));

@@ -210,7 +210,7 @@ void Import::process(Record& r) const {
     if (!d.empty()) failures.emplace_back(latex_changed, d);
   }
   if (check_numbers_) {
-    // Numbers written in words excuse digits: the original's language is its `lang` tag (langid), else English.
+    // Numbers written in words excuse digits: the original's language is its `lang` tag (lang.identify), else English.
     const std::string source = read_tag(r, "lang").value_or("en");
     const NumberChanges n = compare_numbers(*original, tr, source, *target);
     std::string d;
@@ -228,7 +228,7 @@ void Import::process(Record& r) const {
     return fail(r, failures.front().first, failures.front().second);
   }
 
-  // The original id: a copy made by translate_tag (mode copy) is `<id>#<lang>`.
+  // The original id: a copy made by translate.tag (mode copy) is `<id>#<lang>`.
   std::string from = id;
   const std::string suffix = "#" + *target;
   if (from.size() > suffix.size() && from.compare(from.size() - suffix.size(), suffix.size(), suffix) == 0)
@@ -240,8 +240,8 @@ void Import::process(Record& r) const {
   }
   r.replace(set_members(r.json(), edits));
   r.annotate("lang", *target);
-  if (detected) {  // langid's figures described the original text; these describe the translation
-    r.annotate("lang_confidence", std::round(detected->confidence * 100) / 100);  // as langid writes it
+  if (detected) {  // lang.identify's figures described the original text; these describe the translation
+    r.annotate("lang_confidence", std::round(detected->confidence * 100) / 100);  // as lang.identify writes it
     r.annotate("lang_reliable", detected->reliable);
   }
   r.annotate("translated_from", from);

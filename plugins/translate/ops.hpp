@@ -1,5 +1,5 @@
 // The translation ops (docs/translation.md):
-//   translate_tag     a deterministic, balanced share of the source-language records gets a target language
+//   translate.tag     a deterministic, balanced share of the source-language records gets a target language
 //   translate.export  tagged records -> OpenAI Batch API request file
 //   translate.import  translations (Batch API output or {id, text}) -> translated records, fidelity-checked
 #pragma once
@@ -38,7 +38,8 @@ std::string set_members(std::string_view object, const std::vector<MemberEdit>& 
 
 class Tag {
  public:
-  static constexpr const char* name = "translate_tag";
+  static constexpr const char* name = "translate.tag";
+  static constexpr const char* former_names[] = {"translate_tag"};
   static constexpr const char* summary =
       "Selects a deterministic fraction of the records in the source language (seeded XXH3 of the id, independent of "
       "other records) and gives each a target language (balanced per input batch, or by a rendezvous hash alone); `tag` annotates "

@@ -1,4 +1,4 @@
-// The selection rule of translate_tag (docs/translation.md#selection), as plain functions so that tests
+// The selection rule of translate.tag (docs/translation.md#selection), as plain functions so that tests
 // and benchmarks can recompute it.
 //
 //     const uint64_t t = fraction_threshold(0.10);
@@ -37,7 +37,7 @@ uint64_t language_key(std::string_view lang, uint64_t seed);
 std::vector<size_t> pick_targets(std::string_view key, const std::vector<uint64_t>& language_keys, size_t k);
 
 // Balanced choice: the `k` languages with the lowest `counts` (ties broken by the rendezvous weights,
-// so the record's own preference decides), then those counts are incremented. translate_tag keeps one
+// so the record's own preference decides), then those counts are incremented. translate.tag keeps one
 // `counts` per input batch (assign: balanced), so each batch's languages differ by at most one.
 std::vector<size_t> pick_balanced(std::string_view key, const std::vector<uint64_t>& language_keys, size_t k,
                                   std::vector<int64_t>& counts);

@@ -86,9 +86,9 @@ std::string balance_json(const std::vector<int64_t>& counts) {
 
 const ParamTable Tag::params = {
     {.name = "source", .type = ParamType::string, .default_json = "\"en\"",
-     .help = "language of the records to choose from (ISO 639-1, as langid annotates it)"},
+     .help = "language of the records to choose from (ISO 639-1, as lang.identify annotates it)"},
     {.name = "lang_field", .type = ParamType::string, .default_json = "\"lang\"",
-     .help = "where a record's language is read: this run's annotation of that name (langid), else the field at that path, else tamis.NAME (an earlier run's output)"},
+     .help = "where a record's language is read: this run's annotation of that name (lang.identify), else the field at that path, else tamis.NAME (an earlier run's output)"},
     {.name = "fraction", .type = ParamType::number, .default_json = "0.1",
      .help = "share of the source-language records selected, in [0, 1]"},
     {.name = "seed", .type = ParamType::integer, .default_json = "0",
@@ -274,7 +274,7 @@ void Tag::finish(Stage& stage) {
   stage.info(line);
   if (source == 0)
     stage.warn("no record had language '" + source_ + "' in '" + lang_field_ +
-               "' (annotation or field): run langid before translate_tag, or set lang_field");
+               "' (annotation or field): run lang.identify before translate.tag, or set lang_field");
   // A `fractions` key no record's stratum matched ("Hard" for "hard", "0.2" for a bucket "<0.2") would
   // leave its stratum at `fraction` without a word.
   std::vector<std::string> unmatched;

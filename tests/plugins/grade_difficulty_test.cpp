@@ -29,7 +29,7 @@ TEST(plugins_grade_difficulty, CorrectnessValuesAndDefaultBandDropsAllAndNone) {
       R"({"id":"all","c":[1,1,1,1]})",
       R"({"id":"single","c":true})",
   };
-  const OpRun run = run_op("difficulty", "{correct_field: c}", jsonl(in));
+  const OpRun run = run_op("grade.difficulty", "{correct_field: c}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"one", "three"}));
   EXPECT_EQ(run.reason_of("none"), "too_hard");
@@ -53,22 +53,22 @@ TEST(plugins_grade_difficulty, BandEdgesInclusiveAndExclusive) {
     in.push_back("{\"id\":\"k" + std::to_string(k) + "\",\"c\":" + c + "]}");
   }
   // Qwen2.5-Math: 2..5 of 8, inclusive.
-  const OpRun inc = run_op("difficulty", "{correct_field: c, min: 0.25, max: 0.625, inclusive: true}", jsonl(in));
+  const OpRun inc = run_op("grade.difficulty", "{correct_field: c, min: 0.25, max: 0.625, inclusive: true}", jsonl(in));
   ASSERT_EQ(inc.exit_code, 0) << inc.describe();
   EXPECT_EQ(inc.kept_ids(), (Strings{"k2", "k3", "k4", "k5"}));
   EXPECT_EQ(inc.reason_of("k1"), "too_hard");
   EXPECT_EQ(inc.reason_of("k6"), "too_easy");
   EXPECT_EQ(inc.detail_of("k6"), "6/8 correct");
   // The same bounds, exclusive: the edges go.
-  const OpRun exc = run_op("difficulty", "{correct_field: c, min: 0.25, max: 0.625}", jsonl(in));
+  const OpRun exc = run_op("grade.difficulty", "{correct_field: c, min: 0.25, max: 0.625}", jsonl(in));
   ASSERT_EQ(exc.exit_code, 0) << exc.describe();
   EXPECT_EQ(exc.kept_ids(), (Strings{"k3", "k4"}));
   // Inclusive 0..1 keeps everything.
-  const OpRun all = run_op("difficulty", "{correct_field: c, inclusive: true}", jsonl(in));
+  const OpRun all = run_op("grade.difficulty", "{correct_field: c, inclusive: true}", jsonl(in));
   ASSERT_EQ(all.exit_code, 0) << all.describe();
   EXPECT_EQ(all.kept.size(), 9u);
   // open-r1: 0.1 < p < 0.9 exclusive over 8 samples keeps 1..7.
-  const OpRun r1 = run_op("difficulty", "{correct_field: c, min: 0.1, max: 0.9}", jsonl(in));
+  const OpRun r1 = run_op("grade.difficulty", "{correct_field: c, min: 0.1, max: 0.9}", jsonl(in));
   ASSERT_EQ(r1.exit_code, 0) << r1.describe();
   EXPECT_EQ(r1.kept.size(), 7u);
 }
@@ -81,7 +81,7 @@ TEST(plugins_grade_difficulty, TooFewSamplesAndCounts) {
       R"({"id":"missing","n":4})",
       R"({"id":"zero","n":0,"k":0})",
   };
-  const OpRun run = run_op("difficulty", "{n_field: n, correct_count_field: k, min_samples: 4}", jsonl(in));
+  const OpRun run = run_op("grade.difficulty", "{n_field: n, correct_count_field: k, min_samples: 4}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"ok"});
   EXPECT_EQ(run.reason_of("few"), "too_few_samples");
@@ -90,7 +90,7 @@ TEST(plugins_grade_difficulty, TooFewSamplesAndCounts) {
   EXPECT_EQ(run.reason_of("missing"), "missing_rollouts");
   EXPECT_EQ(run.reason_of("zero"), "too_few_samples");
   EXPECT_EQ(run.annotation_of("ok", "pass_rate"), "0.3125");
-  const OpRun few = run_op("difficulty", "{correct_field: c, min_samples: 3}", jsonl({R"({"id":"a","c":[1,0]})", R"({"id":"b","c":[]})", R"({"id":"x","c":[1,"y"]})"}));
+  const OpRun few = run_op("grade.difficulty", "{correct_field: c, min_samples: 3}", jsonl({R"({"id":"a","c":[1,0]})", R"({"id":"b","c":[]})", R"({"id":"x","c":[1,"y"]})"}));
   ASSERT_EQ(few.exit_code, 0) << few.describe();
   EXPECT_EQ(few.reasons(), (Strings{"too_few_samples", "too_few_samples", "bad_rollouts"}));
 }
@@ -102,7 +102,7 @@ TEST(plugins_grade_difficulty, ResponsesAreGradedAndAnswersGroupedByEquivalence)
       // Worked reference solution reduced to its final answer.
       R"({"id":"w","answer":"9 * 2 = 18\n#### 18","r":["#### 18","#### 20","#### 18.0"]})",
   };
-  const OpRun run = run_op("difficulty", "{responses_field: r}", jsonl(in));
+  const OpRun run = run_op("grade.difficulty", "{responses_field: r}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"p", "w"}));
   EXPECT_EQ(run.annotation_of("p", "n_correct"), "2");
@@ -113,19 +113,19 @@ TEST(plugins_grade_difficulty, ResponsesAreGradedAndAnswersGroupedByEquivalence)
   EXPECT_EQ(run.annotation_of("w", "n_correct"), "2");
   EXPECT_EQ(run.annotation_of("w", "majority_answer"), R"("18")");
   // Extracted answers, numbers allowed.
-  const OpRun a = run_op("difficulty", "{answers_field: a, reference_field: ref}",
+  const OpRun a = run_op("grade.difficulty", "{answers_field: a, reference_field: ref}",
                          jsonl({R"({"id":"x","ref":12,"a":["12", 12.0, "0012", "13"]})"}));
   ASSERT_EQ(a.exit_code, 0) << a.describe();
   EXPECT_EQ(a.annotation_of("x", "n_correct"), "3");
   EXPECT_EQ(a.annotation_of("x", "majority_share"), "0.75");
   // Answers with separate correctness values: correctness from the values, majority from the answers.
-  const OpRun both = run_op("difficulty", "{answers_field: a, correct_field: c}",
+  const OpRun both = run_op("grade.difficulty", "{answers_field: a, correct_field: c}",
                             jsonl({R"({"id":"y","answer":"5","a":["4","4","5"],"c":[1,1,0]})", R"({"id":"z","answer":"5","a":["4"],"c":[1,1]})"}));
   ASSERT_EQ(both.exit_code, 0) << both.describe();
   EXPECT_EQ(both.annotation_of("y", "n_correct"), "2");
   EXPECT_EQ(both.reason_of("z"), "bad_rollouts");
   // A missing reference when responses must be graded.
-  const OpRun noref = run_op("difficulty", "{responses_field: r}", jsonl({R"({"id":"n","r":["\\boxed{1}"]})"}));
+  const OpRun noref = run_op("grade.difficulty", "{responses_field: r}", jsonl({R"({"id":"n","r":["\\boxed{1}"]})"}));
   ASSERT_EQ(noref.exit_code, 0) << noref.describe();
   EXPECT_EQ(noref.reasons(), Strings{"missing_reference"});
 }
@@ -148,7 +148,7 @@ TEST(plugins_grade_difficulty, SuspectLabels) {
       // A tie between a wrong answer seen first and the reference's answer: the reference's wins, not suspect.
       R"({"id":"tie","answer":"7","r":["\\boxed{8}","\\boxed{8}","\\boxed{7}","\\boxed{7}"]})",
   };
-  const OpRun run = run_op("difficulty", "{responses_field: r, min_samples: 4}", jsonl(in));
+  const OpRun run = run_op("grade.difficulty", "{responses_field: r, min_samples: 4}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"half", "scatter", "fine", "tie"}));
   EXPECT_EQ(run.annotation_of("tie", "majority_answer"), R"("7")");
@@ -164,20 +164,20 @@ TEST(plugins_grade_difficulty, SuspectLabels) {
   EXPECT_EQ(run.annotation_of("fine", "suspect_label"), std::nullopt);
   EXPECT_EQ(run.annotation_of("s", "suspect_label"), "true");
   // A stricter share: only s (0.75) is suspect.
-  const OpRun strict = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_share: 0.7}", jsonl(in));
+  const OpRun strict = run_op("grade.difficulty", "{responses_field: r, min_samples: 4, suspect_share: 0.7}", jsonl(in));
   ASSERT_EQ(strict.exit_code, 0) << strict.describe();
   EXPECT_EQ(strict.reason_of("s"), "suspect_label");
   EXPECT_EQ(strict.kept_ids(), (Strings{"half", "scatter", "fine", "tie"}));  // half: 1/4 correct, in the band
   EXPECT_EQ(strict.reason_of("half0"), "too_hard");                              // 0/4, share 0.5 < 0.7
   // Annotate only: the band decides; s is kept with 1/4 and marked.
-  const OpRun note = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_action: annotate}", jsonl(in));
+  const OpRun note = run_op("grade.difficulty", "{responses_field: r, min_samples: 4, suspect_action: annotate}", jsonl(in));
   ASSERT_EQ(note.exit_code, 0) << note.describe();
   EXPECT_EQ(note.kept_ids(), (Strings{"s", "half", "scatter", "fine", "tie"}));
   EXPECT_EQ(note.annotation_of("s", "suspect_label"), "true");
   EXPECT_EQ(note.annotation_of("half0", "suspect_label"), "true");
   EXPECT_EQ(note.annotation_of("half", "suspect_label"), std::nullopt);
   // Off: no check.
-  const OpRun off = run_op("difficulty", "{responses_field: r, min_samples: 4, suspect_action: off}", jsonl(in));
+  const OpRun off = run_op("grade.difficulty", "{responses_field: r, min_samples: 4, suspect_action: off}", jsonl(in));
   ASSERT_EQ(off.exit_code, 0) << off.describe();
   EXPECT_EQ(off.annotation_of("s", "suspect_label"), std::nullopt);
 }
@@ -187,7 +187,7 @@ TEST(plugins_grade_difficulty, PerModelPassRates) {
       R"({"id":"m","answer":"5","a":{"r":["\\boxed{5}","\\boxed{4}"]},"b":"#### 5"})",
       R"({"id":"c","answer":"5","x":[1,0,0,0],"y":[1,1,1,1]})",
   };
-  const OpRun run = run_op("difficulty", "{models: {small: a.r, big: b}}", jsonl({in[0]}));
+  const OpRun run = run_op("grade.difficulty", "{models: {small: a.r, big: b}}", jsonl({in[0]}));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   ASSERT_EQ(run.kept.size(), 1u);
   EXPECT_EQ(run.annotation_of("m", "pass_rate"), R"({"small":0.5,"big":1})");
@@ -196,30 +196,30 @@ TEST(plugins_grade_difficulty, PerModelPassRates) {
   EXPECT_EQ(run.annotation_of("m", "n_samples"), "3");
   EXPECT_EQ(run.annotation_of("m", "n_correct"), "2");
   EXPECT_EQ(run.annotation_of("m", "majority_answer"), R"("5")");
-  const OpRun c = run_op("difficulty", "{models: {x: x, y: y}, models_kind: correct}", jsonl({in[1]}));
+  const OpRun c = run_op("grade.difficulty", "{models: {x: x, y: y}, models_kind: correct}", jsonl({in[1]}));
   ASSERT_EQ(c.exit_code, 0) << c.describe();
   EXPECT_EQ(c.annotation_of("c", "pass_rate"), R"({"x":0.25,"y":1})");
   EXPECT_EQ(c.annotation_of("c", "pass_rate_pooled"), "0.625");
-  const OpRun missing = run_op("difficulty", "{models: {x: x, z: z}, models_kind: correct}", jsonl({in[1]}));
+  const OpRun missing = run_op("grade.difficulty", "{models: {x: x, z: z}, models_kind: correct}", jsonl({in[1]}));
   ASSERT_EQ(missing.exit_code, 0) << missing.describe();
   EXPECT_EQ(missing.reasons(), Strings{"missing_rollouts"});
   EXPECT_EQ(missing.rejections()[0].detail, "no field 'z'");
 }
 
 TEST(plugins_grade_difficulty, BadParametersAreRefused) {
-  EXPECT_EQ(validate_op("difficulty", "").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{n_field: n}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{responses_field: r, answers_field: a}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, n_field: n, correct_count_field: k}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, min: 0.8, max: 0.2}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, min: 0.5, max: 0.5}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, min_samples: 0}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, suspect_share: 0}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, suspect_action: maybe}").exit_code, 2);
-  const auto none = validate_op("difficulty", "{min: 0.1}");
+  EXPECT_EQ(validate_op("grade.difficulty", "").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{n_field: n}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{responses_field: r, answers_field: a}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{correct_field: c, n_field: n, correct_count_field: k}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{correct_field: c, min: 0.8, max: 0.2}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{correct_field: c, min: 0.5, max: 0.5}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{correct_field: c, min_samples: 0}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{correct_field: c, suspect_share: 0}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{correct_field: c, suspect_action: maybe}").exit_code, 2);
+  const auto none = validate_op("grade.difficulty", "{min: 0.1}");
   EXPECT_NE(none.err.find("no rollouts"), std::string::npos) << none.err;
-  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, min: 0.5, max: 0.5, inclusive: true}").exit_code, 0);
-  EXPECT_EQ(validate_op("difficulty", "{models: {a: x.solution}, min_samples: 2}").exit_code, 0);
+  EXPECT_EQ(validate_op("grade.difficulty", "{correct_field: c, min: 0.5, max: 0.5, inclusive: true}").exit_code, 0);
+  EXPECT_EQ(validate_op("grade.difficulty", "{models: {a: x.solution}, min_samples: 2}").exit_code, 0);
 }
 
 // A sidecar file (absolute path, removed at exit of the test).
@@ -249,7 +249,7 @@ TEST(plugins_grade_difficulty, SidecarRolloutsKeyedById) {
       R"({"id":"p3","response":["#### 8","#### 8.0","#### 9"]})",
       R"({"id":"p1","response":"no answer"})",
   }));
-  const OpRun run = run_op("difficulty", "{sidecar: '" + side.path.string() + "'}", jsonl(in));
+  const OpRun run = run_op("grade.difficulty", "{sidecar: '" + side.path.string() + "'}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"p1"});
   EXPECT_EQ(run.annotation_of("p1", "n_samples"), "3");
@@ -263,7 +263,7 @@ TEST(plugins_grade_difficulty, SidecarRolloutsKeyedById) {
   EXPECT_EQ(run.detail_of("p4"), "no rollouts for id 'p4' in the sidecar");
   EXPECT_NE(run.err.find("sidecar: 9 rollouts for 3 ids from 7 lines"), std::string::npos) << run.err;
   // Same results at 1 thread.
-  const OpRun one = run_op("difficulty", "{sidecar: '" + side.path.string() + "'}", jsonl(in), 1);
+  const OpRun one = run_op("grade.difficulty", "{sidecar: '" + side.path.string() + "'}", jsonl(in), 1);
   EXPECT_EQ(one.kept, run.kept);
   EXPECT_EQ(one.rejected, run.rejected);
 }
@@ -274,7 +274,7 @@ TEST(plugins_grade_difficulty, SidecarCorrectnessPerModelAndErrors) {
       R"({"pid":7,"model":"big","ok":true})",
       R"({"pid":7,"model":"big","ok":1})",
   }));
-  const OpRun run = run_op("difficulty", "{sidecar: '" + side.path.string() + "', sidecar_id_field: pid, sidecar_field: ok, sidecar_kind: correct, sidecar_model_field: model}",
+  const OpRun run = run_op("grade.difficulty", "{sidecar: '" + side.path.string() + "', sidecar_id_field: pid, sidecar_field: ok, sidecar_kind: correct, sidecar_model_field: model}",
                            jsonl({R"({"id":"7"})"}));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"7"});
@@ -283,18 +283,18 @@ TEST(plugins_grade_difficulty, SidecarCorrectnessPerModelAndErrors) {
   EXPECT_EQ(run.annotation_of("7", "n_samples_by_model"), R"({"small":4,"big":2})");
   // Answers with correctness marks.
   const Sidecar marked("marked", jsonl({R"({"id":"a","ans":["3","3","3","4"],"c":[0,0,0,1]})"}));
-  const OpRun m = run_op("difficulty", "{sidecar: '" + marked.path.string() + "', sidecar_field: ans, sidecar_kind: answers, sidecar_correct_field: c}",
+  const OpRun m = run_op("grade.difficulty", "{sidecar: '" + marked.path.string() + "', sidecar_field: ans, sidecar_kind: answers, sidecar_correct_field: c}",
                          jsonl({R"({"id":"a","answer":"4"})"}));
   ASSERT_EQ(m.exit_code, 0) << m.describe();
   EXPECT_EQ(m.reasons(), Strings{"suspect_label"});
   EXPECT_EQ(m.annotation_of("a", "n_correct"), "1");
   // A broken sidecar stops the run (exit 1) with the line.
   const Sidecar broken("broken", "{\"id\":\"a\",\"response\":\"x\"}\nnot json\n");
-  const OpRun b = run_op("difficulty", "{sidecar: '" + broken.path.string() + "'}", jsonl({R"({"id":"a","answer":"4"})"}));
+  const OpRun b = run_op("grade.difficulty", "{sidecar: '" + broken.path.string() + "'}", jsonl({R"({"id":"a","answer":"4"})"}));
   EXPECT_EQ(b.exit_code, 1);
   EXPECT_NE(b.err.find(":2: not a JSON object"), std::string::npos) << b.err;
-  EXPECT_EQ(validate_op("difficulty", "{sidecar: x.jsonl, correct_field: c}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{sidecar: x.jsonl, sidecar_kind: correct, sidecar_correct_field: c}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{sidecar: x.jsonl, correct_field: c}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{sidecar: x.jsonl, sidecar_kind: correct, sidecar_correct_field: c}").exit_code, 2);
 }
 
 // GSM8K test: 4 graded solutions per problem from 4 models.
@@ -324,7 +324,7 @@ TEST(plugins_grade_difficulty, Gsm8kExampleSolutionsAsRollouts) {
   opt.id_field = "";
   opt.threads = 1;
   // Stored labels: the MANIFEST's histogram of correct-of-4.
-  const OpRun labels = run_op("difficulty", "{models: " + models_with("is_correct") + ", models_kind: correct}", "", opt);
+  const OpRun labels = run_op("grade.difficulty", "{models: " + models_with("is_correct") + ", models_kind: correct}", "", opt);
   ASSERT_EQ(labels.exit_code, 0) << labels.describe();
   EXPECT_EQ(histogram(labels), (std::array<int, 5>{432, 290, 236, 205, 156}));
   EXPECT_EQ(labels.kept.size(), 290u + 236 + 205);
@@ -337,7 +337,7 @@ TEST(plugins_grade_difficulty, Gsm8kExampleSolutionsAsRollouts) {
 
   // Our grading of the solutions against ground_truth, suspect labels only annotated.
   const std::string with = "{models: " + models_with("solution") + ", reference_field: ground_truth, suspect_action: annotate}";
-  const OpRun graded = run_op("difficulty", with, "", opt);
+  const OpRun graded = run_op("grade.difficulty", with, "", opt);
   ASSERT_EQ(graded.exit_code, 0) << graded.describe();
   const auto h = histogram(graded);
   ASSERT_EQ(graded.kept.size() + graded.rejected.size(), 1319u);
@@ -359,7 +359,7 @@ TEST(plugins_grade_difficulty, Gsm8kExampleSolutionsAsRollouts) {
   // Determinism: 2 threads, same bytes.
   OpOptions two = opt;
   two.threads = 2;
-  const OpRun graded2 = run_op("difficulty", with, "", two);
+  const OpRun graded2 = run_op("grade.difficulty", with, "", two);
   ASSERT_EQ(graded2.exit_code, 0) << graded2.describe();
   EXPECT_EQ(graded.kept, graded2.kept);
   EXPECT_EQ(graded.rejected, graded2.rejected);
@@ -372,7 +372,7 @@ namespace {
 
 // Runs the difficulty op with `with` on inline correctness values per model (x and y).
 OpRun run_bands(const std::string& with, const Strings& in) {
-  return run_op("difficulty", "{models: {x: x, y: y}, models_kind: correct" + with + "}", jsonl(in));
+  return run_op("grade.difficulty", "{models: {x: x, y: y}, models_kind: correct" + with + "}", jsonl(in));
 }
 
 }  // namespace
@@ -430,31 +430,31 @@ TEST(plugins_grade_difficulty, PerModelBandsFromASidecarCountModelsMissingForAnI
   }));
   const std::string with = "{sidecar: '" + side.path.string() + "', sidecar_field: ok, sidecar_kind: correct, sidecar_model_field: model";
   const Strings in = {R"({"id":"1"})", R"({"id":"2"})"};
-  const OpRun all = run_op("difficulty", with + ", model_band: all}", jsonl(in));
+  const OpRun all = run_op("grade.difficulty", with + ", model_band: all}", jsonl(in));
   ASSERT_EQ(all.exit_code, 0) << all.describe();
   EXPECT_EQ(all.reason_of("1"), "too_easy");
   // Model b has no rollout for problem 2: it cannot be in its band.
   EXPECT_EQ(all.reason_of("2"), "too_few_samples");
   EXPECT_EQ(all.detail_of("2"), "not every model in its band: a 1/2 in_band; b 0/0 too_few_samples");
-  const OpRun any = run_op("difficulty", with + ", model_band: any}", jsonl(in));
+  const OpRun any = run_op("grade.difficulty", with + ", model_band: any}", jsonl(in));
   ASSERT_EQ(any.exit_code, 0) << any.describe();
   EXPECT_EQ(any.kept_ids(), (Strings{"1", "2"}));
   EXPECT_EQ(any.annotation_of("2", "band_by_model"), R"({"a":"in_band","b":"too_few_samples"})");
   // A band for a model the sidecar does not have stops the run, naming it.
-  const OpRun unknown = run_op("difficulty", with + ", model_band: all, model_bands: {c: {min: 0.1}}}", jsonl(in));
+  const OpRun unknown = run_op("grade.difficulty", with + ", model_band: all, model_bands: {c: {min: 0.1}}}", jsonl(in));
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("model_bands names model 'c'"), std::string::npos) << unknown.err;
 }
 
 TEST(plugins_grade_difficulty, PerModelBandParametersAreChecked) {
-  EXPECT_EQ(validate_op("difficulty", "{correct_field: c, model_band: all}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_bands: {a: {min: 0.1}}}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: all, model_bands: {b: {min: 0.1}}}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: all, model_bands: {a: {low: 0.1}}}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: all, model_bands: {a: {min: 0.9, max: 0.1}}}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: all, model_bands: {a: 3}}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: sometimes}").exit_code, 2);
-  EXPECT_EQ(validate_op("difficulty", "{models: {a: x}, model_band: any, model_bands: {a: {min: 0.1, inclusive: true}}}").exit_code, 0);
+  EXPECT_EQ(validate_op("grade.difficulty", "{correct_field: c, model_band: all}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{models: {a: x}, model_bands: {a: {min: 0.1}}}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{models: {a: x}, model_band: all, model_bands: {b: {min: 0.1}}}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{models: {a: x}, model_band: all, model_bands: {a: {low: 0.1}}}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{models: {a: x}, model_band: all, model_bands: {a: {min: 0.9, max: 0.1}}}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{models: {a: x}, model_band: all, model_bands: {a: 3}}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{models: {a: x}, model_band: sometimes}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.difficulty", "{models: {a: x}, model_band: any, model_bands: {a: {min: 0.1, inclusive: true}}}").exit_code, 0);
 }
 
 // A sidecar of several 4 MiB chunks (one line longer than a chunk): chunks are read on several threads and
@@ -488,7 +488,7 @@ TEST(plugins_grade_difficulty, LargeSidecarReadInChunksGivesTheSameResultOnAnyTh
   ASSERT_GT(text.size(), size_t{12} << 20);
   const Sidecar side("large", text);
   const std::string with = "{sidecar: '" + side.path.string() + "', suspect_action: annotate, min: 0, max: 1, inclusive: true}";
-  const OpRun two = run_op("difficulty", with, jsonl(in), 2);
+  const OpRun two = run_op("grade.difficulty", with, jsonl(in), 2);
   ASSERT_EQ(two.exit_code, 0) << two.describe();
   ASSERT_EQ(two.kept.size(), static_cast<size_t>(kIds));
   for (const auto& line : two.kept) {
@@ -498,6 +498,6 @@ TEST(plugins_grade_difficulty, LargeSidecarReadInChunksGivesTheSameResultOnAnyTh
   }
   EXPECT_NE(two.err.find("sidecar: " + std::to_string(kIds * kRollouts + 1) + " rollouts for 3000 ids from " +
                          std::to_string(lines.size()) + " lines"), std::string::npos) << two.err;
-  const OpRun one = run_op("difficulty", with, jsonl(in), 1);
+  const OpRun one = run_op("grade.difficulty", with, jsonl(in), 1);
   EXPECT_EQ(one.kept, two.kept);
 }

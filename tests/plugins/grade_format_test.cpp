@@ -1,4 +1,4 @@
-// Tests of filter.format's option, letter-answer and blank rules (plugins/grade/format.cpp) on real records
+// Tests of grade.verifiable's option, letter-answer and blank rules (plugins/grade/format.cpp) on real records
 // from ../shared/data (each found wrong or missed by the hand-checked sample of bench/accuracy/format.sh),
 // and on hand-written look-alikes that must be kept.
 #include <gtest/gtest.h>
@@ -102,7 +102,7 @@ TEST(plugins_grade_format, OptionsLettersAndBlanksOnRealRecords) {
     expected_reasons.push_back(r.reason);
   }
   if (in.empty()) GTEST_SKIP() << "no shared data";
-  const OpRun run = run_op("filter.format", "", jsonl(in));
+  const OpRun run = run_op("grade.verifiable", "", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   std::map<std::string, std::pair<std::string, std::string>> got;
   for (const auto& v : run.rejections()) got[v.id] = {v.reason, v.detail};
@@ -126,7 +126,7 @@ TEST(plugins_grade_format, OptionAndBlankLookAlikesAreKept) {
       // "answer choices" in a story, not before a list.
       R"({"id":"story","problem":"A test has 10 questions with four answer choices each. How many ways can it be answered?","answer":"1048576"})",
   };
-  const OpRun run = run_op("filter.format", "", jsonl(in));
+  const OpRun run = run_op("grade.verifiable", "", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"initials", "order", "one_blank", "call", "point", "story"})) << run.describe();
 }
@@ -143,7 +143,7 @@ TEST(plugins_grade_format, OptionAndBlankRulesWithTheirDetail) {
       R"({"id":"blanks","problem":"The sum is ____ and the product is ____.","answer":"5; 6"})",
       R"({"id":"quad_blanks","problem":"则 $a_1=(\\quad)$, $a_2=(\\quad)$","answer":"$5$;$10$"})",
   };
-  const OpRun run = run_op("filter.format", "", jsonl(in));
+  const OpRun run = run_op("grade.verifiable", "", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   const auto v = run.rejections();
   ASSERT_EQ(v.size(), in.size()) << run.describe();
@@ -164,7 +164,7 @@ TEST(plugins_grade_format, OptionAndBlankRulesWithTheirDetail) {
     EXPECT_EQ(v[i].detail, expected[i].second);
   }
   // Each rule keeps its switch.
-  const OpRun off = run_op("filter.format", "{multiple_choice: false, multi_part: false}", jsonl(in));
+  const OpRun off = run_op("grade.verifiable", "{multiple_choice: false, multi_part: false}", jsonl(in));
   ASSERT_EQ(off.exit_code, 0) << off.describe();
   EXPECT_EQ(off.kept.size(), in.size()) << off.describe();
 }

@@ -1,5 +1,5 @@
 // Tests of the `grade` plugin family: the answer library (plugins/grade/answer.hpp) directly, the GSM8K
-// agreement with stored labels, and the ops grade and filter.format through harness.hpp.
+// agreement with stored labels, and the ops grade.answer and grade.verifiable through harness.hpp.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -847,7 +847,7 @@ TEST(plugins_grade_op, AnnotatesCorrectExtractedAndReason) {
       R"({"id":"array_refs","response":"\\boxed{2, 1}","answer":["1","2"]})",
       R"({"id":"array_wrong","response":"\\boxed{6}","answer":["5"]})",
   };
-  const OpRun run = run_op("grade", "", jsonl(in));
+  const OpRun run = run_op("grade.answer", "", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   ASSERT_EQ(run.kept.size(), in.size());
   EXPECT_EQ(run.ledger.size(), in.size());
@@ -866,7 +866,7 @@ TEST(plugins_grade_op, AnnotatesCorrectExtractedAndReason) {
   EXPECT_EQ(ann(5, "grade_reason"), R"("missing_response")");
   EXPECT_EQ(ann(6, "grade_reason"), R"("missing_reference")");
   EXPECT_EQ(ann(7, "correct"), "true");
-  EXPECT_EQ(ann(8, "correct"), "true");  // an array reference, as filter.format reads it
+  EXPECT_EQ(ann(8, "correct"), "true");  // an array reference, as grade.verifiable reads it
   EXPECT_EQ(ann(9, "correct"), "true");
   EXPECT_EQ(ann(10, "correct"), "false");
   EXPECT_EQ(ann(10, "grade_reason"), std::nullopt);
@@ -881,49 +881,49 @@ TEST(plugins_grade_op, RejectIncorrectAndOptions) {
       R"({"id":"c","out":"It is 2 apples","ref":"2"})",
   };
   const OpRun run = run_op(
-      "grade", "{response_field: out, reference_field: ref, reject_incorrect: true, extract_math: false, extract_short: false}", jsonl(in));
+      "grade.answer", "{response_field: out, reference_field: ref, reject_incorrect: true, extract_math: false, extract_short: false}", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), Strings{"a"});
   EXPECT_EQ(run.reasons(), (Strings{"incorrect", "no_answer"}));
   EXPECT_EQ(run.rejections()[0].detail, "answer '3' does not match the reference");
   // The short-response rule (on by default) and the last-number fallback find "2".
-  const OpRun dflt = run_op("grade", "{response_field: out, reference_field: ref, reject_incorrect: true}", jsonl(in));
+  const OpRun dflt = run_op("grade.answer", "{response_field: out, reference_field: ref, reject_incorrect: true}", jsonl(in));
   ASSERT_EQ(dflt.exit_code, 0) << dflt.describe();
   EXPECT_EQ(dflt.kept_ids(), (Strings{"a", "c"}));
-  const OpRun last = run_op("grade", "{response_field: out, reference_field: ref, reject_incorrect: true, extract_short: false, last_number: true}", jsonl(in));
+  const OpRun last = run_op("grade.answer", "{response_field: out, reference_field: ref, reject_incorrect: true, extract_short: false, last_number: true}", jsonl(in));
   ASSERT_EQ(last.exit_code, 0) << last.describe();
   EXPECT_EQ(last.kept_ids(), (Strings{"a", "c"}));
   // Turning boxed extraction off (and the short-response rule, which would read "\boxed{2}" whole) leaves
   // nothing to extract from a and b.
   const OpRun no_boxed =
-      run_op("grade", "{response_field: out, reference_field: ref, extract_boxed: false, extract_short: false}", jsonl(in));
+      run_op("grade.answer", "{response_field: out, reference_field: ref, extract_boxed: false, extract_short: false}", jsonl(in));
   ASSERT_EQ(no_boxed.exit_code, 0) << no_boxed.describe();
   EXPECT_EQ(no_boxed.annotation(no_boxed.kept[0], "grade_reason"), R"("no_answer")");
   // Tolerance from the shell.
   const std::string approx = jsonl({R"({"id":"p","response":"\\boxed{3.1416}","answer":"\\pi"})"});
-  EXPECT_EQ(run_op("grade", "", approx).annotation(run_op("grade", "", approx).kept[0], "correct"), "false");
+  EXPECT_EQ(run_op("grade.answer", "", approx).annotation(run_op("grade.answer", "", approx).kept[0], "correct"), "false");
   OpOptions loose;
   loose.args = {"--set", "stage.tolerance=0.001"};
-  const OpRun tol = run_op("grade", "", approx, loose);
+  const OpRun tol = run_op("grade.answer", "", approx, loose);
   ASSERT_EQ(tol.exit_code, 0) << tol.describe();
   EXPECT_EQ(tol.annotation(tol.kept[0], "correct"), "true");
   // Answer length bound.
-  const OpRun small = run_op("grade", "{max_answer_chars: 3}", jsonl({R"({"id":"l","response":"\\boxed{12345}","answer":"12345"})"}));
+  const OpRun small = run_op("grade.answer", "{max_answer_chars: 3}", jsonl({R"({"id":"l","response":"\\boxed{12345}","answer":"12345"})"}));
   ASSERT_EQ(small.exit_code, 0) << small.describe();
   EXPECT_EQ(small.annotation(small.kept[0], "grade_reason"), R"("answer_too_long")");
 }
 
 TEST(plugins_grade_op, BadParametersAreRefused) {
-  const auto tol = validate_op("grade", "{tolerance: 2}");
+  const auto tol = validate_op("grade.answer", "{tolerance: 2}");
   EXPECT_EQ(tol.exit_code, 2);
   EXPECT_NE(tol.err.find("tolerance must be in [0, 1)"), std::string::npos) << tol.err;
   const auto none =
-      validate_op("grade", "{extract_boxed: false, extract_gsm8k: false, extract_phrase: false, extract_math: false, extract_short: false}");
+      validate_op("grade.answer", "{extract_boxed: false, extract_gsm8k: false, extract_phrase: false, extract_math: false, extract_short: false}");
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_NE(none.err.find("every extraction method is off"), std::string::npos) << none.err;
-  EXPECT_EQ(validate_op("grade", "{max_answer_chars: 0}").exit_code, 2);
-  EXPECT_EQ(validate_op("grade", "{no_such: 1}").exit_code, 2);
-  EXPECT_EQ(validate_op("grade", "{tolerance: 0.001, last_number: true}").exit_code, 0);
+  EXPECT_EQ(validate_op("grade.answer", "{max_answer_chars: 0}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.answer", "{no_such: 1}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.answer", "{tolerance: 0.001, last_number: true}").exit_code, 0);
 }
 
 TEST(plugins_grade_op, Gsm8kSolutionsThroughTheOpMatchLabelsOnAnyThreadCount) {
@@ -934,7 +934,7 @@ TEST(plugins_grade_op, Gsm8kSolutionsThroughTheOpMatchLabelsOnAnyThreadCount) {
   one.id_field = "";
   one.threads = 1;
   const std::string with = "{response_field: 175b_verification.solution, reference_field: ground_truth}";
-  const OpRun run1 = run_op("grade", with, "", one);
+  const OpRun run1 = run_op("grade.answer", with, "", one);
   ASSERT_EQ(run1.exit_code, 0) << run1.describe();
   ASSERT_EQ(run1.kept.size(), 1319u);
   size_t agree = 0;
@@ -945,7 +945,7 @@ TEST(plugins_grade_op, Gsm8kSolutionsThroughTheOpMatchLabelsOnAnyThreadCount) {
   EXPECT_GE(agree, 1313u);  // 99.5%
   OpOptions two = one;
   two.threads = 2;
-  const OpRun run2 = run_op("grade", with, "", two);
+  const OpRun run2 = run_op("grade.answer", with, "", two);
   ASSERT_EQ(run2.exit_code, 0) << run2.describe();
   EXPECT_EQ(run1.kept, run2.kept);
 }
@@ -968,17 +968,17 @@ TEST(plugins_grade_op, ExpressionAnswersOnTwoThreads) {
     const auto& f = forms[i % std::size(forms)];
     escaped += R"({"id":"e)" + std::to_string(i) + R"(","response":"so \\boxed{)" + esc(f[0]) + R"(}","answer":")" + esc(f[1]) + "\"}\n";
   }
-  const OpRun two = run_op("grade", "{}", escaped, 2);
+  const OpRun two = run_op("grade.answer", "{}", escaped, 2);
   ASSERT_EQ(two.exit_code, 0) << two.describe();
   ASSERT_EQ(two.kept.size(), 3000u);
   for (size_t i = 0; i < two.kept.size(); ++i)
     EXPECT_EQ(two.annotation(two.kept[i], "correct"), forms[i % std::size(forms)][2]) << two.kept[i];
-  const OpRun one = run_op("grade", "{}", escaped, 1);
+  const OpRun one = run_op("grade.answer", "{}", escaped, 1);
   EXPECT_EQ(one.kept, two.kept);
 }
 
 // ============================================================================================
-// Op filter.format
+// Op grade.verifiable
 // ============================================================================================
 
 TEST(plugins_grade_format, EachRuleWithItsReason) {
@@ -1005,7 +1005,7 @@ TEST(plugins_grade_format, EachRuleWithItsReason) {
       R"({"id":"array","problem":"How many?","answer":["3"]})",
       R"({"id":"empty_array","problem":"How many?","answer":[]})",
   };
-  const OpRun run = run_op("filter.format", "", jsonl(in));
+  const OpRun run = run_op("grade.verifiable", "", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"ok", "number", "array"}));
   const auto v = run.rejections();
@@ -1046,7 +1046,7 @@ TEST(plugins_grade_format, LookAlikesAreKept) {
       // a short LaTeX answer with text
       R"({"id":"text","problem":"Who is fastest?","answer":"\\text{Evelyn}"})",
   };
-  const OpRun run = run_op("filter.format", "", jsonl(in));
+  const OpRun run = run_op("grade.verifiable", "", jsonl(in));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept.size(), in.size()) << run.describe() << (run.rejected.empty() ? "" : run.rejected[0]);
 }
@@ -1061,18 +1061,18 @@ TEST(plugins_grade_format, EachRuleHasItsSwitch) {
       R"({"id":"figure","problem":"Find x in the diagram below.","answer":"1"})",
   };
   const char* rules[] = {"proof", "multi_part", "multiple_choice", "missing_answer", "long_answer", "needs_figure"};
-  const OpRun all = run_op("filter.format", "", jsonl(in));
+  const OpRun all = run_op("grade.verifiable", "", jsonl(in));
   ASSERT_EQ(all.exit_code, 0) << all.describe();
   EXPECT_EQ(all.reasons(), (Strings{"proof", "multi_part", "multiple_choice", "missing_answer", "long_answer", "needs_figure"}));
   for (size_t i = 0; i < std::size(rules); ++i) {
-    const OpRun off = run_op("filter.format", std::string("{") + rules[i] + ": false}", jsonl(in));
+    const OpRun off = run_op("grade.verifiable", std::string("{") + rules[i] + ": false}", jsonl(in));
     ASSERT_EQ(off.exit_code, 0) << off.describe();
     EXPECT_EQ(off.kept_ids(), Strings{json_string(in[i], "id").value()}) << rules[i];
   }
   // Thresholds of long_answer.
-  const OpRun words = run_op("filter.format", "{long_answer_words: 30}", jsonl({in[4]}));
+  const OpRun words = run_op("grade.verifiable", "{long_answer_words: 30}", jsonl({in[4]}));
   EXPECT_EQ(words.kept.size(), 1u) << words.describe();
-  EXPECT_EQ(validate_op("filter.format", "{long_answer_chars: 0}").exit_code, 2);
+  EXPECT_EQ(validate_op("grade.verifiable", "{long_answer_chars: 0}").exit_code, 2);
 }
 
 // Real records from ../shared/data, checked by reading them: (file, line, problem field, answer field, expected reason or "").
@@ -1116,7 +1116,7 @@ TEST(plugins_grade_format, RealRecordsFromSharedData) {
                              ", answer_field: " + (file.find("olympiad") != std::string::npos ? "final_answer" : "answer") + "}";
     OpOptions o;
     o.id_field = "";
-    const OpRun run = run_op("filter.format", with, jsonl({line}), o);
+    const OpRun run = run_op("grade.verifiable", with, jsonl({line}), o);
     ASSERT_EQ(run.exit_code, 0) << run.describe();
     const std::string got = run.rejections().empty() ? "" : run.rejections()[0].reason;
     EXPECT_EQ(got, rec.reason) << rec.file << ":" << rec.line << " " << (run.rejections().empty() ? "" : run.rejections()[0].detail);

@@ -32,6 +32,13 @@ std::string param_name(const tamis_param_desc& p) {
   return std::string(p.name) == "*" ? "* (any other key)" : std::string(p.name);
 }
 
+// "decontaminate" or "a, b", each name between `quote`s.
+std::string former_names_text(const OpHandle& op, const char* quote) {
+  std::string out;
+  for (const auto& n : op.former_names) out += (out.empty() ? "" : ", ") + std::string(quote) + n + quote;
+  return out;
+}
+
 }  // namespace
 
 std::string format_op_list(const Registry& registry) {
@@ -42,6 +49,9 @@ std::string format_op_list(const Registry& registry) {
     const OpHandle* op = registry.find(name);
     out += name + std::string(w - name.size() + 2, ' ') + op_kind_name(op->desc->kind) + "  " + op->desc->summary + "\n";
     out += std::string(w + 2, ' ') + "from " + op->plugin->name + " " + op->plugin->version + "  " + op->plugin->file + "\n";
+    if (!op->former_names.empty())
+      out += std::string(w + 2, ' ') + "formerly " + former_names_text(*op, "") + " (deprecated; goes away in " +
+             former_names_removed_in() + ")\n";
   }
   if (!registry.commands().empty()) out += "\ncommands (tamis PLUGIN COMMAND ...):\n";
   for (const CommandHandle* c : registry.commands())
@@ -56,7 +66,10 @@ std::string format_op_list(const Registry& registry) {
 std::string format_op_info(const OpHandle& op) {
   const tamis_op_desc& d = *op.desc;
   std::string out = std::string(d.name) + " (" + op_kind_name(d.kind) + " op)\n  " + d.summary + "\n";
-  out += "  plugin: " + op.plugin->name + " " + op.plugin->version + " (" + op.plugin->file + ")\n\nparameters:\n";
+  out += "  plugin: " + op.plugin->name + " " + op.plugin->version + " (" + op.plugin->file + ")\n";
+  if (!op.former_names.empty())
+    out += "  formerly: " + former_names_text(op, "") + " (deprecated; goes away in " + former_names_removed_in() + ")\n";
+  out += "\nparameters:\n";
   size_t wn = 4, wt = 4, wd = 7;
   for (size_t i = 0; i < d.param_count; ++i) {
     wn = std::max(wn, std::string(d.params[i].name).size());
@@ -94,6 +107,9 @@ std::string format_op_reference(const Registry& registry) {
     const tamis_op_desc& d = *op->desc;
     out += "\n## " + name + "\n\n" + d.summary + "\n\n";
     out += std::string("Kind: ") + op_kind_name(d.kind) + " op. Plugin: `" + op->plugin->name + "`.\n\n";
+    if (!op->former_names.empty())
+      out += "Former name: " + former_names_text(*op, "`") + " (deprecated: still accepted, with a warning; goes away in " +
+             former_names_removed_in() + ").\n\n";
     if (d.param_count == 0) {
       out += "No parameters.\n";
       continue;

@@ -735,6 +735,12 @@ class PipelineLoader {
           p.stages.push_back(std::move(st));
           continue;
         }
+        if (st.op->name() != st.op_name) {  // a former name (registry.hpp): it runs, under the new name
+          const SourcePos at = c.at(body["uses"]);
+          log::warn("", at.file + ":" + std::to_string(at.line) + ": stage '" + st.name + "': " +
+                            former_name_warning(st.op_name, st.op->name()));
+          st.op_name = st.op->name();
+        }
         // Parameters: the file's `with`, then --set overrides, checked against the op's table. The
         // file's nodes keep their marks, so each problem is reported where it is written.
         const YAML::Node with = body["with"].IsDefined() ? body["with"] : YAML::Node();

@@ -28,7 +28,8 @@ namespace {
 
 // What is wrong with an op's description, or "" when the host can run it.
 std::string invalid_op(const tamis_op_desc& op) {
-  if (op.struct_size < sizeof(tamis_op_desc)) return "description too short for this ABI";
+  // An earlier SDK of this ABI ends the description before former_names.
+  if (op.struct_size < offsetof(tamis_op_desc, former_names)) return "description too short for this ABI";
   if (!op.name || !op.create || !op.destroy || !op.process) return "a required hook is missing";
   if (op.kind != TAMIS_OP_RECORD && op.kind != TAMIS_OP_ORDERED && op.kind != TAMIS_OP_EXPANDING) return "unknown op kind";
   if (op.kind == TAMIS_OP_ORDERED && !op.process_ordered) return "an ordered op without process_ordered";
@@ -295,9 +296,20 @@ bool Registry::load_file(const std::string& path) {
   plugin->version = desc->version ? desc->version : "";
   plugin->desc = desc;
   bool ok = true;
+  // The ops array steps by the plugin's own size of tamis_op_desc (shorter from an earlier SDK of this
+  // ABI, longer from a later one), which every element's struct_size states.
+  const size_t stride = desc->op_count > 0 && desc->ops ? desc->ops[0].struct_size : 0;
+  if (desc->op_count > 0 && (stride < offsetof(tamis_op_desc, former_names) || stride % alignof(tamis_op_desc) != 0)) {
+    problems_.push_back(path + ": plugin entry returned an invalid description (its ops are " + std::to_string(stride) +
+                        " bytes each); rebuild the plugin against this tamis's SDK");
+    return false;
+  }
+  std::vector<const OpHandle*> added;
   for (size_t i = 0; i < desc->op_count; ++i) {
-    const tamis_op_desc* op = &desc->ops[i];
-    if (const std::string bad = invalid_op(*op); !bad.empty()) {
+    const auto* op = reinterpret_cast<const tamis_op_desc*>(reinterpret_cast<const unsigned char*>(desc->ops) + i * stride);
+    std::string bad = invalid_op(*op);
+    if (bad.empty() && op->struct_size != stride) bad = "its size differs from the first op's";
+    if (!bad.empty()) {
       problems_.push_back(path + ": op '" + std::string(op->name ? op->name : "?") + "' has an invalid description (" +
                           bad + "); rebuild the plugin against this tamis's SDK");
       ok = false;
@@ -310,7 +322,41 @@ bool Registry::load_file(const std::string& path) {
       ok = false;
       continue;
     }
-    ops_.emplace(op->name, OpHandle{plugin, op});
+    if (auto it = former_.find(op->name); it != former_.end()) {
+      problems_.push_back("op '" + std::string(op->name) + "' of " + path + " has the name that op '" + it->second +
+                          "' of " + ops_.at(it->second).plugin->file +
+                          " declares as its former name; a former name may not be another op's name: remove it "
+                          "from the former names of '" + it->second + "', or remove one plugin from the plugin path");
+      ok = false;
+      continue;
+    }
+    OpHandle op_handle{plugin, op, {}};
+    if (op->struct_size >= offsetof(tamis_op_desc, former_names) + sizeof(op->former_names) && op->former_names)
+      for (const char* const* n = op->former_names; *n; ++n) op_handle.former_names.emplace_back(*n);
+    added.push_back(&ops_.emplace(op->name, std::move(op_handle)).first->second);
+  }
+  // Former names after the plugin's own op names, so that a clash within the plugin is found too.
+  for (const OpHandle* h : added) {
+    const std::string name = h->name();
+    for (const std::string& former : h->former_names) {
+      std::string clash;
+      if (former.empty()) {
+        clash = "an empty former name";
+      } else if (auto it = ops_.find(former); it != ops_.end()) {
+        clash = "the former name '" + former + "', which is the name of an op of " + it->second.plugin->file;
+      } else if (auto f = former_.find(former); f != former_.end()) {
+        clash = "the former name '" + former + "', which op '" + f->second + "' of " +
+                ops_.at(f->second).plugin->file + " declares too";
+      }
+      if (!clash.empty()) {
+        problems_.push_back("op '" + name + "' of " + path + " declares " + clash +
+                            "; a former name may not be another op's name or former name: remove it from the "
+                            "former names of '" + name + "'");
+        ok = false;
+        continue;
+      }
+      former_.emplace(former, name);
+    }
   }
   if (desc->struct_size >= offsetof(tamis_plugin_desc, command_count) + sizeof(desc->command_count)) {
     for (size_t i = 0; i < desc->command_count; ++i) {
@@ -348,7 +394,28 @@ std::vector<const CommandHandle*> Registry::commands() const {
 
 const OpHandle* Registry::find(const std::string& op) const {
   auto it = ops_.find(op);
+  if (it == ops_.end()) {
+    const auto f = former_.find(op);
+    if (f == former_.end()) return nullptr;
+    it = ops_.find(f->second);
+  }
   return it == ops_.end() ? nullptr : &it->second;
+}
+
+std::string former_names_removed_in() {
+  // MAJOR.MINOR[.PATCH...]: the next minor release.
+  const std::string v = kVersion;
+  const size_t dot = v.find('.');
+  if (dot == std::string::npos) return "the release after tamis " + v;
+  const size_t end = v.find_first_not_of("0123456789", dot + 1);
+  const std::string minor = v.substr(dot + 1, end == std::string::npos ? std::string::npos : end - dot - 1);
+  if (minor.empty()) return "the release after tamis " + v;
+  return "tamis " + v.substr(0, dot) + "." + std::to_string(std::stoul(minor) + 1) + ".0";
+}
+
+std::string former_name_warning(const std::string& old_name, const std::string& new_name) {
+  return "op '" + old_name + "' was renamed '" + new_name + "'; the old name still works in tamis " + kVersion +
+         " and goes away in " + former_names_removed_in() + ": write `uses: " + new_name + "`";
 }
 
 std::vector<std::string> Registry::op_names() const {

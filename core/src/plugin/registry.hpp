@@ -31,6 +31,8 @@ struct LoadedPlugin {
 struct OpHandle {
   std::shared_ptr<const LoadedPlugin> plugin;
   const tamis_op_desc* desc = nullptr;
+  // The names the op had before a rename (tamis_op_desc::former_names), in the order declared.
+  std::vector<std::string> former_names;
 
   std::string name() const { return desc->name; }
 };
@@ -49,6 +51,8 @@ class Registry {
   // Loads one library; returns false (and records a problem) when it is not a usable plugin.
   bool load_file(const std::string& path);
 
+  // The op named `op`, or the op that had that name before a rename (then the handle's name() differs
+  // from `op`: a caller reading a pipeline warns, see former_name_warning()); null when neither.
   const OpHandle* find(const std::string& op) const;
   std::vector<std::string> op_names() const;
   // The command `name` of plugin `plugin` (`tamis PLUGIN NAME ...`), or null.
@@ -65,10 +69,18 @@ class Registry {
  private:
   std::vector<std::shared_ptr<const LoadedPlugin>> plugins_;
   std::map<std::string, OpHandle> ops_;
+  std::map<std::string, std::string> former_;  // former name → the op's name now
   std::map<std::string, CommandHandle> commands_;  // key: "PLUGIN COMMAND"
   std::vector<std::string> problems_;
   std::vector<std::string> searched_;
 };
+
+// Former op names work for one release after the rename: the release that drops them (the next minor
+// release after this tamis's version: "tamis 0.2.0" for 0.1.x).
+std::string former_names_removed_in();
+// "op 'OLD' was renamed 'NEW'; the old name goes away in tamis 0.2.0: write `uses: NEW`", for a pipeline
+// that names an op by a former name (the caller puts the file:line and stage first).
+std::string former_name_warning(const std::string& old_name, const std::string& new_name);
 
 // Names used in messages and docs: "record" / "ordered" / "expanding"; "int", "list<string>", ...
 const char* op_kind_name(tamis_op_kind kind);

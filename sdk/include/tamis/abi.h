@@ -32,7 +32,9 @@ extern "C" {
 
 /* The version of this ABI. A plugin and a host agree only when their numbers are equal.
  * 3: tamis_param_desc grew `role` and `paths_at` (files a stage reads), tamis_host_api grew
- *    callback_reject_field (rejections for a missing field, which the host counts and warns about). */
+ *    callback_reject_field (rejections for a missing field, which the host counts and warns about).
+ *    Later in 3, at the ends of their structs (older plugins still load): tamis_plugin_desc's commands,
+ *    tamis_stage_info's run_flags, tamis_host_api's callback_commit_file, tamis_op_desc's former_names. */
 #define TAMIS_ABI_VERSION 3u
 
 /* Bytes that the host guarantees readable after every record's JSON text, so that a plugin
@@ -267,6 +269,11 @@ typedef struct tamis_op_desc {
   tamis_status (*finish)(void* state, tamis_error* err);
   int32_t (*first_pass)(void* state);
   tamis_status (*observe_ordered)(void* state, tamis_batch* batch, tamis_error* err);
+  /* Added in ABI 3 at the end (an older plugin's description ends before it: the host reads it only when
+   * struct_size covers it). The names the op had before a rename, as a NULL-terminated list, or NULL.
+   * A pipeline naming the op by a former name still runs, with a deprecation warning; a former name
+   * equal to another op's name (or former name) is refused when the plugin is loaded. */
+  const char* const* former_names;
 } tamis_op_desc;
 
 /* A command the plugin offers on the command line: `tamis PLUGIN COMMAND ARGS...` (e.g. `tamis rollout
@@ -282,7 +289,11 @@ typedef struct tamis_command_desc {
   int32_t (*run)(int32_t argc, const char* const* argv);
 } tamis_command_desc;
 
-/* What tamis_plugin_entry() returns. */
+/* What tamis_plugin_entry() returns.
+ *
+ * `ops` is an array whose elements are each ops[0].struct_size bytes long: the host steps through it by
+ * that size, not by its own sizeof(tamis_op_desc), so a plugin built with a shorter (earlier) or longer
+ * (later) tamis_op_desc of this ABI is read right. */
 typedef struct tamis_plugin_desc {
   uint32_t struct_size;
   uint32_t abi_version; /* TAMIS_ABI_VERSION the plugin was built with */

@@ -47,6 +47,9 @@
 //              issue memory prefetches (__builtin_prefetch) for the index entries that record will
 //              touch; on a large index each lookup is otherwise a cache miss paid in the serial part.
 //              A hint only: it must not change any state (the record may be rejected before its turn).
+//   static constexpr const char* former_names[] = {"old_name"};   names the op had before a rename:
+//              a pipeline using one still runs, with a warning that names the new name and the release
+//              that drops the old one (keep them one release). A former name may not be another op's name.
 // The constructor takes (const tamis::Params&) or (const tamis::Params&, tamis::Stage&).
 // Exceptions thrown by any of these become error messages at the ABI; they never cross it.
 #ifndef TAMIS_SDK_HPP
@@ -507,6 +510,8 @@ concept HasPrefetch = requires(const Op& cop, Record& r) {
   cop.prefetch(std::declval<std::add_lvalue_reference_t<const decltype(cop.prepare(r))>>());
 };
 template <class Op>
+concept HasFormerNames = requires { { *std::begin(Op::former_names) } -> std::convertible_to<const char*>; };
+template <class Op>
 concept HasConstProcess = requires(const Op& op, Record& r) { op.process(r); };
 template <class Op>
 concept HasOrderedParts = requires(const Op& cop, Op& op, Record& r) {
@@ -694,6 +699,21 @@ struct OpAdapter {
     return descs;
   }
 
+  // Op::former_names as a NULL-terminated list, or null when the op has none.
+  static const char* const* former_names() {
+    if constexpr (HasFormerNames<Op>) {
+      static const std::vector<const char*> names = [] {
+        std::vector<const char*> out;
+        for (const char* n : Op::former_names) out.push_back(n);
+        out.push_back(nullptr);
+        return out;
+      }();
+      return names.data();
+    } else {
+      return nullptr;
+    }
+  }
+
   static tamis_op_desc describe() {
     const auto& params = param_descs();
     tamis_op_desc d{};
@@ -714,6 +734,7 @@ struct OpAdapter {
       d.first_pass = &first_pass;
       d.observe_ordered = &observe_ordered;
     }
+    d.former_names = former_names();
     return d;
   }
 };

@@ -1,4 +1,4 @@
-// Tests of the `lang` ops (plugins/lang: langid, lang.consistency) through the real tamis binary
+// Tests of the `lang` ops (plugins/lang: lang.identify, lang.consistency) through the real tamis binary
 // (../harness.hpp): annotations, the allow filter, und below min_letters, validation messages,
 // consistency rejections, determinism across --threads 1/2, and the Chinese sets of ../shared/data.
 #include <gtest/gtest.h>
@@ -37,11 +37,11 @@ const std::string kZh = "一家面包店上午卖出48个面包，下午卖出�
 const std::string kShort = "Compute $\\sqrt{18032} + \\sqrt{80063}$.";
 
 // ============================================================================================
-// langid
+// lang.identify
 // ============================================================================================
 
 TEST(plugins_lang_langid, Annotations) {
-  const OpRun run = run_op("langid", "", jsonl({rec("en", kEn), rec("fr", kFr), rec("zh", kZh), rec("short", kShort)}));
+  const OpRun run = run_op("lang.identify", "", jsonl({rec("en", kEn), rec("fr", kFr), rec("zh", kZh), rec("short", kShort)}));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"en", "fr", "zh", "short"}));
   EXPECT_EQ(run.annotation_of("en", "lang"), "\"en\"");
@@ -58,13 +58,13 @@ TEST(plugins_lang_langid, Annotations) {
 
 TEST(plugins_lang_langid, MinLettersAndSeveralFields) {
   const std::string in = jsonl({R"({"id":"a","problem":"Compute $x$.","solution":"We add the two numbers and then we divide the total by two."})"});
-  const OpRun one = run_op("langid", "{min_letters: 5}", in);
+  const OpRun one = run_op("lang.identify", "{min_letters: 5}", in);
   ASSERT_EQ(one.exit_code, 0) << one.describe();
   EXPECT_EQ(one.annotation_of("a", "lang"), "\"und\"");  // "Compute": 7 letters, too few for CLD2 or the fast path
-  const OpRun both = run_op("langid", "{fields: [problem, solution]}", in);
+  const OpRun both = run_op("lang.identify", "{fields: [problem, solution]}", in);
   ASSERT_EQ(both.exit_code, 0) << both.describe();
   EXPECT_EQ(both.annotation_of("a", "lang"), "\"en\"");
-  const OpRun high = run_op("langid", "{fields: [problem, solution], min_letters: 100}", in);
+  const OpRun high = run_op("lang.identify", "{fields: [problem, solution], min_letters: 100}", in);
   EXPECT_EQ(high.annotation_of("a", "lang"), "\"und\"");
 }
 
@@ -72,7 +72,7 @@ TEST(plugins_lang_langid, MinLettersAndSeveralFields) {
 TEST(plugins_lang_langid, ShortCjkPrompts) {
   const std::string in = jsonl({rec("zh", "9只兔子有多少条腿？"), rec("ja", "$x$ の値を求めよ"),
                                 rec("ko", "$x$의 값을 구하시오."), rec("en", "Find $x$ 若")});
-  const OpRun run = run_op("langid", "{allow: [zh, ja, ko]}", in);
+  const OpRun run = run_op("lang.identify", "{allow: [zh, ja, ko]}", in);
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"zh", "ja", "ko"}));
   EXPECT_EQ(run.annotation_of("zh", "lang"), "\"zh\"");
@@ -84,14 +84,14 @@ TEST(plugins_lang_langid, ShortCjkPrompts) {
   EXPECT_EQ(json_int(counters, "decided_by_short_cjk"), 3) << counters;
   EXPECT_EQ(json_int(counters, "decided_by_short"), 1) << counters;
   // min_cjk: 0 turns the rule off: every one of them is und, as before.
-  const OpRun off = run_op("langid", "{min_cjk: 0, allow: [und]}", in);
+  const OpRun off = run_op("lang.identify", "{min_cjk: 0, allow: [und]}", in);
   EXPECT_EQ(off.kept_ids(), (Strings{"zh", "ja", "ko", "en"}));
-  EXPECT_EQ(validate_op("langid", "{min_cjk: -1}").exit_code, 2);
+  EXPECT_EQ(validate_op("lang.identify", "{min_cjk: -1}").exit_code, 2);
 }
 
 TEST(plugins_lang_langid, AllowFilter) {
   const std::string in = jsonl({rec("en", kEn), rec("fr", kFr), rec("zh", kZh), rec("short", kShort)});
-  const OpRun run = run_op("langid", "{allow: [en, zh]}", in);
+  const OpRun run = run_op("lang.identify", "{allow: [en, zh]}", in);
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_EQ(run.kept_ids(), (Strings{"en", "zh"}));
   EXPECT_EQ(run.rejected_ids(), (Strings{"fr", "short"}));
@@ -103,13 +103,13 @@ TEST(plugins_lang_langid, AllowFilter) {
   EXPECT_EQ(verdict(run, "short").reason, "language");
   EXPECT_EQ(run.annotation_of("fr", "lang"), "\"fr\"");  // rejected records keep their annotations
   // `und` in the list keeps the records too short to tell.
-  const OpRun und = run_op("langid", "{allow: [en, und]}", in);
+  const OpRun und = run_op("lang.identify", "{allow: [en, und]}", in);
   EXPECT_EQ(und.kept_ids(), (Strings{"en", "short"}));
   EXPECT_EQ(und.total("read"), und.total("kept") + und.total("rejected"));
 }
 
 TEST(plugins_lang_langid, MissingField) {
-  const OpRun run = run_op("langid", "{fields: [problem, question]}",
+  const OpRun run = run_op("lang.identify", "{fields: [problem, question]}",
                            jsonl({R"({"id":"a","text":"no problem here"})", R"({"id":"b","question":"How many apples are there in the basket if we add three more?"})",
                                   R"({"id":"c","problem":42})"}));
   ASSERT_EQ(run.exit_code, 0) << run.describe();
@@ -121,7 +121,7 @@ TEST(plugins_lang_langid, MissingField) {
 
 TEST(plugins_lang_langid, Validation) {
   auto err = [](const std::string& with) {
-    const CommandResult r = validate_op("langid", with);
+    const CommandResult r = validate_op("lang.identify", with);
     EXPECT_EQ(r.exit_code, 2) << with << "\n" << r.err;
     return r.err;
   };
@@ -130,7 +130,7 @@ TEST(plugins_lang_langid, Validation) {
   EXPECT_NE(err("{fields: []}").find("fields is empty"), std::string::npos);
   EXPECT_NE(err("{min_letters: -1}").find("min_letters"), std::string::npos);
   EXPECT_NE(err("{fast_path: maybe}").find("fast_path"), std::string::npos);
-  EXPECT_EQ(validate_op("langid", "{fields: [problem, solution], allow: [en, zh-hant, und], fast_path: false}").exit_code, 0);
+  EXPECT_EQ(validate_op("lang.identify", "{fields: [problem, solution], allow: [en, zh-hant, und], fast_path: false}").exit_code, 0);
 }
 
 std::filesystem::path problems_file() { return source_dir() / "tests/plugins/lang/data/problems.jsonl"; }
@@ -144,7 +144,7 @@ TEST(plugins_lang_langid, ProblemsBothModesAndThreads) {
       OpOptions o;
       o.threads = threads;
       o.input = problems_file();
-      const OpRun run = run_op("langid", "{fast_path: " + fast + ", allow: [en, fr, de, es, it, ru, zh, ja]}", "", o);
+      const OpRun run = run_op("lang.identify", "{fast_path: " + fast + ", allow: [en, fr, de, es, it, ru, zh, ja]}", "", o);
       ASSERT_EQ(run.exit_code, 0) << run.describe();
       std::string all;
       for (const auto& l : run.kept) all += l + "\n";
@@ -172,14 +172,14 @@ TEST(plugins_lang_langid, SharedChineseSets) {
                          "qwen25math_eval/gaokao2024_mix_test.jsonl", "qwen25math_eval/gaokao_math_cloze_test.jsonl",
                          "qwen25math_eval/gaokao_math_qa_test.jsonl"};
   if (shared_data(files[0]).empty()) GTEST_SKIP() << "../shared/data is absent";
-  std::printf("| file | langid parameters | records | zh | und | other |\n|---|---|---:|---:|---:|---:|\n");
+  std::printf("| file | lang.identify parameters | records | zh | und | other |\n|---|---|---:|---:|---:|---:|\n");
   for (const std::string& f : files) {
     for (const std::string with : {"{fields: [question]}", "{fields: [question], fast_path: false}",
                                    "{fields: [question], min_cjk: 0}"}) {
       OpOptions o;
       o.id_field = "";
       o.input = shared_data(f);
-      const OpRun run = run_op("langid", with, "", o);
+      const OpRun run = run_op("lang.identify", with, "", o);
       ASSERT_EQ(run.exit_code, 0) << run.describe();
       std::map<std::string, int> langs;
       for (const auto& line : run.kept) ++langs[run.annotation(line, "lang").value_or("?")];
@@ -224,7 +224,7 @@ TEST(plugins_lang_langid, FastPathAgreesOnSharedData) {
       OpOptions o;
       o.id_field = "";
       o.input = shared_data(file);
-      const OpRun run = run_op("langid", "{fields: [" + field + "], fast_path: " + fast + "}", "", o);
+      const OpRun run = run_op("lang.identify", "{fields: [" + field + "], fast_path: " + fast + "}", "", o);
       ASSERT_EQ(run.exit_code, 0) << run.describe();
       for (const auto& line : run.kept) labels[fast].push_back(run.annotation(line, "lang").value_or("?"));
       if (fast == "true") {

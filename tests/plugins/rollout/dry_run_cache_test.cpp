@@ -95,7 +95,7 @@ TEST(plugins_rollout_dry_run, the_stages_downstream_see_no_record) {
   FakeOpenAiServer server;
   TempDir dir;
   const std::string stages = "  sample:\n    uses: rollout.sample\n    with: " + with(server, dir / "c.sqlite") +
-                             "\n  band:\n    uses: difficulty\n    with: {answers_field: rollouts.answers, correct_field: rollouts.correct}\n";
+                             "\n  band:\n    uses: grade.difficulty\n    with: {answers_field: rollouts.answers, correct_field: rollouts.correct}\n";
   OpOptions o = dry();
   const OpRun plan = run_stages(stages, problems(5), o);
   ASSERT_EQ(plan.exit_code, 0) << plan.describe();
@@ -176,7 +176,7 @@ TEST(plugins_rollout_cache_command, stats_and_export_feed_difficulty) {
   }
   // difficulty reading the export decides as it does reading the rollouts field (op_test: 4/4 too easy,
   // 3/4 and 2/4 kept, 1/4 and 0/4 suspect labels).
-  const OpRun from_export = run_op("difficulty", "{sidecar: \"" + out.string() + "\", sidecar_field: responses}", problems(5));
+  const OpRun from_export = run_op("grade.difficulty", "{sidecar: \"" + out.string() + "\", sidecar_field: responses}", problems(5));
   ASSERT_EQ(from_export.exit_code, 0) << from_export.describe();
   EXPECT_EQ(from_export.kept_ids(), (std::vector<std::string>{"p1", "p2"}));
   EXPECT_EQ(from_export.reasons(), (std::vector<std::string>{"too_easy", "suspect_label", "suspect_label"}));

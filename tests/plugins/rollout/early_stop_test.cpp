@@ -116,8 +116,8 @@ TEST(plugins_rollout_early_stop, exact_rule_never_changes_difficultys_verdict) {
       full.push_back(record("s" + std::to_string(s), sequences[s], kN));
       early.push_back(record("s" + std::to_string(s), sequences[s], m));
     }
-    const OpRun on_full = run_op("difficulty", difficulty_with(config.options), jsonl(full));
-    const OpRun on_early = run_op("difficulty", difficulty_with(config.options), jsonl(early));
+    const OpRun on_full = run_op("grade.difficulty", difficulty_with(config.options), jsonl(full));
+    const OpRun on_early = run_op("grade.difficulty", difficulty_with(config.options), jsonl(early));
     ASSERT_EQ(on_full.exit_code, 0) << on_full.describe();
     ASSERT_EQ(on_early.exit_code, 0) << on_early.describe();
     const auto want = verdicts(on_full), got = verdicts(on_early);
@@ -133,7 +133,7 @@ TEST(plugins_rollout_early_stop, exact_rule_never_changes_difficultys_verdict) {
 
 // Two models in one stage: 3 samples each, the pooled sequence interleaved as in the rollouts field (model
 // a's sample 0, model b's sample 0, a's 1, ...), rounds of `round` samples of each model, the rule on the
-// pooled tally against the pooled budget 6 (what rollout.sample does with models). difficulty's verdict on
+// pooled tally against the pooled budget 6 (what rollout.sample does with models). grade.difficulty's verdict on
 // the samples drawn equals its verdict on all 6, both read pooled (answers_field, correct_field) and per
 // model with the pooled band (models: {a: ..., b: ...}, which pools model by model, not interleaved).
 std::string two_model_record(const std::string& id, const std::vector<std::string>& pooled, size_t per_model) {
@@ -171,8 +171,8 @@ TEST(plugins_rollout_early_stop, exact_rule_on_the_pooled_tally_of_two_models) {
     std::string per_model = difficulty_with(config.options);
     per_model = "{models: {a: a, b: b}, models_kind: answers, " + per_model.substr(per_model.find("min:"));
     for (const std::string& with : {difficulty_with(config.options), per_model}) {
-      const OpRun on_full = run_op("difficulty", with, jsonl(full));
-      const OpRun on_early = run_op("difficulty", with, jsonl(early));
+      const OpRun on_full = run_op("grade.difficulty", with, jsonl(full));
+      const OpRun on_early = run_op("grade.difficulty", with, jsonl(early));
       ASSERT_EQ(on_full.exit_code, 0) << on_full.describe();
       ASSERT_EQ(on_early.exit_code, 0) << on_early.describe();
       const auto want = verdicts(on_full), got = verdicts(on_early);

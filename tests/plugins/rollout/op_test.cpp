@@ -88,7 +88,7 @@ TEST(plugins_rollout_op, difficulty_runs_unchanged_downstream) {
   FakeOpenAiServer server;
   TempDir dir;
   const std::string stages = "  sample:\n    uses: rollout.sample\n    with: " + with(server, dir / "c.sqlite") +
-                             "\n  band:\n    uses: difficulty\n    with: {answers_field: rollouts.answers, correct_field: rollouts.correct}\n";
+                             "\n  band:\n    uses: grade.difficulty\n    with: {answers_field: rollouts.answers, correct_field: rollouts.correct}\n";
   const OpRun run = run_stages(stages, problems_jsonl());
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   // 4/4 too easy; 3/4 and 2/4 kept; 1/4 and 0/4: the majority (sum + 1) has more than twice the correct ones.
@@ -110,7 +110,7 @@ TEST(plugins_rollout_op, sidecar_export_feeds_difficulty) {
   EXPECT_EQ(json_string(lines[3], "/responses/0"), FakeOpenAiServer::response_for(kProblems[3].first, 0));
   EXPECT_EQ(json_raw(lines[3], "finish_reasons"), "[\"stop\",\"stop\",\"stop\",\"stop\"]");
   // difficulty reading the sidecar decides as difficulty reading the rollouts field.
-  const OpRun from_side = run_op("difficulty", "{sidecar: \"" + side.string() + "\", sidecar_field: responses}", problems_jsonl());
+  const OpRun from_side = run_op("grade.difficulty", "{sidecar: \"" + side.string() + "\", sidecar_field: responses}", problems_jsonl());
   ASSERT_EQ(from_side.exit_code, 0) << from_side.describe();
   EXPECT_EQ(from_side.kept_ids(), (std::vector<std::string>{"p0_1", "p0_2"}));
   EXPECT_EQ(from_side.reasons(), (std::vector<std::string>{"too_easy", "suspect_label", "suspect_label"}));
@@ -265,7 +265,7 @@ TEST(plugins_rollout_op, validation_errors) {
 
 // ---- early stopping ----
 
-// n 16 in rounds of 4 with difficulty's band 1-15 of 16 (inclusive) and suspect labels rejected, then
+// n 16 in rounds of 4 with grade.difficulty's band 1-15 of 16 (inclusive) and suspect labels rejected, then
 // difficulty with the same settings. With the server's rule (seeds mod 4 < w wrong, all wrong answers
 // S + 1) the exact rule stops w = 1 after 8 samples (6 right, 2 wrong: the wrong group cannot reach more
 // than twice the right ones), w = 2 after 12, w = 4 after 12 (12 wrong: suspect whatever comes), and
@@ -276,7 +276,7 @@ const std::string kDifficulty = "{answers_field: rollouts.answers, correct_field
 OpRun sample_then_difficulty(const FakeOpenAiServer& server, const fs::path& cache, const std::string& extra, const std::string& input,
                              const OpOptions& o = {}) {
   return run_stages("  sample:\n    uses: rollout.sample\n    with: " + with(server, cache, "n: 16, " + extra) +
-                        "\n  band:\n    uses: difficulty\n    with: " + kDifficulty + "\n",
+                        "\n  band:\n    uses: grade.difficulty\n    with: " + kDifficulty + "\n",
                     input, o);
 }
 
@@ -351,7 +351,7 @@ TEST(plugins_rollout_op, early_stop_waits_while_the_band_can_change) {
   const std::string diff = "{answers_field: rollouts.answers, correct_field: rollouts.correct, min: 0.3, max: 0.7, suspect_action: off}";
   auto run = [&](FakeOpenAiServer& s, const std::string& cache, const std::string& extra) {
     return run_stages("  sample:\n    uses: rollout.sample\n    with: " + with(s, dir / cache, "n: 16, " + extra) +
-                          "\n  band:\n    uses: difficulty\n    with: " + diff + "\n",
+                          "\n  band:\n    uses: grade.difficulty\n    with: " + diff + "\n",
                       input);
   };
   FakeOpenAiServer full_server, server;
@@ -459,7 +459,7 @@ TEST(plugins_rollout_op, several_models_feed_difficulty_pooled_and_per_model) {
   const fs::path side = dir / "side.jsonl";
   const std::string sample = "  sample:\n    uses: rollout.sample\n    with: " + with_models(server, dir / "c.sqlite", "sidecar: \"" + side.string() + "\"") + "\n";
   auto run = [&](const std::string& difficulty) {
-    return run_stages(sample + "  band:\n    uses: difficulty\n    with: " + difficulty + "\n", problems_jsonl());
+    return run_stages(sample + "  band:\n    uses: grade.difficulty\n    with: " + difficulty + "\n", problems_jsonl());
   };
   const std::string per_model = "models: {test-model: /rollouts/by_model/test-model/answers, \"test-model+2\": /rollouts/by_model/test-model+2/answers}, "
                                 "models_kind: answers";
@@ -488,7 +488,7 @@ TEST(plugins_rollout_op, several_models_feed_difficulty_pooled_and_per_model) {
   EXPECT_EQ(json_string(lines[1], "id"), "p0_0");
   EXPECT_EQ(json_string(lines[9], "/responses/3"), FakeOpenAiServer::response_for(kProblems[4].first, 3, kModels[1]));
   const OpRun from_side =
-      run_op("difficulty", "{sidecar: \"" + side.string() + "\", sidecar_field: responses, sidecar_model_field: model, model_band: all}",
+      run_op("grade.difficulty", "{sidecar: \"" + side.string() + "\", sidecar_field: responses, sidecar_model_field: model, model_band: all}",
              problems_jsonl());
   ASSERT_EQ(from_side.exit_code, 0) << from_side.describe();
   EXPECT_EQ(from_side.kept_ids(), all.kept_ids());
@@ -528,7 +528,7 @@ TEST(plugins_rollout_op, several_models_early_stop_on_the_pooled_tally) {
       "models_kind: answers, min: 0.03125, max: 0.96875, inclusive: true}";
   auto run = [&](FakeOpenAiServer& s, const std::string& cache, const std::string& extra, const std::string& diff) {
     return run_stages("  sample:\n    uses: rollout.sample\n    with: " + with_models(s, dir / cache, "n: 16, " + extra) +
-                          "\n  band:\n    uses: difficulty\n    with: " + diff + "\n",
+                          "\n  band:\n    uses: grade.difficulty\n    with: " + diff + "\n",
                       input);
   };
   FakeOpenAiServer full_server, server;

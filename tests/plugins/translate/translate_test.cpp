@@ -1,5 +1,5 @@
 // Tests of the translation ops: the selection rule, the fidelity checks and the file formats (library
-// tamis_translate_core, directly), translate_tag and translate.export (through the real tamis binary).
+// tamis_translate_core, directly), translate.tag and translate.export (through the real tamis binary).
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <xxhash.h>
@@ -177,7 +177,7 @@ TEST(plugins_translate_select, BalanceOverSeeds) {
 }
 
 // ============================================================================================
-// translate_tag
+// translate.tag
 // ============================================================================================
 
 // The issue's measure: on 100K records, the selected share of the source records within 10% +- 0.5
@@ -189,7 +189,7 @@ TEST(plugins_translate_tag, FractionAndBalanceOn100K) {
   const std::string in = pool(n);
   for (const std::string assign : {"balanced", "hash"}) {
     for (uint64_t seed : {0, 1, 2}) {
-      const OpRun run = run_op("translate_tag", "{assign: " + assign + ", seed: " + std::to_string(seed) + "}", in, 2);
+      const OpRun run = run_op("translate.tag", "{assign: " + assign + ", seed: " + std::to_string(seed) + "}", in, 2);
       ASSERT_EQ(run.exit_code, 0) << run.describe();
       ASSERT_EQ(run.kept.size(), n);
       const auto targets = targets_by_id(run);
@@ -237,15 +237,15 @@ TEST(plugins_translate_tag, StableAcrossThreadsAndOtherRecords) {
   OpOptions one;
   one.threads = 1;
   for (const std::string assign : {"balanced", "hash"}) {  // byte-identical for any thread count
-    const OpRun x = run_op("translate_tag", "{seed: 5, assign: " + assign + "}", pool(n), one);
-    const OpRun y = run_op("translate_tag", "{seed: 5, assign: " + assign + "}", pool(n), 2);
+    const OpRun x = run_op("translate.tag", "{seed: 5, assign: " + assign + "}", pool(n), one);
+    const OpRun y = run_op("translate.tag", "{seed: 5, assign: " + assign + "}", pool(n), 2);
     ASSERT_EQ(x.exit_code, 0) << x.describe();
     EXPECT_EQ(x.kept, y.kept) << assign;
   }
   // Other records present or not: the same records are selected; with assign: hash, also the same
   // languages (with balanced, a language depends on the selected records before it in its batch).
-  const OpRun a = run_op("translate_tag", "{seed: 5, assign: hash}", pool(n), 2);
-  const OpRun bal = run_op("translate_tag", "{seed: 5}", pool(n), 2);
+  const OpRun a = run_op("translate.tag", "{seed: 5, assign: hash}", pool(n), 2);
+  const OpRun bal = run_op("translate.tag", "{seed: 5}", pool(n), 2);
   ASSERT_EQ(a.exit_code, 0) << a.describe();
   // Every third record only, and other records in between: the same decisions for the shared ids.
   std::string mixed;
@@ -253,8 +253,8 @@ TEST(plugins_translate_tag, StableAcrossThreadsAndOtherRecords) {
     mixed += rec(id_of(i), i % 10 == 3 ? "fr" : "en", "Problem number " + std::to_string(i) + ".") + "\n";
     mixed += rec("other-" + std::to_string(i), "en", "Another problem.") + "\n";
   }
-  const OpRun c = run_op("translate_tag", "{seed: 5, assign: hash}", mixed, 2);
-  const OpRun cbal = run_op("translate_tag", "{seed: 5}", mixed, 2);
+  const OpRun c = run_op("translate.tag", "{seed: 5, assign: hash}", mixed, 2);
+  const OpRun cbal = run_op("translate.tag", "{seed: 5}", mixed, 2);
   ASSERT_EQ(c.exit_code, 0) << c.describe();
   const auto all = targets_by_id(a), sub = targets_by_id(c), all_bal = targets_by_id(bal), sub_bal = targets_by_id(cbal);
   for (size_t i = 0; i < n; i += 3)
@@ -270,7 +270,7 @@ TEST(plugins_translate_tag, StableAcrossThreadsAndOtherRecords) {
   }
   EXPECT_GT(shared, 500u);
   // Another seed, another selection.
-  const OpRun d = run_op("translate_tag", "{seed: 6, assign: hash}", pool(n), 2);
+  const OpRun d = run_op("translate.tag", "{seed: 6, assign: hash}", pool(n), 2);
   EXPECT_NE(targets_by_id(d), all);
 }
 
@@ -278,37 +278,37 @@ TEST(plugins_translate_tag, LanguageFromAnnotationFieldOrEarlierRun) {
   // lang as a field, as a path (meta.lang), as an earlier run's annotation (tamis.lang); no lang at all.
   const std::string in = jsonl({R"({"id":"a","lang":"en","problem":"x"})", R"({"id":"b","meta":{"lang":"en"},"problem":"x"})",
                                 R"({"id":"c","tamis":{"lang":"en"},"problem":"x"})", R"({"id":"d","problem":"x"})"});
-  const OpRun run = run_op("translate_tag", "{fraction: 1}", in, 2);
+  const OpRun run = run_op("translate.tag", "{fraction: 1}", in, 2);
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   EXPECT_TRUE(run.annotation(run.kept[0], "translate_to"));
   EXPECT_FALSE(run.annotation(run.kept[1], "translate_to"));  // meta.lang is not `lang`
   EXPECT_TRUE(run.annotation(run.kept[2], "translate_to"));
   EXPECT_FALSE(run.annotation(run.kept[3], "translate_to"));
   EXPECT_EQ(json_int(run.report, "/stages/0/counters/no_language"), 2);
-  const OpRun meta = run_op("translate_tag", "{fraction: 1, lang_field: meta.lang}", in, 2);
+  const OpRun meta = run_op("translate.tag", "{fraction: 1, lang_field: meta.lang}", in, 2);
   ASSERT_EQ(meta.exit_code, 0) << meta.describe();
   EXPECT_TRUE(meta.annotation(meta.kept[1], "translate_to"));
-  const OpRun pointer = run_op("translate_tag", "{fraction: 1, lang_field: /meta/lang}", in, 2);
+  const OpRun pointer = run_op("translate.tag", "{fraction: 1, lang_field: /meta/lang}", in, 2);
   ASSERT_EQ(pointer.exit_code, 0) << pointer.describe();
   EXPECT_TRUE(pointer.annotation(pointer.kept[1], "translate_to"));
   EXPECT_FALSE(pointer.annotation(pointer.kept[0], "translate_to"));
   // An annotation from an earlier stage of the same run.
   const OpRun staged = run_stages(
-      "  src:\n    uses: translate_tag\n    with: {fraction: 0, source: en}\n"  // annotates nothing
-      "  tag:\n    uses: translate_tag\n    with: {fraction: 1, source: fr, languages: [en]}\n",
+      "  src:\n    uses: translate.tag\n    with: {fraction: 0, source: en}\n"  // annotates nothing
+      "  tag:\n    uses: translate.tag\n    with: {fraction: 1, source: fr, languages: [en]}\n",
       jsonl({R"({"id":"a","lang":"fr","problem":"x"})"}));
   ASSERT_EQ(staged.exit_code, 0) << staged.describe();
   EXPECT_EQ(staged.annotation(staged.kept[0], "translate_to"), "\"en\"");
   // No record in the source language: a warning that says what to do.
-  const OpRun none = run_op("translate_tag", "", jsonl({R"({"id":"a","problem":"x"})"}), 2);
+  const OpRun none = run_op("translate.tag", "", jsonl({R"({"id":"a","problem":"x"})"}), 2);
   ASSERT_EQ(none.exit_code, 0) << none.describe();
-  EXPECT_NE(none.err.find("run langid before translate_tag"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("run lang.identify before translate.tag"), std::string::npos) << none.err;
 }
 
 TEST(plugins_translate_tag, CopyModeEmitsTaggedCopies) {
   const size_t n = 2000;
   const std::string in = pool(n);
-  const OpRun run = run_op("translate_tag", "{mode: copy, fraction: 0.2, assign: hash}", in, 2);
+  const OpRun run = run_op("translate.tag", "{mode: copy, fraction: 0.2, assign: hash}", in, 2);
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   const Strings input_lines = [&] {
     Strings v;
@@ -337,14 +337,14 @@ TEST(plugins_translate_tag, CopyModeEmitsTaggedCopies) {
   EXPECT_EQ(run.ledger_ids("kept").size(), n);
 
   // Two languages per record: two copies with different languages, the first the k = 1 choice.
-  const OpRun two = run_op("translate_tag", "{mode: copy, fraction: 1, per_record: 2, assign: hash}", jsonl({rec("x", "en", "Hello")}), 2);
+  const OpRun two = run_op("translate.tag", "{mode: copy, fraction: 1, per_record: 2, assign: hash}", jsonl({rec("x", "en", "Hello")}), 2);
   ASSERT_EQ(two.exit_code, 0) << two.describe();
   ASSERT_EQ(two.kept.size(), 3u);
   const std::string first = rule_target("x", 0, kDefaultLangs);
   EXPECT_EQ(json_string(two.kept[1], "id"), "x#" + first);
   EXPECT_NE(json_string(two.kept[2], "translate_to"), first);
   // A record without the id field: the copy keeps its text, only the record id changes.
-  const OpRun noid = run_op("translate_tag", "{mode: copy, fraction: 1, id_field: uid, assign: hash}", jsonl({rec("x", "en", "Hello")}), 2);
+  const OpRun noid = run_op("translate.tag", "{mode: copy, fraction: 1, id_field: uid, assign: hash}", jsonl({rec("x", "en", "Hello")}), 2);
   ASSERT_EQ(noid.exit_code, 0) << noid.describe();
   EXPECT_EQ(json_string(noid.kept[1], "id"), "x");
   EXPECT_EQ(json_string(noid.kept[1], "translate_to"), first);
@@ -355,7 +355,7 @@ TEST(plugins_translate_tag, Stratification) {
   for (size_t i = 0; i < 6000; ++i)
     in += R"({"id":")" + id_of(i) + R"(","lang":"en","level":)" + std::to_string(i % 3) + R"(,"src":")" +
           (i % 2 ? "aops" : "gsm") + R"("})" + "\n";
-  const OpRun run = run_op("translate_tag", "{stratify: level, fractions: {\"2\": 1, \"0\": 0}}", in, 2);
+  const OpRun run = run_op("translate.tag", "{stratify: level, fractions: {\"2\": 1, \"0\": 0}}", in, 2);
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   for (const auto& l : run.kept) {
     const auto level = json_int(l, "level");
@@ -374,12 +374,12 @@ TEST(plugins_translate_tag, Stratification) {
   EXPECT_EQ(json_int(run.report, "/stages/0/report/strata_count"), 3);
   EXPECT_EQ(run.err.find("fractions names the stratum"), std::string::npos) << run.err;
   // A fractions key that matches no stratum is named, with the strata that were seen.
-  const OpRun typo = run_op("translate_tag", "{stratify: src, fractions: {AoPS: 1}}", in, 2);
+  const OpRun typo = run_op("translate.tag", "{stratify: src, fractions: {AoPS: 1}}", in, 2);
   ASSERT_EQ(typo.exit_code, 0) << typo.describe();
   EXPECT_NE(typo.err.find("fractions names the stratum 'AoPS', which no 'en' record had in 'src'"), std::string::npos) << typo.err;
   EXPECT_NE(typo.err.find("Strata seen: 'aops', 'gsm'"), std::string::npos) << typo.err;
   // Stratifying without per-stratum fractions selects exactly the same records (only the report changes).
-  const OpRun plain = run_op("translate_tag", "", in, 2), strat = run_op("translate_tag", "{stratify: src}", in, 2);
+  const OpRun plain = run_op("translate.tag", "", in, 2), strat = run_op("translate.tag", "{stratify: src}", in, 2);
   EXPECT_EQ(targets_by_id(plain), targets_by_id(strat));
   EXPECT_TRUE(json_int(strat.report, "/stages/0/report/strata/aops/selected").has_value());
 
@@ -387,7 +387,7 @@ TEST(plugins_translate_tag, Stratification) {
   std::string rates;
   for (size_t i = 0; i < 3000; ++i)
     rates += R"({"id":")" + id_of(i) + R"(","lang":"en","pass_rate":)" + tamis::json::number(static_cast<double>(i % 10) / 10) + "}\n";
-  const OpRun b = run_op("translate_tag", "{stratify: pass_rate, buckets: [0.2, 0.8], fractions: {'<0.2': 1, '>=0.8': 0}}", rates, 2);
+  const OpRun b = run_op("translate.tag", "{stratify: pass_rate, buckets: [0.2, 0.8], fractions: {'<0.2': 1, '>=0.8': 0}}", rates, 2);
   ASSERT_EQ(b.exit_code, 0) << b.describe();
   for (const auto& l : b.kept) {
     const double rate = std::stod(*json_raw(l, "pass_rate"));
@@ -409,7 +409,7 @@ TEST(plugins_translate_tag, KeyField) {
   for (size_t i = 0; i < 400; ++i) {
     in += rec(id_of(i), "en", "Problem " + std::to_string(i % 200)) + "\n";
   }
-  const OpRun run = run_op("translate_tag", "{key: problem, fraction: 0.5, assign: hash}", in, 2);
+  const OpRun run = run_op("translate.tag", "{key: problem, fraction: 0.5, assign: hash}", in, 2);
   ASSERT_EQ(run.exit_code, 0) << run.describe();
   const auto t = targets_by_id(run);
   for (size_t i = 0; i < 200; ++i) {
@@ -424,7 +424,7 @@ TEST(plugins_translate_tag, KeyField) {
 
 TEST(plugins_translate_tag, InvalidParameters) {
   auto invalid = [](const std::string& with, const std::string& message) {
-    const CommandResult r = validate_op("translate_tag", with);
+    const CommandResult r = validate_op("translate.tag", with);
     EXPECT_EQ(r.exit_code, 2) << with << "\n" << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << with << "\n" << r.err;
   };
@@ -440,7 +440,7 @@ TEST(plugins_translate_tag, InvalidParameters) {
   invalid("{assign: random}", "assign");
   invalid("{buckets: [0.5]}", "buckets needs stratify");
   invalid("{stratify: r, buckets: [0.5, 0.2]}", "increasing order");
-  EXPECT_EQ(validate_op("translate_tag", "").exit_code, 0);
+  EXPECT_EQ(validate_op("translate.tag", "").exit_code, 0);
 }
 
 // ============================================================================================
@@ -489,7 +489,7 @@ TEST(plugins_translate_export, WritesValidBatchRequests) {
   TempDir dir;
   const fs::path batch = dir / "batch.jsonl";
   const std::string stages =
-      "  tag:\n    uses: translate_tag\n    with: {fraction: 0.3}\n"
+      "  tag:\n    uses: translate.tag\n    with: {fraction: 0.3}\n"
       "  export:\n    uses: translate.export\n    with: {path: '" + batch.string() + "', model: gpt-4.1-mini, body: {temperature: 0, max_tokens: 2048}}\n";
   std::string in;
   for (size_t i = 0; i < 3000; ++i)
@@ -533,7 +533,7 @@ TEST(plugins_translate_export, SameFileForAnyThreadCountAndSplitsIntoParts) {
   auto run = [&](int threads, const std::string& name, const std::string& extra) {
     OpOptions o;
     o.threads = threads;
-    return run_stages("  tag:\n    uses: translate_tag\n    with: {fraction: 0.5}\n"
+    return run_stages("  tag:\n    uses: translate.tag\n    with: {fraction: 0.5}\n"
                       "  export:\n    uses: translate.export\n    with: {path: '" + (dir / name).string() + "'" + extra + "}\n",
                       in, o);
   };
@@ -560,7 +560,7 @@ TEST(plugins_translate_export, TemplatesAndTheShippedDefault) {
   TempDir dir;
   const std::string in = jsonl({rec("a", "en", "What is $1+1$?"), rec("b#x", "en", "Tab\there {braces}")});
   auto run = [&](const std::string& with) {
-    return run_stages("  tag:\n    uses: translate_tag\n    with: {fraction: 1, languages: [de]}\n"
+    return run_stages("  tag:\n    uses: translate.tag\n    with: {fraction: 1, languages: [de]}\n"
                       "  export:\n    uses: translate.export\n    with: " + with + "\n", in);
   };
   // pipelines/translate/template.json is the built-in template, byte for byte.
@@ -620,7 +620,7 @@ TEST(plugins_translate_export, MissingFieldDuplicateIdsAndUntaggedRecords) {
   const OpRun none = run_op("translate.export", "{path: '" + batch.string() + "'}", jsonl({R"({"id":"x","problem":"p"})"}), 2);
   ASSERT_EQ(none.exit_code, 0);
   EXPECT_EQ(read_file(batch), "");
-  EXPECT_NE(none.err.find("run translate_tag before translate.export"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("run translate.tag before translate.export"), std::string::npos) << none.err;
 }
 
 TEST(plugins_translate_export, RequestLargerThanMaxBytesIsRejected) {
@@ -686,7 +686,7 @@ TEST(plugins_translate_import, CopiesKeepOnFailureAndFields) {
 }
 
 TEST(plugins_translate_import, LangConfidenceRoundedAsLangidDoes) {
-  // The translation's lang_confidence replaces langid's, rounded the same way (0.01). Decided by the
+  // The translation's lang_confidence replaces lang.identify's, rounded the same way (0.01). Decided by the
   // function words, this one is 36/37 of the Latin words.
   TempDir dir;
   const std::string fr = "Soit α un angle et β un autre angle du triangle. Combien vaut la somme des angles du triangle ?";

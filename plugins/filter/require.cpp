@@ -4,7 +4,7 @@
 
 #include "ops.hpp"
 
-namespace tamis::basic {
+namespace tamis::filter {
 
 namespace {
 constexpr const char* kTypes[] = {"any", "string", "number", "integer", "boolean", "array", "object", nullptr};
@@ -86,4 +86,4 @@ void Require::process(Record& r) const {
   }
 }
 
-}  // namespace tamis::basic
+}  // namespace tamis::filter

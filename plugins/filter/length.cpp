@@ -1,6 +1,6 @@
 #include "ops.hpp"
 
-namespace tamis::basic {
+namespace tamis::filter {
 
 namespace {
 constexpr const char* kUnits[] = {"chars", "bytes", "words", nullptr};
@@ -69,4 +69,4 @@ void Length::process(Record& r) const {
     return r.reject("too_long", std::to_string(n) + " " + unit + " > max " + std::to_string(max_));
 }
 
-}  // namespace tamis::basic
+}  // namespace tamis::filter

@@ -4,7 +4,7 @@
 
 #include "ops.hpp"
 
-namespace tamis::basic {
+namespace tamis::filter {
 
 const ParamTable Sample::params = {
     {.name = "fraction", .type = ParamType::number, .required = true, .help = "fraction of records kept, in [0, 1]"},
@@ -44,4 +44,4 @@ void Sample::process(Record& r) const {
   r.reject("sampled_out", "not in the " + json::number(fraction_) + " sample (seed " + std::to_string(seed_) + ")");
 }
 
-}  // namespace tamis::basic
+}  // namespace tamis::filter

@@ -2,7 +2,7 @@
 
 #include "ops.hpp"
 
-namespace tamis::basic {
+namespace tamis::map {
 
 namespace {
 
@@ -74,4 +74,4 @@ void Rename::process(Record& r) const {
   if (changed) r.replace(std::move(out));
 }
 
-}  // namespace tamis::basic
+}  // namespace tamis::map

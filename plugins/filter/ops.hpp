@@ -1,8 +1,7 @@
-// The `basic` plugin family: small, general record ops every pipeline needs.
+// The `filter` plugin family: small, general record filters every pipeline needs.
 //   filter.require  fields present, non-empty, of a type
 //   filter.length   bounds on the length of a field (chars, bytes or words)
-//   map.rename      rename, drop or keep fields
-//   sample          a deterministic fraction, by seeded hash of the id (or of a field)
+//   filter.sample   a deterministic fraction, by seeded hash of the id (or of a field); formerly `sample`
 #pragma once
 
 #include <tamis/sdk.hpp>
@@ -10,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace tamis::basic {
+namespace tamis::filter {
 
 class Require {
  public:
@@ -50,27 +49,10 @@ class Length {
   bool annotate_;
 };
 
-class Rename {
- public:
-  static constexpr const char* name = "map.rename";
-  static constexpr const char* summary = "Renames, drops or keeps top-level fields, leaving every other byte of the record as it was.";
-  static constexpr OpKind kind = OpKind::record;
-  static const ParamTable params;
-
-  explicit Rename(const Params& p);
-  static void check(const Params& p);
-  void process(Record& r) const;
-
- private:
-  std::vector<std::pair<std::string, std::string>> renames_;  // old → new
-  std::vector<std::string> drop_;
-  std::vector<std::string> keep_;
-  bool has_keep_;
-};
-
 class Sample {
  public:
-  static constexpr const char* name = "sample";
+  static constexpr const char* name = "filter.sample";
+  static constexpr const char* former_names[] = {"sample"};
   static constexpr const char* summary = "Keeps a deterministic fraction of records, chosen by a seeded hash of the record id (or of a field).";
   static constexpr OpKind kind = OpKind::record;
   static const ParamTable params;
@@ -86,4 +68,4 @@ class Sample {
   uint64_t threshold_;
 };
 
-}  // namespace tamis::basic
+}  // namespace tamis::filter
