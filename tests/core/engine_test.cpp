@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core_test_helpers.hpp"
@@ -371,8 +372,12 @@ TEST(Determinism, RealDataKeptLinesAreOriginalBytesPlusAnnotation) {
   std::string expected;
   simdjson::dom::parser parser;
   uint64_t n = 0;
-  for (const auto& [file, field] : {std::pair{gsm, "question"}, std::pair{math, "problem"}}) {
-    for (const auto& line : read_lines(file)) {
+  for (const auto& [source, file, field] : {std::tuple{"gsm", gsm, "question"}, std::tuple{"math", math, "problem"}}) {
+    const auto lines = read_lines(file);
+    const auto ids = content_ids(source, lines);  // no `id:`: content ids, written with the source
+    ASSERT_EQ(ids.size(), lines.size());
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const std::string& line = lines[i];
       ++n;
       std::string_view text;
       ASSERT_EQ(parser.parse(line)[field].get_string().get(text), simdjson::SUCCESS) << line;
@@ -383,7 +388,8 @@ TEST(Determinism, RealDataKeptLinesAreOriginalBytesPlusAnnotation) {
       ASSERT_EQ(body.back(), '}');
       body.pop_back();
       while (!body.empty() && body.back() == ' ') body.pop_back();
-      expected += body + ",\"tamis\":{\"length\":" + std::to_string(chars) + "}}\n";
+      expected += body + ",\"tamis\":{\"id\":\"" + ids[i] + "\",\"source\":\"" + source + "\",\"length\":" +
+                  std::to_string(chars) + "}}\n";
     }
   }
   for (const char* threads : {"1", "2"}) {
@@ -436,13 +442,17 @@ TEST(Graph, FanInTakesInputsInTheOrderListed) {
                          "  ledger: { path: out/ledger.jsonl, ledger: true }\n",
              {{"a.jsonl", "{\"p\":\"a1\"}\n{\"p\":\"a22\"}\n"}, {"b.jsonl", "{\"p\":\"b1\"}\n{\"p\":\"b22\"}\n"}});
     ASSERT_EQ(run.r.exit_code, 0) << run.r.err;
-    const std::string a = "{\"p\":\"a1\",\"tamis\":{\"length\":2}}\n{\"p\":\"a22\",\"tamis\":{\"length\":3}}\n";
-    const std::string b = "{\"p\":\"b1\",\"tamis\":{\"length\":2}}\n{\"p\":\"b22\",\"tamis\":{\"length\":3}}\n";
+    const auto ia = content_ids("a", {"{\"p\":\"a1\"}", "{\"p\":\"a22\"}"});
+    const auto ib = content_ids("b", {"{\"p\":\"b1\"}", "{\"p\":\"b22\"}"});
+    const std::string a = "{\"p\":\"a1\",\"tamis\":{\"id\":\"" + ia[0] + "\",\"source\":\"a\",\"length\":2}}\n"
+                          "{\"p\":\"a22\",\"tamis\":{\"id\":\"" + ia[1] + "\",\"source\":\"a\",\"length\":3}}\n";
+    const std::string b = "{\"p\":\"b1\",\"tamis\":{\"id\":\"" + ib[0] + "\",\"source\":\"b\",\"length\":2}}\n"
+                          "{\"p\":\"b22\",\"tamis\":{\"id\":\"" + ib[1] + "\",\"source\":\"b\",\"length\":3}}\n";
     EXPECT_EQ(run.out("kept.jsonl"), b_first ? b + a : a + b);
     const auto ledger = read_lines(run.t / "out/ledger.jsonl");
     ASSERT_EQ(ledger.size(), 4u);
-    EXPECT_EQ(json_string(ledger[0], "id"), b_first ? "b.jsonl:1" : "a.jsonl:1");
-    EXPECT_EQ(json_string(ledger[3], "id"), b_first ? "a.jsonl:2" : "b.jsonl:2");
+    EXPECT_EQ(json_string(ledger[0], "id"), b_first ? ib[0] : ia[0]);
+    EXPECT_EQ(json_string(ledger[3], "id"), b_first ? ia[1] : ib[1]);
   }
 }
 
@@ -453,7 +463,7 @@ TEST(Graph, FanInOfOneSourceMergesByLineThenInputOrder) {
   run_case(run,
            "version: 1\n"
            "sources:\n"
-           "  s: s.jsonl\n"
+           "  s: { path: s.jsonl, id: i }\n"
            "stages:\n"
            "  x:\n"
            "    uses: filter.length\n"
@@ -470,13 +480,13 @@ TEST(Graph, FanInOfOneSourceMergesByLineThenInputOrder) {
            "sinks:\n"
            "  kept: { path: out/kept.jsonl }\n"
            "  ledger: { path: out/ledger.jsonl, ledger: true }\n",
-           {{"s.jsonl", "{\"p\":\"ab\"}\n{\"p\":\"abcd\"}\n{\"p\":\"abcdefgh\"}\n"}}, {"--threads", "2"});
+           {{"s.jsonl", "{\"i\":1,\"p\":\"ab\"}\n{\"i\":2,\"p\":\"abcd\"}\n{\"i\":3,\"p\":\"abcdefgh\"}\n"}}, {"--threads", "2"});
   ASSERT_EQ(run.r.exit_code, 0) << run.r.err;
   EXPECT_EQ(run.out("kept.jsonl"),
-            "{\"p\":\"ab\",\"tamis\":{\"length\":2}}\n"
-            "{\"p\":\"abcd\"}\n"
-            "{\"p\":\"abcd\",\"tamis\":{\"length\":4}}\n"
-            "{\"p\":\"abcdefgh\"}\n");
+            "{\"i\":1,\"p\":\"ab\",\"tamis\":{\"length\":2}}\n"
+            "{\"i\":2,\"p\":\"abcd\"}\n"
+            "{\"i\":2,\"p\":\"abcd\",\"tamis\":{\"length\":4}}\n"
+            "{\"i\":3,\"p\":\"abcdefgh\"}\n");
   EXPECT_EQ(read_lines(run.t / "out/ledger.jsonl").size(), 3u) << "one ledger line per input line, not per copy";
   const auto s = parse_summary(run.r.out);
   EXPECT_EQ(s.read, 3u);
@@ -488,7 +498,7 @@ TEST(Graph, FanOutTwoSinksBothGetEveryRecord) {
   run_case(run,
            "version: 1\n"
            "sources:\n"
-           "  s: s.jsonl\n"
+           "  s: { path: s.jsonl, id: i }\n"
            "stages:\n"
            "  len:\n"
            "    uses: filter.length\n"
@@ -498,16 +508,16 @@ TEST(Graph, FanOutTwoSinksBothGetEveryRecord) {
            "  two: { path: out/two.jsonl.gz, inputs: [len] }\n"
            "  raw: { path: out/raw.jsonl, inputs: [s] }\n"
            "  ledger: { path: out/ledger.jsonl, ledger: true }\n",
-           {{"s.jsonl", "{\"p\":\"x\"}\n{\"p\":\"yy\"}\n{ \"p\" : \"zzz\" }\n"}});
+           {{"s.jsonl", "{\"i\":\"a\",\"p\":\"x\"}\n{\"i\":\"b\",\"p\":\"yy\"}\n{ \"i\":\"c\", \"p\" : \"zzz\" }\n"}});
   ASSERT_EQ(run.r.exit_code, 0) << run.r.err;
-  const std::string expected = "{\"p\":\"yy\",\"tamis\":{\"length\":2}}\n{ \"p\" : \"zzz\",\"tamis\":{\"length\":3}}\n";
+  const std::string expected = "{\"i\":\"b\",\"p\":\"yy\",\"tamis\":{\"length\":2}}\n{ \"i\":\"c\", \"p\" : \"zzz\",\"tamis\":{\"length\":3}}\n";
   EXPECT_EQ(run.out("one.jsonl"), expected);
   EXPECT_EQ(decompressed(run.t / "out/two.jsonl.gz"), expected);
-  EXPECT_EQ(run.out("raw.jsonl"), "{\"p\":\"x\"}\n{\"p\":\"yy\"}\n{ \"p\" : \"zzz\" }\n") << "a source read raw is copied byte for byte";
+  EXPECT_EQ(run.out("raw.jsonl"), "{\"i\":\"a\",\"p\":\"x\"}\n{\"i\":\"b\",\"p\":\"yy\"}\n{ \"i\":\"c\", \"p\" : \"zzz\" }\n") << "a source read raw is copied byte for byte";
   EXPECT_EQ(run.out("ledger.jsonl"),
-            "{\"id\":\"s.jsonl:1\",\"source\":\"s\",\"file\":\"s.jsonl\",\"line\":1,\"fate\":\"kept\",\"sinks\":[\"raw\"]}\n"
-            "{\"id\":\"s.jsonl:2\",\"source\":\"s\",\"file\":\"s.jsonl\",\"line\":2,\"fate\":\"kept\",\"sinks\":[\"one\",\"two\",\"raw\"]}\n"
-            "{\"id\":\"s.jsonl:3\",\"source\":\"s\",\"file\":\"s.jsonl\",\"line\":3,\"fate\":\"kept\",\"sinks\":[\"one\",\"two\",\"raw\"]}\n");
+            "{\"id\":\"a\",\"source\":\"s\",\"file\":\"s.jsonl\",\"line\":1,\"fate\":\"kept\",\"sinks\":[\"raw\"]}\n"
+            "{\"id\":\"b\",\"source\":\"s\",\"file\":\"s.jsonl\",\"line\":2,\"fate\":\"kept\",\"sinks\":[\"one\",\"two\",\"raw\"]}\n"
+            "{\"id\":\"c\",\"source\":\"s\",\"file\":\"s.jsonl\",\"line\":3,\"fate\":\"kept\",\"sinks\":[\"one\",\"two\",\"raw\"]}\n");
 }
 
 // ---------------------------------------------------------------- record bytes
@@ -613,7 +623,11 @@ TEST(RecordBytes, EmptyObjectGetsTheAnnotations) {
   ASSERT_EQ(run.r.exit_code, 0) << run.r.err;
   EXPECT_EQ(run.out("kept.jsonl"), "");
   const std::string why = "\"rejected_by\":\"req\",\"reason\":\"missing_field\",\"detail\":\"field 'p' is missing or null\"";
-  EXPECT_EQ(run.out("rejected.jsonl"), "{\"tamis\":{" + why + "}}\n{\"tamis\":{" + why + "}}\n{\"tamis\":{" + why + "}}\n");
+  // No id field: each record's content id and source come first (they are annotations).
+  const auto ids = content_ids("s", {"{}", "{ }", "{\"tamis\":5}"});
+  std::string expected;
+  for (const auto& id : ids) expected += "{\"tamis\":{\"id\":\"" + id + "\",\"source\":\"s\"," + why + "}}\n";
+  EXPECT_EQ(run.out("rejected.jsonl"), expected);
 }
 
 // A record whose annotations key is written with an escape ("\u0074amis") gets it replaced like any

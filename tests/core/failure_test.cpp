@@ -240,7 +240,7 @@ TEST(Failure, SinkOverADeviceOrFifoIsRefusedAndLeftAlone) {
 TEST(Failure, RerunKeepsAnOutputsPermissions) {
   TempDir t;
   write_file(t / "s.jsonl", "{\"id\":\"ok\",\"problem\":\"fine fine fine fine fine\"}\n");
-  write_file(t / "p.yaml", "version: 1\nsources:\n  s: s.jsonl\nsinks:\n  kept: { path: out/kept.jsonl }\n");
+  write_file(t / "p.yaml", "version: 1\nsources:\n  s: { path: s.jsonl, id: id }\nsinks:\n  kept: { path: out/kept.jsonl }\n");
   ASSERT_EQ(run_tamis({"run", (t / "p.yaml").string()}).exit_code, 0);
   fs::permissions(t / "out/kept.jsonl", fs::perms::owner_read | fs::perms::owner_write);
   const auto r = run_tamis({"run", (t / "p.yaml").string()});

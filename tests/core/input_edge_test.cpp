@@ -288,7 +288,7 @@ TEST(DuplicateAnnotationsMember, OutputHasExactlyOne) {
   // With no stage: the stale members go, an empty object stands for the run's annotations.
   TempDir t;
   write_file(t / "in.jsonl", "{\"id\":1,\"tamis\":{\"a\":1},\"tamis\":{\"b\":2}}\n");
-  write_file(t / "p.yaml", "version: 1\nsources:\n  s: in.jsonl\nsinks:\n  kept: { path: out/kept.jsonl }\n");
+  write_file(t / "p.yaml", "version: 1\nsources:\n  s: { path: in.jsonl, id: id }\nsinks:\n  kept: { path: out/kept.jsonl }\n");
   const auto r = run(t);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(read_file(t / "out/kept.jsonl"), "{\"id\":1,\"tamis\":{}}\n");
@@ -338,7 +338,7 @@ TEST(SameFileTwice, OneSourceReadsItOnceWithAWarning) {
   write_file(t / "d/c.jsonl", records(2, "c"));
   fs::create_symlink("b.jsonl", t / "d/a-link.jsonl");
   fs::create_hard_link(t / "d/c.jsonl", t / "d/d-hard.jsonl");
-  write_file(t / "p.yaml", "version: 1\nsources:\n  s: \"d/*.jsonl\"\nsinks:\n  kept: { path: out/kept.jsonl }\n"
+  write_file(t / "p.yaml", "version: 1\nsources:\n  s: { path: \"d/*.jsonl\", id: id }\nsinks:\n  kept: { path: out/kept.jsonl }\n"
                            "  ledger: { path: out/ledger.jsonl, ledger: true }\n");
   const auto r = run(t);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -346,7 +346,7 @@ TEST(SameFileTwice, OneSourceReadsItOnceWithAWarning) {
   EXPECT_HAS(r.err, "tamis: warning: source 's' matches one file twice, as d/c.jsonl and as d/d-hard.jsonl (a link?): it is read once, as d/c.jsonl");
   EXPECT_EQ(read_file(t / "out/kept.jsonl"), records(3, "b") + records(2, "c"));
   const std::string ledger = read_file(t / "out/ledger.jsonl");
-  EXPECT_HAS(ledger, "d/a-link.jsonl:1");
+  EXPECT_HAS(ledger, "\"file\":\"d/a-link.jsonl\",\"line\":1,");
   EXPECT_FALSE(contains(ledger, "d/b.jsonl")) << ledger;
   EXPECT_FALSE(contains(ledger, "d-hard")) << ledger;
   const auto d = run_tamis({"run", (t / "p.yaml").string(), "--dry-run"});

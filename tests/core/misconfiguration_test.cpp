@@ -34,7 +34,7 @@ TEST(Misconfiguration, ValidateRefusesADecontaminationReferenceThatDoesNotExist)
   TempDir t;
   write_file(t / "in.jsonl", kRecords);
   write_file(t / "bench/aime.jsonl", "{\"id\": 1, \"problem\": \"Find the number of ordered pairs of integers.\"}\n");
-  write_file(t / "p.yaml", pipeline("  decon:\n    uses: decontaminate\n    with:\n      references:\n"
+  write_file(t / "p.yaml", pipeline("  decon:\n    uses: dedup.decontaminate\n    with:\n      references:\n"
                                     "        - { name: aime, path: bench/aime.jsonl }\n"
                                     "        - { name: amc, path: bench/amc.jsonl }\n"));
   for (const char* cmd : {"validate", "run"}) {
@@ -92,10 +92,10 @@ TEST(Misconfiguration, RequireOfAFieldNoRecordHasWarnsWithTheFieldsTheRecordsHav
 TEST(Misconfiguration, AMissingReasonAloneWarnsToo) {
   TempDir t;
   write_file(t / "in.jsonl", kRecords);
-  write_file(t / "p.yaml", pipeline("  g:\n    uses: grade\n    with: { response_field: response, reject_incorrect: true }\n"));
+  write_file(t / "p.yaml", pipeline("  g:\n    uses: grade.answer\n    with: { response_field: response, reject_incorrect: true }\n"));
   const auto r = run_tamis({"run", (t / "p.yaml").string()});
   ASSERT_EQ(r.exit_code, 0) << "a warning: " << r.err;
-  EXPECT_HAS(r.err, "tamis: warning: stage 'g' (grade): 6 of 6 records rejected as missing_response (first: ");
+  EXPECT_HAS(r.err, "tamis: warning: stage 'g' (grade.answer): 6 of 6 records rejected as missing_response (first: ");
   EXPECT_HAS(r.err, "the records have: id, problem, answer. Check the stage's field parameters.");
   EXPECT_HAS(r.out, "  ! warning: 6 rejected as missing_response");
   EXPECT_HAS(read_file(t / "out/report.json"), "\"field\": null, \"reason\": \"missing_response\"");
@@ -119,11 +119,11 @@ TEST(Misconfiguration, FormatFilterWithAMisnamedProblemFieldWarnsOnRealData) {
   if (data.empty()) GTEST_SKIP() << "../shared/data is absent";
   TempDir t;
   write_file(t / "p.yaml", "version: 1\nsources:\n  ds: { path: \"" + data.string() +
-                               "\" }\nstages:\n  format:\n    uses: filter.format\n    with: { problem_field: question }\n"
+                               "\" }\nstages:\n  format:\n    uses: grade.verifiable\n    with: { problem_field: question }\n"
                                "sinks:\n  kept: { path: out/kept.jsonl }\n  report: { path: out/report.json, report: true }\n");
   const auto r = run_tamis({"run", (t / "p.yaml").string(), "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_HAS(r.err, "tamis: warning: stage 'format' (filter.format): 7,474 of 7,474 records rejected because field 'question' "
+  EXPECT_HAS(r.err, "tamis: warning: stage 'format' (grade.verifiable): 7,474 of 7,474 records rejected because field 'question' "
                     "is missing or unusable (missing_problem: no string field 'question'); the records have: problem, answer, "
                     "difficulty, type.");
   EXPECT_HAS(read_file(t / "out/report.json"), "\"record_fields\": [\"problem\", \"answer\", \"difficulty\", \"type\"]");

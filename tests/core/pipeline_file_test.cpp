@@ -573,7 +573,7 @@ TEST(PipelineFile, DryRunPrintsTheResolvedGraphThenStopsOnBadInputLikeARun) {
              "    inputs: [t, s]\n"
              "    with: { field: problem, min: 3 }\n"
              "  samp:\n"
-             "    uses: sample\n"
+             "    uses: filter.sample\n"
              "    with: { fraction: 0.5 }\n"
              "annotations: { field: meta_x }\n"
              "sinks:\n"
@@ -586,7 +586,7 @@ TEST(PipelineFile, DryRunPrintsTheResolvedGraphThenStopsOnBadInputLikeARun) {
   EXPECT_FALSE(fs::exists(t / "out")) << "dry-run wrote something";
   const std::string d = t.path().string();
   EXPECT_HAS(r.out, "sources (reading order):\n"
-                    "  t: 1 file(s) matching " + d + "/b*.jsonl, id: file:line, on_error: skip\n"
+                    "  t: 1 file(s) matching " + d + "/b*.jsonl, id: content (SOURCE/HASH), on_error: skip\n"
                     "    b.jsonl\n"
                     "  s: 1 file(s) matching " + d + "/in.jsonl, id: id, on_error: fail\n"
                     "    in.jsonl\n"
@@ -598,7 +598,7 @@ TEST(PipelineFile, DryRunPrintsTheResolvedGraphThenStopsOnBadInputLikeARun) {
                     "    min = 3\n"
                     "    max = -1  (default)\n"
                     "    annotate = false  (default)\n"
-                    "  samp (sample, record op from ");
+                    "  samp (filter.sample, record op from ");
   EXPECT_HAS(r.out, "    inputs: len\n"
                     "    fraction = 0.5\n"
                     "    seed = 0  (default)\n"

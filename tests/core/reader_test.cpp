@@ -497,7 +497,7 @@ TEST(ReaderCli, FiftyMegabyteSingleLine) {
   const std::string big = "{\"id\":\"big\",\"problem\":\"" + problem + "\",\"tail\":1.50}";
   const std::string small = "{\"id\":\"small\",\"problem\":\"hi\"}";
   write_file(t / "in.jsonl", small + "\n" + big + "\n" + small + "\n");
-  write_file(t / "p.yaml", pipeline_for("in.jsonl", ", on_error: fail", ""));
+  write_file(t / "p.yaml", pipeline_for("in.jsonl", ", on_error: fail"));
   const auto r = run_tamis({"run", (t / "p.yaml").string(), "--threads", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string kept = read_file(t / "out/kept.jsonl");
@@ -506,9 +506,9 @@ TEST(ReaderCli, FiftyMegabyteSingleLine) {
   EXPECT_TRUE(kept == expected_small + "\n" + expected_big + "\n" + expected_small + "\n")
       << "kept.jsonl is " << kept.size() << " bytes, starts " << kept.substr(0, 120);
   EXPECT_EQ(read_file(t / "out/ledger.jsonl"),
-            "{\"id\":\"in.jsonl:1\",\"source\":\"s\",\"file\":\"in.jsonl\",\"line\":1,\"fate\":\"kept\",\"sinks\":[\"kept\"]}\n"
-            "{\"id\":\"in.jsonl:2\",\"source\":\"s\",\"file\":\"in.jsonl\",\"line\":2,\"fate\":\"kept\",\"sinks\":[\"kept\"]}\n"
-            "{\"id\":\"in.jsonl:3\",\"source\":\"s\",\"file\":\"in.jsonl\",\"line\":3,\"fate\":\"kept\",\"sinks\":[\"kept\"]}\n");
+            "{\"id\":\"small\",\"source\":\"s\",\"file\":\"in.jsonl\",\"line\":1,\"fate\":\"kept\",\"sinks\":[\"kept\"]}\n"
+            "{\"id\":\"big\",\"source\":\"s\",\"file\":\"in.jsonl\",\"line\":2,\"fate\":\"kept\",\"sinks\":[\"kept\"]}\n"
+            "{\"id\":\"small\",\"source\":\"s\",\"file\":\"in.jsonl\",\"line\":3,\"fate\":\"kept\",\"sinks\":[\"kept\"]}\n");
 }
 
 // A line over the source's max_line_bytes is an unreadable line: with on_error: skip it goes to the
@@ -759,12 +759,12 @@ TEST(ReaderCli, GlobReadsFilesInSortedByteOrder) {
   const auto r = run_tamis({"run", (t / "p.yaml").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Byte order: uppercase before lowercase, "a.jsonl.gz" < "a10" < "a9" < "b" < "c" < "empty".
-  const std::vector<std::string> ids = {"d/B.jsonl:1", "d/a.jsonl.gz:1", "d/a10.jsonl:1", "d/a9.jsonl:1",
-                                        "d/b.jsonl:1", "d/b.jsonl:2",    "d/c.jsonl.zst:1"};
+  const std::vector<std::string> places = {"d/B.jsonl:1", "d/a.jsonl.gz:1", "d/a10.jsonl:1", "d/a9.jsonl:1",
+                                           "d/b.jsonl:1", "d/b.jsonl:2",    "d/c.jsonl.zst:1"};
   const auto ledger = read_lines(t / "out/ledger.jsonl");
   std::vector<std::string> got;
-  for (const auto& l : ledger) got.push_back(json_string(l, "id"));
-  EXPECT_EQ(got, ids);
+  for (const auto& l : ledger) got.push_back(json_string(l, "file") + ":" + std::to_string(json_int(l, "line")));
+  EXPECT_EQ(got, places);
   const auto kept = read_lines(t / "out/kept.jsonl");
   std::vector<std::string> kept_ids;
   for (const auto& l : kept) kept_ids.push_back(json_string(l, "id"));

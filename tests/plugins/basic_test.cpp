@@ -57,8 +57,14 @@ Strings read_lines_of(const std::string& text) {
 
 // The input line with `,"tamis":{ANNOTATIONS}` added before its closing brace.
 std::string with_annotations(const std::string& line, const std::string& annotations, const std::string& field = "tamis") {
-  return line.substr(0, line.rfind('}')) + ",\"" + field + "\":{" + annotations + "}}";
+  std::string head = line.substr(0, line.rfind('}'));
+  while (!head.empty() && head.back() == ' ') head.pop_back();
+  return head + (head.back() == '{' ? "" : ",") + "\"" + field + "\":{" + annotations + "}}";
 }
+
+// The annotations a record of the harness's source `input` gets when the source has no `id:`: its
+// content id and the source (docs/pipeline-format.md, Record ids).
+std::string provenance(const std::string& id) { return "\"id\":\"" + id + "\",\"source\":\"input\""; }
 
 // ============================================================================================
 // The harness itself
@@ -313,7 +319,7 @@ TEST(plugins_basic_require, TheFirstFailingFieldIsReported) {
 }
 
 TEST(plugins_basic_require, NumericIdsAndDefaultIds) {
-  // With `id: id` a numeric id is the id; without it the ledger names records FILE:LINE.
+  // With `id: id` a numeric id is the id; without it the records get content ids.
   const std::string in = jsonl({R"({"id":17,"x":"a"})", R"({"id":18})"});
   const OpRun with_ids = run_op("filter.require", "{fields: [x]}", in);
   ASSERT_EQ(with_ids.exit_code, 0) << with_ids.describe();
@@ -323,8 +329,9 @@ TEST(plugins_basic_require, NumericIdsAndDefaultIds) {
   o.id_field = "";
   const OpRun no_ids = run_op("filter.require", "{fields: [x]}", in, o);
   ASSERT_EQ(no_ids.exit_code, 0) << no_ids.describe();
-  EXPECT_EQ(no_ids.ledger_ids("kept"), Strings{"input.jsonl:1"});
-  EXPECT_EQ(no_ids.ledger_ids("rejected"), Strings{"input.jsonl:2"});
+  const Strings ids = content_ids("input", {R"({"id":17,"x":"a"})", R"({"id":18})"});
+  EXPECT_EQ(no_ids.ledger_ids("kept"), Strings{ids[0]});
+  EXPECT_EQ(no_ids.ledger_ids("rejected"), Strings{ids[1]});
 }
 
 TEST(plugins_basic_require, BadParametersAreRefusedAtValidation) {
@@ -491,16 +498,20 @@ TEST(plugins_basic_length, AnnotateWritesLengthOnKeptAndRejectedRecords) {
   o.id_field = "";  // the last record has no id
   const OpRun run = run_op("filter.length", "{field: t, min: 3, annotate: true}", jsonl(in), o);
   ASSERT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(run.kept, Strings{R"({"id":"k","n":1.50,"t":"d\u00e9j\u00e0","tamis":{"length":4}})"});
+  const Strings ids = content_ids("input", in);
+  EXPECT_EQ(run.kept, Strings{with_annotations(in[1], provenance(ids[1]) + ",\"length\":4")});
   EXPECT_EQ(run.rejected,
-            (Strings{R"({"id":"s","t":"ab","tamis":{"length":2,"rejected_by":"stage","reason":"too_short","detail":"2 chars < min 3"}})",
-                     R"({"tamis":{"rejected_by":"stage","reason":"missing_field","detail":"field 't' is missing"}})"}));
+            (Strings{with_annotations(in[0], provenance(ids[0]) + R"(,"length":2,"rejected_by":"stage","reason":"too_short","detail":"2 chars < min 3")"),
+                     with_annotations(in[2], provenance(ids[2]) + R"(,"rejected_by":"stage","reason":"missing_field","detail":"field 't' is missing")")}));
   EXPECT_EQ(strip_annotation(run.kept[0]), in[1]);
   EXPECT_EQ(strip_annotation(run.rejected[1]), in[2]);
-  // Without annotate the kept record is its input bytes.
+  // Without annotate the kept record is its input bytes with its provenance, and with `id:` its bytes alone.
   const OpRun plain = run_op("filter.length", "{field: t, min: 3}", jsonl(in), o);
   ASSERT_EQ(plain.exit_code, 0) << plain.describe();
-  EXPECT_EQ(plain.kept, Strings{in[1]});
+  EXPECT_EQ(plain.kept, Strings{with_annotations(in[1], provenance(ids[1]))});
+  const OpRun with_ids = run_op("filter.length", "{field: t, min: 3}", jsonl({in[0], in[1]}));
+  ASSERT_EQ(with_ids.exit_code, 0) << with_ids.describe();
+  EXPECT_EQ(with_ids.kept, Strings{in[1]});
 }
 
 TEST(plugins_basic_length, AnnotationFieldCanBeRenamed) {
@@ -585,7 +596,10 @@ TEST(plugins_basic_rename, RenamesAField) {
   o.id_field = "";
   const OpRun run = run_op("map.rename", "{question: problem}", jsonl(in), o);
   ASSERT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(run.kept, (Strings{R"({"id":"a","problem":"What is 2+2?","answer":"4"})", in[1], in[2], in[3]}));
+  const Strings ids = content_ids("input", in);  // of the records as read, before the rename
+  EXPECT_EQ(run.kept, (Strings{with_annotations(R"({"id":"a","problem":"What is 2+2?","answer":"4"})", provenance(ids[0])),
+                               with_annotations(in[1], provenance(ids[1])), with_annotations(in[2], provenance(ids[2])),
+                               with_annotations(in[3], provenance(ids[3]))}));
   EXPECT_TRUE(run.rejected.empty());
   EXPECT_EQ(run.ledger_ids("kept").size(), in.size());
   EXPECT_EQ(run.total("kept"), 4);
@@ -623,7 +637,10 @@ TEST(plugins_basic_rename, Drops) {
   o.id_field = "";
   const OpRun run = run_op("map.rename", "{drop: [source, meta, absent]}", jsonl(in), o);
   ASSERT_EQ(run.exit_code, 0) << run.describe();
-  EXPECT_EQ(run.kept, (Strings{R"({"id":"a","problem":"p"})", in[1], R"({"id":"c"})", R"({})"}));
+  const Strings ids = content_ids("input", in);
+  EXPECT_EQ(run.kept, (Strings{with_annotations(R"({"id":"a","problem":"p"})", provenance(ids[0])),
+                               with_annotations(in[1], provenance(ids[1])), with_annotations(R"({"id":"c"})", provenance(ids[2])),
+                               with_annotations("{}", provenance(ids[3]))}));
 }
 
 TEST(plugins_basic_rename, KeepsOnlyListedFieldsInTheirOriginalOrder) {
@@ -641,7 +658,7 @@ TEST(plugins_basic_rename, KeepsOnlyListedFieldsInTheirOriginalOrder) {
   no_ids.id_field = "";
   const OpRun none = run_op("map.rename", "{keep: []}", jsonl({in[0]}), no_ids);
   ASSERT_EQ(none.exit_code, 0) << none.describe();
-  EXPECT_EQ(none.kept, Strings{"{}"});
+  EXPECT_EQ(none.kept, Strings{with_annotations("{}", provenance(content_ids("input", {in[0]})[0]))});
 }
 
 TEST(plugins_basic_rename, RenameDropAndKeepTogether) {
@@ -1046,6 +1063,7 @@ TEST(plugins_basic_real_data, Gsm8kTrainBalancesAndKeepsBytes) {
 
   // Walk the ledger: each record's output line is its input line plus the annotation, and its
   // verdict follows from its length, measured here independently.
+  const Strings ids = content_ids("input", input);
   size_t k = 0, r = 0;
   int64_t short_n = 0, long_n = 0;
   for (size_t i = 0; i < run.ledger.size(); ++i) {
@@ -1059,7 +1077,7 @@ TEST(plugins_basic_real_data, Gsm8kTrainBalancesAndKeepsBytes) {
     const std::string fate = json_string(entry, "fate").value_or("");
     if (fate == "kept") {
       ASSERT_LT(k, run.kept.size());
-      EXPECT_EQ(run.kept[k], with_annotations(in, "\"length\":" + std::to_string(n))) << "input line " << i + 1;
+      EXPECT_EQ(run.kept[k], with_annotations(in, provenance(ids[i]) + ",\"length\":" + std::to_string(n))) << "input line " << i + 1;
       EXPECT_EQ(strip_annotation(run.kept[k]), in);
       EXPECT_GE(n, 80);
       EXPECT_LE(n, 300);

@@ -1,10 +1,12 @@
 #include "test_support.hpp"
 
 #include <sys/wait.h>
+#include <xxhash.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -97,6 +99,24 @@ fs::path shared_data(const std::string& rel) {
   const fs::path p = fs::path(TAMIS_SHARED_DATA) / rel;
   std::error_code ec;
   return fs::exists(p, ec) ? p : fs::path();
+}
+
+std::vector<std::string> content_ids(const std::string& source, const std::vector<std::string>& lines) {
+  std::vector<std::string> ids;
+  std::map<uint64_t, int> seen;
+  for (const std::string& line : lines) {
+    size_t a = 0, b = line.size();
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (a < b && space(line[a])) ++a;
+    while (b > a && space(line[b - 1])) --b;
+    if (a == b) continue;
+    const uint64_t h = XXH3_64bits(line.data() + a, b - a);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    const int n = ++seen[h];
+    ids.push_back(source + "/" + hex + (n > 1 ? "." + std::to_string(n) : ""));
+  }
+  return ids;
 }
 
 }  // namespace tamis::test

@@ -41,6 +41,12 @@ CommandResult run_tamis(const std::vector<std::string>& args, const fs::path& cw
 // Runs a shell command line.
 CommandResult run_shell(const std::string& command);
 
+// The ids tamis gives the lines of a source without `id:`, written from the documented rule
+// (docs/pipeline-format.md, Record ids), not from the engine's code: SOURCE/ + 16 hex digits of XXH3-64
+// of the line without surrounding whitespace, `.N` for the N-th line with the same bytes. Blank lines
+// are skipped (they are not records).
+std::vector<std::string> content_ids(const std::string& source, const std::vector<std::string>& lines);
+
 // ../shared/data/<rel>, or empty when the shared data folder is absent (tests then GTEST_SKIP).
 fs::path shared_data(const std::string& rel);
 

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/content_ids.hpp"
 #include "io/jsonl_reader.hpp"
 
 namespace tamis {
@@ -181,6 +182,7 @@ struct Batch {
   int source = -1;  // source index
   int file = -1;    // file index within the source
   io::LineChunk chunk;
+  std::vector<ContentId> content_ids;           // per line of `chunk`, for a source without `id:` (else empty)
   std::vector<InputEntry> inputs;
   std::deque<Record> records;                   // owns every record of the batch
   std::vector<std::vector<Record*>> node_out;   // sources first, then stages (by stage index)

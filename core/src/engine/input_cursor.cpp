@@ -10,7 +10,7 @@
 namespace tamis {
 
 InputCursor::InputCursor(const Pipeline& p, size_t chunk_bytes, io::BufferPool& pool, const RunNames& names)
-    : p_(p), chunk_bytes_(chunk_bytes), pool_(pool), names_(names) {
+    : p_(p), chunk_bytes_(chunk_bytes), pool_(pool), names_(names), content_ids_(p.sources.size()) {
   for (const auto& s : p_.sources) {
     std::error_code ec;
     for (const auto& f : s.files) total_file_bytes_ += std::filesystem::file_size(f, ec);
@@ -23,6 +23,7 @@ void InputCursor::rewind() {
   reader_.reset();
   file_bytes_done_ = 0;
   file_bytes_read_ = 0;
+  for (auto& c : content_ids_) c.clear();  // the same ids again
 }
 
 Batch* InputCursor::next(std::vector<SourceTotals>* files) {
@@ -66,6 +67,7 @@ Batch* InputCursor::next(std::vector<SourceTotals>* files) {
     }
     b->source = s;
     b->file = file_;
+    if (src.id_field.empty()) content_ids_[static_cast<size_t>(s)].assign(b->chunk, b->content_ids);
     return b.release();
   }
   return nullptr;

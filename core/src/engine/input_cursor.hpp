@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/batch.hpp"
+#include "engine/content_ids.hpp"
 #include "engine/runner.hpp"
 #include "engine/stage_runtime.hpp"
 #include "io/chunk_reader.hpp"
@@ -40,6 +41,7 @@ class InputCursor {
   size_t source_pos_ = 0;
   int file_ = -1;
   std::unique_ptr<io::ChunkReader> reader_;
+  std::vector<ContentIdCounter> content_ids_;  // per source without `id:`: the lines seen (engine/content_ids.hpp)
   uint64_t file_bytes_done_ = 0;  // bytes of files already finished
   std::atomic<uint64_t> file_bytes_read_{0};
   uint64_t total_file_bytes_ = 0;

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 #include <tamis/json.hpp>
 
+#include "engine/content_ids.hpp"
 #include "engine/runner.hpp"
 #include "engine/stage_call.hpp"
 
@@ -54,7 +55,7 @@ void parse_batch(const Pipeline& p_, Batch& b, const std::string& file) {
   b.inputs.reserve(chunk.lines.size() + 1);
   out.reserve(chunk.lines.size());
   thread_local simdjson::dom::parser parser;
-  std::string sanitized;
+  std::string sanitized, quoted;
   const std::string_view field = p_.annotation_field;
 
   auto fail_line = [&](InputEntry& e, std::string message) {
@@ -124,15 +125,31 @@ void parse_batch(const Pipeline& p_, Batch& b, const std::string& file) {
           fail_line(e, "id field '" + src.id_field + "' is neither a string nor an integer");
           continue;
         }
-      } else {
-        e.id = file + ":" + std::to_string(line.number);
       }
       Record& r = b.records.emplace_back();
       r.text = text;
-      r.id = e.id;
       r.origin = static_cast<uint32_t>(b.inputs.size() - 1);
       simdjson::dom::element existing;
       r.has_annotation_field = obj.at_key(field).get(existing) == simdjson::SUCCESS;
+      if (src.id_field.empty()) {
+        // No id field: the id an earlier run wrote in the annotations field, else the content id
+        // (engine/content_ids.hpp); both go out with the record, with the source it entered through.
+        std::string_view carried_id, carried_source;
+        simdjson::dom::object earlier;
+        if (r.has_annotation_field && existing.get_object().get(earlier) == simdjson::SUCCESS) {
+          if (earlier.at_key("id").get_string().get(carried_id) != simdjson::SUCCESS) carried_id = {};
+          if (earlier.at_key("source").get_string().get(carried_source) != simdjson::SUCCESS) carried_source = {};
+        }
+        if (!carried_id.empty()) e.id.assign(carried_id);
+        else append_content_id(e.id, src.name, b.content_ids[i]);
+        quoted.clear();
+        json::append_quoted(quoted, e.id);
+        r.annotate("id", quoted);
+        quoted.clear();
+        json::append_quoted(quoted, carried_id.empty() || carried_source.empty() ? std::string_view(src.name) : carried_source);
+        r.annotate("source", quoted);
+      }
+      r.id = e.id;
       out.push_back(&r);
     }
     if (chunk.truncated && !chunk.last_line_partial) {

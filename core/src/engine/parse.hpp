@@ -1,5 +1,6 @@
 // The parse step (parallel): each line of a batch's chunk becomes a Record (parsed in place by simdjson,
-// numbers beyond 64 bits kept as written) with its id (the source's id field, else FILE:LINE), or an
+// numbers beyond 64 bits kept as written) with its id (the source's id field, else the id an earlier run gave it, else its content id:
+// engine/content_ids.hpp), or an
 // unreadable line with what was wrong (Fate::error; with on_error: fail the batch's `fatal` message,
 // naming file and line, stops the run when it reaches the writer).
 #pragma once

@@ -920,7 +920,8 @@ class PipelineLoader {
           continue;
         }
         // The kinds other than the default (records) are chosen by their key: `rejected: true` (sinks/sink_kinds.cpp).
-        std::vector<std::string> keys{"path", "inputs", "level", "discard", "schema", "compression", "row_group_rows"},
+        std::vector<std::string> keys{"path",   "inputs",      "level",          "discard",
+                                      "schema", "compression", "row_group_rows", "annotations"},
             kind_keys;
         for (const SinkKind* k : sink_kinds())
           if (k != &default_sink_kind()) kind_keys.emplace_back(k->name());
@@ -929,6 +930,9 @@ class PipelineLoader {
         if (body["discard"].IsDefined() &&
             (!body["discard"].IsScalar() || !parse_bool(scalar(c, body["discard"]), s.discard)))
           diags.error(c.at(body["discard"]), "sink '" + s.name + "': 'discard' must be true or false");
+        if (body["annotations"].IsDefined() &&
+            (!body["annotations"].IsScalar() || !parse_bool(scalar(c, body["annotations"]), s.write_annotations)))
+          diags.error(c.at(body["annotations"]), "sink '" + s.name + "': 'annotations' must be true or false");
         int kinds = 0;
         s.kind = &default_sink_kind();
         for (const std::string& key : kind_keys) {
@@ -946,6 +950,9 @@ class PipelineLoader {
         for (size_t i = 0; i < kind_keys.size(); ++i)
           kind_list += (i == 0 ? "" : i + 1 == kind_keys.size() ? " or " : ", ") + kind_keys[i];
         if (kinds > 1) diags.error(s.pos, "sink '" + s.name + "' can be only one of " + kind_list);
+        if (!s.write_annotations && s.kind != &default_sink_kind())
+          diags.error(c.at(body["annotations"]), "sink '" + s.name + "': 'annotations: false' is for record sinks",
+                      "rejected records carry their verdict in the annotations member; ledgers, errors and reports have none");
         if (s.discard) {  // the records end here, kept but not written (for stages that only observe)
           if (kinds > 0)
             diags.error(s.pos, "sink '" + s.name + "': discard is for record sinks, not " + kind_list + " sinks");
@@ -1233,7 +1240,7 @@ std::string describe_pipeline(const Pipeline& p) {
   for (int i : p.source_order) {
     const auto& s = p.sources[i];
     out += "  " + s.name + ": " + std::to_string(s.files.size()) + " file(s) matching " + s.pattern;
-    out += ", id: " + (s.id_field.empty() ? std::string("file:line") : s.id_field);
+    out += ", id: " + (s.id_field.empty() ? std::string("content (SOURCE/HASH)") : s.id_field);
     out += std::string(", on_error: ") + (s.on_error == OnError::fail ? "fail" : "skip");
     if (s.kind && s.kind != &jsonl_source_kind()) out += ", format: " + std::string(s.kind->name());
     out += "\n";

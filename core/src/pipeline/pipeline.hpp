@@ -26,7 +26,7 @@ struct SourceSpec {
   std::string pattern;             // as written, after ${VAR} expansion
   std::vector<std::string> files;  // resolved, sorted
   std::vector<std::string> display_files;  // as shown to users (relative to the pipeline file when inside it)
-  std::string id_field;            // empty: ids are "file:line"
+  std::string id_field;            // empty: content ids, SOURCE/HASH (engine/content_ids.hpp)
   OnError on_error = OnError::fail;
   uint64_t max_line_bytes = 0;     // a longer line is unreadable; 0: io::kDefaultMaxLineBytes (64 MiB)
 };
@@ -67,6 +67,7 @@ struct SinkSpec {
   const SinkKind* kind = nullptr;  // sinks/sink_kind.hpp; the loader always sets it
   std::string path;               // resolved; empty for a discard sink
   bool discard = false;           // records sink that writes nothing: its records count as kept
+  bool write_annotations = true;  // records sink: false writes each record without the annotations member
   std::vector<InputRef> inputs;   // records: nodes; rejected: stages whose rejections to take (empty: all)
   int level = -1;                 // compression level
   // A Parquet file (the path ends in .parquet): the lines are written as rows (io/parquet_writer.hpp).

@@ -1,5 +1,7 @@
 // The records sink (the default kind): the records its inputs put out, kept. An unchanged record is
-// written as its input bytes; others with their annotations (render_record).
+// written as its input bytes; others with their annotations (render_record). With `annotations:
+// false` every record is written without the annotations member (a trainer's rows, whose schema has
+// no place for it: map.to_verl folds the annotations into extra_info).
 #include "engine/gather.hpp"
 #include "pipeline/pipeline.hpp"
 #include "sinks/render.hpp"
@@ -24,12 +26,19 @@ class RecordsSink final : public SinkKind {
       ++out.lines;
       if (ctx.sink.discard) continue;
       const char* end = r->text.data() + r->text.size();
-      if (r->annotations.empty() && !r->has_annotation_field && r->owned.empty() && end < buffer_end && *end == '\n') {
+      if ((r->annotations.empty() || !ctx.sink.write_annotations) && !r->has_annotation_field && r->owned.empty() &&
+          end < buffer_end && *end == '\n') {
         out.append_ref(r->text.data(), r->text.size() + 1);  // unchanged: its input bytes, newline included
         continue;
       }
       const size_t start = out.owned.size();
-      render_record(out.owned, *r, ctx.annotation_field, nullptr);
+      if (ctx.sink.write_annotations) {
+        render_record(out.owned, *r, ctx.annotation_field, nullptr);
+      } else {
+        std::string stripped;
+        out.owned.append(r->has_annotation_field && strip_members(r->text, ctx.annotation_field, stripped) ? stripped : r->text);
+        out.owned.push_back('\n');
+      }
       out.commit_owned(start);
     }
   }
