@@ -142,7 +142,7 @@ report=$results/dedup-latest.md
   row require-problem "filter.require (problem): one trivial stage"
   row dedup-exact "dedup.exact (problem)"
   row dedup-minhash "dedup.minhash (word 5-grams, 128 perms, 0.8)"
-  row decontaminate-bench "decontaminate (AIME 24+25, MATH-500, GSM8K test)"
+  row decontaminate-bench "dedup.decontaminate (AIME 24+25, MATH-500, GSM8K test)"
   echo
   echo "- dedup.exact: $(count "$out/keep-dedup-exact/dedup-exact.jsonl") kept, $(count "$out/keep-dedup-exact/dedup-exact.rejected.jsonl") rejected"
   echo "- dedup.minhash: $(count "$out/keep-dedup-minhash/dedup-minhash.jsonl") kept, $(count "$out/keep-dedup-minhash/dedup-minhash.rejected.jsonl") rejected; stage report: $(grep -o '"report": *{[^}]*}' "$out/keep-dedup-minhash/dedup-minhash.report.json" | head -1)"

@@ -1,4 +1,4 @@
-// The `difficulty` op: pass rate from rollouts, a keep band, and suspect-label detection.
+// The `grade.difficulty` op: pass rate from rollouts, a keep band, and suspect-label detection.
 // Rules and parameters: docs/grading.md ("Difficulty from rollouts").
 #include <algorithm>
 #include <cmath>

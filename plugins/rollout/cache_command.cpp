@@ -1,5 +1,5 @@
 // `tamis rollout cache stats|export`: what a rollout cache holds, and its export as the sidecar that
-// `difficulty` reads. The database is opened read-only (a run may be writing it: WAL readers see the
+// `grade.difficulty` reads. The database is opened read-only (a run may be writing it: WAL readers see the
 // last commit). Design: docs/rollouts.md ("Inspecting and exporting the cache").
 #include <sqlite3.h>
 #include <tamis/json.hpp>
@@ -159,7 +159,7 @@ int stats(const std::string& path, bool as_json) {
   return 0;
 }
 
-// One JSON line per (record id, request): the responses in sample order. The file `difficulty` reads
+// One JSON line per (record id, request): the responses in sample order. The file `grade.difficulty` reads
 // with `sidecar: OUT, sidecar_field: responses, sidecar_model_field: model`.
 int export_sidecar(const std::string& path, const std::string& out_path, const std::string& model, bool prompts) {
   std::error_code same_ec;

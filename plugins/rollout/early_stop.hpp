@@ -1,5 +1,5 @@
 // Sequential early stopping for rollout.sample: after each round of samples, is the verdict that the
-// downstream `difficulty` stage will give already settled? The rules and their proofs: docs/rollouts.md
+// downstream `grade.difficulty` stage will give already settled? The rules and their proofs: docs/rollouts.md
 // ("Early stopping"). Pure functions of counts, shared by the op and bench/rollout_early_stop.sh.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Tests of the `difficulty` op's presets (skywork_or1, big_math, openr1, verl) on example lines in those
+// Tests of the `grade.difficulty` op's presets (skywork_or1, big_math, openr1, verl) on example lines in those
 // sets' layouts (tests/data/difficulty_presets), the parameters they use (counts_by_model_field,
 // pass_rate_field, n, correct_threshold), which settings win over a preset, and the check that
 // rollout.sample's early_stop settings agree with grade.difficulty's.

@@ -1,4 +1,4 @@
-// Tests of the `difficulty` op (plugins/grade/difficulty.cpp) through harness.hpp: rollout sources, the
+// Tests of the `grade.difficulty` op (plugins/grade/difficulty.cpp) through harness.hpp: rollout sources, the
 // band and its bounds, too_few_samples, suspect labels, per-model annotations, determinism, and the
 // GSM8K example solutions (4 graded model solutions per test problem) as real rollouts.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// PhraseMatcher (plugins/grade/phrase_matcher.hpp), filter.format's one-pass phrase search, against a naive
+// PhraseMatcher (plugins/grade/phrase_matcher.hpp), grade.verifiable's one-pass phrase search, against a naive
 // search (every pattern tried at every offset) on hand-written cases and on random texts and pattern sets:
 // overlapping patterns, patterns that are prefixes or suffixes of each other, duplicates, matches at both
 // ends of the text, UTF-8 bytes, ASCII case ignored or not.

@@ -1,4 +1,4 @@
-// The exact early-stopping rule against the real `difficulty` (suite plugins_rollout_early_stop): for
+// The exact early-stopping rule against the real `grade.difficulty` (suite plugins_rollout_early_stop): for
 // every sequence of 6 answers over {right, wrong A, wrong B}, and several bands, suspect settings and
 // round sizes, the verdict difficulty gives on the samples drawn before the rule stopped equals the one it
 // gives on all 6. Also the Clopper-Pearson bounds against known values.

@@ -1,7 +1,7 @@
 // The round trip of issue 6 ("Done when"), on the mixed-language pool pipelines/translate/prompts.jsonl:
-// pipelines/translate.yaml (langid -> translate_tag -> translate.export) writes a valid batch file; this
+// pipelines/translate.yaml (lang.identify -> translate.tag -> translate.export) writes a valid batch file; this
 // test writes the batch output an LLM would return (faithful translations in the target languages, and
-// unfaithful, missing and malformed ones); pipelines/translate/import.yaml (langid -> translate_tag ->
+// unfaithful, missing and malformed ones); pipelines/translate/import.yaml (lang.identify -> translate.tag ->
 // translate.import) writes the good ones and rejects each bad one with its reason.
 #include <gtest/gtest.h>
 #include <simdjson.h>
