@@ -144,6 +144,29 @@ void expect_report_numbers(const std::string& report_json, const std::string& do
       previous = want[reason];
     }
     EXPECT_EQ(shown.count(id + "-reason-" + std::to_string(r)), 0u);
+    // Decision samples (engine/evidence.hpp): at most 5 per reason, each a row of the page naming its record.
+    simdjson::dom::object samples, sampled;
+    if (st["samples"].get_object().get(samples) == simdjson::SUCCESS &&
+        samples["rejected"].get_object().get(sampled) == simdjson::SUCCESS) {
+      const std::string stage(st["name"].get_string().value());
+      for (auto [reason, list] : sampled) {
+        const size_t n = list.get_array().size();
+        EXPECT_GE(n, 1u);
+        EXPECT_LE(n, 5u);
+        EXPECT_LE(n, want[std::string(reason)]);
+        const std::string row = "class=\"sample\" data-stage=\"" + stage + "\" data-reason=\"" + std::string(reason) + "\"";
+        size_t rows = 0;
+        for (size_t at = dom.find(row); at != std::string::npos; at = dom.find(row, at + 1)) ++rows;
+        EXPECT_EQ(rows, n) << stage << " / " << reason;
+        for (auto sample : list.get_array()) {
+          std::string sid;  // as the browser serialises an attribute value
+          const std::string raw_id(sample["id"].get_string().value());
+          for (char c : raw_id)
+            sid += c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;" : std::string(1, c);
+          EXPECT_NE(dom.find(row + " data-id=\"" + sid + "\""), std::string::npos) << sid;
+        }
+      }
+    }
   }
   EXPECT_EQ(shown.count("stage-" + std::to_string(i) + "-in"), 0u) << "no stage the report does not have";
   simdjson::dom::array sinks;
@@ -181,6 +204,39 @@ TEST(ReviewPage, MagistralRunShowsTheReportInChromium) {
   ASSERT_NE(b.dom.find("id=\"funnel-chart\""), std::string::npos) << b.dom.substr(0, 2000);
   EXPECT_NE(b.dom.find("id=\"graph-chart\""), std::string::npos);
   expect_report_numbers(read_file(out / "report.json"), b.dom);
+}
+
+// The decision samples are the same for any thread count, bounded, and show each decision kind's
+// evidence: the difficulty stage's pass rates and majority answer beside the reference, the language
+// label with its confidence.
+TEST(ReviewPage, DecisionSamplesAreDeterministicAndCarryTheEvidence) {
+  if (shared_data("gsm8k/example_model_solutions.jsonl").empty()) GTEST_SKIP() << "../shared/data is absent";
+  TempDir tmp;
+  std::vector<std::string> samples_by_threads;
+  for (const char* threads : {"1", "2", "3"}) {
+    const fs::path out = tmp / (std::string("out") + threads);
+    const CommandResult run = run_shell("TAMIS_OUT=" + quote(out.string()) + " " + quote(tamis_bin()) + " run --quiet --threads " +
+                                        threads + " --batch-bytes 65536 " + quote((source_dir() / "pipelines/magistral-math.yaml").string()));
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    const std::string report = read_file(out / "report.json");
+    ASSERT_EQ(parser.parse(report).get(doc), simdjson::SUCCESS);
+    std::string all;
+    for (auto st : doc["stages"].get_array()) {
+      simdjson::dom::element s;
+      ASSERT_EQ(st["samples"].get(s), simdjson::SUCCESS) << "every stage that saw records has samples";
+      all += simdjson::minify(s) + "\n";
+    }
+    samples_by_threads.push_back(all);
+    EXPECT_LT(all.size(), 200000u) << "samples stay bounded";
+  }
+  EXPECT_EQ(samples_by_threads[0], samples_by_threads[1]);
+  EXPECT_EQ(samples_by_threads[0], samples_by_threads[2]);
+  const std::string& s = samples_by_threads[0];
+  for (const char* evidence : {"\"suspect_label\":[{", "\"majority_answer\":", "\"majority_share\":", "\"pass_rate_pooled\":",
+                               "\"lang_confidence\":", "\"translate_to\":", "\"too_hard\":[{", "\"too_easy\":[{"})
+    EXPECT_NE(s.find(evidence), std::string::npos) << evidence;
 }
 
 // Records and benchmark items with markup: the page shows the decontamination evidence as text, and the

@@ -153,6 +153,7 @@ std::string format_report(const Pipeline& p, const RunTotals& t) {
       o += "], \"with\": " + (spec.params_json.empty() ? std::string("{}") : spec.params_json);
     }
     if (!s.report_json.empty()) o += ", \"report\": " + s.report_json;
+    if (!s.samples_json.empty()) o += ", \"samples\": " + s.samples_json;
     o += "}";
   }
   o += "\n  ],\n  \"sinks\": [";

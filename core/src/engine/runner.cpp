@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "engine/crash_context.hpp"
 #include "engine/gather.hpp"
+#include "engine/evidence.hpp"
 #include "engine/input_cursor.hpp"
 #include "engine/parse.hpp"
 #include "engine/progress.hpp"
@@ -72,6 +73,7 @@ class Runner {
   bool first_pass_ = false;  // reading for the first pass: files are not counted
 
   InputCursor cursor_;  // the read step
+  EvidenceSampler evidence_{p_};  // samples of each stage's decisions, for the report (account step)
 
   RunTotals totals_;
   std::vector<StageBatchStats> stage_totals_;
@@ -132,6 +134,7 @@ void Runner::account(Batch& b) {
     else if (e.fate == Fate::rejected) ++totals_.rejected;
   }
   totals_.input_bytes += b.chunk.bytes;
+  evidence_.add(b, names_);
   totals_.parse_seconds += static_cast<double>(b.parse_nanos) * 1e-9;
   totals_.render_seconds += static_cast<double>(b.render_nanos) * 1e-9;
   for (size_t s = 0; s < stage_totals_.size(); ++s) {
@@ -332,7 +335,7 @@ RunTotals Runner::run() {
     StageRuntime& st = *stages_[idx];
     const StageBatchStats& t = stage_totals_[idx];
     StageTotals out{st.spec->name, st.spec->op_name, t.in, t.out, t.emitted, t.rejected, t.counters,
-                    static_cast<double>(t.nanos) * 1e-9, st.ctx.report_json};
+                    static_cast<double>(t.nanos) * 1e-9, st.ctx.report_json, evidence_.json(static_cast<size_t>(idx))};
     for (const auto& [k, v] : st.ctx.counters) out.counters[k] += v;
     if (st.op->kind == TAMIS_OP_ORDERED) out.serial_seconds = static_cast<double>(t.serial_nanos) * 1e-9;
     totals_.stages.push_back(std::move(out));

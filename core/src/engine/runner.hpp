@@ -39,6 +39,7 @@ struct StageTotals {
   std::map<std::string, int64_t> counters;
   double seconds = 0;
   std::string report_json;
+  std::string samples_json;    // engine/evidence.hpp; "" when the stage saw no record
   double serial_seconds = -1;  // ordered stages: the share of `seconds` spent in the serial part; -1: not ordered
 };
 

@@ -99,6 +99,8 @@ struct StageInfo {
   std::vector<std::pair<std::string, std::string>> params;  // graph: name, value as text
   bool has_report = false;
   element report;
+  bool has_samples = false;
+  element samples;  // engine/evidence.hpp: {"kept": [...], "rejected": {"REASON": [...]}}
   int layer = 0;
 };
 
@@ -355,6 +357,65 @@ std::string highlight_shared(std::string_view text, std::string_view other) {
   return out;
 }
 
+// A table of decision samples (engine/evidence.hpp): the record (id, place), the op's reason and detail,
+// its annotations (the evidence; the id and source annotations are in the first column already), and
+// the start of its text. A `contaminated_by` annotation with the benchmark item gets the record's matched
+// words beside the item, shared words marked.
+std::string sample_table(Page& pg, const array& list, const std::string& stage, const std::string& reason,
+                         const ReviewOptions& options) {
+  std::string& out = pg.out;
+  const size_t start = out.size();
+  out += "<table class=\"sample-table\"><tr><th>record</th>";
+  if (!reason.empty()) out += "<th>detail</th>";
+  out += "<th>evidence</th><th>text</th></tr>";
+  for (auto e : list) {
+    object o;
+    if (e.get_object().get(o)) continue;
+    out += "<tr class=\"sample\" data-stage=\"" + html_escape(stage) + "\" data-reason=\"" + html_escape(reason) +
+           "\" data-id=\"" + html_escape(get_string(o, "id")) + "\"><td><code>";
+    pg.text(get_string(o, "id"));
+    out += "</code><br><span class=\"dim\">";
+    pg.text(get_string(o, "file"));
+    out += ":" + std::to_string(get_u64(o, "line")) + "</span></td>";
+    if (!reason.empty()) {
+      out += "<td>";
+      pg.text(get_string(o, "detail"));
+      out += "</td>";
+    }
+    out += "<td><table class=\"kv\">";
+    object notes, contaminated;
+    bool has_contamination = false;
+    if (!o["annotations"].get_object().get(notes)) {
+      for (auto [k, v] : notes) {
+        if (k == "id" || k == "source") continue;
+        out += "<tr><th>";
+        pg.text(k);
+        out += "</th><td>";
+        pg.value(v, 1);
+        out += "</td></tr>";
+        if (k == "contaminated_by" && !v.get_object().get(contaminated)) has_contamination = true;
+      }
+    }
+    out += "</table>";
+    if (has_contamination) {
+      const std::string span = clip(get_string(contaminated, "span"), options.max_text_bytes);
+      const std::string item = clip(get_string(contaminated, "item_text"), options.max_text_bytes);
+      if (!span.empty() && !item.empty())
+        out += "<div class=\"evidence\"><div><b>record (matched words)</b>\n" + highlight_shared(span, item) +
+               "</div><div><b>benchmark item</b>\n" + highlight_shared(item, span) + "</div></div>";
+    }
+    out += "</td><td><div class=\"sample-text\">";
+    pg.text(get_string(o, "text"));
+    const uint64_t bytes = get_u64(o, "text_bytes");
+    if (bytes > get_string(o, "text").size()) out += "<span class=\"dim\"> … (" + with_commas(bytes) + " bytes in all)</span>";
+    out += "</div></td></tr>";
+  }
+  out += "</table>";
+  std::string table = out.substr(start);
+  out.resize(start);
+  return table;
+}
+
 const char* kStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:0;color:#1d232b;background:#f6f7f9;font-size:14px}
 header{background:#1d3557;color:#fff;padding:14px 24px}
@@ -381,6 +442,10 @@ table.kv th{width:1%;white-space:nowrap}
 .evidence{display:grid;grid-template-columns:1fr 1fr;gap:8px;margin:6px 0 12px}
 .evidence div{background:#fafbfc;border:1px solid #e3e6ea;padding:6px;white-space:pre-wrap;word-break:break-word}
 mark{background:#ffe08a}
+details.samples{margin:6px 0}
+details.samples summary{cursor:pointer;font-weight:600}
+.sample-table td{vertical-align:top}
+.sample-text{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word;max-width:40em}
 svg text{font-family:inherit;font-size:12px}
 svg{max-width:100%;height:auto}
 svg text.param{fill:#56606b;font-size:11px}
@@ -510,6 +575,7 @@ std::string render_review_html(std::string_view report_json, const ReviewOptions
       s.params = it->second;
     }
     s.has_report = !o["report"].get(s.report);
+    s.has_samples = !o["samples"].get(s.samples);
     stages.push_back(std::move(s));
   }
   // Without inputs from anywhere: a chain in report order, the first stage reading every source.
@@ -842,6 +908,32 @@ std::string render_review_html(std::string_view report_json, const ReviewOptions
       out += "</div>";
     }
     out += "</div>";
+    if (s.has_samples) {
+      // Samples of the stage's decisions with their evidence: per reason (in the order of the chart),
+      // then the records it let through.
+      object so;
+      if (!s.samples.get_object().get(so)) {
+        object by_reason;
+        if (!so["rejected"].get_object().get(by_reason)) {
+          for (const Reason& reason : s.reasons) {
+            array list;
+            if (by_reason[reason.name].get_array().get(list) || list.size() == 0) continue;
+            out += "<details class=\"samples\"" + std::string(&reason == &s.reasons.front() ? " open" : "") + "><summary>";
+            pg.text(reason.name);
+            out += ": " + with_commas(list.size()) + " of " + with_commas(reason.count) + " rejected records, sampled</summary>";
+            out += sample_table(pg, list, s.name, reason.name, options);
+            out += "</details>";
+          }
+        }
+        array kept_list;
+        if (!so["kept"].get_array().get(kept_list) && kept_list.size() > 0) {
+          out += "<details class=\"samples\"><summary>kept: " + with_commas(kept_list.size()) + " of " + with_commas(s.kept) +
+                 " records, sampled, with their annotations</summary>";
+          out += sample_table(pg, kept_list, s.name, "", options);
+          out += "</details>";
+        }
+      }
+    }
     if (s.has_report) {
       // Decontamination: the hits per benchmark with their evidence, the record's matched words beside
       // the benchmark item, the words they share marked.

@@ -1,0 +1,128 @@
+// Evidence samples: see evidence.hpp.
+#include "engine/evidence.hpp"
+
+#include <xxhash.h>
+
+#include <tamis/json.hpp>
+
+#include "engine/stage_runtime.hpp"
+
+namespace tamis {
+
+namespace {
+
+// The first `max` bytes of `s`, not cutting a UTF-8 character.
+std::string_view utf8_prefix(std::string_view s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint64_t seed_of(const std::string& stage, const std::string& what) {
+  const std::string key = stage + '\0' + what;
+  return XXH3_64bits(key.data(), key.size());
+}
+
+}  // namespace
+
+int64_t EvidenceSampler::Reservoir::draw() {
+  ++seen;
+  if (seen <= kSamplesPerReason) return static_cast<int64_t>(seen - 1);
+  const uint64_t j = splitmix64(state) % seen;
+  return j < kSamplesPerReason ? static_cast<int64_t>(j) : -1;
+}
+
+EvidenceSampler::EvidenceSampler(const Pipeline& p) : p_(p), kept_(p.stages.size()), rejected_(p.stages.size()) {
+  for (size_t s = 0; s < p.stages.size(); ++s) kept_[s].state = seed_of(p.stages[s].name, "");
+}
+
+EvidenceSampler::Reservoir& EvidenceSampler::reservoir(size_t stage, const std::string& reason) {
+  auto [it, fresh] = rejected_[stage].try_emplace(reason);
+  if (fresh) it->second.state = seed_of(p_.stages[stage].name, reason);
+  return it->second;
+}
+
+std::string EvidenceSampler::sample(const Record& r, const Batch& b, const RunNames& names, bool rejected) const {
+  std::string o = "{\"id\":";
+  json::append_quoted(o, r.id);
+  o += ",\"source\":";
+  json::append_quoted(o, names.sources[static_cast<size_t>(b.source)]);
+  o += ",\"file\":";
+  json::append_quoted(o, names.files[static_cast<size_t>(b.source)][static_cast<size_t>(b.file)]);
+  o += ",\"line\":" + std::to_string(b.inputs[r.origin].line);
+  if (rejected) {
+    o += ",\"reason\":";
+    json::append_quoted(o, r.reason.empty() ? std::string_view("rejected") : std::string_view(r.reason));
+    o += ",\"detail\":";
+    json::append_quoted(o, utf8_prefix(r.detail, kValueBytes));
+  }
+  o += ",\"annotations\":{";
+  bool first = true;
+  for (const Annotation& a : r.annotations) {
+    if (!first) o.push_back(',');
+    first = false;
+    json::append_quoted(o, a.key);
+    o.push_back(':');
+    if (a.value_json.size() <= kValueBytes) {
+      o += a.value_json;
+    } else {  // clipped: the start of its JSON text, as a string
+      json::append_quoted(o, std::string(utf8_prefix(a.value_json, kValueBytes)) + "\u2026");
+    }
+  }
+  o += "},\"text\":";
+  json::append_quoted(o, utf8_prefix(r.text, kTextBytes));
+  o += ",\"text_bytes\":" + std::to_string(r.text.size()) + "}";
+  return o;
+}
+
+void EvidenceSampler::add(const Batch& b, const RunNames& names) {
+  for (const Record* r : b.rejected) {
+    if (r->rejected_by < 0) continue;
+    Reservoir& res = reservoir(static_cast<size_t>(r->rejected_by), r->reason.empty() ? "rejected" : r->reason);
+    const int64_t slot = res.draw();
+    if (slot < 0) continue;
+    std::string s = sample(*r, b, names, true);
+    if (static_cast<size_t>(slot) == res.items.size()) res.items.push_back(std::move(s));
+    else res.items[static_cast<size_t>(slot)] = std::move(s);
+  }
+  const size_t nsrc = p_.sources.size();
+  for (size_t s = 0; s < p_.stages.size(); ++s) {
+    if (nsrc + s >= b.node_out.size()) break;
+    Reservoir& res = kept_[s];
+    for (const Record* r : b.node_out[nsrc + s]) {
+      const int64_t slot = res.draw();
+      if (slot < 0) continue;
+      std::string x = sample(*r, b, names, false);
+      if (static_cast<size_t>(slot) == res.items.size()) res.items.push_back(std::move(x));
+      else res.items[static_cast<size_t>(slot)] = std::move(x);
+    }
+  }
+}
+
+std::string EvidenceSampler::json(size_t s) const {
+  if (kept_[s].seen == 0 && rejected_[s].empty()) return "";
+  auto list = [](const Reservoir& r) {
+    std::string o = "[";
+    for (size_t i = 0; i < r.items.size(); ++i) o += (i ? "," : "") + r.items[i];
+    return o + "]";
+  };
+  std::string o = "{\"kept\":" + list(kept_[s]) + ",\"rejected\":{";
+  bool first = true;
+  for (const auto& [reason, res] : rejected_[s]) {
+    if (!first) o.push_back(',');
+    first = false;
+    json::append_quoted(o, reason);
+    o += ":" + list(res);
+  }
+  return o + "}}";
+}
+
+}  // namespace tamis
