@@ -321,6 +321,7 @@ TEST(ReviewPage, AnHtmlReportSinkWritesThePage) {
                            "  page: { path: out/review.html, report: true }\n");
   const auto r = run_tamis({"run", (t / "p.yaml").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nreview page: " + (t / "out/review.html").string() + "  (open it in a browser)\n"), std::string::npos) << r.out;
   const std::string page = read_file(t / "out/review.html");
   EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u) << page.substr(0, 200);
   EXPECT_NE(page.find("id=\"total-read\" data-value=\"30\""), std::string::npos);
@@ -330,6 +331,28 @@ TEST(ReviewPage, AnHtmlReportSinkWritesThePage) {
   fs::remove_all(t / "out");
   ASSERT_EQ(run_tamis({"run", (t / "p.yaml").string(), "--dry-run"}).exit_code, 0);
   EXPECT_FALSE(fs::exists(t / "out"));
+}
+
+// On a terminal the progress line shows records/s and names the stage that has taken the most time so
+// far; without a terminal there is none. (A run of a few seconds: the line is drawn after 250 ms.)
+TEST(ReviewPage, TheProgressLineNamesTheSlowestStage) {
+  if (run_shell("command -v script").exit_code != 0) GTEST_SKIP() << "script (util-linux) is absent";
+  TempDir t;
+  std::string in;
+  for (int i = 0; i < 400000; ++i) in += "{\"id\":" + std::to_string(i) + ",\"q\":\"problem " + std::to_string(i % 1000) + " of a kind\"}\n";
+  write_file(t / "in.jsonl", in);
+  write_file(t / "p.yaml", "version: 1\nsources:\n  s: { path: in.jsonl, id: id }\nstages:\n"
+                           "  near: { uses: dedup.minhash, with: { field: q } }\n"
+                           "  len: { uses: filter.length, inputs: [near], with: { field: q, min: 3 } }\n"
+                           "sinks:\n  kept: { path: out/kept.jsonl }\n");
+  const auto tty = run_shell("cd " + quote(t.path().string()) + " && script -qec " +
+                             quote(quote(tamis_bin()) + " run p.yaml --threads 1") + " /dev/null");
+  ASSERT_EQ(tty.exit_code, 0) << tty.out;
+  EXPECT_NE(tty.out.find(" records/s | "), std::string::npos) << tty.out.substr(0, 2000);
+  EXPECT_NE(tty.out.find("| slowest: near "), std::string::npos) << tty.out.substr(0, 2000);
+  const auto plain = run_tamis({"run", (t / "p.yaml").string(), "--threads", "1"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.err.find("slowest:"), std::string::npos) << "no progress line without a terminal";
 }
 
 // report.json carries each stage's inputs and the parameters in force (--set included), so the page

@@ -28,7 +28,8 @@ Progress::~Progress() {
   log::set_before_write(nullptr);
 }
 
-void Progress::update(uint64_t records, uint64_t bytes, uint64_t file_bytes, uint64_t total_file_bytes) {
+void Progress::update(uint64_t records, uint64_t bytes, uint64_t file_bytes, uint64_t total_file_bytes,
+                      const std::string& slowest) {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_ < std::chrono::milliseconds(250)) return;
   last_ = now;
@@ -38,8 +39,10 @@ void Progress::update(uint64_t records, uint64_t bytes, uint64_t file_bytes, uin
   if (total_file_bytes > 0 && file_bytes > 0 && file_bytes <= total_file_bytes) {
     eta = clock_text(elapsed * static_cast<double>(total_file_bytes - file_bytes) / static_cast<double>(file_bytes));
   }
-  std::fprintf(stderr, "\r\033[K  %llu records | %.1f MB/s | %s elapsed | ETA %s", static_cast<unsigned long long>(records),
-               mbps, clock_text(elapsed).c_str(), eta.c_str());
+  const double rate = elapsed > 0 ? static_cast<double>(records) / elapsed : 0;
+  std::fprintf(stderr, "\r\033[K  %llu records | %.0f records/s | %.1f MB/s | slowest: %s | %s elapsed | ETA %s",
+               static_cast<unsigned long long>(records), rate, mbps, slowest.empty() ? "-" : slowest.c_str(),
+               clock_text(elapsed).c_str(), eta.c_str());
   std::fflush(stderr);
   g_line_visible = true;
   drawn_ = true;

@@ -88,6 +88,17 @@ std::string format_summary(const RunTotals& t) {
                   t.first_pass_stages, t.first_pass_stages == 1 ? "" : "s");
     out += fp;
   }
+  // Where to look next: the review page, or how to draw it from the report.
+  if (!t.dry_run) {
+    std::string page, report;
+    for (const auto& s : t.sinks) {
+      if (s.kind != "report" || s.path.empty()) continue;
+      if (s.path.size() > 5 && s.path.compare(s.path.size() - 5, 5, ".html") == 0) page = s.path;
+      else if (report.empty()) report = s.path;
+    }
+    if (!page.empty()) out += "review page: " + page + "  (open it in a browser)\n";
+    else if (!report.empty()) out += "review page: tamis report " + report + " -o review.html\n";
+  }
   return out;
 }
 

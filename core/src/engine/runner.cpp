@@ -150,7 +150,18 @@ void Runner::account(Batch& b) {
     for (const auto& [k, v] : x.missing)  // batches come in input order: the first evidence stays
       if (auto [it, fresh] = t.missing.try_emplace(k, v); !fresh) it->second.count += v.count;
   }
-  if (progress_) progress_->update(totals_.read, totals_.input_bytes, cursor_.file_bytes_read(), cursor_.total_file_bytes());
+  if (progress_) {
+    // The stage with the most time so far (work summed over threads), and its share of all stages' time.
+    uint64_t all = 0, most = 0;
+    size_t slowest = 0;
+    for (size_t s = 0; s < stage_totals_.size(); ++s) {
+      all += stage_totals_[s].nanos;
+      if (stage_totals_[s].nanos > most) most = stage_totals_[s].nanos, slowest = s;
+    }
+    std::string name;
+    if (most > 0) name = p_.stages[slowest].name + " " + std::to_string(most * 100 / all) + "%";
+    progress_->update(totals_.read, totals_.input_bytes, cursor_.file_bytes_read(), cursor_.total_file_bytes(), name);
+  }
 }
 
 void Runner::render(Batch& b) {
