@@ -57,13 +57,14 @@ Strings hyparquet_read(const fs::path& file) {
 
 // ---- a canonical JSON text, to compare values rather than bytes ----
 //
-// Object members sorted by key (and, with drop_nulls, members whose value is null left out); strings with
-// only `"`, `\` and control characters escaped (so "\u2019" and "’" are the same); numbers by value
-// (1, 1.0 and 1e0 are the same: an integral value within 2^53 is written as an integer, any other with 17
-// significant digits).
+// No whitespace; strings with only `"`, `\` and control characters escaped (the JSONL file writes
+// "Janet\u2019s", tamis's row text of the Parquet file "Janet’s": the same string); numbers by value (1,
+// 1.0 and 1e0 are the same: an integral value within 2^53 is written as an integer, any other with 17
+// significant digits). Object members stay in their order: the Parquet round trip keeps the columns' and
+// struct fields' order, and verl.parquet's fields are in verl.jsonl's order.
 void canonical_string(std::string_view s, std::string& out);
 
-void canonical(simdjson::dom::element e, bool drop_nulls, std::string& out) {
+void canonical(simdjson::dom::element e, std::string& out) {
   switch (e.type()) {
     case simdjson::dom::element_type::ARRAY: {
       out += '[';
@@ -71,7 +72,7 @@ void canonical(simdjson::dom::element e, bool drop_nulls, std::string& out) {
       for (simdjson::dom::element x : simdjson::dom::array(e)) {
         if (!first) out += ',';
         first = false;
-        canonical(x, drop_nulls, out);
+        canonical(x, out);
       }
       out += ']';
       return;
@@ -79,14 +80,13 @@ void canonical(simdjson::dom::element e, bool drop_nulls, std::string& out) {
     case simdjson::dom::element_type::OBJECT: {
       std::vector<std::pair<std::string, simdjson::dom::element>> members;
       for (auto field : simdjson::dom::object(e))
-        if (!(drop_nulls && field.value.is_null())) members.emplace_back(std::string(field.key), field.value);
-      std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        members.emplace_back(std::string(field.key), field.value);
       out += '{';
       for (size_t i = 0; i < members.size(); ++i) {
         if (i) out += ',';
         canonical_string(members[i].first, out);
         out += ':';
-        canonical(members[i].second, drop_nulls, out);
+        canonical(members[i].second, out);
       }
       out += '}';
       return;
@@ -107,12 +107,12 @@ void canonical(simdjson::dom::element e, bool drop_nulls, std::string& out) {
   }
 }
 
-std::string canonical(const std::string& json, bool drop_nulls = false) {
+std::string canonical(const std::string& json) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(json).get(doc) != simdjson::SUCCESS) return "<not JSON> " + json;
   std::string out;
-  canonical(doc, drop_nulls, out);
+  canonical(doc, out);
   return out;
 }
 
@@ -307,9 +307,8 @@ TEST(plugins_parquet_recipe, HfParquetSetThroughMagistralRecipeToVerlParquet) {
               static_cast<long long>(tp.kept), static_cast<long long>(tp.rejected), other_language);
 
   // 3. to-verl on both outputs; hyparquet reads verl.parquet: verl's columns, one row per kept record, the
-  //    recipe's content ids in extra_info, and the JSONL run's verl rows (ids mapped as above). The Parquet
-  //    rows have every declared extra_info field, null when the record has none (verl.jsonl leaves it
-  //    out): nulls are dropped before comparing.
+  //    recipe's content ids in extra_info, and the JSONL run's verl rows as values (ids mapped and
+  //    translate_to masked as above).
   const fs::path to_verl = source_dir() / "pipelines/to-verl.yaml";
   ASSERT_NO_FATAL_FAILURE(run_pipeline(to_verl, out_jsonl));
   ASSERT_NO_FATAL_FAILURE(run_pipeline(to_verl, out_pq));
@@ -343,7 +342,7 @@ TEST(plugins_parquet_recipe, HfParquetSetThroughMagistralRecipeToVerlParquet) {
     verl_ids.insert(id);
     EXPECT_EQ(json_string(row, "/prompt/0/role"), "user");
     EXPECT_EQ(json_string(row, "reward_model.style"), "rule");
-    EXPECT_EQ(mask_translate_to(canonical(row, true)), mask_translate_to(map_ids(canonical(verl_jsonl_run[i], true), to_pq_id)))
+    EXPECT_EQ(mask_translate_to(canonical(row)), mask_translate_to(map_ids(canonical(verl_jsonl_run[i]), to_pq_id)))
         << "verl row " << i + 1;
   }
   EXPECT_EQ(verl_ids.size(), kept_pq.size()) << "extra_info.id unique";
