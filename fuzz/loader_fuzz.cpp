@@ -20,7 +20,7 @@ const tamis::Registry& registry() {
     tamis::Registry reg;
     reg.load_directories({TAMIS_BUILD_PLUGIN_DIR});
     if (!reg.find("filter.require")) {
-      std::fprintf(stderr, "loader_fuzz: the basic plugin is not in %s; build target tamis_basic\n", TAMIS_BUILD_PLUGIN_DIR);
+      std::fprintf(stderr, "loader_fuzz: the filter plugin is not in %s; build target tamis_filter\n", TAMIS_BUILD_PLUGIN_DIR);
       std::abort();
     }
     return reg;

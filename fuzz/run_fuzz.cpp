@@ -30,8 +30,8 @@ const tamis::Registry& registry() {
   static const tamis::Registry r = [] {
     tamis::Registry reg;
     reg.load_directories({TAMIS_BUILD_PLUGIN_DIR});
-    if (!reg.find("filter.require") || !reg.find("sample")) {
-      std::fprintf(stderr, "run_fuzz: the basic plugin is not in %s; build target tamis_basic\n", TAMIS_BUILD_PLUGIN_DIR);
+    if (!reg.find("filter.require") || !reg.find("filter.sample")) {
+      std::fprintf(stderr, "run_fuzz: the filter plugin is not in %s; build target tamis_filter\n", TAMIS_BUILD_PLUGIN_DIR);
       std::abort();
     }
     return reg;
@@ -93,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           "  require: { uses: filter.require, with: { fields: [problem] } }\n"
           "  length: { uses: filter.length, with: { field: problem, min: " + std::to_string(length % 16) +
           ", max: " + (length & 128 ? std::string("-1") : std::to_string(16 + length % 64)) + ", annotate: true } }\n"
-          "  sample: { uses: sample, with: { fraction: " + std::to_string(fraction / 255.0) + ", seed: 3 } }\n"
+          "  sample: { uses: filter.sample, with: { fraction: " + std::to_string(fraction / 255.0) + ", seed: 3 } }\n"
           "sinks:\n"
           "  kept: { path: " + dir + "/kept.jsonl }\n"
           "  rejected: { path: " + dir + "/rejected.jsonl, rejected: true }\n"

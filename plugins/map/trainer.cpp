@@ -156,6 +156,10 @@ std::string TrainerRecord::extra_info(const Record& r) const {
     }
   }
   for (const auto& [k, v] : r.annotations()) notes.put(k, v);
+  // The record's provenance, when tamis gave it an id (a source without `id:`): the id and the source it
+  // first entered tamis through, not this run's source name (docs/pipeline-format.md, Record ids).
+  if (const std::string* id = notes.get("id")) info.put("id", *id);
+  if (const std::string* source = notes.get("source")) info.put("source", *source);
   if (all_annotations_) {
     for (const auto& [k, v] : notes.items()) info.put(k, v);
   } else {

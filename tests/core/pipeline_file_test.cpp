@@ -881,7 +881,7 @@ TEST(PipelineFile, PluginPathLibrariesAreCheckedBeforeLoading) {
   // Not ELF; an ELF header cut short; a real plugin cut before its section headers.
   write_file(t / "plugins/x.so", "not a library\n");
   write_file(t / "plugins/y.so", std::string("\x7f" "ELF\x02\x01\x01", 7));
-  const std::string plugin = read_file(fs::path(TAMIS_PLUGIN_BUILD_DIR) / "libtamis_basic.so");
+  const std::string plugin = read_file(fs::path(TAMIS_PLUGIN_BUILD_DIR) / "libtamis_filter.so");
   write_file(t / "plugins/z.so", plugin.substr(0, plugin.size() / 2));
   r = run_tamis({"validate", (t / "p.yaml").string(), "--plugin-path", (t / "plugins").string()});
   EXPECT_EQ(r.exit_code, 2) << r.err;

@@ -33,7 +33,7 @@ using namespace tamis::test;
 using Strings = std::vector<std::string>;
 
 constexpr const char* kSource = "gsm8k_rollouts";  // the recipe's source name: content ids are kSource/HASH
-constexpr const char* kInputPath = "${TAMIS_DATA:-../../shared/data}/gsm8k/example_model_solutions.jsonl";
+constexpr const char* kInputPath = "${TAMIS_DATA:-../data}/gsm8k/example_model_solutions.jsonl*";
 constexpr int kRowsPerGroup = 1000;
 
 fs::path node_modules() {
@@ -334,11 +334,10 @@ TEST(plugins_parquet_recipe, HfParquetSetThroughMagistralRecipeToVerlParquet) {
     const std::string id = json_string(row, "extra_info.id").value_or("");
     EXPECT_TRUE(is_content_id(id)) << id;
     EXPECT_EQ(id, json_string(kept_pq[i], "tamis.id"));
-    // The source: map.to_verl writes the name of the source it read the record from (to-verl.yaml's
-    // `kept`), not the recipe's that the record's tamis.source carries (docs/pipeline-format.md says the
-    // source a record first entered through stays); either is accepted here, nothing else.
+    // The source: the one the record first entered tamis through (the recipe's, carried in tamis.source),
+    // not to-verl.yaml's `kept` (docs/pipeline-format.md, Record ids).
     const std::string source = json_string(row, "extra_info.source").value_or("");
-    EXPECT_TRUE(source == kSource || source == "kept") << source;
+    EXPECT_EQ(source, kSource) << "the source the record first entered tamis through";
     verl_ids.insert(id);
     EXPECT_EQ(json_string(row, "/prompt/0/role"), "user");
     EXPECT_EQ(json_string(row, "reward_model.style"), "rule");

@@ -64,7 +64,7 @@ TEST(Plugins, TwoPluginsOfferingOneOpNameIsAnErrorNamingBothFiles) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("'filter.length' is offered by two plugins"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("libfixture_duplicate.so"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("libtamis_basic.so"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("libtamis_filter.so"), std::string::npos) << r.err;
 }
 
 TEST(Plugins, InfoShowsTheParameterTable) {
@@ -79,7 +79,7 @@ TEST(Plugins, InfoShowsTheParameterTable) {
 }
 
 TEST(Lifetime, LibraryStaysLoadedWhileAnOpHandleLives) {
-  const std::string path = (fs::path(TAMIS_PLUGIN_BUILD_DIR) / "libtamis_basic.so").string();
+  const std::string path = (fs::path(TAMIS_PLUGIN_BUILD_DIR) / "libtamis_filter.so").string();
   ASSERT_EQ(dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD), nullptr) << "the plugin is loaded before the test";
   std::optional<OpHandle> handle;
   {
