@@ -333,6 +333,44 @@ TEST(ReviewPage, AnHtmlReportSinkWritesThePage) {
   EXPECT_FALSE(fs::exists(t / "out"));
 }
 
+// A sampled duplicate comes with the record kept instead (when the sampler watched it): its id is the
+// dup_of, its text the survivor's; the page draws the two side by side, differences marked.
+TEST(ReviewPage, DuplicatesAreShownBesideTheirSurvivor) {
+  TempDir t;
+  std::string in;
+  for (int i = 0; i < 400; ++i) in += "{\"id\":\"k" + std::to_string(i) + "\",\"q\":\"What is " + std::to_string(i) + " plus one?\"}\n";
+  for (int i = 0; i < 400; ++i) in += "{\"id\":\"d" + std::to_string(i) + "\",\"q\":\"what is " + std::to_string(i) + " plus one ?\"}\n";
+  write_file(t / "in.jsonl", in);
+  write_file(t / "p.yaml", "version: 1\nsources:\n  s: { path: in.jsonl, id: id }\nstages:\n"
+                           "  exact: { uses: dedup.exact, with: { fields: [q], punctuation: true } }\n"
+                           "sinks:\n  kept: { path: out/kept.jsonl }\n  json: { path: out/report.json, report: true }\n"
+                           "  page: { path: out/review.html, report: true }\n");
+  const auto r = run_tamis({"run", (t / "p.yaml").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  const std::string report = read_file(t / "out/report.json");
+  ASSERT_EQ(parser.parse(report).get(doc), simdjson::SUCCESS);
+  simdjson::dom::array samples;
+  ASSERT_EQ(doc["stages"].at(0)["samples"]["rejected"]["duplicate"].get_array().get(samples), simdjson::SUCCESS) << report.substr(0, 3000);
+  EXPECT_EQ(samples.size(), 5u);
+  size_t beside = 0;
+  for (auto s : samples) {
+    simdjson::dom::object survivor;
+    if (s["survivor"].get_object().get(survivor) != simdjson::SUCCESS) continue;
+    ++beside;
+    const std::string id(s["id"].get_string().value()), kept_id(survivor["id"].get_string().value());
+    EXPECT_EQ(std::string(s["annotations"]["dup_of"].get_string().value()), kept_id);
+    EXPECT_EQ("k" + id.substr(1), kept_id);
+    const std::string n = id.substr(1);
+    EXPECT_EQ(std::string(survivor["text"].get_string().value()), "{\"id\":\"k" + n + "\",\"q\":\"What is " + n + " plus one?\"}");
+  }
+  EXPECT_GE(beside, 1u) << "one survivor in 32 is watched: of 400, some";
+  const std::string page = read_file(t / "out/review.html");
+  EXPECT_NE(page.find("<b>kept instead: <code>k"), std::string::npos);
+  EXPECT_NE(page.find("&quot;id&quot;:&quot;<mark>d"), std::string::npos) << "the words that differ (the ids) are marked";
+}
+
 // On a terminal the progress line shows records/s and names the stage that has taken the most time so
 // far; without a terminal there is none. (A run of a few seconds: the line is drawn after 250 ms.)
 TEST(ReviewPage, TheProgressLineNamesTheSlowestStage) {

@@ -40,13 +40,14 @@ int64_t EvidenceSampler::Reservoir::draw() {
   return j < kSamplesPerReason ? static_cast<int64_t>(j) : -1;
 }
 
-EvidenceSampler::EvidenceSampler(const Pipeline& p) : p_(p), kept_(p.stages.size()), rejected_(p.stages.size()) {
+EvidenceSampler::EvidenceSampler(const Pipeline& p)
+    : p_(p), kept_(p.stages.size()), rejected_(p.stages.size()), beside_(p.stages.size()) {
   for (size_t s = 0; s < p.stages.size(); ++s) kept_[s].state = seed_of(p.stages[s].name, "");
 }
 
-EvidenceSampler::Reservoir& EvidenceSampler::reservoir(size_t stage, const std::string& reason) {
-  auto [it, fresh] = rejected_[stage].try_emplace(reason);
-  if (fresh) it->second.state = seed_of(p_.stages[stage].name, reason);
+EvidenceSampler::Reservoir& EvidenceSampler::reservoir(size_t stage, const std::string& reason, bool with_survivor) {
+  auto [it, fresh] = (with_survivor ? beside_ : rejected_)[stage].try_emplace(reason);
+  if (fresh) it->second.state = seed_of(p_.stages[stage].name, with_survivor ? reason + "\x01survivor" : reason);
   return it->second;
 }
 
@@ -84,14 +85,39 @@ std::string EvidenceSampler::sample(const Record& r, const Batch& b, const RunNa
 }
 
 void EvidenceSampler::add(const Batch& b, const RunNames& names) {
-  for (const Record* r : b.rejected) {
-    if (r->rejected_by < 0) continue;
-    Reservoir& res = reservoir(static_cast<size_t>(r->rejected_by), r->reason.empty() ? "rejected" : r->reason);
-    const int64_t slot = res.draw();
-    if (slot < 0) continue;
-    std::string s = sample(*r, b, names, true);
+  // Watch one record in kWatchEvery (by its id, so the same ones at any thread count), for duplicates.
+  for (const Record& r : b.records) {
+    if (watched_.size() >= kWatchMax) break;
+    if (r.id.empty() || XXH3_64bits(r.id.data(), r.id.size()) % kWatchEvery != 0 || watched_.count(r.id)) continue;
+    std::string w = "{\"id\":";
+    json::append_quoted(w, r.id);
+    w += ",\"text\":";
+    json::append_quoted(w, utf8_prefix(r.text, kTextBytes));
+    w += ",\"text_bytes\":" + std::to_string(r.text.size()) + "}";
+    watched_.emplace(r.id, std::move(w));
+  }
+  auto put = [](Reservoir& res, int64_t slot, std::string s) {
     if (static_cast<size_t>(slot) == res.items.size()) res.items.push_back(std::move(s));
     else res.items[static_cast<size_t>(slot)] = std::move(s);
+  };
+  for (const Record* r : b.rejected) {
+    if (r->rejected_by < 0) continue;
+    const size_t stage = static_cast<size_t>(r->rejected_by);
+    const std::string reason = r->reason.empty() ? "rejected" : r->reason;
+    Reservoir& res = reservoir(stage, reason, false);
+    if (const int64_t slot = res.draw(); slot >= 0) put(res, slot, sample(*r, b, names, true));
+    for (const Annotation& a : r->annotations) {
+      if (a.key != "dup_of" || a.value_json.size() < 2 || a.value_json.front() != '"') continue;
+      const auto it = watched_.find(json::unescape(std::string_view(a.value_json).substr(1, a.value_json.size() - 2)));
+      if (it == watched_.end()) break;
+      Reservoir& near = reservoir(stage, reason, true);
+      if (const int64_t slot = near.draw(); slot >= 0) {
+        std::string s = sample(*r, b, names, true);
+        s.pop_back();
+        put(near, slot, s + ",\"survivor\":" + it->second + "}");
+      }
+      break;
+    }
   }
   const size_t nsrc = p_.sources.size();
   for (size_t s = 0; s < p_.stages.size(); ++s) {
@@ -120,7 +146,17 @@ std::string EvidenceSampler::json(size_t s) const {
     if (!first) o.push_back(',');
     first = false;
     json::append_quoted(o, reason);
-    o += ":" + list(res);
+    // Duplicates shown beside their survivor first, then the plain sample, kSamplesPerReason in all.
+    Reservoir merged;
+    if (const auto it = beside_[s].find(reason); it != beside_[s].end()) merged.items = it->second.items;
+    for (const auto& item : res.items) {
+      if (merged.items.size() >= kSamplesPerReason) break;
+      const size_t id_end = item.find(",\"source\":");  // the sample's {"id":"..." prefix names it
+      bool dup = false;
+      for (const auto& m : merged.items) dup = dup || m.compare(0, id_end + 1, item, 0, id_end + 1) == 0;
+      if (!dup) merged.items.push_back(item);
+    }
+    o += ":" + list(merged);
   }
   return o + "}}";
 }

@@ -5,6 +5,13 @@
 // extracted and correct, majority_answer and its share, lang and its confidence, the translation's
 // checks ...; a user plugin's evidence is whatever it annotates), and the start of the record's text.
 //
+// A duplicate is shown beside the record kept instead (its `dup_of` annotation, the convention of the
+// dedup ops that a user plugin can follow): the sampler watches one record in kWatchEvery by a hash of its
+// id (at most kWatchMax, with the start of their text), and for each reason keeps a second reservoir of
+// the rejections whose dup_of is a watched record; those come first in the sample, with the survivor's
+// id and text. (A survivor that comes after its duplicate in input order, as `prefer` can choose, is not
+// shown.)
+//
 // The sample is a reservoir (Vitter's algorithm R) filled in the account step, which sees the batches
 // one at a time in input order: with a seeded generator per (stage, reason), the same input and pipeline
 // give the same samples for any thread count. Its size is bounded: kSamplesPerReason records per reason
@@ -14,6 +21,7 @@
 
 #include <cstdint>
 #include <map>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -29,6 +37,8 @@ class EvidenceSampler {
   static constexpr size_t kSamplesPerReason = 5;
   static constexpr size_t kTextBytes = 600;
   static constexpr size_t kValueBytes = 400;
+  static constexpr uint64_t kWatchEvery = 32;
+  static constexpr size_t kWatchMax = 8192;
 
   explicit EvidenceSampler(const Pipeline& p);
   // Serial, in input order: the batch's decisions.
@@ -46,12 +56,14 @@ class EvidenceSampler {
     // The slot the n-th record takes (0..K-1), or -1 when it is not sampled.
     int64_t draw();
   };
-  Reservoir& reservoir(size_t stage, const std::string& reason);
+  Reservoir& reservoir(size_t stage, const std::string& reason, bool with_survivor);
   std::string sample(const Record& r, const Batch& b, const RunNames& names, bool rejected) const;
 
   const Pipeline& p_;
   std::vector<Reservoir> kept_;                        // per stage
   std::vector<std::map<std::string, Reservoir>> rejected_;  // per stage, by reason
+  std::vector<std::map<std::string, Reservoir>> beside_;    // per stage, by reason: duplicates whose survivor is watched
+  std::unordered_map<std::string, std::string> watched_;    // id -> {"id":..,"text":..} of watched records
 };
 
 }  // namespace tamis

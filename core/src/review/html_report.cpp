@@ -340,8 +340,9 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// `text`, escaped, with the words that also occur in `other` marked.
-std::string highlight_shared(std::string_view text, std::string_view other) {
+// `text`, escaped, with the words that also occur in `other` marked (or, with `shared` false, the words
+// that do not: the differences between a duplicate and its survivor).
+std::string highlight_shared(std::string_view text, std::string_view other, bool shared = true) {
   std::set<std::string> words;
   for (auto [from, n] : word_spans(other)) words.insert(lower(other.substr(from, n)));
   std::string out;
@@ -349,7 +350,7 @@ std::string highlight_shared(std::string_view text, std::string_view other) {
   for (auto [from, n] : word_spans(text)) {
     out += html_escape(text.substr(at, from - at));
     const std::string_view w = text.substr(from, n);
-    if (words.count(lower(w))) out += "<mark>" + html_escape(w) + "</mark>";
+    if ((words.count(lower(w)) != 0) == shared) out += "<mark>" + html_escape(w) + "</mark>";
     else out += html_escape(w);
     at = from + n;
   }
@@ -404,11 +405,23 @@ std::string sample_table(Page& pg, const array& list, const std::string& stage, 
         out += "<div class=\"evidence\"><div><b>record (matched words)</b>\n" + highlight_shared(span, item) +
                "</div><div><b>benchmark item</b>\n" + highlight_shared(item, span) + "</div></div>";
     }
-    out += "</td><td><div class=\"sample-text\">";
-    pg.text(get_string(o, "text"));
-    const uint64_t bytes = get_u64(o, "text_bytes");
-    if (bytes > get_string(o, "text").size()) out += "<span class=\"dim\"> … (" + with_commas(bytes) + " bytes in all)</span>";
-    out += "</div></td></tr>";
+    out += "</td><td>";
+    object survivor;
+    if (!o["survivor"].get_object().get(survivor)) {
+      // A duplicate beside the record kept instead, the words that differ marked in each.
+      const std::string mine = clip(get_string(o, "text"), options.max_text_bytes);
+      const std::string theirs = clip(get_string(survivor, "text"), options.max_text_bytes);
+      out += "<div class=\"evidence\"><div><b>this record</b>\n" + highlight_shared(mine, theirs, false) +
+             "</div><div><b>kept instead: <code>" + html_escape(clip(get_string(survivor, "id"), options.max_text_bytes)) +
+             "</code></b>\n" + highlight_shared(theirs, mine, false) + "</div></div>";
+    } else {
+      out += "<div class=\"sample-text\">";
+      pg.text(get_string(o, "text"));
+      const uint64_t bytes = get_u64(o, "text_bytes");
+      if (bytes > get_string(o, "text").size()) out += "<span class=\"dim\"> … (" + with_commas(bytes) + " bytes in all)</span>";
+      out += "</div>";
+    }
+    out += "</td></tr>";
   }
   out += "</table>";
   std::string table = out.substr(start);
