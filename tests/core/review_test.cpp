@@ -203,6 +203,7 @@ TEST(ReviewPage, MagistralRunShowsTheReportInChromium) {
   EXPECT_TRUE(b.screenshot_ok) << png;
   ASSERT_NE(b.dom.find("id=\"funnel-chart\""), std::string::npos) << b.dom.substr(0, 2000);
   EXPECT_NE(b.dom.find("id=\"graph-chart\""), std::string::npos);
+  EXPECT_NE(b.dom.find("id=\"dist-record-bytes\""), std::string::npos) << "the distributions are drawn";
   expect_report_numbers(read_file(out / "report.json"), b.dom);
 }
 
@@ -228,8 +229,30 @@ TEST(ReviewPage, DecisionSamplesAreDeterministicAndCarryTheEvidence) {
       ASSERT_EQ(st["samples"].get(s), simdjson::SUCCESS) << "every stage that saw records has samples";
       all += simdjson::minify(s) + "\n";
     }
-    samples_by_threads.push_back(all);
     EXPECT_LT(all.size(), 200000u) << "samples stay bounded";
+    // The distributions: every record counted once by its size (no fan-out here), and the pass-rate
+    // band visible: no kept record with pooled pass rate 0 or 1.
+    simdjson::dom::element dist;
+    ASSERT_EQ(doc["distributions"].get(dist), simdjson::SUCCESS);
+    uint64_t kept = 0, rejected = 0;
+    for (auto b : dist["record_bytes"].get_array()) kept += b["kept"].get_uint64().value(), rejected += b["rejected"].get_uint64().value();
+    EXPECT_EQ(kept, doc["totals"]["kept"].get_uint64().value());
+    EXPECT_EQ(rejected, doc["totals"]["rejected"].get_uint64().value());
+    bool found = false;
+    for (auto k : dist["annotations"].get_array()) {
+      if (k["key"].get_string().value() != "pass_rate_pooled") continue;
+      found = true;
+      EXPECT_EQ(k["kind"].get_string().value(), "unit");
+      simdjson::dom::array bins = k["bins"].get_array();
+      ASSERT_EQ(bins.size(), 10u);
+      EXPECT_EQ(bins.at(0)["kept"].get_uint64().value(), 0u);
+      EXPECT_EQ(bins.at(0)["rejected"].get_uint64().value(), 432u) << "no correct solution: too_hard or suspect";
+      EXPECT_EQ(bins.at(9)["kept"].get_uint64().value(), 0u);
+      EXPECT_EQ(bins.at(9)["rejected"].get_uint64().value(), 156u) << "all four correct: too_easy";
+    }
+    EXPECT_TRUE(found);
+    all += simdjson::minify(dist);
+    samples_by_threads.push_back(all);
   }
   EXPECT_EQ(samples_by_threads[0], samples_by_threads[1]);
   EXPECT_EQ(samples_by_threads[0], samples_by_threads[2]);

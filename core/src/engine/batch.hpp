@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/content_ids.hpp"
+#include "engine/distributions.hpp"
 #include "io/jsonl_reader.hpp"
 
 namespace tamis {
@@ -192,6 +193,7 @@ struct Batch {
   std::vector<RenderedOutput> rendered;         // per sink: output lines
   std::vector<std::string> encoded;             // per compressed sink: the gzip member / zstd frame
   std::vector<uint64_t> offsets;                // per sink: where the bytes go in the file
+  Distributions distributions;                  // of the batch's records at the end (render step; engine/distributions.hpp)
   uint64_t parse_nanos = 0, render_nanos = 0;
   uint64_t errors = 0;
   std::string fatal;  // first error of an on_error: fail source, formatted; the writer stops the run

@@ -127,6 +127,7 @@ std::string format_report(const Pipeline& p, const RunTotals& t) {
          ", \"record_fields\": [" + fields + "], \"message\": " + json::quote(w.message()) + "}";
   }
   o += std::string(t.warnings.empty() ? "" : "\n  ") + "],\n";
+  if (!t.distributions_json.empty()) o += "  \"distributions\": " + t.distributions_json + ",\n";
   o += "  \"inputs\": [";
   for (size_t i = 0; i < t.sources.size(); ++i) {
     const auto& s = t.sources[i];

@@ -74,6 +74,7 @@ class Runner {
 
   InputCursor cursor_;  // the read step
   EvidenceSampler evidence_{p_};  // samples of each stage's decisions, for the report (account step)
+  Distributions distributions_;   // the records' sizes and annotation values, for the report's histograms
 
   RunTotals totals_;
   std::vector<StageBatchStats> stage_totals_;
@@ -135,6 +136,7 @@ void Runner::account(Batch& b) {
   }
   totals_.input_bytes += b.chunk.bytes;
   evidence_.add(b, names_);
+  distributions_.merge(b.distributions);
   totals_.parse_seconds += static_cast<double>(b.parse_nanos) * 1e-9;
   totals_.render_seconds += static_cast<double>(b.render_nanos) * 1e-9;
   for (size_t s = 0; s < stage_totals_.size(); ++s) {
@@ -168,6 +170,7 @@ void Runner::render(Batch& b) {
   const auto t0 = Clock::now();
   if (!b.fatal.empty()) return;  // the writer stops the run at this batch
   outputs_.render(b, names_.sources[b.source], names_.files[b.source][b.file]);
+  for (const Record& r : b.records) b.distributions.add(r);
   b.render_nanos = nanos_since(t0);
 }
 
@@ -342,6 +345,7 @@ RunTotals Runner::run() {
       throw RunError("stage '" + st.spec->name + "' (" + st.spec->op_name + ") failed in finish: " + err.message);
   }
   totals_.seconds = static_cast<double>(nanos_since(start_)) * 1e-9;
+  totals_.distributions_json = distributions_.json();
   for (int idx : p_.stage_order) {
     StageRuntime& st = *stages_[idx];
     const StageBatchStats& t = stage_totals_[idx];

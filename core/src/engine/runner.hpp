@@ -73,6 +73,7 @@ inline constexpr uint64_t kMissingFieldMin = 5;
 struct RunTotals {
   uint64_t read = 0, kept = 0, rejected = 0, errors = 0;
   std::vector<RunWarning> warnings;  // in stage execution order
+  std::string distributions_json;    // engine/distributions.hpp
   std::vector<SourceTotals> sources;
   std::vector<StageTotals> stages;  // in execution order
   std::vector<SinkTotals> sinks;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -490,6 +491,35 @@ std::string bar_chart(const std::vector<std::pair<std::string, double>>& rows, c
   return s + "</svg>";
 }
 
+// A small chart of kept (blue) and rejected (red) records per bin, stacked, one row per bin.
+std::string stacked_chart(const std::vector<std::tuple<std::string, uint64_t, uint64_t>>& rows, const std::string& id,
+                          size_t max_rows) {
+  uint64_t max = 0;
+  for (const auto& [label, k, r] : rows) max = std::max(max, k + r);
+  const int label_w = 110, bar_w = 200, row_h = 16;
+  const size_t n = std::min(rows.size(), max_rows);
+  const int h = static_cast<int>(n) * row_h + 4, w = label_w + bar_w + 120;
+  std::string s = "<svg id=\"" + html_escape(id) + "\" role=\"img\" width=\"" + std::to_string(w) + "\" height=\"" + std::to_string(h) +
+                  "\" viewBox=\"0 0 " + std::to_string(w) + " " + std::to_string(h) + "\">";
+  for (size_t i = 0; i < n; ++i) {
+    const auto& [label, k, r] = rows[i];
+    const int y = static_cast<int>(i) * row_h + 2;
+    const double kw = max ? static_cast<double>(k) / static_cast<double>(max) * bar_w : 0;
+    const double rw = max ? static_cast<double>(r) / static_cast<double>(max) * bar_w : 0;
+    s += "<text x=\"" + std::to_string(label_w - 4) + "\" y=\"" + std::to_string(y + 11) + "\" text-anchor=\"end\" font-size=\"11\">" +
+         html_escape(clip(label, 24)) + "</text>";
+    s += "<rect x=\"" + std::to_string(label_w) + "\" y=\"" + std::to_string(y + 2) + "\" width=\"" + fixed(kw, 1) +
+         "\" height=\"" + std::to_string(row_h - 5) + "\" fill=\"#3a7ca5\"><title>kept " + with_commas(k) + "</title></rect>";
+    s += "<rect x=\"" + fixed(label_w + kw, 1) + "\" y=\"" + std::to_string(y + 2) + "\" width=\"" + fixed(rw, 1) +
+         "\" height=\"" + std::to_string(row_h - 5) + "\" fill=\"#d1495b\"><title>rejected " + with_commas(r) + "</title></rect>";
+    s += "<text x=\"" + fixed(label_w + kw + rw + 4, 1) + "\" y=\"" + std::to_string(y + 11) + "\" font-size=\"11\">" +
+         with_commas(k) + (r ? " / " + with_commas(r) : std::string()) + "</text>";
+  }
+  s += "</svg>";
+  if (rows.size() > n) s += "<p class=\"more\">… " + with_commas(rows.size() - n) + " more bins not shown</p>";
+  return s;
+}
+
 }  // namespace
 
 std::string html_escape(std::string_view text) {
@@ -841,6 +871,57 @@ std::string render_review_html(std::string_view report_json, const ReviewOptions
       out += "</g>";
     }
     out += "</svg></section>\n";
+  }
+
+  // ---- distributions (engine/distributions.hpp) ----
+  if (object dist; !root["distributions"].get_object().get(dist)) {
+    auto rows_of = [](const array& bins) {
+      std::vector<std::tuple<std::string, uint64_t, uint64_t>> rows;
+      for (auto b : bins) {
+        object bo;
+        if (b.get_object().get(bo)) continue;
+        rows.emplace_back(get_string(bo, "label"), get_u64(bo, "kept"), get_u64(bo, "rejected"));
+      }
+      return rows;
+    };
+    out += "<section id=\"distributions\"><h2>Distributions</h2><p class=\"dim\">Over the records at the end of the run, "
+           "kept (blue) and rejected (red); a fan-out's copies each count.</p><div class=\"stage-grid\">";
+    size_t charts = 0;
+    if (array bytes; !dist["record_bytes"].get_array().get(bytes) && bytes.size() > 0) {
+      out += "<div><h3>record size, bytes</h3>" + stacked_chart(rows_of(bytes), "dist-record-bytes", options.max_rows) + "</div>";
+      ++charts;
+    }
+    std::vector<std::string> undrawn;
+    if (array keys; !dist["annotations"].get_array().get(keys)) {
+      for (auto k : keys) {
+        object ko;
+        array bins;
+        if (k.get_object().get(ko) || ko["bins"].get_array().get(bins)) continue;
+        const std::string key = get_string(ko, "key");
+        if (bins.size() == 0) {
+          undrawn.push_back(key);
+          continue;
+        }
+        if (charts++ == options.max_rows) {
+          undrawn.push_back(key);
+          continue;
+        }
+        out += "<div><h3>";
+        pg.text(key);
+        out += "</h3>" + stacked_chart(rows_of(bins), "dist-" + std::to_string(charts), options.max_rows) + "</div>";
+      }
+    }
+    out += "</div>";
+    if (!undrawn.empty()) {
+      out += "<p class=\"dim\">Not drawn (more than 40 distinct values, such as ids and answers, or past 40 charts): ";
+      for (size_t i = 0; i < undrawn.size() && i < options.max_rows; ++i) {
+        if (i) out += ", ";
+        pg.text(undrawn[i]);
+      }
+      out += "</p>";
+      pg.left_out(undrawn.size() > options.max_rows ? undrawn.size() - options.max_rows : 0, "keys");
+    }
+    out += "</section>\n";
   }
 
   // ---- time per stage ----
