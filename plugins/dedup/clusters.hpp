@@ -8,10 +8,49 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace tamis::dedup {
+
+// The sizes of the groups of duplicates (a survivor and the records rejected as its copies), for the
+// op's report and the review page's chart: a count per group that has copies (about 30 bytes each),
+// reported as the number of groups of each size in bins 2, 3, 4, 5-8, 9-16, ..., and the largest.
+class ClusterSizes {
+ public:
+  void add_copy(uint32_t group) { ++copies_[group]; }
+  // ,"cluster_sizes":[{"size":"2","clusters":N},...],"largest_cluster":{"size":S,"survivor":ID}
+  template <class Name>
+  std::string json(Name name) const {
+    std::map<uint32_t, uint64_t> bins;  // lower bound of the bin -> groups
+    uint32_t largest = 0, largest_group = 0;
+    for (const auto& [group, copies] : copies_) {
+      const uint32_t size = copies + 1;
+      uint32_t low = size <= 4 ? size : 5;
+      while (size > low * 2 - 2) low = low * 2 - 1;  // 5-8, 9-16, 17-32, ...
+      ++bins[low];
+      if (size > largest || (size == largest && group < largest_group)) {
+        largest = size;
+        largest_group = group;
+      }
+    }
+    std::string out = ",\"cluster_sizes\":[";
+    bool first = true;
+    for (const auto& [low, groups] : bins) {
+      const std::string label = low <= 4 ? std::to_string(low) : std::to_string(low) + "-" + std::to_string(low * 2 - 2);
+      out += std::string(first ? "" : ",") + "{\"size\":\"" + label + "\",\"clusters\":" + std::to_string(groups) + "}";
+      first = false;
+    }
+    out += "]";
+    if (largest > 0) out += ",\"largest_cluster\":{\"size\":" + std::to_string(largest) + ",\"survivor\":" + json::quote(name(largest_group)) + "}";
+    return out;
+  }
+
+ private:
+  std::unordered_map<uint32_t, uint32_t> copies_;
+};
 
 // `members`: each with `group` (its survivor's number, rising with input order) and `id`; name(group):
 // the survivor's id; more(member, out): appends the member's other JSON fields (",\"similarity\":...").

@@ -231,6 +231,7 @@ void Exact::ordered_after_first_pass(Record& r, Prepared& p) {
     }
   }
   ++duplicates_;
+  cluster_sizes_.add_copy(n);
   note_member(n, r.id(), false);
   r.annotate("dup_of", survivor);
   r.reject("duplicate", "duplicate of " + std::string(survivor));
@@ -249,6 +250,7 @@ void Exact::ordered(Record& r, Prepared& p) {
   note_member(n, r.id(), conflict);
   if (!conflict) {
     ++duplicates_;
+    cluster_sizes_.add_copy(n);
     r.annotate("dup_of", survivor);
     return r.reject("duplicate", "duplicate of " + std::string(survivor));
   }
@@ -291,7 +293,10 @@ void Exact::finish(Stage& stage) {
   std::string rep = "{\"distinct\":" + std::to_string(distinct) + ",\"loaded\":" + std::to_string(loaded_) +
                     ",\"duplicates\":" + std::to_string(duplicates_) + ",\"index_bytes\":" +
                     std::to_string(index_.structure_bytes()) + ",\"index_id_bytes\":" + std::to_string(index_.id_bytes()) +
-                    ",\"normalization\":" + json::quote(norm_.describe());
+                    ",\"normalization\":" + json::quote(norm_.describe()) + cluster_sizes_.json([&](uint32_t n) -> std::string_view {
+                      const auto chosen = chosen_.find(n);
+                      return chosen == chosen_.end() ? index_.id(n) : std::string_view(chosen->second.id);
+                    });
   if (!policy_.empty()) rep += ",\"chosen_not_first\":" + std::to_string(chosen_.size());
   if (!answer_field_.empty()) {
     rep += ",\"answer_conflicts\":" + std::to_string(conflicts_);

@@ -580,6 +580,7 @@ double MinHash::similarity(std::span<const uint32_t> a, std::span<const uint32_t
 
 void MinHash::reject_duplicate(Record& r, uint32_t cluster, const std::string& id, double sim) {
   ++duplicates_;
+  cluster_sizes_.add_copy(cluster);
   r.annotate("dup_of", id);
   r.annotate("similarity", std::round(sim * 1e4) / 1e4);
   r.annotate("cluster", id);
@@ -800,6 +801,9 @@ void MinHash::finish(Stage& stage) {
                ",\"bands\":" + std::to_string(bands_) + ",\"rows\":" + std::to_string(rows_) +
                ",\"candidates\":" + std::to_string(candidates_total_) + ",\"max_candidates\":" + std::to_string(max_candidates_) +
                ",\"capped\":" + std::to_string(capped_) + ",\"index_bytes\":" + std::to_string(index_.bytes()) +
+               cluster_sizes_.json([&](uint32_t c) -> const std::string& {
+                 return policy_.empty() || chosen_[c].own == npos ? ids_[c] : owned_[chosen_[c].own].id;
+               }) +
                (policy_.empty() ? std::string() : ",\"below_threshold\":" + std::to_string(below_threshold_)) +
                (distinct_ ? ",\"answer_distinct\":" + std::to_string(answer_distinct_) : std::string()) +
                (numbers_distinct_ ? ",\"numbers_distinct\":" + std::to_string(numbers_distinct_count_) : std::string()) +

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "clusters.hpp"
 #include "exact_index.hpp"
 #include "lsh_index.hpp"
 #include "survivor.hpp"
@@ -77,6 +78,7 @@ class Exact {
   ExactIndex index_;
   size_t loaded_ = 0;
   int64_t duplicates_ = 0, conflicts_ = 0;
+  ClusterSizes cluster_sizes_;  // copies per key, for the report
   std::vector<std::string> conflicted_survivors_;  // reject_both: loaded survivors that could not be retracted
   std::vector<uint64_t> first_ordinal_;              // first pass: per key, its first record's ordinal
   std::vector<std::string> answer_texts_;  // with answer_field: per key, its survivor's final answer
@@ -271,6 +273,7 @@ class MinHash {
   std::string clusters_path_;
   std::vector<Member> members_;
   int64_t duplicates_ = 0;
+  ClusterSizes cluster_sizes_;  // copies per cluster, for the report
 };
 
 }  // namespace tamis::dedup

@@ -389,9 +389,48 @@ TEST(ReviewPage, DuplicatesAreShownBesideTheirSurvivor) {
     EXPECT_EQ(std::string(survivor["text"].get_string().value()), "{\"id\":\"k" + n + "\",\"q\":\"What is " + n + " plus one?\"}");
   }
   EXPECT_GE(beside, 1u) << "one survivor in 32 is watched: of 400, some";
+  // The op's report counts the groups by size: 400 pairs.
+  EXPECT_EQ(simdjson::minify(doc["stages"].at(0)["report"]["cluster_sizes"]), "[{\"size\":\"2\",\"clusters\":400}]");
+  EXPECT_EQ(doc["stages"].at(0)["report"]["largest_cluster"]["size"].get_uint64().value(), 2u);
   const std::string page = read_file(t / "out/review.html");
   EXPECT_NE(page.find("<b>kept instead: <code>k"), std::string::npos);
+  EXPECT_NE(page.find("id=\"stage-0-cluster-sizes\""), std::string::npos) << "the groups by size are drawn";
   EXPECT_NE(page.find("&quot;id&quot;:&quot;<mark>d"), std::string::npos) << "the words that differ (the ids) are marked";
+}
+
+// Near duplicates on real data: the groups by size account for every near duplicate (each group of
+// size s has s - 1 of them), and the largest names its survivor.
+TEST(ReviewPage, ClusterSizesAccountForEveryNearDuplicate) {
+  const fs::path pool = shared_data("deepscaler/train_math.jsonl");
+  if (pool.empty()) GTEST_SKIP() << "../shared/data is absent";
+  TempDir t;
+  write_file(t / "p.yaml", "version: 1\nsources:\n  math: { path: \"" + pool.string() + "\" }\nstages:\n"
+                           "  near: { uses: dedup.minhash, with: { field: problem, threshold: 0.7 } }\n"
+                           "sinks:\n  kept: { path: out/kept.jsonl }\n  json: { path: out/report.json, report: true }\n");
+  const auto r = run_tamis({"run", (t / "p.yaml").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  const std::string report = read_file(t / "out/report.json");
+  ASSERT_EQ(parser.parse(report).get(doc), simdjson::SUCCESS);
+  const auto rep = doc["stages"].at(0)["report"];
+  uint64_t at_least = 0, at_most = 0, groups = 0;
+  for (auto b : rep["cluster_sizes"].get_array()) {
+    const std::string size(b["size"].get_string().value());
+    const uint64_t n = b["clusters"].get_uint64().value();
+    const size_t dash = size.find('-');
+    const uint64_t low = std::stoull(size.substr(0, dash)), high = dash == std::string::npos ? low : std::stoull(size.substr(dash + 1));
+    at_least += n * (low - 1);
+    at_most += n * (high - 1);
+    groups += n;
+  }
+  const uint64_t dups = rep["near_duplicates"].get_uint64().value();
+  EXPECT_GT(dups, 0u);
+  EXPECT_LE(at_least, dups);
+  EXPECT_GE(at_most, dups);
+  EXPECT_LE(groups, dups);
+  EXPECT_GE(rep["largest_cluster"]["size"].get_uint64().value(), 2u);
+  EXPECT_EQ(std::string(rep["largest_cluster"]["survivor"].get_string().value()).rfind("math/", 0), 0u);
 }
 
 // On a terminal the progress line shows records/s and names the stage that has taken the most time so

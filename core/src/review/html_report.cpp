@@ -1073,6 +1073,19 @@ std::string render_review_html(std::string_view report_json, const ReviewOptions
           pg.left_out(hits.size() > options.max_rows ? hits.size() - options.max_rows : 0, "items hit");
         }
       }
+      // Duplicate groups by size (dedup.exact, dedup.minhash: "cluster_sizes"), as bars.
+      array sizes;
+      if (!r["cluster_sizes"].get_array().get(sizes) && sizes.size() > 0) {
+        std::vector<std::pair<std::string, double>> rows;
+        std::vector<std::string> shown;
+        for (auto e : sizes) {
+          object so;
+          if (e.get_object().get(so) || rows.size() == options.max_rows) continue;
+          rows.emplace_back(get_string(so, "size") + " records", static_cast<double>(get_u64(so, "clusters")));
+          shown.push_back(with_commas(get_u64(so, "clusters")));
+        }
+        out += "<h3>Groups of duplicates, by size</h3>" + bar_chart(rows, shown, "#8d6a9f", id + "-cluster-sizes");
+      }
       out += "<details open><summary>The op's report</summary>";
       pg.value(s.report, 0);
       out += "</details>";
