@@ -378,7 +378,7 @@ void Format::process(Record& r) const {
   }
   r.annotate("n_tests", t.n);
   if (t.n < min_tests_)
-    return r.reject("too_few_tests", std::to_string(t.n) + " tests in field '" + field + "' (" + t.layout + "), min_tests is " + std::to_string(min_tests_));
+    return r.reject("too_few_tests", std::to_string(t.n) + (t.n == 1 ? " test" : " tests") + " in field '" + field + "' (" + t.layout + "), min_tests is " + std::to_string(min_tests_));
 
   // The reference solution.
   if (require_solution_) {

@@ -111,6 +111,7 @@ TEST(plugins_code_format, MinTestsCountsPairsAndAsserts) {
   const std::string in = jsonl({
       rec("two_asserts", kFunctional),
       rec("three_pairs", R"("problem":"Sum.","tests":[{"input":"1","output":"1"},{"input":"2","output":"2"},{"input":"3","output":"3"}])"),
+      rec("one_pair", R"("problem":"Sum.","tests":[{"input":"1","output":"1"}])"),
       rec("two_pairs", R"("problem":"Sum.","tests":{"inputs":["1","2"],"outputs":["1","2"]})"),
   });
   const OpRun run = run_op("code.format", "{min_tests: 3}", in);
@@ -118,7 +119,8 @@ TEST(plugins_code_format, MinTestsCountsPairsAndAsserts) {
   EXPECT_EQ(run.kept_ids(), (std::vector<std::string>{"three_pairs"}));
   const std::map<std::string, std::pair<std::string, std::string>> expected = {
       {"two_asserts", {"too_few_tests", "2 tests in field 'tests' (functional), min_tests is 3"}},
-      {"two_pairs", {"too_few_tests", "2 tests in field 'tests' (stdio), min_tests is 3"}}};
+      {"two_pairs", {"too_few_tests", "2 tests in field 'tests' (stdio), min_tests is 3"}},
+      {"one_pair", {"too_few_tests", "1 test in field 'tests' (stdio), min_tests is 3"}}};
   EXPECT_EQ(verdicts(run), expected);
   EXPECT_EQ(run.annotation_of("two_pairs", "n_tests").value_or(""), "2");
   // A negative minimum is refused before anything runs.
