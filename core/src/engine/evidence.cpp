@@ -5,19 +5,12 @@
 
 #include <tamis/json.hpp>
 
+#include "common/utf8.hpp"
 #include "engine/stage_runtime.hpp"
 
 namespace tamis {
 
 namespace {
-
-// The first `max` bytes of `s`, not cutting a UTF-8 character.
-std::string_view utf8_prefix(std::string_view s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
-}
 
 uint64_t splitmix64(uint64_t& state) {
   uint64_t z = (state += 0x9E3779B97F4A7C15ull);
@@ -84,6 +77,11 @@ std::string EvidenceSampler::sample(const Record& r, const Batch& b, const RunNa
   return o;
 }
 
+void EvidenceSampler::Reservoir::put(int64_t slot, std::string sample) {
+  if (static_cast<size_t>(slot) == items.size()) items.push_back(std::move(sample));
+  else items[static_cast<size_t>(slot)] = std::move(sample);
+}
+
 void EvidenceSampler::add(const Batch& b, const RunNames& names) {
   // Watch one record in kWatchEvery (by its id, so the same ones at any thread count), for duplicates.
   for (const Record& r : b.records) {
@@ -96,16 +94,12 @@ void EvidenceSampler::add(const Batch& b, const RunNames& names) {
     w += ",\"text_bytes\":" + std::to_string(r.text.size()) + "}";
     watched_.emplace(r.id, std::move(w));
   }
-  auto put = [](Reservoir& res, int64_t slot, std::string s) {
-    if (static_cast<size_t>(slot) == res.items.size()) res.items.push_back(std::move(s));
-    else res.items[static_cast<size_t>(slot)] = std::move(s);
-  };
   for (const Record* r : b.rejected) {
     if (r->rejected_by < 0) continue;
     const size_t stage = static_cast<size_t>(r->rejected_by);
     const std::string reason = r->reason.empty() ? "rejected" : r->reason;
     Reservoir& res = reservoir(stage, reason, false);
-    if (const int64_t slot = res.draw(); slot >= 0) put(res, slot, sample(*r, b, names, true));
+    if (const int64_t slot = res.draw(); slot >= 0) res.put(slot, sample(*r, b, names, true));
     for (const Annotation& a : r->annotations) {
       if (a.key != "dup_of" || a.value_json.size() < 2 || a.value_json.front() != '"') continue;
       const auto it = watched_.find(json::unescape(std::string_view(a.value_json).substr(1, a.value_json.size() - 2)));
@@ -114,7 +108,7 @@ void EvidenceSampler::add(const Batch& b, const RunNames& names) {
       if (const int64_t slot = near.draw(); slot >= 0) {
         std::string s = sample(*r, b, names, true);
         s.pop_back();
-        put(near, slot, s + ",\"survivor\":" + it->second + "}");
+        near.put(slot, s + ",\"survivor\":" + it->second + "}");
       }
       break;
     }
@@ -123,13 +117,8 @@ void EvidenceSampler::add(const Batch& b, const RunNames& names) {
   for (size_t s = 0; s < p_.stages.size(); ++s) {
     if (nsrc + s >= b.node_out.size()) break;
     Reservoir& res = kept_[s];
-    for (const Record* r : b.node_out[nsrc + s]) {
-      const int64_t slot = res.draw();
-      if (slot < 0) continue;
-      std::string x = sample(*r, b, names, false);
-      if (static_cast<size_t>(slot) == res.items.size()) res.items.push_back(std::move(x));
-      else res.items[static_cast<size_t>(slot)] = std::move(x);
-    }
+    for (const Record* r : b.node_out[nsrc + s])
+      if (const int64_t slot = res.draw(); slot >= 0) res.put(slot, sample(*r, b, names, false));
   }
 }
 

@@ -55,6 +55,7 @@ class EvidenceSampler {
     std::vector<std::string> items;  // samples as JSON objects
     // The slot the n-th record takes (0..K-1), or -1 when it is not sampled.
     int64_t draw();
+    void put(int64_t slot, std::string sample);  // into the slot draw() gave
   };
   Reservoir& reservoir(size_t stage, const std::string& reason, bool with_survivor);
   std::string sample(const Record& r, const Batch& b, const RunNames& names, bool rejected) const;

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 #include <tamis/json.hpp>
 
+#include "common/utf8.hpp"
 #include "engine/content_ids.hpp"
 #include "engine/runner.hpp"
 #include "engine/stage_call.hpp"
@@ -14,9 +15,7 @@ namespace {
 
 // A short, printable excerpt of a bad line for error messages.
 std::string excerpt(std::string_view line) {
-  std::string_view head = line.substr(0, 120);
-  while (!head.empty() && head.size() < line.size() && (static_cast<unsigned char>(line[head.size()]) & 0xC0) == 0x80)
-    head.remove_suffix(1);  // do not cut a UTF-8 character
+  const std::string_view head = utf8_prefix(line, 120);
   const bool utf8 = simdjson::validate_utf8(head.data(), head.size());
   std::string out;
   for (unsigned char c : head) {

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/utf8.hpp"
+
 namespace tamis::review {
 
 namespace {
@@ -50,9 +52,8 @@ std::string general(double v) {
 // At most `max` bytes of `text`, cut at a UTF-8 character boundary, with what was left out said.
 std::string clip(std::string_view text, size_t max) {
   if (text.size() <= max) return std::string(text);
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(text.substr(0, cut)) + " … (" + with_commas(text.size() - cut) + " more bytes)";
+  const std::string_view kept = utf8_prefix(text, max);
+  return std::string(kept) + " … (" + with_commas(text.size() - kept.size()) + " more bytes)";
 }
 
 // ---- the report, read ----
