@@ -2,6 +2,7 @@
 #include <cctype>
 #include <optional>
 #include <set>
+#include <span>
 #include <string_view>
 
 #include "ops.hpp"
@@ -312,6 +313,18 @@ std::optional<element> present(const Record& r, std::string_view field) {
   return v;
 }
 
+// The field `field` names when it is not empty, else the first of `candidates` present (then `field`
+// names it); nullopt when none is.
+std::optional<element> find_present(const Record& r, std::string& field, std::span<const char* const> candidates) {
+  if (!field.empty()) return present(r, field);
+  for (const char* f : candidates)
+    if (auto v = present(r, f)) {
+      field = f;
+      return v;
+    }
+  return std::nullopt;
+}
+
 }  // namespace
 
 const ParamTable Format::params = {
@@ -352,20 +365,11 @@ void Format::check(const Params& p) {
 void Format::process(Record& r) const {
   // The tests.
   std::string field = tests_field_;
-  std::optional<element> value;
-  if (!field.empty()) {
-    value = present(r, field);
-    if (!value) return r.reject_missing_field(field, "missing_tests", "field '" + field + "' is missing or null");
-  } else {
-    for (const char* f : kTestFields) {
-      if ((value = present(r, f))) {
-        field = f;
-        break;
-      }
-    }
-    if (!value)
-      return r.reject_missing_field("tests", "missing_tests", "no tests: none of the fields tests, input_output, test, test_list");
-  }
+  const std::optional<element> value = find_present(r, field, kTestFields);
+  if (!value && !tests_field_.empty())
+    return r.reject_missing_field(field, "missing_tests", "field '" + field + "' is missing or null");
+  if (!value)
+    return r.reject_missing_field("tests", "missing_tests", "no tests: none of the fields tests, input_output, test, test_list");
   const bool has_entry_point = present(r, "entry_point").has_value();
   const Tests t = classify(*value, field, has_entry_point);
   if (!t.layout.empty()) r.annotate("test_layout", t.layout);
@@ -383,21 +387,12 @@ void Format::process(Record& r) const {
   // The reference solution.
   if (require_solution_) {
     std::string sfield = solution_field_;
-    std::optional<element> sol;
-    if (!sfield.empty()) {
-      sol = present(r, sfield);
-      if (!sol) return r.reject_missing_field(sfield, "missing_solution", "field '" + sfield + "' is missing or null");
-    } else {
-      for (const char* f : kSolutionFields) {
-        if ((sol = present(r, f))) {
-          sfield = f;
-          break;
-        }
-      }
-      if (!sol)
-        return r.reject_missing_field("solutions", "missing_solution",
-                                      "no reference solution: none of the fields solutions, canonical_solution, solution, code");
-    }
+    const std::optional<element> sol = find_present(r, sfield, kSolutionFields);
+    if (!sol && !solution_field_.empty())
+      return r.reject_missing_field(sfield, "missing_solution", "field '" + sfield + "' is missing or null");
+    if (!sol)
+      return r.reject_missing_field("solutions", "missing_solution",
+                                    "no reference solution: none of the fields solutions, canonical_solution, solution, code");
     if (!has_code(*sol)) return r.reject("missing_solution", "field '" + sfield + "' holds no code (" + snippet(simdjson::minify(*sol)) + ")");
   }
 
