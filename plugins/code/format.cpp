@@ -5,6 +5,7 @@
 #include <span>
 #include <string_view>
 
+#include "fields.hpp"
 #include "ops.hpp"
 
 namespace tamis::code {
@@ -13,10 +14,6 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-// Fields looked at, in this order, when the stage names none (docs/code.md, "Layouts").
-constexpr const char* kTestFields[] = {"tests", "input_output", "test", "test_list"};
-constexpr const char* kSolutionFields[] = {"solutions", "canonical_solution", "solution", "code"};
-constexpr const char* kProblemFields[] = {"problem", "prompt", "question", "text"};
 
 // One verdict on a record's tests: a layout and a count, or a reason and its evidence.
 struct Tests {
@@ -305,24 +302,6 @@ bool has_code(element v, bool from_string = false) {
   for (element x : items)
     if (x.type() == element_type::STRING && !blank(x.get_string().value_unsafe())) return true;
   return false;
-}
-
-std::optional<element> present(const Record& r, std::string_view field) {
-  auto v = r.field(field);
-  if (!v || v->is_null()) return std::nullopt;
-  return v;
-}
-
-// The field `field` names when it is not empty, else the first of `candidates` present (then `field`
-// names it); nullopt when none is.
-std::optional<element> find_present(const Record& r, std::string& field, std::span<const char* const> candidates) {
-  if (!field.empty()) return present(r, field);
-  for (const char* f : candidates)
-    if (auto v = present(r, f)) {
-      field = f;
-      return v;
-    }
-  return std::nullopt;
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ REPR_LIMIT = 300
 
 PRELUDE = '''
 from typing import *
-import collections, heapq, itertools, functools, math, bisect, string, re, operator, random, copy
+import collections, heapq, itertools, functools, math, bisect, string, re, operator, random, copy, datetime
 from collections import *
 from heapq import *
 from itertools import *

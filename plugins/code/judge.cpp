@@ -344,7 +344,7 @@ Verdict Judge::run(std::string_view program, const Suite& suite) const {
   limits.wall_seconds = std::min(o.limits.wall_seconds, o.test_seconds * n + 5);
   limits.cpu_seconds = std::min(o.limits.cpu_seconds, o.test_seconds * n + 2);
   limits.output_bytes = std::max<int64_t>(o.limits.output_bytes, o.limits.file_bytes * static_cast<int64_t>(n) + 65536);
-  const RunResult r = sandbox_->run({o.python, "-I", "-S", "/tamis/harness.py"}, spec, limits);
+  const RunResult r = sandbox_->run({o.python, "-I", "/tamis/harness.py"}, spec, limits);
 
   Verdict v;
   v.run = r.status;

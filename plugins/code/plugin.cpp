@@ -1,3 +1,3 @@
 #include "ops.hpp"
 
-TAMIS_PLUGIN("code", "0.1.0", tamis::code::Format)
+TAMIS_PLUGIN("code", "0.2.0", tamis::code::Format, tamis::code::Verify, tamis::code::Grade)

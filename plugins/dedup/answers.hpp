@@ -17,14 +17,20 @@
 
 namespace tamis::dedup {
 
+// The prefix of a structured answer's text (read_answer): "tests:" and 16 hex digits of XXH3-64 of the
+// value's minified JSON.
+inline constexpr std::string_view kStructuredAnswer = "tests:";
+
 // Reads the answer field `field` of `r` into `out`: a string (trimmed; a worked solution reduced to its
-// final answer by grade::reference_answer), a number (its JSON text), or an array of strings and
-// numbers (joined with ", ", as OlympiadBench's `final_answer`). `out` is "" when the field is absent,
+// final answer by grade::reference_answer), a number (its JSON text), an array of strings and
+// numbers (joined with ", ", as OlympiadBench's `final_answer`), or an object or a list of objects (a
+// code problem's tests: kStructuredAnswer + a hash of the JSON, equal only to the same JSON). `out` is "" when the field is absent,
 // null, of another type, or blank: such a record has no answer and agrees with any. Not normalised
 // yet: that is left to answers_agree, which few records reach.
 void read_answer(const Record& r, std::string_view field, std::string& out);
 
-// Whether two answers (from read_answer) may belong to the same problem: true when either is empty or
+// Whether two answers (from read_answer) may belong to the same problem: structured answers (tests) when
+// their JSON is the same; otherwise true when either is empty or
 // normalises to nothing, when they are the same text, the same plain decimal number (`97` = `097` =
 // `97.0`, without normalising), the same text after grade::normalize, or when the grader finds them
 // equivalent (exact rationals, intervals, sets, symbolic forms; bounded work). Answers too long for the

@@ -319,7 +319,8 @@ const ParamTable Sample::params = {
      .help = "the SQLite response cache (created if absent): every response stored as it arrives; reruns read it",
      .files = FileRole::output},
     {.name = "reference_field", .type = ParamType::string, .default_json = "\"answer\"",
-     .help = "the reference answer (a string or a number; a worked solution is reduced to its final answer)"},
+     .help = "the reference answer (a string or a number; a worked solution is reduced to its final answer); empty: the "
+             "responses are not graded here (code problems: code.grade runs them) and rollouts_field holds them whole"},
     {.name = "rollouts_field", .type = ParamType::string, .default_json = "\"rollouts\"",
      .help = "a top-level field added to the record: {model, answers, correct} (what grade.difficulty reads with answers_field "
              "and correct_field); empty: none"},
@@ -373,6 +374,8 @@ void Sample::check(const Params& p) {
   (void)Template::parse(p.get_string("prompt_template"));
   if (p.get_string("api") == "completions" && !p.get_string("system_prompt").empty())
     throw Error("system_prompt goes with api: chat (with completions, put it in prompt_template)");
+  if (p.get_string("reference_field").empty() && p.get_string("early_stop") != "off")
+    throw Error("early_stop needs grades: with reference_field empty (ungraded responses), use early_stop: off");
   if (p.get_int("n") < 1 || p.get_int("n") > 100000) throw Error("n must be between 1 and 100000");
   if (p.get_int("max_tokens") < 1) throw Error("max_tokens must be at least 1");
   if (p.get_int("max_in_flight") < 1) throw Error("max_in_flight must be at least 1");
@@ -401,6 +404,7 @@ Sample::Sample(const Params& p, Stage& stage)
       seed_(p.get_int("seed")),
       reference_field_(p.get_string("reference_field")),
       rollouts_field_(p.get_string("rollouts_field")) {
+  ungraded_ = reference_field_.empty();
   grade_options_.extract.last_number = p.get_bool("last_number");
   grade_options_.tolerance = p.get_double("tolerance");
   const std::string rule = p.get_string("early_stop"), action = p.get_string("suspect_action");
@@ -533,8 +537,8 @@ Sample::Prepared Sample::prepare(Record& r) const {
     r.reject_missing_field(missing, "missing_field", "no string or number field '" + missing + "' for the prompt template");
     return nullptr;
   }
-  auto ref = r.field(reference_field_);
-  if (!ref || !scalar_text(*ref)) {
+  auto ref = ungraded_ ? std::nullopt : r.field(reference_field_);
+  if (!ungraded_ && (!ref || !scalar_text(*ref))) {
     r.reject_missing_field(reference_field_, "missing_reference", "no usable reference field '" + reference_field_ + "'");
     return nullptr;
   }
@@ -571,9 +575,11 @@ Sample::Prepared Sample::prepare(Record& r) const {
     return nullptr;
   }
   for (const auto& req : pending->requests) sampler_->cache().remember_record(r.id(), req->key);  // for the export
-  pending->reference = tamis::grade::reference_answer(*scalar_text(*ref));
-  pending->reference_norm =
-      pending->reference.size() <= grade_options_.max_answer_chars ? tamis::grade::normalize(pending->reference) : std::string();
+  if (!ungraded_) {
+    pending->reference = tamis::grade::reference_answer(*scalar_text(*ref));
+    pending->reference_norm =
+        pending->reference.size() <= grade_options_.max_answer_chars ? tamis::grade::normalize(pending->reference) : std::string();
+  }
   advance(pending);
   return pending;
 }
@@ -629,6 +635,11 @@ void Sample::grade_upto(Pending& p, int64_t m) const {
     p.groups.push_back(std::move(fresh));
   };
   const auto models = static_cast<int64_t>(models_.size());
+  if (ungraded_) {  // nothing graded here: every sample counts as not correct, with no answer
+    p.graded.resize(static_cast<size_t>(m * models));
+    p.tally.m = m * models;
+    return;
+  }
   for (auto j = static_cast<int64_t>(p.graded.size()); j < m * models; ++j) {  // pooled j: sample j / models of model j % models
     const auto v = tamis::grade::grade(p.responses[static_cast<size_t>((j % models) * n_ + j / models)]->text, p.reference, grade_options_, false);
     p.graded.push_back({v.correct, v.extracted});
@@ -678,6 +689,25 @@ void Sample::ordered(Record& r, Prepared& pending) {
   }
   answers += "]";
   marks += "]";
+  if (ungraded_) {
+    r.annotate("n_samples", n);
+    r.annotate("n_truncated", truncated);
+    r.count("sampled");
+    write_sidecar(r, p);
+    if (rollouts_field_.empty()) return;
+    std::string texts = "[", reasons = "[";
+    for (int64_t i = 0; i < n; ++i) {
+      const auto& resp = *p.responses[static_cast<size_t>((i % models) * n_ + i / models)];
+      if (i) texts += ',', reasons += ',';
+      json::append_quoted(texts, resp.text);
+      json::append_quoted(reasons, resp.finish_reason);
+    }
+    std::string models_json = "[";
+    for (size_t k = 0; k < models_.size(); ++k) models_json += (k ? "," : "") + json::quote(models_[k]);
+    return r.replace(json::set_member(r.json(), rollouts_field_,
+                                      (by_model_ ? "{\"models\":" + models_json + "]" : "{\"model\":" + json::quote(models_[0])) +
+                                          ",\"responses\":" + texts + "],\"finish_reasons\":" + reasons + "]}"));
+  }
   // Per model (with `models`): grade.difficulty's models-mode annotations, and each model's answers and marks.
   std::string rates = "{", corrects = "{", samples = "{", by_model = "{";
   if (by_model_)
@@ -727,6 +757,24 @@ void Sample::ordered(Record& r, Prepared& pending) {
   }
   r.count("graded");
 
+  write_sidecar(r, p);
+
+  if (rollouts_field_.empty()) return;
+  // The record with its rollouts_field member replaced (or added at the end).
+  std::string out = "{";
+  if (by_model_) {
+    out += "\"models\":[";
+    for (size_t k = 0; k < models_.size(); ++k) out += (k ? "," : "") + json::quote(models_[k]);
+    out += "],\"answers\":" + answers + ",\"correct\":" + marks + ",\"by_model\":" + by_model + "}";
+  } else {
+    out += "\"model\":" + json::quote(models_[0]) + ",\"answers\":" + answers + ",\"correct\":" + marks;
+  }
+  out += early_stop_json_ + "}";
+  r.replace(json::set_member(r.json(), rollouts_field_, out));
+}
+
+void Sample::write_sidecar(const Record& r, const Pending& p) const {
+  const auto models = static_cast<int64_t>(models_.size());
   // ordered() sees the records in input order: so are the sidecar's lines, one per model.
   for (int64_t k = 0; sidecar_ && k < models; ++k) {
     const auto* responses = &p.responses[static_cast<size_t>(k * n_)];
@@ -741,36 +789,6 @@ void Sample::ordered(Record& r, Prepared& pending) {
     if (std::fwrite(line.data(), 1, line.size(), sidecar_) != line.size())
       throw Error("cannot write the sidecar '" + sidecar_temp_ + "': " + std::strerror(errno));
   }
-
-  if (rollouts_field_.empty()) return;
-  // The record with its rollouts_field member replaced (or added at the end).
-  const std::string text(r.json());
-  std::string out;
-  size_t from = 0;
-  const auto members = json::members(text);
-  for (size_t m = 0; m < members.size(); ++m) {
-    if (members[m].key != rollouts_field_) continue;
-    // Drop the member and the comma that joins it to its neighbour.
-    const size_t start = m > 0 ? members[m - 1].value_end : members[m].key_start;
-    const size_t end = m > 0 ? members[m].value_end : (m + 1 < members.size() ? members[m + 1].key_start : members[m].value_end);
-    out += text.substr(from, start - from);
-    from = end;
-  }
-  out += text.substr(from);
-  size_t close = out.rfind('}');
-  while (close > 0 && json::detail::is_ws(out[close - 1])) --close;
-  out.resize(close);
-  const bool empty = out.find_first_not_of(" \t\r\n", 1) == std::string::npos;
-  out += std::string(empty ? "" : ",") + json::quote(rollouts_field_) + ":{";
-  if (by_model_) {
-    out += "\"models\":[";
-    for (size_t k = 0; k < models_.size(); ++k) out += (k ? "," : "") + json::quote(models_[k]);
-    out += "],\"answers\":" + answers + ",\"correct\":" + marks + ",\"by_model\":" + by_model + "}";
-  } else {
-    out += "\"model\":" + json::quote(models_[0]) + ",\"answers\":" + answers + ",\"correct\":" + marks;
-  }
-  out += early_stop_json_ + "}}";
-  r.replace(out);
 }
 
 void Sample::finish(Stage& stage) {

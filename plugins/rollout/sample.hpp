@@ -167,6 +167,8 @@ class Sample {
   // Grades samples 0 .. m-1 of every model not graded yet (pooled order, see Pending) into p.graded,
   // p.groups and p.tally.
   void grade_upto(Pending& p, int64_t m) const;
+  // One line per model of the record's responses to the sidecar (ordered() sees records in input order).
+  void write_sidecar(const Record& r, const Pending& p) const;
 
   Api api_;
   std::vector<std::string> models_;  // one with `model`
@@ -181,6 +183,7 @@ class Sample {
   std::string sampling_json_;  // ,"temperature":..,"top_p":..,"max_tokens":.. (+ ,"stop":[..], extra_body's members) for the body
   std::string params_canonical_;
   std::string reference_field_;
+  bool ungraded_ = false;  // reference_field empty: responses kept whole, graded elsewhere (code.grade)
   std::string rollouts_field_;
   std::string early_stop_json_;  // ,"early_stop":{...} for the rollouts field ("" when early_stop is off)
   tamis::grade::GradeOptions grade_options_;

@@ -166,6 +166,33 @@ inline std::vector<Member> members(std::string_view s) {
   return out;
 }
 
+// The JSON object text `obj` (valid JSON) with top-level member `key` set to `value_json`: every member
+// of that name (as written) dropped, the new one added at the end.
+inline std::string set_member(std::string_view obj, std::string_view key, std::string_view value_json) {
+  std::string out;
+  size_t from = 0;
+  const auto ms = members(obj);
+  for (size_t m = 0; m < ms.size(); ++m) {
+    if (ms[m].key != key) continue;
+    // Drop the member and the comma that joins it to its neighbour.
+    const size_t start = m > 0 ? ms[m - 1].value_end : ms[m].key_start;
+    const size_t end = m > 0 ? ms[m].value_end : (m + 1 < ms.size() ? ms[m + 1].key_start : ms[m].value_end);
+    out += obj.substr(from, start - from);
+    from = end;
+  }
+  out += obj.substr(from);
+  size_t close = out.rfind('}');
+  while (close > 0 && detail::is_ws(out[close - 1])) --close;
+  out.resize(close);
+  const bool empty = out.find_first_not_of(" \t\r\n", 1) == std::string::npos;
+  out += empty ? "" : ",";
+  append_quoted(out, key);
+  out += ':';
+  out += value_json;
+  out += '}';
+  return out;
+}
+
 // The text of member `key` (compared unescaped) of the JSON object `obj` (valid JSON), as written:
 // from the value's first byte to just past it. The first of duplicate keys wins, as in simdjson.
 // Nothing when `obj` is not an object or has no such key.
