@@ -168,6 +168,9 @@ RunResult Sandbox::run(const std::vector<std::string>& argv, const std::string& 
   for (const Mount& m : options_.mounts) {
     args.insert(args.end(), {"--ro-bind", m.host, m.inside});
   }
+  // bwrap's own root and /dev are tmpfs without a size: read-only, so that /tmp (sized) is the only place
+  // a run can write (after the mounts, which create their folders in the root).
+  args.insert(args.end(), {"--remount-ro", "/", "--remount-ro", "/dev"});
   args.push_back("--");
   args.insert(args.end(), argv.begin(), argv.end());
   std::vector<char*> cargv;
