@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export BUILD=${BUILD:-build}
 names=("$@")
 if [[ ${#names[@]} -eq 0 ]]; then
-  names=(normalize dedup decontaminate format suspect grader grader_heldout langid fidelity)
+  names=(normalize dedup code_dedup decontaminate format suspect grader grader_heldout langid fidelity)
 fi
 for n in "${names[@]}"; do
   script=bench/accuracy/$n.sh
