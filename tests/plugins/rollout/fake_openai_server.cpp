@@ -24,7 +24,17 @@ std::string quote(std::string_view s) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static const char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
     }
   }
   return out + "\"";
@@ -96,6 +106,11 @@ void FakeOpenAiServer::release() {
     hold_budget_ = -1;
   }
   hold_cv_.notify_all();
+}
+
+void FakeOpenAiServer::set_responder(Responder responder) {
+  std::lock_guard lock(mu_);
+  responder_ = responder ? std::make_shared<const Responder>(std::move(responder)) : nullptr;
 }
 
 std::map<std::string, int> FakeOpenAiServer::per_key() const {
@@ -249,6 +264,7 @@ std::string FakeOpenAiServer::handle(const std::string& head, const std::string&
   int nth;
   Fault fault;
   int retry_after, delay_ms;
+  std::shared_ptr<const Responder> responder;
   {
     std::unique_lock lock(mu_);
     nth = ++per_key_[key];
@@ -265,6 +281,7 @@ std::string FakeOpenAiServer::handle(const std::string& head, const std::string&
     fault = nth <= fault_first_n_ ? fault_ : Fault::none;
     retry_after = retry_after_;
     delay_ms = delay_ms_;
+    responder = responder_;
     if (hold_budget_ >= 0) {
       if (hold_budget_ == 0) {
         hold_cv_.wait(lock, [&] { return stop_.load() || hold_budget_ != 0; });
@@ -289,7 +306,9 @@ std::string FakeOpenAiServer::handle(const std::string& head, const std::string&
     case Fault::slow: std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms)); break;
     case Fault::none: break;
   }
-  const std::string text = response_for(user, seed, model);
+  std::optional<std::string> scripted;
+  if (responder) scripted = (*responder)(model, user, seed);
+  const std::string text = scripted ? std::move(*scripted) : response_for(user, seed, model);
   const bool truncated = max_tokens < 8;
   const std::string finish = truncated ? "length" : "stop";
   const std::string usage = "\"usage\":{\"prompt_tokens\":" + std::to_string(user.size() / 4 + 1) + ",\"completion_tokens\":12,\"total_tokens\":" +

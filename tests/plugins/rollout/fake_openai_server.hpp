@@ -12,14 +12,19 @@
 // the same right answer S. A user message containing
 // ALWAYS_FAIL is answered 500 every time, one containing BAD_REQUEST 400. Faults apply to the first
 // `first_n` requests of each (prompt, seed); every request is counted per (prompt, seed).
+// A test may script the answers instead (set_responder): the responder is asked first, for each request
+// that gets a 200 answer; nullopt falls back to the rule above.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -45,6 +50,11 @@ class FakeOpenAiServer {
   // Answers `n` more requests, then holds every later one (no answer) until release() or destruction.
   void hold_after(int64_t n);
   void release();
+  // The text of the answer to (model, user message or raw prompt, seed), asked before the rule above
+  // (nullopt: the rule's answer). Called from the server's threads, possibly at once: it must be
+  // thread-safe. An empty function removes it.
+  using Responder = std::function<std::optional<std::string>(const std::string& model, const std::string& user, int64_t seed)>;
+  void set_responder(Responder responder);
 
   int64_t requests() const { return requests_.load(); }  // requests received
   int64_t answered() const { return answered_.load(); }  // 200 answers sent
@@ -89,6 +99,7 @@ class FakeOpenAiServer {
   Fault fault_ = Fault::none;
   int fault_first_n_ = 0, retry_after_ = 0, delay_ms_ = 0;
   int64_t hold_budget_ = -1;  // -1: no hold
+  std::shared_ptr<const Responder> responder_;
   std::atomic<int64_t> requests_{0}, answered_{0};
   std::atomic<int> concurrent_{0}, max_concurrent_{0};
 };
