@@ -14,7 +14,6 @@
 #          process, the input on its standard input; reports what it wrote (tamis compares).
 #   call   {program, fn_name, inputs, outputs, test_seconds, prelude}: fn_name called with each input's
 #          arguments; reports whether the return value equals the output.
-import ast
 import builtins
 import json
 import os
@@ -23,7 +22,8 @@ import select
 import signal
 import sys
 import time
-import traceback
+# ast (check mode) and traceback (errors) are imported where they are used: a stdio run needs neither,
+# and they are a good part of the interpreter's start-up.
 
 REPR_LIMIT = 300
 
@@ -108,6 +108,7 @@ def safe_repr(value):
 
 
 def error_text(e):
+    import traceback
     lines = traceback.format_exception_only(type(e), e)
     return clip("".join(lines).strip(), 600)
 
@@ -131,35 +132,41 @@ class Reporter:
 
 # ---- check mode ----------------------------------------------------------------------------------
 
-class AssertRewriter(ast.NodeTransformer):
-    """Each `assert X` becomes __tamis_true__(i, lambda: X); `assert A == B` __tamis_eq__(i, lambda: A, lambda: B)."""
+def rewrite_asserts(tree):
+    """Each `assert X` becomes __tamis_true__(i, lambda: X); `assert A == B` __tamis_eq__(i, lambda: A, lambda: B).
+    Returns the tree and the number of assert statements."""
+    import ast
 
-    def __init__(self):
-        self.count = 0
+    class AssertRewriter(ast.NodeTransformer):
+        def __init__(self):
+            self.count = 0
 
-    def visit_Assert(self, node):
-        index = self.count
-        self.count += 1
-        test = node.test
-        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
-            func, args = "__tamis_eq__", [test.left, test.comparators[0]]
-        else:
-            func, args = "__tamis_true__", [test]
-        call = ast.Call(
-            func=ast.Name(id=func, ctx=ast.Load()),
-            args=[ast.Constant(value=index)] + [ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]), body=a) for a in args],
-            keywords=[])
-        return ast.copy_location(ast.Expr(value=call), node)
+        def visit_Assert(self, node):
+            index = self.count
+            self.count += 1
+            test = node.test
+            if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
+                func, args = "__tamis_eq__", [test.left, test.comparators[0]]
+            else:
+                func, args = "__tamis_true__", [test]
+            call = ast.Call(
+                func=ast.Name(id=func, ctx=ast.Load()),
+                args=[ast.Constant(value=index)] + [ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[]), body=a) for a in args],
+                keywords=[])
+            return ast.copy_location(ast.Expr(value=call), node)
+
+    rewriter = AssertRewriter()
+    tree = ast.fix_missing_locations(rewriter.visit(tree))
+    return tree, rewriter.count
 
 
 def run_check(spec, rep):
     g = {"__name__": "__main__", "__builtins__": builtins}
     if spec.get("prelude"):
         exec(PRELUDE, g)
-    tree = ast.parse(spec["test"], "test.py")
-    rewriter = AssertRewriter()
-    tree = ast.fix_missing_locations(rewriter.visit(tree))
-    rep.line({"tests": rewriter.count})
+    import ast
+    tree, count = rewrite_asserts(ast.parse(spec["test"], "test.py"))
+    rep.line({"tests": count})
 
     def eq(index, left, right):
         try:
@@ -289,11 +296,13 @@ def child_run(code, in_path, out_path, err_path, test_seconds, output_bytes):
             if isinstance(e.code, str):
                 sys.stderr.write(e.code + "\n")
         except BaseException:
+            import traceback
             traceback.print_exc()
             status = 1
         try:
             sys.stdout.flush()
         except BaseException:
+            import traceback
             traceback.print_exc()
             status = 1
         sys.stderr.flush()

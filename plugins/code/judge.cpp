@@ -219,6 +219,29 @@ std::string shown(std::string_view s, size_t max_bytes) {
   return "'" + clip(one, max_bytes) + "'";
 }
 
+// An error's text on one line: its lines joined with " | ", runs of spaces squeezed (a SyntaxError's
+// caret line says nothing once joined).
+std::string one_line(std::string_view s, size_t max_bytes) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t end = s.find('\n', pos);
+    if (end == std::string_view::npos) end = s.size();
+    std::string_view line = trim(s.substr(pos, end - pos));
+    pos = end + 1;
+    if (line.empty() || line.find_first_not_of("^~ ") == std::string_view::npos) continue;
+    if (!out.empty()) out += " | ";
+    bool space = false;
+    for (char c : line) {
+      const bool ws = c == ' ' || c == '\t' || c == '\r';
+      if (ws && space) continue;
+      out += ws ? ' ' : c;
+      space = ws;
+    }
+  }
+  return clip(out, max_bytes);
+}
+
 std::string string_member(element obj, const char* key) {
   std::string_view s;
   return obj[key].get_string().get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
@@ -263,7 +286,7 @@ bool Verdict::timed_out() const {
 
 std::string Verdict::first_failure(size_t max_bytes) const {
   if (!sandbox_error.empty()) return "the sandbox failed: " + clip(sandbox_error, max_bytes);
-  if (!program_error.empty()) return clip(program_error, max_bytes);
+  if (!program_error.empty()) return one_line(program_error, max_bytes);
   if (tests.empty()) return finished ? "no tests ran" : std::string("the run ended (") + status_name(run) + ") before any test";
   for (size_t i = 0; i < tests.size(); ++i) {
     const TestOutcome& t = tests[i];
@@ -273,7 +296,7 @@ std::string Verdict::first_failure(size_t max_bytes) const {
       case TestOutcome::Kind::fail:
         if (t.expected.empty() && t.got.empty()) return which + "the assertion is false";
         return which + "expected " + shown(t.expected, max_bytes / 2) + ", got " + shown(t.got, max_bytes / 2);
-      case TestOutcome::Kind::error: return which + clip(t.error, max_bytes);
+      case TestOutcome::Kind::error: return which + one_line(t.error, max_bytes);
       case TestOutcome::Kind::timeout: return which + "time limit exceeded";
       case TestOutcome::Kind::not_run:
         return which + "not run: the run ended (" + status_name(run) + (run == RunStatus::exited ? "" : ", a limit") + ")";
