@@ -206,6 +206,10 @@ TEST_F(plugins_rollout_code, pass_rates_and_the_band_follow_the_script) {
   const auto keys = server_.per_key();
   EXPECT_EQ(keys.size(), 48u);
   for (const auto& [key, count] : keys) EXPECT_EQ(count, 1) << key.substr(key.size() - 40);
+  // The recipe's system prompt asks for the block (the server answers from the user message alone).
+  EXPECT_NE(server_.last_body().find(R"({"role":"system","content":"Solve the problem in Python 3. End your answer with the complete program in one ```python code block;)"),
+            std::string::npos)
+      << server_.last_body().substr(0, 400);
 
   const auto by = lines_by_pid("a");
   ASSERT_EQ(by.size(), problems_.size());
