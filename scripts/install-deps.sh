@@ -13,6 +13,7 @@ packages=(
   libginac-dev                           # optional: symbolic answer equivalence (plugin family grade, TAMIS_GINAC)
   libcurl4-openssl-dev libsqlite3-dev    # rollouts: the HTTP client and the response cache (plugin family rollout)
   bubblewrap libseccomp-dev python3      # code problems: the sandbox and the Python the tests run in (plugin family code)
+  python3-sortedcontainers               # code problems: LeetCode solutions use SortedList (docs/code.md)
   clang libclang-rt-14-dev               # the fuzzers: clang with libFuzzer and its ASan/UBSan runtimes (scripts/check.sh)
   llvm                                   # llvm-symbolizer: file and line in sanitizer reports
   chromium fonts-dejavu-core              # the browser test of the HTML review page (tests/core/review_test.cpp, docs/review.md)

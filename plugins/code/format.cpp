@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "fields.hpp"
+#include "judge.hpp"
 #include "ops.hpp"
 
 namespace tamis::code {
@@ -58,20 +59,6 @@ const char* type_name(element_type t) {
     case element_type::NULL_VALUE: return "null";
     default: return "a number";
   }
-}
-
-// The lines of Python test code that begin an assert statement.
-int64_t count_asserts(std::string_view code) {
-  int64_t n = 0;
-  size_t pos = 0;
-  while (pos < code.size()) {
-    size_t end = code.find('\n', pos);
-    if (end == std::string_view::npos) end = code.size();
-    const std::string_view line = trim_left(code.substr(pos, end - pos));
-    if (line.size() > 6 && line.substr(0, 6) == "assert" && (line[6] == ' ' || line[6] == '(' || line[6] == '\t')) ++n;
-    pos = end + 1;
-  }
-  return n;
 }
 
 // Python test code: a check(candidate) function, or bare assert lines (MBPP).

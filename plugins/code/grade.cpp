@@ -48,8 +48,11 @@ std::optional<std::string> last_code_block(std::string_view text, std::string_vi
   } else if (text.find("<think>") != std::string_view::npos) {
     return std::nullopt;  // the reasoning never ended: no answer
   }
+  // Fences as CommonMark has them: three or more backticks or tildes, up to three spaces of indent; a
+  // block closes at a fence of the same character at least as long, with nothing after it.
   std::optional<std::string> last;
-  bool open = false;
+  char fence_char = 0;  // 0: outside a block
+  size_t fence_len = 0;
   bool wanted = false;
   std::string body;
   size_t pos = 0;
@@ -58,20 +61,26 @@ std::optional<std::string> last_code_block(std::string_view text, std::string_vi
     if (end == std::string_view::npos) end = text.size();
     const std::string_view raw = text.substr(pos, end - pos);
     pos = end + 1;
-    std::string_view line = trim_right(raw);
+    const std::string_view line = trim_right(raw);
     size_t indent = 0;
     while (indent < line.size() && indent < 3 && line[indent] == ' ') ++indent;
-    const std::string_view fence = line.substr(indent);
-    if (!open) {
-      if (fence.substr(0, 3) == "```") {
-        open = true;
-        wanted = language_matches(fence.substr(3), language);
+    const std::string_view rest = line.substr(indent);
+    const char c = rest.empty() ? 0 : rest[0];
+    size_t run = 0;
+    if (c == '`' || c == '~')
+      while (run < rest.size() && rest[run] == c) ++run;
+    if (!fence_char) {
+      if (run >= 3 && (c == '~' || rest.substr(run).find('`') == std::string_view::npos)) {
+        fence_char = c;
+        fence_len = run;
+        const std::string_view info = rest.substr(run);
+        wanted = language_matches(info.substr(std::min(info.size(), info.find_first_not_of(' '))), language);
         body.clear();
       }
       continue;
     }
-    if (fence == "```" || (fence.size() > 3 && fence.find_first_not_of('`') == std::string_view::npos)) {
-      open = false;
+    if (c == fence_char && run >= fence_len && run == rest.size()) {
+      fence_char = 0;
       if (wanted) last = body;
       continue;
     }
@@ -245,8 +254,13 @@ void Grade::process(Record& r) const {
     for (const Verdict& v : verdicts) seconds_.push_back(v.wall_seconds);
   }
 
-  const int64_t n_tests = read.suite->mode == Suite::Mode::check && !verdicts.empty() ? static_cast<int64_t>(verdicts[0].tests.size())
-                                                                                       : static_cast<int64_t>(read.suite->inputs.size());
+  // The tests as the harness counted them when a program ran; else as the layout declares them.
+  int64_t n_tests = read.suite->declared;
+  for (const Verdict& v : verdicts)
+    if (v.finished || !v.tests.empty()) {
+      n_tests = static_cast<int64_t>(v.tests.size());
+      break;
+    }
   std::string correct = "[", passed = "[";
   int64_t n_correct = 0, no_block = 0;
   double credit = 0;

@@ -96,6 +96,12 @@ def is_same_tree(a, b):
 '''
 
 
+def defined_by_program(g, before, name):
+    """Whether the program (not the prelude) defined `name`: a prelude name (add, gcd, factorial ... from
+    `from operator import *`, `from math import *`) is not the program's function."""
+    return name in g and (name not in before or g[name] is not before[name])
+
+
 def clip(text, limit=REPR_LIMIT):
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -201,6 +207,7 @@ def run_check(spec, rep):
 
     g["__tamis_eq__"] = eq
     g["__tamis_true__"] = true
+    before = dict(g)
     try:
         exec(compile(spec["program"], "solution.py", "exec"), g)
     except BaseException as e:
@@ -210,7 +217,7 @@ def run_check(spec, rep):
         exec(compile(tree, "test.py", "exec"), g)
         entry = spec.get("entry_point")
         if entry:
-            if entry not in g:
+            if not defined_by_program(g, before, entry):
                 rep.line({"program_error": "the program defines no %s (the entry point)" % entry})
                 return
             g["check"](g[entry])
@@ -233,15 +240,16 @@ def run_call(spec, rep):
     if spec.get("prelude"):
         exec(PRELUDE, g)
     rep.line({"tests": len(spec["inputs"])})
+    before = dict(g)
     try:
         exec(compile(spec["program"], "solution.py", "exec"), g)
     except BaseException as e:
         rep.line({"program_error": error_text(e)})
         return
     name = spec["fn_name"]
-    if "Solution" in g and hasattr(g["Solution"], name):
+    if defined_by_program(g, before, "Solution") and hasattr(g["Solution"], name):
         target = getattr(g["Solution"](), name)
-    elif name in g:
+    elif defined_by_program(g, before, name):
         target = g[name]
     else:
         rep.line({"program_error": "the program defines no %s" % name})

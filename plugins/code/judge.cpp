@@ -86,6 +86,7 @@ SuiteOrError io_suite(simdjson::dom::object obj, const std::string& where) {
 SuiteOrError check_suite(std::string code, std::string_view entry_point) {
   Suite s;
   s.mode = Suite::Mode::check;
+  s.declared = count_asserts(code);
   s.test_code = std::move(code);
   s.entry_point = std::string(entry_point);
   return {std::move(s), {}};
@@ -248,6 +249,19 @@ std::string string_member(element obj, const char* key) {
 }
 
 }  // namespace
+
+int64_t count_asserts(std::string_view code) {
+  int64_t n = 0;
+  size_t pos = 0;
+  while (pos < code.size()) {
+    size_t end = code.find('\n', pos);
+    if (end == std::string_view::npos) end = code.size();
+    const std::string_view line = trim(code.substr(pos, end - pos));
+    if (line.size() > 6 && line.substr(0, 6) == "assert" && (line[6] == ' ' || line[6] == '(' || line[6] == '\t')) ++n;
+    pos = end + 1;
+  }
+  return n;
+}
 
 SuiteOrError read_suite(element tests, std::string_view field, std::string_view entry_point) {
   return suite_of(tests, "field '" + std::string(field) + "'", entry_point, false);

@@ -27,6 +27,10 @@ struct Suite {
   int64_t declared = 0;                        // the tests the layout holds (check: its assert statements)
 };
 
+// The lines of Python test code that begin an assert statement: the tests code.format counts, and a
+// check suite's `declared` (the harness counts the statements themselves when it runs).
+int64_t count_asserts(std::string_view code);
+
 // The suite in a tests value (the layouts of docs/code.md); the error names what could not be read.
 struct SuiteOrError {
   std::optional<Suite> suite;

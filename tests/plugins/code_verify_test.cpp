@@ -231,6 +231,8 @@ TEST(plugins_code_verify, OutputsMatchLinesKeepsLineBreaks) {
   EXPECT_TRUE(code::outputs_match("1 2\n3\n", "1 2\r\n3", lines));        // CRLF, no final newline
   EXPECT_TRUE(code::outputs_match("1 2\n3\n", "1 2  \n3\n\n\n", lines));  // trailing blanks, final empty lines
   EXPECT_TRUE(code::outputs_match("1 2\n3\n", "1  2\n3\n", lines));       // within a line, as tokens
+  EXPECT_TRUE(code::outputs_match("1\n2\n", "1\r\n2\r\n\r\n", lines));       // a final CRLF-only line
+  EXPECT_TRUE(code::outputs_match("1\n2\n", "1\n2\n  \t\n", lines));         // a final blank line
   EXPECT_FALSE(code::outputs_match("1 2\n3\n", "1\n2 3\n", lines));       // the same tokens, other lines
   EXPECT_FALSE(code::outputs_match("1 2\n3\n", "1 2 3\n", lines));
   EXPECT_FALSE(code::outputs_match("1\n\n2\n", "1\n2\n", lines));         // an empty line inside counts
@@ -547,9 +549,8 @@ TEST(plugins_code_verify, JudgeCallModePassAndFail) {
 
 // A function the program does not define is not found in the prelude instead: `from operator import *`
 // and `from math import *` bring add, gcd, factorial ... (HumanEval/53's entry point is add; APPS call
-// problems have fn_name gcd, factorial, ...). Today a response without the function passes: enable with
-// the fix.
-TEST(plugins_code_verify, DISABLED_JudgePreludeNamesAreNotTheProgramsFunction) {
+// problems have fn_name gcd, factorial, ...): a response without the function does not pass.
+TEST(plugins_code_verify, JudgePreludeNamesAreNotTheProgramsFunction) {
   SKIP_WITHOUT_SANDBOX();
   const code::Judge judge(judge_options());
   const code::Suite add = must_suite(R"({"fn_name": "add", "inputs": [[1, 2], [3, 4]], "outputs": [3, 7]})");
