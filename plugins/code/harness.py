@@ -319,6 +319,25 @@ def child_run(code, in_path, out_path, err_path, test_seconds, output_bytes):
         os._exit(120)
 
 
+def kill_strays():
+    """Kills every process of the run but the sandbox's init (pid 1) and this harness: what a test left
+    running (a background or detached process) does not reach the next test. The run has its own PID
+    namespace, so /proc lists only its own processes."""
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) not in (1, me):
+            try:
+                os.kill(int(name), signal.SIGKILL)
+            except OSError:
+                pass
+    while True:  # reap those that were this harness's children
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                break
+        except ChildProcessError:
+            break
+
+
 def read_head(path, limit):
     try:
         with open(path, "rb") as f:
@@ -354,6 +373,7 @@ def run_stdio(spec, rep):
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         os.close(pidfd)
+        kill_strays()
         seconds = round(time.monotonic() - start, 3)
         out = read_head(out_path, output_bytes)
         err = read_head(err_path, 4096)

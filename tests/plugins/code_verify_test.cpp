@@ -456,6 +456,26 @@ TEST(plugins_code_verify, JudgeStdioRunsEachTestInAFreshProcess) {
   EXPECT_EQ(kinds(v), (std::vector<std::string>{"pass", "pass", "pass"})) << describe(v);
 }
 
+// What a test leaves running (a detached process writing to the output file it inherited) is killed
+// before the next test: here the first test's leftover would write into the second test's output.
+TEST(plugins_code_verify, JudgeStdioKillsWhatATestLeavesRunning) {
+  SKIP_WITHOUT_SANDBOX();
+  const code::Judge judge(judge_options());
+  const std::string program =
+      "import os, time\n"
+      "n = int(input())\n"
+      "if n == 1 and os.fork() == 0:\n"
+      "    os.setsid()\n"
+      "    time.sleep(0.3)\n"
+      "    print('stray', flush=True)\n"
+      "    os._exit(0)\n"
+      "if n == 2:\n"
+      "    time.sleep(1.0)\n"
+      "print(n)\n";
+  const code::Verdict v = judge.run(program, stdio_suite({"1\n", "2\n"}, {"1\n", "2\n"}));
+  EXPECT_EQ(kinds(v), (std::vector<std::string>{"pass", "pass"})) << describe(v);
+}
+
 TEST(plugins_code_verify, JudgeOutputOverTheLimitDoesNotPass) {
   SKIP_WITHOUT_SANDBOX();
   code::JudgeOptions o = judge_options();
