@@ -102,10 +102,6 @@ const ParamTable Grade::params = [] {
       {.name = "sidecar_id_field", .type = ParamType::string, .default_json = "\"id\"", .help = "the sidecar's record id field"},
       {.name = "sidecar_field", .type = ParamType::string, .default_json = "\"responses\"",
        .help = "the sidecar's responses field: a list of strings or one string"},
-      {.name = "tests_field", .type = ParamType::string,
-       .help = "field holding the tests; absent: the first present of tests, input_output, test, test_list"},
-      {.name = "entry_point_field", .type = ParamType::string, .default_json = "\"entry_point\"",
-       .help = "field naming the function a check(candidate) test is given (HumanEval)"},
       {.name = "language", .type = ParamType::string, .default_json = "\"python\"",
        .help = "the language of the code blocks run: blocks tagged with another are passed over (untagged ones count)",
        .choices = kLanguages},
@@ -163,7 +159,6 @@ Grade::Grade(const Params& p, Stage& stage)
 void Grade::check(const Params& p) {
   check_run_params(p);
   if (p.get_string("rollouts_field").empty()) throw Error("rollouts_field is empty: grade.difficulty reads the correct list from it");
-  if (p.has("tests_field") && p.get_string("tests_field").empty()) throw Error("tests_field is empty: leave it out to detect the field");
 }
 
 std::vector<std::string> Grade::responses_of(const Record& r, bool& found) const {
@@ -201,13 +196,8 @@ std::vector<std::string> Grade::responses_of(const Record& r, bool& found) const
 }
 
 void Grade::process(Record& r) const {
-  std::string field = tests_field_;
-  const auto tests = find_present(r, field, kTestFields);
-  if (!tests && !tests_field_.empty()) return r.reject_missing_field(field, "missing_tests", "field '" + field + "' is missing or null");
-  if (!tests) return r.reject_missing_field("tests", "missing_tests", "no tests: none of the fields tests, input_output, test, test_list");
-  const std::string entry = std::string(r.string_field(entry_point_field_).value_or(""));
-  SuiteOrError read = read_suite(*tests, field, entry);
-  if (!read.suite) return r.reject("unparseable_tests", read.error);
+  const std::optional<Suite> suite = record_suite(r, tests_field_, entry_point_field_);
+  if (!suite) return;
   bool found = false;
   const std::vector<std::string> responses = responses_of(r, found);
   if (!found) {
@@ -234,7 +224,7 @@ void Grade::process(Record& r) const {
   auto work = [&](size_t k) {
     slots_.acquire();
     try {
-      verdicts[k] = judge_->run(*programs[k], *read.suite);
+      verdicts[k] = judge_->run(*programs[k], *suite);
     } catch (...) {
       failures[k] = std::current_exception();
     }
@@ -255,7 +245,7 @@ void Grade::process(Record& r) const {
   }
 
   // The tests as the harness counted them when a program ran; else as the layout declares them.
-  int64_t n_tests = read.suite->declared;
+  int64_t n_tests = suite->declared;
   for (const Verdict& v : verdicts)
     if (v.finished || !v.tests.empty()) {
       n_tests = static_cast<int64_t>(v.tests.size());

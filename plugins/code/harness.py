@@ -102,6 +102,26 @@ def defined_by_program(g, before, name):
     return name in g and (name not in before or g[name] is not before[name])
 
 
+def program_globals(spec):
+    """The namespace the program runs in: __main__, with the prelude when asked."""
+    g = {"__name__": "__main__", "__builtins__": builtins}
+    if spec.get("prelude"):
+        exec(PRELUDE, g)
+    return g
+
+
+def load_program(spec, g, rep):
+    """Runs the program in g. Returns g's names from before it (for defined_by_program), or None after
+    reporting why the program did not load."""
+    before = dict(g)
+    try:
+        exec(compile(spec["program"], "solution.py", "exec"), g)
+    except BaseException as e:
+        rep.line({"program_error": error_text(e)})
+        return None
+    return before
+
+
 def clip(text, limit=REPR_LIMIT):
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -167,9 +187,7 @@ def rewrite_asserts(tree):
 
 
 def run_check(spec, rep):
-    g = {"__name__": "__main__", "__builtins__": builtins}
-    if spec.get("prelude"):
-        exec(PRELUDE, g)
+    g = program_globals(spec)
     import ast
     tree, count = rewrite_asserts(ast.parse(spec["test"], "test.py"))
     rep.line({"tests": count})
@@ -207,11 +225,8 @@ def run_check(spec, rep):
 
     g["__tamis_eq__"] = eq
     g["__tamis_true__"] = true
-    before = dict(g)
-    try:
-        exec(compile(spec["program"], "solution.py", "exec"), g)
-    except BaseException as e:
-        rep.line({"program_error": error_text(e)})
+    before = load_program(spec, g, rep)
+    if before is None:
         return
     try:
         exec(compile(tree, "test.py", "exec"), g)
@@ -236,15 +251,10 @@ def on_alarm(signum, frame):
 
 
 def run_call(spec, rep):
-    g = {"__name__": "__main__", "__builtins__": builtins}
-    if spec.get("prelude"):
-        exec(PRELUDE, g)
+    g = program_globals(spec)
     rep.line({"tests": len(spec["inputs"])})
-    before = dict(g)
-    try:
-        exec(compile(spec["program"], "solution.py", "exec"), g)
-    except BaseException as e:
-        rep.line({"program_error": error_text(e)})
+    before = load_program(spec, g, rep)
+    if before is None:
         return
     name = spec["fn_name"]
     if defined_by_program(g, before, "Solution") and hasattr(g["Solution"], name):

@@ -1,5 +1,7 @@
 #include "run_params.hpp"
 
+#include "fields.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -12,6 +14,11 @@ const char* const kCompare[] = {"tokens", "lines", "exact", nullptr};
 
 ParamTable run_params() {
   return {
+      {.name = "tests_field", .type = ParamType::string,
+       .help = "field holding the tests; absent: the first present of tests, input_output, test, test_list (docs/code.md, Layouts)"},
+      {.name = "entry_point_field", .type = ParamType::string, .default_json = "\"entry_point\"",
+       .help = "field naming the function a check(candidate) test is given (HumanEval); absent from the record: the "
+               "test code calls check itself (LeetCode)"},
       {.name = "test_seconds", .type = ParamType::number, .default_json = "6",
        .help = "wall-clock and CPU time of one test (one stdin/stdout run, one call); a check function's asserts share "
                "test_seconds + 2 of CPU in all"},
@@ -43,7 +50,24 @@ ParamTable run_params() {
   };
 }
 
+std::optional<Suite> record_suite(Record& r, const std::string& tests_field, const std::string& entry_point_field) {
+  std::string field = tests_field;
+  const auto tests = find_present(r, field, kTestFields);
+  if (!tests && !tests_field.empty()) {
+    r.reject_missing_field(field, "missing_tests", "field '" + field + "' is missing or null");
+    return std::nullopt;
+  }
+  if (!tests) {
+    r.reject_missing_field("tests", "missing_tests", "no tests: none of the fields tests, input_output, test, test_list");
+    return std::nullopt;
+  }
+  SuiteOrError read = read_suite(*tests, field, r.string_field(entry_point_field).value_or(""));
+  if (!read.suite) r.reject("unparseable_tests", read.error);
+  return std::move(read.suite);
+}
+
 void check_run_params(const Params& p) {
+  if (p.has("tests_field") && p.get_string("tests_field").empty()) throw Error("tests_field is empty: leave it out to detect the field");
   if (p.get_double("test_seconds") <= 0) throw Error("test_seconds must be > 0");
   if (p.get_double("run_seconds") < p.get_double("test_seconds")) throw Error("run_seconds must be >= test_seconds");
   if (p.get_int("memory_mb") < 64) throw Error("memory_mb must be >= 64 (Python alone needs about 30)");

@@ -1,11 +1,14 @@
-// The parameters code.verify and code.grade share: the sandbox's limits, the comparison of outputs, the
-// harness's prelude, how many sandboxes run at once. One table, read into JudgeOptions.
+// What code.verify and code.grade share: their parameters (where the tests are, the sandbox's limits, the
+// comparison of outputs, the harness's prelude, how many sandboxes run at once), read into JudgeOptions;
+// and reading a record's tests.
 #pragma once
 
 #include <tamis/sdk.hpp>
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "judge.hpp"
 
@@ -15,6 +18,10 @@ namespace tamis::code {
 ParamTable run_params();
 void check_run_params(const Params& p);
 JudgeOptions judge_options(const Params& p);
+
+// The record's tests as a Suite (tests_field, or the first present of fields.hpp's kTestFields), or
+// nullopt after rejecting the record (missing_tests, unparseable_tests).
+std::optional<Suite> record_suite(Record& r, const std::string& tests_field, const std::string& entry_point_field);
 
 // At most `n` sandboxes at once over the whole stage (its parallel parameter).
 class RunSlots {

@@ -55,15 +55,10 @@ std::optional<std::string> first_program(element v) {
 
 const ParamTable Verify::params = [] {
   ParamTable t = {
-      {.name = "tests_field", .type = ParamType::string,
-       .help = "field holding the tests; absent: the first present of tests, input_output, test, test_list (docs/code.md, Layouts)"},
       {.name = "solution_field", .type = ParamType::string,
        .help = "field holding the reference solution (a string, a list of strings whose first is run, or a string holding "
                "such a JSON list); absent: the first present of solutions, canonical_solution, solution, code. "
                "canonical_solution (HumanEval) runs after the record's prompt"},
-      {.name = "entry_point_field", .type = ParamType::string, .default_json = "\"entry_point\"",
-       .help = "field naming the function a check(candidate) test is given (HumanEval); absent from the record: the "
-               "test code calls check itself (LeetCode)"},
       {.name = "without_solution", .type = ParamType::string, .default_json = "\"reject\"",
        .help = "a problem without a reference solution: reject (missing_solution), or keep it unverified (annotated "
                "verified: false; its tests are then only judged by graded rollouts)",
@@ -88,18 +83,13 @@ Verify::Verify(const Params& p, Stage& stage)
 
 void Verify::check(const Params& p) {
   check_run_params(p);
-  for (const char* f : {"tests_field", "solution_field"})
-    if (p.has(f) && p.get_string(f).empty()) throw Error(std::string(f) + " is empty: leave it out to detect the field");
+  if (p.has("solution_field") && p.get_string("solution_field").empty())
+    throw Error("solution_field is empty: leave it out to detect the field");
 }
 
 void Verify::process(Record& r) const {
-  std::string field = tests_field_;
-  const auto tests = find_present(r, field, kTestFields);
-  if (!tests && !tests_field_.empty()) return r.reject_missing_field(field, "missing_tests", "field '" + field + "' is missing or null");
-  if (!tests) return r.reject_missing_field("tests", "missing_tests", "no tests: none of the fields tests, input_output, test, test_list");
-  const std::string entry = std::string(r.string_field(entry_point_field_).value_or(""));
-  SuiteOrError read = read_suite(*tests, field, entry);
-  if (!read.suite) return r.reject("unparseable_tests", read.error);
+  const std::optional<Suite> suite = record_suite(r, tests_field_, entry_point_field_);
+  if (!suite) return;
 
   std::string sfield = solution_field_;
   const auto solution = find_present(r, sfield, kSolutionFields);
@@ -119,7 +109,7 @@ void Verify::process(Record& r) const {
   slots_.acquire();
   Verdict v;
   try {
-    v = judge_->run(*program, *read.suite);
+    v = judge_->run(*program, *suite);
   } catch (...) {
     slots_.release();
     throw;

@@ -17,6 +17,8 @@
 
 #include "harness.hpp"
 #include "judge.hpp"
+#include <tamis/json.hpp>
+
 #include "ops.hpp"
 #include "sandbox.hpp"
 
@@ -28,27 +30,7 @@ namespace {
 // ---- helpers ------------------------------------------------------------------------------------
 
 // A JSON string literal of `s`.
-std::string q(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string q(std::string_view s) { return tamis::json::quote(s); }
 
 // One record per line: {"id": ID, ...FIELDS}.
 std::string rec(const std::string& id, const std::string& fields) { return "{\"id\":" + q(id) + "," + fields + "}"; }
