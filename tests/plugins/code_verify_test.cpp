@@ -873,3 +873,26 @@ TEST(plugins_code_verify, TrainLeetCodeReferencesVerifiedAndBrokenOnesRejected) 
     std::printf("train_leetcode, %zu of the first %zu, %s: kept %zu, rejected %zu:%s\n", broken->size(), problems.size(), what, b.kept.size(), b.rejected.size(), reasons(b).c_str());
   }
 }
+
+// Where no user namespace can be made (here: tamis itself run in a bwrap namespace with
+// --disable-userns, as a locked-down container would be), code.verify refuses to start with the
+// sandbox's message, and nothing is written: the code is never run unprotected.
+TEST(plugins_code_verify, RefusesToRunWithoutASandbox) {
+  SKIP_WITHOUT_SANDBOX();
+  TempDir dir;
+  write_file(dir / "in.jsonl", jsonl({rec("ok", "\"solutions\":" + q("print(input())\n") + R"(,"tests":[{"input":"1\n","output":"1\n"}])")}));
+  write_file(dir / "p.yaml",
+             "version: 1\nsources:\n  s: { path: in.jsonl, id: id }\nstages:\n  verify: { uses: code.verify }\n"
+             "sinks:\n  kept: { path: out/kept.jsonl }\n");
+  const std::string tamis = TAMIS_BIN;
+  const CommandResult locked = run_shell("cd " + dir.path().string() + " && bwrap --dev-bind / / --unshare-user --disable-userns --uid 0 -- " + tamis +
+                                         " run p.yaml");
+  EXPECT_NE(locked.exit_code, 0) << locked.err;
+  EXPECT_NE(locked.err.find("the sandbox cannot be made"), std::string::npos) << locked.err;
+  EXPECT_NE(locked.err.find("never run unprotected"), std::string::npos) << locked.err;
+  EXPECT_FALSE(fs::exists(dir / "out" / "kept.jsonl"));
+  // The same pipeline where namespaces can be made runs and verifies the problem.
+  const CommandResult free = run_tamis({"run", "p.yaml"}, dir.path());
+  ASSERT_EQ(free.exit_code, 0) << free.err;
+  EXPECT_EQ(read_lines(dir / "out" / "kept.jsonl").size(), 1u);
+}
