@@ -4,6 +4,8 @@
 
 #include <duckdb.h>
 
+#include "io/duckdb_api.hpp"
+
 #include <string>
 #include <string_view>
 

@@ -186,17 +186,17 @@ struct Node {
 
 Node make_node(duckdb_logical_type type, const std::string& name, const std::string& path) {
   Node node;
-  node.type = duckdb_get_type_id(type);
+  node.type = pd::duckdb_api().duckdb_get_type_id(type);
   node.name = name;
   auto child = [&](duckdb_logical_type t, const std::string& n) {
     node.children.push_back(make_node(t, n, path));
-    duckdb_destroy_logical_type(&t);
+    pd::duckdb_api().duckdb_destroy_logical_type(&t);
   };
   if (node.type == DUCKDB_TYPE_VARCHAR) {
     // A column of Parquet's JSON logical type: its text is JSON already, written as is.
-    char* alias = duckdb_logical_type_get_alias(type);
+    char* alias = pd::duckdb_api().duckdb_logical_type_get_alias(type);
     node.json_text = alias && std::strcmp(alias, "JSON") == 0;
-    duckdb_free(alias);
+    pd::duckdb_api().duckdb_free(alias);
   }
   switch (node.type) {
     case DUCKDB_TYPE_BOOLEAN: case DUCKDB_TYPE_TINYINT: case DUCKDB_TYPE_SMALLINT: case DUCKDB_TYPE_INTEGER:
@@ -208,41 +208,41 @@ Node make_node(duckdb_logical_type type, const std::string& name, const std::str
     case DUCKDB_TYPE_SQLNULL:
       break;
     case DUCKDB_TYPE_DECIMAL:
-      node.internal = duckdb_decimal_internal_type(type);
-      node.scale = duckdb_decimal_scale(type);
+      node.internal = pd::duckdb_api().duckdb_decimal_internal_type(type);
+      node.scale = pd::duckdb_api().duckdb_decimal_scale(type);
       break;
     case DUCKDB_TYPE_ENUM: {
-      node.internal = duckdb_enum_internal_type(type);
-      const uint32_t n = duckdb_enum_dictionary_size(type);
+      node.internal = pd::duckdb_api().duckdb_enum_internal_type(type);
+      const uint32_t n = pd::duckdb_api().duckdb_enum_dictionary_size(type);
       for (uint32_t i = 0; i < n; ++i) {
-        char* label = duckdb_enum_dictionary_value(type, i);
+        char* label = pd::duckdb_api().duckdb_enum_dictionary_value(type, i);
         node.enum_labels.emplace_back();
         append_json_string(node.enum_labels.back(), label, std::strlen(label));
-        duckdb_free(label);
+        pd::duckdb_api().duckdb_free(label);
       }
       break;
     }
     case DUCKDB_TYPE_LIST:
-      child(duckdb_list_type_child_type(type), name + "[]");
+      child(pd::duckdb_api().duckdb_list_type_child_type(type), name + "[]");
       break;
     case DUCKDB_TYPE_ARRAY:
-      node.array_size = duckdb_array_type_array_size(type);
-      child(duckdb_array_type_child_type(type), name + "[]");
+      node.array_size = pd::duckdb_api().duckdb_array_type_array_size(type);
+      child(pd::duckdb_api().duckdb_array_type_child_type(type), name + "[]");
       break;
     case DUCKDB_TYPE_MAP:
-      child(duckdb_map_type_key_type(type), name + ".key");
-      child(duckdb_map_type_value_type(type), name + ".value");
+      child(pd::duckdb_api().duckdb_map_type_key_type(type), name + ".key");
+      child(pd::duckdb_api().duckdb_map_type_value_type(type), name + ".value");
       break;
     case DUCKDB_TYPE_STRUCT: {
-      const idx_t n = duckdb_struct_type_child_count(type);
+      const idx_t n = pd::duckdb_api().duckdb_struct_type_child_count(type);
       for (idx_t i = 0; i < n; ++i) {
-        char* field = duckdb_struct_type_child_name(type, i);
+        char* field = pd::duckdb_api().duckdb_struct_type_child_name(type, i);
         std::string key;
         append_json_string(key, field, std::strlen(field));
         key += ':';
         node.keys.push_back(std::move(key));
-        child(duckdb_struct_type_child_type(type, i), name + "." + field);
-        duckdb_free(field);
+        child(pd::duckdb_api().duckdb_struct_type_child_type(type, i), name + "." + field);
+        pd::duckdb_api().duckdb_free(field);
       }
       break;
     }
@@ -262,23 +262,23 @@ Node make_node(duckdb_logical_type type, const std::string& name, const std::str
 }
 
 void bind(Node& node, duckdb_vector vector) {
-  node.data = duckdb_vector_get_data(vector);
-  node.validity = duckdb_vector_get_validity(vector);
+  node.data = pd::duckdb_api().duckdb_vector_get_data(vector);
+  node.validity = pd::duckdb_api().duckdb_vector_get_validity(vector);
   switch (node.type) {
     case DUCKDB_TYPE_LIST:
-      bind(node.children[0], duckdb_list_vector_get_child(vector));
+      bind(node.children[0], pd::duckdb_api().duckdb_list_vector_get_child(vector));
       break;
     case DUCKDB_TYPE_ARRAY:
-      bind(node.children[0], duckdb_array_vector_get_child(vector));
+      bind(node.children[0], pd::duckdb_api().duckdb_array_vector_get_child(vector));
       break;
     case DUCKDB_TYPE_MAP: {
-      duckdb_vector entries = duckdb_list_vector_get_child(vector);
-      bind(node.children[0], duckdb_struct_vector_get_child(entries, 0));
-      bind(node.children[1], duckdb_struct_vector_get_child(entries, 1));
+      duckdb_vector entries = pd::duckdb_api().duckdb_list_vector_get_child(vector);
+      bind(node.children[0], pd::duckdb_api().duckdb_struct_vector_get_child(entries, 0));
+      bind(node.children[1], pd::duckdb_api().duckdb_struct_vector_get_child(entries, 1));
       break;
     }
     case DUCKDB_TYPE_STRUCT:
-      for (size_t i = 0; i < node.children.size(); ++i) bind(node.children[i], duckdb_struct_vector_get_child(vector, i));
+      for (size_t i = 0; i < node.children.size(); ++i) bind(node.children[i], pd::duckdb_api().duckdb_struct_vector_get_child(vector, i));
       break;
     default:
       break;
@@ -322,7 +322,7 @@ void write_map_key(const Node& node, idx_t row, std::string& out) {
 }
 
 void write_value(const Node& node, idx_t row, std::string& out) {
-  if (node.validity && !duckdb_validity_row_is_valid(const_cast<uint64_t*>(node.validity), row)) {
+  if (node.validity && !pd::duckdb_api().duckdb_validity_row_is_valid(const_cast<uint64_t*>(node.validity), row)) {
     out += "null";
     return;
   }
@@ -475,8 +475,8 @@ void write_value(const Node& node, idx_t row, std::string& out) {
 struct ParquetFileReader::State {
   explicit State(pd::Duckdb db) : duckdb(std::move(db)) {}
   ~State() {
-    if (chunk) duckdb_destroy_data_chunk(&chunk);
-    if (have_result) duckdb_destroy_result(&result);
+    if (chunk) pd::duckdb_api().duckdb_destroy_data_chunk(&chunk);
+    if (have_result) pd::duckdb_api().duckdb_destroy_result(&result);
   }
   pd::Duckdb duckdb;
   duckdb_result result{};
@@ -512,53 +512,53 @@ ParquetFileReader::ParquetFileReader(const std::string& path, const ReaderLimits
 
   // The footer: the row count, and whether this is a Parquet file at all.
   duckdb_result meta;
-  if (duckdb_query(con, ("SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata(" + file + ")").c_str(), &meta) != DuckDBSuccess) {
-    const std::string why = pd::first_line(duckdb_result_error(&meta));
-    duckdb_destroy_result(&meta);
+  if (pd::duckdb_api().duckdb_query(con, ("SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata(" + file + ")").c_str(), &meta) != DuckDBSuccess) {
+    const std::string why = pd::first_line(pd::duckdb_api().duckdb_result_error(&meta));
+    pd::duckdb_api().duckdb_destroy_result(&meta);
     const bool foreign = why.find("magic bytes") != std::string::npos || why.find("too small") != std::string::npos;
     throw ReadError(path + (foreign ? ": not a Parquet file, or a truncated one (" : ": cannot read as Parquet (") + why + ")");
   }
-  row_count_ = static_cast<uint64_t>(duckdb_value_int64(&meta, 0, 0));
-  duckdb_destroy_result(&meta);
+  row_count_ = static_cast<uint64_t>(pd::duckdb_api().duckdb_value_int64(&meta, 0, 0));
+  pd::duckdb_api().duckdb_destroy_result(&meta);
 
   duckdb_prepared_statement statement = nullptr;
   const std::string query = "SELECT * FROM read_parquet(" + file + ", binary_as_string = false)";
-  if (duckdb_prepare(con, query.c_str(), &statement) != DuckDBSuccess) {
-    const std::string why = pd::first_line(duckdb_prepare_error(statement));
-    duckdb_destroy_prepare(&statement);
+  if (pd::duckdb_api().duckdb_prepare(con, query.c_str(), &statement) != DuckDBSuccess) {
+    const std::string why = pd::first_line(pd::duckdb_api().duckdb_prepare_error(statement));
+    pd::duckdb_api().duckdb_destroy_prepare(&statement);
     throw ReadError(path + ": cannot read as Parquet (" + why + ")");
   }
   duckdb_pending_result pending = nullptr;
-  const bool pending_ok = duckdb_pending_prepared_streaming(statement, &pending) == DuckDBSuccess;
-  duckdb_destroy_prepare(&statement);
+  const bool pending_ok = pd::duckdb_api().duckdb_pending_prepared_streaming(statement, &pending) == DuckDBSuccess;
+  pd::duckdb_api().duckdb_destroy_prepare(&statement);
   if (!pending_ok) {
-    const std::string why = pd::first_line(duckdb_pending_error(pending));
-    duckdb_destroy_pending(&pending);
+    const std::string why = pd::first_line(pd::duckdb_api().duckdb_pending_error(pending));
+    pd::duckdb_api().duckdb_destroy_pending(&pending);
     throw ReadError(path + ": cannot read as Parquet (" + why + ")");
   }
-  const bool ok = duckdb_execute_pending(pending, &state_->result) == DuckDBSuccess;
-  duckdb_destroy_pending(&pending);
+  const bool ok = pd::duckdb_api().duckdb_execute_pending(pending, &state_->result) == DuckDBSuccess;
+  pd::duckdb_api().duckdb_destroy_pending(&pending);
   state_->have_result = true;
-  if (!ok) throw ReadError(path + ": cannot read as Parquet (" + pd::first_line(duckdb_result_error(&state_->result)) + ")");
+  if (!ok) throw ReadError(path + ": cannot read as Parquet (" + pd::first_line(pd::duckdb_api().duckdb_result_error(&state_->result)) + ")");
 
   // The row as a struct of the columns.
   Node& row = state_->row;
   row.type = DUCKDB_TYPE_STRUCT;
-  const idx_t columns = duckdb_column_count(&state_->result);
+  const idx_t columns = pd::duckdb_api().duckdb_column_count(&state_->result);
   for (idx_t c = 0; c < columns; ++c) {
-    const char* name = duckdb_column_name(&state_->result, c);
+    const char* name = pd::duckdb_api().duckdb_column_name(&state_->result, c);
     std::string key;
     append_json_string(key, name, std::strlen(name));
     key += ':';
     row.keys.push_back(std::move(key));
-    duckdb_logical_type type = duckdb_column_logical_type(&state_->result, c);
+    duckdb_logical_type type = pd::duckdb_api().duckdb_column_logical_type(&state_->result, c);
     try {
       row.children.push_back(make_node(type, name, path));
     } catch (...) {
-      duckdb_destroy_logical_type(&type);
+      pd::duckdb_api().duckdb_destroy_logical_type(&type);
       throw;
     }
-    duckdb_destroy_logical_type(&type);
+    pd::duckdb_api().duckdb_destroy_logical_type(&type);
   }
 }
 
@@ -580,10 +580,10 @@ bool ParquetFileReader::next(LineChunk& chunk) {
   while (true) {
     if (!s.have_text) {
       if (s.next_row == s.chunk_rows) {
-        if (s.chunk) duckdb_destroy_data_chunk(&s.chunk);
-        s.chunk = s.done ? nullptr : duckdb_fetch_chunk(s.result);
+        if (s.chunk) pd::duckdb_api().duckdb_destroy_data_chunk(&s.chunk);
+        s.chunk = s.done ? nullptr : pd::duckdb_api().duckdb_fetch_chunk(s.result);
         if (!s.chunk) {
-          const char* error = duckdb_result_error(&s.result);
+          const char* error = pd::duckdb_api().duckdb_result_error(&s.result);
           s.done = true;
           if (error) {
             throw ReadError(path_ + ": row " + std::to_string(rows_started_ + 1) +
@@ -591,9 +591,9 @@ bool ParquetFileReader::next(LineChunk& chunk) {
           }
           break;
         }
-        s.chunk_rows = duckdb_data_chunk_get_size(s.chunk);
+        s.chunk_rows = pd::duckdb_api().duckdb_data_chunk_get_size(s.chunk);
         s.next_row = 0;
-        for (size_t c = 0; c < s.row.children.size(); ++c) bind(s.row.children[c], duckdb_data_chunk_get_vector(s.chunk, c));
+        for (size_t c = 0; c < s.row.children.size(); ++c) bind(s.row.children[c], pd::duckdb_api().duckdb_data_chunk_get_vector(s.chunk, c));
         continue;
       }
       s.text.clear();

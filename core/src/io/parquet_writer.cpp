@@ -505,14 +505,14 @@ ParquetWriteResult write_parquet_from_jsonl(const std::string& jsonl_path, const
       " (FORMAT parquet, COMPRESSION " + codec_name(options.compression) + ", ROW_GROUP_SIZE " +
       std::to_string(options.row_group_rows) + ", USE_TMP_FILE false)";
   duckdb_result res;
-  if (duckdb_query(db.connection(), query.c_str(), &res) != DuckDBSuccess) {
-    const std::string why = pd::first_line(duckdb_result_error(&res));
-    duckdb_destroy_result(&res);
+  if (pd::duckdb_api().duckdb_query(db.connection(), query.c_str(), &res) != DuckDBSuccess) {
+    const std::string why = pd::first_line(pd::duckdb_api().duckdb_result_error(&res));
+    pd::duckdb_api().duckdb_destroy_result(&res);
     ::unlink(parquet_path.c_str());
     throw WriteError(parquet_path + ": cannot write Parquet from " + jsonl_path + " (" + why + ")");
   }
-  const auto written = static_cast<uint64_t>(duckdb_value_int64(&res, 0, 0));
-  duckdb_destroy_result(&res);
+  const auto written = static_cast<uint64_t>(pd::duckdb_api().duckdb_value_int64(&res, 0, 0));
+  pd::duckdb_api().duckdb_destroy_result(&res);
   if (written != rows) {
     ::unlink(parquet_path.c_str());
     throw WriteError(parquet_path + ": DuckDB wrote " + std::to_string(written) + " rows, " + jsonl_path + " has " +
