@@ -120,8 +120,7 @@ Grade::Grade(const Params& p, Stage& stage)
       rollouts_field_(p.get_string("rollouts_field")),
       language_(p.get_string("language")),
       dry_run_(stage.dry_run()),
-      judge_(std::make_unique<Judge>(judge_options(p))),
-      slots_(p.get_int("parallel") > 0 ? p.get_int("parallel") : std::max<int64_t>(stage.threads(), 1)) {
+      runs_(p, stage) {
   if (!p.has("sidecar")) return;
   from_sidecar_ = true;
   const std::string path = p.get_string("sidecar");
@@ -208,41 +207,32 @@ void Grade::process(Record& r) const {
   if (dry_run_) return r.count("would_run", static_cast<int64_t>(responses.size()));
 
   // Each distinct program runs once; the runs go in parallel, within the stage's slots.
-  std::vector<std::optional<std::string>> blocks;
   std::map<std::string, size_t> distinct;  // program -> index in verdicts
   std::vector<const std::string*> programs;
   std::vector<size_t> verdict_of(responses.size(), SIZE_MAX);
   for (size_t i = 0; i < responses.size(); ++i) {
-    blocks.push_back(last_code_block(responses[i], language_));
-    if (!blocks.back()) continue;
-    auto [it, fresh] = distinct.emplace(*blocks.back(), programs.size());
+    std::optional<std::string> block = last_code_block(responses[i], language_);
+    if (!block) continue;
+    auto [it, fresh] = distinct.emplace(std::move(*block), programs.size());
     if (fresh) programs.push_back(&it->first);
     verdict_of[i] = it->second;
   }
   std::vector<Verdict> verdicts(programs.size());
   std::vector<std::exception_ptr> failures(programs.size());
   auto work = [&](size_t k) {
-    slots_.acquire();
     try {
-      verdicts[k] = judge_->run(*programs[k], *suite);
+      verdicts[k] = runs_.run(*programs[k], *suite, r.id());
     } catch (...) {
       failures[k] = std::current_exception();
     }
-    slots_.release();
   };
   {
     std::vector<std::jthread> threads;
     for (size_t k = 1; k < programs.size(); ++k) threads.emplace_back(work, k);
     if (!programs.empty()) work(0);
   }
-  for (size_t k = 0; k < programs.size(); ++k) {
-    if (failures[k]) std::rethrow_exception(failures[k]);
-    if (!verdicts[k].sandbox_error.empty()) throw Error("the sandbox failed on record " + std::string(r.id()) + ": " + verdicts[k].sandbox_error);
-  }
-  {
-    std::lock_guard lock(mu_);
-    for (const Verdict& v : verdicts) seconds_.push_back(v.wall_seconds);
-  }
+  for (const std::exception_ptr& failure : failures)
+    if (failure) std::rethrow_exception(failure);
 
   // The tests as the harness counted them when a program ran; else as the layout declares them.
   int64_t n_tests = suite->declared;
@@ -286,8 +276,7 @@ void Grade::process(Record& r) const {
 }
 
 void Grade::finish(Stage& stage) {
-  std::lock_guard lock(mu_);
-  stage.report("{\"program_seconds\":" + seconds_summary(seconds_) + "}");
+  stage.report("{\"program_seconds\":" + runs_.seconds_json() + "}");
 }
 
 }  // namespace tamis::code

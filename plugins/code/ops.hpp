@@ -11,8 +11,6 @@
 #include <tamis/sdk.hpp>
 
 #include <map>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -69,10 +67,7 @@ class Verify {
   bool annotate_time_;
   bool keep_unverified_;  // without_solution: keep
   bool dry_run_;
-  std::unique_ptr<Judge> judge_;
-  mutable RunSlots slots_;
-  mutable std::mutex mu_;
-  mutable std::vector<double> seconds_;  // the reference runs' wall times, for the report
+  StageRuns runs_;
 };
 
 class Grade {
@@ -97,10 +92,7 @@ class Grade {
   std::map<std::string, std::vector<std::string>> sidecar_;  // record id -> responses, in the file's order
   bool from_sidecar_ = false;
   bool dry_run_;
-  std::unique_ptr<Judge> judge_;
-  mutable RunSlots slots_;
-  mutable std::mutex mu_;
-  mutable std::vector<double> seconds_;
+  StageRuns runs_;
 };
 
 }  // namespace tamis::code

@@ -98,7 +98,39 @@ JudgeOptions judge_options(const Params& p) {
   return o;
 }
 
-std::string seconds_summary(std::vector<double> s) {
+StageRuns::StageRuns(const Params& p, const Stage& stage)
+    : judge_(std::make_unique<Judge>(judge_options(p))),
+      free_(p.get_int("parallel") > 0 ? p.get_int("parallel") : std::max<int64_t>(stage.threads(), 1)) {}
+
+Verdict StageRuns::run(std::string_view program, const Suite& suite, std::string_view id) const {
+  {
+    std::unique_lock lock(mu_);
+    freed_.wait(lock, [&] { return free_ > 0; });
+    --free_;
+  }
+  struct Slot {  // given back however the run ends
+    const StageRuns& runs;
+    ~Slot() {
+      {
+        std::lock_guard lock(runs.mu_);
+        ++runs.free_;
+      }
+      runs.freed_.notify_one();
+    }
+  } slot{*this};
+  Verdict v = judge_->run(program, suite);
+  if (!v.sandbox_error.empty()) throw Error("the sandbox failed on record " + std::string(id) + ": " + v.sandbox_error);
+  std::lock_guard lock(mu_);
+  seconds_.push_back(v.wall_seconds);
+  return v;
+}
+
+std::string StageRuns::seconds_json() const {
+  std::vector<double> s;
+  {
+    std::lock_guard lock(mu_);
+    s = seconds_;
+  }
   if (s.empty()) return "{\"runs\":0}";
   std::sort(s.begin(), s.end());
   auto at = [&](double q) { return s[std::min(s.size() - 1, static_cast<size_t>(q * static_cast<double>(s.size())))]; };

@@ -6,9 +6,12 @@
 #include <tamis/sdk.hpp>
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "judge.hpp"
 
@@ -23,30 +26,25 @@ JudgeOptions judge_options(const Params& p);
 // nullopt after rejecting the record (missing_tests, unparseable_tests).
 std::optional<Suite> record_suite(Record& r, const std::string& tests_field, const std::string& entry_point_field);
 
-// At most `n` sandboxes at once over the whole stage (its parallel parameter).
-class RunSlots {
+// A stage's runs of programs in the sandbox: its Judge, at most `parallel` runs at once over the whole
+// stage (0: the thread count), and the runs' wall times for the report. Thread-safe.
+class StageRuns {
  public:
-  explicit RunSlots(int64_t n) : free_(n) {}
-  void acquire() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return free_ > 0; });
-    --free_;
-  }
-  void release() {
-    {
-      std::lock_guard lock(mu_);
-      ++free_;
-    }
-    cv_.notify_one();
-  }
+  // Throws tamis::Error when no sandbox can be made (the Judge's message).
+  StageRuns(const Params& p, const Stage& stage);
+
+  // `program` against `suite`, when a slot is free. Throws tamis::Error naming record `id` when the
+  // sandbox itself failed (not a verdict on the program).
+  Verdict run(std::string_view program, const Suite& suite, std::string_view id) const;
+  // The runs' wall times so far: count, total, mean, median, p95 and max, as a JSON object.
+  std::string seconds_json() const;
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int64_t free_;
+  std::unique_ptr<Judge> judge_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable freed_;
+  mutable int64_t free_;                 // slots, under mu_
+  mutable std::vector<double> seconds_;  // under mu_
 };
-
-// Seconds as the report gives them: count, total, mean, median, p95 and max of a stage's runs.
-std::string seconds_summary(std::vector<double> seconds);
 
 }  // namespace tamis::code

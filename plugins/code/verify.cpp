@@ -78,8 +78,7 @@ Verify::Verify(const Params& p, Stage& stage)
       annotate_time_(p.get_bool("annotate_time")),
       keep_unverified_(p.get_string("without_solution") == "keep"),
       dry_run_(stage.dry_run()),
-      judge_(std::make_unique<Judge>(judge_options(p))),
-      slots_(p.get_int("parallel") > 0 ? p.get_int("parallel") : std::max<int64_t>(stage.threads(), 1)) {}
+      runs_(p, stage) {}
 
 void Verify::check(const Params& p) {
   check_run_params(p);
@@ -106,20 +105,7 @@ void Verify::process(Record& r) const {
     if (auto prompt = r.string_field("prompt")) program = std::string(*prompt) + *program;
 
   if (dry_run_) return r.count("would_run");
-  slots_.acquire();
-  Verdict v;
-  try {
-    v = judge_->run(*program, *suite);
-  } catch (...) {
-    slots_.release();
-    throw;
-  }
-  slots_.release();
-  if (!v.sandbox_error.empty()) throw Error("the sandbox failed on record " + std::string(r.id()) + ": " + v.sandbox_error);
-  {
-    std::lock_guard lock(mu_);
-    seconds_.push_back(v.wall_seconds);
-  }
+  const Verdict v = runs_.run(*program, *suite, r.id());
   r.annotate("n_tests", static_cast<int64_t>(v.tests.size()));
   r.annotate("tests_passed", v.passed);
   r.annotate_json("test_outcomes", outcomes_json(v));
@@ -134,8 +120,7 @@ void Verify::process(Record& r) const {
 }
 
 void Verify::finish(Stage& stage) {
-  std::lock_guard lock(mu_);
-  stage.report("{\"reference_seconds\":" + seconds_summary(seconds_) + "}");
+  stage.report("{\"reference_seconds\":" + runs_.seconds_json() + "}");
 }
 
 }  // namespace tamis::code

@@ -480,6 +480,14 @@ Sample::Sample(const Params& p, Stage& stage)
     if (!m.endpoints.empty()) routes.back().endpoints = m.endpoints;
     endpoints_total += routes.back().endpoints.size();
   }
+  // The rollouts field's first member, the same for every record: the models (with `models`) or the model.
+  if (by_model_) {
+    models_member_ = "\"models\":[";
+    for (size_t k = 0; k < models_.size(); ++k) models_member_ += (k ? "," : "") + json::quote(models_[k]);
+    models_member_ += "]";
+  } else {
+    models_member_ = "\"model\":" + json::quote(models_[0]);
+  }
   if (stage.dry_run()) {  // the cache only read; no client, no sidecar
     dry_ = std::make_unique<DryRunPlanner>(cache_path.string(), models_, n_, p.get_int("max_tokens"));
     return;
@@ -702,11 +710,8 @@ void Sample::ordered(Record& r, Prepared& pending) {
       json::append_quoted(texts, resp.text);
       json::append_quoted(reasons, resp.finish_reason);
     }
-    std::string models_json = "[";
-    for (size_t k = 0; k < models_.size(); ++k) models_json += (k ? "," : "") + json::quote(models_[k]);
     return r.replace(json::set_member(r.json(), rollouts_field_,
-                                      (by_model_ ? "{\"models\":" + models_json + "]" : "{\"model\":" + json::quote(models_[0])) +
-                                          ",\"responses\":" + texts + "],\"finish_reasons\":" + reasons + "]}"));
+                                      "{" + models_member_ + ",\"responses\":" + texts + "],\"finish_reasons\":" + reasons + "]}"));
   }
   // Per model (with `models`): grade.difficulty's models-mode annotations, and each model's answers and marks.
   std::string rates = "{", corrects = "{", samples = "{", by_model = "{";
@@ -761,14 +766,8 @@ void Sample::ordered(Record& r, Prepared& pending) {
 
   if (rollouts_field_.empty()) return;
   // The record with its rollouts_field member replaced (or added at the end).
-  std::string out = "{";
-  if (by_model_) {
-    out += "\"models\":[";
-    for (size_t k = 0; k < models_.size(); ++k) out += (k ? "," : "") + json::quote(models_[k]);
-    out += "],\"answers\":" + answers + ",\"correct\":" + marks + ",\"by_model\":" + by_model + "}";
-  } else {
-    out += "\"model\":" + json::quote(models_[0]) + ",\"answers\":" + answers + ",\"correct\":" + marks;
-  }
+  std::string out = "{" + models_member_ + ",\"answers\":" + answers + ",\"correct\":" + marks;
+  if (by_model_) out += ",\"by_model\":" + by_model + "}";
   out += early_stop_json_ + "}";
   r.replace(json::set_member(r.json(), rollouts_field_, out));
 }

@@ -185,6 +185,7 @@ class Sample {
   std::string reference_field_;
   bool ungraded_ = false;  // reference_field empty: responses kept whole, graded elsewhere (code.grade)
   std::string rollouts_field_;
+  std::string models_member_;    // "model":"M" or "models":["A","B"]: the rollouts field's first member
   std::string early_stop_json_;  // ,"early_stop":{...} for the rollouts field ("" when early_stop is off)
   tamis::grade::GradeOptions grade_options_;
   std::unique_ptr<Sampler> sampler_;
